@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by the programs: task, file and directory readers, path analysis, emit. */
+#ifndef TG_COMMON_BPF_H
+#define TG_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "tmpguard.h"
+#include "maps.bpf.h"
+
+/* uapi values (not in vmlinux.h: they are macros) */
+#define O_ACCMODE   00000003
+#define O_CREAT	    00000100
+#define O_EXCL	    00000200
+#define O_TRUNC	    00001000
+#define O_CLOEXEC   02000000
+#define AT_FDCWD    -100
+#define ENOENT	    2
+#define S_IFMT	    00170000
+#define S_IFDIR	    0040000
+#define S_ISVTX	    01000
+#define S_IWOTH	    00002
+#define MODE_PERMS  07777
+/* FMODE_CREATED: set by the VFS when this open created the file; 0x100000 from 4.19
+ * (73a09dd94377 "vfs: introduce FMODE_CREATED") to 6.18. */
+#define FMODE_CREATED 0x100000
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+/* Path analysis looks at the last TG_TAIL_LEN bytes only: the last two components are all the
+ * classification needs, and a 256-iteration loop keeps the verifier's work small. */
+#define TG_TAIL_LEN 256
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&tg_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool task_tracked(__u32 tgid)
+{
+	if (!tg_cfg.filter_tracked)
+		return true;
+	return bpf_map_lookup_elem(&tg_tracked, &tgid) != NULL;
+}
+
+/* Syscall arguments at exit: the registers the task entered the kernel with. x86_64 only:
+ * orig argument order di, si, dx, r10. */
+static __always_inline struct pt_regs *current_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+static __always_inline bool inode_is_shared_dir(struct inode *ino)
+{
+	__u16 mode = BPF_CORE_READ(ino, i_mode);
+
+	return (mode & S_IFMT) == S_IFDIR && (mode & S_ISVTX) && (mode & S_IWOTH);
+}
+
+static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The directory a dirfd-relative name is looked up in: cwd for AT_FDCWD, else dfd's dentry. */
+static __always_inline struct dentry *base_dir(struct task_struct *task, int dfd)
+{
+	struct file *f;
+
+	if (dfd == AT_FDCWD)
+		return BPF_CORE_READ(task, fs, pwd.dentry);
+	f = task_fd_file(task, dfd);
+	return f ? BPF_CORE_READ(f, f_path.dentry) : NULL;
+}
+
+/* The layout of the requested path's tail, found in one pass. */
+struct tg_path_shape {
+	__u64 hash; /* of the whole tail: the probe/create matching key */
+	__u64 base_hash; /* of the last component */
+	__u64 dir_hash; /* of the component before it */
+	__s32 slashes; /* '/' in the tail */
+	__u32 dir_len;
+	bool dir_is_dot; /* "." or ".." */
+};
+
+struct tg_shape_ctx {
+	const char *path;
+	__u32 start, len;
+	__u64 h, comp, prev;
+	__u32 comp_len, prev_len, slashes;
+	char c0, c1, p0, p1;
+};
+
+static long shape_step(__u32 i, struct tg_shape_ctx *x)
+{
+	__u32 idx = x->start + i;
+	char c;
+
+	if (idx >= x->len)
+		return 1;
+	c = x->path[idx & (TG_PATH_LEN - 1)];
+	x->h = (x->h ^ (__u8)c) * FNV_PRIME;
+	if (c == '/') {
+		x->slashes++;
+		x->prev = x->comp;
+		x->prev_len = x->comp_len;
+		x->p0 = x->c0;
+		x->p1 = x->c1;
+		x->comp = FNV_OFFSET;
+		x->comp_len = 0;
+		return 0;
+	}
+	if (x->comp_len == 0)
+		x->c0 = c;
+	else if (x->comp_len == 1)
+		x->c1 = c;
+	x->comp = (x->comp ^ (__u8)c) * FNV_PRIME;
+	x->comp_len++;
+	return 0;
+}
+
+/*
+ * FNV-1a over the tail of a NUL-terminated path of length len. Same function for probes and
+ * creates, so a probed name and a created name match when they were spelled the same way (as
+ * mktemp(), tmpnam() and mktemp -u hand them back). bpf_loop (5.17) keeps the verifier's work
+ * to one pass over the callback: unrolled or bounded loops over 256 bytes nested in the exit
+ * program's branches exceed the 1M-instruction budget.
+ */
+static __always_inline void path_shape(const char *path, __u32 len, struct tg_path_shape *s)
+{
+	struct tg_shape_ctx x = {
+		.path = path,
+		.start = len > TG_TAIL_LEN ? len - TG_TAIL_LEN : 0,
+		.len = len,
+		.h = FNV_OFFSET ^ len,
+		.comp = FNV_OFFSET,
+		.prev = FNV_OFFSET,
+	};
+
+	bpf_loop(TG_TAIL_LEN, shape_step, &x, 0);
+	s->hash = x.h;
+	s->base_hash = x.comp;
+	s->dir_hash = x.prev;
+	s->dir_len = x.prev_len;
+	s->slashes = x.slashes;
+	s->dir_is_dot = (x.prev_len == 1 && x.p0 == '.') ||
+			(x.prev_len == 2 && x.p0 == '.' && x.p1 == '.');
+}
+
+struct tg_hash_ctx {
+	const char *buf;
+	__u64 h;
+};
+
+static long hash_step(__u32 i, struct tg_hash_ctx *x)
+{
+	char c = x->buf[i & (TG_NAME_LEN - 1)];
+
+	if (!c)
+		return 1;
+	x->h = (x->h ^ (__u8)c) * FNV_PRIME;
+	return 0;
+}
+
+/* FNV-1a of a dentry's name, read into buf (TG_NAME_LEN). */
+static __always_inline __u64 dentry_name_hash(struct dentry *d, char *buf)
+{
+	struct tg_hash_ctx x = { .buf = buf, .h = FNV_OFFSET };
+
+	if (bpf_probe_read_kernel_str(buf, TG_NAME_LEN, BPF_CORE_READ(d, d_name.name)) <= 0)
+		return 0;
+	bpf_loop(TG_NAME_LEN - 1, hash_step, &x, 0);
+	return x.h;
+}
+
+/* Name of the directory dentry d as its parent sees it: across a mount boundary (a tmpfs /tmp
+ * holds its files under its root dentry "/"), the name of the mount point. */
+static __always_inline struct dentry *visible_dir(struct dentry *d, struct vfsmount *vm)
+{
+	struct mount *m;
+
+	if (d != BPF_CORE_READ(vm, mnt_root))
+		return d;
+	m = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	return BPF_CORE_READ(m, mnt_mountpoint);
+}
+
+static __always_inline void fill_task(struct tg_event *e, struct task_struct *task)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct mm_struct *mm;
+	struct file *exe;
+	unsigned long arg_start, arg_end, n;
+
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	e->fsuid = BPF_CORE_READ(task, cred, fsuid.val);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->umask = BPF_CORE_READ(task, fs, umask);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	BPF_CORE_READ_STR_INTO(&e->pcomm, task, real_parent, comm);
+	if (bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup),
+				      BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name)) < 0)
+		e->cgroup[0] = 0;
+
+	mm = BPF_CORE_READ(task, mm);
+	if (!mm)
+		return;
+	exe = BPF_CORE_READ(mm, exe_file);
+	if (exe && bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+					     BPF_CORE_READ(exe, f_path.dentry, d_name.name)) ==
+			   sizeof(e->exe))
+		e->facts |= TG_F_EXE_TRUNC;
+	/* The argument vector lives in this task's memory: readable at syscall exit. */
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	n = arg_end - arg_start;
+	if (n > TG_ARGS_LEN) {
+		n = TG_ARGS_LEN;
+		e->facts |= TG_F_ARGS_TRUNC;
+	}
+	if (n && bpf_probe_read_user(e->args, n & (TG_ARGS_LEN * 2 - 1), (void *)arg_start) == 0)
+		e->args_len = n;
+}
+
+/* Reserve a record or count the loss. */
+static __always_inline struct tg_event *event_reserve(void)
+{
+	struct tg_event *e = bpf_ringbuf_reserve(&tg_events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(TG_STAT_LOST);
+		return NULL;
+	}
+	return e;
+}
+
+static __always_inline void event_submit(struct tg_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(TG_STAT_SENT);
+}
+
+#endif /* TG_COMMON_BPF_H */

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps and settings shared by every program. Each .bpf.c file includes this header; the
+ * definitions are __weak so that `bpftool gen object` merges them into one map each.
+ */
+#ifndef TG_MAPS_BPF_H
+#define TG_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tmpguard.h"
+
+/* Load-time settings, written by the loader into .rodata before load. */
+const volatile struct tg_config tg_cfg __weak = {
+	.file_loose_mask = 0027,
+	.dir_loose_mask = 0077,
+};
+
+/* Arguments of an O_CREAT open, stashed at syscall entry. */
+struct tg_open_args {
+	__u64 flags;
+	__u64 path; /* user pointer */
+	__u32 mode;
+	__s32 dfd;
+	__u32 syscall;
+	__u32 pad;
+};
+
+/* key: tid; value: tg_open_args. Writer: sys_enter_{open,openat,openat2,creat} (O_CREAT
+ * only); reader and deleter: the matching sys_exit program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct tg_open_args);
+} tg_open_args SEC(".maps") __weak;
+
+/* One ENOENT probe of a path. */
+struct tg_probe {
+	__u64 ts_ns;
+	__u32 pid;
+	__u32 ppid;
+	__u32 sid;
+	__u32 syscall;
+};
+
+/* key: tg_path_hash() of the probed path; value: tg_probe. Writer: the stat/access exit
+ * programs on ENOENT; reader: the open exit programs, for candidates only. LRU: old probes
+ * fall out by themselves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tg_probe);
+} tg_probes SEC(".maps") __weak;
+
+/* key: tgid; value: unused. Writer: the loader (tmpguard run, --pid) and the fork program;
+ * deleter: the exit program. Read by every program when tg_cfg.filter_tracked is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} tg_tracked SEC(".maps") __weak;
+
+/* Candidate records for user space. Size set by the loader (--ringbuf-size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} tg_events SEC(".maps") __weak;
+
+/* index: enum tg_stat; value: per-CPU counter. Writers: all programs; reader: user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_stats SEC(".maps") __weak;
+
+/* Scratch space for one path and one name, per CPU: too large for the 512-byte stack. */
+struct tg_scratch {
+	char path[TG_PATH_LEN];
+	char name[TG_NAME_LEN];
+	char comp[TG_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_scratch);
+} tg_scratch SEC(".maps") __weak;
+
+#endif /* TG_MAPS_BPF_H */

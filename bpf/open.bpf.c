@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * open, openat, openat2, creat: files created (or re-opened with O_CREAT) in shared directories.
+ *
+ * Entry: one flag test; only O_CREAT opens stash their arguments. Exit: the flag test again,
+ * read from the task's saved registers so that the common case (no O_CREAT) never touches a
+ * map; then the decision rests on the file the kernel actually opened.
+ */
+#include "common.bpf.h"
+
+static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags,
+				      __u32 mode)
+{
+	struct tg_open_args a = {};
+	__u64 pid_tgid;
+	__u32 tid;
+
+	if (!(flags & O_CREAT))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!task_tracked(pid_tgid >> 32))
+		return 0;
+	tid = (__u32)pid_tgid;
+	a.flags = flags;
+	a.path = (__u64)path;
+	a.mode = mode;
+	a.dfd = dfd;
+	a.syscall = sys;
+	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int tracepoint__syscalls__sys_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_open(TG_SYS_OPEN, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1],
+			  ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_open(TG_SYS_OPENAT, (int)ctx->args[0], (const char *)ctx->args[1],
+			  ctx->args[2], ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int tracepoint__syscalls__sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	/* flags and mode live in user memory: openat2 is rare enough to read them always. */
+	if (bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]))
+		return 0;
+	return stash_open(TG_SYS_OPENAT2, (int)ctx->args[0], (const char *)ctx->args[1],
+			  how.flags, how.mode);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int tracepoint__syscalls__sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	/* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC): never exclusive. */
+	return stash_open(TG_SYS_CREAT, AT_FDCWD, (const char *)ctx->args[0],
+			  O_CREAT | 1 /* O_WRONLY */ | O_TRUNC, ctx->args[1]);
+}
+
+/*
+ * Did the caller name a shared directory, and did the name resolve where it said? Sets
+ * TG_F_NAME_MISMATCH, TG_F_PARENT_MISMATCH, TG_F_REQDIR_SHARED or TG_F_REQDIR_UNKNOWN.
+ */
+static __always_inline __u32 requested_dir_facts(struct task_struct *task, struct file *f,
+						 struct dentry *d, struct dentry *pd,
+						 const struct tg_open_args *a, __u32 len,
+						 struct tg_scratch *s, struct tg_path_shape *shape)
+{
+	struct dentry *req;
+	__u32 facts = 0;
+
+	path_shape(s->path, len, shape);
+	if (dentry_name_hash(d, s->name) != shape->base_hash)
+		facts |= TG_F_NAME_MISMATCH;
+
+	if (shape->slashes == 0) {
+		/* A bare name: the directory is dfd's (or cwd), a dentry we can compare. */
+		req = base_dir(task, a->dfd);
+	} else if (shape->slashes == 1 && s->path[0] == '/') {
+		/* "/name": the task's root. */
+		req = BPF_CORE_READ(task, fs, root.dentry);
+	} else {
+		/* "dir/name": compare the holding directory's name with the one requested. A
+		 * mismatch, ".", ".." or an empty component leaves the decision to user space,
+		 * which resolves the requested directory. */
+		struct dentry *vis = visible_dir(pd, BPF_CORE_READ(f, f_path.mnt));
+
+		if (shape->dir_len == 0 || shape->dir_is_dot ||
+		    dentry_name_hash(vis, s->comp) != shape->dir_hash)
+			return facts | TG_F_PARENT_MISMATCH | TG_F_REQDIR_UNKNOWN;
+		req = pd;
+	}
+	if (!req)
+		return facts | TG_F_REQDIR_UNKNOWN;
+	if (req != pd)
+		facts |= TG_F_PARENT_MISMATCH;
+	if (inode_is_shared_dir(BPF_CORE_READ(req, d_inode)))
+		facts |= TG_F_REQDIR_SHARED;
+	return facts;
+}
+
+static __always_inline int handle_open_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, zero = 0, facts = 0, len, fmode, fsuid, file_uid, file_mode;
+	struct task_struct *task;
+	struct tg_open_args a, *ap;
+	struct tg_path_shape shape = {};
+	struct tg_scratch *s;
+	struct tg_event *e;
+	struct dentry *d, *pd;
+	struct inode *ino, *pino;
+	struct tg_probe *probe;
+	struct file *f;
+	bool excl, loose, inheritable;
+	long n;
+
+	ap = bpf_map_lookup_elem(&tg_open_args, &tid);
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&tg_open_args, &tid);
+	if (ret < 0)
+		return 0;
+	stat_inc(TG_STAT_CREATE_SEEN);
+
+	task = bpf_get_current_task_btf();
+	f = task_fd_file(task, ret);
+	if (!f)
+		return 0;
+	fmode = BPF_CORE_READ(f, f_mode);
+	d = BPF_CORE_READ(f, f_path.dentry);
+	pd = BPF_CORE_READ(d, d_parent);
+	ino = BPF_CORE_READ(f, f_inode);
+	pino = BPF_CORE_READ(pd, d_inode);
+	fsuid = BPF_CORE_READ(task, cred, fsuid.val);
+	file_uid = BPF_CORE_READ(ino, i_uid.val);
+	file_mode = BPF_CORE_READ(ino, i_mode);
+	if (fmode & FMODE_CREATED)
+		facts |= TG_F_CREATED;
+	if (inode_is_shared_dir(pino))
+		facts |= TG_F_DIR_SHARED;
+
+	excl = a.flags & O_EXCL;
+	loose = (facts & TG_F_CREATED) && (file_mode & tg_cfg.file_loose_mask);
+	inheritable = (facts & TG_F_CREATED) && tg_cfg.report_cloexec && !(a.flags & O_CLOEXEC);
+	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
+	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. */
+	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)))
+		return 0;
+
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return 0;
+	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a.path);
+	if (n <= 0) {
+		facts |= TG_F_PATH_FAULT | TG_F_REQDIR_UNKNOWN;
+		s->path[0] = 0;
+		len = 0;
+	} else {
+		len = n - 1;
+		if (n == sizeof(s->path))
+			facts |= TG_F_PATH_TRUNC;
+		if (!excl)
+			facts |= requested_dir_facts(task, f, d, pd, &a, len, s, &shape);
+	}
+
+	if (!excl) {
+		bool redirected = facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH);
+		bool foreign = !(facts & TG_F_CREATED) && file_uid != fsuid;
+
+		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
+		if (!(facts & TG_F_CREATED) && !redirected && !foreign && !loose)
+			return 0;
+		if (!(facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)))
+			return 0;
+	}
+
+	e = event_reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, offsetof(struct tg_event, comm));
+	e->kind = TG_KIND_OPEN;
+	e->syscall = a.syscall;
+	e->ret = ret;
+	e->dfd = a.dfd;
+	e->flags = a.flags;
+	e->mode = a.mode;
+	e->facts = facts;
+	e->file_mode = file_mode;
+	e->file_uid = file_uid;
+	e->file_nlink = BPF_CORE_READ(ino, __i_nlink);
+	e->file_ino = BPF_CORE_READ(ino, i_ino);
+	e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->dir_mode = BPF_CORE_READ(pino, i_mode);
+	e->dir_uid = BPF_CORE_READ(pino, i_uid.val);
+	e->dir_ino = BPF_CORE_READ(pino, i_ino);
+	fill_task(e, task);
+	e->args[TG_ARGS_LEN - 1] = 0;
+	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name)) < 0)
+		e->name[0] = 0;
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
+
+	/* shape.hash was computed by requested_dir_facts() for every non-exclusive create. */
+	if (!excl && len) {
+		probe = bpf_map_lookup_elem(&tg_probes, &shape.hash);
+		if (probe) {
+			e->facts |= TG_F_PROBED;
+			e->probe_ts_ns = probe->ts_ns;
+			e->probe_pid = probe->pid;
+			e->probe_ppid = probe->ppid;
+			e->probe_sid = probe->sid;
+			e->probe_syscall = probe->syscall;
+		}
+	}
+	event_submit(e);
+	return 0;
+}
+
+/* Exit programs: re-test O_CREAT from the saved registers before any map access. */
+SEC("tracepoint/syscalls/sys_exit_open")
+int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	if (!(BPF_CORE_READ(current_regs(), si) & O_CREAT))
+		return 0;
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	if (!(BPF_CORE_READ(current_regs(), dx) & O_CREAT))
+		return 0;
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Path patterns, aggregation and its bound; container ids; record decoding. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/types.h>
+#include "aggregate.h"
+#include "container.h"
+#include "events.h"
+
+static void expect_pattern(const char *path, const char *want)
+{
+	char out[256];
+
+	tg_path_pattern(path, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_path_pattern(void **state)
+{
+	(void)state;
+	expect_pattern("/tmp/f.12345", "/tmp/f.*");
+	expect_pattern("/tmp/tmp.Ab3xYzQ9", "/tmp/tmp.*");
+	expect_pattern("/tmp/fileAbCdEf", "/tmp/*");
+	expect_pattern("/tmp/python3.log", "/tmp/python3.log");
+	expect_pattern("/tmp/README", "/tmp/README");
+	expect_pattern("/tmp/build-2024-11-28.lock", "/tmp/build-*-*-*.lock");
+	expect_pattern("relative/x", "relative/x");
+}
+
+static void test_pattern_truncates(void **state)
+{
+	char out[8];
+
+	(void)state;
+	memset(out, 'Z', sizeof(out));
+	tg_path_pattern("/tmp/abcdefghij", out, 6);
+	assert_string_equal(out, "/tmp/");
+	assert_int_equal(out[6], 'Z');
+}
+
+static void test_aggregate(void **state)
+{
+	struct tg_agg *a = tg_agg_new(2);
+	const struct tg_agg_entry *const *s;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
+				    TG_SEV_HIGH, "/tmp/f.*", 1),
+			 1);
+	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
+				    TG_SEV_HIGH, "/tmp/f.*", 2),
+			 2);
+	/* another rule is another key */
+	assert_int_equal(tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM,
+				    "/tmp/f.*", 3),
+			 1);
+	/* full: counted as overflow, never lost */
+	assert_int_equal(tg_agg_add(a, 11, "py", "/usr/bin/python3", TG_RULE_LOOSE_MODE,
+				    TG_SEV_CRITICAL, "/tmp/g", 4),
+			 0);
+	assert_int_equal(tg_agg_overflow(a), 1);
+	assert_int_equal(tg_agg_size(a), 2);
+	assert_int_equal(tg_agg_by_severity(a, TG_SEV_HIGH), 2);
+	assert_int_equal(tg_agg_by_severity(a, TG_SEV_CRITICAL), 1);
+	assert_int_equal(tg_agg_by_rule(a, TG_RULE_LOOSE_MODE), 2);
+	s = tg_agg_sorted(a);
+	assert_int_equal(s[0]->pid, 5);
+	assert_int_equal(s[1]->pid, 10);
+	assert_int_equal(s[1]->count, 2);
+	assert_int_equal(s[1]->first_ns, 1);
+	assert_int_equal(s[1]->last_ns, 2);
+	tg_agg_free(a);
+}
+
+static void test_container_id(void **state)
+{
+	const char *id64 = "3f2a9c0d1e2b3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7";
+	char path[512], id[80];
+
+	(void)state;
+	snprintf(path, sizeof(path), "/system.slice/docker-%s.scope", id64);
+	assert_string_equal(tg_container_id(path, id, sizeof(id)), "docker");
+	assert_string_equal(id, id64);
+	snprintf(path, sizeof(path), "/docker/%s", id64);
+	assert_string_equal(tg_container_id(path, id, sizeof(id)), "docker");
+	snprintf(path, sizeof(path),
+		 "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"
+		 "cri-containerd-%s.scope",
+		 id64);
+	assert_string_equal(tg_container_id(path, id, sizeof(id)), "containerd");
+	snprintf(path, sizeof(path), "/machine.slice/crio-%s.scope", id64);
+	assert_string_equal(tg_container_id(path, id, sizeof(id)), "cri-o");
+	snprintf(path, sizeof(path), "/machine.slice/libpod-%s.scope", id64);
+	assert_string_equal(tg_container_id(path, id, sizeof(id)), "podman");
+	snprintf(path, sizeof(path), "/machine.slice/libpod-conmon-%s.scope", id64);
+	assert_null(tg_container_id(path, id, sizeof(id)));
+	assert_null(tg_container_id("/user.slice/user-0.slice/session-1.scope", id, sizeof(id)));
+	assert_string_equal(id, "");
+	assert_null(tg_container_id("/system.slice/docker-3f2a.scope", id, sizeof(id)));
+}
+
+static void test_decode(void **state)
+{
+	static struct tg_event raw, out;
+	char err[128];
+
+	(void)state;
+	memset(&raw, 'A', sizeof(raw)); /* no NUL anywhere */
+	raw.kind = TG_KIND_OPEN;
+	raw.syscall = TG_SYS_OPENAT;
+	raw.args_len = 100000;
+	raw.probe_syscall = 999;
+	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), 0);
+	assert_int_equal(strlen(out.path), TG_PATH_LEN - 1);
+	assert_int_equal(strlen(out.comm), TG_COMM_LEN - 1);
+	assert_int_equal(out.args_len, TG_ARGS_LEN);
+	assert_int_equal(out.probe_syscall, 0);
+	assert_int_equal(tg_event_decode(&raw, sizeof(raw) - 8, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "expected"));
+	raw.kind = 7;
+	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	raw.kind = TG_KIND_MKDIR;
+	raw.syscall = TG_SYS_MAX;
+	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	assert_string_equal(tg_syscall_name(TG_SYS_OPENAT2), "openat2");
+	assert_string_equal(tg_syscall_name(12345), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_pattern), cmocka_unit_test(test_pattern_truncates),
+		cmocka_unit_test(test_aggregate),    cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_decode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "container.h"
+#include "enrich.h"
+
+#define CACHE_SLOTS 1024 /* direct-mapped by pid: bounded memory, good enough hit rate */
+
+struct tg_enrich {
+	struct tg_proc_info *slots;
+	bool *used;
+	ino_t self_mntns;
+};
+
+struct tg_enrich *tg_enrich_new(void)
+{
+	struct tg_enrich *en = calloc(1, sizeof(*en));
+	struct stat st;
+
+	if (!en)
+		return NULL;
+	en->slots = calloc(CACHE_SLOTS, sizeof(*en->slots));
+	en->used = calloc(CACHE_SLOTS, sizeof(*en->used));
+	if (!en->slots || !en->used) {
+		tg_enrich_free(en);
+		return NULL;
+	}
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		en->self_mntns = st.st_ino;
+	elf_version(EV_CURRENT);
+	return en;
+}
+
+void tg_enrich_free(struct tg_enrich *en)
+{
+	if (!en)
+		return;
+	free(en->slots);
+	free(en->used);
+	free(en);
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* Go binaries carry a .note.go.buildid or .go.buildinfo section. */
+static bool elf_is_go(const char *path)
+{
+	bool go = false;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(elf, scn)) && !go) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (!gelf_getshdr(scn, &sh))
+				break;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			go = name &&
+			     (!strcmp(name, ".note.go.buildid") || !strcmp(name, ".go.buildinfo"));
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return go;
+}
+
+static void join_args(char *dst, size_t dstlen, size_t *outlen, const char *src, size_t n)
+{
+	size_t k = n < dstlen - 1 ? n : dstlen - 1;
+
+	memcpy(dst, src, k);
+	while (k && dst[k - 1] == 0)
+		k--; /* trailing NULs */
+	for (size_t i = 0; i < k; i++)
+		if (dst[i] == 0)
+			dst[i] = ' ';
+	dst[k] = 0;
+	*outlen = k;
+}
+
+static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const struct tg_event *e)
+{
+	char path[64], buf[sizeof(pi->cgroup) + 8];
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+	ssize_t n;
+
+	(void)en;
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = e->pid;
+	memcpy(pi->comm, e->comm, sizeof(pi->comm));
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", e->pid);
+	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	if (n > 0) {
+		pi->exe[n] = 0;
+		pi->is_go = elf_is_go(path);
+	} else {
+		/* Gone already: the kernel's basename of mm->exe_file. */
+		snprintf(pi->exe, sizeof(pi->exe), "%s", e->exe);
+		pi->from_kernel = true;
+	}
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", e->pid);
+	{
+		char *cl = malloc(sizeof(pi->cmdline));
+
+		n = cl ? read_file(path, cl, sizeof(pi->cmdline)) : -1;
+		/* Use /proc only while it still shows the argv the kernel saw. */
+		if (n > 0 && (size_t)n >= e->args_len && !memcmp(cl, e->args, e->args_len))
+			join_args(pi->cmdline, sizeof(pi->cmdline), &pi->cmdline_len, cl, n);
+		else
+			join_args(pi->cmdline, sizeof(pi->cmdline), &pi->cmdline_len, e->args,
+				  e->args_len);
+		free(cl);
+	}
+
+	if (getpwuid_r(e->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		snprintf(pi->user, sizeof(pi->user), "%s", pw.pw_name);
+	else
+		snprintf(pi->user, sizeof(pi->user), "%u", e->uid);
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", e->pid);
+	pi->cgroup[0] = 0;
+	if (read_file(path, buf, sizeof(buf)) > 0) {
+		/* cgroup v2: the line "0::/path" */
+		char *line = strstr(buf, "0::");
+
+		if (line) {
+			line += 3;
+			line[strcspn(line, "\n")] = 0;
+			snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", line);
+		}
+	}
+	if (!pi->cgroup[0])
+		snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", e->cgroup);
+	pi->runtime = tg_container_id(pi->cgroup, pi->container_id, sizeof(pi->container_id));
+}
+
+const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_event *e)
+{
+	size_t slot = e->pid % CACHE_SLOTS;
+	struct tg_proc_info *pi = &en->slots[slot];
+
+	/* A pid that exec'd or was recycled shows a different comm: read it again. */
+	if (en->used[slot] && pi->pid == e->pid && !strncmp(pi->comm, e->comm, sizeof(pi->comm)))
+		return pi;
+	fill_from_proc(en, pi, e);
+	en->used[slot] = true;
+	return pi;
+}
+
+int tg_resolve_dir(const struct tg_event *e, struct tg_dir_verdict *v)
+{
+	char dir[TG_PATH_LEN], full[TG_PATH_LEN + 64];
+	const char *slash = strrchr(e->path, '/');
+	struct stat st;
+	int r;
+
+	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC))
+		return -1;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == e->path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->path), e->path);
+
+	if (dir[0] == '/')
+		snprintf(full, sizeof(full), "/proc/%u/root%s", e->pid, dir);
+	else if (e->dfd == -100 /* AT_FDCWD */)
+		snprintf(full, sizeof(full), "/proc/%u/cwd/%s", e->pid, dir);
+	else
+		snprintf(full, sizeof(full), "/proc/%u/fd/%d/%s", e->pid, e->dfd, dir);
+	r = stat(full, &st);
+	if (r != 0 && dir[0] == '/') {
+		/* The process is gone; absolute paths still resolve from our own root when it
+		 * ran in our mount namespace. */
+		struct stat ns;
+
+		if (stat("/proc/self/ns/mnt", &ns) == 0 && ns.st_ino == e->mntns)
+			r = stat(dir, &st);
+	}
+	if (r != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	v->shared = (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
+	v->is_holding_dir =
+		e->kind != TG_KIND_OPEN ||
+		(st.st_ino == e->dir_ino && st.st_dev == makedev(e->dev >> 20, e->dev & 0xfffff));
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Enrichment from /proc, read once per process and cached: executable path, full command line,
+ * user name, cgroup path and container id, Go binary or not. When the process is already gone
+ * (short-lived tools), the kernel's own record fills in (exe basename, argv head, cgroup leaf).
+ */
+#ifndef TG_ENRICH_H
+#define TG_ENRICH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "tmpguard.h"
+#include "rules.h"
+
+struct tg_proc_info {
+	uint32_t pid;
+	char comm[TG_COMM_LEN];
+	char exe[PATH_MAX];
+	char cmdline[2048]; /* arguments joined by spaces; raw bytes, escaped on output */
+	size_t cmdline_len;
+	char user[64];
+	char cgroup[1024];
+	char container_id[80];
+	const char *runtime; /* "docker", ... or NULL */
+	bool is_go;
+	bool from_kernel; /* the process was gone: fields come from the kernel record */
+};
+
+struct tg_enrich;
+
+struct tg_enrich *tg_enrich_new(void);
+void tg_enrich_free(struct tg_enrich *en);
+const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_event *e);
+
+/*
+ * Resolves the directory the caller named when the kernel could not (TG_F_REQDIR_UNKNOWN):
+ * the path's directory part, looked up from the process's root, cwd or dirfd through
+ * /proc/PID, or from tmpguard's own view when the process is gone and shares its mount
+ * namespace. Returns 0 and fills v, or -1 when it cannot be resolved.
+ */
+int tg_resolve_dir(const struct tg_event *e, struct tg_dir_verdict *v);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "events.h"
+
+/* The wire format's layout, checked at compile time against what the BPF side writes: every
+ * 8-byte field first, no implicit padding. */
+_Static_assert(offsetof(struct tg_event, kind) == 56, "8-byte fields come first");
+_Static_assert(offsetof(struct tg_event, comm) == 56 + 26 * 4, "32-bit block is packed");
+_Static_assert(sizeof(struct tg_event) % 8 == 0, "record size is a multiple of 8");
+_Static_assert(sizeof(struct tg_event) == offsetof(struct tg_event, comm) + TG_COMM_LEN * 2 +
+						  TG_EXE_LEN + TG_CGROUP_LEN + TG_ARGS_LEN +
+						  TG_NAME_LEN + TG_PATH_LEN,
+	       "no padding between strings");
+
+static const char *const syscall_names[TG_SYS_MAX] = {
+	[TG_SYS_OPEN] = "open",
+	[TG_SYS_OPENAT] = "openat",
+	[TG_SYS_OPENAT2] = "openat2",
+	[TG_SYS_CREAT] = "creat",
+	[TG_SYS_MKDIR] = "mkdir",
+	[TG_SYS_MKDIRAT] = "mkdirat",
+	[TG_SYS_STAT] = "stat",
+	[TG_SYS_LSTAT] = "lstat",
+	[TG_SYS_NEWFSTATAT] = "newfstatat",
+	[TG_SYS_STATX] = "statx",
+	[TG_SYS_ACCESS] = "access",
+	[TG_SYS_FACCESSAT] = "faccessat",
+	[TG_SYS_FACCESSAT2] = "faccessat2",
+};
+
+const char *tg_syscall_name(uint32_t sys)
+{
+	if (sys >= TG_SYS_MAX || !syscall_names[sys])
+		return "unknown";
+	return syscall_names[sys];
+}
+
+#define TERMINATE(field) (out->field[sizeof(out->field) - 1] = 0)
+
+int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err, size_t errlen)
+{
+	if (size != sizeof(*out)) {
+		snprintf(err, errlen, "record of %zu bytes, expected %zu (ABI %d)", size,
+			 sizeof(*out), TG_ABI_VERSION);
+		return -1;
+	}
+	memcpy(out, data, sizeof(*out));
+	if (out->kind != TG_KIND_OPEN && out->kind != TG_KIND_MKDIR) {
+		snprintf(err, errlen, "record of unknown kind %u", out->kind);
+		return -1;
+	}
+	if (out->syscall == 0 || out->syscall >= TG_SYS_MAX) {
+		snprintf(err, errlen, "record of unknown syscall %u", out->syscall);
+		return -1;
+	}
+	if (out->args_len > TG_ARGS_LEN)
+		out->args_len = TG_ARGS_LEN;
+	if (out->probe_syscall >= TG_SYS_MAX)
+		out->probe_syscall = 0;
+	TERMINATE(comm);
+	TERMINATE(pcomm);
+	TERMINATE(exe);
+	TERMINATE(cgroup);
+	TERMINATE(name);
+	TERMINATE(path);
+	return 0;
+}

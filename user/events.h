@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Decoding of ring-buffer records: size and field checks, NUL-terminated strings. Pure. */
+#ifndef TG_EVENTS_H
+#define TG_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "tmpguard.h"
+
+/* Copies a raw record into *out and makes every string NUL-terminated. Returns 0, or -1 with a
+ * reason in err when the record is not a tmpguard event of this ABI (wrong size or kind). */
+int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err,
+		    size_t errlen);
+const char *tg_syscall_name(uint32_t sys); /* "openat"; "unknown" if out of range */
+
+#endif

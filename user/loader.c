@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "loader.h"
+#include "tmpguard.skel.h"
+#include "tracefs.h"
+
+struct tg_bpf {
+	struct tmpguard_bpf *skel;
+	struct ring_buffer *rb;
+	int nr_attached;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static bool has_cap(uint64_t capeff, int cap)
+{
+	return capeff & (1ULL << cap);
+}
+
+int tg_check_requirements(char *err, size_t errlen)
+{
+	char line[256];
+	uint64_t capeff = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %lx", &capeff) == 1)
+				break;
+		fclose(f);
+	}
+	/* CAP_BPF 39 and CAP_PERFMON 38 load and attach; CAP_SYS_ADMIN 21 mounts tracefs;
+	 * CAP_SYS_PTRACE 19 reads other users' /proc/PID/exe. */
+	if (!has_cap(capeff, 39) || !has_cap(capeff, 38) || !has_cap(capeff, 21)) {
+		snprintf(err, errlen,
+			 "tmpguard needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load its "
+			 "BPF programs: run it as root (sudo tmpguard ...)");
+		return -1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		snprintf(err, errlen,
+			 "no kernel BTF at /sys/kernel/btf/vmlinux (%s): tmpguard needs a kernel "
+			 "built with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, Fedora and RHEL "
+			 "kernels have it)",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Attach every program that is set to load; name the one that fails and why. */
+static int attach_all(struct tg_bpf *b, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, b->skel->obj)
+	{
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			int e = errno;
+
+			snprintf(err, errlen, "cannot attach %s (%s): %s%s",
+				 bpf_program__name(prog), bpf_program__section_name(prog),
+				 strerror(e),
+				 e == ENOENT ? " (tracefs not mounted, or this kernel lacks the "
+					       "tracepoint: see tmpguard doctor)"
+					     : "");
+			return -e;
+		}
+		/* The skeleton does not own links attached this way: keep them on the
+		 * program's skeleton slot for destroy. */
+		for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
+			if (*b->skel->skeleton->progs[i].prog == prog)
+				*b->skel->skeleton->progs[i].link = link;
+		b->nr_attached++;
+	}
+	return 0;
+}
+
+struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
+			    char *err, size_t errlen)
+{
+	struct tg_bpf *b = calloc(1, sizeof(*b));
+	char msg[512];
+	int e;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	verbose_libbpf = opts->verbose;
+	libbpf_set_print(libbpf_print);
+
+	/* Syscall tracepoints attach through tracefs, which is not always mounted. */
+	e = tg_tracefs_ensure(msg, sizeof(msg));
+	if (e) {
+		snprintf(err, errlen, "%s", msg);
+		goto fail;
+	}
+	if (msg[0] && opts->verbose)
+		fprintf(stderr, "tmpguard: %s\n", msg);
+
+	b->skel = tmpguard_bpf__open();
+	if (!b->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	if (b->skel->rodata->tg_abi_version != TG_ABI_VERSION) {
+		snprintf(err, errlen, "BPF object has ABI %u, this tmpguard expects %u: rebuild",
+			 b->skel->rodata->tg_abi_version, TG_ABI_VERSION);
+		goto fail;
+	}
+	b->skel->rodata->tg_cfg.file_loose_mask = opts->file_loose_mask;
+	b->skel->rodata->tg_cfg.dir_loose_mask = opts->dir_loose_mask;
+	b->skel->rodata->tg_cfg.report_cloexec = opts->report_cloexec;
+	b->skel->rodata->tg_cfg.filter_tracked = opts->filter_tracked;
+	if (opts->ringbuf_bytes)
+		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);
+	/* Process-tree tracking costs a program on every fork: only when scoped. */
+	if (!opts->filter_tracked) {
+		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_fork, false);
+		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
+	}
+
+	e = tmpguard_bpf__load(b->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs: %s (run with -v for the verifier log)",
+			 strerror(-e));
+		goto fail;
+	}
+	e = attach_all(b, err, errlen);
+	if (e)
+		goto fail;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.tg_events), cb, ctx, NULL);
+	if (!b->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return b;
+fail:
+	tg_bpf_stop(b);
+	return NULL;
+}
+
+int tg_bpf_track(struct tg_bpf *b, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(b->skel->maps.tg_tracked, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tg_bpf_poll(struct tg_bpf *b, int timeout_ms)
+{
+	return ring_buffer__poll(b->rb, timeout_ms);
+}
+
+int tg_bpf_drain(struct tg_bpf *b)
+{
+	return ring_buffer__consume(b->rb);
+}
+
+int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < TG_STAT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.tg_stats, &i, sizeof(i), vals,
+					 sizeof(*vals) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int tg_bpf_nr_attached(const struct tg_bpf *b)
+{
+	return b->nr_attached;
+}
+
+void tg_bpf_stop(struct tg_bpf *b)
+{
+	if (!b)
+		return;
+	ring_buffer__free(b->rb);
+	tmpguard_bpf__destroy(b->skel);
+	free(b);
+}

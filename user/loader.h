@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loading the BPF programs: privileges, tracefs, settings, attach, ring buffer, counters. */
+#ifndef TG_LOADER_H
+#define TG_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "tmpguard.h"
+
+struct tg_loader_opts {
+	bool verbose; /* libbpf debug output */
+	bool filter_tracked; /* only tracked process trees (run, --pid) */
+	bool report_cloexec; /* inheritable-fd is enabled */
+	uint32_t file_loose_mask;
+	uint32_t dir_loose_mask;
+	size_t ringbuf_bytes; /* power of two, >= page size */
+};
+
+struct tg_bpf;
+
+/* Checks root or CAP_BPF+CAP_PERFMON+CAP_SYS_ADMIN (tracefs, other processes' /proc), and BTF.
+ * Returns 0, or -1 with the reason in err. */
+int tg_check_requirements(char *err, size_t errlen);
+/* Opens, configures, loads and attaches. Records go to cb(ctx, ...). On failure returns NULL
+ * with the reason, and what to do about it, in err. */
+struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb,
+			    void *ctx, char *err, size_t errlen);
+int tg_bpf_track(struct tg_bpf *b, pid_t pid);
+/* Waits up to timeout_ms for records and hands them to cb; returns records consumed or
+ * -errno (-EINTR on a signal). */
+int tg_bpf_poll(struct tg_bpf *b, int timeout_ms);
+/* Hands every record already in the ring buffer to cb. */
+int tg_bpf_drain(struct tg_bpf *b);
+/* Sums the per-CPU counters (enum tg_stat). */
+int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX]);
+/* Programs attached (for the start-up line). */
+int tg_bpf_nr_attached(const struct tg_bpf *b);
+void tg_bpf_stop(struct tg_bpf *b);
+
+#endif

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tmpguard: dispatch to a subcommand; nothing else. */
+#include <stdio.h>
+#include <string.h>
+#include <linux/types.h>
+#include "tmpguard.h"
+#include "doctor.h"
+#include "session.h"
+
+#define TG_EXIT_USAGE 2
+
+static const char usage[] =
+	"Usage: tmpguard COMMAND [OPTIONS]\n"
+	"Find processes that create temporary files insecurely, live, with eBPF.\n"
+	"\n"
+	"Commands:\n"
+	"  audit    watch the whole machine and report insecure temp-file creation\n"
+	"  run      run a command and report what it and its descendants do (CI gate)\n"
+	"  doctor   what this kernel offers and what tmpguard will use\n"
+	"  version  print the version\n"
+	"\n"
+	"Examples:\n"
+	"  tmpguard audit\n"
+	"  tmpguard audit --format json --output /var/log/tmpguard.json --duration 3600\n"
+	"  tmpguard run --fail-on high -- make check\n"
+	"  tmpguard doctor\n"
+	"\n"
+	"`tmpguard COMMAND --help` describes each command's options.\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage, stderr);
+		return TG_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("tmpguard %s (ABI %d)\n", TG_VERSION, TG_ABI_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
+	fprintf(stderr, "tmpguard: unknown command '%s'\n\n%s", cmd, usage);
+	return TG_EXIT_USAGE;
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "escape.h"
+#include "events.h"
+#include "flags.h"
+#include "output.h"
+
+void tg_format_time(int64_t real_ns, char *buf, size_t len)
+{
+	time_t sec = real_ns / 1000000000;
+	long nsec = real_ns % 1000000000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", nsec);
+}
+
+static json_object *mode_json(uint32_t mode)
+{
+	char buf[16];
+
+	tg_mode_str(mode, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+/* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
+static void add_bytes(json_object *obj, const char *key, const char *s, size_t n,
+		      json_object *escaped)
+{
+	size_t need = 4 * n + 1;
+	char *buf = malloc(need);
+	bool lossless = false;
+
+	if (!buf)
+		return;
+	tg_escape_json_bytes(s, n, buf, need, &lossless);
+	json_object_object_add(obj, key, json_object_new_string(buf));
+	if (lossless)
+		json_object_array_add(escaped, json_object_new_string(key));
+	free(buf);
+}
+
+static void add_str(json_object *obj, const char *key, const char *s, json_object *escaped)
+{
+	add_bytes(obj, key, s, strlen(s), escaped);
+}
+
+static json_object *cwe_json(enum tg_rule rule)
+{
+	json_object *arr = json_object_new_array();
+	char buf[64], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", tg_rule_cwe(rule));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_object_array_add(arr, json_object_new_string(t));
+	return arr;
+}
+
+json_object *tg_report_json(const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	json_object *o = json_object_new_object(), *proc = json_object_new_object();
+	json_object *escaped = json_object_new_array(), *flags = json_object_new_array();
+	const char *names[24];
+	char buf[64], unknown[24];
+	int n;
+
+	tg_format_time(e->ts_ns + r->boot_to_real_ns, buf, sizeof(buf));
+	json_object_object_add(o, "type", json_object_new_string("finding"));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	if (r->host)
+		add_str(o, "host", r->host, escaped);
+	json_object_object_add(o, "rule", json_object_new_string(tg_rule_id(r->finding.rule)));
+	json_object_object_add(o, "severity",
+			       json_object_new_string(tg_severity_name(r->finding.severity)));
+	json_object_object_add(o, "cwe", cwe_json(r->finding.rule));
+	json_object_object_add(o, "why", json_object_new_string(tg_rule_why(r->finding.rule)));
+	json_object_object_add(o, "syscall", json_object_new_string(tg_syscall_name(e->syscall)));
+	json_object_object_add(o, "entry", json_object_new_string("syscall"));
+	add_str(o, "path", e->path, escaped);
+	json_object_object_add(o, "path_truncated",
+			       json_object_new_boolean(e->facts & TG_F_PATH_TRUNC));
+	add_str(o, "resolved_name", e->name, escaped);
+	json_object_object_add(o, "dfd", json_object_new_int(e->dfd));
+	n = tg_flags_names(e->flags, names, 24, unknown, sizeof(unknown));
+	for (int i = 0; i < n; i++)
+		json_object_array_add(flags, json_object_new_string(names[i]));
+	json_object_object_add(o, "flags", flags);
+	json_object_object_add(o, "mode", mode_json(e->mode));
+	json_object_object_add(o, "umask", mode_json(e->umask));
+	json_object_object_add(o, "effective_mode", mode_json(e->mode & ~e->umask & 07777));
+	json_object_object_add(o, "file_mode", mode_json(e->file_mode & 07777));
+	json_object_object_add(o, "created", json_object_new_boolean(e->facts & TG_F_CREATED));
+	json_object_object_add(o, "file_uid", json_object_new_int64(e->file_uid));
+	json_object_object_add(o, "file_nlink", json_object_new_int64(e->file_nlink));
+	json_object_object_add(o, "dir_shared", json_object_new_boolean(r->dir.shared));
+	json_object_object_add(o, "dir_mode", mode_json(e->dir_mode & 07777));
+	json_object_object_add(o, "dir_uid", json_object_new_int64(e->dir_uid));
+	json_object_object_add(o, "symlink_followed",
+			       json_object_new_boolean(e->kind == TG_KIND_OPEN &&
+						       tg_symlink_followed(e, &r->dir)));
+	if (e->facts & TG_F_PROBED) {
+		json_object *pr = json_object_new_object();
+
+		json_object_object_add(pr, "syscall",
+				       json_object_new_string(tg_syscall_name(e->probe_syscall)));
+		json_object_object_add(pr, "pid", json_object_new_int64(e->probe_pid));
+		json_object_object_add(
+			pr, "age_ms",
+			json_object_new_double((double)(e->ts_ns - e->probe_ts_ns) / 1e6));
+		json_object_object_add(o, "probe", pr);
+	} else {
+		json_object_object_add(o, "probe", NULL);
+	}
+
+	json_object_object_add(proc, "pid", json_object_new_int64(e->pid));
+	json_object_object_add(proc, "tid", json_object_new_int64(e->tid));
+	json_object_object_add(proc, "ppid", json_object_new_int64(e->ppid));
+	add_str(proc, "pcomm", e->pcomm, escaped);
+	json_object_object_add(proc, "uid", json_object_new_int64(e->uid));
+	json_object_object_add(proc, "euid", json_object_new_int64(e->euid));
+	add_str(proc, "user", p->user, escaped);
+	add_str(proc, "comm", e->comm, escaped);
+	add_str(proc, "exe", p->exe, escaped);
+	add_bytes(proc, "cmdline", p->cmdline, p->cmdline_len, escaped);
+	add_str(proc, "cgroup", p->cgroup, escaped);
+	json_object_object_add(proc, "cgroup_id", json_object_new_int64((int64_t)e->cgroup_id));
+	json_object_object_add(proc, "container_id",
+			       p->container_id[0] ? json_object_new_string(p->container_id) : NULL);
+	json_object_object_add(proc, "container_runtime",
+			       p->runtime ? json_object_new_string(p->runtime) : NULL);
+	json_object_object_add(proc, "mntns", json_object_new_int64(e->mntns));
+	json_object_object_add(proc, "sid", json_object_new_int64(e->sid));
+	json_object_object_add(o, "proc", proc);
+
+	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
+	json_object_object_add(o, "advice",
+			       json_object_new_string(tg_advice(r->lang, r->finding.rule)));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
+	if (r->pattern)
+		add_str(o, "pattern", r->pattern, escaped);
+	if (json_object_array_length(escaped))
+		json_object_object_add(o, "escaped_fields", escaped);
+	else
+		json_object_put(escaped);
+	return o;
+}
+
+int tg_output_json(FILE *out, const struct tg_report *r)
+{
+	json_object *o = tg_report_json(r);
+	int err = 0;
+
+	if (fprintf(out, "%s\n",
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		err = -errno;
+	json_object_put(o);
+	return err;
+}
+
+/* Escaped copy for a terminal; caller frees. */
+static char *esc(const char *s, size_t n)
+{
+	size_t need = tg_escape_text(s, n, NULL, 0) + 1;
+	char *buf = malloc(need);
+
+	if (buf)
+		tg_escape_text(s, n, buf, need);
+	return buf;
+}
+
+static const char *upper_sev(enum tg_severity s)
+{
+	static const char *const names[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL"};
+
+	return s <= TG_SEV_CRITICAL ? names[s] : "?";
+}
+
+int tg_output_text(FILE *out, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	char t[64], flags[256], mode[16], umask[16], eff[16], fmode[16], dmode[16];
+	char *path = esc(e->path, strlen(e->path)), *name = esc(e->name, strlen(e->name));
+	char *comm = esc(e->comm, strlen(e->comm)), *pcomm = esc(e->pcomm, strlen(e->pcomm));
+	char *exe = esc(p->exe, strlen(p->exe)), *cmd = esc(p->cmdline, p->cmdline_len);
+	char *user = esc(p->user, strlen(p->user));
+	int err = 0;
+
+	if (!path || !name || !comm || !pcomm || !exe || !cmd || !user) {
+		err = -ENOMEM;
+		goto out;
+	}
+	tg_format_time(e->ts_ns + r->boot_to_real_ns, t, sizeof(t));
+	tg_flags_str(e->flags, flags, sizeof(flags));
+	tg_mode_str(e->mode, mode, sizeof(mode));
+	tg_mode_str(e->umask, umask, sizeof(umask));
+	tg_mode_str(e->mode & ~e->umask & 07777, eff, sizeof(eff));
+	tg_mode_str(e->file_mode & 07777, fmode, sizeof(fmode));
+	tg_mode_str(e->dir_mode & 07777, dmode, sizeof(dmode));
+
+	fprintf(out, "%s  %s  %s (%s)\n", t, upper_sev(r->finding.severity),
+		tg_rule_id(r->finding.rule), tg_rule_cwe(r->finding.rule));
+	fprintf(out, "  process  pid %u tid %u %s  exe %s%s  user %s (uid %u euid %u)\n", e->pid,
+		e->tid, comm, exe, p->from_kernel ? " (exited)" : "", user, e->uid, e->euid);
+	fprintf(out, "  parent   pid %u %s\n", e->ppid, pcomm);
+	fprintf(out, "  cmdline  %s%s\n", cmd, (e->facts & TG_F_ARGS_TRUNC) ? " ..." : "");
+	if (p->container_id[0])
+		fprintf(out, "  container %s %.12s\n", p->runtime, p->container_id);
+	fprintf(out, "  path     %s%s", path, (e->facts & TG_F_PATH_TRUNC) ? " (truncated)" : "");
+	if (e->kind == TG_KIND_OPEN)
+		fprintf(out, "  opened %s%s%s, owner uid %u\n", name,
+			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",
+			tg_symlink_followed(e, &r->dir) ? " through a symlink" : "", e->file_uid);
+	else
+		fprintf(out, "  (directory)\n");
+	if (e->dir_mode)
+		fprintf(out, "  dir      mode %s owner uid %u%s\n", dmode, e->dir_uid,
+			r->dir.shared ? " (shared: sticky, world-writable)" : "");
+	if (e->kind == TG_KIND_OPEN)
+		fprintf(out, "  call     %s(%s, %s)  umask %s -> effective %s, file mode %s\n",
+			tg_syscall_name(e->syscall), flags, mode, umask, eff, fmode);
+	else
+		fprintf(out, "  call     %s(%s)  umask %s -> effective %s\n",
+			tg_syscall_name(e->syscall), mode, umask, eff);
+	if (e->facts & TG_F_PROBED)
+		fprintf(out, "  probe    %s by pid %u, %.1f ms before\n",
+			tg_syscall_name(e->probe_syscall), e->probe_pid,
+			(double)(e->ts_ns - e->probe_ts_ns) / 1e6);
+	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
+	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang),
+		tg_advice(r->lang, r->finding.rule));
+	if (fprintf(out, "\n") < 0)
+		err = -errno;
+out:
+	free(path);
+	free(name);
+	free(comm);
+	free(pcomm);
+	free(exe);
+	free(cmd);
+	free(user);
+	return err;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Text and JSON renderings of a finding. Pure (writes to the FILE it is given). */
+#ifndef TG_OUTPUT_H
+#define TG_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "advice.h"
+#include "enrich.h"
+#include "rules.h"
+
+struct tg_report {
+	const struct tg_event *e;
+	const struct tg_proc_info *proc;
+	struct tg_finding finding;
+	struct tg_dir_verdict dir;
+	enum tg_lang lang;
+	uint64_t count; /* occurrences of this aggregate key so far, this one included */
+	const char *pattern; /* aggregate path pattern */
+	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
+	const char *host;
+};
+
+/* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
+void tg_format_time(int64_t real_ns, char *buf, size_t len);
+/* The finding as a JSON object (caller puts it). */
+json_object *tg_report_json(const struct tg_report *r);
+/* One line of JSON, newline-terminated. Returns 0 or -errno. */
+int tg_output_json(FILE *out, const struct tg_report *r);
+/* One readable block; never writes a raw control byte from the event. */
+int tg_output_text(FILE *out, const struct tg_report *r);
+
+#endif

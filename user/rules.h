@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Classification: a pure function from the kernel's facts about one event (and the
+ * classifier's settings) to the findings it proves. No I/O, no globals.
+ */
+#ifndef TG_RULES_H
+#define TG_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum tg_rule {
+	TG_RULE_NONEXCLUSIVE_CREATE = 0,
+	TG_RULE_CHECK_THEN_CREATE,
+	TG_RULE_LOOSE_MODE,
+	TG_RULE_FOREIGN_FILE_REUSE,
+	TG_RULE_SYMLINK_FOLLOW,
+	TG_RULE_LOOSE_TEMPDIR,
+	TG_RULE_INHERITABLE_FD,
+	TG_RULE_MAX,
+};
+
+enum tg_severity {
+	TG_SEV_LOW = 0,
+	TG_SEV_MEDIUM,
+	TG_SEV_HIGH,
+	TG_SEV_CRITICAL,
+};
+
+struct tg_event;
+
+/* What the classifier needs beyond the record itself. */
+struct tg_rules_config {
+	bool enabled[TG_RULE_MAX];
+	uint32_t file_loose_mask; /* default 0027 */
+	uint32_t dir_loose_mask; /* default 0077 */
+	uint64_t probe_window_ns; /* default 10 s */
+};
+
+#define TG_MAX_FINDINGS 4
+
+struct tg_finding {
+	enum tg_rule rule;
+	enum tg_severity severity;
+};
+
+void tg_rules_config_default(struct tg_rules_config *cfg);
+/* The directory the caller named, as decided by the kernel (TG_F_REQDIR_SHARED,
+ * TG_F_PARENT_MISMATCH) or, when it could not (TG_F_REQDIR_UNKNOWN), by user space. */
+struct tg_dir_verdict {
+	bool shared; /* sticky and world-writable */
+	bool is_holding_dir; /* it is the directory that holds the opened entry */
+};
+
+/* The kernel's verdict, when it had one. Returns false if user space must resolve. */
+bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict *v);
+/* A symlink was followed: the opened name or directory is not the one requested. */
+bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *v);
+/* The ENOENT probe recorded for this path was made by this process tree within the window. */
+bool tg_probe_related(const struct tg_event *e, uint64_t window_ns);
+
+/* Fills out[] (at most TG_MAX_FINDINGS) and returns how many findings the event proves. */
+int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
+		const struct tg_rules_config *cfg, struct tg_finding *out);
+
+const char *tg_rule_id(enum tg_rule r); /* "nonexclusive-create" */
+const char *tg_rule_cwe(enum tg_rule r); /* "CWE-377" or "CWE-367,CWE-377" */
+const char *tg_rule_why(enum tg_rule r); /* one sentence: why this is exploitable */
+const char *tg_severity_name(enum tg_severity s); /* "low" .. "critical" */
+int tg_rule_parse(const char *id); /* rule id -> enum, -1 if unknown */
+int tg_severity_parse(const char *name); /* -1 if unknown */
+
+#endif

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Names of rules and severities: the stable ids policies and outputs use, their CWE ids, and
+ * the sentence that says why a finding matters. Pure. (The classifier is in rules.c.)
+ */
+#include <string.h>
+#include "rules.h"
+
+struct rule_info {
+	const char *id;
+	const char *cwe;
+	const char *why;
+};
+
+/* The ids are an interface (policies name them, outputs carry them): never rename one. */
+static const struct rule_info rules[TG_RULE_MAX] = {
+	[TG_RULE_NONEXCLUSIVE_CREATE] =
+		{
+			.id = "nonexclusive-create",
+			.cwe = "CWE-377",
+			.why = "Without O_EXCL another local user can create the name first, as a "
+			       "file or a symlink, and the program then writes into it.",
+		},
+	[TG_RULE_CHECK_THEN_CREATE] =
+		{
+			.id = "check-then-create",
+			.cwe = "CWE-367,CWE-377",
+			.why = "Between the check that the name is free and the create another "
+			       "local user can plant a file or symlink there, so the check proves "
+			       "nothing about what the program then opens.",
+		},
+	[TG_RULE_LOOSE_MODE] =
+		{
+			.id = "loose-mode",
+			.cwe = "CWE-732,CWE-276",
+			.why = "The file is created with permissions that let other users read or "
+			       "change it, so they can read its contents or alter them before the "
+			       "program uses them.",
+		},
+	[TG_RULE_FOREIGN_FILE_REUSE] =
+		{
+			.id = "foreign-file-reuse",
+			.cwe = "CWE-377",
+			.why = "The program opened a file in a shared directory that another user "
+			       "created, so that user controls its contents and can change them "
+			       "while the program uses it.",
+		},
+	[TG_RULE_SYMLINK_FOLLOW] =
+		{
+			.id = "symlink-follow",
+			.cwe = "CWE-59",
+			.why = "The program followed a symlink in a sticky world-writable "
+			       "directory, which another user can plant to redirect the write to "
+			       "any file the program is allowed to modify.",
+		},
+	[TG_RULE_LOOSE_TEMPDIR] =
+		{
+			.id = "loose-tempdir",
+			.cwe = "CWE-377,CWE-732",
+			.why = "The directory is created with a mode that lets other users add, "
+			       "replace or read entries in it, so everything the program later "
+			       "puts inside is exposed.",
+		},
+	[TG_RULE_INHERITABLE_FD] =
+		{
+			.id = "inheritable-fd",
+			.cwe = "CWE-403",
+			.why = "Without O_CLOEXEC the descriptor leaks into every program the "
+			       "process later runs, which can then read or write the temporary "
+			       "file.",
+		},
+};
+
+/* enum tg_severity has no _MAX member; critical is the last. */
+#define NSEV (TG_SEV_CRITICAL + 1)
+
+static const char *const severities[NSEV] = {
+	[TG_SEV_LOW] = "low",
+	[TG_SEV_MEDIUM] = "medium",
+	[TG_SEV_HIGH] = "high",
+	[TG_SEV_CRITICAL] = "critical",
+};
+
+/* Out-of-range values get a printable placeholder, never NULL, so callers can print blindly. */
+const char *tg_rule_id(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? rules[r].id : "unknown";
+}
+
+const char *tg_rule_cwe(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? rules[r].cwe : "";
+}
+
+const char *tg_rule_why(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? rules[r].why : "";
+}
+
+const char *tg_severity_name(enum tg_severity s)
+{
+	return (unsigned int)s < NSEV ? severities[s] : "unknown";
+}
+
+/* Exact, case-sensitive matches: ids are identifiers, and one spelling keeps policies greppable. */
+int tg_rule_parse(const char *id)
+{
+	int r;
+
+	if (!id)
+		return -1;
+	for (r = 0; r < TG_RULE_MAX; r++)
+		if (!strcmp(id, rules[r].id))
+			return r;
+	return -1;
+}
+
+int tg_severity_parse(const char *name)
+{
+	int s;
+
+	if (!name)
+		return -1;
+	for (s = 0; s < NSEV; s++)
+		if (!strcmp(name, severities[s]))
+			return s;
+	return -1;
+}

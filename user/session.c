@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `tmpguard audit` and `tmpguard run`. Both: parse arguments -> check requirements -> load and
+ * attach -> consume records (decode -> directory verdict -> classify -> aggregate -> enrich ->
+ * advise -> output) -> summary. `run` also starts the command inside the tracked scope.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "aggregate.h"
+#include "advice.h"
+#include "enrich.h"
+#include "events.h"
+#include "loader.h"
+#include "output.h"
+#include "rules.h"
+#include "session.h"
+
+#define TG_EXIT_USAGE	   2
+#define TG_EXIT_FAILON	   3
+#define TG_AGG_MAX	   65536
+#define TG_RINGBUF_DEFAULT (8u << 20)
+
+struct session {
+	/* options */
+	bool json;
+	const char *output_path;
+	long duration_s;
+	pid_t pid;
+	bool all_rules;
+	bool verbose;
+	int fail_on; /* severity, -1 = off */
+	size_t ringbuf_bytes;
+	char **command; /* run: argv of COMMAND */
+
+	/* state */
+	FILE *out;
+	struct tg_bpf *bpf;
+	struct tg_enrich *en;
+	struct tg_agg *agg;
+	struct tg_rules_config rules;
+	int64_t boot_to_real_ns;
+	char host[256];
+	int worst; /* highest severity reported, -1 none */
+	uint64_t received, decode_errors, unresolved, no_finding, printed, suppressed;
+	uint64_t lost_reported;
+};
+
+static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t forward_sig;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+	forward_sig = sig;
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	struct tg_finding findings[TG_MAX_FINDINGS];
+	const struct tg_proc_info *proc = NULL;
+	struct tg_dir_verdict dir;
+	struct tg_event e;
+	char err[128], pattern[256];
+	int n;
+
+	s->received++;
+	if (tg_event_decode(data, size, &e, err, sizeof(err))) {
+		if (s->decode_errors++ == 0)
+			fprintf(stderr, "tmpguard: dropping a malformed record: %s\n", err);
+		return 0;
+	}
+	if (!tg_dir_verdict_from_kernel(&e, &dir) && tg_resolve_dir(&e, &dir)) {
+		s->unresolved++;
+		return 0;
+	}
+	n = tg_classify(&e, &dir, &s->rules, findings);
+	if (!n)
+		s->no_finding++;
+	for (int i = 0; i < n; i++) {
+		struct tg_report r = {
+			.e = &e,
+			.finding = findings[i],
+			.dir = dir,
+			.boot_to_real_ns = s->boot_to_real_ns,
+			.host = s->host,
+			.pattern = pattern,
+		};
+
+		if (!proc)
+			proc = tg_enrich_proc(s->en, &e);
+		r.proc = proc;
+		r.lang = tg_lang_detect(proc->exe, e.comm, proc->is_go);
+		tg_path_pattern(e.path, pattern, sizeof(pattern));
+		r.count = tg_agg_add(s->agg, e.pid, e.comm, proc->exe, r.finding.rule,
+				     r.finding.severity, pattern, e.ts_ns);
+		if ((int)r.finding.severity > s->worst)
+			s->worst = r.finding.severity;
+		/* Repeats of (process, rule, pattern) are counted, not printed; an overflowing
+		 * aggregate table (count 0) still prints, so nothing goes unseen. */
+		if (r.count > 1) {
+			s->suppressed++;
+			continue;
+		}
+		s->printed++;
+		if (s->json)
+			tg_output_json(s->out, &r);
+		else
+			tg_output_text(s->out, &r);
+	}
+	fflush(s->out);
+	return 0;
+}
+
+/* Loss is never silent: say so as soon as it is seen. */
+static void check_loss(struct session *s)
+{
+	uint64_t st[TG_STAT_MAX];
+
+	if (tg_bpf_stats(s->bpf, st) || st[TG_STAT_LOST] == s->lost_reported)
+		return;
+	fprintf(stderr,
+		"tmpguard: WARNING: %llu records lost so far (ring buffer full); raise "
+		"--ringbuf-size\n",
+		(unsigned long long)st[TG_STAT_LOST]);
+	s->lost_reported = st[TG_STAT_LOST];
+}
+
+static void print_summary(struct session *s)
+{
+	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
+	size_t n = tg_agg_size(s->agg);
+	uint64_t st[TG_STAT_MAX] = {0}, total = 0;
+	uint32_t last_pid = 0;
+	char t1[64], t2[64];
+
+	tg_bpf_stats(s->bpf, st);
+	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
+		total += tg_agg_by_severity(s->agg, sev);
+
+	fprintf(stderr,
+		"tmpguard: summary: %llu findings (%llu critical, %llu high, %llu medium, %llu "
+		"low), %zu distinct\n",
+		(unsigned long long)total,
+		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_CRITICAL),
+		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_HIGH),
+		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_MEDIUM),
+		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_LOW), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct tg_agg_entry *a = ents[i];
+
+		if (i == 0 || a->pid != last_pid)
+			fprintf(stderr, "  pid %u %s (%s)\n", a->pid, a->comm, a->exe);
+		last_pid = a->pid;
+		fprintf(stderr, "    %-20s %-8s x%-5llu %s\n", tg_rule_id(a->rule),
+			tg_severity_name(a->severity), (unsigned long long)a->count, a->pattern);
+	}
+	fprintf(stderr,
+		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs %llu), sent "
+		"%llu, lost %llu; received %llu, unresolved %llu, malformed %llu; repeats not "
+		"printed %llu\n",
+		(unsigned long long)(st[TG_STAT_CREATE_SEEN] + st[TG_STAT_PROBE_ENOENT] +
+				     st[TG_STAT_MKDIR_SEEN]),
+		(unsigned long long)st[TG_STAT_CREATE_SEEN],
+		(unsigned long long)st[TG_STAT_PROBE_ENOENT],
+		(unsigned long long)st[TG_STAT_MKDIR_SEEN], (unsigned long long)st[TG_STAT_SENT],
+		(unsigned long long)st[TG_STAT_LOST], (unsigned long long)s->received,
+		(unsigned long long)s->unresolved, (unsigned long long)s->decode_errors,
+		(unsigned long long)s->suppressed);
+	if (tg_agg_overflow(s->agg))
+		fprintf(stderr,
+			"  %llu findings beyond the aggregation table were printed unaggregated\n",
+			(unsigned long long)tg_agg_overflow(s->agg));
+	if (st[TG_STAT_LOST])
+		fprintf(stderr, "  WARNING: %llu records were lost: this report is incomplete\n",
+			(unsigned long long)st[TG_STAT_LOST]);
+
+	if (s->json) {
+		json_object *o = json_object_new_object(), *sev = json_object_new_object();
+		json_object *rules = json_object_new_object(), *procs = json_object_new_array();
+		json_object *ev = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string("summary"));
+		json_object_object_add(o, "host", json_object_new_string(s->host));
+		json_object_object_add(o, "findings", json_object_new_int64(total));
+		for (int i = 0; i <= TG_SEV_CRITICAL; i++)
+			json_object_object_add(
+				sev, tg_severity_name(i),
+				json_object_new_int64(tg_agg_by_severity(s->agg, i)));
+		json_object_object_add(o, "by_severity", sev);
+		for (int i = 0; i < TG_RULE_MAX; i++)
+			json_object_object_add(rules, tg_rule_id(i),
+					       json_object_new_int64(tg_agg_by_rule(s->agg, i)));
+		json_object_object_add(o, "by_rule", rules);
+		for (size_t i = 0; i < n; i++) {
+			const struct tg_agg_entry *a = ents[i];
+			json_object *p = json_object_new_object();
+
+			tg_format_time(a->first_ns + s->boot_to_real_ns, t1, sizeof(t1));
+			tg_format_time(a->last_ns + s->boot_to_real_ns, t2, sizeof(t2));
+			json_object_object_add(p, "pid", json_object_new_int64(a->pid));
+			json_object_object_add(p, "comm", json_object_new_string(a->comm));
+			json_object_object_add(p, "exe", json_object_new_string(a->exe));
+			json_object_object_add(p, "rule",
+					       json_object_new_string(tg_rule_id(a->rule)));
+			json_object_object_add(
+				p, "severity",
+				json_object_new_string(tg_severity_name(a->severity)));
+			json_object_object_add(p, "pattern", json_object_new_string(a->pattern));
+			json_object_object_add(p, "count", json_object_new_int64(a->count));
+			json_object_object_add(p, "first", json_object_new_string(t1));
+			json_object_object_add(p, "last", json_object_new_string(t2));
+			json_object_array_add(procs, p);
+		}
+		json_object_object_add(o, "aggregates", procs);
+		json_object_object_add(ev, "creates_seen",
+				       json_object_new_int64(st[TG_STAT_CREATE_SEEN]));
+		json_object_object_add(ev, "probes_recorded",
+				       json_object_new_int64(st[TG_STAT_PROBE_ENOENT]));
+		json_object_object_add(ev, "mkdirs_seen",
+				       json_object_new_int64(st[TG_STAT_MKDIR_SEEN]));
+		json_object_object_add(ev, "sent", json_object_new_int64(st[TG_STAT_SENT]));
+		json_object_object_add(ev, "lost", json_object_new_int64(st[TG_STAT_LOST]));
+		json_object_object_add(ev, "received", json_object_new_int64(s->received));
+		json_object_object_add(ev, "unresolved", json_object_new_int64(s->unresolved));
+		json_object_object_add(ev, "malformed", json_object_new_int64(s->decode_errors));
+		json_object_object_add(ev, "repeats_not_printed",
+				       json_object_new_int64(s->suppressed));
+		json_object_object_add(ev, "aggregate_overflow",
+				       json_object_new_int64(tg_agg_overflow(s->agg)));
+		json_object_object_add(o, "events", ev);
+		fprintf(s->out, "%s\n",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
+	fflush(s->out);
+}
+
+/* ---- arguments ---- */
+
+enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON };
+
+static const struct argp_option common_options[] = {
+	{"format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0},
+	{"output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0},
+	{"all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0},
+	{"ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0},
+	{"verbose", 'v', NULL, 0, "libbpf debug output", 0},
+	{},
+};
+
+static const struct argp_option audit_options[] = {
+	{"duration", 'd', "SECONDS", 0, "stop after SECONDS (default: until SIGINT/SIGTERM)", 0},
+	{"pid", 'p', "PID", 0, "only this process and the children it forks from now on", 0},
+	{},
+};
+
+static const struct argp_option run_options[] = {
+	{"fail-on", OPT_FAIL_ON, "SEVERITY", 0,
+	 "exit 3 if a finding at or above SEVERITY (low|medium|high|critical) occurred", 0},
+	{},
+};
+
+static long parse_long(const char *arg, const char *what, long min, long max,
+		       struct argp_state *state)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		argp_error(state, "invalid %s '%s': expected an integer in [%ld, %ld]", what, arg,
+			   min, max);
+	return v;
+}
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	struct session *s = state->input;
+	long v;
+
+	switch (key) {
+	case 'f':
+		if (!strcmp(arg, "json"))
+			s->json = true;
+		else if (!strcmp(arg, "text"))
+			s->json = false;
+		else
+			argp_error(state, "invalid format '%s': expected text or json", arg);
+		break;
+	case 'o':
+		s->output_path = arg;
+		break;
+	case OPT_ALL_RULES:
+		s->all_rules = true;
+		break;
+	case OPT_RINGBUF:
+		v = parse_long(arg, "ring buffer size", 1, 1024, state);
+		if (v & (v - 1))
+			argp_error(state, "ring buffer size %ld MiB is not a power of two", v);
+		s->ringbuf_bytes = (size_t)v << 20;
+		break;
+	case 'v':
+		s->verbose = true;
+		break;
+	case 'd':
+		s->duration_s = parse_long(arg, "duration", 1, LONG_MAX / 1000, state);
+		break;
+	case 'p':
+		s->pid = parse_long(arg, "pid", 1, INT_MAX, state);
+		break;
+	case OPT_FAIL_ON:
+		s->fail_on = tg_severity_parse(arg);
+		if (s->fail_on < 0)
+			argp_error(state,
+				   "invalid severity '%s': expected low, medium, high or critical",
+				   arg);
+		break;
+	case ARGP_KEY_ARGS:
+		s->command = state->argv + state->next;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp common_argp = {common_options, parse_common, NULL, NULL, NULL, NULL, NULL};
+static const struct argp_child common_children[] = {{&common_argp, 0, NULL, 0}, {}};
+
+static const char audit_doc[] =
+	"Watch the whole machine for files and directories created insecurely in shared "
+	"(sticky, world-writable) directories, and print each finding with the secure call to "
+	"use instead. Stops on SIGINT/SIGTERM or after --duration, then prints a per-process "
+	"summary on standard error.\v"
+	"Examples:\n"
+	"  tmpguard audit\n"
+	"  tmpguard audit --format json --output /var/log/tmpguard.json\n"
+	"  tmpguard audit --pid 1234 --duration 60";
+
+static const char run_doc[] =
+	"Run COMMAND and report only what it and all its descendants do. Exits with COMMAND's "
+	"status (128+N if killed by signal N), or 3 if --fail-on is given and a finding at or "
+	"above that severity occurred.\v"
+	"Examples:\n"
+	"  tmpguard run --fail-on high -- make check\n"
+	"  tmpguard run --format json --output findings.json -- ./test.sh";
+
+static int parse_args(struct session *s, int argc, char **argv, bool run)
+{
+	struct argp argp = {
+		.options = run ? run_options : audit_options,
+		.parser = parse_common,
+		.args_doc = run ? "-- COMMAND [ARGS...]" : NULL,
+		.doc = run ? run_doc : audit_doc,
+		.children = common_children,
+	};
+	int err;
+
+	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_EXIT, NULL, s);
+	if (err)
+		return TG_EXIT_USAGE;
+	if (run && (!s->command || !s->command[0])) {
+		fprintf(stderr, "tmpguard run: missing COMMAND (tmpguard run [OPTIONS] -- COMMAND "
+				"[ARGS...])\n");
+		return TG_EXIT_USAGE;
+	}
+	if (!run && s->command && s->command[0]) {
+		fprintf(stderr, "tmpguard audit: unexpected argument '%s'\n", s->command[0]);
+		return TG_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ---- common start-up ---- */
+
+static int session_start(struct session *s, bool scoped)
+{
+	struct tg_loader_opts lo = {
+		.verbose = s->verbose,
+		.filter_tracked = scoped,
+		.ringbuf_bytes = s->ringbuf_bytes,
+	};
+	char err[512];
+	int fd;
+
+	if (tg_check_requirements(err, sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	tg_rules_config_default(&s->rules);
+	if (s->all_rules)
+		s->rules.enabled[TG_RULE_INHERITABLE_FD] = true;
+	lo.report_cloexec = s->rules.enabled[TG_RULE_INHERITABLE_FD];
+	lo.file_loose_mask = s->rules.file_loose_mask;
+	lo.dir_loose_mask = s->rules.dir_loose_mask;
+
+	s->out = stdout;
+	if (s->output_path) {
+		/* Opened before the programs attach; created 0600, never through a symlink. */
+		fd = open(s->output_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd < 0 || !(s->out = fdopen(fd, "a"))) {
+			fprintf(stderr, "tmpguard: cannot open output %s: %s\n", s->output_path,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return TG_EXIT_USAGE;
+		}
+	}
+	s->en = tg_enrich_new();
+	s->agg = tg_agg_new(TG_AGG_MAX);
+	if (!s->en || !s->agg) {
+		fprintf(stderr, "tmpguard: out of memory\n");
+		return 1;
+	}
+	gethostname(s->host, sizeof(s->host) - 1);
+	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	s->worst = -1;
+
+	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err));
+	if (!s->bpf) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static void session_end(struct session *s)
+{
+	if (s->bpf) {
+		tg_bpf_drain(s->bpf);
+		print_summary(s);
+		tg_bpf_stop(s->bpf);
+	}
+	if (s->out && s->out != stdout)
+		fclose(s->out);
+	tg_enrich_free(s->en);
+	tg_agg_free(s->agg);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	struct session s = {.fail_on = -1, .ringbuf_bytes = TG_RINGBUF_DEFAULT};
+	int64_t deadline = 0;
+	int err;
+
+	err = parse_args(&s, argc, argv, false);
+	if (err)
+		return err;
+	if (s.pid && kill(s.pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "tmpguard audit: no process with pid %d\n", s.pid);
+		return TG_EXIT_USAGE;
+	}
+	install_signals();
+	err = session_start(&s, s.pid != 0);
+	if (err)
+		goto out;
+	if (s.pid && (err = tg_bpf_track(s.bpf, s.pid))) {
+		fprintf(stderr, "tmpguard: cannot track pid %d: %s\n", s.pid, strerror(-err));
+		err = 1;
+		goto out;
+	}
+	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); Ctrl-C to stop\n",
+		tg_bpf_nr_attached(s.bpf), s.pid ? ", scoped to one process tree" : "");
+	if (s.duration_s)
+		deadline = clock_ns(CLOCK_MONOTONIC) + s.duration_s * 1000000000LL;
+	while (!exiting) {
+		err = tg_bpf_poll(s.bpf, 200);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "tmpguard: polling the ring buffer: %s\n", strerror(-err));
+			err = 1;
+			goto out;
+		}
+		check_loss(&s);
+		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
+	}
+	err = 0;
+out:
+	session_end(&s);
+	return err;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct session s = {.fail_on = -1, .ringbuf_bytes = TG_RINGBUF_DEFAULT};
+	int go[2] = {-1, -1}, status = 0, err;
+	pid_t child = -1;
+
+	err = parse_args(&s, argc, argv, true);
+	if (err)
+		return err;
+	install_signals();
+	err = session_start(&s, true);
+	if (err)
+		goto out;
+
+	/* The child waits until it is in the tracked set, then execs COMMAND: nothing it does
+	 * escapes the scope, not even its first open. */
+	if (pipe2(go, O_CLOEXEC)) {
+		fprintf(stderr, "tmpguard: pipe: %s\n", strerror(errno));
+		err = 1;
+		goto out;
+	}
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "tmpguard: fork: %s\n", strerror(errno));
+		err = 1;
+		goto out;
+	}
+	if (child == 0) {
+		char c;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(s.command[0], s.command);
+		fprintf(stderr, "tmpguard: cannot run %s: %s\n", s.command[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(go[0]);
+	go[0] = -1;
+	err = tg_bpf_track(s.bpf, child);
+	if (err) {
+		fprintf(stderr, "tmpguard: cannot track pid %d: %s\n", child, strerror(-err));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		err = 1;
+		goto out;
+	}
+	if (write(go[1], "g", 1) != 1) {
+		fprintf(stderr, "tmpguard: cannot start %s: %s\n", s.command[0], strerror(errno));
+		err = 1;
+		goto out;
+	}
+	for (;;) {
+		pid_t w = waitpid(child, &status, WNOHANG);
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			fprintf(stderr, "tmpguard: waitpid: %s\n", strerror(errno));
+			break;
+		}
+		if (forward_sig) {
+			/* Ctrl-C or SIGTERM: pass it to COMMAND, keep reporting until it exits. */
+			kill(child, forward_sig);
+			forward_sig = 0;
+		}
+		err = tg_bpf_poll(s.bpf, 100);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "tmpguard: polling the ring buffer: %s\n", strerror(-err));
+			break;
+		}
+		check_loss(&s);
+	}
+	/* COMMAND has exited: every record it produced is already in the ring buffer, and
+	 * session_end() drains it before the summary. */
+	if (WIFEXITED(status))
+		err = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		err = 128 + WTERMSIG(status);
+	else
+		err = 1;
+out:
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	session_end(&s);
+	if (s.fail_on >= 0 && s.worst >= s.fail_on) {
+		fprintf(stderr, "tmpguard: failing: a %s finding occurred (--fail-on %s)\n",
+			tg_severity_name(s.worst), tg_severity_name(s.fail_on));
+		return TG_EXIT_FAILON;
+	}
+	return err;
+}
