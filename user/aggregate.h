@@ -34,12 +34,14 @@ size_t tg_agg_size(const struct tg_agg *a);
 /* Entries ordered by pid, then rule, then pattern (valid until the next tg_agg_add). */
 const struct tg_agg_entry *const *tg_agg_sorted(struct tg_agg *a);
 uint64_t tg_agg_overflow(const struct tg_agg *a);
-uint64_t tg_agg_by_severity(const struct tg_agg *a, enum tg_severity s); /* findings, with repeats */
+uint64_t tg_agg_by_severity(const struct tg_agg *a,
+			    enum tg_severity s); /* findings, with repeats */
 uint64_t tg_agg_by_rule(const struct tg_agg *a, enum tg_rule r);
 
 /* The path with its random parts replaced by '*': runs of digits, and components (between
  * '/', '.', '-', '_') of 6+ characters that mix letters with 2+ digits or both cases, as
- * mktemp, tmpnam and $$ produce. "/tmp/f.12345" -> "/tmp/f.*", "/tmp/tmp.Ab3xYz" -> "/tmp/tmp.*". */
+ * mktemp, tmpnam and $$ produce. "/tmp/f.12345" -> "/tmp/f.*", "/tmp/tmp.Ab3xYz" -> "/tmp/tmp.*".
+ */
 void tg_path_pattern(const char *path, char *out, size_t outlen);
 
 #endif

@@ -10,8 +10,7 @@
 
 /* Copies a raw record into *out and makes every string NUL-terminated. Returns 0, or -1 with a
  * reason in err when the record is not a tmpguard event of this ABI (wrong size or kind). */
-int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err,
-		    size_t errlen);
+int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err, size_t errlen);
 const char *tg_syscall_name(uint32_t sys); /* "openat"; "unknown" if out of range */
 
 #endif

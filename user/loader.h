@@ -12,7 +12,7 @@
 #include "tmpguard.h"
 
 struct tg_loader_opts {
-	bool verbose; /* libbpf debug output */
+	bool verbose;	     /* libbpf debug output */
 	bool filter_tracked; /* only tracked process trees (run, --pid) */
 	bool report_cloexec; /* inheritable-fd is enabled */
 	uint32_t file_loose_mask;
@@ -27,8 +27,8 @@ struct tg_bpf;
 int tg_check_requirements(char *err, size_t errlen);
 /* Opens, configures, loads and attaches. Records go to cb(ctx, ...). On failure returns NULL
  * with the reason, and what to do about it, in err. */
-struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb,
-			    void *ctx, char *err, size_t errlen);
+struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
+			    char *err, size_t errlen);
 int tg_bpf_track(struct tg_bpf *b, pid_t pid);
 /* Waits up to timeout_ms for records and hands them to cb; returns records consumed or
  * -errno (-EINTR on a signal). */

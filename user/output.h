@@ -16,8 +16,8 @@ struct tg_report {
 	struct tg_finding finding;
 	struct tg_dir_verdict dir;
 	enum tg_lang lang;
-	uint64_t count; /* occurrences of this aggregate key so far, this one included */
-	const char *pattern; /* aggregate path pattern */
+	uint64_t count;		 /* occurrences of this aggregate key so far, this one included */
+	const char *pattern;	 /* aggregate path pattern */
 	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	const char *host;
 };

@@ -33,7 +33,7 @@ struct tg_event;
 struct tg_rules_config {
 	bool enabled[TG_RULE_MAX];
 	uint32_t file_loose_mask; /* default 0027 */
-	uint32_t dir_loose_mask; /* default 0077 */
+	uint32_t dir_loose_mask;  /* default 0077 */
 	uint64_t probe_window_ns; /* default 10 s */
 };
 
@@ -48,7 +48,7 @@ void tg_rules_config_default(struct tg_rules_config *cfg);
 /* The directory the caller named, as decided by the kernel (TG_F_REQDIR_SHARED,
  * TG_F_PARENT_MISMATCH) or, when it could not (TG_F_REQDIR_UNKNOWN), by user space. */
 struct tg_dir_verdict {
-	bool shared; /* sticky and world-writable */
+	bool shared;	     /* sticky and world-writable */
 	bool is_holding_dir; /* it is the directory that holds the opened entry */
 };
 
@@ -63,11 +63,11 @@ bool tg_probe_related(const struct tg_event *e, uint64_t window_ns);
 int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
 		const struct tg_rules_config *cfg, struct tg_finding *out);
 
-const char *tg_rule_id(enum tg_rule r); /* "nonexclusive-create" */
-const char *tg_rule_cwe(enum tg_rule r); /* "CWE-377" or "CWE-367,CWE-377" */
-const char *tg_rule_why(enum tg_rule r); /* one sentence: why this is exploitable */
+const char *tg_rule_id(enum tg_rule r);		  /* "nonexclusive-create" */
+const char *tg_rule_cwe(enum tg_rule r);	  /* "CWE-377" or "CWE-367,CWE-377" */
+const char *tg_rule_why(enum tg_rule r);	  /* one sentence: why this is exploitable */
 const char *tg_severity_name(enum tg_severity s); /* "low" .. "critical" */
-int tg_rule_parse(const char *id); /* rule id -> enum, -1 if unknown */
-int tg_severity_parse(const char *name); /* -1 if unknown */
+int tg_rule_parse(const char *id);		  /* rule id -> enum, -1 if unknown */
+int tg_severity_parse(const char *name);	  /* -1 if unknown */
 
 #endif

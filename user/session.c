@@ -259,22 +259,34 @@ static void print_summary(struct session *s)
 
 enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON };
 
-static const struct argp_option common_options[] = {
-	{"format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0},
-	{"output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0},
-	{"all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0},
-	{"ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0},
-	{"verbose", 'v', NULL, 0, "libbpf debug output", 0},
-	{},
-};
+#define COMMON_OPTIONS                                                                              \
+	{"format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0},            \
+		{"output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0}, \
+		{"all-rules",                                                                       \
+		 OPT_ALL_RULES,                                                                     \
+		 NULL,                                                                              \
+		 0,                                                                                 \
+		 "also report inheritable-fd (off by default)",                                     \
+		 0},                                                                                \
+		{"ringbuf-size",                                                                    \
+		 OPT_RINGBUF,                                                                       \
+		 "MIB",                                                                             \
+		 0,                                                                                 \
+		 "ring buffer size in MiB, a power of two (8)",                                     \
+		 0},                                                                                \
+	{                                                                                           \
+		"verbose", 'v', NULL, 0, "libbpf debug output", 0                                   \
+	}
 
 static const struct argp_option audit_options[] = {
+	COMMON_OPTIONS,
 	{"duration", 'd', "SECONDS", 0, "stop after SECONDS (default: until SIGINT/SIGTERM)", 0},
 	{"pid", 'p', "PID", 0, "only this process and the children it forks from now on", 0},
 	{},
 };
 
 static const struct argp_option run_options[] = {
+	COMMON_OPTIONS,
 	{"fail-on", OPT_FAIL_ON, "SEVERITY", 0,
 	 "exit 3 if a finding at or above SEVERITY (low|medium|high|critical) occurred", 0},
 	{},
@@ -345,9 +357,6 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp common_argp = {common_options, parse_common, NULL, NULL, NULL, NULL, NULL};
-static const struct argp_child common_children[] = {{&common_argp, 0, NULL, 0}, {}};
-
 static const char audit_doc[] =
 	"Watch the whole machine for files and directories created insecurely in shared "
 	"(sticky, world-writable) directories, and print each finding with the secure call to "
@@ -373,7 +382,6 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 		.parser = parse_common,
 		.args_doc = run ? "-- COMMAND [ARGS...]" : NULL,
 		.doc = run ? run_doc : audit_doc,
-		.children = common_children,
 	};
 	int err;
 

@@ -57,9 +57,9 @@ static void test_aggregate(void **state)
 				    TG_SEV_HIGH, "/tmp/f.*", 2),
 			 2);
 	/* another rule is another key */
-	assert_int_equal(tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM,
-				    "/tmp/f.*", 3),
-			 1);
+	assert_int_equal(
+		tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM, "/tmp/f.*", 3),
+		1);
 	/* full: counted as overflow, never lost */
 	assert_int_equal(tg_agg_add(a, 11, "py", "/usr/bin/python3", TG_RULE_LOOSE_MODE,
 				    TG_SEV_CRITICAL, "/tmp/g", 4),

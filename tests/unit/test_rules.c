@@ -232,7 +232,7 @@ static void test_loose_tempdir(void **state)
 {
 	struct tg_event e = base_event();
 	struct tg_finding f[TG_MAX_FINDINGS];
-	struct tg_dir_verdict v = { .shared = true, .is_holding_dir = true };
+	struct tg_dir_verdict v = {.shared = true, .is_holding_dir = true};
 	enum tg_severity sev;
 	int n;
 
