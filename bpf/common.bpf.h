@@ -11,18 +11,18 @@
 #include "maps.bpf.h"
 
 /* uapi values (not in vmlinux.h: they are macros) */
-#define O_ACCMODE   00000003
-#define O_CREAT	    00000100
-#define O_EXCL	    00000200
-#define O_TRUNC	    00001000
-#define O_CLOEXEC   02000000
-#define AT_FDCWD    -100
-#define ENOENT	    2
-#define S_IFMT	    00170000
-#define S_IFDIR	    0040000
-#define S_ISVTX	    01000
-#define S_IWOTH	    00002
-#define MODE_PERMS  07777
+#define O_ACCMODE  00000003
+#define O_CREAT	   00000100
+#define O_EXCL	   00000200
+#define O_TRUNC	   00001000
+#define O_CLOEXEC  02000000
+#define AT_FDCWD   -100
+#define ENOENT	   2
+#define S_IFMT	   00170000
+#define S_IFDIR	   0040000
+#define S_ISVTX	   01000
+#define S_IWOTH	   00002
+#define MODE_PERMS 07777
 /* FMODE_CREATED: set by the VFS when this open created the file; 0x100000 from 4.19
  * (73a09dd94377 "vfs: introduce FMODE_CREATED") to 6.18. */
 #define FMODE_CREATED 0x100000
@@ -88,10 +88,10 @@ static __always_inline struct dentry *base_dir(struct task_struct *task, int dfd
 
 /* The layout of the requested path's tail, found in one pass. */
 struct tg_path_shape {
-	__u64 hash; /* of the whole tail: the probe/create matching key */
+	__u64 hash;	 /* of the whole tail: the probe/create matching key */
 	__u64 base_hash; /* of the last component */
-	__u64 dir_hash; /* of the component before it */
-	__s32 slashes; /* '/' in the tail */
+	__u64 dir_hash;	 /* of the component before it */
+	__s32 slashes;	 /* '/' in the tail */
 	__u32 dir_len;
 	bool dir_is_dot; /* "." or ".." */
 };
@@ -156,8 +156,8 @@ static __always_inline void path_shape(const char *path, __u32 len, struct tg_pa
 	s->dir_hash = x.prev;
 	s->dir_len = x.prev_len;
 	s->slashes = x.slashes;
-	s->dir_is_dot = (x.prev_len == 1 && x.p0 == '.') ||
-			(x.prev_len == 2 && x.p0 == '.' && x.p1 == '.');
+	s->dir_is_dot =
+		(x.prev_len == 1 && x.p0 == '.') || (x.prev_len == 2 && x.p0 == '.' && x.p1 == '.');
 }
 
 struct tg_hash_ctx {
@@ -178,7 +178,7 @@ static long hash_step(__u32 i, struct tg_hash_ctx *x)
 /* FNV-1a of a dentry's name, read into buf (TG_NAME_LEN). */
 static __always_inline __u64 dentry_name_hash(struct dentry *d, char *buf)
 {
-	struct tg_hash_ctx x = { .buf = buf, .h = FNV_OFFSET };
+	struct tg_hash_ctx x = {.buf = buf, .h = FNV_OFFSET};
 
 	if (bpf_probe_read_kernel_str(buf, TG_NAME_LEN, BPF_CORE_READ(d, d_name.name)) <= 0)
 		return 0;

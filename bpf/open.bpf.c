@@ -8,8 +8,7 @@
  */
 #include "common.bpf.h"
 
-static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags,
-				      __u32 mode)
+static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags, __u32 mode)
 {
 	struct tg_open_args a = {};
 	__u64 pid_tgid;
@@ -52,8 +51,8 @@ int tracepoint__syscalls__sys_enter_openat2(struct trace_event_raw_sys_enter *ct
 	/* flags and mode live in user memory: openat2 is rare enough to read them always. */
 	if (bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]))
 		return 0;
-	return stash_open(TG_SYS_OPENAT2, (int)ctx->args[0], (const char *)ctx->args[1],
-			  how.flags, how.mode);
+	return stash_open(TG_SYS_OPENAT2, (int)ctx->args[0], (const char *)ctx->args[1], how.flags,
+			  how.mode);
 }
 
 SEC("tracepoint/syscalls/sys_enter_creat")
@@ -155,13 +154,15 @@ static __always_inline int handle_open_exit(long ret)
 	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. */
 	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)))
 		return 0;
+	if (excl)
+		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
 
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
 	if (!s)
 		return 0;
 	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a.path);
 	if (n <= 0) {
-		facts |= TG_F_PATH_FAULT | TG_F_REQDIR_UNKNOWN;
+		facts |= TG_F_PATH_FAULT | (excl ? 0 : TG_F_REQDIR_UNKNOWN);
 		s->path[0] = 0;
 		len = 0;
 	} else {

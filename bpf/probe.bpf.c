@@ -39,14 +39,14 @@ static __always_inline int record_probe(long ret, __u32 sys, const char *path)
 }
 
 /* One exit program per probing syscall; `arg` is the register holding the path. */
-#define PROBE_EXIT(name, sys, arg)                                                                \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                \
-	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)           \
-	{                                                                                         \
-		if (ctx->ret != -ENOENT)                                                          \
-			return 0;                                                                 \
-		return record_probe(ctx->ret, sys,                                                \
-				    (const char *)BPF_CORE_READ(current_regs(), arg));            \
+#define PROBE_EXIT(name, sys, arg)                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)            \
+	{                                                                                          \
+		if (ctx->ret != -ENOENT)                                                           \
+			return 0;                                                                  \
+		return record_probe(ctx->ret, sys,                                                 \
+				    (const char *)BPF_CORE_READ(current_regs(), arg));             \
 	}
 
 PROBE_EXIT(newstat, TG_SYS_STAT, di)

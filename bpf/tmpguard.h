@@ -13,16 +13,16 @@
 #define TG_ABI_VERSION 1
 
 #define TG_COMM_LEN	  16
-#define TG_NAME_LEN	  256 /* NAME_MAX + NUL: the opened dentry's name */
+#define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
 #define TG_PATH_LEN	  4096 /* PATH_MAX: the path as requested */
-#define TG_EXE_LEN	  64 /* basename of the executable (mm->exe_file) */
-#define TG_ARGS_LEN	  256 /* start of the argument vector, NUL-separated */
-#define TG_CGROUP_LEN	  128 /* leaf name of the task's cgroup v2 node */
-#define TG_PROBE_WINDOW_S 10 /* default check-then-create window */
+#define TG_EXE_LEN	  64   /* basename of the executable (mm->exe_file) */
+#define TG_ARGS_LEN	  256  /* start of the argument vector, NUL-separated */
+#define TG_CGROUP_LEN	  128  /* leaf name of the task's cgroup v2 node */
+#define TG_PROBE_WINDOW_S 10   /* default check-then-create window */
 
 /* Which program produced the record. */
 enum tg_kind {
-	TG_KIND_OPEN = 1, /* open, openat, openat2, creat */
+	TG_KIND_OPEN = 1,  /* open, openat, openat2, creat */
 	TG_KIND_MKDIR = 2, /* mkdir, mkdirat */
 };
 
@@ -48,10 +48,11 @@ enum tg_syscall {
  * Facts: what the kernel saw. Rule names, severities and advice are user space's business.
  * "Directory" below means the directory that holds the opened (or created) entry.
  */
-#define TG_F_CREATED	     (1u << 0) /* f_mode & FMODE_CREATED: this call created the file */
-#define TG_F_DIR_SHARED	     (1u << 1) /* holding directory is sticky and world-writable */
-#define TG_F_REQDIR_SHARED   (1u << 2) /* the directory the caller named is shared */
-#define TG_F_REQDIR_UNKNOWN  (1u << 3) /* the kernel could not tie the named directory to an
+#define TG_F_CREATED	   (1u << 0) /* f_mode & FMODE_CREATED: this call created the file */
+#define TG_F_DIR_SHARED	   (1u << 1) /* holding directory is sticky and world-writable */
+#define TG_F_REQDIR_SHARED (1u << 2) /* the directory the caller named is shared */
+#define TG_F_REQDIR_UNKNOWN                                                                        \
+	(1u << 3)		       /* the kernel could not tie the named directory to an       \
 					  inode; user space resolves it */
 #define TG_F_NAME_MISMATCH   (1u << 4) /* opened name != last component requested */
 #define TG_F_PARENT_MISMATCH (1u << 5) /* holding directory is not the one requested */
@@ -65,38 +66,38 @@ enum tg_syscall {
 /* Per-CPU counters (array map tg_stats), summed by user space. */
 enum tg_stat {
 	TG_STAT_CREATE_SEEN = 0, /* O_CREAT opens that returned a file */
-	TG_STAT_PROBE_ENOENT, /* probes that failed with ENOENT and were recorded */
-	TG_STAT_MKDIR_SEEN, /* successful mkdirs with a loose effective mode */
-	TG_STAT_SENT, /* records committed to the ring buffer */
-	TG_STAT_LOST, /* failed ring-buffer reserves: records lost */
+	TG_STAT_PROBE_ENOENT,	 /* probes that failed with ENOENT and were recorded */
+	TG_STAT_MKDIR_SEEN,	 /* successful mkdirs with a loose effective mode */
+	TG_STAT_SENT,		 /* records committed to the ring buffer */
+	TG_STAT_LOST,		 /* failed ring-buffer reserves: records lost */
 	TG_STAT_MAX,
 };
 
 /* Kernel-side settings (.rodata, set by the loader before load). */
 struct tg_config {
 	__u32 file_loose_mask; /* mode bits that make a created file "loose" (default 0027) */
-	__u32 dir_loose_mask; /* mode bits that make a created directory "loose" (0077) */
-	__u32 report_cloexec; /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
-	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
+	__u32 dir_loose_mask;  /* mode bits that make a created directory "loose" (0077) */
+	__u32 report_cloexec;  /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
+	__u32 filter_tracked;  /* only tasks in tg_tracked (tmpguard run, --pid) */
 };
 
 /* One record per candidate; all fields aligned, see the layout check in user/events.c. */
 struct tg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() at exit */
 	__u64 cgroup_id;
-	__u64 flags; /* open flags as requested (openat2: open_how.flags) */
+	__u64 flags;	   /* open flags as requested (openat2: open_how.flags) */
 	__u64 probe_ts_ns; /* when the matching ENOENT probe happened, 0 if none */
-	__u64 dir_ino; /* inode of the holding directory */
-	__u64 file_ino; /* inode of the opened file */
-	__u64 dev; /* s_dev of the opened file */
-	__u32 kind; /* enum tg_kind */
-	__u32 syscall; /* enum tg_syscall */
-	__u32 facts; /* TG_F_* */
-	__s32 ret; /* syscall return value */
-	__s32 dfd; /* directory fd (AT_FDCWD for cwd) */
-	__u32 mode; /* requested mode */
-	__u32 umask; /* task->fs->umask */
-	__u32 file_mode; /* i_mode of the opened inode (type + permission bits) */
+	__u64 dir_ino;	   /* inode of the holding directory */
+	__u64 file_ino;	   /* inode of the opened file */
+	__u64 dev;	   /* s_dev of the opened file */
+	__u32 kind;	   /* enum tg_kind */
+	__u32 syscall;	   /* enum tg_syscall */
+	__u32 facts;	   /* TG_F_* */
+	__s32 ret;	   /* syscall return value */
+	__s32 dfd;	   /* directory fd (AT_FDCWD for cwd) */
+	__u32 mode;	   /* requested mode */
+	__u32 umask;	   /* task->fs->umask */
+	__u32 file_mode;   /* i_mode of the opened inode (type + permission bits) */
 	__u32 file_uid;
 	__u32 file_nlink;
 	__u32 dir_mode;
@@ -104,16 +105,16 @@ struct tg_event {
 	__u32 pid; /* tgid */
 	__u32 tid;
 	__u32 ppid; /* real parent's tgid */
-	__u32 sid; /* session id (init pid namespace) */
+	__u32 sid;  /* session id (init pid namespace) */
 	__u32 uid;
 	__u32 euid;
 	__u32 fsuid;
-	__u32 mntns; /* mount namespace inode number */
+	__u32 mntns;	 /* mount namespace inode number */
 	__u32 probe_pid; /* tgid that made the ENOENT probe */
 	__u32 probe_ppid;
 	__u32 probe_sid;
 	__u32 probe_syscall; /* enum tg_syscall of the probe */
-	__u32 args_len; /* bytes valid in args */
+	__u32 args_len;	     /* bytes valid in args */
 	__u32 pad;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */

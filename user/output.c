@@ -28,21 +28,32 @@ static json_object *mode_json(uint32_t mode)
 	return json_object_new_string(buf);
 }
 
-/* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
-static void add_bytes(json_object *obj, const char *key, const char *s, size_t n,
-		      json_object *escaped)
+json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
 {
 	size_t need = 4 * n + 1;
 	char *buf = malloc(need);
 	bool lossless = false;
+	json_object *o;
 
 	if (!buf)
-		return;
+		return NULL;
 	tg_escape_json_bytes(s, n, buf, need, &lossless);
-	json_object_object_add(obj, key, json_object_new_string(buf));
+	o = json_object_new_string(buf);
+	free(buf);
+	if (escaped)
+		*escaped = lossless;
+	return o;
+}
+
+/* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
+static void add_bytes(json_object *obj, const char *key, const char *s, size_t n,
+		      json_object *escaped)
+{
+	bool lossless = false;
+
+	json_object_object_add(obj, key, tg_json_bytes(s, n, &lossless));
 	if (lossless)
 		json_object_array_add(escaped, json_object_new_string(key));
-	free(buf);
 }
 
 static void add_str(json_object *obj, const char *key, const char *s, json_object *escaped)
@@ -165,8 +176,7 @@ int tg_output_json(FILE *out, const struct tg_report *r)
 	return err;
 }
 
-/* Escaped copy for a terminal; caller frees. */
-static char *esc(const char *s, size_t n)
+char *tg_text_dup(const char *s, size_t n)
 {
 	size_t need = tg_escape_text(s, n, NULL, 0) + 1;
 	char *buf = malloc(need);
@@ -174,6 +184,11 @@ static char *esc(const char *s, size_t n)
 	if (buf)
 		tg_escape_text(s, n, buf, need);
 	return buf;
+}
+
+static char *esc(const char *s, size_t n)
+{
+	return tg_text_dup(s, n);
 }
 
 static const char *upper_sev(enum tg_severity s)
@@ -208,6 +223,11 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 
 	fprintf(out, "%s  %s  %s (%s)\n", t, upper_sev(r->finding.severity),
 		tg_rule_id(r->finding.rule), tg_rule_cwe(r->finding.rule));
+	if (r->same_event) {
+		fprintf(out, "  (the same %s call of pid %u as above: %s)\n",
+			tg_syscall_name(e->syscall), e->pid, path);
+		goto advice;
+	}
 	fprintf(out, "  process  pid %u tid %u %s  exe %s%s  user %s (uid %u euid %u)\n", e->pid,
 		e->tid, comm, exe, p->from_kernel ? " (exited)" : "", user, e->uid, e->euid);
 	fprintf(out, "  parent   pid %u %s\n", e->ppid, pcomm);
@@ -234,6 +254,7 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		fprintf(out, "  probe    %s by pid %u, %.1f ms before\n",
 			tg_syscall_name(e->probe_syscall), e->probe_pid,
 			(double)(e->ts_ns - e->probe_ts_ns) / 1e6);
+advice:
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
 	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang),
 		tg_advice(r->lang, r->finding.rule));

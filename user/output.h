@@ -20,7 +20,14 @@ struct tg_report {
 	const char *pattern;	 /* aggregate path pattern */
 	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	const char *host;
+	bool same_event; /* another finding of the event just printed: text says so briefly */
 };
+
+/* A JSON string of arbitrary bytes: as is when valid UTF-8, else the lossless \xNN form with
+ * *escaped set (escaped may be NULL). */
+json_object *tg_json_bytes(const char *s, size_t n, bool *escaped);
+/* A copy of s safe for a terminal (tg_escape_text); caller frees. NULL on ENOMEM. */
+char *tg_text_dup(const char *s, size_t n);
 
 /* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
 void tg_format_time(int64_t real_ns, char *buf, size_t len);

@@ -80,13 +80,22 @@ static int handle_record(void *ctx, void *data, size_t size)
 	struct tg_dir_verdict dir;
 	struct tg_event e;
 	char err[128], pattern[256];
-	int n;
+	int n, printed_this_event = 0;
 
 	s->received++;
 	if (tg_event_decode(data, size, &e, err, sizeof(err))) {
 		if (s->decode_errors++ == 0)
 			fprintf(stderr, "tmpguard: dropping a malformed record: %s\n", err);
 		return 0;
+	}
+	if (e.kind == TG_KIND_MKDIR && !e.name[0]) {
+		const char *slash = strrchr(e.path, '/');
+
+		const char *base = slash ? slash + 1 : e.path;
+		size_t n = strnlen(base, sizeof(e.name) - 1);
+
+		memcpy(e.name, base, n);
+		e.name[n] = 0;
 	}
 	if (!tg_dir_verdict_from_kernel(&e, &dir) && tg_resolve_dir(&e, &dir)) {
 		s->unresolved++;
@@ -120,6 +129,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 			s->suppressed++;
 			continue;
 		}
+		r.same_event = printed_this_event++ > 0;
 		s->printed++;
 		if (s->json)
 			tg_output_json(s->out, &r);
@@ -167,11 +177,20 @@ static void print_summary(struct session *s)
 	for (size_t i = 0; i < n; i++) {
 		const struct tg_agg_entry *a = ents[i];
 
+		char *comm = tg_text_dup(a->comm, strlen(a->comm));
+		char *exe = tg_text_dup(a->exe, strlen(a->exe));
+		char *pat = tg_text_dup(a->pattern, strlen(a->pattern));
+
 		if (i == 0 || a->pid != last_pid)
-			fprintf(stderr, "  pid %u %s (%s)\n", a->pid, a->comm, a->exe);
+			fprintf(stderr, "  pid %u %s (%s)\n", a->pid, comm ? comm : "?",
+				exe ? exe : "?");
 		last_pid = a->pid;
 		fprintf(stderr, "    %-20s %-8s x%-5llu %s\n", tg_rule_id(a->rule),
-			tg_severity_name(a->severity), (unsigned long long)a->count, a->pattern);
+			tg_severity_name(a->severity), (unsigned long long)a->count,
+			pat ? pat : "?");
+		free(comm);
+		free(exe);
+		free(pat);
 	}
 	fprintf(stderr,
 		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs %llu), sent "
@@ -199,7 +218,7 @@ static void print_summary(struct session *s)
 		json_object *ev = json_object_new_object();
 
 		json_object_object_add(o, "type", json_object_new_string("summary"));
-		json_object_object_add(o, "host", json_object_new_string(s->host));
+		json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
 		json_object_object_add(o, "findings", json_object_new_int64(total));
 		for (int i = 0; i <= TG_SEV_CRITICAL; i++)
 			json_object_object_add(
@@ -217,14 +236,17 @@ static void print_summary(struct session *s)
 			tg_format_time(a->first_ns + s->boot_to_real_ns, t1, sizeof(t1));
 			tg_format_time(a->last_ns + s->boot_to_real_ns, t2, sizeof(t2));
 			json_object_object_add(p, "pid", json_object_new_int64(a->pid));
-			json_object_object_add(p, "comm", json_object_new_string(a->comm));
-			json_object_object_add(p, "exe", json_object_new_string(a->exe));
+			json_object_object_add(p, "comm",
+					       tg_json_bytes(a->comm, strlen(a->comm), NULL));
+			json_object_object_add(p, "exe",
+					       tg_json_bytes(a->exe, strlen(a->exe), NULL));
 			json_object_object_add(p, "rule",
 					       json_object_new_string(tg_rule_id(a->rule)));
 			json_object_object_add(
 				p, "severity",
 				json_object_new_string(tg_severity_name(a->severity)));
-			json_object_object_add(p, "pattern", json_object_new_string(a->pattern));
+			json_object_object_add(p, "pattern",
+					       tg_json_bytes(a->pattern, strlen(a->pattern), NULL));
 			json_object_object_add(p, "count", json_object_new_int64(a->count));
 			json_object_object_add(p, "first", json_object_new_string(t1));
 			json_object_object_add(p, "last", json_object_new_string(t2));
@@ -292,18 +314,20 @@ static const struct argp_option run_options[] = {
 	{},
 };
 
-static long parse_long(const char *arg, const char *what, long min, long max,
-		       struct argp_state *state)
+/* Strict integer parsing; a bad value is reported by argp and stops the parse. */
+static int parse_long(const char *arg, const char *what, long min, long max,
+		      struct argp_state *state, long *out)
 {
 	char *end;
-	long v;
 
 	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max)
+	*out = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *out < min || *out > max) {
 		argp_error(state, "invalid %s '%s': expected an integer in [%ld, %ld]", what, arg,
 			   min, max);
-	return v;
+		return EINVAL;
+	}
+	return 0;
 }
 
 static error_t parse_common(int key, char *arg, struct argp_state *state)
@@ -313,12 +337,11 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'f':
-		if (!strcmp(arg, "json"))
-			s->json = true;
-		else if (!strcmp(arg, "text"))
-			s->json = false;
-		else
+		if (strcmp(arg, "json") && strcmp(arg, "text")) {
 			argp_error(state, "invalid format '%s': expected text or json", arg);
+			return EINVAL;
+		}
+		s->json = !strcmp(arg, "json");
 		break;
 	case 'o':
 		s->output_path = arg;
@@ -327,26 +350,34 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		s->all_rules = true;
 		break;
 	case OPT_RINGBUF:
-		v = parse_long(arg, "ring buffer size", 1, 1024, state);
-		if (v & (v - 1))
+		if (parse_long(arg, "ring buffer size", 1, 1024, state, &v))
+			return EINVAL;
+		if (v & (v - 1)) {
 			argp_error(state, "ring buffer size %ld MiB is not a power of two", v);
+			return EINVAL;
+		}
 		s->ringbuf_bytes = (size_t)v << 20;
 		break;
 	case 'v':
 		s->verbose = true;
 		break;
 	case 'd':
-		s->duration_s = parse_long(arg, "duration", 1, LONG_MAX / 1000, state);
+		if (parse_long(arg, "duration", 1, LONG_MAX / 1000000000, state, &s->duration_s))
+			return EINVAL;
 		break;
 	case 'p':
-		s->pid = parse_long(arg, "pid", 1, INT_MAX, state);
+		if (parse_long(arg, "pid", 1, INT_MAX, state, &v))
+			return EINVAL;
+		s->pid = v;
 		break;
 	case OPT_FAIL_ON:
 		s->fail_on = tg_severity_parse(arg);
-		if (s->fail_on < 0)
+		if (s->fail_on < 0) {
 			argp_error(state,
 				   "invalid severity '%s': expected low, medium, high or critical",
 				   arg);
+			return EINVAL;
+		}
 		break;
 	case ARGP_KEY_ARGS:
 		s->command = state->argv + state->next;
@@ -385,7 +416,9 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 	};
 	int err;
 
-	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_EXIT, NULL, s);
+	argv[0] = run ? "tmpguard run" : "tmpguard audit"; /* argp's name in messages */
+	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
+	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, s);
 	if (err)
 		return TG_EXIT_USAGE;
 	if (run && (!s->command || !s->command[0])) {
