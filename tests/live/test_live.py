@@ -920,6 +920,35 @@ class Audit(TgTestCase):
         self.assertIs(f["dir_shared"], True)
 
 
+    def test_audit_pid_scopes_to_one_process_tree(self):
+        mine = self.name("/tmp", "pid-mine")
+        other = self.name("/tmp", "pid-other")
+        # Both write after tmpguard has attached (it loads in about 2 s); the target's write
+        # happens in a child subshell, which --pid covers from fork.
+        script = 'sleep 4; (echo x > "$1")'
+        target = subprocess.Popen([BASH, "-c", script, "bash", mine], env=ENV, umask=UMASK)
+        unrelated = subprocess.Popen([BASH, "-c", script, "bash", other], env=ENV,
+                                     umask=UMASK)
+        self.addCleanup(lambda: [p.poll() is None and p.kill() for p in (target, unrelated)])
+        res = self.tg(["audit", "--format", "json", "--duration", "7", "--pid",
+                       str(target.pid)])
+        self.assertEqual(target.wait(timeout=10), 0)
+        self.assertEqual(unrelated.wait(timeout=10), 0)
+        self.assertOk(res)
+        fs = self.assertFindings(res, mine, ["loose-mode", "nonexclusive-create"])
+        self.assertEqual(fs["nonexclusive-create"]["proc"]["ppid"], target.pid)
+        self.assertEqual(res.rules(other), [])
+
+    def test_audit_pid_that_does_not_exist_is_usage_error(self):
+        res = self.tg(["audit", "--pid", "999999999"], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
+
+    def test_not_root_is_usage_error(self):
+        res = self.tg(["audit", "--duration", "1"], parse=False, user="nobody")
+        self.assertEqual(res.rc, 2, res.describe())
+        self.assertIn(b"root", res.err)
+
+
 # ------------------------------------------------------------------------------------------
 # Hostile names
 
