@@ -713,6 +713,20 @@ class ShellPrograms(TgTestCase):
         self.assertNotEqual(f["probe"]["pid"], pid)
         self.assertLess(f["probe"]["age_ms"], 10000)
 
+    def test_sed_sort_heredoc_are_clean(self):
+        # sed -i writes a temporary next to the file (mkostemp) and renames it; sort -T spills
+        # to mkstemp files (-S forces it); bash puts a large here-document in an O_EXCL 0600
+        # temporary. All of it in /tmp, none of it a finding.
+        script = (
+            'f=$(mktemp); seq 1 20000 > "$f"; '
+            'sed -i s/1/one/ "$f"; '
+            'sort -S 64K -T /tmp "$f" > /dev/null; '
+            'cat > /dev/null <<EOF\n$(head -c 200000 "$f")\nEOF\n'
+            'rm -f "$f"')
+        res = self.sh(script)
+        self.assertOk(res)
+        self.assertClean(res, "sed -i, sort -T and a here-document")
+
     def test_mktemp_then_redirect_is_clean(self):
         res = self.sh('f=$(mktemp); report "$f"; echo x > "$f"')
         self.assertOk(res)
