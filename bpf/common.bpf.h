@@ -56,11 +56,66 @@ static __always_inline struct pt_regs *current_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* The kernel's dev_t of a superblock, as user space converts st_dev to it. */
+static __always_inline __u32 inode_dev(struct inode *ino)
+{
+	return BPF_CORE_READ(ino, i_sb, s_dev);
+}
+
+/* Sticky and world-writable, or named in the policy's shared_dirs (matched by inode). */
 static __always_inline bool inode_is_shared_dir(struct inode *ino)
 {
 	__u16 mode = BPF_CORE_READ(ino, i_mode);
+	struct tg_dir_key key = {};
 
-	return (mode & S_IFMT) == S_IFDIR && (mode & S_ISVTX) && (mode & S_IWOTH);
+	if ((mode & S_IFMT) != S_IFDIR)
+		return false;
+	if ((mode & S_ISVTX) && (mode & S_IWOTH))
+		return true;
+	if (!tg_set.n_shared_dirs)
+		return false;
+	key.ino = BPF_CORE_READ(ino, i_ino);
+	key.dev = inode_dev(ino);
+	return bpf_map_lookup_elem(&tg_shared_dirs, &key) != NULL;
+}
+
+/*
+ * Kernel-decided exceptions (policy exceptions on rule "*" with only exe, uid and cgroup
+ * conditions): try each combination of fields the policy uses, the others as wildcards. At
+ * most 7 lookups, and only for candidates about to be sent.
+ */
+static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
+{
+	__u32 combos = tg_set.kexc_combos;
+	struct tg_kexc_key key;
+	struct inode *exe_ino;
+	__u64 ino, cgid;
+	__u32 dev, *idx;
+
+	if (!combos)
+		return false;
+	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
+	dev = exe_ino ? inode_dev(exe_ino) : 0;
+	cgid = bpf_get_current_cgroup_id();
+	for (__u32 c = 1; c < 8; c++) {
+		if (!(combos & (1u << c)))
+			continue;
+		key.exe_ino = (c & TG_KEXC_EXE) ? ino : 0;
+		key.exe_dev = (c & TG_KEXC_EXE) ? dev : 0;
+		key.uid = (c & TG_KEXC_UID) ? uid : TG_KEXC_ANY_UID;
+		key.cgroup_id = (c & TG_KEXC_CGROUP) ? cgid : 0;
+		idx = bpf_map_lookup_elem(&tg_kexc, &key);
+		if (idx) {
+			__u64 *hits = bpf_map_lookup_elem(&tg_kexc_hits, idx);
+
+			if (hits)
+				*hits += 1;
+			stat_inc(TG_STAT_EXCEPTED);
+			return true;
+		}
+	}
+	return false;
 }
 
 static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)

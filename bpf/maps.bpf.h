@@ -11,7 +11,10 @@
 #include "tmpguard.h"
 
 /* Load-time settings, written by the loader into .rodata before load. */
-const volatile struct tg_config tg_cfg __weak = {
+const volatile struct tg_config tg_cfg __weak = {};
+
+/* Policy-driven settings in .data, rewritten by user space on reload (mmap-ed global data). */
+struct tg_settings tg_set __weak = {
 	.file_loose_mask = 0027,
 	.dir_loose_mask = 0077,
 };
@@ -76,6 +79,33 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tg_stats SEC(".maps") __weak;
+
+/* key: a policy's extra shared directory (shared_dirs); value: unused. Writer: user space on
+ * (re)load; reader: inode_is_shared_dir() when tg_set.n_shared_dirs is non-zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct tg_dir_key);
+	__type(value, __u8);
+} tg_shared_dirs SEC(".maps") __weak;
+
+/* key: tg_kexc_key; value: the exception's index in the policy. Writer: user space on (re)load;
+ * reader: kexc_match() for candidates, just before they would be sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_KEXC_MAX);
+	__type(key, struct tg_kexc_key);
+	__type(value, __u32);
+} tg_kexc SEC(".maps") __weak;
+
+/* index: exception index; value: per-CPU count of events it dropped. Writer: kexc_match();
+ * reader and zeroer: user space (summary, reload). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_KEXC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_kexc_hits SEC(".maps") __weak;
 
 /* Scratch space for one path and one name, per CPU: too large for the 512-byte stack. */
 struct tg_scratch {

@@ -23,7 +23,7 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 	task = bpf_get_current_task_btf();
 	umask = BPF_CORE_READ(task, fs, umask);
 	eff = mode & ~umask & MODE_PERMS;
-	if (!(eff & tg_cfg.dir_loose_mask))
+	if (!(eff & tg_set.dir_loose_mask))
 		return 0;
 	if (!task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -53,6 +53,8 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 		facts |= TG_F_REQDIR_UNKNOWN;
 	}
 
+	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
+		return 0;
 	e = event_reserve();
 	if (!e)
 		return 0;

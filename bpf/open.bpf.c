@@ -148,8 +148,8 @@ static __always_inline int handle_open_exit(long ret)
 		facts |= TG_F_DIR_SHARED;
 
 	excl = a.flags & O_EXCL;
-	loose = (facts & TG_F_CREATED) && (file_mode & tg_cfg.file_loose_mask);
-	inheritable = (facts & TG_F_CREATED) && tg_cfg.report_cloexec && !(a.flags & O_CLOEXEC);
+	loose = (facts & TG_F_CREATED) && (file_mode & tg_set.file_loose_mask);
+	inheritable = (facts & TG_F_CREATED) && tg_set.report_cloexec && !(a.flags & O_CLOEXEC);
 	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
 	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. */
 	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)))
@@ -184,6 +184,8 @@ static __always_inline int handle_open_exit(long ret)
 			return 0;
 	}
 
+	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
+		return 0;
 	e = event_reserve();
 	if (!e)
 		return 0;

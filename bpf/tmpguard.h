@@ -10,7 +10,7 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 1
+#define TG_ABI_VERSION 2
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -70,15 +70,45 @@ enum tg_stat {
 	TG_STAT_MKDIR_SEEN,	 /* successful mkdirs with a loose effective mode */
 	TG_STAT_SENT,		 /* records committed to the ring buffer */
 	TG_STAT_LOST,		 /* failed ring-buffer reserves: records lost */
+	TG_STAT_EXCEPTED,	 /* candidates dropped by a kernel-decided exception */
 	TG_STAT_MAX,
 };
 
-/* Kernel-side settings (.rodata, set by the loader before load). */
+/* Load-time settings (.rodata: fixed once the programs are loaded). */
 struct tg_config {
+	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
+	__u32 pad;
+};
+
+/* Settings that follow the policy (.data: user space rewrites them on reload). */
+struct tg_settings {
 	__u32 file_loose_mask; /* mode bits that make a created file "loose" (default 0027) */
 	__u32 dir_loose_mask;  /* mode bits that make a created directory "loose" (0077) */
 	__u32 report_cloexec;  /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
-	__u32 filter_tracked;  /* only tasks in tg_tracked (tmpguard run, --pid) */
+	__u32 n_shared_dirs;   /* entries in tg_shared_dirs: skip the lookup when 0 */
+	__u32 kexc_combos;     /* bit c set: tg_kexc has keys with field set c (TG_KEXC_*) */
+	__u32 pad;
+};
+
+/* Kernel-decided exceptions: key fields present in a combination c (bits below); absent
+ * fields hold the wildcard value. */
+#define TG_KEXC_EXE	1 /* exe_dev + exe_ino */
+#define TG_KEXC_UID	2
+#define TG_KEXC_CGROUP	4
+#define TG_KEXC_ANY_UID ((__u32)-1)
+#define TG_KEXC_MAX	256 /* exceptions the kernel can hold */
+
+struct tg_kexc_key {
+	__u64 exe_ino;	 /* 0: any */
+	__u64 cgroup_id; /* 0: any */
+	__u32 exe_dev;	 /* kernel dev_t encoding (MAJOR << 20 | MINOR); 0: any */
+	__u32 uid;	 /* TG_KEXC_ANY_UID: any */
+};
+
+struct tg_dir_key {
+	__u64 ino;
+	__u32 dev; /* kernel dev_t encoding */
+	__u32 pad;
 };
 
 /* One record per candidate; all fields aligned, see the layout check in user/events.c. */

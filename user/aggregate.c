@@ -61,8 +61,11 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+#define MINUTE_NS (60ULL * 1000000000ULL)
+
 uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char *exe,
-		    enum tg_rule rule, enum tg_severity sev, const char *pattern, uint64_t ts_ns)
+		    enum tg_rule rule, enum tg_severity sev, const char *pattern, uint64_t ts_ns,
+		    unsigned int per_minute, bool *print)
 {
 	size_t slot = key_hash(pid, rule, pattern) & (a->nslots - 1);
 	struct tg_agg_entry *e;
@@ -76,11 +79,17 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char
 		if (e->pid == pid && e->rule == rule && !strcmp(e->pattern, pattern)) {
 			e->count++;
 			e->last_ns = ts_ns;
+			if (ts_ns - e->window_ns >= MINUTE_NS) {
+				e->window_ns = ts_ns;
+				e->window_count = 0;
+			}
+			*print = ++e->window_count <= per_minute;
 			if (sev > e->severity)
 				e->severity = sev;
 			return e->count;
 		}
 	}
+	*print = true;
 	if (a->n == a->max) {
 		a->overflow++;
 		return 0;
@@ -91,7 +100,8 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char
 	e->rule = rule;
 	e->severity = sev;
 	e->count = 1;
-	e->first_ns = e->last_ns = ts_ns;
+	e->first_ns = e->last_ns = e->window_ns = ts_ns;
+	e->window_count = 1;
 	copy_str(e->comm, sizeof(e->comm), comm);
 	copy_str(e->exe, sizeof(e->exe), exe);
 	copy_str(e->pattern, sizeof(e->pattern), pattern);

@@ -180,7 +180,8 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
 	return pi;
 }
 
-int tg_resolve_dir(const struct tg_event *e, struct tg_dir_verdict *v)
+int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
+		   struct tg_dir_verdict *v)
 {
 	char dir[TG_PATH_LEN], full[TG_PATH_LEN + 64];
 	const char *slash = strrchr(e->path, '/');
@@ -214,6 +215,9 @@ int tg_resolve_dir(const struct tg_event *e, struct tg_dir_verdict *v)
 	if (r != 0 || !S_ISDIR(st.st_mode))
 		return -1;
 	v->shared = (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
+	for (size_t i = 0; i < n_extra && !v->shared; i++)
+		v->shared = extra_shared[i].ino == st.st_ino &&
+			    extra_shared[i].dev == ((major(st.st_dev) << 20) | minor(st.st_dev));
 	v->is_holding_dir =
 		e->kind != TG_KIND_OPEN ||
 		(st.st_ino == e->dir_ino && st.st_dev == makedev(e->dev >> 20, e->dev & 0xfffff));

@@ -38,8 +38,10 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
  * Resolves the directory the caller named when the kernel could not (TG_F_REQDIR_UNKNOWN):
  * the path's directory part, looked up from the process's root, cwd or dirfd through
  * /proc/PID, or from tmpguard's own view when the process is gone and shares its mount
- * namespace. Returns 0 and fills v, or -1 when it cannot be resolved.
+ * namespace. extra_shared are the policy's shared_dirs (kernel dev_t encoding). Returns 0 and
+ * fills v, or -1 when it cannot be resolved.
  */
-int tg_resolve_dir(const struct tg_event *e, struct tg_dir_verdict *v);
+int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
+		   struct tg_dir_verdict *v);
 
 #endif

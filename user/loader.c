@@ -128,10 +128,8 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 			 b->skel->rodata->tg_abi_version, TG_ABI_VERSION);
 		goto fail;
 	}
-	b->skel->rodata->tg_cfg.file_loose_mask = opts->file_loose_mask;
-	b->skel->rodata->tg_cfg.dir_loose_mask = opts->dir_loose_mask;
-	b->skel->rodata->tg_cfg.report_cloexec = opts->report_cloexec;
 	b->skel->rodata->tg_cfg.filter_tracked = opts->filter_tracked;
+	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);
 	/* Process-tree tracking costs a program on every fork: only when scoped. */
@@ -195,6 +193,96 @@ int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
 	for (__u32 i = 0; i < TG_STAT_MAX; i++) {
 		out[i] = 0;
 		if (bpf_map__lookup_elem(b->skel->maps.tg_stats, &i, sizeof(i), vals,
+					 sizeof(*vals) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
+			 bool report_cloexec)
+{
+	b->skel->data->tg_set.file_loose_mask = file_loose_mask;
+	b->skel->data->tg_set.dir_loose_mask = dir_loose_mask;
+	b->skel->data->tg_set.report_cloexec = report_cloexec;
+}
+
+/* Deletes every key of a hash map. */
+static int map_clear(struct bpf_map *map, size_t key_size)
+{
+	char key[64], next[64];
+	int fd = bpf_map__fd(map);
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	}
+	return 0;
+}
+
+int tg_bpf_set_kexc(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx, size_t n,
+		    uint32_t combos)
+{
+	int ncpu = libbpf_num_possible_cpus(), err;
+	uint64_t *zero;
+
+	if (n > TG_KEXC_MAX || ncpu <= 0)
+		return -E2BIG;
+	b->skel->data->tg_set.kexc_combos = 0;
+	err = map_clear(b->skel->maps.tg_kexc, sizeof(*keys));
+	if (err)
+		return err;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < TG_KEXC_MAX; i++)
+		bpf_map__update_elem(b->skel->maps.tg_kexc_hits, &i, sizeof(i), zero,
+				     sizeof(*zero) * ncpu, BPF_ANY);
+	free(zero);
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map__update_elem(b->skel->maps.tg_kexc, &keys[i], sizeof(keys[i]), &idx[i],
+					 sizeof(idx[i]), BPF_ANY))
+			return -errno;
+	b->skel->data->tg_set.kexc_combos = combos;
+	return 0;
+}
+
+int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size_t n)
+{
+	__u8 one = 1;
+	int err;
+
+	b->skel->data->tg_set.n_shared_dirs = 0;
+	err = map_clear(b->skel->maps.tg_shared_dirs, sizeof(*keys));
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map__update_elem(b->skel->maps.tg_shared_dirs, &keys[i], sizeof(keys[i]),
+					 &one, sizeof(one), BPF_ANY))
+			return -errno;
+	b->skel->data->tg_set.n_shared_dirs = n;
+	return 0;
+}
+
+int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n && i < TG_KEXC_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.tg_kexc_hits, &i, sizeof(i), vals,
 					 sizeof(*vals) * ncpu, 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)

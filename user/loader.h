@@ -14,7 +14,7 @@
 struct tg_loader_opts {
 	bool verbose;	     /* libbpf debug output */
 	bool filter_tracked; /* only tracked process trees (run, --pid) */
-	bool report_cloexec; /* inheritable-fd is enabled */
+	bool report_cloexec; /* initial settings (tg_bpf_set_settings changes them later) */
 	uint32_t file_loose_mask;
 	uint32_t dir_loose_mask;
 	size_t ringbuf_bytes; /* power of two, >= page size */
@@ -37,6 +37,19 @@ int tg_bpf_poll(struct tg_bpf *b, int timeout_ms);
 int tg_bpf_drain(struct tg_bpf *b);
 /* Sums the per-CPU counters (enum tg_stat). */
 int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX]);
+/* Policy-driven settings: written to the programs' .data, effective at once. */
+void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
+			 bool report_cloexec);
+/*
+ * Replaces the kernel-decided exceptions and the extra shared directories. Exceptions are
+ * switched off (kexc_combos = 0) while the map is rewritten, and their hit counters zeroed;
+ * user space applies every exception too, so nothing slips through meanwhile.
+ */
+int tg_bpf_set_kexc(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx, size_t n,
+		    uint32_t combos);
+int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size_t n);
+/* Per-exception counts of events the kernel dropped (index < TG_KEXC_MAX). */
+int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n);
 /* Programs attached (for the start-up line). */
 int tg_bpf_nr_attached(const struct tg_bpf *b);
 void tg_bpf_stop(struct tg_bpf *b);

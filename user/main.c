@@ -5,6 +5,7 @@
 #include <linux/types.h>
 #include "tmpguard.h"
 #include "doctor.h"
+#include "policy_cmd.h"
 #include "session.h"
 
 #define TG_EXIT_USAGE 2
@@ -17,12 +18,15 @@ static const char usage[] =
 	"  audit    watch the whole machine and report insecure temp-file creation\n"
 	"  run      run a command and report what it and its descendants do (CI gate)\n"
 	"  doctor   what this kernel offers and what tmpguard will use\n"
+	"  policy   check FILE: validate a policy and print it as it will apply\n"
 	"  version  print the version\n"
 	"\n"
 	"Examples:\n"
 	"  tmpguard audit\n"
 	"  tmpguard audit --format json --output /var/log/tmpguard.json --duration 3600\n"
 	"  tmpguard run --fail-on high -- make check\n"
+	"  tmpguard audit --policy /etc/tmpguard/policy.yaml\n"
+	"  tmpguard policy check policies/strict.yaml\n"
 	"  tmpguard doctor\n"
 	"\n"
 	"`tmpguard COMMAND --help` describes each command's options.\n";
@@ -47,6 +51,8 @@ int main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "tmpguard: unknown command '%s'\n\n%s", cmd, usage);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "aggregate.h"
 #include "advice.h"
@@ -22,6 +23,8 @@
 #include "events.h"
 #include "loader.h"
 #include "output.h"
+#include "policy.h"
+#include "policy_kernel.h"
 #include "rules.h"
 #include "session.h"
 
@@ -40,7 +43,8 @@ struct session {
 	bool verbose;
 	int fail_on; /* severity, -1 = off */
 	size_t ringbuf_bytes;
-	char **command; /* run: argv of COMMAND */
+	char **command;		 /* run: argv of COMMAND */
+	const char *policy_path; /* NULL: the built-in default */
 
 	/* state */
 	FILE *out;
@@ -48,6 +52,11 @@ struct session {
 	struct tg_enrich *en;
 	struct tg_agg *agg;
 	struct tg_rules_config rules;
+	struct tg_policy *pol;
+	struct tg_policy_kernel pk;
+	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space */
+	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
+	uint64_t reloads, reload_failures;
 	int64_t boot_to_real_ns;
 	char host[256];
 	int worst; /* highest severity reported, -1 none */
@@ -57,6 +66,13 @@ struct session {
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t forward_sig;
+static volatile sig_atomic_t reload_requested;
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -97,7 +113,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		memcpy(e.name, base, n);
 		e.name[n] = 0;
 	}
-	if (!tg_dir_verdict_from_kernel(&e, &dir) && tg_resolve_dir(&e, &dir)) {
+	if (!tg_dir_verdict_from_kernel(&e, &dir) &&
+	    tg_resolve_dir(&e, s->pk.dirs, s->pk.n_dirs, &dir)) {
 		s->unresolved++;
 		return 0;
 	}
@@ -114,18 +131,41 @@ static int handle_record(void *ctx, void *data, size_t size)
 			.pattern = pattern,
 		};
 
+		struct tg_match_subject subj;
+		bool print;
+		int x;
+
 		if (!proc)
 			proc = tg_enrich_proc(s->en, &e);
 		r.proc = proc;
+		r.finding.severity = tg_policy_severity(s->pol, r.finding.rule, r.finding.severity);
+		/* Every exception applies here, the kernel-decided ones too: they catch what the
+		 * kernel let through (a reload in progress, an exe replaced since). */
+		subj = (struct tg_match_subject){
+			.rule = r.finding.rule,
+			.exe = proc->exe,
+			.comm = e.comm,
+			.path = e.path,
+			.user = proc->user,
+			.uid = e.uid,
+			.container_id = proc->container_id[0] ? proc->container_id : NULL,
+			.cgroup = proc->cgroup,
+		};
+		x = tg_policy_match(s->pol, &subj);
+		if (x >= 0) {
+			s->exc_user_hits[x]++;
+			continue;
+		}
 		r.lang = tg_lang_detect(proc->exe, e.comm, proc->is_go);
 		tg_path_pattern(e.path, pattern, sizeof(pattern));
 		r.count = tg_agg_add(s->agg, e.pid, e.comm, proc->exe, r.finding.rule,
-				     r.finding.severity, pattern, e.ts_ns);
+				     r.finding.severity, pattern, e.ts_ns,
+				     s->pol->per_key_per_minute, &print);
 		if ((int)r.finding.severity > s->worst)
 			s->worst = r.finding.severity;
-		/* Repeats of (process, rule, pattern) are counted, not printed; an overflowing
-		 * aggregate table (count 0) still prints, so nothing goes unseen. */
-		if (r.count > 1) {
+		/* Past the policy's rate limit, repeats of (process, rule, pattern) are counted,
+		 * not printed; the summary has them all. */
+		if (!print) {
 			s->suppressed++;
 			continue;
 		}
@@ -154,15 +194,49 @@ static void check_loss(struct session *s)
 	s->lost_reported = st[TG_STAT_LOST];
 }
 
+/* The policy in force and how much each exception hid. */
+static void add_policy_json(struct session *s, json_object *o, const uint64_t *khits)
+{
+	json_object *xs = json_object_new_array();
+
+	json_object_object_add(o, "policy",
+			       tg_json_bytes(s->pol->source, strlen(s->pol->source), NULL));
+	json_object_object_add(o, "policy_reloads", json_object_new_int64(s->reloads));
+	json_object_object_add(o, "policy_reloads_refused",
+			       json_object_new_int64(s->reload_failures));
+	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
+		const struct tg_exception *x = &s->pol->exceptions[i];
+		json_object *xo = json_object_new_object();
+
+		json_object_object_add(xo, "line", json_object_new_int(x->line));
+		json_object_object_add(
+			xo, "rule",
+			json_object_new_string(x->rule < 0 ? "*" : tg_rule_id(x->rule)));
+		json_object_object_add(xo, "reason",
+				       tg_json_bytes(x->reason, strlen(x->reason), NULL));
+		json_object_object_add(
+			xo, "applied_in",
+			json_object_new_string(s->pk.in_kernel[i] ? "kernel" : "user"));
+		json_object_object_add(xo, "suppressed_kernel", json_object_new_int64(khits[i]));
+		json_object_object_add(xo, "suppressed_user",
+				       json_object_new_int64(s->exc_user_hits[i]));
+		json_object_array_add(xs, xo);
+	}
+	json_object_object_add(o, "exceptions", xs);
+	json_object_object_add(o, "suppressed_by_earlier_policies",
+			       json_object_new_int64(s->exc_retired));
+}
+
 static void print_summary(struct session *s)
 {
 	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
 	size_t n = tg_agg_size(s->agg);
-	uint64_t st[TG_STAT_MAX] = {0}, total = 0;
+	uint64_t st[TG_STAT_MAX] = {0}, total = 0, khits[TG_KEXC_MAX] = {0};
 	uint32_t last_pid = 0;
 	char t1[64], t2[64];
 
 	tg_bpf_stats(s->bpf, st);
+	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
 	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
 		total += tg_agg_by_severity(s->agg, sev);
 
@@ -194,16 +268,35 @@ static void print_summary(struct session *s)
 	}
 	fprintf(stderr,
 		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs %llu), sent "
-		"%llu, lost %llu; received %llu, unresolved %llu, malformed %llu; repeats not "
-		"printed %llu\n",
+		"%llu, excepted in the kernel %llu, lost %llu; received %llu, unresolved %llu, "
+		"malformed %llu; repeats not printed %llu\n",
 		(unsigned long long)(st[TG_STAT_CREATE_SEEN] + st[TG_STAT_PROBE_ENOENT] +
 				     st[TG_STAT_MKDIR_SEEN]),
 		(unsigned long long)st[TG_STAT_CREATE_SEEN],
 		(unsigned long long)st[TG_STAT_PROBE_ENOENT],
 		(unsigned long long)st[TG_STAT_MKDIR_SEEN], (unsigned long long)st[TG_STAT_SENT],
-		(unsigned long long)st[TG_STAT_LOST], (unsigned long long)s->received,
-		(unsigned long long)s->unresolved, (unsigned long long)s->decode_errors,
-		(unsigned long long)s->suppressed);
+		(unsigned long long)st[TG_STAT_EXCEPTED], (unsigned long long)st[TG_STAT_LOST],
+		(unsigned long long)s->received, (unsigned long long)s->unresolved,
+		(unsigned long long)s->decode_errors, (unsigned long long)s->suppressed);
+	fprintf(stderr, "  policy %s: %llu reloads (%llu refused)\n", s->pol->source,
+		(unsigned long long)s->reloads, (unsigned long long)s->reload_failures);
+	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
+		const struct tg_exception *x = &s->pol->exceptions[i];
+		char *reason = tg_text_dup(x->reason, strlen(x->reason));
+
+		fprintf(stderr,
+			"    exception line %d (%s, applied in %s): hid %llu in the kernel, %llu "
+			"in "
+			"user space: %s\n",
+			x->line, x->rule < 0 ? "*" : tg_rule_id(x->rule),
+			s->pk.in_kernel[i] ? "the kernel" : "user space",
+			(unsigned long long)khits[i], (unsigned long long)s->exc_user_hits[i],
+			reason ? reason : "?");
+		free(reason);
+	}
+	if (s->exc_retired)
+		fprintf(stderr, "    exceptions of earlier policies hid %llu\n",
+			(unsigned long long)s->exc_retired);
 	if (tg_agg_overflow(s->agg))
 		fprintf(stderr,
 			"  %llu findings beyond the aggregation table were printed unaggregated\n",
@@ -268,7 +361,10 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(s->suppressed));
 		json_object_object_add(ev, "aggregate_overflow",
 				       json_object_new_int64(tg_agg_overflow(s->agg)));
+		json_object_object_add(ev, "excepted_in_kernel",
+				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
 		json_object_object_add(o, "events", ev);
+		add_policy_json(s, o, khits);
 		fprintf(s->out, "%s\n",
 			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								  JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -279,26 +375,17 @@ static void print_summary(struct session *s)
 
 /* ---- arguments ---- */
 
-enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON };
+enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON, OPT_POLICY };
 
-#define COMMON_OPTIONS                                                                              \
-	{"format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0},            \
-		{"output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0}, \
-		{"all-rules",                                                                       \
-		 OPT_ALL_RULES,                                                                     \
-		 NULL,                                                                              \
-		 0,                                                                                 \
-		 "also report inheritable-fd (off by default)",                                     \
-		 0},                                                                                \
-		{"ringbuf-size",                                                                    \
-		 OPT_RINGBUF,                                                                       \
-		 "MIB",                                                                             \
-		 0,                                                                                 \
-		 "ring buffer size in MiB, a power of two (8)",                                     \
-		 0},                                                                                \
-	{                                                                                           \
-		"verbose", 'v', NULL, 0, "libbpf debug output", 0                                   \
-	}
+/* clang-format off */
+#define COMMON_OPTIONS \
+	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0 }, \
+	{ "output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0 }, \
+	{ "policy", OPT_POLICY, "FILE", 0, "policy file (default: the built-in policies/default.yaml)", 0 }, \
+	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
+	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0 }, \
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }
+/* clang-format on */
 
 static const struct argp_option audit_options[] = {
 	COMMON_OPTIONS,
@@ -360,6 +447,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		s->verbose = true;
+		break;
+	case OPT_POLICY:
+		s->policy_path = arg;
 		break;
 	case 'd':
 		if (parse_long(arg, "duration", 1, LONG_MAX / 1000000000, state, &s->duration_s))
@@ -433,6 +523,116 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 	return 0;
 }
 
+/* ---- policy ---- */
+
+static struct tg_policy *read_policy(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!path)
+		return tg_policy_default(err, errlen);
+	/* Whoever can write the policy can add exceptions: say so when that is not root. */
+	if (stat(path, &st) == 0 && ((st.st_mode & 022) || st.st_uid != 0))
+		fprintf(stderr,
+			"tmpguard: WARNING: the policy file is writable by %s: whoever can write "
+			"it "
+			"can hide findings (chown root and chmod go-w it)\n",
+			(st.st_mode & 022) ? "group or others" : "a user other than root");
+	return tg_policy_load(path, err, errlen);
+}
+
+/* Rule settings from the policy, --all-rules on top. */
+static void policy_rules(const struct session *s, const struct tg_policy *p,
+			 struct tg_rules_config *rc)
+{
+	tg_policy_rules_config(p, rc);
+	if (s->all_rules)
+		rc->enabled[TG_RULE_INHERITABLE_FD] = true;
+}
+
+/*
+ * Makes pol the policy in force: classifier settings, the programs' settings, kernel-decided
+ * exceptions and extra shared directories. Takes ownership of pol. On failure the previous
+ * policy stays in force (the kernel maps may then hold the new one's exceptions: user space
+ * still applies the old policy to everything they let through) and -errno is returned.
+ */
+static int policy_install(struct session *s, struct tg_policy *pol)
+{
+	struct tg_policy_kernel pk;
+	uint64_t *hits = calloc(pol->n_exceptions + 1, sizeof(*hits));
+	struct tg_rules_config rc;
+	int err;
+
+	if (!hits) {
+		tg_policy_free(pol);
+		return -ENOMEM;
+	}
+	err = tg_policy_kernel_build(pol, &pk, stderr);
+	if (err) {
+		free(hits);
+		tg_policy_free(pol);
+		return err;
+	}
+	policy_rules(s, pol, &rc);
+	if (s->bpf) {
+		err = tg_bpf_set_kexc(s->bpf, pk.keys, pk.idx, pk.n, pk.combos);
+		if (!err)
+			err = tg_bpf_set_shared_dirs(s->bpf, pk.dirs, pk.n_dirs);
+		if (err) {
+			free(hits);
+			tg_policy_kernel_free(&pk);
+			tg_policy_free(pol);
+			return err;
+		}
+		tg_bpf_set_settings(s->bpf, rc.file_loose_mask, rc.dir_loose_mask,
+				    rc.enabled[TG_RULE_INHERITABLE_FD]);
+	}
+	if (s->pol) {
+		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+			s->exc_retired += s->exc_user_hits[i];
+		tg_policy_kernel_free(&s->pk);
+		tg_policy_free(s->pol);
+		free(s->exc_user_hits);
+	}
+	s->pol = pol;
+	s->pk = pk;
+	s->exc_user_hits = hits;
+	s->rules = rc;
+	return 0;
+}
+
+/* SIGHUP: read the file again; a policy that does not load leaves the old one in force. */
+static void policy_reload(struct session *s)
+{
+	uint64_t khits[TG_KEXC_MAX] = {0};
+	struct tg_policy *pol;
+	char err[1024];
+	int e;
+
+	reload_requested = 0;
+	pol = read_policy(s->policy_path, err, sizeof(err));
+	if (!pol) {
+		s->reload_failures++;
+		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,
+			err);
+		return;
+	}
+	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
+	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
+	for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		s->exc_retired += khits[i];
+	e = policy_install(s, pol);
+	if (e) {
+		s->reload_failures++;
+		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,
+			strerror(-e));
+		return;
+	}
+	s->reloads++;
+	fprintf(stderr, "tmpguard: policy reloaded from %s (%zu exceptions, %zu in the kernel)\n",
+		s->pol->source, s->pol->n_exceptions, s->pk.n);
+}
+
 /* ---- common start-up ---- */
 
 static int session_start(struct session *s, bool scoped)
@@ -442,16 +642,25 @@ static int session_start(struct session *s, bool scoped)
 		.filter_tracked = scoped,
 		.ringbuf_bytes = s->ringbuf_bytes,
 	};
-	char err[512];
-	int fd;
+	struct tg_policy *pol;
+	char err[1024];
+	int fd, e;
 
 	if (tg_check_requirements(err, sizeof(err))) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	tg_rules_config_default(&s->rules);
-	if (s->all_rules)
-		s->rules.enabled[TG_RULE_INHERITABLE_FD] = true;
+	/* A policy that does not load stops everything before anything is attached. */
+	pol = read_policy(s->policy_path, err, sizeof(err));
+	if (!pol) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	e = policy_install(s, pol);
+	if (e) {
+		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
+		return 1;
+	}
 	lo.report_cloexec = s->rules.enabled[TG_RULE_INHERITABLE_FD];
 	lo.file_loose_mask = s->rules.file_loose_mask;
 	lo.dir_loose_mask = s->rules.dir_loose_mask;
@@ -484,6 +693,21 @@ static int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return 1;
 	}
+	/* Now that the maps exist: the kernel's part of the policy. */
+	e = tg_bpf_set_kexc(s->bpf, s->pk.keys, s->pk.idx, s->pk.n, s->pk.combos);
+	if (!e)
+		e = tg_bpf_set_shared_dirs(s->bpf, s->pk.dirs, s->pk.n_dirs);
+	if (e) {
+		fprintf(stderr, "tmpguard: cannot install the policy in the kernel: %s\n",
+			strerror(-e));
+		return 1;
+	}
+	for (int r = 0; r < TG_RULE_MAX; r++)
+		if (s->pol->rules[r].action != TG_ACTION_ALERT)
+			fprintf(stderr,
+				"tmpguard: note: the policy asks '%s' for %s; this build reports "
+				"it as an alert (enforcement is not available yet)\n",
+				tg_action_name(s->pol->rules[r].action), tg_rule_id(r));
 	return 0;
 }
 
@@ -498,6 +722,9 @@ static void session_end(struct session *s)
 		fclose(s->out);
 	tg_enrich_free(s->en);
 	tg_agg_free(s->agg);
+	tg_policy_kernel_free(&s->pk);
+	tg_policy_free(s->pol);
+	free(s->exc_user_hits);
 }
 
 static void install_signals(void)
@@ -507,6 +734,8 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sighup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -544,6 +773,8 @@ int cmd_audit(int argc, char **argv)
 			goto out;
 		}
 		check_loss(&s);
+		if (reload_requested)
+			policy_reload(&s);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
@@ -628,6 +859,8 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		check_loss(&s);
+		if (reload_requested)
+			policy_reload(&s);
 	}
 	/* COMMAND has exited: every record it produced is already in the ring buffer, and
 	 * session_end() drains it before the summary. */

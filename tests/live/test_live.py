@@ -25,6 +25,7 @@ import queue
 import re
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -961,6 +962,211 @@ class Audit(TgTestCase):
         res = self.tg(["audit", "--duration", "1"], parse=False, user="nobody")
         self.assertEqual(res.rc, 2, res.describe())
         self.assertIn(b"root", res.err)
+
+
+# ------------------------------------------------------------------------------------------
+# Policies
+
+
+class Policies(TgTestCase):
+    def policy(self, text):
+        path = self.track("/var/lib/tg-policy-%s-%s.yaml" % (self.tok, token()))
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def exceptions(self, res):
+        return res.summary["exceptions"]
+
+    def test_user_space_exception_hides_exactly_what_it_names(self):
+        allowed = self.name("/tmp", "allowed")
+        other = self.name("/tmp", "other")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: nonexclusive-create\n"
+            "    path: /tmp/tg-allowed-*\n"
+            "    comm: bash\n"
+            "    reason: \"test: a lock file written once\"\n")
+        res = self.run_cmd([BASH, "-c", 'echo x > "$0"; echo x > "$1"', allowed, other],
+                           opts=["--policy", pol])
+        self.assertOk(res)
+        # the exception names one rule and one path: the other rule and path still report
+        self.assertEqual(res.rules(allowed), ["loose-mode"])
+        self.assertEqual(res.rules(other), ["loose-mode", "nonexclusive-create"])
+        x = self.exceptions(res)
+        self.assertEqual(len(x), 1)
+        self.assertEqual(x[0]["applied_in"], "user")
+        self.assertEqual(x[0]["suppressed_user"], 1)
+        self.assertEqual(x[0]["suppressed_kernel"], 0)
+        self.assertEqual(x[0]["line"], 3)
+
+    def test_kernel_exception_sends_nothing_to_user_space(self):
+        p = self.name("/tmp", "kexc")
+        q = self.name("/tmp", "kexc-other")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: \"*\"\n"
+            "    exe: %s\n"
+            "    reason: \"test: this fixture is known to be safe\"\n" % fixture("open_trunc"))
+        res = self.run_fixture("open_trunc", p, opts=["--policy", pol])
+        self.assertOk(res)
+        self.assertClean(res, "a process excepted by exe in the kernel")
+        ev = res.summary["events"]
+        self.assertGreaterEqual(ev["creates_seen"], 1)
+        self.assertEqual(ev["sent"], 0, "an excepted event reached the ring buffer")
+        self.assertEqual(ev["received"], 0)
+        self.assertEqual(ev["excepted_in_kernel"], 1)
+        x = self.exceptions(res)[0]
+        self.assertEqual(x["applied_in"], "kernel")
+        self.assertEqual(x["suppressed_kernel"], 1)
+        self.assertEqual(x["suppressed_user"], 0)
+        # another executable under the same policy is still reported, through the buffer
+        res = self.run_fixture("open_syscall", q, opts=["--policy", pol])
+        self.assertFindings(res, q, ["nonexclusive-create"])
+        self.assertGreaterEqual(res.summary["events"]["sent"], 1)
+
+    def test_kernel_exception_by_user(self):
+        p = self.name("/tmp", "kexc-user")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: \"*\"\n"
+            "    user: nobody\n"
+            "    reason: \"test: nobody's scratch files\"\n")
+        # COMMAND drops to nobody itself; tmpguard stays root
+        res = self.run_cmd(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                            "--clear-groups", fixture("open_trunc"), p], opts=["--policy", pol])
+        self.assertOk(res)
+        self.assertClean(res, "a process excepted by uid in the kernel")
+        self.assertEqual(res.summary["events"]["sent"], 0)
+        self.assertEqual(self.exceptions(res)[0]["suppressed_kernel"], 1)
+
+    def test_shared_dirs_extends_the_shared_set(self):
+        d = self.private_dir()
+        p = os.path.join(d, "f")
+        pol = self.policy("version: 1\nshared_dirs:\n  - %s\n" % d)
+        res = self.run_fixture("open_trunc", p, opts=["--policy", pol])
+        fs = self.assertFindings(res, p, ["nonexclusive-create"])
+        self.assertIs(fs["nonexclusive-create"]["dir_shared"], True)
+        res = self.run_fixture("open_trunc", p + "2")
+        self.assertClean(res, "the same directory without the policy")
+
+    def test_severity_override_and_disabled_rule(self):
+        p = self.name("/tmp", "sev")
+        pol = self.policy(
+            "version: 1\n"
+            "rules:\n"
+            "  nonexclusive-create: { severity: critical }\n"
+            "  loose-mode: { enabled: false }\n")
+        res = self.run_cmd([BASH, "-c", 'echo x > "$0"', p], opts=["--policy", pol])
+        fs = self.assertFindings(res, p, ["nonexclusive-create"])
+        self.assertEqual(fs["nonexclusive-create"]["severity"], "critical")
+
+    def test_rate_limit_counts_what_it_does_not_print(self):
+        stem = self.name("/tmp", "rl")
+        pol = self.policy("version: 1\nrate_limit: { per_key_per_minute: 2 }\n"
+                          "rules:\n  loose-mode: { enabled: false }\n")
+        res = self.run_cmd([BASH, "-c", 'for i in 1 2 3 4 5; do echo x > "$0-$i"; done', stem],
+                           opts=["--policy", pol])
+        for i in range(1, 6):
+            self.track("%s-%d" % (stem, i))
+        self.assertOk(res)
+        self.assertEqual(len(res.findings), 2, res.describe())
+        self.assertEqual([f["count"] for f in res.findings], [1, 2])
+        aggs = res.summary["aggregates"]
+        self.assertEqual(len(aggs), 1)
+        self.assertEqual(aggs[0]["count"], 5)
+        self.assertEqual(res.summary["events"]["repeats_not_printed"], 3)
+
+    def test_bad_policy_is_refused_whole(self):
+        bad = self.policy(
+            "version: 1\n"
+            "rules:\n"
+            "  nonexclusive-create: { severity: high }\n"
+            "exceptions:\n"
+            "  - rule: nonexclusive-create\n"
+            "    path: /tmp/x\n")
+        p = self.name("/tmp", "bad")
+        res = self.tg(["run", "--policy", bad, "--", fixture("open_trunc"), p], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
+        self.assertRegex(res.err.decode(), re.escape(bad) + r":5:\d+: .*reason")
+        self.assertFalse(os.path.exists(p), "COMMAND ran under a policy that did not load")
+        res = self.tg(["policy", "check", bad], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
+        for shipped in ("default", "strict", "ci"):
+            path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "policies", shipped + ".yaml")
+            res = self.tg(["policy", "check", path], parse=False)
+            self.assertEqual(res.rc, 0, res.describe())
+            self.assertIn(b"valid", res.out)
+
+    def test_sighup_reloads_and_keeps_the_old_policy_when_the_new_one_is_bad(self):
+        first = self.name("/tmp", "hup-first")
+        second = self.name("/tmp", "hup-second")
+        third = self.name("/tmp", "hup-third")
+        pol = self.policy("version: 1\nrules:\n  loose-mode: { enabled: false }\n")
+        tg = subprocess.Popen([TMPGUARD, "audit", "--format", "json", "--duration", "30",
+                               "--policy", pol], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                              umask=UMASK)
+        self.addCleanup(tg.stderr.close)
+        self.addCleanup(tg.stdout.close)
+        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
+        err_lines = queue.Queue()
+        out = []
+        threading.Thread(target=lambda: [err_lines.put(l) for l in tg.stderr],
+                         daemon=True).start()
+        t_out = threading.Thread(target=lambda: out.append(tg.stdout.read()), daemon=True)
+        t_out.start()
+
+        def wait_for(text, timeout=30):
+            deadline = time.time() + timeout
+            seen = []
+            while time.time() < deadline:
+                try:
+                    line = err_lines.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                seen.append(line)
+                if text in line:
+                    return line
+            self.fail("no %r on stderr within %d s: %r" % (text, timeout, seen))
+
+        def create(path):
+            subprocess.run([BASH, "-c", 'echo x > "$0"', path], env=ENV, umask=UMASK,
+                           check=True)
+
+        t0 = time.time()
+        wait_for(b"tmpguard: auditing")
+        create(first)
+        with open(pol, "w") as f:
+            f.write("version: 1\nrules:\n  loose-mode: { enabled: false }\n"
+                    "exceptions:\n  - rule: nonexclusive-create\n    path: /tmp/tg-hup-*\n"
+                    "    reason: \"test: reloaded exception\"\n")
+        tg.send_signal(signal.SIGHUP)
+        wait_for(b"policy reloaded")
+        create(second)
+        with open(pol, "w") as f:
+            f.write("version: 1\nrules: [ this is not a mapping\n")
+        tg.send_signal(signal.SIGHUP)
+        line = wait_for(b"policy reload refused")
+        self.assertIn(pol.encode(), line)
+        create(third)
+        tg.send_signal(signal.SIGINT)
+        self.assertEqual(tg.wait(timeout=30), 0)
+        t_out.join(10)
+        res = Result(0, out[0] if out else b"", b"", t0, time.time())
+        self.parse_json(res, res.out)
+        # first: before the exception; second: hidden by the reloaded policy; third: the bad
+        # reload left that policy in force
+        self.assertEqual(res.rules(first), ["nonexclusive-create"])
+        self.assertEqual(res.rules(second), [])
+        self.assertEqual(res.rules(third), [])
+        self.assertEqual(res.summary["policy_reloads"], 1)
+        self.assertEqual(res.summary["policy_reloads_refused"], 1)
+        self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 2)
 
 
 # ------------------------------------------------------------------------------------------

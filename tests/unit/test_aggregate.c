@@ -47,22 +47,23 @@ static void test_aggregate(void **state)
 {
 	struct tg_agg *a = tg_agg_new(2);
 	const struct tg_agg_entry *const *s;
+	bool print;
 
 	(void)state;
 	assert_non_null(a);
 	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
-				    TG_SEV_HIGH, "/tmp/f.*", 1),
+				    TG_SEV_HIGH, "/tmp/f.*", 1, 1, &print),
 			 1);
 	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
-				    TG_SEV_HIGH, "/tmp/f.*", 2),
+				    TG_SEV_HIGH, "/tmp/f.*", 2, 1, &print),
 			 2);
 	/* another rule is another key */
-	assert_int_equal(
-		tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM, "/tmp/f.*", 3),
-		1);
+	assert_int_equal(tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM,
+				    "/tmp/f.*", 3, 1, &print),
+			 1);
 	/* full: counted as overflow, never lost */
 	assert_int_equal(tg_agg_add(a, 11, "py", "/usr/bin/python3", TG_RULE_LOOSE_MODE,
-				    TG_SEV_CRITICAL, "/tmp/g", 4),
+				    TG_SEV_CRITICAL, "/tmp/g", 4, 1, &print),
 			 0);
 	assert_int_equal(tg_agg_overflow(a), 1);
 	assert_int_equal(tg_agg_size(a), 2);
@@ -75,6 +76,32 @@ static void test_aggregate(void **state)
 	assert_int_equal(s[1]->count, 2);
 	assert_int_equal(s[1]->first_ns, 1);
 	assert_int_equal(s[1]->last_ns, 2);
+	tg_agg_free(a);
+}
+
+static void test_rate_limit(void **state)
+{
+	const uint64_t sec = 1000000000ULL;
+	struct tg_agg *a = tg_agg_new(4);
+	bool print[5];
+
+	(void)state;
+	/* two per key per minute: the third in the same minute is counted, not printed */
+	for (int i = 0; i < 3; i++)
+		tg_agg_add(a, 1, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x",
+			   (10 + i) * sec, 2, &print[i]);
+	/* a new minute of that key starts 60 s after its window opened */
+	tg_agg_add(a, 1, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 70 * sec, 2,
+		   &print[3]);
+	/* another key has its own budget */
+	tg_agg_add(a, 2, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 13 * sec, 2,
+		   &print[4]);
+	assert_true(print[0]);
+	assert_true(print[1]);
+	assert_false(print[2]);
+	assert_true(print[3]);
+	assert_true(print[4]);
+	assert_int_equal(tg_agg_sorted(a)[0]->count, 4);
 	tg_agg_free(a);
 }
 
@@ -136,8 +163,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_pattern), cmocka_unit_test(test_pattern_truncates),
-		cmocka_unit_test(test_aggregate),    cmocka_unit_test(test_container_id),
-		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_aggregate),    cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_container_id), cmocka_unit_test(test_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
