@@ -20,6 +20,7 @@
 #define ENOENT	   2
 #define S_IFMT	   00170000
 #define S_IFDIR	   0040000
+#define S_IFREG	   0100000
 #define S_ISVTX	   01000
 #define S_IWOTH	   00002
 #define MODE_PERMS 07777
@@ -80,14 +81,14 @@ static __always_inline bool inode_is_shared_dir(struct inode *ino)
 }
 
 /*
- * Kernel-decided exceptions (policy exceptions on rule "*" with only exe, uid and cgroup
- * conditions): try each combination of fields the policy uses, the others as wildcards. At
- * most 7 lookups, and only for candidates about to be sent.
+ * Kernel-decided exceptions: try each combination of fields the policy uses, the others as
+ * wildcards, for one rule value (TG_KEXC_ANY_RULE, or a rule being enforced). At most 7
+ * lookups, and only for candidates.
  */
-static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
+static __always_inline bool kexc_lookup(struct task_struct *task, __u32 uid, __u32 rule)
 {
 	__u32 combos = tg_set.kexc_combos;
-	struct tg_kexc_key key;
+	struct tg_kexc_key key = {};
 	struct inode *exe_ino;
 	__u64 ino, cgid;
 	__u32 dev, *idx;
@@ -98,6 +99,7 @@ static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
 	ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
 	dev = exe_ino ? inode_dev(exe_ino) : 0;
 	cgid = bpf_get_current_cgroup_id();
+	key.rule = rule;
 	for (__u32 c = 1; c < 8; c++) {
 		if (!(combos & (1u << c)))
 			continue;
@@ -111,11 +113,32 @@ static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
 
 			if (hits)
 				*hits += 1;
-			stat_inc(TG_STAT_EXCEPTED);
 			return true;
 		}
 	}
 	return false;
+}
+
+/* An exception on every rule: the record is not sent at all. */
+static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
+{
+	if (!kexc_lookup(task, uid, TG_KEXC_ANY_RULE))
+		return false;
+	stat_inc(TG_STAT_EXCEPTED);
+	return true;
+}
+
+/* Is enforcement of rule on for this task (scope, policy, exceptions for that rule)? */
+static __always_inline bool enforce_rule(struct task_struct *task, __u32 rule)
+{
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+
+	if (rule >= TG_R_MAX || !(tg_set.deny_rules & (1u << rule)))
+		return false;
+	if (tg_set.enforce_tracked &&
+	    !bpf_map_lookup_elem(&tg_tracked, &(__u32){bpf_get_current_pid_tgid() >> 32}))
+		return false;
+	return !kexc_lookup(task, uid, rule) && !kexc_lookup(task, uid, TG_KEXC_ANY_RULE);
 }
 
 static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)

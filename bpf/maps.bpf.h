@@ -26,6 +26,8 @@ struct tg_open_args {
 	__u32 mode;
 	__s32 dfd;
 	__u32 syscall;
+	__u32 followed_shared_link; /* LSM: a symlink in a shared directory was followed */
+	__u32 decision_rule;	    /* LSM dry-run: the rule it would have denied, else TG_R_NONE */
 	__u32 pad;
 };
 
@@ -106,6 +108,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tg_kexc_hits SEC(".maps") __weak;
+
+/* key: tid; value: TG_R_* rule a dry-run LSM decision would have denied on mkdir. Writer:
+ * lsm/inode_mkdir (dry-run only); reader and deleter: the mkdir exit programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} tg_mkdir_decision SEC(".maps") __weak;
 
 /* Scratch space for one path and one name, per CPU: too large for the 512-byte stack. */
 struct tg_scratch {

@@ -15,7 +15,9 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 	struct tg_event *e;
 	struct dentry *req = NULL;
 	struct inode *rino = NULL;
-	__u32 zero = 0, umask, eff, facts = TG_F_CREATED | TG_F_IS_DIR;
+	__u32 zero = 0, umask, eff, facts = TG_F_CREATED | TG_F_IS_DIR, tid, rule = TG_R_NONE;
+	__u32 *decision;
+	bool killed = false;
 	long n;
 
 	if (ret != 0)
@@ -55,6 +57,19 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 
 	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
 		return 0;
+	/* A dry-run LSM decision on this mkdir, or the kill fallback. */
+	tid = (__u32)bpf_get_current_pid_tgid();
+	decision = bpf_map_lookup_elem(&tg_mkdir_decision, &tid);
+	if (decision) {
+		rule = *decision;
+		bpf_map_delete_elem(&tg_mkdir_decision, &tid);
+	} else if (tg_set.enforce == TG_ENFORCE_KILL_FALLBACK && req &&
+		   enforce_rule(task, TG_R_LOOSE_TEMPDIR)) {
+		rule = TG_R_LOOSE_TEMPDIR;
+		bpf_send_signal(9 /* SIGKILL */);
+		stat_inc(TG_STAT_KILLED);
+		killed = true;
+	}
 	e = event_reserve();
 	if (!e)
 		return 0;
@@ -65,6 +80,9 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 	e->mode = mode;
 	e->file_mode = S_IFDIR | eff;
 	e->facts = facts;
+	e->rule = rule;
+	if (rule != TG_R_NONE)
+		e->action = killed ? TG_ACT_KILLED : TG_ACT_WOULD_DENY;
 	if (rino) {
 		e->dir_mode = BPF_CORE_READ(rino, i_mode);
 		e->dir_uid = BPF_CORE_READ(rino, i_uid.val);

@@ -25,6 +25,7 @@ static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u6
 	a.mode = mode;
 	a.dfd = dfd;
 	a.syscall = sys;
+	a.decision_rule = TG_R_NONE;
 	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
 	return 0;
 }
@@ -105,6 +106,34 @@ static __always_inline __u32 requested_dir_facts(struct task_struct *task, struc
 	return facts;
 }
 
+#define SIGKILL 9
+
+/*
+ * --enforce-fallback=kill: the rule an exit record proves, from kernel facts alone, if the
+ * policy denies it for this task. Only what the kernel decided counts: a directory user space
+ * must resolve (TG_F_REQDIR_UNKNOWN) never leads to a kill.
+ */
+static __always_inline __u32 fallback_rule(struct task_struct *task, __u32 facts, bool excl,
+					   bool loose, bool foreign,
+					   const struct tg_path_shape *shape)
+{
+	bool created = facts & TG_F_CREATED, shared = facts & TG_F_DIR_SHARED;
+
+	if (!excl && (facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH)) &&
+	    (facts & TG_F_REQDIR_SHARED) && enforce_rule(task, TG_R_SYMLINK_FOLLOW))
+		return TG_R_SYMLINK_FOLLOW;
+	if (!excl && !created && shared && foreign && enforce_rule(task, TG_R_FOREIGN_FILE_REUSE))
+		return TG_R_FOREIGN_FILE_REUSE;
+	if (!excl && created && shared && bpf_map_lookup_elem(&tg_probes, &shape->hash) &&
+	    enforce_rule(task, TG_R_CHECK_THEN_CREATE))
+		return TG_R_CHECK_THEN_CREATE;
+	if (!excl && created && shared && enforce_rule(task, TG_R_NONEXCLUSIVE_CREATE))
+		return TG_R_NONEXCLUSIVE_CREATE;
+	if (created && shared && loose && enforce_rule(task, TG_R_LOOSE_MODE))
+		return TG_R_LOOSE_MODE;
+	return TG_R_NONE;
+}
+
 static __always_inline int handle_open_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -119,6 +148,7 @@ static __always_inline int handle_open_exit(long ret)
 	struct tg_probe *probe;
 	struct file *f;
 	bool excl, loose, inheritable;
+	__u32 rule = TG_R_NONE;
 	long n;
 
 	ap = bpf_map_lookup_elem(&tg_open_args, &tid);
@@ -152,7 +182,9 @@ static __always_inline int handle_open_exit(long ret)
 	inheritable = (facts & TG_F_CREATED) && tg_set.report_cloexec && !(a.flags & O_CLOEXEC);
 	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
 	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. */
-	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)))
+	/* A dry-run LSM decision is always reported (it already counted). */
+	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)) &&
+	    a.decision_rule == TG_R_NONE)
 		return 0;
 	if (excl)
 		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
@@ -178,14 +210,24 @@ static __always_inline int handle_open_exit(long ret)
 		bool foreign = !(facts & TG_F_CREATED) && file_uid != fsuid;
 
 		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
-		if (!(facts & TG_F_CREATED) && !redirected && !foreign && !loose)
+		if (!(facts & TG_F_CREATED) && !redirected && !foreign && !loose &&
+		    a.decision_rule == TG_R_NONE)
 			return 0;
-		if (!(facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)))
+		if (!(facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&
+		    a.decision_rule == TG_R_NONE)
 			return 0;
 	}
 
 	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
 		return 0;
+	if (tg_set.enforce == TG_ENFORCE_KILL_FALLBACK) {
+		rule = fallback_rule(task, facts, excl, loose, file_uid != fsuid, &shape);
+		if (rule != TG_R_NONE) {
+			/* No BPF LSM: the file exists already; stop the process from using it. */
+			bpf_send_signal(SIGKILL);
+			stat_inc(TG_STAT_KILLED);
+		}
+	}
 	e = event_reserve();
 	if (!e)
 		return 0;
@@ -197,6 +239,14 @@ static __always_inline int handle_open_exit(long ret)
 	e->flags = a.flags;
 	e->mode = a.mode;
 	e->facts = facts;
+	e->rule = TG_R_NONE;
+	if (a.decision_rule != TG_R_NONE) {
+		e->action = TG_ACT_WOULD_DENY;
+		e->rule = a.decision_rule;
+	} else if (rule != TG_R_NONE) {
+		e->action = TG_ACT_KILLED;
+		e->rule = rule;
+	}
 	e->file_mode = file_mode;
 	e->file_uid = file_uid;
 	e->file_nlink = BPF_CORE_READ(ino, __i_nlink);

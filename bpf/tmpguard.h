@@ -10,7 +10,7 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 2
+#define TG_ABI_VERSION 3
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -63,6 +63,36 @@ enum tg_syscall {
 #define TG_F_PATH_FAULT	     (1u << 10) /* the path could not be read from user memory */
 #define TG_F_IS_DIR	     (1u << 11) /* the entry is a directory (mkdir) */
 
+/* Rule ids, in the order user space's enum tg_rule uses (checked there): the kernel names a
+ * rule only when it enforces one. */
+enum tg_rule_id {
+	TG_R_NONEXCLUSIVE_CREATE = 0,
+	TG_R_CHECK_THEN_CREATE,
+	TG_R_LOOSE_MODE,
+	TG_R_FOREIGN_FILE_REUSE,
+	TG_R_SYMLINK_FOLLOW,
+	TG_R_LOOSE_TEMPDIR,
+	TG_R_INHERITABLE_FD,
+	TG_R_MAX,
+	TG_R_NONE = 0xff,
+};
+
+/* What an enforcement decision did (tg_event.action). */
+enum tg_action_taken {
+	TG_ACT_NONE = 0,   /* a finding, reported only */
+	TG_ACT_DENIED,	   /* the BPF LSM refused the operation with EACCES */
+	TG_ACT_KILLED,	   /* SIGKILL sent (LSM kill, or the exit-tracepoint fallback) */
+	TG_ACT_WOULD_DENY, /* --dry-run: the LSM would have refused it */
+};
+
+/* tg_settings.enforce */
+enum tg_enforce_mode {
+	TG_ENFORCE_OFF = 0,
+	TG_ENFORCE_LSM,		  /* BPF LSM denies (and kills, for action kill) */
+	TG_ENFORCE_DRY_RUN,	  /* BPF LSM decides, reports would-deny, refuses nothing */
+	TG_ENFORCE_KILL_FALLBACK, /* no BPF LSM: SIGKILL from the exit tracepoint, after the fact */
+};
+
 /* Per-CPU counters (array map tg_stats), summed by user space. */
 enum tg_stat {
 	TG_STAT_CREATE_SEEN = 0, /* O_CREAT opens that returned a file */
@@ -71,6 +101,9 @@ enum tg_stat {
 	TG_STAT_SENT,		 /* records committed to the ring buffer */
 	TG_STAT_LOST,		 /* failed ring-buffer reserves: records lost */
 	TG_STAT_EXCEPTED,	 /* candidates dropped by a kernel-decided exception */
+	TG_STAT_DENIED,		 /* operations the LSM refused */
+	TG_STAT_KILLED,		 /* processes sent SIGKILL */
+	TG_STAT_WOULD_DENY,	 /* dry-run decisions */
 	TG_STAT_MAX,
 };
 
@@ -87,22 +120,30 @@ struct tg_settings {
 	__u32 report_cloexec;  /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
 	__u32 n_shared_dirs;   /* entries in tg_shared_dirs: skip the lookup when 0 */
 	__u32 kexc_combos;     /* bit c set: tg_kexc has keys with field set c (TG_KEXC_*) */
+	__u32 enforce;	       /* enum tg_enforce_mode */
+	__u32 deny_rules;      /* bit r (enum tg_rule_id): action deny or kill */
+	__u32 kill_rules;      /* bit r: action kill (a subset of deny_rules) */
+	__u32 enforce_tracked; /* enforce only for tasks in tg_tracked (tmpguard run) */
 	__u32 pad;
 };
 
 /* Kernel-decided exceptions: key fields present in a combination c (bits below); absent
  * fields hold the wildcard value. */
-#define TG_KEXC_EXE	1 /* exe_dev + exe_ino */
-#define TG_KEXC_UID	2
-#define TG_KEXC_CGROUP	4
-#define TG_KEXC_ANY_UID ((__u32)-1)
-#define TG_KEXC_MAX	256 /* exceptions the kernel can hold */
+#define TG_KEXC_EXE	 1 /* exe_dev + exe_ino */
+#define TG_KEXC_UID	 2
+#define TG_KEXC_CGROUP	 4
+#define TG_KEXC_ANY_UID	 ((__u32)-1)
+#define TG_KEXC_ANY_RULE ((__u32)-1)
+#define TG_KEXC_MAX	 256 /* exceptions the kernel can hold */
 
 struct tg_kexc_key {
 	__u64 exe_ino;	 /* 0: any */
 	__u64 cgroup_id; /* 0: any */
 	__u32 exe_dev;	 /* kernel dev_t encoding (MAJOR << 20 | MINOR); 0: any */
 	__u32 uid;	 /* TG_KEXC_ANY_UID: any */
+	__u32 rule; /* enum tg_rule_id; TG_KEXC_ANY_RULE: every rule (the only kind that drops audit
+		       records: the others exempt from enforcement only) */
+	__u32 pad;
 };
 
 struct tg_dir_key {
@@ -145,6 +186,8 @@ struct tg_event {
 	__u32 probe_sid;
 	__u32 probe_syscall; /* enum tg_syscall of the probe */
 	__u32 args_len;	     /* bytes valid in args */
+	__u32 action;	     /* enum tg_action_taken */
+	__u32 rule;	     /* enum tg_rule_id the kernel enforced, TG_R_NONE if none */
 	__u32 pad;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "loader.h"
 #include "tmpguard.skel.h"
 #include "tracefs.h"
@@ -95,8 +97,73 @@ static int attach_all(struct tg_bpf *b, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Can this kernel run BPF LSM programs? A minimal lsm/file_open program, loaded and dropped.
+ * Some kernels refuse them outright (EPERM before the verifier runs); others do not have "bpf"
+ * in their lsm= list, and then an attached program would never run.
+ */
+static int lsm_loadable(char *err, size_t errlen)
+{
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_LSM_MAC);
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	char lsms[256] = "";
+	int id, fd;
+	FILE *f;
+
+	if (!vmlinux) {
+		snprintf(err, errlen, "cannot read kernel BTF");
+		return -1;
+	}
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0) {
+		snprintf(err, errlen,
+			 "this kernel has no BPF LSM (CONFIG_BPF_LSM): enforcement is not possible "
+			 "here; --enforce-fallback=kill kills offending processes instead, after "
+			 "the "
+			 "file exists");
+		return -1;
+	}
+	o.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "tg_lsm_probe", "GPL", insns, 2, &o);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(
+			err, errlen,
+			"this kernel refuses BPF LSM programs (%s): enforcement (deny) is not "
+			"possible here; --enforce-fallback=kill kills offending processes instead, "
+			"after the file exists",
+			strerror(e));
+		return -1;
+	}
+	close(fd);
+	/* The active LSM list is in securityfs, which is not always mounted. */
+	if (access("/sys/kernel/security/lsm", R_OK) != 0)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	f = fopen("/sys/kernel/security/lsm", "re");
+	if (f) {
+		if (!fgets(lsms, sizeof(lsms), f))
+			lsms[0] = 0;
+		fclose(f);
+		if (!strstr(lsms, "bpf")) {
+			snprintf(err, errlen,
+				 "BPF LSM programs load but \"bpf\" is not in the active LSM list "
+				 "(%s): add lsm=...,bpf to the kernel command line; or use "
+				 "--enforce-fallback=kill",
+				 lsms);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
-			    char *err, size_t errlen)
+			    char *err, size_t errlen, bool *lsm_refused)
 {
 	struct tg_bpf *b = calloc(1, sizeof(*b));
 	char msg[512];
@@ -138,6 +205,18 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
 
+	if (!opts->lsm) {
+		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
+		bpf_program__set_autoload(b->skel->progs.lsm__inode_create, false);
+		bpf_program__set_autoload(b->skel->progs.lsm__file_open, false);
+		bpf_program__set_autoload(b->skel->progs.lsm__inode_mkdir, false);
+	}
+
+	if (opts->lsm && lsm_loadable(err, errlen) < 0) {
+		if (lsm_refused)
+			*lsm_refused = true;
+		goto fail;
+	}
 	e = tmpguard_bpf__load(b->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -290,6 +369,15 @@ int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
 	}
 	free(vals);
 	return 0;
+}
+
+void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,
+			bool tracked_only)
+{
+	b->skel->data->tg_set.deny_rules = deny_rules;
+	b->skel->data->tg_set.kill_rules = kill_rules;
+	b->skel->data->tg_set.enforce_tracked = tracked_only;
+	b->skel->data->tg_set.enforce = mode;
 }
 
 int tg_bpf_nr_attached(const struct tg_bpf *b)

@@ -18,6 +18,7 @@ struct tg_loader_opts {
 	uint32_t file_loose_mask;
 	uint32_t dir_loose_mask;
 	size_t ringbuf_bytes; /* power of two, >= page size */
+	bool lsm;	      /* load the BPF LSM programs (enforcement, dry-run) */
 };
 
 struct tg_bpf;
@@ -26,9 +27,10 @@ struct tg_bpf;
  * Returns 0, or -1 with the reason in err. */
 int tg_check_requirements(char *err, size_t errlen);
 /* Opens, configures, loads and attaches. Records go to cb(ctx, ...). On failure returns NULL
- * with the reason, and what to do about it, in err. */
+ * with the reason, and what to do about it, in err; *lsm_refused is set when the failure was
+ * the kernel refusing the BPF LSM programs (the caller may fall back). */
 struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
-			    char *err, size_t errlen);
+			    char *err, size_t errlen, bool *lsm_refused);
 int tg_bpf_track(struct tg_bpf *b, pid_t pid);
 /* Waits up to timeout_ms for records and hands them to cb; returns records consumed or
  * -errno (-EINTR on a signal). */
@@ -50,6 +52,9 @@ int tg_bpf_set_kexc(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint
 int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size_t n);
 /* Per-exception counts of events the kernel dropped (index < TG_KEXC_MAX). */
 int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n);
+/* Enforcement settings (enum tg_enforce_mode, rule bit sets, run-scope only). */
+void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,
+			bool tracked_only);
 /* Programs attached (for the start-up line). */
 int tg_bpf_nr_attached(const struct tg_bpf *b);
 void tg_bpf_stop(struct tg_bpf *b);

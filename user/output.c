@@ -28,6 +28,20 @@ static json_object *mode_json(uint32_t mode)
 	return json_object_new_string(buf);
 }
 
+const char *tg_action_taken_name(uint32_t action)
+{
+	switch (action) {
+	case TG_ACT_DENIED:
+		return "denied";
+	case TG_ACT_KILLED:
+		return "killed";
+	case TG_ACT_WOULD_DENY:
+		return "would-deny";
+	default:
+		return "alert";
+	}
+}
+
 json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
 {
 	size_t need = 4 * n + 1;
@@ -91,6 +105,8 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "severity",
 			       json_object_new_string(tg_severity_name(r->finding.severity)));
 	json_object_object_add(o, "cwe", cwe_json(r->finding.rule));
+	json_object_object_add(o, "action",
+			       json_object_new_string(tg_action_taken_name(r->action)));
 	json_object_object_add(o, "why", json_object_new_string(tg_rule_why(r->finding.rule)));
 	json_object_object_add(o, "syscall", json_object_new_string(tg_syscall_name(e->syscall)));
 	json_object_object_add(o, "entry", json_object_new_string("syscall"));
@@ -255,6 +271,15 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 			tg_syscall_name(e->probe_syscall), e->probe_pid,
 			(double)(e->ts_ns - e->probe_ts_ns) / 1e6);
 advice:
+	if (r->action == TG_ACT_DENIED)
+		fprintf(out, "  action   DENIED: the BPF LSM refused it with EACCES; nothing was "
+			     "written\n");
+	else if (r->action == TG_ACT_KILLED)
+		fprintf(out, "  action   KILLED: the process was sent SIGKILL%s\n",
+			e->ret < 0 ? " and the operation refused"
+				   : " after the call (no BPF LSM: the file exists)");
+	else if (r->action == TG_ACT_WOULD_DENY)
+		fprintf(out, "  action   WOULD DENY (dry run): --enforce would refuse this\n");
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
 	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang),
 		tg_advice(r->lang, r->finding.rule));

@@ -21,6 +21,7 @@ struct tg_report {
 	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	const char *host;
 	bool same_event; /* another finding of the event just printed: text says so briefly */
+	uint32_t action; /* enum tg_action_taken for this finding */
 };
 
 /* A JSON string of arbitrary bytes: as is when valid UTF-8, else the lossless \xNN form with
@@ -28,6 +29,9 @@ struct tg_report {
 json_object *tg_json_bytes(const char *s, size_t n, bool *escaped);
 /* A copy of s safe for a terminal (tg_escape_text); caller frees. NULL on ENOMEM. */
 char *tg_text_dup(const char *s, size_t n);
+
+/* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
+const char *tg_action_taken_name(uint32_t action);
 
 /* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
 void tg_format_time(int64_t real_ns, char *buf, size_t len);

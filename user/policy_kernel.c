@@ -95,13 +95,19 @@ int tg_policy_kernel_build(const struct tg_policy *p, struct tg_policy_kernel *k
 		const struct tg_exception *x = &p->exceptions[i];
 		uint32_t combo;
 
-		if (!tg_exception_kernel_decidable(x) || k->n >= TG_KEXC_MAX)
+		struct tg_exception any = *x;
+
+		/* Conditions the kernel can test; on one rule they exempt from enforcement only,
+		 * on every rule they also drop the record. */
+		any.rule = -1;
+		if (!tg_exception_kernel_decidable(&any) || k->n >= TG_KEXC_MAX)
 			continue;
 		if (!resolve(x, &k->keys[k->n], &combo, log))
 			continue;
+		k->keys[k->n].rule = x->rule < 0 ? TG_KEXC_ANY_RULE : (uint32_t)x->rule;
 		k->idx[k->n++] = i;
 		k->combos |= 1u << combo;
-		k->in_kernel[i] = true;
+		k->in_kernel[i] = x->rule < 0;
 	}
 	for (size_t i = 0; i < p->n_shared_dirs; i++) {
 		struct stat st;

@@ -6,6 +6,16 @@
 #include "tmpguard.h"
 #include "rules.h"
 
+/* The kernel names rules by tmpguard.h's enum tg_rule_id: the same numbers. */
+_Static_assert((int)TG_R_NONEXCLUSIVE_CREATE == (int)TG_RULE_NONEXCLUSIVE_CREATE, "rule ids");
+_Static_assert((int)TG_R_CHECK_THEN_CREATE == (int)TG_RULE_CHECK_THEN_CREATE, "rule ids");
+_Static_assert((int)TG_R_LOOSE_MODE == (int)TG_RULE_LOOSE_MODE, "rule ids");
+_Static_assert((int)TG_R_FOREIGN_FILE_REUSE == (int)TG_RULE_FOREIGN_FILE_REUSE, "rule ids");
+_Static_assert((int)TG_R_SYMLINK_FOLLOW == (int)TG_RULE_SYMLINK_FOLLOW, "rule ids");
+_Static_assert((int)TG_R_LOOSE_TEMPDIR == (int)TG_RULE_LOOSE_TEMPDIR, "rule ids");
+_Static_assert((int)TG_R_INHERITABLE_FD == (int)TG_RULE_INHERITABLE_FD, "rule ids");
+_Static_assert((int)TG_R_MAX == (int)TG_RULE_MAX, "rule ids");
+
 void tg_rules_config_default(struct tg_rules_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

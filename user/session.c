@@ -45,6 +45,7 @@ struct session {
 	size_t ringbuf_bytes;
 	char **command;		 /* run: argv of COMMAND */
 	const char *policy_path; /* NULL: the built-in default */
+	bool enforce, dry_run, fallback_kill;
 
 	/* state */
 	FILE *out;
@@ -57,6 +58,8 @@ struct session {
 	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space */
 	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
 	uint64_t reloads, reload_failures;
+	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
+	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
 	int64_t boot_to_real_ns;
 	char host[256];
 	int worst; /* highest severity reported, -1 none */
@@ -119,6 +122,17 @@ static int handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	n = tg_classify(&e, &dir, &s->rules, findings);
+	if (e.action == TG_ACT_DENIED || (e.action == TG_ACT_KILLED && e.ret < 0)) {
+		/* The LSM refused the operation: report that decision, and only it. */
+		enum tg_severity sev = TG_SEV_HIGH;
+
+		for (int i = 0; i < n; i++)
+			if ((uint32_t)findings[i].rule == e.rule)
+				sev = findings[i].severity;
+		findings[0].rule = e.rule < TG_RULE_MAX ? (enum tg_rule)e.rule : TG_RULE_MAX - 1;
+		findings[0].severity = sev;
+		n = 1;
+	}
 	if (!n)
 		s->no_finding++;
 	for (int i = 0; i < n; i++) {
@@ -151,8 +165,10 @@ static int handle_record(void *ctx, void *data, size_t size)
 			.container_id = proc->container_id[0] ? proc->container_id : NULL,
 			.cgroup = proc->cgroup,
 		};
+		r.action = (uint32_t)r.finding.rule == e.rule ? e.action : TG_ACT_NONE;
 		x = tg_policy_match(s->pol, &subj);
-		if (x >= 0) {
+		/* An exception the kernel could not honour does not undo a refusal: report it. */
+		if (x >= 0 && (r.action == TG_ACT_NONE || r.action == TG_ACT_WOULD_DENY)) {
 			s->exc_user_hits[x]++;
 			continue;
 		}
@@ -297,6 +313,12 @@ static void print_summary(struct session *s)
 	if (s->exc_retired)
 		fprintf(stderr, "    exceptions of earlier policies hid %llu\n",
 			(unsigned long long)s->exc_retired);
+	if (st[TG_STAT_DENIED] || st[TG_STAT_KILLED] || st[TG_STAT_WOULD_DENY] ||
+	    s->enforce_mode != TG_ENFORCE_OFF)
+		fprintf(stderr, "  enforcement: %llu denied, %llu killed, %llu would-deny\n",
+			(unsigned long long)st[TG_STAT_DENIED],
+			(unsigned long long)st[TG_STAT_KILLED],
+			(unsigned long long)st[TG_STAT_WOULD_DENY]);
 	if (tg_agg_overflow(s->agg))
 		fprintf(stderr,
 			"  %llu findings beyond the aggregation table were printed unaggregated\n",
@@ -361,6 +383,10 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(s->suppressed));
 		json_object_object_add(ev, "aggregate_overflow",
 				       json_object_new_int64(tg_agg_overflow(s->agg)));
+		json_object_object_add(ev, "denied", json_object_new_int64(st[TG_STAT_DENIED]));
+		json_object_object_add(ev, "killed", json_object_new_int64(st[TG_STAT_KILLED]));
+		json_object_object_add(ev, "would_deny",
+				       json_object_new_int64(st[TG_STAT_WOULD_DENY]));
 		json_object_object_add(ev, "excepted_in_kernel",
 				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
 		json_object_object_add(o, "events", ev);
@@ -375,7 +401,15 @@ static void print_summary(struct session *s)
 
 /* ---- arguments ---- */
 
-enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON, OPT_POLICY };
+enum {
+	OPT_RINGBUF = 0x100,
+	OPT_ALL_RULES,
+	OPT_FAIL_ON,
+	OPT_POLICY,
+	OPT_ENFORCE,
+	OPT_DRY_RUN,
+	OPT_FALLBACK,
+};
 
 /* clang-format off */
 #define COMMON_OPTIONS \
@@ -384,7 +418,10 @@ enum { OPT_RINGBUF = 0x100, OPT_ALL_RULES, OPT_FAIL_ON, OPT_POLICY };
 	{ "policy", OPT_POLICY, "FILE", 0, "policy file (default: the built-in policies/default.yaml)", 0 }, \
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
 	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0 }, \
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
+	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
+	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
+	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -451,6 +488,19 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_POLICY:
 		s->policy_path = arg;
 		break;
+	case OPT_ENFORCE:
+		s->enforce = true;
+		break;
+	case OPT_DRY_RUN:
+		s->dry_run = true;
+		break;
+	case OPT_FALLBACK:
+		if (strcmp(arg, "kill")) {
+			argp_error(state, "invalid fallback '%s': expected kill", arg);
+			return EINVAL;
+		}
+		s->fallback_kill = true;
+		break;
 	case 'd':
 		if (parse_long(arg, "duration", 1, LONG_MAX / 1000000000, state, &s->duration_s))
 			return EINVAL;
@@ -514,6 +564,14 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 	if (run && (!s->command || !s->command[0])) {
 		fprintf(stderr, "tmpguard run: missing COMMAND (tmpguard run [OPTIONS] -- COMMAND "
 				"[ARGS...])\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->enforce && s->dry_run) {
+		fprintf(stderr, "tmpguard: --enforce and --dry-run exclude each other\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->fallback_kill && !s->enforce) {
+		fprintf(stderr, "tmpguard: --enforce-fallback=kill needs --enforce\n");
 		return TG_EXIT_USAGE;
 	}
 	if (!run && s->command && s->command[0]) {
@@ -601,6 +659,25 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 	return 0;
 }
 
+/* The policy's deny/kill rules, in the kernel, in the mode chosen at start-up. */
+static void apply_enforcement(struct session *s)
+{
+	uint32_t deny = 0, kill = 0;
+
+	for (int r = 0; r < TG_RULE_MAX; r++) {
+		if (!s->pol->rules[r].enabled)
+			continue;
+		if (s->pol->rules[r].action != TG_ACTION_ALERT)
+			deny |= 1u << r;
+		if (s->pol->rules[r].action == TG_ACTION_KILL)
+			kill |= 1u << r;
+	}
+	/* Without the LSM there is nothing to deny with: every enforced rule kills. */
+	if (s->enforce_mode == TG_ENFORCE_KILL_FALLBACK)
+		kill = deny;
+	tg_bpf_set_enforce(s->bpf, s->enforce_mode, deny, kill, s->scoped);
+}
+
 /* SIGHUP: read the file again; a policy that does not load leaves the old one in force. */
 static void policy_reload(struct session *s)
 {
@@ -629,8 +706,43 @@ static void policy_reload(struct session *s)
 		return;
 	}
 	s->reloads++;
+	apply_enforcement(s);
 	fprintf(stderr, "tmpguard: policy reloaded from %s (%zu exceptions, %zu in the kernel)\n",
 		s->pol->source, s->pol->n_exceptions, s->pk.n);
+}
+
+/* Says at start-up what will be enforced, and how, or why not. */
+static void announce_enforcement(const struct session *s)
+{
+	static const char *const how[] = {
+		[TG_ENFORCE_LSM] = "denied by the BPF LSM (EACCES, before anything is written)",
+		[TG_ENFORCE_DRY_RUN] = "dry run: reported as would-deny, nothing is refused",
+		[TG_ENFORCE_KILL_FALLBACK] = "killed with SIGKILL from the exit tracepoint, after "
+					     "the file exists",
+	};
+	int n = 0;
+
+	for (int r = 0; r < TG_RULE_MAX; r++) {
+		enum tg_action a = s->pol->rules[r].action;
+
+		if (a == TG_ACTION_ALERT || !s->pol->rules[r].enabled)
+			continue;
+		n++;
+		if (s->enforce_mode == TG_ENFORCE_OFF)
+			fprintf(stderr,
+				"tmpguard: note: the policy asks '%s' for %s; without --enforce it "
+				"is reported as an alert\n",
+				tg_action_name(a), tg_rule_id(r));
+		else
+			fprintf(stderr, "tmpguard: enforcing %s for %s: %s%s\n", tg_action_name(a),
+				tg_rule_id(r), how[s->enforce_mode],
+				s->scoped ? " (this process tree only)" : "");
+	}
+	if (n == 0 && s->enforce_mode != TG_ENFORCE_OFF)
+		fprintf(stderr,
+			"tmpguard: WARNING: --%s given, but the policy has no rule with "
+			"action deny or kill: nothing will be enforced\n",
+			s->enforce ? "enforce" : "dry-run");
 }
 
 /* ---- common start-up ---- */
@@ -644,6 +756,7 @@ static int session_start(struct session *s, bool scoped)
 	};
 	struct tg_policy *pol;
 	char err[1024];
+	bool lsm_refused = false;
 	int fd, e;
 
 	if (tg_check_requirements(err, sizeof(err))) {
@@ -688,9 +801,25 @@ static int session_start(struct session *s, bool scoped)
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	s->worst = -1;
 
-	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err));
+	lo.lsm = s->enforce || s->dry_run;
+	s->scoped = scoped;
+	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), &lsm_refused);
+	if (!s->bpf && lsm_refused && s->fallback_kill) {
+		fprintf(stderr,
+			"tmpguard: %s\ntmpguard: falling back to killing offenders "
+			"(--enforce-fallback=kill): the file exists before the process is killed\n",
+			err);
+		lo.lsm = false;
+		s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), NULL);
+		s->enforce_mode = TG_ENFORCE_KILL_FALLBACK;
+	} else if (s->bpf && (s->enforce || s->dry_run)) {
+		s->enforce_mode = s->enforce ? TG_ENFORCE_LSM : TG_ENFORCE_DRY_RUN;
+	}
 	if (!s->bpf) {
 		fprintf(stderr, "tmpguard: %s\n", err);
+		if (lsm_refused)
+			fprintf(stderr, "tmpguard: refusing to start in %s mode without BPF LSM\n",
+				s->enforce ? "enforce" : "dry-run");
 		return 1;
 	}
 	/* Now that the maps exist: the kernel's part of the policy. */
@@ -702,12 +831,8 @@ static int session_start(struct session *s, bool scoped)
 			strerror(-e));
 		return 1;
 	}
-	for (int r = 0; r < TG_RULE_MAX; r++)
-		if (s->pol->rules[r].action != TG_ACTION_ALERT)
-			fprintf(stderr,
-				"tmpguard: note: the policy asks '%s' for %s; this build reports "
-				"it as an alert (enforcement is not available yet)\n",
-				tg_action_name(s->pol->rules[r].action), tg_rule_id(r));
+	apply_enforcement(s);
+	announce_enforcement(s);
 	return 0;
 }
 

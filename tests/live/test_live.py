@@ -968,12 +968,16 @@ class Audit(TgTestCase):
 # Policies
 
 
-class Policies(TgTestCase):
+class PolicyFiles(TgTestCase):
     def policy(self, text):
+        """A policy file owned by root, 0644, removed after the test."""
         path = self.track("/var/lib/tg-policy-%s-%s.yaml" % (self.tok, token()))
         with open(path, "w") as f:
             f.write(text)
         return path
+
+
+class Policies(PolicyFiles):
 
     def exceptions(self, res):
         return res.summary["exceptions"]
@@ -1167,6 +1171,66 @@ class Policies(TgTestCase):
         self.assertEqual(res.summary["policy_reloads"], 1)
         self.assertEqual(res.summary["policy_reloads_refused"], 1)
         self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 2)
+
+
+# ------------------------------------------------------------------------------------------
+# Enforcement on a kernel without BPF LSM (the host); tests/vm/ covers the BPF LSM itself
+
+
+DENY_NONEXCL = ("version: 1\nrules:\n  nonexclusive-create: { action: deny }\n"
+                "  loose-mode: { enabled: false }\n")
+
+
+def lsm_available():
+    p = subprocess.run([TMPGUARD, "run", "--enforce", "--", "/bin/true"], env=ENV,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    return p.returncode == 0
+
+
+class EnforceFallback(PolicyFiles):
+    def setUp(self):
+        super().setUp()
+        if lsm_available():
+            self.skipTest("this kernel runs BPF LSM programs: tests/vm covers enforcement")
+
+    def test_enforce_refuses_to_start_without_lsm(self):
+        p = self.name("/tmp", "refuse")
+        res = self.tg(["run", "--enforce", "--policy", self.policy(DENY_NONEXCL), "--",
+                       fixture("open_trunc"), p], parse=False)
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertIn(b"refuses BPF LSM programs", res.err)
+        self.assertIn(b"--enforce-fallback=kill", res.err)
+        self.assertFalse(os.path.exists(p), "COMMAND ran although enforcement was refused")
+
+    def test_fallback_kills_after_the_create(self):
+        p = self.name("/tmp", "fallback")
+        res = self.run_cmd([BASH, "-c", 'echo x > "$0"; echo survived >&2', p],
+                           opts=["--enforce", "--enforce-fallback=kill", "--policy",
+                                 self.policy(DENY_NONEXCL)])
+        self.assertEqual(res.rc, 128 + 9, res.describe())
+        self.assertNotIn(b"survived", res.err)
+        self.assertTrue(os.path.exists(p), "the fallback kills after the fact: the file exists")
+        fs = self.assertFindings(res, p, ["nonexclusive-create"])
+        self.assertEqual(fs["nonexclusive-create"]["action"], "killed")
+        self.assertEqual(res.summary["events"]["killed"], 1)
+        self.assertIn(b"after the file exists", res.err)
+
+    def test_fallback_spares_secure_patterns_and_alert_rules(self):
+        res = self.run_cmd([BASH, "-c",
+                            'f=$(mktemp); echo x > "$f"; rm "$f"; umask 077; '
+                            'echo y > /tmp/tg-alert-only.$$; rm /tmp/tg-alert-only.$$'],
+                           opts=["--enforce", "--enforce-fallback=kill", "--policy",
+                                 self.policy("version: 1\nrules:\n"
+                                             "  symlink-follow: { action: deny }\n")])
+        self.assertOk(res)
+        self.assertEqual([f["action"] for f in res.findings], ["alert"])
+        self.assertEqual(res.summary["events"]["killed"], 0)
+
+    def test_enforce_and_dry_run_exclude_each_other(self):
+        res = self.tg(["run", "--enforce", "--dry-run", "--", "/bin/true"], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
+        res = self.tg(["run", "--enforce-fallback=kill", "--", "/bin/true"], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
 
 
 # ------------------------------------------------------------------------------------------
