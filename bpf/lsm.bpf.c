@@ -25,7 +25,7 @@
 static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 					  const struct tg_open_args *a, struct inode *dir,
 					  struct dentry *dentry, __u32 mode, __u32 rule,
-					  __u32 action, __u32 facts)
+					  __u32 action, __u32 facts, const struct tg_probe *probe)
 {
 	struct tg_event *e = event_reserve();
 	const char *upath;
@@ -55,6 +55,13 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 	e->facts = facts;
 	e->action = action;
 	e->rule = rule;
+	if (probe) {
+		e->probe_ts_ns = probe->ts_ns;
+		e->probe_pid = probe->pid;
+		e->probe_ppid = probe->ppid;
+		e->probe_sid = probe->sid;
+		e->probe_syscall = probe->syscall;
+	}
 	e->dir_mode = BPF_CORE_READ(dir, i_mode);
 	e->dir_uid = BPF_CORE_READ(dir, i_uid.val);
 	e->dir_ino = BPF_CORE_READ(dir, i_ino);
@@ -82,7 +89,7 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 /* Applies the policy's action for rule: returns the LSM verdict. */
 static __always_inline int decide(struct task_struct *task, __u32 kind, struct tg_open_args *a,
 				  struct inode *dir, struct dentry *dentry, __u32 mode, __u32 rule,
-				  __u32 facts)
+				  __u32 facts, const struct tg_probe *probe)
 {
 	__u32 action;
 
@@ -93,7 +100,8 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 			a->decision_rule = rule;
 			return 0;
 		}
-		emit_decision(task, kind, a, dir, dentry, mode, rule, TG_ACT_WOULD_DENY, facts);
+		emit_decision(task, kind, a, dir, dentry, mode, rule, TG_ACT_WOULD_DENY, facts,
+			      probe);
 		return 0;
 	}
 	action = TG_ACT_DENIED;
@@ -103,7 +111,7 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 		action = TG_ACT_KILLED;
 		stat_inc(TG_STAT_KILLED);
 	}
-	emit_decision(task, kind, a, dir, dentry, mode, rule, action, facts);
+	emit_decision(task, kind, a, dir, dentry, mode, rule, action, facts, probe);
 	return -EACCES;
 }
 
@@ -140,6 +148,7 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 	struct task_struct *task;
 	struct tg_open_args *a;
 	__u32 tid, rule = TG_R_NONE, facts = TG_F_CREATED;
+	struct tg_probe probe = {}, *pr;
 	bool excl;
 
 	if (ret || !enforcing())
@@ -169,7 +178,9 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 			      : 0;
 			if (n > 1) {
 				path_shape(s->path, n - 1, &shape);
-				if (bpf_map_lookup_elem(&tg_probes, &shape.hash)) {
+				pr = bpf_map_lookup_elem(&tg_probes, &shape.hash);
+				if (pr) {
+					probe = *pr;
 					rule = TG_R_CHECK_THEN_CREATE;
 					facts |= TG_F_PROBED;
 				}
@@ -181,7 +192,8 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 	}
 	if (rule == TG_R_NONE || !enforce_rule(task, rule))
 		return 0;
-	return decide(task, TG_KIND_OPEN, a, dir, dentry, S_IFREG | mode, rule, facts);
+	return decide(task, TG_KIND_OPEN, a, dir, dentry, S_IFREG | mode, rule, facts,
+		      (facts & TG_F_PROBED) ? &probe : NULL);
 }
 
 SEC("lsm/file_open")
@@ -212,7 +224,7 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 	}
 	if (rule == TG_R_NONE || !enforce_rule(task, rule))
 		return 0;
-	return decide(task, TG_KIND_OPEN, a, dir, d, BPF_CORE_READ(ino, i_mode), rule, facts);
+	return decide(task, TG_KIND_OPEN, a, dir, d, BPF_CORE_READ(ino, i_mode), rule, facts, NULL);
 }
 
 SEC("lsm/inode_mkdir")
@@ -236,5 +248,5 @@ int BPF_PROG(lsm__inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t
 		return 0;
 	}
 	return decide(task, TG_KIND_MKDIR, NULL, dir, dentry, S_IFDIR | (mode & MODE_PERMS), rule,
-		      TG_F_CREATED | TG_F_IS_DIR | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED);
+		      TG_F_CREATED | TG_F_IS_DIR | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED, NULL);
 }

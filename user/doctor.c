@@ -568,8 +568,9 @@ static void check_lsm(struct doctor *d)
 		check_value(c, "lsm/file_open: %s", errno_name(err));
 		if (!refused_for_privilege(d, c))
 			check_verdict(c,
-				      "BPF LSM programs refused by this kernel (%s): enforcement "
-				      "(deny) unavailable; auditing is unaffected",
+				      "BPF LSM programs refused by this kernel (%s): --enforce "
+				      "unavailable (--enforce-fallback=kill kills after the fact); "
+				      "auditing is unaffected",
 				      errno_name(err));
 	} else if (active == 0) {
 		c = check_add(d, DOC_WARN, "bpf lsm load");
@@ -580,10 +581,11 @@ static void check_lsm(struct doctor *d)
 	} else {
 		c = check_add(d, DOC_OK, "bpf lsm load");
 		check_value(c, "lsm/file_open: loads");
-		check_verdict(c, active == 1
-					 ? "enforcement (deny) available"
-					 : "loads; enforcement (deny) works if bpf is an active "
-					   "LSM (unknown, see above)");
+		check_verdict(c,
+			      active == 1
+				      ? "enforcement available: --enforce denies, --dry-run reports"
+				      : "loads; enforcement (deny) works if bpf is an active "
+					"LSM (unknown, see above)");
 	}
 }
 

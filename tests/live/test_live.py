@@ -19,6 +19,7 @@ a test creates is removed in its cleanup.
 """
 
 import calendar
+import functools
 import json
 import os
 import queue
@@ -1181,6 +1182,7 @@ DENY_NONEXCL = ("version: 1\nrules:\n  nonexclusive-create: { action: deny }\n"
                 "  loose-mode: { enabled: false }\n")
 
 
+@functools.lru_cache(maxsize=None)
 def lsm_available():
     p = subprocess.run([TMPGUARD, "run", "--enforce", "--", "/bin/true"], env=ENV,
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)

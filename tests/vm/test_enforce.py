@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Enforcement under a real BPF LSM: run inside a VM whose kernel has "bpf" in its LSM list
+(tests/vm/run-in-vm.sh). Every insecure create is refused before anything is written, every
+secure pattern keeps working, the planted-symlink attack leaves its target untouched, and
+processes outside the `run` scope are not touched.
+
+Uses the live suite's helpers (tests/live/test_live.py): same environment variables (TMPGUARD,
+TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+import test_live as live  # noqa: E402
+from test_live import BASH, ENV, NOBODY, PYTHON, UMASK, fixture  # noqa: E402
+
+DENY_ALL = """version: 1
+rules:
+  nonexclusive-create: { action: deny }
+  check-then-create:   { action: deny }
+  loose-mode:          { action: deny }
+  foreign-file-reuse:  { action: deny }
+  symlink-follow:      { action: deny }
+  loose-tempdir:       { action: deny }
+"""
+
+
+class Enforce(live.SysctlMixin, live.PolicyFiles):
+    def setUp(self):
+        super().setUp()
+        self.relax_protections()  # the attacks must really work without tmpguard
+
+    def enforce(self, cmd, policy=DENY_ALL, mode="--enforce", opts=()):
+        return self.run_cmd(cmd, opts=[mode, "--policy", self.policy(policy)] + list(opts))
+
+    def assertDenied(self, res, path, rule):
+        ds = [f for f in res.findings if f["action"] == "denied"]
+        self.assertEqual([f["rule"] for f in ds], [rule], res.describe())
+        self.assertEqual(ds[0]["path"], path)
+        self.assertEqual(res.summary["events"]["denied"], 1)
+        return ds[0]
+
+    def assertNothingDenied(self, res):
+        self.assertOk(res)
+        self.assertEqual([f for f in res.findings if f["action"] != "alert"], [],
+                         res.describe())
+        self.assertEqual(res.summary["events"]["denied"], 0)
+
+    # -- refused, and nothing left behind
+
+    def test_nonexclusive_create_is_refused_and_leaves_no_file(self):
+        p = self.name("/tmp", "deny")
+        res = self.enforce([fixture("open_trunc"), p])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertIn(b"Permission denied", res.err)
+        self.assertFalse(os.path.lexists(p), "a refused create left a file")
+        self.assertDenied(res, p, "nonexclusive-create")
+
+    def test_shell_redirect_is_refused(self):
+        p = self.name("/tmp", "deny-sh")
+        res = self.enforce([BASH, "-c", 'echo x > "$0"', p])
+        self.assertNotEqual(res.rc, 0, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        self.assertDenied(res, p, "nonexclusive-create")
+
+    def test_check_then_create_is_refused_as_such(self):
+        res = self.enforce([fixture("mktemp_open"), "/tmp/tg-mk-%s-XXXXXX" % self.tok])
+        self.assertEqual(res.rc, 1, res.describe())
+        ds = [f for f in res.findings if f["action"] == "denied"]
+        self.assertEqual([f["rule"] for f in ds], ["check-then-create"], res.describe())
+        self.assertFalse(os.path.lexists(ds[0]["path"]))
+
+    def test_loose_mode_is_refused(self):
+        p = self.name("/tmp", "deny-loose")
+        res = self.enforce([fixture("excl_0644"), p])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        self.assertDenied(res, p, "loose-mode")
+
+    def test_loose_tempdir_is_refused_and_0700_is_not(self):
+        p = self.name("/tmp", "deny-dir")
+        res = self.enforce([fixture("mkdir_mode"), p, "0755"])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        self.assertDenied(res, p, "loose-tempdir")
+        res = self.enforce([fixture("mkdir_mode"), p, "0700"])
+        self.assertNothingDenied(res)
+        self.assertTrue(os.path.isdir(p))
+
+    def test_kill_action_kills_and_refuses(self):
+        p = self.name("/tmp", "kill")
+        res = self.enforce([BASH, "-c", 'echo x > "$0"; echo survived >&2', p],
+                           policy="version: 1\nrules:\n  nonexclusive-create: { action: kill }\n")
+        self.assertEqual(res.rc, 128 + 9, res.describe())
+        self.assertNotIn(b"survived", res.err)
+        self.assertFalse(os.path.lexists(p))
+        ks = [f for f in res.findings if f["action"] == "killed"]
+        self.assertEqual([f["rule"] for f in ks], ["nonexclusive-create"])
+
+    # -- real attacks by nobody
+
+    def test_planted_symlink_is_refused_and_target_untouched(self):
+        target = self.track("/root/tg-target-%s" % self.tok)
+        with open(target, "w") as f:
+            f.write("original\n")
+        link = self.name("/tmp", "link")
+        subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                        "--clear-groups", "ln", "-s", target, link], check=True, env=ENV)
+        res = self.enforce([BASH, "-c", 'echo pwned > "$0"', link])
+        self.assertNotEqual(res.rc, 0, res.describe())
+        with open(target) as f:
+            self.assertEqual(f.read(), "original\n", "the attack reached the target")
+        d = self.assertDenied(res, link, "symlink-follow")
+        self.assertEqual(d["severity"], "critical")
+
+    def test_dangling_symlink_is_refused_and_creates_nothing(self):
+        target = self.track("/root/tg-new-%s" % self.tok)
+        link = self.name("/tmp", "dangling")
+        subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                        "--clear-groups", "ln", "-s", target, link], check=True, env=ENV)
+        res = self.enforce([BASH, "-c", 'echo pwned > "$0"', link])
+        self.assertNotEqual(res.rc, 0, res.describe())
+        self.assertFalse(os.path.lexists(target), "the attack created the target")
+        self.assertDenied(res, link, "symlink-follow")
+
+    def test_foreign_file_is_refused_and_untouched(self):
+        p = self.name("/tmp", "foreign")
+        subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                        "--clear-groups", BASH, "-c", 'umask 0; echo planted > "$0"', p],
+                       check=True, env=ENV)
+        res = self.enforce([BASH, "-c", 'echo mine > "$0"', p])
+        self.assertNotEqual(res.rc, 0, res.describe())
+        with open(p) as f:
+            self.assertEqual(f.read(), "planted\n")
+        self.assertDenied(res, p, "foreign-file-reuse")
+
+    # -- secure patterns keep working
+
+    def test_secure_patterns_work_under_enforcement(self):
+        d = self.private_dir()
+        src = os.path.join(d, "hello.c")
+        with open(src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        script = (
+            'set -e; f=$(mktemp); echo x > "$f"; sed -i s/x/y/ "$f"; '
+            'sort -S 64K -T /tmp "$f" > /dev/null; rm -f "$f"; '
+            'cat > /dev/null <<EOF\n$(seq 1 40000)\nEOF\n'
+            'dd=$(mktemp -d); echo x > "$dd/inside"; rm -rf "$dd"; '
+            '%s -o %s/hello %s; '
+            '%s/mkstemp /tmp/tg-ms-XXXXXX; %s/tmpfile; %s/mkdtemp_inside /tmp/tg-md-XXXXXX; '
+            '%s/open_excl /tmp/tg-excl-$$' % (
+                live.GCC, d, src, live.FIXTURES, live.FIXTURES, live.FIXTURES,
+                live.FIXTURES))
+        res = self.enforce([BASH, "-c", script])
+        self.assertNothingDenied(res)
+        res = self.enforce([PYTHON, "-c",
+                            "import os, tempfile\n"
+                            "fd, p = tempfile.mkstemp(); os.close(fd); os.unlink(p)\n"
+                            "with tempfile.NamedTemporaryFile() as f: f.write(b'x')\n"
+                            "with tempfile.TemporaryFile() as f: f.write(b'x')\n"
+                            "d = tempfile.mkdtemp(); open(d + '/x', 'w').write('y')\n"
+                            "os.unlink(d + '/x'); os.rmdir(d)\n"])
+        self.assertNothingDenied(res)
+
+    # -- scope, exceptions, dry run
+
+    def test_process_outside_the_run_scope_is_not_touched(self):
+        p = self.name("/tmp", "outside")
+        bg = subprocess.Popen([BASH, "-c", 'sleep 2; echo x > "$0"', p], env=ENV, umask=UMASK)
+        res = self.enforce(["/bin/sleep", "5"])
+        self.assertEqual(bg.wait(timeout=30), 0)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p), "enforcement reached a process outside run's tree")
+        self.assertEqual(res.summary["events"]["denied"], 0)
+
+    def test_dry_run_reports_would_deny_and_refuses_nothing(self):
+        p = self.name("/tmp", "dry")
+        res = self.enforce([fixture("open_trunc"), p], mode="--dry-run")
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        fs = self.assertFindings(res, p, ["nonexclusive-create"])
+        self.assertEqual(fs["nonexclusive-create"]["action"], "would-deny")
+        self.assertEqual(res.summary["events"]["would_deny"], 1)
+        self.assertEqual(res.summary["events"]["denied"], 0)
+
+    def test_audit_enforce_is_machine_wide_and_honours_exceptions(self):
+        denied = self.name("/tmp", "aud-deny")
+        allowed = self.name("/tmp", "aud-allow")
+        pol = self.policy(DENY_ALL + "exceptions:\n"
+                          "  - rule: nonexclusive-create\n"
+                          "    exe: %s\n"
+                          "    reason: \"test: the known-good tool\"\n" % fixture("open_syscall"))
+        tg = subprocess.Popen([live.TMPGUARD, "audit", "--enforce", "--format", "json",
+                               "--duration", "60", "--policy", pol],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=ENV)
+        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
+        deadline = time.time() + 300
+        err = b""
+        while b"tmpguard: auditing" not in err and time.time() < deadline:
+            line = tg.stderr.readline()
+            if not line:
+                break
+            err += line
+        self.assertIn(b"tmpguard: auditing", err)
+        a = subprocess.run([fixture("open_trunc"), denied], env=ENV, capture_output=True)
+        b = subprocess.run([fixture("open_syscall"), allowed], env=ENV, capture_output=True)
+        tg.send_signal(2)
+        out, rest = tg.communicate(timeout=120)
+        self.assertEqual(a.returncode, 1, a.stderr)
+        self.assertFalse(os.path.lexists(denied))
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertTrue(os.path.exists(allowed), "an excepted exe was denied")
+        res = live.Result(tg.returncode, out, err + rest, 0, time.time() + 5)
+        res.t0 = 0
+        self.parse_json(res, out)
+        self.assertEqual([f["rule"] for f in res.with_path(denied) if f["action"] == "denied"],
+                         ["nonexclusive-create"])
+
+
+def main():
+    if os.geteuid() != 0 or not live.TMPGUARD:
+        print("test_enforce: skipped: needs root and TMPGUARD", file=sys.stderr)
+        return 77
+    probe = subprocess.run([live.TMPGUARD, "run", "--enforce", "--", "/bin/true"], env=ENV,
+                           capture_output=True, timeout=600)
+    if probe.returncode != 0:
+        print("test_enforce: skipped: no BPF LSM here: %s" % probe.stderr.decode()[-300:],
+              file=sys.stderr)
+        return 77
+    os.umask(UMASK)
+    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
