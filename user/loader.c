@@ -259,7 +259,8 @@ int tg_bpf_drain(struct tg_bpf *b)
 	return ring_buffer__consume(b->rb);
 }
 
-int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
+/* Sums the first n entries of a per-CPU array map of u64 counters into out. */
+static int percpu_sums(struct bpf_map *map, uint64_t *out, uint32_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
@@ -269,16 +270,20 @@ int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 i = 0; i < TG_STAT_MAX; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		out[i] = 0;
-		if (bpf_map__lookup_elem(b->skel->maps.tg_stats, &i, sizeof(i), vals,
-					 sizeof(*vals) * ncpu, 0))
+		if (bpf_map__lookup_elem(map, &i, sizeof(i), vals, sizeof(*vals) * ncpu, 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[i] += vals[c];
 	}
 	free(vals);
 	return 0;
+}
+
+int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
+{
+	return percpu_sums(b->skel->maps.tg_stats, out, TG_STAT_MAX);
 }
 
 void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
@@ -351,24 +356,7 @@ int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size
 
 int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
-	if (ncpu <= 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n && i < TG_KEXC_MAX; i++) {
-		out[i] = 0;
-		if (bpf_map__lookup_elem(b->skel->maps.tg_kexc_hits, &i, sizeof(i), vals,
-					 sizeof(*vals) * ncpu, 0))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[i] += vals[c];
-	}
-	free(vals);
-	return 0;
+	return percpu_sums(b->skel->maps.tg_kexc_hits, out, n < TG_KEXC_MAX ? n : TG_KEXC_MAX);
 }
 
 void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,

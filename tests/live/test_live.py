@@ -939,18 +939,34 @@ class Audit(TgTestCase):
     def test_audit_pid_scopes_to_one_process_tree(self):
         mine = self.name("/tmp", "pid-mine")
         other = self.name("/tmp", "pid-other")
-        # Both write after tmpguard has attached (it loads in about 2 s); the target's write
+        go = self.name("/var/lib", "pid-go")
+        # Both write once tmpguard has attached (the go file appears); the target's write
         # happens in a child subshell, which --pid covers from fork.
-        script = 'sleep 4; (echo x > "$1")'
-        target = subprocess.Popen([BASH, "-c", script, "bash", mine], env=ENV, umask=UMASK)
-        unrelated = subprocess.Popen([BASH, "-c", script, "bash", other], env=ENV,
+        script = 'while [ ! -e "$2" ]; do sleep 0.05; done; (echo x > "$1")'
+        target = subprocess.Popen([BASH, "-c", script, "bash", mine, go], env=ENV,
+                                  umask=UMASK)
+        unrelated = subprocess.Popen([BASH, "-c", script, "bash", other, go], env=ENV,
                                      umask=UMASK)
         self.addCleanup(lambda: [p.poll() is None and p.kill() for p in (target, unrelated)])
-        res = self.tg(["audit", "--format", "json", "--duration", "7", "--pid",
-                       str(target.pid)])
-        self.assertEqual(target.wait(timeout=10), 0)
-        self.assertEqual(unrelated.wait(timeout=10), 0)
+        tg = subprocess.Popen([TMPGUARD, "audit", "--format", "json", "--pid", str(target.pid)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=ENV)
+        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
+        t0 = time.time()
+        err = b""
+        while b"tmpguard: auditing" not in err:
+            line = tg.stderr.readline()
+            if not line:
+                self.fail("tmpguard audit exited before attaching: %r" % err)
+            err += line
+        open(go, "w").close()
+        self.assertEqual(target.wait(timeout=30), 0)
+        self.assertEqual(unrelated.wait(timeout=30), 0)
+        tg.send_signal(signal.SIGINT)
+        out, rest = tg.communicate(timeout=60)
+        res = Result(tg.returncode, out, err + rest, t0, time.time())
         self.assertOk(res)
+        self.parse_json(res, res.out)
         fs = self.assertFindings(res, mine, ["loose-mode", "nonexclusive-create"])
         self.assertEqual(fs["nonexclusive-create"]["proc"]["ppid"], target.pid)
         self.assertEqual(res.rules(other), [])

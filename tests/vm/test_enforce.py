@@ -169,9 +169,13 @@ class Enforce(live.SysctlMixin, live.PolicyFiles):
     # -- scope, exceptions, dry run
 
     def test_process_outside_the_run_scope_is_not_touched(self):
+        # The outsider writes only once COMMAND runs (the go file), so enforcement is on.
         p = self.name("/tmp", "outside")
-        bg = subprocess.Popen([BASH, "-c", 'sleep 2; echo x > "$0"', p], env=ENV, umask=UMASK)
-        res = self.enforce(["/bin/sleep", "5"])
+        go = self.name("/var/lib", "outside-go")
+        bg = subprocess.Popen([BASH, "-c", 'while [ ! -e "$1" ]; do sleep 0.05; done; '
+                               'echo x > "$0"', p, go], env=ENV, umask=UMASK)
+        self.addCleanup(lambda: bg.poll() is None and bg.kill())
+        res = self.enforce([BASH, "-c", ': > "$0"; sleep 3', go])
         self.assertEqual(bg.wait(timeout=30), 0)
         self.assertOk(res)
         self.assertTrue(os.path.exists(p), "enforcement reached a process outside run's tree")
