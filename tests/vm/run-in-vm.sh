@@ -36,6 +36,10 @@ Options:
   --overlay DIR      make DIR writable in the guest (overlayfs, tmpfs upper layer, discarded at
                      the end); repeatable. For /tmp, /var/tmp, /root, /var/lib or /run: the
                      host's contents, writable, instead of an empty tmpfs
+  --expose DIR       show the host's DIR, read-only, at the same path even when it lies below
+                     /tmp, /var/tmp, /root, /var/lib or /run (a checkout or build tree there);
+                     repeatable; a no-op for other directories. The current directory (or
+                     --cwd) is exposed this way automatically
   --append PARAMS    extra kernel command line parameters (e.g. lsm=...)
   --probe            print the guest's kernel release, active LSMs, BTF and boot time on stderr
                      before COMMAND (COMMAND may then be omitted)
@@ -81,6 +85,7 @@ opt_verbose=0
 opt_append=
 opt_env=()
 opt_overlays=()
+opt_exposes=()
 
 need_arg() {
 	[[ $# -ge 2 ]] || usage_error "option $1 needs an argument"
@@ -101,6 +106,8 @@ while [[ $# -gt 0 ]]; do
 	--env) need_arg "$@"; opt_env+=("$2"); shift 2 ;;
 	--env=*) opt_env+=("${1#*=}"); shift ;;
 	--overlay) need_arg "$@"; opt_overlays+=("$2"); shift 2 ;;
+	--expose) need_arg "$@"; opt_exposes+=("$2"); shift 2 ;;
+	--expose=*) opt_exposes+=("${1#*=}"); shift ;;
 	--overlay=*) opt_overlays+=("${1#*=}"); shift ;;
 	--append) need_arg "$@"; opt_append+=" $2"; shift 2 ;;
 	--append=*) opt_append+=" ${1#*=}"; shift ;;
@@ -139,11 +146,17 @@ cwd=${opt_cwd:-$PWD}
 [[ $cwd == /* ]] || cwd=$PWD/$cwd
 [[ -d $cwd ]] || usage_error "--cwd $cwd: no such directory"
 if masked "$cwd"; then
-	cwd_phys=$(cd "$cwd" && pwd -P)
-	masked "$cwd_phys" &&
-		usage_error "the directory $cwd does not exist in the guest (/tmp, /var/tmp, /root, /var/lib and /run are empty tmpfs there); run from elsewhere or pass --cwd"
-	cwd=$cwd_phys
+	cwd=$(cd "$cwd" && pwd -P)
+	masked "$cwd" && opt_exposes+=("$cwd")
 fi
+# Directories below a masked one are bind-mounted back, read-only, at their own path.
+exposes=()
+for d in "${opt_exposes[@]}"; do
+	[[ $d == /* && -d $d ]] || usage_error "--expose $d: not an absolute path to a directory"
+	d=$(cd "$d" && pwd -P)
+	[[ $d != *$'\n'* ]] || usage_error "--expose $d: a path with a newline"
+	masked "$d" && exposes+=("$d")
+done
 
 for d in "${opt_overlays[@]}"; do
 	[[ $d == /* && -d $d ]] || usage_error "--overlay $d: not an absolute path to a directory"
@@ -305,11 +318,29 @@ scratch() {
 	grep -qxF "$1" /tg/overlays && return 0
 	must mount -t tmpfs -o "mode=$2$3" tmpfs "$H$1"
 }
+# --expose: hold on to the host's directories before the scratch tmpfs hides them.
+if [ -s /tg/exposes ]; then
+	i=0
+	while read -r dir; do
+		i=$((i + 1))
+		mkdir -p /keep/$i
+		must mount -o bind,ro "$H$dir" /keep/$i
+	done </tg/exposes
+fi
 scratch /tmp 1777
 scratch /var/tmp 1777
 scratch /root 0700
 scratch /var/lib 0755
 scratch /run 0755 ,nosuid,nodev
+
+if [ -s /tg/exposes ]; then
+	i=0
+	while read -r dir; do
+		i=$((i + 1))
+		mkdir -p "$H$dir"
+		must mount -o bind /keep/$i "$H$dir"
+	done </tg/exposes
+fi
 
 # Writable copies of host directories (--overlay): overlayfs with a tmpfs upper layer.
 if [ -s /tg/overlays ]; then
@@ -524,6 +555,10 @@ mkdir -p "$RUN/cpio/tg"
 	echo "TG_VM_9P_CACHE=${TG_VM_9P_CACHE:-loose}"
 } >"$RUN/cpio/tg/run.conf"
 : >"$RUN/cpio/tg/overlays"
+: >"$RUN/cpio/tg/exposes"
+for d in "${exposes[@]}"; do
+	echo "$d" >>"$RUN/cpio/tg/exposes"
+done
 for d in "${opt_overlays[@]}"; do
 	echo "$d" >>"$RUN/cpio/tg/overlays"
 done
