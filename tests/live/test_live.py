@@ -189,6 +189,20 @@ class TgTestCase(unittest.TestCase):
             self.parse_json(res, res.out)
         return res
 
+    def start_audit(self, args):
+        """Starts `tmpguard audit ARGS` and returns (process, stderr so far) once it has
+        attached: under QEMU loading takes seconds, so never start on a timer."""
+        tg = subprocess.Popen([TMPGUARD, "audit"] + list(args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
+        err = b""
+        while b"tmpguard: auditing" not in err:
+            line = tg.stderr.readline()
+            if not line:
+                self.fail("tmpguard audit exited before attaching: %r" % err)
+            err += line
+        return tg, err
+
     def run_cmd(self, cmd, opts=(), **kw):
         """tmpguard run --format json [OPTS] -- CMD..."""
         return self.tg(["run", "--format", "json"] + list(opts) + ["--"] + list(cmd), **kw)
@@ -948,17 +962,8 @@ class Audit(TgTestCase):
         unrelated = subprocess.Popen([BASH, "-c", script, "bash", other, go], env=ENV,
                                      umask=UMASK)
         self.addCleanup(lambda: [p.poll() is None and p.kill() for p in (target, unrelated)])
-        tg = subprocess.Popen([TMPGUARD, "audit", "--format", "json", "--pid", str(target.pid)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=ENV)
-        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
         t0 = time.time()
-        err = b""
-        while b"tmpguard: auditing" not in err:
-            line = tg.stderr.readline()
-            if not line:
-                self.fail("tmpguard audit exited before attaching: %r" % err)
-            err += line
+        tg, err = self.start_audit(["--format", "json", "--pid", str(target.pid)])
         open(go, "w").close()
         self.assertEqual(target.wait(timeout=30), 0)
         self.assertEqual(unrelated.wait(timeout=30), 0)

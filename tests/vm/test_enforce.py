@@ -198,19 +198,8 @@ class Enforce(live.SysctlMixin, live.PolicyFiles):
                           "  - rule: nonexclusive-create\n"
                           "    exe: %s\n"
                           "    reason: \"test: the known-good tool\"\n" % fixture("open_syscall"))
-        tg = subprocess.Popen([live.TMPGUARD, "audit", "--enforce", "--format", "json",
-                               "--duration", "60", "--policy", pol],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=ENV)
-        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
-        deadline = time.time() + 300
-        err = b""
-        while b"tmpguard: auditing" not in err and time.time() < deadline:
-            line = tg.stderr.readline()
-            if not line:
-                break
-            err += line
-        self.assertIn(b"tmpguard: auditing", err)
+        tg, err = self.start_audit(["--enforce", "--format", "json", "--duration", "60",
+                                    "--policy", pol])
         a = subprocess.run([fixture("open_trunc"), denied], env=ENV, capture_output=True)
         b = subprocess.run([fixture("open_syscall"), allowed], env=ENV, capture_output=True)
         tg.send_signal(2)
