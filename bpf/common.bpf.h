@@ -18,6 +18,8 @@
 #define O_CLOEXEC  02000000
 #define AT_FDCWD   -100
 #define ENOENT	   2
+#define EACCES	   13
+#define SIGKILL	   9
 #define S_IFMT	   00170000
 #define S_IFDIR	   0040000
 #define S_IFREG	   0100000

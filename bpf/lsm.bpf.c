@@ -17,9 +17,6 @@
  */
 #include "common.bpf.h"
 
-#define EACCES	13
-#define SIGKILL 9
-
 /* A decision record for a refused (or would-be refused) operation. The syscall fails, so the
  * exit programs send nothing: this is the only record of it. */
 static __always_inline void emit_decision(struct task_struct *task, __u32 kind,

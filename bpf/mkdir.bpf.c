@@ -66,7 +66,7 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 	} else if (tg_set.enforce == TG_ENFORCE_KILL_FALLBACK && req &&
 		   enforce_rule(task, TG_R_LOOSE_TEMPDIR)) {
 		rule = TG_R_LOOSE_TEMPDIR;
-		bpf_send_signal(9 /* SIGKILL */);
+		bpf_send_signal(SIGKILL);
 		stat_inc(TG_STAT_KILLED);
 		killed = true;
 	}

@@ -106,8 +106,6 @@ static __always_inline __u32 requested_dir_facts(struct task_struct *task, struc
 	return facts;
 }
 
-#define SIGKILL 9
-
 /*
  * --enforce-fallback=kill: the rule an exit record proves, from kernel facts alone, if the
  * policy denies it for this task. Only what the kernel decided counts: a directory user space
@@ -147,7 +145,7 @@ static __always_inline int handle_open_exit(long ret)
 	struct inode *ino, *pino;
 	struct tg_probe *probe;
 	struct file *f;
-	bool excl, loose, inheritable;
+	bool excl, loose, inheritable, decided;
 	__u32 rule = TG_R_NONE;
 	long n;
 
@@ -181,10 +179,10 @@ static __always_inline int handle_open_exit(long ret)
 	loose = (facts & TG_F_CREATED) && (file_mode & tg_set.file_loose_mask);
 	inheritable = (facts & TG_F_CREATED) && tg_set.report_cloexec && !(a.flags & O_CLOEXEC);
 	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
-	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. */
-	/* A dry-run LSM decision is always reported (it already counted). */
-	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)) &&
-	    a.decision_rule == TG_R_NONE)
+	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. A dry-run
+	 * LSM decision is always reported: it was counted already. */
+	decided = a.decision_rule != TG_R_NONE;
+	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
 		return 0;
 	if (excl)
 		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
@@ -210,11 +208,10 @@ static __always_inline int handle_open_exit(long ret)
 		bool foreign = !(facts & TG_F_CREATED) && file_uid != fsuid;
 
 		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
-		if (!(facts & TG_F_CREATED) && !redirected && !foreign && !loose &&
-		    a.decision_rule == TG_R_NONE)
+		if (!(facts & TG_F_CREATED) && !redirected && !foreign && !loose && !decided)
 			return 0;
 		if (!(facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&
-		    a.decision_rule == TG_R_NONE)
+		    !decided)
 			return 0;
 	}
 
@@ -240,7 +237,7 @@ static __always_inline int handle_open_exit(long ret)
 	e->mode = a.mode;
 	e->facts = facts;
 	e->rule = TG_R_NONE;
-	if (a.decision_rule != TG_R_NONE) {
+	if (decided) {
 		e->action = TG_ACT_WOULD_DENY;
 		e->rule = a.decision_rule;
 	} else if (rule != TG_R_NONE) {

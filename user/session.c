@@ -614,6 +614,14 @@ static void policy_rules(const struct session *s, const struct tg_policy *p,
  * policy stays in force (the kernel maps may then hold the new one's exceptions: user space
  * still applies the old policy to everything they let through) and -errno is returned.
  */
+/* The kernel's part of a policy: its exceptions and extra shared directories. */
+static int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
+{
+	int err = tg_bpf_set_kexc(b, pk->keys, pk->idx, pk->n, pk->combos);
+
+	return err ? err : tg_bpf_set_shared_dirs(b, pk->dirs, pk->n_dirs);
+}
+
 static int policy_install(struct session *s, struct tg_policy *pol)
 {
 	struct tg_policy_kernel pk;
@@ -633,9 +641,7 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 	}
 	policy_rules(s, pol, &rc);
 	if (s->bpf) {
-		err = tg_bpf_set_kexc(s->bpf, pk.keys, pk.idx, pk.n, pk.combos);
-		if (!err)
-			err = tg_bpf_set_shared_dirs(s->bpf, pk.dirs, pk.n_dirs);
+		err = kernel_install(s->bpf, &pk);
 		if (err) {
 			free(hits);
 			tg_policy_kernel_free(&pk);
@@ -823,9 +829,7 @@ static int session_start(struct session *s, bool scoped)
 		return 1;
 	}
 	/* Now that the maps exist: the kernel's part of the policy. */
-	e = tg_bpf_set_kexc(s->bpf, s->pk.keys, s->pk.idx, s->pk.n, s->pk.combos);
-	if (!e)
-		e = tg_bpf_set_shared_dirs(s->bpf, s->pk.dirs, s->pk.n_dirs);
+	e = kernel_install(s->bpf, &s->pk);
 	if (e) {
 		fprintf(stderr, "tmpguard: cannot install the policy in the kernel: %s\n",
 			strerror(-e));
