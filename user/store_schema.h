@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event store's schema (SQLite), shared by the writer (store.c), `query` and `report`.
+ *
+ * Every row keeps the record exactly as live JSON output prints it (column json), so a query
+ * or a report over a database sees the same objects as one over JSON-line files. The other
+ * columns are copies of fields of that JSON, for indexes.
+ *
+ * Records (the "type" field of each JSON object):
+ *   session  written when auditing starts: host, version, policy, hooks, enforcement, posture,
+ *            exceptions in force
+ *   finding  one per finding, as printed live
+ *   loss     records the kernel could not deliver: "from"/"to" bound the window, "lost" counts
+ *   summary  written at a clean stop: counters, aggregates, exceptions with what each hid
+ */
+#ifndef TG_STORE_SCHEMA_H
+#define TG_STORE_SCHEMA_H
+
+#define TG_STORE_SCHEMA_VERSION 1
+
+#define TG_STORE_SCHEMA                                                                      \
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"                 \
+	"CREATE TABLE IF NOT EXISTS sessions(\n"                                               \
+	"  id INTEGER PRIMARY KEY,\n"                                                          \
+	"  host TEXT NOT NULL,\n"                                                              \
+	"  started_ns INTEGER NOT NULL,\n" /* CLOCK_REALTIME ns */                             \
+	"  ended_ns INTEGER,\n"		  /* NULL while running or after a crash */           \
+	"  last_commit_ns INTEGER,\n"	  /* time of the last committed batch */              \
+	"  clean INTEGER NOT NULL DEFAULT 0,\n" /* 1 after a clean stop */                     \
+	"  json TEXT NOT NULL,\n"		/* the session record */                       \
+	"  summary TEXT);\n"			/* the summary record, at a clean stop */      \
+	"CREATE TABLE IF NOT EXISTS findings(\n"                                               \
+	"  id INTEGER PRIMARY KEY,\n"                                                          \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"              \
+	"  time_ns INTEGER NOT NULL,\n"                                                        \
+	"  host TEXT NOT NULL,\n"                                                              \
+	"  rule TEXT NOT NULL,\n"                                                              \
+	"  severity TEXT NOT NULL,\n"                                                          \
+	"  severity_level INTEGER NOT NULL,\n" /* 0 low .. 3 critical */                       \
+	"  action TEXT NOT NULL,\n"                                                            \
+	"  pid INTEGER NOT NULL,\n"                                                            \
+	"  ppid INTEGER NOT NULL,\n"                                                           \
+	"  uid INTEGER NOT NULL,\n"                                                            \
+	"  exe TEXT NOT NULL,\n"                                                               \
+	"  comm TEXT NOT NULL,\n"                                                              \
+	"  path TEXT NOT NULL,\n"                                                              \
+	"  container_id TEXT,\n"                                                               \
+	"  json TEXT NOT NULL);\n"                                                             \
+	"CREATE INDEX IF NOT EXISTS findings_time ON findings(time_ns);\n"                     \
+	"CREATE INDEX IF NOT EXISTS findings_rule ON findings(rule, time_ns);\n"               \
+	"CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity_level, time_ns);\n" \
+	"CREATE INDEX IF NOT EXISTS findings_pid ON findings(pid, time_ns);\n"                 \
+	"CREATE INDEX IF NOT EXISTS findings_exe ON findings(exe, time_ns);\n"                 \
+	"CREATE INDEX IF NOT EXISTS findings_uid ON findings(uid, time_ns);\n"                 \
+	"CREATE INDEX IF NOT EXISTS findings_path ON findings(path);\n"                        \
+	"CREATE INDEX IF NOT EXISTS findings_container ON findings(container_id, time_ns);\n"  \
+	"CREATE INDEX IF NOT EXISTS findings_host ON findings(host, time_ns);\n"               \
+	"CREATE INDEX IF NOT EXISTS findings_session ON findings(session);\n"                  \
+	"CREATE TABLE IF NOT EXISTS losses(\n"                                                 \
+	"  id INTEGER PRIMARY KEY,\n"                                                          \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"              \
+	"  from_ns INTEGER NOT NULL,\n"                                                        \
+	"  to_ns INTEGER NOT NULL,\n"                                                          \
+	"  lost INTEGER NOT NULL,\n"                                                           \
+	"  json TEXT NOT NULL);\n"                                                             \
+	"CREATE INDEX IF NOT EXISTS losses_time ON losses(to_ns);\n"
+
+#endif
