@@ -108,6 +108,59 @@ static void join_args(char *dst, size_t dstlen, size_t *outlen, const char *src,
 	*outlen = k;
 }
 
+/* The ppid and comm fields of /proc/PID/stat ("pid (comm) state ppid ..."). */
+static int proc_stat(uint32_t pid, uint32_t *ppid, char *comm, size_t commlen)
+{
+	char path[64], buf[512], *l, *r;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	n = read_file(path, buf, sizeof(buf));
+	/* comm may hold ')' and spaces: it ends at the last ')'. */
+	if (n <= 0 || !(l = strchr(buf, '(')) || !(r = strrchr(buf, ')')) || r < l)
+		return -1;
+	*r = 0;
+	snprintf(comm, commlen, "%s", l + 1);
+	return sscanf(r + 1, " %*c %u", ppid) == 1 ? 0 : -1;
+}
+
+/* The parent chain from the event's parent up to pid 1. The first parent comes from the kernel
+ * record when /proc no longer has it; the chain stops at the first one that is gone. */
+static void fill_ancestry(struct tg_proc_info *pi, const struct tg_event *e)
+{
+	uint32_t pid = e->ppid;
+
+	pi->n_ancestry = 0;
+	while (pid) {
+		struct tg_ancestor *a;
+		char path[64];
+		uint32_t ppid = 0;
+		ssize_t n;
+
+		if (pi->n_ancestry == TG_ANCESTRY_MAX) {
+			pi->ancestry_truncated = true;
+			break;
+		}
+		a = &pi->ancestry[pi->n_ancestry];
+		memset(a, 0, sizeof(*a));
+		a->pid = pid;
+		if (proc_stat(pid, &ppid, a->comm, sizeof(a->comm))) {
+			if (pi->n_ancestry == 0) {
+				snprintf(a->comm, sizeof(a->comm), "%s", e->pcomm);
+				pi->n_ancestry++;
+			}
+			break;
+		}
+		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+		n = readlink(path, a->exe, sizeof(a->exe) - 1);
+		a->exe[n > 0 ? n : 0] = 0;
+		pi->n_ancestry++;
+		if (pid == 1 || ppid == pid)
+			break;
+		pid = ppid;
+	}
+}
+
 static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const struct tg_event *e)
 {
 	char path[64], buf[sizeof(pi->cgroup) + 8];
@@ -165,6 +218,7 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	if (!pi->cgroup[0])
 		snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", e->cgroup);
 	pi->runtime = tg_container_id(pi->cgroup, pi->container_id, sizeof(pi->container_id));
+	fill_ancestry(pi, e);
 }
 
 const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_event *e)

@@ -14,6 +14,15 @@
 #include "tmpguard.h"
 #include "rules.h"
 
+#define TG_ANCESTRY_MAX 16
+
+/* One process of the parent chain, as /proc showed it when the first finding was made. */
+struct tg_ancestor {
+	uint32_t pid;
+	char comm[TG_COMM_LEN];
+	char exe[256]; /* "" when unreadable (kernel thread, gone, another namespace) */
+};
+
 struct tg_proc_info {
 	uint32_t pid;
 	char comm[TG_COMM_LEN];
@@ -26,6 +35,10 @@ struct tg_proc_info {
 	const char *runtime; /* "docker", ... or NULL */
 	bool is_go;
 	bool from_kernel; /* the process was gone: fields come from the kernel record */
+	/* Parent, grandparent, ... up to pid 1, or where the chain breaks (a parent exited). */
+	struct tg_ancestor ancestry[TG_ANCESTRY_MAX];
+	unsigned n_ancestry;
+	bool ancestry_truncated; /* longer than TG_ANCESTRY_MAX */
 };
 
 struct tg_enrich;

@@ -373,6 +373,19 @@ int tg_bpf_nr_attached(const struct tg_bpf *b)
 	return b->nr_attached;
 }
 
+void tg_bpf_for_each_attached(struct tg_bpf *b,
+			      void (*fn)(void *ctx, const char *name, const char *sec, int fd),
+			      void *ctx)
+{
+	for (int i = 0; i < b->skel->skeleton->prog_cnt; i++) {
+		struct bpf_program *prog = *b->skel->skeleton->progs[i].prog;
+
+		if (*b->skel->skeleton->progs[i].link)
+			fn(ctx, bpf_program__name(prog), bpf_program__section_name(prog),
+			   bpf_program__fd(prog));
+	}
+}
+
 void tg_bpf_stop(struct tg_bpf *b)
 {
 	if (!b)

@@ -57,6 +57,11 @@ void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, ui
 			bool tracked_only);
 /* Programs attached (for the start-up line). */
 int tg_bpf_nr_attached(const struct tg_bpf *b);
+/* Calls fn for each attached program, in load order: its name, its section (the hook, as in
+ * "tracepoint/syscalls/sys_exit_openat") and its fd (for bpf_prog_get_info_by_fd). */
+void tg_bpf_for_each_attached(struct tg_bpf *b,
+			      void (*fn)(void *ctx, const char *name, const char *sec, int fd),
+			      void *ctx);
 void tg_bpf_stop(struct tg_bpf *b);
 
 #endif

@@ -165,6 +165,25 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(proc, "mntns", json_object_new_int64(e->mntns));
 	json_object_object_add(proc, "sid", json_object_new_int64(e->sid));
 	json_object_object_add(o, "proc", proc);
+	if (p->n_ancestry) {
+		json_object *anc = json_object_new_array();
+
+		for (unsigned i = 0; i < p->n_ancestry; i++) {
+			const struct tg_ancestor *a = &p->ancestry[i];
+			json_object *ao = json_object_new_object();
+
+			json_object_object_add(ao, "pid", json_object_new_int64(a->pid));
+			add_str(ao, "comm", a->comm, escaped);
+			if (a->exe[0])
+				add_str(ao, "exe", a->exe, escaped);
+			else
+				json_object_object_add(ao, "exe", NULL);
+			json_object_array_add(anc, ao);
+		}
+		json_object_object_add(o, "ancestry", anc);
+		json_object_object_add(o, "ancestry_truncated",
+				       json_object_new_boolean(p->ancestry_truncated));
+	}
 
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
 	json_object_object_add(o, "advice",
@@ -247,6 +266,16 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 	fprintf(out, "  process  pid %u tid %u %s  exe %s%s  user %s (uid %u euid %u)\n", e->pid,
 		e->tid, comm, exe, p->from_kernel ? " (exited)" : "", user, e->uid, e->euid);
 	fprintf(out, "  parent   pid %u %s\n", e->ppid, pcomm);
+	if (p->n_ancestry > 1) {
+		fputs("  ancestry", out);
+		for (unsigned i = 0; i < p->n_ancestry; i++) {
+			char *c = tg_text_dup(p->ancestry[i].comm, strlen(p->ancestry[i].comm));
+
+			fprintf(out, "%s%u %s", i ? " < " : " ", p->ancestry[i].pid, c ? c : "?");
+			free(c);
+		}
+		fputs(p->ancestry_truncated ? " < ...\n" : "\n", out);
+	}
 	fprintf(out, "  cmdline  %s%s\n", cmd, (e->facts & TG_F_ARGS_TRUNC) ? " ..." : "");
 	if (p->container_id[0])
 		fprintf(out, "  container %s %.12s\n", p->runtime, p->container_id);

@@ -25,6 +25,7 @@
 #include "output.h"
 #include "policy.h"
 #include "policy_kernel.h"
+#include "posture.h"
 #include "rules.h"
 #include "session.h"
 
@@ -65,6 +66,8 @@ struct session {
 	int worst; /* highest severity reported, -1 none */
 	uint64_t received, decode_errors, unresolved, no_finding, printed, suppressed;
 	uint64_t lost_reported;
+	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
+	int64_t started_ns;	 /* CLOCK_REALTIME */
 };
 
 static volatile sig_atomic_t exiting;
@@ -89,6 +92,36 @@ static int64_t clock_ns(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- where records go ---- */
+
+/* A finding that passed exceptions and the rate limit. */
+static void emit_finding(struct session *s, const struct tg_report *r)
+{
+	s->printed++;
+	if (s->json)
+		tg_output_json(s->out, r);
+	else
+		tg_output_text(s->out, r);
+}
+
+/* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
+static void emit_record(struct session *s, json_object *o)
+{
+	if (s->json)
+		fprintf(s->out, "%s\n",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static json_object *time_json(int64_t real_ns)
+{
+	char t[64];
+
+	tg_format_time(real_ns, t, sizeof(t));
+	return json_object_new_string(t);
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -186,31 +219,47 @@ static int handle_record(void *ctx, void *data, size_t size)
 			continue;
 		}
 		r.same_event = printed_this_event++ > 0;
-		s->printed++;
-		if (s->json)
-			tg_output_json(s->out, &r);
-		else
-			tg_output_text(s->out, &r);
+		emit_finding(s, &r);
 	}
 	fflush(s->out);
 	return 0;
 }
 
-/* Loss is never silent: say so as soon as it is seen. */
+/*
+ * Loss is never silent: say so as soon as it is seen, and record the window it happened in
+ * (between this check and the one before, at most one poll interval apart) so that reports
+ * covering that window say what they could not see.
+ */
 static void check_loss(struct session *s)
 {
+	int64_t now = clock_ns(CLOCK_REALTIME);
 	uint64_t st[TG_STAT_MAX];
+	json_object *o;
 
-	if (tg_bpf_stats(s->bpf, st) || st[TG_STAT_LOST] == s->lost_reported)
+	if (tg_bpf_stats(s->bpf, st) || st[TG_STAT_LOST] == s->lost_reported) {
+		s->loss_checked_ns = now;
 		return;
+	}
 	fprintf(stderr,
 		"tmpguard: WARNING: %llu records lost so far (ring buffer full); raise "
 		"--ringbuf-size\n",
 		(unsigned long long)st[TG_STAT_LOST]);
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("loss"));
+	json_object_object_add(o, "time", time_json(now));
+	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
+	json_object_object_add(o, "from", time_json(s->loss_checked_ns));
+	json_object_object_add(o, "to", time_json(now));
+	json_object_object_add(o, "lost",
+			       json_object_new_int64(st[TG_STAT_LOST] - s->lost_reported));
+	json_object_object_add(o, "lost_total", json_object_new_int64(st[TG_STAT_LOST]));
+	emit_record(s, o);
 	s->lost_reported = st[TG_STAT_LOST];
+	s->loss_checked_ns = now;
 }
 
-/* The policy in force and how much each exception hid. */
+/* The policy in force and, with khits (kernel) and the user-space counts, how much each
+ * exception hid. */
 static void add_policy_json(struct session *s, json_object *o, const uint64_t *khits)
 {
 	json_object *xs = json_object_new_array();
@@ -233,14 +282,59 @@ static void add_policy_json(struct session *s, json_object *o, const uint64_t *k
 		json_object_object_add(
 			xo, "applied_in",
 			json_object_new_string(s->pk.in_kernel[i] ? "kernel" : "user"));
-		json_object_object_add(xo, "suppressed_kernel", json_object_new_int64(khits[i]));
-		json_object_object_add(xo, "suppressed_user",
-				       json_object_new_int64(s->exc_user_hits[i]));
+		if (khits) {
+			json_object_object_add(xo, "suppressed_kernel",
+					       json_object_new_int64(khits[i]));
+			json_object_object_add(xo, "suppressed_user",
+					       json_object_new_int64(s->exc_user_hits[i]));
+		}
 		json_object_array_add(xs, xo);
 	}
 	json_object_object_add(o, "exceptions", xs);
-	json_object_object_add(o, "suppressed_by_earlier_policies",
-			       json_object_new_int64(s->exc_retired));
+	if (khits)
+		json_object_object_add(o, "suppressed_by_earlier_policies",
+				       json_object_new_int64(s->exc_retired));
+}
+
+static const char *enforcement_name(uint32_t mode)
+{
+	static const char *const names[] = {
+		[TG_ENFORCE_OFF] = "off",
+		[TG_ENFORCE_LSM] = "lsm",
+		[TG_ENFORCE_DRY_RUN] = "dry-run",
+		[TG_ENFORCE_KILL_FALLBACK] = "kill-fallback",
+	};
+
+	return mode < sizeof(names) / sizeof(names[0]) && names[mode] ? names[mode] : "unknown";
+}
+
+static void add_hook(void *ctx, const char *name, const char *sec, int fd)
+{
+	(void)name;
+	(void)fd;
+	json_object_array_add(ctx, json_object_new_string(sec));
+}
+
+/* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
+static void emit_session_record(struct session *s)
+{
+	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
+
+	json_object_object_add(o, "type", json_object_new_string("session"));
+	json_object_object_add(o, "time", time_json(s->started_ns));
+	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
+	json_object_object_add(o, "version", json_object_new_string(TG_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(o, "scope",
+			       json_object_new_string(s->scoped ? "process-tree" : "host"));
+	tg_bpf_for_each_attached(s->bpf, add_hook, hooks);
+	json_object_object_add(o, "hooks", hooks);
+	json_object_object_add(o, "enforcement",
+			       json_object_new_string(enforcement_name(s->enforce_mode)));
+	json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(s->ringbuf_bytes));
+	add_policy_json(s, o, NULL);
+	json_object_object_add(o, "posture", tg_posture_json(NULL));
+	emit_record(s, o);
 }
 
 static void print_summary(struct session *s)
@@ -327,12 +421,15 @@ static void print_summary(struct session *s)
 		fprintf(stderr, "  WARNING: %llu records were lost: this report is incomplete\n",
 			(unsigned long long)st[TG_STAT_LOST]);
 
-	if (s->json) {
+	/* The summary record, also for text output: every sink but the terminal keeps it. */
+	{
 		json_object *o = json_object_new_object(), *sev = json_object_new_object();
 		json_object *rules = json_object_new_object(), *procs = json_object_new_array();
 		json_object *ev = json_object_new_object();
 
 		json_object_object_add(o, "type", json_object_new_string("summary"));
+		json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
+		json_object_object_add(o, "started", time_json(s->started_ns));
 		json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
 		json_object_object_add(o, "findings", json_object_new_int64(total));
 		for (int i = 0; i <= TG_SEV_CRITICAL; i++)
@@ -391,10 +488,7 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
-		fprintf(s->out, "%s\n",
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		emit_record(s, o);
 	}
 	fflush(s->out);
 }
@@ -804,6 +898,7 @@ static int session_start(struct session *s, bool scoped)
 		return 1;
 	}
 	gethostname(s->host, sizeof(s->host) - 1);
+	s->started_ns = s->loss_checked_ns = clock_ns(CLOCK_REALTIME);
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	s->worst = -1;
 
@@ -837,6 +932,7 @@ static int session_start(struct session *s, bool scoped)
 	}
 	apply_enforcement(s);
 	announce_enforcement(s);
+	emit_session_record(s);
 	return 0;
 }
 

@@ -231,12 +231,30 @@ class TgTestCase(unittest.TestCase):
         types = [r.get("type") for r in records]
         self.assertEqual(types[-1], "summary", "last line is not the summary\n" + res.describe())
         self.assertEqual(types.count("summary"), 1, "more than one summary\n" + res.describe())
+        self.assertEqual(types[0], "session", "first line is not the session\n" + res.describe())
+        self.assertEqual(types.count("session"), 1, "more than one session\n" + res.describe())
+        self.check_session(records[0], res)
         res.records = records
         res.findings = [r for r in records if r.get("type") == "finding"]
         res.summary = records[-1]
         for f in res.findings:
             self.check_schema(f, res)
         return records
+
+    def check_session(self, rec, res):
+        """The session record: what reports need to say what this run could see."""
+        ctx = json.dumps(rec)
+        self.assertTrue(rec["hooks"], "no hooks: " + ctx)
+        self.assertTrue(all(h.split("/")[0] in ("tracepoint", "tp_btf", "lsm") for h in rec["hooks"]),
+                        ctx)
+        self.assertIn("tracepoint/syscalls/sys_exit_openat", rec["hooks"], ctx)
+        self.assertIn(rec["enforcement"], ("off", "lsm", "dry-run", "kill-fallback"), ctx)
+        sysctls = rec["posture"]["sysctls"]
+        with open("/proc/sys/fs/protected_symlinks") as fh:
+            self.assertEqual(sysctls["fs.protected_symlinks"], int(fh.read()), ctx)
+        tmp = [m for m in rec["posture"]["mounts"] if m["path"] == "/tmp"]
+        self.assertEqual(len(tmp), 1, ctx)
+        self.assertEqual(tmp[0]["mode"], "%04o" % (os.stat("/tmp").st_mode & 0o7777), ctx)
 
     def check_schema(self, f, res):
         """Types and formats every finding must have, whatever the scenario."""
@@ -815,6 +833,24 @@ class RunCommand(TgTestCase):
         res = self.run_fixture("exit_status", p, "7")
         self.assertOk(res, 7)
         self.assertFindings(res, p, ["nonexclusive-create"])
+
+    def test_ancestry_is_the_parent_chain_at_event_time(self):
+        # tmpguard -> sh -> exit_status: the chain runs through the shell and tmpguard itself,
+        # up to pid 1. The shell stays a while: ancestry is read from /proc when the record
+        # is handled, and a parent gone by then ends the chain.
+        p = self.name("/tmp", "anc")
+        res = self.run_cmd(["sh", "-c", '"$0" "$1" 0; sleep 3', fixture("exit_status"), p])
+        self.assertOk(res, 0)
+        f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+        anc = f["ancestry"]
+        ctx = json.dumps(f)
+        self.assertEqual(anc[0]["pid"], f["proc"]["ppid"], ctx)
+        self.assertEqual(anc[0]["comm"], "sh", ctx)
+        self.assertEqual(anc[0]["exe"], os.path.realpath("/bin/sh"), ctx)
+        self.assertEqual(anc[1]["pid"], res.records[0]["pid"], ctx)  # the session's pid
+        self.assertEqual(anc[1]["comm"], "tmpguard", ctx)
+        self.assertEqual(anc[-1]["pid"], 1, ctx)
+        self.assertFalse(f["ancestry_truncated"], ctx)
 
     def test_killed_by_signal_is_128_plus_n(self):
         res = self.run_fixture("exit_status", "-", "sig15")
