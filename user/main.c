@@ -16,6 +16,7 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  audit    watch the whole machine and report insecure temp-file creation\n"
+	"  daemon   audit as a service, configured by a YAML file (systemd unit: packaging/)\n"
 	"  run      run a command and report what it and its descendants do (CI gate)\n"
 	"  doctor   what this kernel offers and what tmpguard will use\n"
 	"  policy   check FILE: validate a policy and print it as it will apply\n"
@@ -24,6 +25,7 @@ static const char usage[] =
 	"Examples:\n"
 	"  tmpguard audit\n"
 	"  tmpguard audit --format json --output /var/log/tmpguard.json --duration 3600\n"
+	"  tmpguard daemon --config /etc/tmpguard/tmpguard.yaml\n"
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard audit --policy /etc/tmpguard/policy.yaml\n"
 	"  tmpguard policy check policies/strict.yaml\n"
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "audit"))
 		return cmd_audit(argc - 1, argv + 1);
+	if (!strcmp(cmd, "daemon"))
+		return cmd_daemon(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "policy"))

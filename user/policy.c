@@ -908,9 +908,9 @@ out:
 	return c.p;
 }
 
-struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)
+char *tg_read_text_file(const char *path, size_t max, const char *what, size_t *lenp, char *err,
+			size_t errlen)
 {
-	struct tg_policy *p = NULL;
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
 	FILE *f;
@@ -927,13 +927,13 @@ struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)
 		if (len == cap) {
 			char *nb;
 
-			if (cap >= MAX_POLICY_BYTES) {
+			if (cap >= max) {
 				if (err && errlen)
 					snprintf(err, errlen,
-						 "cannot read %s: larger than %u MiB; expected a "
-						 "policy file",
-						 path, MAX_POLICY_BYTES >> 20);
-				goto out;
+						 "cannot read %s: larger than %zu KiB; expected a "
+						 "%s",
+						 path, max >> 10, what);
+				goto fail;
 			}
 			cap = cap ? cap * 2 : 16384;
 			nb = realloc(buf, cap);
@@ -941,7 +941,7 @@ struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)
 				if (err && errlen)
 					snprintf(err, errlen, "cannot read %s: %s", path,
 						 strerror(ENOMEM));
-				goto out;
+				goto fail;
 			}
 			buf = nb;
 		}
@@ -952,15 +952,38 @@ struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)
 				if (err && errlen)
 					snprintf(err, errlen, "cannot read %s: %s", path,
 						 strerror(errno));
-				goto out;
+				goto fail;
 			}
 			break;
 		}
 	}
-	p = tg_policy_parse(path, buf, len, err, errlen);
-out:
+	fclose(f);
+	*lenp = len;
+	return buf;
+fail:
 	free(buf);
 	fclose(f);
+	return NULL;
+}
+
+void tg_yaml_error(const yaml_parser_t *parser, const char *name, const char *yaml, size_t len,
+		   char *err, size_t errlen)
+{
+	struct ctx c = {.name = name, .err = err, .errlen = errlen};
+
+	yaml_error(&c, parser, yaml, len);
+}
+
+struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)
+{
+	struct tg_policy *p;
+	size_t len;
+	char *buf = tg_read_text_file(path, MAX_POLICY_BYTES, "policy file", &len, err, errlen);
+
+	if (!buf)
+		return NULL;
+	p = tg_policy_parse(path, buf, len, err, errlen);
+	free(buf);
 	return p;
 }
 

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -15,10 +16,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include "aggregate.h"
 #include "advice.h"
+#include "config.h"
 #include "enrich.h"
 #include "events.h"
 #include "loader.h"
@@ -47,6 +51,7 @@ struct session {
 	char **command;		 /* run: argv of COMMAND */
 	const char *policy_path; /* NULL: the built-in default */
 	bool enforce, dry_run, fallback_kill;
+	const char *config_name; /* daemon: the configuration file the options come from */
 
 	/* state */
 	FILE *out;
@@ -532,6 +537,24 @@ static const struct argp_option run_options[] = {
 	{},
 };
 
+/* A bad option value: argp says it for the command line; for the daemon, the configuration
+ * file is named instead (there is no command line to get help for). */
+__attribute__((format(printf, 2, 3))) static void opt_error(struct argp_state *state,
+							    const char *fmt, ...)
+{
+	const struct session *s = state->input;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->config_name)
+		fprintf(stderr, "tmpguard daemon: %s: %s\n", s->config_name, msg);
+	else
+		argp_error(state, "%s", msg);
+}
+
 /* Strict integer parsing; a bad value is reported by argp and stops the parse. */
 static int parse_long(const char *arg, const char *what, long min, long max,
 		      struct argp_state *state, long *out)
@@ -541,8 +564,8 @@ static int parse_long(const char *arg, const char *what, long min, long max,
 	errno = 0;
 	*out = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || *out < min || *out > max) {
-		argp_error(state, "invalid %s '%s': expected an integer in [%ld, %ld]", what, arg,
-			   min, max);
+		opt_error(state, "invalid %s '%s': expected an integer in [%ld, %ld]", what, arg,
+			  min, max);
 		return EINVAL;
 	}
 	return 0;
@@ -556,7 +579,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'f':
 		if (strcmp(arg, "json") && strcmp(arg, "text")) {
-			argp_error(state, "invalid format '%s': expected text or json", arg);
+			opt_error(state, "invalid format '%s': expected text or json", arg);
 			return EINVAL;
 		}
 		s->json = !strcmp(arg, "json");
@@ -571,7 +594,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		if (parse_long(arg, "ring buffer size", 1, 1024, state, &v))
 			return EINVAL;
 		if (v & (v - 1)) {
-			argp_error(state, "ring buffer size %ld MiB is not a power of two", v);
+			opt_error(state, "ring buffer size %ld MiB is not a power of two", v);
 			return EINVAL;
 		}
 		s->ringbuf_bytes = (size_t)v << 20;
@@ -590,7 +613,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FALLBACK:
 		if (strcmp(arg, "kill")) {
-			argp_error(state, "invalid fallback '%s': expected kill", arg);
+			opt_error(state, "invalid fallback '%s': expected kill", arg);
 			return EINVAL;
 		}
 		s->fallback_kill = true;
@@ -607,9 +630,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_FAIL_ON:
 		s->fail_on = tg_severity_parse(arg);
 		if (s->fail_on < 0) {
-			argp_error(state,
-				   "invalid severity '%s': expected low, medium, high or critical",
-				   arg);
+			opt_error(state,
+				  "invalid severity '%s': expected low, medium, high or critical",
+				  arg);
 			return EINVAL;
 		}
 		break;
@@ -640,7 +663,18 @@ static const char run_doc[] =
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard run --format json --output findings.json -- ./test.sh";
 
+static int parse_opts(struct session *s, int argc, char **argv, bool run, const char *name,
+		      unsigned int flags);
+
 static int parse_args(struct session *s, int argc, char **argv, bool run)
+{
+	return parse_opts(s, argc, argv, run, run ? "tmpguard run" : "tmpguard audit",
+			  ARGP_IN_ORDER);
+}
+
+/* name: argp's name in messages; flags: argp's (the daemon's config adds ARGP_NO_EXIT). */
+static int parse_opts(struct session *s, int argc, char **argv, bool run, const char *name,
+		      unsigned int flags)
 {
 	struct argp argp = {
 		.options = run ? run_options : audit_options,
@@ -650,9 +684,9 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 	};
 	int err;
 
-	argv[0] = run ? "tmpguard run" : "tmpguard audit"; /* argp's name in messages */
+	argv[0] = (char *)name;
 	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
-	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, s);
+	err = argp_parse(&argp, argc, argv, flags, NULL, s);
 	if (err)
 		return TG_EXIT_USAGE;
 	if (run && (!s->command || !s->command[0])) {
@@ -964,48 +998,291 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* ---- audit and daemon ---- */
+
+struct daemon {
+	const char *config_path;
+	struct tg_daemon_config cfg; /* the configuration in force: the session points into it */
+	struct tg_daemon_config
+		*retired; /* earlier ones, kept for pointers the session still holds */
+	size_t n_retired;
+};
+
+/* systemd's readiness protocol (sd_notify(3)): one datagram to $NOTIFY_SOCKET, if set. */
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = 0; /* abstract namespace */
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		fprintf(stderr, "tmpguard: cannot notify the service manager: %s\n",
+			strerror(errno));
+	close(fd);
+}
+
+/* The config file's keys: audit's long options, so every audit option is one. */
+static size_t config_keys(struct tg_config_key *keys, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct argp_option *o = audit_options; o->name || o->key; o++)
+		if (o->name && n < max)
+			keys[n++] = (struct tg_config_key){.name = o->name, .takes_arg = o->arg};
+	return n;
+}
+
+/* Loads path into cfg and parses it into s as audit's options would be. Returns 0, or 2 with
+ * the problem said on stderr. */
+static int daemon_config(const char *path, struct tg_daemon_config *cfg, struct session *s)
+{
+	struct tg_config_key keys[64];
+	size_t nkeys = config_keys(keys, 64);
+	char err[2048];
+	struct stat st;
+
+	if (tg_config_load(path, keys, nkeys, cfg, err, sizeof(err))) {
+		fprintf(stderr, "tmpguard daemon: %s\n", err);
+		if (errno == ENOENT && access(path, F_OK))
+			fprintf(stderr, "tmpguard daemon: install one (an example is "
+					"packaging/tmpguard.yaml) or pass --config FILE\n");
+		return TG_EXIT_USAGE;
+	}
+	/* Whoever can write the configuration can turn auditing off: say so when not root. */
+	if (stat(path, &st) == 0 && ((st.st_mode & 022) || st.st_uid != 0))
+		fprintf(stderr,
+			"tmpguard: WARNING: the configuration %s is writable by %s: whoever can "
+			"write it can turn auditing off (chown root and chmod go-w it)\n",
+			path, (st.st_mode & 022) ? "group or others" : "a user other than root");
+	s->config_name = path;
+	if (parse_opts(s, cfg->argc, cfg->argv, false, "tmpguard daemon",
+		       ARGP_IN_ORDER | ARGP_NO_EXIT | ARGP_NO_HELP)) {
+		cfg->argv[0] = NULL;
+		return TG_EXIT_USAGE;
+	}
+	cfg->argv[0] = NULL; /* argp's name: not ours to free */
+	return 0;
+}
+
+/* Whether key's line differs between two configurations' "key: value" texts. */
+static bool config_line_changed(const char *a, const char *b, const char *key)
+{
+	char pat[96];
+	const char *x, *y;
+	size_t lx, ly;
+
+	snprintf(pat, sizeof(pat), "\n%s: ", key);
+	x = !strncmp(a, pat + 1, strlen(pat) - 1) ? a : strstr(a, pat);
+	y = !strncmp(b, pat + 1, strlen(pat) - 1) ? b : strstr(b, pat);
+	if (!x || !y)
+		return !x != !y;
+	x += *x == '\n';
+	y += *y == '\n';
+	lx = strcspn(x, "\n");
+	ly = strcspn(y, "\n");
+	return lx != ly || memcmp(x, y, lx);
+}
+
+/*
+ * SIGHUP under the daemon: read the configuration again, then the policy it names. The
+ * policy (and a new policy path) applies at once; other changes need a restart, and the log
+ * says which. A configuration that does not load leaves everything as it was.
+ */
+static void daemon_reload(struct session *s, struct daemon *d)
+{
+	struct session tmp = {.fail_on = -1, .ringbuf_bytes = TG_RINGBUF_DEFAULT};
+	struct tg_config_key keys[64];
+	size_t nkeys = config_keys(keys, 64);
+	struct tg_daemon_config cfg, *r;
+	char changed[512] = "";
+
+	notify("RELOADING=1");
+	reload_requested = 0;
+	if (daemon_config(d->config_path, &cfg, &tmp)) {
+		s->reload_failures++;
+		fprintf(stderr,
+			"tmpguard: configuration reload refused, keeping the one in force\n");
+		notify("READY=1");
+		return;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!strcmp(keys[i].name, "policy") ||
+		    !config_line_changed(d->cfg.text, cfg.text, keys[i].name))
+			continue;
+		if (strlen(changed) + strlen(keys[i].name) + 3 < sizeof(changed))
+			snprintf(changed + strlen(changed), sizeof(changed) - strlen(changed),
+				 "%s%s", changed[0] ? ", " : "", keys[i].name);
+	}
+	if (changed[0])
+		fprintf(stderr,
+			"tmpguard: configuration changes to %s take effect at the next restart\n",
+			changed);
+	/* The session keeps pointers into the configuration it was started with. */
+	r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));
+	if (!r) {
+		tg_config_free(&cfg);
+		s->reload_failures++;
+		notify("READY=1");
+		return;
+	}
+	d->retired = r;
+	d->retired[d->n_retired++] = d->cfg;
+	d->cfg = cfg;
+	s->policy_path = tmp.policy_path;
+	policy_reload(s);
+	notify("READY=1");
+}
+
+static int audit_loop(struct session *s, struct daemon *d);
+
+static const char daemon_doc[] =
+	"Audit the whole machine as a service: the options come from a YAML configuration file "
+	"whose keys are `tmpguard audit`'s long options (format: json, output: FILE, policy: "
+	"FILE, ...; true/false for options without a value). SIGHUP reloads the configuration "
+	"and the policy; SIGTERM drains the ring buffer, writes the summary and exits 0. Under "
+	"systemd (Type=notify) readiness is reported once the programs are attached.\v"
+	"Examples:\n"
+	"  tmpguard daemon --config /etc/tmpguard/tmpguard.yaml\n"
+	"  tmpguard daemon --config packaging/tmpguard.yaml --check";
+
+struct daemon_args {
+	const char *config;
+	bool check;
+};
+
+static error_t parse_daemon(int key, char *arg, struct argp_state *state)
+{
+	struct daemon_args *a = state->input;
+
+	switch (key) {
+	case 'c':
+		a->config = arg;
+		break;
+	case 'k':
+		a->check = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	static const struct argp_option opts[] = {
+		{"config", 'c', "FILE", 0, "configuration file (/etc/tmpguard/tmpguard.yaml)", 0},
+		{"check", 'k', NULL, 0, "check the configuration and its policy, print them, exit",
+		 0},
+		{},
+	};
+	struct argp argp = {.options = opts, .parser = parse_daemon, .doc = daemon_doc};
+	struct daemon_args a = {.config = "/etc/tmpguard/tmpguard.yaml"};
+	struct session s = {.fail_on = -1, .ringbuf_bytes = TG_RINGBUF_DEFAULT};
+	struct daemon d = {0};
+	int err;
+
+	argv[0] = "tmpguard daemon";
+	argp_err_exit_status = TG_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
+		return TG_EXIT_USAGE;
+	d.config_path = a.config;
+	err = daemon_config(a.config, &d.cfg, &s);
+	if (!err && a.check) {
+		struct tg_policy *pol;
+		char perr[1024];
+
+		pol = read_policy(s.policy_path, perr, sizeof(perr));
+		if (!pol) {
+			fprintf(stderr, "tmpguard daemon: %s\n", perr);
+			err = TG_EXIT_USAGE;
+		} else {
+			printf("# %s: valid\n%s# policy %s: valid, %zu exceptions\n", a.config,
+			       d.cfg.text, pol->source, pol->n_exceptions);
+			tg_policy_free(pol);
+		}
+	} else if (!err) {
+		err = audit_loop(&s, &d);
+	}
+	tg_config_free(&d.cfg);
+	for (size_t i = 0; i < d.n_retired; i++)
+		tg_config_free(&d.retired[i]);
+	free(d.retired);
+	return err;
+}
+
+static int audit_loop(struct session *s, struct daemon *d);
+
 int cmd_audit(int argc, char **argv)
 {
 	struct session s = {.fail_on = -1, .ringbuf_bytes = TG_RINGBUF_DEFAULT};
-	int64_t deadline = 0;
 	int err;
 
 	err = parse_args(&s, argc, argv, false);
 	if (err)
 		return err;
-	if (s.pid && kill(s.pid, 0) && errno == ESRCH) {
-		fprintf(stderr, "tmpguard audit: no process with pid %d\n", s.pid);
+	return audit_loop(&s, NULL);
+}
+
+static int audit_loop(struct session *s, struct daemon *d)
+{
+	int64_t deadline = 0;
+	int err;
+
+	if (s->pid && kill(s->pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "tmpguard audit: no process with pid %d\n", s->pid);
 		return TG_EXIT_USAGE;
 	}
 	install_signals();
-	err = session_start(&s, s.pid != 0);
+	err = session_start(s, s->pid != 0);
 	if (err)
 		goto out;
-	if (s.pid && (err = tg_bpf_track(s.bpf, s.pid))) {
-		fprintf(stderr, "tmpguard: cannot track pid %d: %s\n", s.pid, strerror(-err));
+	if (s->pid && (err = tg_bpf_track(s->bpf, s->pid))) {
+		fprintf(stderr, "tmpguard: cannot track pid %d: %s\n", s->pid, strerror(-err));
 		err = 1;
 		goto out;
 	}
-	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); Ctrl-C to stop\n",
-		tg_bpf_nr_attached(s.bpf), s.pid ? ", scoped to one process tree" : "");
-	if (s.duration_s)
-		deadline = clock_ns(CLOCK_MONOTONIC) + s.duration_s * 1000000000LL;
+	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); %s\n",
+		tg_bpf_nr_attached(s->bpf), s->pid ? ", scoped to one process tree" : "",
+		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
+	if (d)
+		notify("READY=1\nSTATUS=auditing");
+	if (s->duration_s)
+		deadline = clock_ns(CLOCK_MONOTONIC) + s->duration_s * 1000000000LL;
 	while (!exiting) {
-		err = tg_bpf_poll(s.bpf, 200);
+		err = tg_bpf_poll(s->bpf, 200);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "tmpguard: polling the ring buffer: %s\n", strerror(-err));
 			err = 1;
 			goto out;
 		}
-		check_loss(&s);
-		if (reload_requested)
-			policy_reload(&s);
+		check_loss(s);
+		if (reload_requested) {
+			if (d)
+				daemon_reload(s, d);
+			else
+				policy_reload(s);
+		}
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
 	err = 0;
 out:
-	session_end(&s);
+	if (d)
+		notify("STOPPING=1\nSTATUS=draining and writing the summary");
+	session_end(s);
 	return err;
 }
 

@@ -5,5 +5,6 @@
 
 int cmd_audit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 #endif

@@ -1337,34 +1337,43 @@ class HostileNames(TgTestCase):
 # ------------------------------------------------------------------------------------------
 
 
-def main():
+def preflight(prog):
+    """None when the live tests can run here, else the exit status (77: skipped)."""
     if os.geteuid() != 0:
-        print("test_live: skipped: needs root (loads BPF programs, runs attacks as nobody)",
+        print("%s: skipped: needs root (loads BPF programs, runs attacks as nobody)" % prog,
               file=sys.stderr)
         return 77
     if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("test_live: skipped: TMPGUARD=%r is not an executable (set it to the built "
-              "tmpguard)" % TMPGUARD, file=sys.stderr)
+        print("%s: skipped: TMPGUARD=%r is not an executable (set it to the built "
+              "tmpguard)" % (prog, TMPGUARD), file=sys.stderr)
         return 77
     doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, timeout=60)
     if doctor.returncode != 0:
         last = doctor.stdout.decode("utf-8", "replace").strip().splitlines()[-1:]
-        print("test_live: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
-              % (last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
+        print("%s: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
+              % (prog, last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
         return 77
     missing = [n for n in FIXTURE_NAMES if not os.access(fixture(n), os.X_OK)]
     if missing:
-        print("test_live: fixtures missing in TG_FIXTURES=%s: %s (build tests/fixtures)"
-              % (FIXTURES, ", ".join(missing)), file=sys.stderr)
+        print("%s: fixtures missing in TG_FIXTURES=%s: %s (build tests/fixtures)"
+              % (prog, FIXTURES, ", ".join(missing)), file=sys.stderr)
         return 1
     for tool in (PYTHON, BASH, SH, GCC):
         if not os.access(tool, os.X_OK):
-            print("test_live: %s not found" % tool, file=sys.stderr)
+            print("%s: %s not found" % (prog, tool), file=sys.stderr)
             return 1
+    return None
+
+
+def main(module="__main__", prog="test_live"):
+    """Runs the test classes of module (named on the command line, or all)."""
+    rc = preflight(prog)
+    if rc is not None:
+        return rc
     os.umask(UMASK)
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    result = unittest.main(module=module, argv=sys.argv, exit=False, verbosity=2)
+    return 0 if result.result.wasSuccessful() else 1
 
 
 if __name__ == "__main__":

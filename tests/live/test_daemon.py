@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Live tests of `tmpguard daemon`: configuration, readiness, reload, graceful stop, and the
+shipped systemd unit.
+
+    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_daemon.py [Class[.test] ...]
+
+The daemon is driven the way systemd drives it: $NOTIFY_SOCKET is a real datagram socket the
+test reads READY=1 / RELOADING=1 / STOPPING=1 from (that is also how the tests know the
+programs are attached), ExecReload's SIGHUP and the stop's SIGTERM are sent to it, and the
+unit's capability bounding set is applied with setpriv. Needs root, like the live suite.
+"""
+
+import configparser
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_live  # noqa: E402
+from test_live import ENV, TMPGUARD, fixture  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNIT = os.path.join(ROOT, "packaging", "tmpguard.service")
+EXAMPLE = os.path.join(ROOT, "packaging", "tmpguard.yaml")
+WAIT = 120  # seconds: loading takes seconds on the host, more under QEMU
+
+
+class DaemonCase(test_live.TgTestCase):
+    """A private directory for the configuration and output, and the notify socket."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.private_dir(parent="/var/lib", mode=0o700)
+        self.config = os.path.join(self.dir, "tmpguard.yaml")
+        self.out = os.path.join(self.dir, "findings.json")
+        sock_path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(sock_path)
+        self.addCleanup(self.sock.close)
+        self.env = dict(ENV, NOTIFY_SOCKET=sock_path)
+
+    def write_config(self, text, path=None):
+        path = path or self.config
+        with open(path, "w") as fh:
+            fh.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    def policy(self, text):
+        p = os.path.join(self.dir, "policy-%d.yaml" % len(os.listdir(self.dir)))
+        return self.write_config(text, p)
+
+    def start(self, extra=(), prefix=()):
+        d = subprocess.Popen(list(prefix) + [TMPGUARD, "daemon", "--config", self.config] +
+                             list(extra), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=self.env)
+        self.addCleanup(lambda: d.poll() is None and (d.kill(), d.wait()))
+        return d
+
+    def expect_notify(self, d, want):
+        """Reads notifications until one holds the line `want`; returns all read."""
+        got = []
+        deadline = time.time() + WAIT
+        while time.time() < deadline:
+            self.sock.settimeout(max(0.1, min(1.0, deadline - time.time())))
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                if d.poll() is not None:
+                    self.fail("the daemon exited (%s) before %s; stderr: %r" % (
+                        d.returncode, want, d.stderr.read()))
+                continue
+            got.append(msg)
+            if want in msg.split("\n"):
+                return got
+        self.fail("no %s within %d s; got %r" % (want, WAIT, got))
+
+    def stop(self, d):
+        d.send_signal(signal.SIGTERM)
+        self.expect_notify(d, "STOPPING=1")
+        out, err = d.communicate(timeout=WAIT)
+        return d.returncode, err.decode("utf-8", "replace")
+
+    def records(self):
+        with open(self.out, "rb") as fh:
+            return [json.loads(line) for line in fh]
+
+    def make_finding(self, stem):
+        p = self.name("/tmp", stem)
+        r = subprocess.run([fixture("open_trunc"), p], env=ENV, capture_output=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return p
+
+    def wait_for_path(self, path, present=True):
+        """Polls the output until a finding for path is there (bounded)."""
+        deadline = time.time() + WAIT
+        while time.time() < deadline:
+            if os.path.exists(self.out):
+                with open(self.out, "rb") as fh:
+                    if path.encode() in fh.read():
+                        return
+            time.sleep(0.1)
+        self.fail("no finding for %s in %s within %d s" % (path, self.out, WAIT))
+
+
+
+class Daemon(DaemonCase):
+    def test_config_ready_reload_and_graceful_stop(self):
+        # A policy that excepts the second file's rule, loaded only on reload.
+        later = self.policy('version: 1\nexceptions:\n  - rule: "*"\n    path: /tmp/tg-after-*\n'
+                            '    reason: "reload test: the new policy hides these"\n')
+        self.write_config("format: json\noutput: %s\nringbuf-size: 8\n" % self.out)
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        before = self.make_finding("before")
+        self.wait_for_path(before)
+
+        # SIGHUP (ExecReload): the new policy applies at once, a changed ring buffer size
+        # needs a restart and the log says so.
+        self.write_config("format: json\noutput: %s\nringbuf-size: 16\npolicy: %s\n" % (
+            self.out, later))
+        d.send_signal(signal.SIGHUP)
+        self.expect_notify(d, "RELOADING=1")
+        self.expect_notify(d, "READY=1")
+        after = self.make_finding("after")
+        marker = self.make_finding("marker")  # not excepted: once it is out, so is "after"
+        self.wait_for_path(marker)
+
+        rc, err = self.stop(d)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("configuration changes to ringbuf-size take effect at the next restart",
+                      err)
+        self.assertIn("policy reloaded from %s" % later, err)
+        recs = self.records()
+        self.assertEqual(recs[0]["type"], "session", recs[0])
+        self.assertEqual(recs[-1]["type"], "summary", recs[-1])
+        paths = {r["path"] for r in recs if r["type"] == "finding"}
+        self.assertIn(before, paths)
+        self.assertIn(marker, paths)
+        self.assertNotIn(after, paths, "the reloaded policy's exception did not apply")
+        summary = recs[-1]
+        self.assertEqual(summary["policy"], later)
+        self.assertEqual(summary["policy_reloads"], 1)
+        self.assertEqual(summary["exceptions"][0]["suppressed_user"], 1, summary)
+
+    def test_sigterm_drains_every_record(self):
+        # A burst of findings right before SIGTERM: everything the kernel sent is received
+        # and written before exit.
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        base = self.name("/tmp", "burst")
+        n = 300
+        subprocess.run([test_live.SH, "-c",
+                        'i=0; while [ $i -lt %d ]; do : > "%s.$i"; i=$((i+1)); done' % (n, base)],
+                       env=ENV, check=True, timeout=120)
+        for i in range(n):
+            self.track("%s.%d" % (base, i))
+        rc, err = self.stop(d)
+        self.assertEqual(rc, 0, err)
+        ev = self.records()[-1]["events"]
+        self.assertEqual(ev["lost"], 0, ev)
+        self.assertGreaterEqual(ev["sent"], n, ev)
+        self.assertEqual(ev["received"] + ev["malformed"], ev["sent"],
+                         "records sent but never read: %s" % ev)
+
+    def test_invalid_reload_keeps_running(self):
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        self.write_config("format: json\noutput: %s\nbogus-key: 1\n" % self.out)
+        d.send_signal(signal.SIGHUP)
+        self.expect_notify(d, "RELOADING=1")
+        self.expect_notify(d, "READY=1")
+        p = self.make_finding("stillon")
+        self.wait_for_path(p)
+        rc, err = self.stop(d)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("%s:3:1: unknown option 'bogus-key'" % self.config, err)
+        self.assertIn("configuration reload refused, keeping the one in force", err)
+        self.assertEqual(self.records()[-1]["policy_reloads_refused"], 1)
+
+    def test_bad_configurations_exit_2_naming_the_place(self):
+        cases = [
+            ("format: json\nbogus: 1\n", "%s:2:1: unknown option 'bogus'"),
+            ("format: xml\n", "%s: invalid format 'xml'"),
+            ("enforce: maybe\n", "%s:1:10: 'enforce' is 'maybe'; expected true or false"),
+            ("ringbuf-size: 3\n", "%s: ring buffer size 3 MiB is not a power of two"),
+            ("format: json\nformat: text\n", "%s:2:1: 'format' given twice"),
+            ("output: [a, b]\n", "%s:1:9: 'output' has a list value"),
+            ("- format\n", "%s:1:1: the configuration is not a mapping"),
+            ("format: json\n---\nformat: text\n", "a second YAML document"),
+            ("format: 'json\n", "not YAML"),
+            ("policy: /nonexistent/policy.yaml\n", "cannot read /nonexistent/policy.yaml"),
+        ]
+        for text, want in cases:
+            with self.subTest(config=text):
+                self.write_config(text)
+                d = self.start()
+                out, err = d.communicate(timeout=WAIT)
+                self.assertEqual(d.returncode, 2, err)
+                self.assertIn(want.replace("%s", self.config) if "%s" in want else want,
+                              err.decode())
+                self.assertNotIn(b"auditing", err)
+        r = subprocess.run([TMPGUARD, "daemon", "--config", os.path.join(self.dir, "none")],
+                           capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"No such file or directory", r.stderr)
+        self.assertIn(b"packaging/tmpguard.yaml", r.stderr)
+
+    def test_every_audit_option_is_a_config_key(self):
+        help_text = subprocess.run([TMPGUARD, "audit", "--help"], capture_output=True,
+                                   env=ENV, timeout=60).stdout.decode()
+        longs = sorted({w.split("=")[0].split("[")[0] for w in help_text.split()
+                        if w.startswith("--") and w not in ("--help", "--usage", "--version")
+                        and len(w) > 2})
+        self.assertIn("--format", longs)
+        for opt in longs:
+            key = opt[2:].rstrip(",")
+            with self.subTest(key=key):
+                self.write_config("%s: \"\"\n" % key)
+                r = subprocess.run([TMPGUARD, "daemon", "--config", self.config, "--check"],
+                                   capture_output=True, env=ENV, timeout=60)
+                self.assertNotIn(b"unknown option", r.stderr, key)
+
+    def test_check_validates_the_shipped_example(self):
+        r = subprocess.run([TMPGUARD, "daemon", "--config", EXAMPLE, "--check"],
+                           capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"format: json", r.stdout)
+        self.assertIn(b"policy <builtin default>: valid", r.stdout)
+
+    def test_world_writable_config_is_warned_about(self):
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        os.chmod(self.config, 0o666)
+        r = subprocess.run([TMPGUARD, "daemon", "--config", self.config, "--check"],
+                           capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"writable by group or others", r.stderr)
+
+
+class SystemdUnit(DaemonCase):
+    """The shipped unit: systemd accepts it, and tmpguard works within what it grants."""
+
+    def unit(self):
+        cp = configparser.ConfigParser(strict=False, interpolation=None)
+        cp.optionxform = str
+        cp.read(UNIT)
+        return cp
+
+    def test_systemd_analyze_verify(self):
+        analyze = shutil.which("systemd-analyze")
+        if not analyze:
+            self.skipTest("systemd-analyze not installed")
+        # verify checks that ExecStart's binary exists: point it at the one built here.
+        with open(UNIT) as fh:
+            text = fh.read().replace("/usr/sbin/tmpguard", os.path.abspath(TMPGUARD))
+        path = os.path.join(self.dir, "tmpguard.service")
+        with open(path, "w") as fh:
+            fh.write(text)
+        r = subprocess.run([analyze, "verify", path], capture_output=True, timeout=120,
+                           env=dict(ENV, SYSTEMD_LOG_LEVEL="warning"))
+        problems = [line for line in r.stderr.decode().splitlines()
+                    if "tmpguard.service" in line]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(problems, [], r.stderr)
+
+    def test_unit_protocol(self):
+        svc = self.unit()["Service"]
+        self.assertEqual(svc["Type"], "notify")
+        self.assertEqual(svc["ExecReload"], "/bin/kill -HUP $MAINPID")
+        self.assertEqual(svc["KillSignal"], "SIGTERM")
+        self.assertIn("2", svc["RestartPreventExitStatus"].split())
+        self.assertTrue(svc["ExecStart"].startswith("/usr/sbin/tmpguard daemon --config "))
+        self.assertEqual(svc["UMask"], "0077")
+        self.assertEqual(svc["PrivateTmp"], "no")
+
+    def test_runs_with_the_units_capabilities_only(self):
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            self.skipTest("setpriv (util-linux) not installed")
+        caps = self.unit()["Service"]["CapabilityBoundingSet"].split()
+        spec = ",".join(["-all"] + ["+" + c.lower().replace("cap_", "") for c in caps])
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        d = self.start(prefix=[setpriv, "--bounding-set", spec, "--inh-caps", "-all",
+                               "--no-new-privs"])
+        self.expect_notify(d, "READY=1")
+        with open("/proc/%d/status" % d.pid) as fh:
+            bnd = [line for line in fh if line.startswith("CapBnd:")][0]
+        self.assertNotEqual(int(bnd.split()[1], 16), (1 << 41) - 1, "bounding set not applied")
+        p = self.make_finding("caps")
+        self.wait_for_path(p)
+        rc, err = self.stop(d)
+        self.assertEqual(rc, 0, err)
+        f = [r for r in self.records() if r.get("path") == p][0]
+        # /proc of the (short-lived) process or the kernel record: either way a real exe.
+        self.assertTrue(f["proc"]["exe"].endswith("open_trunc"), f)
+
+
+if __name__ == "__main__":
+    sys.exit(test_live.main(prog="test_daemon"))
