@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libFuzzer target for what happens to a ring-buffer record in user space: decoding,
+ * classification, aggregation patterns, and both renderings. A record is written by our own
+ * BPF programs, but its strings are whatever processes put in their paths, names and argv, and
+ * a bug on the BPF side must not become memory corruption in the collector. Beyond not
+ * crashing: the JSON rendering must parse back as one valid JSON object, and the text
+ * rendering must never hold a control byte other than its own newlines.
+ *
+ *   tests/fuzz/run_fuzz.sh ./fuzz_events 60
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "advice.h"
+#include "aggregate.h"
+#include "events.h"
+#include "output.h"
+#include "rules.h"
+
+static void check_text(const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			abort();
+		/* C1 controls as UTF-8 (U+0080..U+009F) are controls too */
+		if (c == 0xc2 && i + 1 < n && (unsigned char)buf[i + 1] >= 0x80 &&
+		    (unsigned char)buf[i + 1] <= 0x9f)
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tg_finding findings[TG_MAX_FINDINGS];
+	struct tg_rules_config rc;
+	struct tg_proc_info *proc;
+	struct tg_dir_verdict dir;
+	struct tg_event *raw, e;
+	char err[128], pattern[256];
+	int n;
+
+	/* The first byte chooses: the input as the record, or the record zero-padded to size
+	 * (so most inputs get past the size check and exercise the rest). */
+	if (size < 1)
+		return 0;
+	raw = calloc(1, sizeof(*raw));
+	proc = calloc(1, sizeof(*proc));
+	if (!raw || !proc)
+		abort();
+	if (data[0] & 1) {
+		memcpy(raw, data + 1, size - 1 < sizeof(*raw) ? size - 1 : sizeof(*raw));
+		size = sizeof(*raw);
+	} else {
+		size = size - 1;
+		memcpy(raw, data + 1, size < sizeof(*raw) ? size : sizeof(*raw));
+	}
+	if (tg_event_decode(raw, size, &e, err, sizeof(err))) {
+		if (!err[0])
+			abort(); /* a refusal always says why */
+		goto out;
+	}
+	if (!tg_dir_verdict_from_kernel(&e, &dir))
+		dir = (struct tg_dir_verdict){.shared = data[0] & 2, .is_holding_dir = data[0] & 4};
+	tg_rules_config_default(&rc);
+	rc.enabled[TG_RULE_INHERITABLE_FD] = true;
+	n = tg_classify(&e, &dir, &rc, findings);
+	if (n < 0 || n > TG_MAX_FINDINGS)
+		abort();
+
+	/* What enrichment fills from /proc, here from the record itself (as for a process that
+	 * is gone). */
+	proc->pid = e.pid;
+	memcpy(proc->comm, e.comm, sizeof(proc->comm));
+	snprintf(proc->exe, sizeof(proc->exe), "%s", e.exe);
+	memcpy(proc->cmdline, e.args, e.args_len);
+	proc->cmdline_len = e.args_len;
+	snprintf(proc->user, sizeof(proc->user), "%u", e.uid);
+	snprintf(proc->cgroup, sizeof(proc->cgroup), "%s", e.cgroup);
+	proc->n_ancestry = 1;
+	proc->ancestry[0].pid = e.ppid;
+	memcpy(proc->ancestry[0].comm, e.pcomm, sizeof(proc->ancestry[0].comm));
+	snprintf(proc->ancestry[0].exe, sizeof(proc->ancestry[0].exe), "%s", e.path);
+	tg_path_pattern(e.path, pattern, sizeof(pattern));
+
+	for (int i = 0; i < n; i++) {
+		struct tg_report r = {
+			.e = &e,
+			.proc = proc,
+			.finding = findings[i],
+			.dir = dir,
+			.lang = tg_lang_detect(proc->exe, e.comm, data[0] & 8),
+			.count = 1,
+			.pattern = pattern,
+			.boot_to_real_ns = 1795847400LL * 1000000000LL,
+			.host = e.name,
+			.same_event = i > 0,
+			.action = e.action,
+		};
+		json_tokener *tok = json_tokener_new();
+		json_object *o = tg_report_json(&r), *back;
+		const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		/* Strict: what a log shipper's parser would refuse must not be written. */
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		back = json_tokener_parse_ex(tok, s, (int)strlen(s));
+		if (!back || json_tokener_get_error(tok) != json_tokener_success ||
+		    !json_object_is_type(back, json_type_object) || strchr(s, '\n'))
+			abort();
+		json_object_put(back);
+		json_tokener_free(tok);
+		json_object_put(o);
+
+		f = open_memstream(&buf, &len);
+		if (!f)
+			abort();
+		tg_output_text(f, &r);
+		fclose(f);
+		check_text(buf, len);
+		free(buf);
+	}
+out:
+	free(raw);
+	free(proc);
+	return 0;
+}
