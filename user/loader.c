@@ -386,6 +386,21 @@ void tg_bpf_for_each_attached(struct tg_bpf *b,
 	}
 }
 
+int tg_bpf_detach(struct tg_bpf *b, const char *prog_name)
+{
+	for (int i = 0; i < b->skel->skeleton->prog_cnt; i++) {
+		struct bpf_link **link = b->skel->skeleton->progs[i].link;
+
+		if (*link && !strcmp(b->skel->skeleton->progs[i].name, prog_name)) {
+			bpf_link__destroy(*link);
+			*link = NULL;
+			b->nr_attached--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 void tg_bpf_stop(struct tg_bpf *b)
 {
 	if (!b)

@@ -62,6 +62,9 @@ int tg_bpf_nr_attached(const struct tg_bpf *b);
 void tg_bpf_for_each_attached(struct tg_bpf *b,
 			      void (*fn)(void *ctx, const char *name, const char *sec, int fd),
 			      void *ctx);
+/* Detaches the named program (its link is destroyed). For fault injection in the tests of
+ * producer health: returns 0, or -ENOENT if no attached program has that name. */
+int tg_bpf_detach(struct tg_bpf *b, const char *prog_name);
 void tg_bpf_stop(struct tg_bpf *b);
 
 #endif

@@ -73,6 +73,16 @@ struct session {
 	uint64_t lost_reported;
 	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
 	int64_t started_ns;	 /* CLOCK_REALTIME */
+
+	/* producer health (machine-wide audits): a canary create every HEALTH_INTERVAL_NS */
+	int canary_dirfd;
+	char canary_dir[64];
+	bool canary_pending;
+	uint64_t canary_seen_before; /* creates seen before the last canary */
+	uint64_t health_sent, health_received;
+	int64_t health_next_ns;
+	bool unhealthy;
+	uint64_t health_alerts;
 };
 
 static volatile sig_atomic_t exiting;
@@ -263,6 +273,98 @@ static void check_loss(struct session *s)
 	s->loss_checked_ns = now;
 }
 
+/*
+ * Producer health. Every HEALTH_INTERVAL_NS tmpguard creates a file of its own (O_CREAT, in a
+ * private 0700 directory, so no finding) and checks at the next round that the kernel counted
+ * it: the open programs are attached and running. It also checks that records committed to
+ * the ring buffer are being delivered. Either failing is said at once, on stderr and as a
+ * "health" record, and so is the recovery. Machine-wide audits only: under `run` or --pid,
+ * tmpguard's own creates are out of scope.
+ */
+#define HEALTH_INTERVAL_NS (2 * 1000000000LL)
+
+static void health_record(struct session *s, const char *status, const char *reason)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string("health"));
+	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
+	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	emit_record(s, o);
+}
+
+static void health_start(struct session *s)
+{
+	static const char *const parents[] = {"/run", "/var/run", "/tmp"};
+
+	s->canary_dirfd = -1;
+	if (s->scoped)
+		return;
+	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
+		snprintf(s->canary_dir, sizeof(s->canary_dir), "%s/tmpguard-canary.XXXXXX",
+			 parents[i]);
+		if (mkdtemp(s->canary_dir)) {
+			s->canary_dirfd = open(s->canary_dir,
+					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			break;
+		}
+	}
+	if (s->canary_dirfd < 0)
+		fprintf(stderr,
+			"tmpguard: WARNING: no directory for the health canary (%s): "
+			"a detached producer would go unnoticed\n",
+			strerror(errno));
+	s->health_next_ns = clock_ns(CLOCK_MONOTONIC); /* the first canary at once */
+}
+
+static void health_end(struct session *s)
+{
+	if (s->canary_dirfd < 0)
+		return;
+	unlinkat(s->canary_dirfd, "canary", 0);
+	close(s->canary_dirfd);
+	rmdir(s->canary_dir);
+	s->canary_dirfd = -1;
+}
+
+static void check_health(struct session *s)
+{
+	uint64_t st[TG_STAT_MAX];
+	const char *problem = NULL;
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	int fd;
+
+	if (s->canary_dirfd < 0 || now < s->health_next_ns || tg_bpf_stats(s->bpf, st))
+		return;
+	s->health_next_ns = now + HEALTH_INTERVAL_NS;
+	if (s->canary_pending && st[TG_STAT_CREATE_SEEN] == s->canary_seen_before)
+		problem = "the BPF programs did not see tmpguard's own canary create: they are "
+			  "detached or not running, and nothing is being audited";
+	else if (st[TG_STAT_SENT] > s->received && s->received == s->health_received &&
+		 st[TG_STAT_SENT] > s->health_sent)
+		problem = "records committed to the ring buffer are not being delivered: the ring "
+			  "buffer is stalled";
+	s->health_sent = st[TG_STAT_SENT];
+	s->health_received = s->received;
+	if (problem && !s->unhealthy) {
+		fprintf(stderr, "tmpguard: WARNING: producer unhealthy: %s\n", problem);
+		health_record(s, "unhealthy", problem);
+		s->health_alerts++;
+	} else if (!problem && s->unhealthy) {
+		fprintf(stderr, "tmpguard: producer healthy again\n");
+		health_record(s, "recovered", "the canary create was seen and records flow");
+	}
+	s->unhealthy = problem != NULL;
+
+	s->canary_seen_before = st[TG_STAT_CREATE_SEEN];
+	fd = openat(s->canary_dirfd, "canary", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	s->canary_pending = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The policy in force and, with khits (kernel) and the user-space counts, how much each
  * exception hid. */
 static void add_policy_json(struct session *s, json_object *o, const uint64_t *khits)
@@ -326,7 +428,8 @@ static void emit_session_record(struct session *s)
 	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
 
 	json_object_object_add(o, "type", json_object_new_string("session"));
-	json_object_object_add(o, "time", time_json(s->started_ns));
+	/* Coverage starts now that every program is attached (loading takes seconds). */
+	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
 	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
 	json_object_object_add(o, "version", json_object_new_string(TG_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
@@ -422,6 +525,11 @@ static void print_summary(struct session *s)
 		fprintf(stderr,
 			"  %llu findings beyond the aggregation table were printed unaggregated\n",
 			(unsigned long long)tg_agg_overflow(s->agg));
+	if (s->health_alerts)
+		fprintf(stderr,
+			"  WARNING: the producer was unhealthy %llu time(s): this report is "
+			"incomplete\n",
+			(unsigned long long)s->health_alerts);
 	if (st[TG_STAT_LOST])
 		fprintf(stderr, "  WARNING: %llu records were lost: this report is incomplete\n",
 			(unsigned long long)st[TG_STAT_LOST]);
@@ -491,6 +599,8 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_WOULD_DENY]));
 		json_object_object_add(ev, "excepted_in_kernel",
 				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
+		json_object_object_add(ev, "health_alerts",
+				       json_object_new_int64(s->health_alerts));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
 		emit_record(s, o);
@@ -1241,6 +1351,7 @@ static int audit_loop(struct session *s, struct daemon *d)
 	int64_t deadline = 0;
 	int err;
 
+	s->canary_dirfd = -1;
 	if (s->pid && kill(s->pid, 0) && errno == ESRCH) {
 		fprintf(stderr, "tmpguard audit: no process with pid %d\n", s->pid);
 		return TG_EXIT_USAGE;
@@ -1257,6 +1368,16 @@ static int audit_loop(struct session *s, struct daemon *d)
 	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); %s\n",
 		tg_bpf_nr_attached(s->bpf), s->pid ? ", scoped to one process tree" : "",
 		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
+	health_start(s);
+	/* Fault injection for the tests of producer health: detach programs for real. */
+	if (getenv("TMPGUARD_TEST_DETACH")) {
+		char *names = strdup(getenv("TMPGUARD_TEST_DETACH")), *save = NULL;
+
+		for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			fprintf(stderr, "tmpguard: TEST: detaching %s: %s\n", n,
+				tg_bpf_detach(s->bpf, n) ? "no such program" : "done");
+		free(names);
+	}
 	if (d)
 		notify("READY=1\nSTATUS=auditing");
 	if (s->duration_s)
@@ -1269,6 +1390,7 @@ static int audit_loop(struct session *s, struct daemon *d)
 			goto out;
 		}
 		check_loss(s);
+		check_health(s);
 		if (reload_requested) {
 			if (d)
 				daemon_reload(s, d);
@@ -1282,6 +1404,7 @@ static int audit_loop(struct session *s, struct daemon *d)
 out:
 	if (d)
 		notify("STOPPING=1\nSTATUS=draining and writing the summary");
+	health_end(s);
 	session_end(s);
 	return err;
 }
