@@ -268,6 +268,21 @@ static __always_inline __u64 dentry_name_hash(struct dentry *d, char *buf)
 
 /* Name of the directory dentry d as its parent sees it: across a mount boundary (a tmpfs /tmp
  * holds its files under its root dentry "/"), the name of the mount point. */
+/*
+ * bpf_probe_read_user_str() returned n into a TG_PATH_LEN buffer: was the path cut? The
+ * kernel accepts at most PATH_MAX - 1 = TG_PATH_LEN - 1 bytes, so a full buffer is usually an
+ * exact fit; it is a truncation only if the user string goes on past it (the buffer was
+ * rewritten after the kernel read it).
+ */
+static __always_inline bool path_truncated(const char *user_path, long n)
+{
+	char c = 0;
+
+	if (n != TG_PATH_LEN)
+		return false;
+	return bpf_probe_read_user(&c, 1, user_path + TG_PATH_LEN - 1) || c != 0;
+}
+
 static __always_inline struct dentry *visible_dir(struct dentry *d, struct vfsmount *vm)
 {
 	struct mount *m;

@@ -37,7 +37,7 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 sys, int dfd, const
 	n = bpf_probe_read_user_str(s->path, sizeof(s->path), path);
 	if (n <= 1)
 		return 0;
-	if (n == sizeof(s->path))
+	if (path_truncated(path, n))
 		facts |= TG_F_PATH_TRUNC;
 	path_shape(s->path, n - 1, &shape);
 	/* The new entry's dentry is out of reach at syscall exit; its directory is known here

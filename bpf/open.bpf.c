@@ -197,7 +197,7 @@ static __always_inline int handle_open_exit(long ret)
 		len = 0;
 	} else {
 		len = n - 1;
-		if (n == sizeof(s->path))
+		if (path_truncated((const char *)a.path, n))
 			facts |= TG_F_PATH_TRUNC;
 		if (!excl)
 			facts |= requested_dir_facts(task, f, d, pd, &a, len, s, &shape);

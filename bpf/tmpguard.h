@@ -57,7 +57,7 @@ enum tg_syscall {
 #define TG_F_NAME_MISMATCH   (1u << 4) /* opened name != last component requested */
 #define TG_F_PARENT_MISMATCH (1u << 5) /* holding directory is not the one requested */
 #define TG_F_PROBED	     (1u << 6) /* an ENOENT probe of this same path was recorded */
-#define TG_F_PATH_TRUNC	     (1u << 7) /* path filled TG_PATH_LEN: truncated */
+#define TG_F_PATH_TRUNC	     (1u << 7) /* the user string ran past TG_PATH_LEN */
 #define TG_F_ARGS_TRUNC	     (1u << 8)
 #define TG_F_EXE_TRUNC	     (1u << 9)
 #define TG_F_PATH_FAULT	     (1u << 10) /* the path could not be read from user memory */

@@ -234,6 +234,51 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
 	return pi;
 }
 
+enum tg_base_status tg_resolve_base(const struct tg_event *e, char *base, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	base[0] = 0;
+	if (e->path[0] == '/')
+		return TG_BASE_ABSOLUTE;
+	if (e->dfd == -100 /* AT_FDCWD */)
+		snprintf(link, sizeof(link), "/proc/%u/cwd", e->pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->pid, e->dfd);
+	n = readlink(link, base, len - 1);
+	if (n < 0) {
+		/* The kernel cannot name a directory deeper than PATH_MAX. */
+		if (errno == ENAMETOOLONG)
+			return TG_BASE_TOO_LONG;
+		return errno == ENOENT ? TG_BASE_GONE : TG_BASE_UNREACHABLE;
+	}
+	if ((size_t)n >= len - 1) {
+		base[0] = 0;
+		return TG_BASE_TOO_LONG;
+	}
+	base[n] = 0;
+	/* "(unreachable)/..." or "... (deleted)": not a path one could follow. */
+	if (base[0] != '/' || (n > 10 && !strcmp(base + n - 10, " (deleted)"))) {
+		base[0] = 0;
+		return TG_BASE_UNREACHABLE;
+	}
+	return TG_BASE_OK;
+}
+
+const char *tg_base_status_name(enum tg_base_status s)
+{
+	static const char *const names[] = {
+		[TG_BASE_ABSOLUTE] = "absolute",
+		[TG_BASE_OK] = "ok",
+		[TG_BASE_GONE] = "gone",
+		[TG_BASE_TOO_LONG] = "too-long",
+		[TG_BASE_UNREACHABLE] = "unreachable",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
 int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
 		   struct tg_dir_verdict *v)
 {

@@ -41,6 +41,15 @@ struct tg_proc_info {
 	bool ancestry_truncated; /* longer than TG_ANCESTRY_MAX */
 };
 
+/* The directory a relative path was resolved from (the cwd, or the dirfd of *at calls). */
+enum tg_base_status {
+	TG_BASE_ABSOLUTE = 0, /* the path is absolute: no base directory */
+	TG_BASE_OK,	      /* base holds the directory's path */
+	TG_BASE_GONE,	      /* the process (or its fd) was gone when the record was read */
+	TG_BASE_TOO_LONG,     /* the directory's path is longer than PATH_MAX (dirfd chains) */
+	TG_BASE_UNREACHABLE,  /* outside tmpguard's view (another root, a deleted directory) */
+};
+
 struct tg_enrich;
 
 struct tg_enrich *tg_enrich_new(void);
@@ -56,5 +65,13 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
  */
 int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
 		   struct tg_dir_verdict *v);
+
+/*
+ * For a relative path: the directory it was resolved from, as /proc/PID/cwd or
+ * /proc/PID/fd/DFD shows it now (the process's view; a directory since renamed shows its new
+ * name). Never a silently wrong path: what cannot be known is said by the status.
+ */
+enum tg_base_status tg_resolve_base(const struct tg_event *e, char *base, size_t len);
+const char *tg_base_status_name(enum tg_base_status s); /* "ok", "gone", ... */
 
 #endif

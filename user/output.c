@@ -114,6 +114,14 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "path_truncated",
 			       json_object_new_boolean(e->facts & TG_F_PATH_TRUNC));
 	add_str(o, "resolved_name", e->name, escaped);
+	/* A relative path's directory: its path, or why it cannot be given. */
+	if (r->base_status && !strcmp(r->base_status, "ok"))
+		add_str(o, "base_dir", r->base_dir, escaped);
+	else
+		json_object_object_add(o, "base_dir", NULL);
+	json_object_object_add(
+		o, "base_dir_status",
+		json_object_new_string(r->base_status ? r->base_status : "absolute"));
 	json_object_object_add(o, "dfd", json_object_new_int(e->dfd));
 	n = tg_flags_names(e->flags, names, 24, unknown, sizeof(unknown));
 	for (int i = 0; i < n; i++)
@@ -280,6 +288,15 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 	if (p->container_id[0])
 		fprintf(out, "  container %s %.12s\n", p->runtime, p->container_id);
 	fprintf(out, "  path     %s%s", path, (e->facts & TG_F_PATH_TRUNC) ? " (truncated)" : "");
+	if (r->base_status && !strcmp(r->base_status, "ok")) {
+		char *b = tg_text_dup(r->base_dir, strlen(r->base_dir));
+
+		fprintf(out, " (relative to %s)", b ? b : "?");
+		free(b);
+	} else if (r->base_status) {
+		fprintf(out, " (relative to %s: %s)", e->dfd == -100 ? "the cwd" : "a dirfd",
+			r->base_status);
+	}
 	if (e->kind == TG_KIND_OPEN)
 		fprintf(out, "  opened %s%s%s, owner uid %u\n", name,
 			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",

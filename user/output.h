@@ -22,6 +22,9 @@ struct tg_report {
 	const char *host;
 	bool same_event; /* another finding of the event just printed: text says so briefly */
 	uint32_t action; /* enum tg_action_taken for this finding */
+	/* relative paths: the directory they were resolved from (tg_resolve_base) */
+	const char *base_dir;	 /* "" unless base_status is "ok" */
+	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
 };
 
 /* A JSON string of arbitrary bytes: as is when valid UTF-8, else the lossless \xNN form with

@@ -146,7 +146,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	const struct tg_proc_info *proc = NULL;
 	struct tg_dir_verdict dir;
 	struct tg_event e;
-	char err[128], pattern[256];
+	char err[128], pattern[256], base[PATH_MAX];
+	const char *base_status = NULL;
 	int n, printed_this_event = 0;
 
 	s->received++;
@@ -183,6 +184,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	}
 	if (!n)
 		s->no_finding++;
+	if (n)
+		base_status = tg_base_status_name(tg_resolve_base(&e, base, sizeof(base)));
 	for (int i = 0; i < n; i++) {
 		struct tg_report r = {
 			.e = &e,
@@ -191,6 +194,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 			.boot_to_real_ns = s->boot_to_real_ns,
 			.host = s->host,
 			.pattern = pattern,
+			.base_dir = base,
+			.base_status = e.path[0] == '/' ? NULL : base_status,
 		};
 
 		struct tg_match_subject subj;

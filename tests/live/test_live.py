@@ -50,8 +50,8 @@ UMASK = 0o022  # every run starts under umask 022 so modes are predictable
 NOBODY = 65534
 
 FIXTURE_NAMES = (
-    "chdir_relative", "creat", "excl_0644", "excl_cloexec", "excl_umask0", "exit_status",
-    "grandchild", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mkstemp", "mktemp_open",
+    "chdir_relative", "creat", "deep_path", "excl_0644", "excl_cloexec", "excl_umask0", "exit_status",
+    "flood", "grandchild", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mkstemp", "mktemp_open",
     "open_excl", "open_syscall", "open_trunc", "openat2", "openat_dirfd", "tmpfile",
     "tmpnam_fopen",
 )
@@ -1294,6 +1294,48 @@ class EnforceFallback(PolicyFiles):
 
 # ------------------------------------------------------------------------------------------
 # Hostile names
+
+
+class LongPaths(TgTestCase):
+    """Paths and names at the kernel's limits: reported whole, never silently cut."""
+
+    def test_longest_path_and_dirfd_chain_past_path_max(self):
+        root = self.private_dir()
+        res = self.run_fixture("deep_path", root)
+        self.assertOk(res)
+        (_, rel), (_, name) = res.reports
+        rel, name = rel.decode(), name.decode()
+        self.assertEqual(len(rel), 4095)  # PATH_MAX - 1: the longest path open() takes
+        self.assertEqual(len(name), 255)  # NAME_MAX
+        self.assertEqual(sorted((g["path"], g["rule"]) for g in res.findings),
+                         sorted([(rel, "nonexclusive-create"), (name, "nonexclusive-create")]),
+                         res.describe())
+        f = self.assertFindings(res, rel, ["nonexclusive-create"], only=False)[
+            "nonexclusive-create"]
+        ctx = json.dumps(f)[:400]
+        self.assertFalse(f["path_truncated"], ctx)
+        self.assertEqual(f["resolved_name"], "x" * 255, ctx)
+        self.assertEqual(f["base_dir"], root, ctx)
+        self.assertEqual(f["base_dir_status"], "ok", ctx)
+        self.assertTrue(f["dir_shared"], ctx)
+        # Past PATH_MAX, reached through dirfds: the name as given, and an explicit word on
+        # the directory, whose path no tool can spell.
+        deep = [g for g in res.findings if g["path"] == name]
+        self.assertEqual([g["rule"] for g in deep], ["nonexclusive-create"], res.describe())
+        g = deep[0]
+        self.assertFalse(g["path_truncated"])
+        self.assertEqual(g["resolved_name"], name)
+        self.assertIsNone(g["base_dir"])
+        self.assertEqual(g["base_dir_status"], "too-long")
+        self.assertNotEqual(g["dfd"], -100)
+        self.assertTrue(g["dir_shared"])
+
+    def test_absolute_path_has_no_base(self):
+        p = self.name("/tmp", "abs")
+        res = self.run_fixture("open_trunc", p)
+        f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertIsNone(f["base_dir"])
+        self.assertEqual(f["base_dir_status"], "absolute")
 
 
 class HostileNames(TgTestCase):
