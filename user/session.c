@@ -22,6 +22,7 @@
 #include "enrich.h"
 #include "events.h"
 #include "loader.h"
+#include "metrics.h"
 #include "output.h"
 #include "policy.h"
 #include "policy_kernel.h"
@@ -68,6 +69,16 @@ struct session {
 	uint64_t lost_reported;
 	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
 	int64_t started_ns;	 /* CLOCK_REALTIME */
+
+	/* --metrics-addr, --bpf-stats */
+	const char *metrics_addr_text; /* NULL: no endpoint */
+	struct tg_metrics_addr metrics_addr;
+	struct tg_metrics *metrics;
+	bool bpf_stats;
+	int bpf_stats_fd; /* > 0 while held */
+	/* Findings past exceptions, rate-limited repeats included: [rule][severity]. */
+	uint64_t findings_by[TG_RULE_MAX][TG_METRICS_NR_SEV];
+	uint64_t exc_user_retired; /* user-space hits of exceptions of policies since replaced */
 };
 
 static volatile sig_atomic_t exiting;
@@ -212,6 +223,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 				     s->pol->per_key_per_minute, &print);
 		if ((int)r.finding.severity > s->worst)
 			s->worst = r.finding.severity;
+		s->findings_by[r.finding.rule][r.finding.severity]++;
 		/* Past the policy's rate limit, repeats of (process, rule, pattern) are counted,
 		 * not printed; the summary has them all. */
 		if (!print) {
@@ -503,6 +515,8 @@ enum {
 	OPT_ENFORCE,
 	OPT_DRY_RUN,
 	OPT_FALLBACK,
+	OPT_METRICS_ADDR,
+	OPT_BPF_STATS,
 };
 
 /* clang-format off */
@@ -515,7 +529,9 @@ enum {
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
-	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }
+	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
+	{ "metrics-addr", OPT_METRICS_ADDR, "ADDR:PORT", 0, "serve Prometheus metrics on http://ADDR:PORT/metrics (127.0.0.1:9464, [::1]:9464)", 0 }, \
+	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "measure the BPF programs' run time while running (kernel BPF stats)", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -594,6 +610,19 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		s->fallback_kill = true;
+		break;
+	case OPT_METRICS_ADDR: {
+		char msg[256];
+
+		if (tg_metrics_parse_addr(arg, &s->metrics_addr, msg, sizeof(msg))) {
+			argp_error(state, "invalid --metrics-addr %s", msg);
+			return EINVAL;
+		}
+		s->metrics_addr_text = arg;
+		break;
+	}
+	case OPT_BPF_STATS:
+		s->bpf_stats = true;
 		break;
 	case 'd':
 		if (parse_long(arg, "duration", 1, LONG_MAX / 1000000000, state, &s->duration_s))
@@ -746,8 +775,10 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 				    rc.enabled[TG_RULE_INHERITABLE_FD]);
 	}
 	if (s->pol) {
-		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		for (size_t i = 0; i < s->pol->n_exceptions; i++) {
 			s->exc_retired += s->exc_user_hits[i];
+			s->exc_user_retired += s->exc_user_hits[i];
+		}
 		tg_policy_kernel_free(&s->pk);
 		tg_policy_free(s->pol);
 		free(s->exc_user_hits);
@@ -845,6 +876,75 @@ static void announce_enforcement(const struct session *s)
 			s->enforce ? "enforce" : "dry-run");
 }
 
+/* ---- metrics ---- */
+
+/* The user-space counters, for the endpoint's next scrape: called once per poll. */
+static void metrics_sync(struct session *s)
+{
+	struct tg_metrics_user u = {
+		.version = TG_VERSION,
+		.enforcement = enforcement_name(s->enforce_mode),
+		.scope = s->scoped ? "process-tree" : "host",
+		.start_time_ns = s->started_ns,
+		.ringbuf_bytes = s->ringbuf_bytes,
+		.run_time_stats_held = s->bpf_stats_fd > 0,
+		.findings_excepted = s->exc_user_retired,
+		.repeats_not_printed = s->suppressed,
+		.received = s->received,
+		.unresolved = s->unresolved,
+		.malformed = s->decode_errors,
+		.reloads = s->reloads,
+		.reloads_refused = s->reload_failures,
+	};
+
+	if (!s->metrics)
+		return;
+	for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		u.findings_excepted += s->exc_user_hits[i];
+	memcpy(u.findings, s->findings_by, sizeof(u.findings));
+	tg_metrics_update(s->metrics, &u);
+}
+
+/* Before the BPF load, so that either failure stops tmpguard at once: --bpf-stats, and the
+ * endpoint's socket. */
+static int metrics_open(struct session *s)
+{
+	char err[512];
+
+	if (s->bpf_stats) {
+		s->bpf_stats_fd = tg_bpf_run_stats_enable(err, sizeof(err));
+		if (s->bpf_stats_fd < 0) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return 1;
+		}
+	}
+	if (s->metrics_addr_text) {
+		s->metrics =
+			tg_metrics_listen(&s->metrics_addr, s->metrics_addr_text, err, sizeof(err));
+		if (!s->metrics) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Once the programs are attached: serve them and the counters. */
+static int metrics_serve(struct session *s)
+{
+	char err[512];
+
+	if (!s->metrics)
+		return 0;
+	metrics_sync(s);
+	if (tg_metrics_serve(s->metrics, s->bpf, err, sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "tmpguard: serving metrics on http://%s/metrics\n", s->metrics_addr_text);
+	return 0;
+}
+
 /* ---- common start-up ---- */
 
 static int session_start(struct session *s, bool scoped)
@@ -891,6 +991,8 @@ static int session_start(struct session *s, bool scoped)
 			return TG_EXIT_USAGE;
 		}
 	}
+	if (metrics_open(s))
+		return 1;
 	s->en = tg_enrich_new();
 	s->agg = tg_agg_new(TG_AGG_MAX);
 	if (!s->en || !s->agg) {
@@ -933,11 +1035,14 @@ static int session_start(struct session *s, bool scoped)
 	apply_enforcement(s);
 	announce_enforcement(s);
 	emit_session_record(s);
-	return 0;
+	return metrics_serve(s);
 }
 
 static void session_end(struct session *s)
 {
+	/* The endpoint goes first: it reads the maps and programs that tg_bpf_stop() closes. */
+	tg_metrics_free(s->metrics);
+	s->metrics = NULL;
 	if (s->bpf) {
 		tg_bpf_drain(s->bpf);
 		print_summary(s);
@@ -950,6 +1055,8 @@ static void session_end(struct session *s)
 	tg_policy_kernel_free(&s->pk);
 	tg_policy_free(s->pol);
 	free(s->exc_user_hits);
+	if (s->bpf_stats_fd > 0)
+		close(s->bpf_stats_fd);
 }
 
 static void install_signals(void)
@@ -998,6 +1105,7 @@ int cmd_audit(int argc, char **argv)
 			goto out;
 		}
 		check_loss(&s);
+		metrics_sync(&s);
 		if (reload_requested)
 			policy_reload(&s);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
@@ -1084,6 +1192,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		check_loss(&s);
+		metrics_sync(&s);
 		if (reload_requested)
 			policy_reload(&s);
 	}
