@@ -26,6 +26,7 @@
 #include "enrich.h"
 #include "events.h"
 #include "loader.h"
+#include "metrics.h"
 #include "output.h"
 #include "policy.h"
 #include "policy_kernel.h"
@@ -83,6 +84,15 @@ struct session {
 	int64_t health_next_ns;
 	bool unhealthy;
 	uint64_t health_alerts;
+	/* --metrics-addr, --bpf-stats */
+	const char *metrics_addr_text; /* NULL: no endpoint */
+	struct tg_metrics_addr metrics_addr;
+	struct tg_metrics *metrics;
+	bool bpf_stats;
+	int bpf_stats_fd; /* > 0 while held */
+	/* Findings past exceptions, rate-limited repeats included: [rule][severity]. */
+	uint64_t findings_by[TG_RULE_MAX][TG_METRICS_NR_SEV];
+	uint64_t exc_user_retired; /* user-space hits of exceptions of policies since replaced */
 };
 
 static volatile sig_atomic_t exiting;
@@ -232,6 +242,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 				     s->pol->per_key_per_minute, &print);
 		if ((int)r.finding.severity > s->worst)
 			s->worst = r.finding.severity;
+		s->findings_by[r.finding.rule][r.finding.severity]++;
 		/* Past the policy's rate limit, repeats of (process, rule, pattern) are counted,
 		 * not printed; the summary has them all. */
 		if (!print) {
@@ -623,6 +634,8 @@ enum {
 	OPT_ENFORCE,
 	OPT_DRY_RUN,
 	OPT_FALLBACK,
+	OPT_METRICS_ADDR,
+	OPT_BPF_STATS,
 };
 
 /* clang-format off */
@@ -635,7 +648,9 @@ enum {
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
-	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }
+	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
+	{ "metrics-addr", OPT_METRICS_ADDR, "ADDR:PORT", 0, "serve Prometheus metrics on http://ADDR:PORT/metrics (127.0.0.1:9464, [::1]:9464)", 0 }, \
+	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "measure the BPF programs' run time while running (kernel BPF stats)", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -732,6 +747,19 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		s->fallback_kill = true;
+		break;
+	case OPT_METRICS_ADDR: {
+		char msg[256];
+
+		if (tg_metrics_parse_addr(arg, &s->metrics_addr, msg, sizeof(msg))) {
+			argp_error(state, "invalid --metrics-addr %s", msg);
+			return EINVAL;
+		}
+		s->metrics_addr_text = arg;
+		break;
+	}
+	case OPT_BPF_STATS:
+		s->bpf_stats = true;
 		break;
 	case 'd':
 		if (parse_long(arg, "duration", 1, LONG_MAX / 1000000000, state, &s->duration_s))
@@ -895,8 +923,10 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 				    rc.enabled[TG_RULE_INHERITABLE_FD]);
 	}
 	if (s->pol) {
-		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		for (size_t i = 0; i < s->pol->n_exceptions; i++) {
 			s->exc_retired += s->exc_user_hits[i];
+			s->exc_user_retired += s->exc_user_hits[i];
+		}
 		tg_policy_kernel_free(&s->pk);
 		tg_policy_free(s->pol);
 		free(s->exc_user_hits);
@@ -994,6 +1024,78 @@ static void announce_enforcement(const struct session *s)
 			s->enforce ? "enforce" : "dry-run");
 }
 
+/* ---- metrics ---- */
+
+/* The user-space counters, for the endpoint's next scrape: called once per poll. */
+static void metrics_sync(struct session *s)
+{
+	struct tg_metrics_user u = {
+		.version = TG_VERSION,
+		.enforcement = enforcement_name(s->enforce_mode),
+		.scope = s->scoped ? "process-tree" : "host",
+		.start_time_ns = s->started_ns,
+		.ringbuf_bytes = s->ringbuf_bytes,
+		.run_time_stats_held = s->bpf_stats_fd > 0,
+		.findings_excepted = s->exc_user_retired,
+		.repeats_not_printed = s->suppressed,
+		.received = s->received,
+		.unresolved = s->unresolved,
+		.malformed = s->decode_errors,
+		.reloads = s->reloads,
+		.reloads_refused = s->reload_failures,
+		.health_checked = s->canary_dirfd >= 0,
+		.producer_healthy = !s->unhealthy,
+		.health_alerts = s->health_alerts,
+	};
+
+	if (!s->metrics)
+		return;
+	for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		u.findings_excepted += s->exc_user_hits[i];
+	memcpy(u.findings, s->findings_by, sizeof(u.findings));
+	tg_metrics_update(s->metrics, &u);
+}
+
+/* Before the BPF load, so that either failure stops tmpguard at once: --bpf-stats, and the
+ * endpoint's socket. */
+static int metrics_open(struct session *s)
+{
+	char err[512];
+
+	if (s->bpf_stats) {
+		s->bpf_stats_fd = tg_bpf_run_stats_enable(err, sizeof(err));
+		if (s->bpf_stats_fd < 0) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return 1;
+		}
+	}
+	if (s->metrics_addr_text) {
+		s->metrics =
+			tg_metrics_listen(&s->metrics_addr, s->metrics_addr_text, err, sizeof(err));
+		if (!s->metrics) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Once the programs are attached: serve them and the counters. */
+static int metrics_serve(struct session *s)
+{
+	char err[512];
+
+	if (!s->metrics)
+		return 0;
+	metrics_sync(s);
+	if (tg_metrics_serve(s->metrics, s->bpf, err, sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "tmpguard: serving metrics on http://%s/metrics\n", s->metrics_addr_text);
+	return 0;
+}
+
 /* ---- common start-up ---- */
 
 static int session_start(struct session *s, bool scoped)
@@ -1008,6 +1110,7 @@ static int session_start(struct session *s, bool scoped)
 	bool lsm_refused = false;
 	int fd, e;
 
+	s->canary_dirfd = -1; /* health_start() opens it for machine-wide audits */
 	if (tg_check_requirements(err, sizeof(err))) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
@@ -1040,6 +1143,8 @@ static int session_start(struct session *s, bool scoped)
 			return TG_EXIT_USAGE;
 		}
 	}
+	if (metrics_open(s))
+		return 1;
 	s->en = tg_enrich_new();
 	s->agg = tg_agg_new(TG_AGG_MAX);
 	if (!s->en || !s->agg) {
@@ -1082,11 +1187,16 @@ static int session_start(struct session *s, bool scoped)
 	apply_enforcement(s);
 	announce_enforcement(s);
 	emit_session_record(s);
-	return 0;
+	health_start(s);
+	return metrics_serve(s);
 }
 
 static void session_end(struct session *s)
 {
+	health_end(s);
+	/* The endpoint goes first: it reads the maps and programs that tg_bpf_stop() closes. */
+	tg_metrics_free(s->metrics);
+	s->metrics = NULL;
 	if (s->bpf) {
 		tg_bpf_drain(s->bpf);
 		print_summary(s);
@@ -1099,6 +1209,8 @@ static void session_end(struct session *s)
 	tg_policy_kernel_free(&s->pk);
 	tg_policy_free(s->pol);
 	free(s->exc_user_hits);
+	if (s->bpf_stats_fd > 0)
+		close(s->bpf_stats_fd);
 }
 
 static void install_signals(void)
@@ -1373,7 +1485,6 @@ static int audit_loop(struct session *s, struct daemon *d)
 	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); %s\n",
 		tg_bpf_nr_attached(s->bpf), s->pid ? ", scoped to one process tree" : "",
 		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
-	health_start(s);
 	/* Fault injection for the tests of producer health: detach programs for real. */
 	if (getenv("TMPGUARD_TEST_DETACH")) {
 		char *names = strdup(getenv("TMPGUARD_TEST_DETACH")), *save = NULL;
@@ -1396,6 +1507,7 @@ static int audit_loop(struct session *s, struct daemon *d)
 		}
 		check_loss(s);
 		check_health(s);
+		metrics_sync(s);
 		if (reload_requested) {
 			if (d)
 				daemon_reload(s, d);
@@ -1409,7 +1521,6 @@ static int audit_loop(struct session *s, struct daemon *d)
 out:
 	if (d)
 		notify("STOPPING=1\nSTATUS=draining and writing the summary");
-	health_end(s);
 	session_end(s);
 	return err;
 }
@@ -1489,6 +1600,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		check_loss(&s);
+		metrics_sync(&s);
 		if (reload_requested)
 			policy_reload(&s);
 	}

@@ -12,6 +12,8 @@ detach another process's tracepoint links (`bpftool link detach` answers EOPNOTS
 
 import json
 import os
+import socket
+import urllib.request
 import signal
 import subprocess
 import sys
@@ -61,6 +63,46 @@ class ProducerHealth(test_live.TgTestCase):
                         "noticed too late: %s after %s" % (health[0], recs[0]["time"]))
         self.assertEqual(recs[-1]["events"]["health_alerts"], 1)
         self.assertIn("the producer was unhealthy 1 time(s)", err)
+
+    def test_metrics_say_it(self):
+        """tmpguard_producer_healthy is 1, then 0 once the programs are detached."""
+        def scrape(port):
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+                return r.read().decode()
+
+        def gauge(text):
+            for line in text.splitlines():
+                if line.startswith("tmpguard_producer_healthy "):
+                    return float(line.split()[1])
+            return None
+
+        for detach, want in ((None, 1.0), (",".join(EXITS), 0.0)):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            env = dict(ENV, TMPGUARD_TEST_DETACH=detach) if detach else ENV
+            tg = subprocess.Popen([TMPGUARD, "audit", "--metrics-addr", "127.0.0.1:%d" % port],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, env=env)
+            self.addCleanup(lambda t=tg: t.poll() is None and (t.kill(), t.wait()))
+            err = b""
+            while b"serving metrics" not in err:
+                line = tg.stderr.readline()
+                self.assertTrue(line, "tmpguard exited: %r" % err)
+                err += line
+            # A healthy producer stays 1 over several checks; a detached one turns 0 within
+            # two.
+            deadline, seen = time.time() + 7, []
+            while time.time() < deadline:
+                seen.append(gauge(scrape(port)))
+                if detach and seen[-1] == 0.0:
+                    break
+                time.sleep(0.5)
+            tg.send_signal(signal.SIGINT)
+            tg.communicate(timeout=60)
+            self.assertEqual(seen[-1], want, "tmpguard_producer_healthy over time: %s" % seen)
+            if not detach:
+                self.assertEqual(set(seen), {1.0}, seen)
 
 
 if __name__ == "__main__":
