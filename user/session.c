@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include "posture.h"
 #include "rules.h"
 #include "session.h"
+#include "sink.h"
 
 #define TG_EXIT_USAGE	   2
 #define TG_EXIT_FAILON	   3
@@ -68,6 +70,17 @@ struct session {
 	uint64_t lost_reported;
 	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
 	int64_t started_ns;	 /* CLOCK_REALTIME */
+
+	/* output sinks (sink.h); json above is true for the json and falco formats */
+	int format; /* enum tg_format */
+	uint64_t rotate_bytes;
+	long rotate_keep; /* 0: --rotate-keep not given */
+	bool syslog;
+	int syslog_facility; /* 0: --syslog-facility not given */
+	long syslog_max;
+	bool syslog_max_set;
+	bool syslog_opts_set; /* --syslog-facility or --syslog-max-size given */
+	struct tg_sinks *sinks;
 };
 
 static volatile sig_atomic_t exiting;
@@ -99,20 +112,19 @@ static int64_t clock_ns(clockid_t c)
 /* A finding that passed exceptions and the rate limit. */
 static void emit_finding(struct session *s, const struct tg_report *r)
 {
+	json_object *o = tg_report_json(r); /* built once, shared by every sink */
+
 	s->printed++;
-	if (s->json)
-		tg_output_json(s->out, r);
-	else
-		tg_output_text(s->out, r);
+	if (!s->json)
+		tg_sinks_text(s->sinks, r);
+	tg_sinks_record(s->sinks, o); /* json or falco lines, syslog */
+	json_object_put(o);
 }
 
 /* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
 static void emit_record(struct session *s, json_object *o)
 {
-	if (s->json)
-		fprintf(s->out, "%s\n",
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	tg_sinks_record(s->sinks, o); /* json or falco lines (not text), syslog */
 	json_object_put(o);
 }
 
@@ -488,6 +500,7 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
+		tg_sinks_stats_json(s->sinks, o);
 		emit_record(s, o);
 	}
 	fflush(s->out);
@@ -503,11 +516,16 @@ enum {
 	OPT_ENFORCE,
 	OPT_DRY_RUN,
 	OPT_FALLBACK,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_KEEP,
+	OPT_SYSLOG,
+	OPT_SYSLOG_FACILITY,
+	OPT_SYSLOG_MAX,
 };
 
 /* clang-format off */
 #define COMMON_OPTIONS \
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0 }, \
+	{ "format", 'f', "FORMAT", 0, "text (default), json (one object per line) or falco (Falco's JSON alerts)", 0 }, \
 	{ "output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0 }, \
 	{ "policy", OPT_POLICY, "FILE", 0, "policy file (default: the built-in policies/default.yaml)", 0 }, \
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
@@ -515,7 +533,12 @@ enum {
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
-	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }
+	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
+	{ "rotate-size", OPT_ROTATE_SIZE, "MIB", 0, "rotate --output before it passes MIB MiB (json and falco formats)", 0 }, \
+	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0, "rotated files kept, FILE.1 (newest) .. FILE.N (5)", 0 }, \
+	{ "syslog", OPT_SYSLOG, NULL, 0, "also send findings, loss and summary records to syslog, one JSON line each", 0 }, \
+	{ "syslog-facility", OPT_SYSLOG_FACILITY, "NAME", 0, "daemon (default), local0..local7, auth or authpriv", 0 }, \
+	{ "syslog-max-size", OPT_SYSLOG_MAX, "BYTES", 0, "shorten syslog messages longer than BYTES (8000, fits rsyslog's default; 0: never, e.g. for journald)", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -555,11 +578,12 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'f':
-		if (strcmp(arg, "json") && strcmp(arg, "text")) {
-			argp_error(state, "invalid format '%s': expected text or json", arg);
+		s->format = tg_format_parse(arg);
+		if (s->format < 0) {
+			argp_error(state, "invalid format '%s': expected text, json or falco", arg);
 			return EINVAL;
 		}
-		s->json = !strcmp(arg, "json");
+		s->json = s->format != TG_FORMAT_TEXT;
 		break;
 	case 'o':
 		s->output_path = arg;
@@ -612,6 +636,40 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 				   arg);
 			return EINVAL;
 		}
+		break;
+	case OPT_ROTATE_SIZE:
+		if (parse_long(arg, "rotation size (MiB)", 1, 1L << 20, state, &v))
+			return EINVAL;
+		s->rotate_bytes = (uint64_t)v << 20;
+		break;
+	case OPT_ROTATE_KEEP:
+		if (parse_long(arg, "number of rotated files", 1, TG_ROTATE_KEEP_MAX, state,
+			       &s->rotate_keep))
+			return EINVAL;
+		break;
+	case OPT_SYSLOG:
+		s->syslog = true;
+		break;
+	case OPT_SYSLOG_FACILITY:
+		s->syslog_facility = tg_syslog_facility_parse(arg);
+		if (s->syslog_facility < 0) {
+			argp_error(state,
+				   "invalid syslog facility '%s': expected daemon, local0..local7, "
+				   "auth or authpriv",
+				   arg);
+			return EINVAL;
+		}
+		s->syslog_opts_set = true;
+		break;
+	case OPT_SYSLOG_MAX:
+		if (parse_long(arg, "syslog message size", 0, 1L << 24, state, &s->syslog_max))
+			return EINVAL;
+		if (s->syslog_max && s->syslog_max < 1024) {
+			argp_error(state, "syslog message size %ld is below 1024 bytes",
+				   s->syslog_max);
+			return EINVAL;
+		}
+		s->syslog_max_set = s->syslog_opts_set = true;
 		break;
 	case ARGP_KEY_ARGS:
 		s->command = state->argv + state->next;
@@ -670,6 +728,25 @@ static int parse_args(struct session *s, int argc, char **argv, bool run)
 	}
 	if (!run && s->command && s->command[0]) {
 		fprintf(stderr, "tmpguard audit: unexpected argument '%s'\n", s->command[0]);
+		return TG_EXIT_USAGE;
+	}
+	if (s->rotate_bytes && !s->output_path) {
+		fprintf(stderr, "tmpguard: --rotate-size needs --output FILE\n");
+		return TG_EXIT_USAGE;
+	}
+	/* Text blocks are for a terminal; rotated files are for tools (and `tmpguard report`). */
+	if (s->rotate_bytes && !s->json) {
+		fprintf(stderr, "tmpguard: --rotate-size writes JSON lines: give --format json or "
+				"falco\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->rotate_keep && !s->rotate_bytes) {
+		fprintf(stderr, "tmpguard: --rotate-keep needs --rotate-size\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->syslog_opts_set && !s->syslog) {
+		fprintf(stderr,
+			"tmpguard: --syslog-facility and --syslog-max-size need --syslog\n");
 		return TG_EXIT_USAGE;
 	}
 	return 0;
@@ -857,7 +934,7 @@ static int session_start(struct session *s, bool scoped)
 	struct tg_policy *pol;
 	char err[1024];
 	bool lsm_refused = false;
-	int fd, e;
+	int e;
 
 	if (tg_check_requirements(err, sizeof(err))) {
 		fprintf(stderr, "tmpguard: %s\n", err);
@@ -879,17 +956,24 @@ static int session_start(struct session *s, bool scoped)
 	lo.dir_loose_mask = s->rules.dir_loose_mask;
 
 	s->out = stdout;
-	if (s->output_path) {
-		/* Opened before the programs attach; created 0600, never through a symlink. */
-		fd = open(s->output_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
-		if (fd < 0 || !(s->out = fdopen(fd, "a"))) {
-			fprintf(stderr, "tmpguard: cannot open output %s: %s\n", s->output_path,
-				strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return TG_EXIT_USAGE;
-		}
+	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
+	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
+	s->sinks = tg_sinks_open(
+		&(struct tg_sink_opts){
+			.format = s->format,
+			.path = s->output_path,
+			.rotate_bytes = s->rotate_bytes,
+			.rotate_keep = s->rotate_keep ? s->rotate_keep : TG_ROTATE_KEEP_DEFAULT,
+			.syslog = s->syslog,
+			.syslog_facility = s->syslog_facility > 0 ? s->syslog_facility : LOG_DAEMON,
+			.syslog_max =
+				s->syslog_max_set ? (size_t)s->syslog_max : TG_SYSLOG_MAX_DEFAULT,
+			.diag = stderr,
+		},
+		err, sizeof(err));
+	if (!s->sinks) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
 	}
 	s->en = tg_enrich_new();
 	s->agg = tg_agg_new(TG_AGG_MAX);
@@ -943,8 +1027,7 @@ static void session_end(struct session *s)
 		print_summary(s);
 		tg_bpf_stop(s->bpf);
 	}
-	if (s->out && s->out != stdout)
-		fclose(s->out);
+	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
 	tg_agg_free(s->agg);
 	tg_policy_kernel_free(&s->pk);
