@@ -188,14 +188,14 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	snprintf(rname, sizeof(rname), "Insecure temporary file: %s", rule);
 	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". */
 	fprintf(m,
-		"%s: %s %s by %s (pid %lld, user %s) on %s: %s (file=%s process=%s "
-		"proc_exepath=%s command=%s parent=%s ppid=%lld user_uid=%lld flags=%s mode=%s "
-		"severity=%s action=%s cwe=%s container_id=%s)",
+		"%s: %s %s by %s (pid %lld, user %s) on %s: %s (process=%s proc_exepath=%s "
+		"command=%s parent=%s ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s "
+		"action=%s cwe=%s container_id=%s)",
 		str(rec, "time"), prio, rname, str(proc, "comm"), (long long)num(proc, "pid"),
 		str(proc, "user"), str(rec, "path"), ri ? ri->what : "insecure temporary file",
-		str(rec, "path"), str(proc, "comm"), str(proc, "exe"), str(proc, "cmdline"),
-		str(proc, "pcomm"), (long long)num(proc, "ppid"), (long long)num(proc, "uid"),
-		flags, str(rec, "mode"), sev, str(rec, "action"), cwe, *cid ? cid : "host");
+		str(proc, "comm"), str(proc, "exe"), str(proc, "cmdline"), str(proc, "pcomm"),
+		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags, str(rec, "mode"),
+		sev, str(rec, "action"), cwe, *cid ? cid : "host");
 	fclose(m);
 
 	f = json_object_new_object();
