@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -33,6 +34,7 @@
 #include "posture.h"
 #include "rules.h"
 #include "session.h"
+#include "sink.h"
 
 #define TG_EXIT_USAGE	   2
 #define TG_EXIT_FAILON	   3
@@ -93,6 +95,16 @@ struct session {
 	/* Findings past exceptions, rate-limited repeats included: [rule][severity]. */
 	uint64_t findings_by[TG_RULE_MAX][TG_METRICS_NR_SEV];
 	uint64_t exc_user_retired; /* user-space hits of exceptions of policies since replaced */
+	/* output sinks (sink.h); json above is true for the json and falco formats */
+	int format; /* enum tg_format */
+	uint64_t rotate_bytes;
+	long rotate_keep; /* 0: --rotate-keep not given */
+	bool syslog;
+	int syslog_facility; /* 0: --syslog-facility not given */
+	long syslog_max;
+	bool syslog_max_set;
+	bool syslog_opts_set; /* --syslog-facility or --syslog-max-size given */
+	struct tg_sinks *sinks;
 };
 
 static volatile sig_atomic_t exiting;
@@ -124,20 +136,19 @@ static int64_t clock_ns(clockid_t c)
 /* A finding that passed exceptions and the rate limit. */
 static void emit_finding(struct session *s, const struct tg_report *r)
 {
+	json_object *o = tg_report_json(r); /* built once, shared by every sink */
+
 	s->printed++;
-	if (s->json)
-		tg_output_json(s->out, r);
-	else
-		tg_output_text(s->out, r);
+	if (!s->json)
+		tg_sinks_text(s->sinks, r);
+	tg_sinks_record(s->sinks, o); /* json or falco lines, syslog */
+	json_object_put(o);
 }
 
 /* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
 static void emit_record(struct session *s, json_object *o)
 {
-	if (s->json)
-		fprintf(s->out, "%s\n",
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	tg_sinks_record(s->sinks, o); /* json or falco lines (not text), syslog */
 	json_object_put(o);
 }
 
@@ -619,6 +630,7 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(s->health_alerts));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
+		tg_sinks_stats_json(s->sinks, o);
 		emit_record(s, o);
 	}
 	fflush(s->out);
@@ -636,11 +648,16 @@ enum {
 	OPT_FALLBACK,
 	OPT_METRICS_ADDR,
 	OPT_BPF_STATS,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_KEEP,
+	OPT_SYSLOG,
+	OPT_SYSLOG_FACILITY,
+	OPT_SYSLOG_MAX,
 };
 
 /* clang-format off */
 #define COMMON_OPTIONS \
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object per line)", 0 }, \
+	{ "format", 'f', "FORMAT", 0, "text (default), json (one object per line) or falco (Falco's JSON alerts)", 0 }, \
 	{ "output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0 }, \
 	{ "policy", OPT_POLICY, "FILE", 0, "policy file (default: the built-in policies/default.yaml)", 0 }, \
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
@@ -650,7 +667,12 @@ enum {
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
 	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
 	{ "metrics-addr", OPT_METRICS_ADDR, "ADDR:PORT", 0, "serve Prometheus metrics on http://ADDR:PORT/metrics (127.0.0.1:9464, [::1]:9464)", 0 }, \
-	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "measure the BPF programs' run time while running (kernel BPF stats)", 0 }
+	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "measure the BPF programs' run time while running (kernel BPF stats)", 0 }, \
+	{ "rotate-size", OPT_ROTATE_SIZE, "MIB", 0, "rotate --output before it passes MIB MiB (json and falco formats)", 0 }, \
+	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0, "rotated files kept, FILE.1 (newest) .. FILE.N (5)", 0 }, \
+	{ "syslog", OPT_SYSLOG, NULL, 0, "also send findings, loss and summary records to syslog, one JSON line each", 0 }, \
+	{ "syslog-facility", OPT_SYSLOG_FACILITY, "NAME", 0, "daemon (default), local0..local7, auth or authpriv", 0 }, \
+	{ "syslog-max-size", OPT_SYSLOG_MAX, "BYTES", 0, "shorten syslog messages longer than BYTES (8000, fits rsyslog's default; 0: never, e.g. for journald)", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -708,11 +730,12 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'f':
-		if (strcmp(arg, "json") && strcmp(arg, "text")) {
-			opt_error(state, "invalid format '%s': expected text or json", arg);
+		s->format = tg_format_parse(arg);
+		if (s->format < 0) {
+			opt_error(state, "invalid format '%s': expected text, json or falco", arg);
 			return EINVAL;
 		}
-		s->json = !strcmp(arg, "json");
+		s->json = s->format != TG_FORMAT_TEXT;
 		break;
 	case 'o':
 		s->output_path = arg;
@@ -752,7 +775,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		char msg[256];
 
 		if (tg_metrics_parse_addr(arg, &s->metrics_addr, msg, sizeof(msg))) {
-			argp_error(state, "invalid --metrics-addr %s", msg);
+			opt_error(state, "invalid --metrics-addr %s", msg);
 			return EINVAL;
 		}
 		s->metrics_addr_text = arg;
@@ -778,6 +801,40 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 				  arg);
 			return EINVAL;
 		}
+		break;
+	case OPT_ROTATE_SIZE:
+		if (parse_long(arg, "rotation size (MiB)", 1, 1L << 20, state, &v))
+			return EINVAL;
+		s->rotate_bytes = (uint64_t)v << 20;
+		break;
+	case OPT_ROTATE_KEEP:
+		if (parse_long(arg, "number of rotated files", 1, TG_ROTATE_KEEP_MAX, state,
+			       &s->rotate_keep))
+			return EINVAL;
+		break;
+	case OPT_SYSLOG:
+		s->syslog = true;
+		break;
+	case OPT_SYSLOG_FACILITY:
+		s->syslog_facility = tg_syslog_facility_parse(arg);
+		if (s->syslog_facility < 0) {
+			opt_error(state,
+				  "invalid syslog facility '%s': expected daemon, local0..local7, "
+				  "auth or authpriv",
+				  arg);
+			return EINVAL;
+		}
+		s->syslog_opts_set = true;
+		break;
+	case OPT_SYSLOG_MAX:
+		if (parse_long(arg, "syslog message size", 0, 1L << 24, state, &s->syslog_max))
+			return EINVAL;
+		if (s->syslog_max && s->syslog_max < 1024) {
+			opt_error(state, "syslog message size %ld is below 1024 bytes",
+				  s->syslog_max);
+			return EINVAL;
+		}
+		s->syslog_max_set = s->syslog_opts_set = true;
 		break;
 	case ARGP_KEY_ARGS:
 		s->command = state->argv + state->next;
@@ -847,6 +904,25 @@ static int parse_opts(struct session *s, int argc, char **argv, bool run, const 
 	}
 	if (!run && s->command && s->command[0]) {
 		fprintf(stderr, "tmpguard audit: unexpected argument '%s'\n", s->command[0]);
+		return TG_EXIT_USAGE;
+	}
+	if (s->rotate_bytes && !s->output_path) {
+		fprintf(stderr, "tmpguard: --rotate-size needs --output FILE\n");
+		return TG_EXIT_USAGE;
+	}
+	/* Text blocks are for a terminal; rotated files are for tools (and `tmpguard report`). */
+	if (s->rotate_bytes && !s->json) {
+		fprintf(stderr, "tmpguard: --rotate-size writes JSON lines: give --format json or "
+				"falco\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->rotate_keep && !s->rotate_bytes) {
+		fprintf(stderr, "tmpguard: --rotate-keep needs --rotate-size\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->syslog_opts_set && !s->syslog) {
+		fprintf(stderr,
+			"tmpguard: --syslog-facility and --syslog-max-size need --syslog\n");
 		return TG_EXIT_USAGE;
 	}
 	return 0;
@@ -1108,7 +1184,7 @@ static int session_start(struct session *s, bool scoped)
 	struct tg_policy *pol;
 	char err[1024];
 	bool lsm_refused = false;
-	int fd, e;
+	int e;
 
 	s->canary_dirfd = -1; /* health_start() opens it for machine-wide audits */
 	if (tg_check_requirements(err, sizeof(err))) {
@@ -1131,17 +1207,24 @@ static int session_start(struct session *s, bool scoped)
 	lo.dir_loose_mask = s->rules.dir_loose_mask;
 
 	s->out = stdout;
-	if (s->output_path) {
-		/* Opened before the programs attach; created 0600, never through a symlink. */
-		fd = open(s->output_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
-		if (fd < 0 || !(s->out = fdopen(fd, "a"))) {
-			fprintf(stderr, "tmpguard: cannot open output %s: %s\n", s->output_path,
-				strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return TG_EXIT_USAGE;
-		}
+	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
+	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
+	s->sinks = tg_sinks_open(
+		&(struct tg_sink_opts){
+			.format = s->format,
+			.path = s->output_path,
+			.rotate_bytes = s->rotate_bytes,
+			.rotate_keep = s->rotate_keep ? s->rotate_keep : TG_ROTATE_KEEP_DEFAULT,
+			.syslog = s->syslog,
+			.syslog_facility = s->syslog_facility > 0 ? s->syslog_facility : LOG_DAEMON,
+			.syslog_max =
+				s->syslog_max_set ? (size_t)s->syslog_max : TG_SYSLOG_MAX_DEFAULT,
+			.diag = stderr,
+		},
+		err, sizeof(err));
+	if (!s->sinks) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
 	}
 	if (metrics_open(s))
 		return 1;
@@ -1202,8 +1285,7 @@ static void session_end(struct session *s)
 		print_summary(s);
 		tg_bpf_stop(s->bpf);
 	}
-	if (s->out && s->out != stdout)
-		fclose(s->out);
+	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
 	tg_agg_free(s->agg);
 	tg_policy_kernel_free(&s->pk);

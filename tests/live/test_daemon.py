@@ -193,7 +193,7 @@ class Daemon(DaemonCase):
     def test_bad_configurations_exit_2_naming_the_place(self):
         cases = [
             ("format: json\nbogus: 1\n", "%s:2:1: unknown option 'bogus'"),
-            ("format: xml\n", "%s: invalid format 'xml'"),
+            ("format: xml\n", "%s: invalid format 'xml': expected text, json or falco"),
             ("enforce: maybe\n", "%s:1:10: 'enforce' is 'maybe'; expected true or false"),
             ("ringbuf-size: 3\n", "%s: ring buffer size 3 MiB is not a power of two"),
             ("format: json\nformat: text\n", "%s:2:1: 'format' given twice"),

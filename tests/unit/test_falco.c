@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * --format falco: real findings (rendered by tg_report_json) and the other records converted
+ * to Falco's alert shape, checked against what Falcosidekick requires (FalcoPayload.Check():
+ * a known priority, a rule, a non-zero time, non-empty output_fields).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <cmocka.h>
+#include <linux/types.h>
+#include "falco.h"
+#include "output.h"
+#include "timeparse.h"
+
+static const char *const falco_keys[] = {"output", "priority", "rule", "time",
+					 "source", "hostname", "tags", "output_fields"};
+static const char *const priorities[] = {"Emergency", "Alert",	"Critical",	 "Error",
+					 "Warning",   "Notice", "Informational", "Debug"};
+
+struct fixture {
+	struct tg_event e;
+	struct tg_proc_info p;
+	struct tg_report r;
+};
+
+static void make_report(struct fixture *f, enum tg_rule rule, enum tg_severity sev)
+{
+	memset(f, 0, sizeof(*f));
+	f->e.kind = TG_KIND_OPEN;
+	f->e.syscall = TG_SYS_OPENAT;
+	f->e.flags = O_WRONLY | O_CREAT | O_TRUNC;
+	f->e.mode = 0666;
+	f->e.umask = 022;
+	f->e.file_mode = 0100644;
+	f->e.dir_mode = 041777;
+	f->e.facts = TG_F_CREATED | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED;
+	f->e.ts_ns = 1500000000ULL;
+	f->e.pid = 1234;
+	f->e.tid = 1234;
+	f->e.ppid = 1200;
+	f->e.uid = 1000;
+	f->e.dfd = -100;
+	snprintf(f->e.path, sizeof(f->e.path), "/tmp/report.\n1234");
+	snprintf(f->e.name, sizeof(f->e.name), "report.\n1234");
+	snprintf(f->e.comm, sizeof(f->e.comm), "sh");
+	snprintf(f->e.pcomm, sizeof(f->e.pcomm), "make");
+	snprintf(f->p.exe, sizeof(f->p.exe), "/usr/bin/dash");
+	snprintf(f->p.user, sizeof(f->p.user), "alice");
+	f->p.cmdline_len = snprintf(f->p.cmdline, sizeof(f->p.cmdline), "sh -c echo x");
+	f->r.e = &f->e;
+	f->r.proc = &f->p;
+	f->r.finding.rule = rule;
+	f->r.finding.severity = sev;
+	f->r.dir.shared = true;
+	f->r.dir.is_holding_dir = true;
+	f->r.lang = TG_LANG_SHELL;
+	f->r.count = 3;
+	f->r.host = "web-1";
+	f->r.boot_to_real_ns = 1764311400LL * 1000000000LL; /* 2025-11-28T06:30:00Z */
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	return v;
+}
+
+static const char *s(json_object *o, const char *key)
+{
+	return json_object_get_string(get(o, key));
+}
+
+/* What Falcosidekick's FalcoPayload holds and its Check() requires, and nothing else. */
+static void assert_falco_shape(json_object *f)
+{
+	int64_t t;
+	bool known = false;
+
+	assert_non_null(f);
+	assert_int_equal(json_object_object_length(f), 8);
+	for (size_t i = 0; i < sizeof(falco_keys) / sizeof(falco_keys[0]); i++)
+		get(f, falco_keys[i]);
+	for (size_t i = 0; i < sizeof(priorities) / sizeof(priorities[0]); i++)
+		known |= !strcmp(s(f, "priority"), priorities[i]);
+	assert_true(known);
+	assert_true(s(f, "rule")[0]);
+	assert_int_equal(tg_parse_rfc3339(s(f, "time"), &t), 0);
+	assert_true(t > 0);
+	assert_string_equal(s(f, "source"), "tmpguard");
+	assert_true(json_object_is_type(get(f, "tags"), json_type_array));
+	assert_true(json_object_is_type(get(f, "output_fields"), json_type_object));
+	/* evt.time is Falco's: an integer, ns since the epoch, the same instant as time. */
+	assert_true(json_object_is_type(get(get(f, "output_fields"), "evt.time"), json_type_int));
+	assert_true(json_object_get_int64(get(get(f, "output_fields"), "evt.time")) == t);
+	/* The output sentence starts like Falco's: "<time>: <Priority> ". */
+	assert_int_equal(strncmp(s(f, "output"), s(f, "time"), strlen(s(f, "time"))), 0);
+	assert_int_equal(strncmp(s(f, "output") + strlen(s(f, "time")), ": ", 2), 0);
+	assert_int_equal(strncmp(s(f, "output") + strlen(s(f, "time")) + 2, s(f, "priority"),
+				 strlen(s(f, "priority"))),
+			 0);
+}
+
+static json_object *falco_of(struct fixture *fx)
+{
+	json_object *rec = tg_report_json(&fx->r), *f = tg_falco_from_record(rec);
+
+	json_object_put(rec);
+	return f;
+}
+
+static void test_priority_map(void **state)
+{
+	(void)state;
+	assert_string_equal(tg_falco_priority("critical"), "Critical");
+	assert_string_equal(tg_falco_priority("high"), "Error");
+	assert_string_equal(tg_falco_priority("medium"), "Warning");
+	assert_string_equal(tg_falco_priority("low"), "Notice");
+	assert_null(tg_falco_priority("severe"));
+	assert_null(tg_falco_priority(""));
+	assert_null(tg_falco_priority(NULL));
+}
+
+static void test_finding(void **state)
+{
+	struct fixture fx;
+	json_object *f, *of, *tags;
+	const char *want_tags[] = {
+		"CWE-59", "T1068", "filesystem", "host", "mitre_privilege_escalation", "tmpguard"};
+
+	(void)state;
+	make_report(&fx, TG_RULE_SYMLINK_FOLLOW, TG_SEV_CRITICAL);
+	fx.r.action = TG_ACT_WOULD_DENY;
+	f = falco_of(&fx);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Critical");
+	assert_string_equal(s(f, "rule"), "Insecure temporary file: symlink-follow");
+	assert_string_equal(s(f, "time"), "2025-11-28T06:30:01.500000000Z");
+	assert_string_equal(s(f, "hostname"), "web-1");
+	assert_non_null(strstr(s(f, "output"), "2025-11-28T06:30:01.500000000Z: Critical "
+					       "Insecure temporary file: symlink-follow by sh "
+					       "(pid 1234, user alice) on /tmp/report.\n1234"));
+	assert_non_null(strstr(s(f, "output"), "action=would-deny"));
+	/* Tags: a sorted set, as Falco writes its std::set. */
+	tags = get(f, "tags");
+	assert_int_equal(json_object_array_length(tags), sizeof(want_tags) / sizeof(want_tags[0]));
+	for (size_t i = 0; i < sizeof(want_tags) / sizeof(want_tags[0]); i++)
+		assert_string_equal(json_object_get_string(json_object_array_get_idx(tags, i)),
+				    want_tags[i]);
+
+	of = get(f, "output_fields");
+	assert_int_equal(json_object_get_int64(get(of, "evt.time")), 1764311401500000000LL);
+	assert_string_equal(s(of, "evt.type"), "openat");
+	assert_string_equal(s(of, "evt.arg.flags"), "O_WRONLY|O_CREAT|O_TRUNC");
+	assert_string_equal(s(of, "evt.arg.mode"), "0666");
+	assert_string_equal(s(of, "proc.name"), "sh");
+	assert_int_equal(json_object_get_int64(get(of, "proc.pid")), 1234);
+	assert_int_equal(json_object_get_int64(get(of, "proc.ppid")), 1200);
+	assert_string_equal(s(of, "proc.pname"), "make");
+	assert_string_equal(s(of, "proc.exepath"), "/usr/bin/dash");
+	assert_string_equal(s(of, "proc.cmdline"), "sh -c echo x");
+	assert_string_equal(s(of, "user.name"), "alice");
+	assert_int_equal(json_object_get_int64(get(of, "user.uid")), 1000);
+	assert_string_equal(s(of, "fd.name"), "/tmp/report.\n1234");
+	assert_string_equal(s(of, "container.id"), "host");
+	assert_string_equal(s(of, "tmpguard.rule"), "symlink-follow");
+	assert_string_equal(s(of, "tmpguard.severity"), "critical");
+	assert_string_equal(s(of, "tmpguard.action"), "would-deny");
+	assert_string_equal(s(of, "tmpguard.cwe"), "CWE-59");
+	assert_true(strlen(s(of, "tmpguard.advice")) > 10);
+	assert_int_equal(json_object_get_int64(get(of, "tmpguard.count")), 3);
+	/* One line whatever the path holds. */
+	assert_null(strchr(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), '\n'));
+	json_object_put(f);
+}
+
+static void test_every_severity_and_container(void **state)
+{
+	static const struct {
+		enum tg_rule rule;
+		enum tg_severity sev;
+		const char *prio, *cwe_tag, *mitre;
+	} cases[] = {
+		{TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "Error", "CWE-377",
+		 "mitre_privilege_escalation"},
+		{TG_RULE_CHECK_THEN_CREATE, TG_SEV_HIGH, "Error", "CWE-367",
+		 "mitre_privilege_escalation"},
+		{TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM, "Warning", "CWE-732", "mitre_collection"},
+		{TG_RULE_FOREIGN_FILE_REUSE, TG_SEV_CRITICAL, "Critical", "CWE-377",
+		 "mitre_privilege_escalation"},
+		{TG_RULE_LOOSE_TEMPDIR, TG_SEV_MEDIUM, "Warning", "CWE-377", "mitre_collection"},
+		{TG_RULE_INHERITABLE_FD, TG_SEV_LOW, "Notice", "CWE-403", "mitre_collection"},
+	};
+	struct fixture fx;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *f, *tags;
+		bool cwe = false, mitre = false, container = false;
+
+		make_report(&fx, cases[i].rule, cases[i].sev);
+		snprintf(fx.p.container_id, sizeof(fx.p.container_id), "%064d", 7);
+		f = falco_of(&fx);
+		assert_falco_shape(f);
+		assert_string_equal(s(f, "priority"), cases[i].prio);
+		assert_string_equal(s(get(f, "output_fields"), "container.id"), fx.p.container_id);
+		tags = get(f, "tags");
+		for (size_t t = 0; t < json_object_array_length(tags); t++) {
+			const char *tag =
+				json_object_get_string(json_object_array_get_idx(tags, t));
+
+			cwe |= !strcmp(tag, cases[i].cwe_tag);
+			mitre |= !strcmp(tag, cases[i].mitre);
+			container |= !strcmp(tag, "container");
+			assert_string_not_equal(tag, "host");
+		}
+		assert_true(cwe && mitre && container);
+		json_object_put(f);
+	}
+}
+
+static json_object *parse(const char *text)
+{
+	json_object *o = json_tokener_parse(text);
+
+	assert_non_null(o);
+	return o;
+}
+
+static void test_loss_session_summary(void **state)
+{
+	json_object *rec, *f;
+
+	(void)state;
+	rec = parse("{\"type\":\"loss\",\"time\":\"2026-11-28T06:30:00.000000001Z\",\"host\":\"h\","
+		    "\"from\":\"2026-11-28T06:29:59.800000000Z\",\"to\":\"2026-11-28T06:30:00."
+		    "000000001Z\",\"lost\":17,\"lost_total\":20}");
+	f = tg_falco_from_record(rec);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Warning");
+	assert_string_equal(s(f, "rule"), "tmpguard records lost");
+	assert_string_equal(s(f, "hostname"), "h");
+	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.lost")), 17);
+	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.lost_total")),
+			 20);
+	assert_string_equal(s(get(f, "output_fields"), "tmpguard.loss_from"),
+			    "2026-11-28T06:29:59.800000000Z");
+	assert_non_null(strstr(s(f, "output"), "lost=17"));
+	json_object_put(f);
+	json_object_put(rec);
+
+	rec = parse("{\"type\":\"session\",\"time\":\"2026-11-28T06:00:00.000000000Z\",\"host\":"
+		    "\"h\",\"version\":\"0.1.0\",\"pid\":77,\"scope\":\"host\",\"hooks\":[\"a\","
+		    "\"b\"],\"enforcement\":\"off\",\"policy\":\"/etc/tg.yaml\"}");
+	f = tg_falco_from_record(rec);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Informational");
+	assert_string_equal(s(f, "rule"), "tmpguard session started");
+	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.pid")), 77);
+	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.hooks")), 2);
+	json_object_put(f);
+	json_object_put(rec);
+
+	rec = parse("{\"type\":\"summary\",\"time\":\"2026-11-28T07:00:00.000000000Z\",\"host\":"
+		    "\"h\",\"started\":\"2026-11-28T06:00:00.000000000Z\",\"findings\":5,"
+		    "\"by_severity\":{\"low\":0,\"medium\":2,\"high\":3,\"critical\":0},"
+		    "\"events\":{\"lost\":0}}");
+	f = tg_falco_from_record(rec);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Informational");
+	assert_string_equal(s(f, "rule"), "tmpguard session summary");
+	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.findings")),
+			 5);
+	assert_int_equal(
+		json_object_get_int64(get(get(f, "output_fields"), "tmpguard.findings_high")), 3);
+	json_object_put(f);
+	/* A summary of a run that lost records warns. */
+	json_object_object_add(get(rec, "events"), "lost", json_object_new_int(4));
+	f = tg_falco_from_record(rec);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Warning");
+	json_object_put(f);
+	json_object_put(rec);
+}
+
+static void test_unconvertible(void **state)
+{
+	static const char *const bad[] = {
+		/* no type, unknown type */
+		"{\"time\":\"2026-11-28T06:30:00.000000000Z\"}",
+		"{\"type\":\"other\",\"time\":\"2026-11-28T06:30:00.000000000Z\"}",
+		/* Falcosidekick drops a zero or missing time */
+		"{\"type\":\"loss\",\"lost\":1}",
+		"{\"type\":\"loss\",\"time\":\"yesterday\",\"lost\":1}",
+		"{\"type\":\"loss\",\"time\":\"1970-01-01T00:00:00.000000000Z\",\"lost\":1}",
+		/* a finding without a severity Falco can express, or without a rule */
+		"{\"type\":\"finding\",\"time\":\"2026-11-28T06:30:00.000000000Z\",\"rule\":\"x\","
+		"\"severity\":\"severe\"}",
+		"{\"type\":\"finding\",\"time\":\"2026-11-28T06:30:00.000000000Z\",\"severity\":"
+		"\"high\"}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object *rec = parse(bad[i]), *f = tg_falco_from_record(rec);
+
+		if (f)
+			fail_msg("converted %s", bad[i]);
+		json_object_put(rec);
+	}
+	assert_null(tg_falco_from_record(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_priority_map),
+		cmocka_unit_test(test_finding),
+		cmocka_unit_test(test_every_severity_and_container),
+		cmocka_unit_test(test_loss_session_summary),
+		cmocka_unit_test(test_unconvertible),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

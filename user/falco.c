@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The Falco alert shape. Where it comes from:
+ *
+ *  - Falco's own JSON alert (falcosecurity/falco, userspace/engine/formats.cpp,
+ *    falco_formats::format_event): top-level "time" (RFC 3339 UTC with nanoseconds, always
+ *    ".%09luZ"), "rule", "priority", "source", "hostname", "output", "tags" (a sorted set) and
+ *    "output_fields", whose keys are Falco field names ("evt.time", "proc.name", "proc.pid",
+ *    "user.name", "fd.name", ...). "evt.time" there is an integer: nanoseconds since the epoch
+ *    (falcosecurity/falco#340 shows one: "evt.time":1522083599652105834). "output" is the
+ *    prefix "%evt.time: <Priority>" (with time_format_iso_8601, the ISO time) and the rule's
+ *    output sentence.
+ *  - Falcosidekick's input (falcosecurity/falcosidekick, types/types.go, FalcoPayload):
+ *    output, priority, rule, time, output_fields, source, tags, hostname (uuid is its own).
+ *    FalcoPayload.Check() rejects an event without a priority it knows (types/priority.go:
+ *    Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug, any case), an
+ *    empty rule, a zero time or empty output_fields; so does this file.
+ *  - container.id is "host" for a process outside any container, as in Falco.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "falco.h"
+#include "timeparse.h"
+
+#define TG_FALCO_SOURCE "tmpguard"
+
+const char *tg_falco_priority(const char *severity)
+{
+	static const struct {
+		const char *sev, *prio;
+	} map[] = {
+		{"critical", "Critical"},
+		{"high", "Error"},
+		{"medium", "Warning"},
+		{"low", "Notice"},
+	};
+
+	for (size_t i = 0; severity && i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(severity, map[i].sev))
+			return map[i].prio;
+	return NULL;
+}
+
+/* What each rule means, in the words of a Falco rule's output, and its MITRE ATT&CK tags. */
+static const struct rule_info {
+	const char *id, *what, *tactic, *technique;
+} rules[] = {
+	{"nonexclusive-create", "created a file without O_EXCL in a shared directory",
+	 "mitre_privilege_escalation", "T1068"},
+	{"check-then-create", "checked that a name was free, then created it without O_EXCL",
+	 "mitre_privilege_escalation", "T1068"},
+	{"loose-mode", "created a file other users can read or change", "mitre_collection",
+	 "T1005"},
+	{"foreign-file-reuse", "opened a file another user planted in a shared directory",
+	 "mitre_privilege_escalation", "T1068"},
+	{"symlink-follow", "followed a symlink while creating a file in a shared directory",
+	 "mitre_privilege_escalation", "T1068"},
+	{"loose-tempdir", "created a directory other users can use", "mitre_collection", "T1005"},
+	{"inheritable-fd", "created a file without O_CLOEXEC", "mitre_collection", "T1005"},
+};
+
+static const struct rule_info *rule_info(const char *id)
+{
+	for (size_t i = 0; id && i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (!strcmp(id, rules[i].id))
+			return &rules[i];
+	return NULL;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* A string field, "" when absent or not a string. */
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+static int64_t num(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	return v ? json_object_get_int64(v) : 0;
+}
+
+/* json-c asserts on the length of a non-array: 0 for anything else. */
+static size_t arr_len(json_object *a)
+{
+	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* An array of strings joined by sep (caller frees). */
+static char *join(json_object *arr, const char *sep)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < arr_len(arr); i++)
+		fprintf(f, "%s%s", i ? sep : "",
+			json_object_get_string(json_object_array_get_idx(arr, i)));
+	fclose(f);
+	return buf;
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void add_int(json_object *o, const char *key, int64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Falco writes its tags as a std::set: sorted, each once. */
+static json_object *tags_json(const char **t, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	qsort(t, n, sizeof(*t), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(t[i], t[i - 1]))
+			json_object_array_add(arr, json_object_new_string(t[i]));
+	return arr;
+}
+
+/* The skeleton every event shares; output_fields starts with evt.time (ns since the epoch). */
+static json_object *event(json_object *rec, const char *rule, const char *priority,
+			  const char *output, json_object *tags, json_object *fields, int64_t t_ns)
+{
+	json_object *o = json_object_new_object(), *f = json_object_new_object();
+
+	add_str(o, "output", output);
+	add_str(o, "priority", priority);
+	add_str(o, "rule", rule);
+	add_str(o, "time", str(rec, "time"));
+	add_str(o, "source", TG_FALCO_SOURCE);
+	add_str(o, "hostname", str(rec, "host"));
+	json_object_object_add(o, "tags", tags);
+	add_int(f, "evt.time", t_ns);
+	json_object_object_foreach(fields, k, v) json_object_object_add(f, k, json_object_get(v));
+	json_object_put(fields);
+	json_object_object_add(o, "output_fields", f);
+	return o;
+}
+
+static json_object *finding(json_object *rec, int64_t t_ns)
+{
+	const char *sev = str(rec, "severity"), *rule = str(rec, "rule");
+	const char *prio = tg_falco_priority(sev);
+	const struct rule_info *ri = rule_info(rule);
+	json_object *proc = get(rec, "proc"), *f, *o;
+	const char *cid = str(proc, "container_id"), *tags[16];
+	char *cwe, *flags, *out = NULL, rname[128];
+	size_t nt = 0, outlen = 0;
+	FILE *m;
+
+	if (!prio || !*rule)
+		return NULL;
+	cwe = join(get(rec, "cwe"), ",");
+	flags = join(get(rec, "flags"), "|");
+	m = open_memstream(&out, &outlen);
+	if (!cwe || !flags || !m) {
+		free(cwe);
+		free(flags);
+		if (m)
+			fclose(m);
+		free(out);
+		return NULL;
+	}
+	snprintf(rname, sizeof(rname), "Insecure temporary file: %s", rule);
+	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". */
+	fprintf(m,
+		"%s: %s %s by %s (pid %lld, user %s) on %s: %s (process=%s proc_exepath=%s "
+		"command=%s parent=%s ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s "
+		"action=%s cwe=%s container_id=%s)",
+		str(rec, "time"), prio, rname, str(proc, "comm"), (long long)num(proc, "pid"),
+		str(proc, "user"), str(rec, "path"), ri ? ri->what : "insecure temporary file",
+		str(proc, "comm"), str(proc, "exe"), str(proc, "cmdline"), str(proc, "pcomm"),
+		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags, str(rec, "mode"),
+		sev, str(rec, "action"), cwe, *cid ? cid : "host");
+	fclose(m);
+
+	f = json_object_new_object();
+	add_str(f, "evt.type", str(rec, "syscall"));
+	add_str(f, "evt.arg.flags", flags);
+	add_str(f, "evt.arg.mode", str(rec, "mode"));
+	add_str(f, "proc.name", str(proc, "comm"));
+	add_int(f, "proc.pid", num(proc, "pid"));
+	add_int(f, "proc.ppid", num(proc, "ppid"));
+	add_str(f, "proc.pname", str(proc, "pcomm"));
+	add_str(f, "proc.exepath", str(proc, "exe"));
+	add_str(f, "proc.cmdline", str(proc, "cmdline"));
+	add_str(f, "user.name", str(proc, "user"));
+	add_int(f, "user.uid", num(proc, "uid"));
+	add_str(f, "fd.name", str(rec, "path"));
+	add_str(f, "container.id", *cid ? cid : "host");
+	add_str(f, "tmpguard.rule", rule);
+	add_str(f, "tmpguard.severity", sev);
+	add_str(f, "tmpguard.action", str(rec, "action"));
+	add_str(f, "tmpguard.cwe", cwe);
+	add_str(f, "tmpguard.why", str(rec, "why"));
+	add_str(f, "tmpguard.language", str(rec, "language"));
+	add_str(f, "tmpguard.advice", str(rec, "advice"));
+	add_str(f, "tmpguard.resolved_name", str(rec, "resolved_name"));
+	add_str(f, "tmpguard.file_mode", str(rec, "file_mode"));
+	add_int(f, "tmpguard.file_uid", num(rec, "file_uid"));
+	json_object_object_add(
+		f, "tmpguard.created",
+		json_object_new_boolean(json_object_get_boolean(get(rec, "created"))));
+	json_object_object_add(
+		f, "tmpguard.symlink_followed",
+		json_object_new_boolean(json_object_get_boolean(get(rec, "symlink_followed"))));
+	add_int(f, "tmpguard.count", num(rec, "count"));
+	add_str(f, "tmpguard.pattern", str(rec, "pattern"));
+
+	tags[nt++] = "filesystem";
+	tags[nt++] = TG_FALCO_SOURCE;
+	tags[nt++] = *cid ? "container" : "host";
+	if (ri) {
+		tags[nt++] = ri->tactic;
+		tags[nt++] = ri->technique;
+	}
+	for (size_t i = 0; i < arr_len(get(rec, "cwe")) && nt < 16; i++)
+		tags[nt++] = json_object_get_string(json_object_array_get_idx(get(rec, "cwe"), i));
+	o = event(rec, rname, prio, out, tags_json(tags, nt), f, t_ns);
+	free(out);
+	free(cwe);
+	free(flags);
+	return o;
+}
+
+static json_object *loss(json_object *rec, int64_t t_ns)
+{
+	json_object *f = json_object_new_object(), *o;
+	const char *tags[] = {TG_FALCO_SOURCE};
+	char *out = NULL;
+
+	if (asprintf(&out,
+		     "%s: Warning tmpguard records lost: the kernel could not deliver %lld records "
+		     "(ring buffer full) between %s and %s (lost=%lld lost_total=%lld)",
+		     str(rec, "time"), (long long)num(rec, "lost"), str(rec, "from"),
+		     str(rec, "to"), (long long)num(rec, "lost"),
+		     (long long)num(rec, "lost_total")) < 0) {
+		json_object_put(f);
+		return NULL;
+	}
+	add_int(f, "tmpguard.lost", num(rec, "lost"));
+	add_int(f, "tmpguard.lost_total", num(rec, "lost_total"));
+	add_str(f, "tmpguard.loss_from", str(rec, "from"));
+	add_str(f, "tmpguard.loss_to", str(rec, "to"));
+	o = event(rec, "tmpguard records lost", "Warning", out, tags_json(tags, 1), f, t_ns);
+	free(out);
+	return o;
+}
+
+static json_object *session(json_object *rec, int64_t t_ns)
+{
+	json_object *f = json_object_new_object(), *hooks = get(rec, "hooks"), *o;
+	const char *tags[] = {TG_FALCO_SOURCE};
+	size_t nhooks = arr_len(hooks);
+	char *out = NULL;
+
+	if (asprintf(&out,
+		     "%s: Informational tmpguard session started (version=%s pid=%lld scope=%s "
+		     "enforcement=%s policy=%s hooks=%zu)",
+		     str(rec, "time"), str(rec, "version"), (long long)num(rec, "pid"),
+		     str(rec, "scope"), str(rec, "enforcement"), str(rec, "policy"), nhooks) < 0) {
+		json_object_put(f);
+		return NULL;
+	}
+	add_str(f, "tmpguard.version", str(rec, "version"));
+	add_int(f, "tmpguard.pid", num(rec, "pid"));
+	add_str(f, "tmpguard.scope", str(rec, "scope"));
+	add_str(f, "tmpguard.enforcement", str(rec, "enforcement"));
+	add_str(f, "tmpguard.policy", str(rec, "policy"));
+	add_int(f, "tmpguard.hooks", (int64_t)nhooks);
+	o = event(rec, "tmpguard session started", "Informational", out, tags_json(tags, 1), f,
+		  t_ns);
+	free(out);
+	return o;
+}
+
+static json_object *summary(json_object *rec, int64_t t_ns)
+{
+	json_object *f = json_object_new_object(), *sev = get(rec, "by_severity"), *o;
+	const char *tags[] = {TG_FALCO_SOURCE};
+	int64_t lost = num(get(rec, "events"), "lost");
+	const char *prio = lost ? "Warning" : "Informational";
+	char *out = NULL;
+
+	if (asprintf(&out,
+		     "%s: %s tmpguard session summary (findings=%lld critical=%lld high=%lld "
+		     "medium=%lld low=%lld lost=%lld started=%s)",
+		     str(rec, "time"), prio, (long long)num(rec, "findings"),
+		     (long long)num(sev, "critical"), (long long)num(sev, "high"),
+		     (long long)num(sev, "medium"), (long long)num(sev, "low"), (long long)lost,
+		     str(rec, "started")) < 0) {
+		json_object_put(f);
+		return NULL;
+	}
+	add_int(f, "tmpguard.findings", num(rec, "findings"));
+	add_int(f, "tmpguard.findings_critical", num(sev, "critical"));
+	add_int(f, "tmpguard.findings_high", num(sev, "high"));
+	add_int(f, "tmpguard.findings_medium", num(sev, "medium"));
+	add_int(f, "tmpguard.findings_low", num(sev, "low"));
+	add_int(f, "tmpguard.lost", lost);
+	add_str(f, "tmpguard.started", str(rec, "started"));
+	o = event(rec, "tmpguard session summary", prio, out, tags_json(tags, 1), f, t_ns);
+	free(out);
+	return o;
+}
+
+json_object *tg_falco_from_record(json_object *rec)
+{
+	const char *type = str(rec, "type");
+	int64_t t_ns;
+
+	/* Falcosidekick drops an event whose time is zero or unparsable. */
+	if (tg_parse_rfc3339(str(rec, "time"), &t_ns) || t_ns <= 0)
+		return NULL;
+	if (!strcmp(type, "finding"))
+		return finding(rec, t_ns);
+	if (!strcmp(type, "loss"))
+		return loss(rec, t_ns);
+	if (!strcmp(type, "session"))
+		return session(rec, t_ns);
+	if (!strcmp(type, "summary"))
+		return summary(rec, t_ns);
+	return NULL;
+}
