@@ -18,51 +18,51 @@
 
 #define TG_STORE_SCHEMA_VERSION 1
 
-#define TG_STORE_SCHEMA                                                                      \
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"                 \
-	"CREATE TABLE IF NOT EXISTS sessions(\n"                                               \
-	"  id INTEGER PRIMARY KEY,\n"                                                          \
-	"  host TEXT NOT NULL,\n"                                                              \
-	"  started_ns INTEGER NOT NULL,\n" /* CLOCK_REALTIME ns */                             \
-	"  ended_ns INTEGER,\n"		  /* NULL while running or after a crash */           \
-	"  last_commit_ns INTEGER,\n"	  /* time of the last committed batch */              \
-	"  clean INTEGER NOT NULL DEFAULT 0,\n" /* 1 after a clean stop */                     \
-	"  json TEXT NOT NULL,\n"		/* the session record */                       \
-	"  summary TEXT);\n"			/* the summary record, at a clean stop */      \
-	"CREATE TABLE IF NOT EXISTS findings(\n"                                               \
-	"  id INTEGER PRIMARY KEY,\n"                                                          \
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"              \
-	"  time_ns INTEGER NOT NULL,\n"                                                        \
-	"  host TEXT NOT NULL,\n"                                                              \
-	"  rule TEXT NOT NULL,\n"                                                              \
-	"  severity TEXT NOT NULL,\n"                                                          \
-	"  severity_level INTEGER NOT NULL,\n" /* 0 low .. 3 critical */                       \
-	"  action TEXT NOT NULL,\n"                                                            \
-	"  pid INTEGER NOT NULL,\n"                                                            \
-	"  ppid INTEGER NOT NULL,\n"                                                           \
-	"  uid INTEGER NOT NULL,\n"                                                            \
-	"  exe TEXT NOT NULL,\n"                                                               \
-	"  comm TEXT NOT NULL,\n"                                                              \
-	"  path TEXT NOT NULL,\n"                                                              \
-	"  container_id TEXT,\n"                                                               \
-	"  json TEXT NOT NULL);\n"                                                             \
-	"CREATE INDEX IF NOT EXISTS findings_time ON findings(time_ns);\n"                     \
-	"CREATE INDEX IF NOT EXISTS findings_rule ON findings(rule, time_ns);\n"               \
-	"CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity_level, time_ns);\n" \
-	"CREATE INDEX IF NOT EXISTS findings_pid ON findings(pid, time_ns);\n"                 \
-	"CREATE INDEX IF NOT EXISTS findings_exe ON findings(exe, time_ns);\n"                 \
-	"CREATE INDEX IF NOT EXISTS findings_uid ON findings(uid, time_ns);\n"                 \
-	"CREATE INDEX IF NOT EXISTS findings_path ON findings(path);\n"                        \
-	"CREATE INDEX IF NOT EXISTS findings_container ON findings(container_id, time_ns);\n"  \
-	"CREATE INDEX IF NOT EXISTS findings_host ON findings(host, time_ns);\n"               \
-	"CREATE INDEX IF NOT EXISTS findings_session ON findings(session);\n"                  \
-	"CREATE TABLE IF NOT EXISTS losses(\n"                                                 \
-	"  id INTEGER PRIMARY KEY,\n"                                                          \
-	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"              \
-	"  from_ns INTEGER NOT NULL,\n"                                                        \
-	"  to_ns INTEGER NOT NULL,\n"                                                          \
-	"  lost INTEGER NOT NULL,\n"                                                           \
-	"  json TEXT NOT NULL);\n"                                                             \
+#define TG_STORE_SCHEMA                                                                            \
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"                     \
+	"CREATE TABLE IF NOT EXISTS sessions(\n"                                                   \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  host TEXT NOT NULL,\n"                                                                  \
+	"  started_ns INTEGER NOT NULL,\n"	/* CLOCK_REALTIME ns */                            \
+	"  ended_ns INTEGER,\n"			/* NULL while running or after a crash */          \
+	"  last_commit_ns INTEGER,\n"		/* time of the last committed batch */             \
+	"  clean INTEGER NOT NULL DEFAULT 0,\n" /* 1 after a clean stop */                         \
+	"  json TEXT NOT NULL,\n"		/* the session record */                           \
+	"  summary TEXT);\n"			/* the summary record, at a clean stop */          \
+	"CREATE TABLE IF NOT EXISTS findings(\n"                                                   \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"                  \
+	"  time_ns INTEGER NOT NULL,\n"                                                            \
+	"  host TEXT NOT NULL,\n"                                                                  \
+	"  rule TEXT NOT NULL,\n"                                                                  \
+	"  severity TEXT NOT NULL,\n"                                                              \
+	"  severity_level INTEGER NOT NULL,\n" /* 0 low .. 3 critical */                           \
+	"  action TEXT NOT NULL,\n"                                                                \
+	"  pid INTEGER NOT NULL,\n"                                                                \
+	"  ppid INTEGER NOT NULL,\n"                                                               \
+	"  uid INTEGER NOT NULL,\n"                                                                \
+	"  exe TEXT NOT NULL,\n"                                                                   \
+	"  comm TEXT NOT NULL,\n"                                                                  \
+	"  path TEXT NOT NULL,\n"                                                                  \
+	"  container_id TEXT,\n"                                                                   \
+	"  json TEXT NOT NULL);\n"                                                                 \
+	"CREATE INDEX IF NOT EXISTS findings_time ON findings(time_ns);\n"                         \
+	"CREATE INDEX IF NOT EXISTS findings_rule ON findings(rule, time_ns);\n"                   \
+	"CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity_level, time_ns);\n"     \
+	"CREATE INDEX IF NOT EXISTS findings_pid ON findings(pid, time_ns);\n"                     \
+	"CREATE INDEX IF NOT EXISTS findings_exe ON findings(exe, time_ns);\n"                     \
+	"CREATE INDEX IF NOT EXISTS findings_uid ON findings(uid, time_ns);\n"                     \
+	"CREATE INDEX IF NOT EXISTS findings_path ON findings(path);\n"                            \
+	"CREATE INDEX IF NOT EXISTS findings_container ON findings(container_id, time_ns);\n"      \
+	"CREATE INDEX IF NOT EXISTS findings_host ON findings(host, time_ns);\n"                   \
+	"CREATE INDEX IF NOT EXISTS findings_session ON findings(session);\n"                      \
+	"CREATE TABLE IF NOT EXISTS losses(\n"                                                     \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"                  \
+	"  from_ns INTEGER NOT NULL,\n"                                                            \
+	"  to_ns INTEGER NOT NULL,\n"                                                              \
+	"  lost INTEGER NOT NULL,\n"                                                               \
+	"  json TEXT NOT NULL);\n"                                                                 \
 	"CREATE INDEX IF NOT EXISTS losses_time ON losses(to_ns);\n"
 
 #endif
