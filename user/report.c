@@ -205,8 +205,10 @@ void tg_rpt_duration(int64_t ns, char *buf, size_t len)
 			 (long long)(s % 3600 / 60));
 	else if (s >= 60)
 		snprintf(buf, len, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
-	else
+	else if (ns >= 10 * NSEC || ns % NSEC == 0)
 		snprintf(buf, len, "%llds", (long long)s);
+	else
+		snprintf(buf, len, "%.1fs", (double)ns / NSEC); /* a short run is not "0s" */
 }
 
 void tg_rpt_change(uint64_t first, uint64_t second, char *buf, size_t len)
@@ -1214,11 +1216,16 @@ int tg_rpt_posture_remarks(const struct tg_rpt_posture *p, const char *enforceme
 				   "%s is world-writable without the sticky bit (mode %s): any "
 				   "user can delete or replace anyone's files there (chmod 1777)",
 				   m->path, m->mode);
+		/* Hard links cannot cross file systems; protected_hardlinks=1 stops them anyway. */
 		if (!e && m->separate == 0)
 			e = remark(out, n,
-				   "%s is not a separate mount: users can fill the filesystem it "
-				   "shares and hard-link files from it into %s",
-				   m->path, m->path);
+				   "%s is not a separate mount: users can fill the file system it "
+				   "shares%s%s",
+				   m->path,
+				   p->sysctl[3] == 1
+					   ? ""
+					   : ", and hard-link others' files from it into ",
+				   p->sysctl[3] == 1 ? "" : m->path);
 		if (e || m->separate == 0 || !*m->options)
 			continue;
 		for (const char *const *o =

@@ -463,6 +463,8 @@ static void test_posture_remarks(void **state)
 	assert_false(has(v, n, "fs.protected_fifos"));
 	assert_true(has(v, n, "fs.protected_hardlinks=0"));
 	assert_true(has(v, n, "/var/tmp is not a separate mount"));
+	/* protected_hardlinks=0 here: hard links from the shared file system are possible. */
+	assert_true(has(v, n, "hard-link others' files from it into /var/tmp"));
 	assert_true(has(v, n, "/dev/shm is world-writable without the sticky bit (mode 0777)"));
 	/* "nosuidx" is not nosuid: options are matched whole. */
 	assert_true(has(v, n, "/dev/shm is mounted without nosuid, nodev, noexec"));
@@ -541,6 +543,8 @@ static void test_text(void **state)
 	assert_string_equal(buf, "3d 4h");
 	tg_rpt_duration(40 * NSEC, buf, sizeof(buf));
 	assert_string_equal(buf, "40s");
+	tg_rpt_duration(NSEC / 4, buf, sizeof(buf));
+	assert_string_equal(buf, "0.2s");
 	tg_rpt_time(T("2026-11-28T06:30:00.9Z"), buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-28T06:30:00Z");
 	tg_rpt_time(-1, buf, sizeof(buf)); /* before the epoch: floor, not truncation */
