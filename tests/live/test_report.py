@@ -449,8 +449,10 @@ class Formats(ReportCase):
         self.assertEqual(m["totals"]["lost"], sum(s["events"]["lost"] for s in summaries))
         # The hostile name survives losslessly: decoded from the record, re-escaped the same.
         # (The pattern has the name's digits as '*': look at a part without any.)
-        pats = [lossless_bytes(o["first_pattern"]) for o in m["top_offenders"]]
+        pats = [lossless_bytes(p["pattern"]) for p in m["findings"]["by_path"]]
         self.assertTrue(any(b"\"'<script>|&\xff=x" in p for p in pats), pats)
+        self.assertEqual(sum(p["findings"] for p in m["findings"]["by_path"]),
+                         len(self.rec.findings))
         exes = [lossless_bytes(e["exe"]) for e in m["findings"]["by_executable"]]
         self.assertTrue(any(e.endswith(HOSTILE_EXE) or e == HOSTILE_EXE[:15] for e in exes), exes)
         # Advice per (rule, language), as the findings gave it.
