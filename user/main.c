@@ -6,6 +6,7 @@
 #include "tmpguard.h"
 #include "doctor.h"
 #include "policy_cmd.h"
+#include "report_cmd.h"
 #include "session.h"
 
 #define TG_EXIT_USAGE 2
@@ -20,6 +21,8 @@ static const char usage[] =
 	"  run      run a command and report what it and its descendants do (CI gate)\n"
 	"  doctor   what this kernel offers and what tmpguard will use\n"
 	"  policy   check FILE: validate a policy and print it as it will apply\n"
+	"  report   a compliance report over stores and JSON-line files (md, html, json, sarif,\n"
+	"           csv)\n"
 	"  version  print the version\n"
 	"\n"
 	"Examples:\n"
@@ -30,6 +33,7 @@ static const char usage[] =
 	"  tmpguard audit --policy /etc/tmpguard/policy.yaml\n"
 	"  tmpguard policy check policies/strict.yaml\n"
 	"  tmpguard doctor\n"
+	"  tmpguard report --db /var/lib/tmpguard/events.db --since 30d --format html -o r.html\n"
 	"\n"
 	"`tmpguard COMMAND --help` describes each command's options.\n";
 
@@ -57,6 +61,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "tmpguard: unknown command '%s'\n\n%s", cmd, usage);

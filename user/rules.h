@@ -70,4 +70,8 @@ const char *tg_severity_name(enum tg_severity s); /* "low" .. "critical" */
 int tg_rule_parse(const char *id);		  /* rule id -> enum, -1 if unknown */
 int tg_severity_parse(const char *name);	  /* -1 if unknown */
 
+/* For reports (SARIF rule metadata): a short heading, and the severity tg_classify gives. */
+const char *tg_rule_title(enum tg_rule r);
+enum tg_severity tg_rule_default_severity(enum tg_rule r);
+
 #endif

@@ -8,8 +8,10 @@
 
 struct rule_info {
 	const char *id;
+	const char *title; /* what was seen, as a heading */
 	const char *cwe;
 	const char *why;
+	enum tg_severity severity; /* tg_classify's default (loose-mode: critical if o+w) */
 };
 
 /* The ids are an interface (policies name them, outputs carry them): never rename one. */
@@ -17,57 +19,74 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 	[TG_RULE_NONEXCLUSIVE_CREATE] =
 		{
 			.id = "nonexclusive-create",
+			.title = "File created in a shared directory without O_EXCL",
 			.cwe = "CWE-377",
 			.why = "Without O_EXCL another local user can create the name first, as a "
 			       "file or a symlink, and the program then writes into it.",
+			.severity = TG_SEV_HIGH,
 		},
 	[TG_RULE_CHECK_THEN_CREATE] =
 		{
 			.id = "check-then-create",
+			.title = "Name checked, then created without O_EXCL (check-then-create "
+				 "race)",
 			.cwe = "CWE-367,CWE-377",
 			.why = "Between the check that the name is free and the create another "
 			       "local user can plant a file or symlink there, so the check proves "
 			       "nothing about what the program then opens.",
+			.severity = TG_SEV_HIGH,
 		},
 	[TG_RULE_LOOSE_MODE] =
 		{
 			.id = "loose-mode",
+			.title =
+				"File in a shared directory created readable or writable by others",
 			.cwe = "CWE-732,CWE-276",
 			.why = "The file is created with permissions that let other users read or "
 			       "change it, so they can read its contents or alter them before the "
 			       "program uses them.",
+			.severity = TG_SEV_MEDIUM,
 		},
 	[TG_RULE_FOREIGN_FILE_REUSE] =
 		{
 			.id = "foreign-file-reuse",
+			.title = "Existing file of another user opened for writing in a shared "
+				 "directory",
 			.cwe = "CWE-377",
 			.why = "The program opened a file in a shared directory that another user "
 			       "created, so that user controls its contents and can change them "
 			       "while the program uses it.",
+			.severity = TG_SEV_CRITICAL,
 		},
 	[TG_RULE_SYMLINK_FOLLOW] =
 		{
 			.id = "symlink-follow",
+			.title = "Create followed a symlink in a shared directory",
 			.cwe = "CWE-59",
 			.why = "The program followed a symlink in a sticky world-writable "
 			       "directory, which another user can plant to redirect the write to "
 			       "any file the program is allowed to modify.",
+			.severity = TG_SEV_CRITICAL,
 		},
 	[TG_RULE_LOOSE_TEMPDIR] =
 		{
 			.id = "loose-tempdir",
+			.title = "Directory in a shared directory created accessible to others",
 			.cwe = "CWE-377,CWE-732",
 			.why = "The directory is created with a mode that lets other users add, "
 			       "replace or read entries in it, so everything the program later "
 			       "puts inside is exposed.",
+			.severity = TG_SEV_MEDIUM,
 		},
 	[TG_RULE_INHERITABLE_FD] =
 		{
 			.id = "inheritable-fd",
+			.title = "Temporary file opened without O_CLOEXEC",
 			.cwe = "CWE-403",
 			.why = "Without O_CLOEXEC the descriptor leaks into every program the "
 			       "process later runs, which can then read or write the temporary "
 			       "file.",
+			.severity = TG_SEV_LOW,
 		},
 };
 
@@ -95,6 +114,16 @@ const char *tg_rule_cwe(enum tg_rule r)
 const char *tg_rule_why(enum tg_rule r)
 {
 	return (unsigned int)r < TG_RULE_MAX ? rules[r].why : "";
+}
+
+const char *tg_rule_title(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? rules[r].title : "";
+}
+
+enum tg_severity tg_rule_default_severity(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? rules[r].severity : TG_SEV_HIGH;
 }
 
 const char *tg_severity_name(enum tg_severity s)

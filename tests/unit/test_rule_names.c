@@ -111,12 +111,38 @@ static void test_severities(void **state)
 	assert_int_equal(tg_severity_parse(NULL), -1);
 }
 
+/* The severities README's table gives (SARIF's defaultConfiguration.level comes from them). */
+static void test_titles_and_severities(void **state)
+{
+	static const enum tg_severity want[TG_RULE_MAX] = {
+		[TG_RULE_NONEXCLUSIVE_CREATE] = TG_SEV_HIGH,
+		[TG_RULE_CHECK_THEN_CREATE] = TG_SEV_HIGH,
+		[TG_RULE_LOOSE_MODE] = TG_SEV_MEDIUM,
+		[TG_RULE_FOREIGN_FILE_REUSE] = TG_SEV_CRITICAL,
+		[TG_RULE_SYMLINK_FOLLOW] = TG_SEV_CRITICAL,
+		[TG_RULE_LOOSE_TEMPDIR] = TG_SEV_MEDIUM,
+		[TG_RULE_INHERITABLE_FD] = TG_SEV_LOW,
+	};
+	int r;
+
+	(void)state;
+	for (r = 0; r < TG_RULE_MAX; r++) {
+		const char *t = tg_rule_title((enum tg_rule)r);
+
+		assert_true(strlen(t) > 10 && t[0] >= 'A' && t[0] <= 'Z' &&
+			    t[strlen(t) - 1] != '.');
+		assert_int_equal(tg_rule_default_severity((enum tg_rule)r), want[r]);
+	}
+	assert_string_equal(tg_rule_title(TG_RULE_MAX), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ids_and_cwes),  cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_parse_unknown), cmocka_unit_test(test_why),
-		cmocka_unit_test(test_out_of_range),  cmocka_unit_test(test_severities),
+		cmocka_unit_test(test_ids_and_cwes),	      cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_parse_unknown),	      cmocka_unit_test(test_why),
+		cmocka_unit_test(test_out_of_range),	      cmocka_unit_test(test_severities),
+		cmocka_unit_test(test_titles_and_severities),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

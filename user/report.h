@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * `tmpguard report`: the model. Records (session, finding, loss, summary: the JSON objects
+ * `audit --format json` prints and the store keeps) from any number of inputs are merged into
+ * one report: what was covered and what was not (loss, unclean stops, unreadable lines), the
+ * findings by rule, severity, host, executable and container, the trend, the top offenders,
+ * the exceptions in force and what they hid, each host's posture. Pure: the caller reads the
+ * inputs (report_cmd.c) and the renderers (report_render.h) write the model out.
+ *
+ * Every string the model holds comes from a record and is hostile: raw bytes (a field written
+ * in tmpguard's lossless "\xNN" form is decoded back), escaped by each renderer for its format.
+ */
+#ifndef TG_REPORT_H
+#define TG_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "rules.h"
+
+#define TG_RPT_NOTIME	 INT64_MIN
+#define TG_RPT_NSEV	 (TG_SEV_CRITICAL + 1)
+#define TG_RPT_NRULE	 (TG_RULE_MAX + 1) /* [TG_RULE_MAX]: rule ids this build does not know */
+#define TG_RPT_TOP	 10		   /* rows of top offenders */
+#define TG_RPT_TOP_PATHS 20		   /* rows of the most frequent paths */
+
+struct tg_rpt_opts {
+	int64_t since_ns, until_ns; /* the period; TG_RPT_NOTIME: open */
+	int64_t now_ns;		    /* when the report is made */
+	bool keep_findings;	    /* keep every finding (csv, sarif) */
+};
+
+/* One input file. */
+struct tg_rpt_input {
+	char *name;
+	bool sqlite;
+	uint64_t records;	   /* records read, of every type */
+	uint64_t unreadable;	   /* lines (rows) that are not JSON objects */
+	uint64_t first_unreadable; /* line (row id) of the first */
+	uint64_t invalid;	   /* JSON objects that are no record this version knows */
+	uint64_t first_invalid;
+	const char *invalid_why; /* why the first was refused (static) */
+	uint64_t duplicates;	 /* findings already read from an earlier input */
+	uint64_t undated;	 /* sessions without any time, left out of a bounded period */
+};
+
+/* What a session record says about its host (NULL/-1 where it says nothing). */
+#define TG_RPT_NSYSCTL 4
+extern const char *const tg_rpt_sysctl_names[TG_RPT_NSYSCTL]; /* fs.protected_symlinks, ... */
+
+struct tg_rpt_mount {
+	char *path, *fstype, *options, *mode, *mount_point;
+	int separate; /* 1, 0, -1 unknown */
+	int exists;   /* 1, 0, -1 unknown */
+};
+
+struct tg_rpt_posture {
+	bool known;
+	long sysctl[TG_RPT_NSYSCTL]; /* -1: not recorded */
+	struct tg_rpt_mount *mounts;
+	size_t n_mounts;
+};
+
+struct tg_rpt_session {
+	char *host;
+	size_t input;
+	bool has_record;  /* a session record (start, hooks, posture) was read */
+	bool has_summary; /* a summary was read: it stopped cleanly */
+	bool clean;
+	bool end_recorded; /* the summary (or the store) says when it stopped */
+	int64_t start_ns;  /* the session record's time, else its first record's */
+	int64_t end_ns;	   /* clean: the stop; else the last record (or commit) seen */
+	char *version, *policy, *enforcement;
+	bool tree_only; /* scope "process-tree" (run, audit --pid): the rest of the host unwatched
+			 */
+	char **hooks;
+	size_t n_hooks;
+	struct tg_rpt_posture posture;
+	json_object *exceptions;     /* the summary's (with counts) or else the session's */
+	bool exception_counts;	     /* exceptions carry suppressed_kernel/suppressed_user */
+	uint64_t hidden_by_replaced; /* summary suppressed_by_earlier_policies */
+	uint64_t findings;	     /* in the period */
+	uint64_t lost_windows;	     /* sum of its loss records */
+	uint64_t lost_summary;	     /* the summary's events.lost */
+	uint64_t not_printed;	     /* the summary's events.repeats_not_printed */
+	bool in_period;
+	size_t id; /* order of reading (internal) */
+};
+
+struct tg_rpt_loss {
+	const char *host; /* the session's */
+	size_t session;
+	int64_t from_ns, to_ns; /* unknown_time: the session's span */
+	uint64_t lost;
+	bool unknown_time; /* lost per the summary, without a window record */
+};
+
+/* One row of a "findings by X" table, keyed by one or two strings. */
+struct tg_rpt_row {
+	char *key, *key2;
+	char *text; /* advice, the container runtime, a rule's CWEs: depends on the table */
+	uint64_t n;
+	uint64_t sev[TG_RPT_NSEV];
+	uint64_t rule[TG_RPT_NRULE];
+	int64_t first_ns, last_ns;
+	int worst; /* highest severity */
+};
+
+struct tg_rpt_table {
+	struct tg_rpt_row *rows;
+	size_t n, cap;
+	size_t *slots; /* open addressing: row index + 1, 0 empty */
+	size_t n_slots;
+};
+
+struct tg_rpt_host {
+	char *name;
+	size_t n_sessions, n_unclean, n_no_record, n_tree_only;
+	int64_t first_ns, last_ns;
+	int64_t covered_ns;
+	uint64_t findings, lost;
+	char **hooks; /* union over its sessions, sorted */
+	size_t n_hooks;
+	const struct tg_rpt_session *latest; /* latest session with a record, or NULL */
+	char **remarks;			     /* posture remarks: where the host is weak */
+	size_t n_remarks;
+};
+
+struct tg_rpt_exception {
+	char *policy, *rule, *reason, *applied_in;
+	long line;
+	size_t sessions;	   /* sessions it was in force in */
+	size_t sessions_uncounted; /* of those, how many ended without counts */
+	uint64_t hidden_kernel, hidden_user;
+};
+
+/* One finding, kept for the per-finding formats (csv, sarif). */
+struct tg_rpt_finding {
+	int64_t time_ns;
+	int sev, rule; /* rule: TG_RULE_MAX when unknown */
+	long long pid, ppid, uid, count;
+	char *host, *rule_id, *action, *exe, *comm, *user, *path, *pattern, *syscall, *language,
+		*advice, *cwe, *why, *container_id, *container_runtime, *cmdline;
+	char *ancestry; /* "pid comm < pid comm ...", parent first; "" when not recorded */
+};
+
+enum tg_rpt_bucket { TG_RPT_HOUR, TG_RPT_DAY, TG_RPT_WEEK };
+
+struct tg_rpt_trend {
+	enum tg_rpt_bucket unit;
+	int64_t unit_ns;   /* the unit's length */
+	int64_t bucket_ns; /* a multiple of the unit when the period is very long */
+	int64_t from_ns, to_ns;
+	size_t n;
+	uint64_t (*counts)[TG_RPT_NSEV]; /* [n][severity] */
+	uint64_t first_half, second_half;
+};
+
+struct tg_rpt {
+	struct tg_rpt_opts opts;
+	struct tg_rpt_input *inputs;
+	size_t n_inputs;
+	struct tg_rpt_session *sessions; /* after tg_rpt_finish: by host, then start */
+	size_t n_sessions;
+	struct tg_rpt_loss *losses; /* after tg_rpt_finish: by host, then time */
+	size_t n_losses;
+	struct tg_rpt_finding *findings; /* opts.keep_findings; after finish: by time */
+	size_t n_findings;
+
+	uint64_t total, by_sev[TG_RPT_NSEV];
+	int64_t first_ns, last_ns;		      /* of the findings in the period */
+	int64_t covered_from, covered_to, covered_ns; /* union of the sessions' spans */
+	uint64_t lost, not_printed, hidden_by_replaced, duplicates;
+	size_t n_unclean, n_no_record;
+	struct tg_rpt_table by_rule;	  /* key rule id; text: CWEs */
+	struct tg_rpt_table by_exe;	  /* key exe */
+	struct tg_rpt_table by_container; /* key container id ("" = none); text: runtime */
+	struct tg_rpt_table by_host;	  /* key host */
+	struct tg_rpt_table offenders;	  /* key exe, key2 host; text: first path pattern */
+	struct tg_rpt_table by_pattern;	  /* key path pattern (random parts as '*') */
+	struct tg_rpt_table advice;	  /* key rule, key2 language; text: advice */
+	struct tg_rpt_table cwe;	  /* key CWE id */
+	struct tg_rpt_table seen;	  /* dedup: one row per finding identity */
+	struct tg_rpt_host *hosts;	  /* by name */
+	size_t n_hosts;
+	struct tg_rpt_exception *exceptions;
+	size_t n_exceptions;
+	struct tg_rpt_trend trend;
+	char **gaps; /* what this report could not see, one sentence each */
+	size_t n_gaps;
+
+	/* internal */
+	long open_session; /* JSON lines: the session records go to, -1 none */
+	uint64_t line;
+	bool failed; /* out of memory */
+	size_t cap_inputs, cap_sessions, cap_losses, cap_findings, cap_times, n_times;
+	struct tg_rpt_stamp {
+		int64_t t;
+		int sev;
+	} * times; /* every finding in the period: the trend */
+};
+
+struct tg_rpt *tg_rpt_new(const struct tg_rpt_opts *o);
+void tg_rpt_free(struct tg_rpt *r);
+
+/* Starts an input: everything read next belongs to it. Returns 0 or -ENOMEM. */
+int tg_rpt_input(struct tg_rpt *r, const char *name, bool sqlite);
+/*
+ * JSON lines: one line, without its newline. A session record starts a session, a summary
+ * ends it; findings and losses belong to the session they follow (one without a session
+ * record starts an implicit one). A line that is not a JSON object is counted, never skipped
+ * silently; blank lines carry nothing and are ignored.
+ */
+void tg_rpt_line(struct tg_rpt *r, const char *line, size_t len);
+/* A store's session row: its record and summary (NULL at an unclean stop), and the times the
+ * store kept (TG_RPT_NOTIME when NULL). Returns the session's index, or -1 (counted). */
+long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const char *summary,
+		       bool clean, int64_t started_ns, int64_t ended_ns, int64_t last_commit_ns);
+/* A store's finding or loss row of that session. */
+void tg_rpt_db_record(struct tg_rpt *r, uint64_t row, long session, const char *json);
+/* Closes the inputs and computes the report. Returns 0 or -ENOMEM. */
+int tg_rpt_finish(struct tg_rpt *r);
+
+/* Rows of a table ordered by count (highest first), then key. 0 or -ENOMEM. */
+int tg_rpt_table_sort(struct tg_rpt_table *t);
+const struct tg_rpt_row *tg_rpt_table_get(const struct tg_rpt_table *t, const char *key,
+					  const char *key2);
+
+/* "hour", "day", "week". */
+const char *tg_rpt_bucket_name(enum tg_rpt_bucket b);
+/* The change from the first half of the period to the second, as text: "+50%", "-20%",
+ * "new" (none before), "none" (none at all), "0%". */
+void tg_rpt_change(uint64_t first, uint64_t second, char *buf, size_t len);
+/* "2026-11-28T06:30:00Z" (seconds), or "unknown". */
+void tg_rpt_time(int64_t ns, char *buf, size_t len);
+/* "3d 4h", "2h 5m", "40s". */
+void tg_rpt_duration(int64_t ns, char *buf, size_t len);
+/* The remarks on a posture (weak sysctls, mounts), appended to *out (caller frees). */
+int tg_rpt_posture_remarks(const struct tg_rpt_posture *p, const char *enforcement, char ***out,
+			   size_t *n);
+/* Decodes tmpguard's lossless "\xNN" form (tg_escape_json_bytes) back to bytes, in place.
+ * Returns false (and leaves s alone) when s is not in that form or would decode to a NUL. */
+bool tg_rpt_unescape_lossless(char *s);
+
+#endif

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `tmpguard report`: parse arguments -> read every input (a store, or JSON lines) into the
+ * model -> finish it -> render it into the output. The model and the renderers are pure
+ * (report.c, report_*.c); this file does the I/O.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+#include "report.h"
+#include "report_cmd.h"
+#include "report_render.h"
+#include "store_schema.h"
+#include "timeparse.h"
+
+#define TG_EXIT_USAGE 2
+#define SQLITE_MAGIC  "SQLite format 3" /* and its NUL: 16 bytes */
+
+enum fmt { FMT_MD, FMT_HTML, FMT_JSON, FMT_SARIF, FMT_CSV };
+
+struct input {
+	const char *path;
+	bool db; /* given with --db: must be a store */
+};
+
+struct args {
+	struct input *inputs;
+	size_t n_inputs;
+	const char *since, *until, *output;
+	enum fmt fmt;
+};
+
+enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL };
+
+static const struct argp_option options[] = {
+	{"db", OPT_DB, "FILE", 0, "a store written by audit --db (repeatable)", 0},
+	{"since", OPT_SINCE, "TIME", 0,
+	 "only findings from TIME on: 30d, 12h, an RFC 3339 time or a date", 0},
+	{"until", OPT_UNTIL, "TIME", 0, "only findings up to TIME (default: no limit)", 0},
+	{"format", 'f', "FORMAT", 0, "md (default), html, json, sarif or csv", 0},
+	{"output", 'o', "FILE", 0,
+	 "write the report to FILE (replaced atomically) instead of standard output", 0},
+	{},
+};
+
+static const char doc[] =
+	"A compliance report over stores (--db) and JSON-line files (INPUT, as `audit --format "
+	"json` writes them; a store given as INPUT is recognised by its header): the period "
+	"covered and what could not be seen (records lost, sessions that did not stop cleanly, "
+	"unreadable lines), findings by rule, severity, host, executable and container, the "
+	"trend, the top offenders, the exceptions in force and what they hid, each host's "
+	"posture, CWEs and advice. Several inputs make one fleet report.\v"
+	"Examples:\n"
+	"  tmpguard report --db /var/lib/tmpguard/events.db --since 30d\n"
+	"  tmpguard report --format html --output report.html host1.json host2.json\n"
+	"  tmpguard report --format sarif --output tmpguard.sarif findings.json\n"
+	"\n"
+	"Exit status: 0, or 2 for a usage error or an input that cannot be read (the message "
+	"names the file and what is wrong).";
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct args *a = state->input;
+	static const char *const names[] = {"md", "html", "json", "sarif", "csv"};
+	struct input *in;
+
+	switch (key) {
+	case OPT_DB:
+	case ARGP_KEY_ARG:
+		in = realloc(a->inputs, (a->n_inputs + 1) * sizeof(*in));
+		if (!in)
+			argp_failure(state, 1, ENOMEM, "arguments");
+		a->inputs = in;
+		a->inputs[a->n_inputs++] = (struct input){.path = arg, .db = key == OPT_DB};
+		break;
+	case OPT_SINCE:
+		a->since = arg;
+		break;
+	case OPT_UNTIL:
+		a->until = arg;
+		break;
+	case 'o':
+		a->output = arg;
+		break;
+	case 'f':
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(arg, names[i])) {
+				a->fmt = (enum fmt)i;
+				return 0;
+			}
+		argp_error(state, "invalid format '%s': expected md, html, json, sarif or csv",
+			   arg);
+		return EINVAL;
+	case ARGP_KEY_END:
+		if (!a->n_inputs)
+			argp_error(state, "no input: give --db FILE or INPUT files");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int parse_time(const char *arg, const char *opt, int64_t now, int64_t *out)
+{
+	if (!arg || !tg_parse_time_arg(arg, now, out))
+		return 0;
+	fprintf(stderr,
+		"tmpguard report: invalid %s '%s': expected a duration back from now (90s, 15m, "
+		"2h, 30d, 1w), an RFC 3339 time (2026-11-28T06:30:00Z) or a date (2026-11-28)\n",
+		opt, arg);
+	return -1;
+}
+
+/* ---- inputs ---- */
+
+static int read_lines(struct tg_rpt *r, FILE *f, const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		if (n && line[n - 1] == '\n')
+			n--;
+		tg_rpt_line(r, line, (size_t)n);
+	}
+	free(line);
+	if (ferror(f)) {
+		fprintf(stderr, "tmpguard report: cannot read %s: %s\n", path, strerror(errno));
+		return TG_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Session ids of the store -> the model's sessions. */
+struct id_map {
+	int64_t id;
+	long session;
+};
+
+static long lookup(const struct id_map *m, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m[mid].id == id)
+			return m[mid].session;
+		if (m[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? TG_RPT_NOTIME
+							 : sqlite3_column_int64(st, i);
+}
+
+static int db_fail(sqlite3 *db, const char *path, const char *what)
+{
+	fprintf(stderr, "tmpguard report: %s: %s: %s\n", path, what, sqlite3_errmsg(db));
+	return TG_EXIT_USAGE;
+}
+
+static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t until)
+{
+	static const char q_sessions[] = "SELECT id, started_ns, ended_ns, last_commit_ns, clean, "
+					 "json, summary FROM sessions ORDER BY id";
+	static const char q_findings[] =
+		"SELECT id, session, json FROM findings WHERE time_ns >= ?1 "
+		"AND time_ns <= ?2 ORDER BY time_ns, id";
+	static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
+				       "from_ns <= ?2 ORDER BY from_ns, id";
+	const char *const rows[] = {q_findings, q_losses};
+	struct id_map *map = NULL;
+	size_t n_map = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int err = TG_EXIT_USAGE, rc;
+	const char *v;
+
+	/* Read-only, and never created: a mistyped name is an error, not an empty store. */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		db_fail(db, path, "cannot open the store");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000); /* audit --db may be writing */
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+			       NULL) != SQLITE_OK) {
+		db_fail(db, path, "not a tmpguard store (no meta table)");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (!v || strtol(v, NULL, 10) != TG_STORE_SCHEMA_VERSION ||
+	    strspn(v, "0123456789") != strlen(v)) {
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			db_fail(db, path, "cannot read its schema version");
+		else
+			fprintf(stderr,
+				"tmpguard report: %s: store schema version %s; this tmpguard reads "
+				"version %d (use the tmpguard that wrote it)\n",
+				path, v ? v : "missing", TG_STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (sqlite3_prepare_v2(db, q_sessions, -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, path, "cannot read its sessions");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		long s = tg_rpt_db_session(
+			r, (uint64_t)id, (const char *)sqlite3_column_text(st, 5),
+			(const char *)sqlite3_column_text(st, 6), sqlite3_column_int(st, 4) != 0,
+			col_time(st, 1), col_time(st, 2), col_time(st, 3));
+		struct id_map *m =
+			n_map < cap ? map : realloc(map, (cap = cap ? 2 * cap : 64) * sizeof(*m));
+
+		if (!m) {
+			fprintf(stderr, "tmpguard report: out of memory\n");
+			err = 1;
+			goto out;
+		}
+		map = m;
+		map[n_map++] = (struct id_map){id, s};
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(db, path, "cannot read its sessions");
+		goto out;
+	}
+	for (size_t q = 0; q < 2; q++) {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(db, rows[q], -1, &st, NULL) != SQLITE_OK) {
+			db_fail(db, path,
+				q ? "cannot read its losses" : "cannot read its findings");
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, since == TG_RPT_NOTIME ? INT64_MIN : since);
+		sqlite3_bind_int64(st, 2, until == TG_RPT_NOTIME ? INT64_MAX : until);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			tg_rpt_db_record(r, (uint64_t)sqlite3_column_int64(st, 0),
+					 lookup(map, n_map, sqlite3_column_int64(st, 1)),
+					 (const char *)sqlite3_column_text(st, 2));
+		if (rc != SQLITE_DONE) {
+			db_fail(db, path,
+				q ? "cannot read its losses" : "cannot read its findings");
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(map);
+	return err;
+}
+
+/* One input: a store (by its header) or JSON lines. */
+static int read_input(struct tg_rpt *r, const struct input *in, int64_t since, int64_t until)
+{
+	char magic[16] = {0};
+	bool sqlite = false;
+	struct stat st;
+	FILE *f;
+	int err;
+
+	f = strcmp(in->path, "-") ? fopen(in->path, "re") : stdin;
+	if (!f) {
+		fprintf(stderr, "tmpguard report: cannot open %s: %s\n", in->path, strerror(errno));
+		return TG_EXIT_USAGE;
+	}
+	if (fstat(fileno(f), &st) || S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "tmpguard report: %s: %s\n", in->path,
+			S_ISDIR(st.st_mode) ? "is a directory, not a store or a JSON-line file"
+					    : strerror(errno));
+		if (f != stdin)
+			fclose(f);
+		return TG_EXIT_USAGE;
+	}
+	if (f != stdin && S_ISREG(st.st_mode)) {
+		sqlite = fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+			 !memcmp(magic, SQLITE_MAGIC, sizeof(magic));
+		rewind(f);
+	}
+	if (in->db && !sqlite) {
+		fprintf(stderr,
+			"tmpguard report: %s: not an SQLite store (no \"SQLite format 3\" header); "
+			"give JSON-line files without --db\n",
+			in->path);
+		if (f != stdin)
+			fclose(f);
+		return TG_EXIT_USAGE;
+	}
+	if (tg_rpt_input(r, in->path, sqlite)) {
+		if (f != stdin)
+			fclose(f);
+		fprintf(stderr, "tmpguard report: out of memory\n");
+		return 1;
+	}
+	if (sqlite) {
+		fclose(f);
+		err = read_store(r, in->path, since, until);
+	} else {
+		err = read_lines(r, f, in->path);
+		if (f != stdin)
+			fclose(f);
+	}
+	if (!err && !r->inputs[r->n_inputs - 1].records && r->inputs[r->n_inputs - 1].unreadable) {
+		fprintf(stderr,
+			"tmpguard report: %s: none of its %llu lines is a JSON record (text "
+			"output? "
+			"record with `tmpguard audit --format json`)\n",
+			in->path, (unsigned long long)r->inputs[r->n_inputs - 1].unreadable);
+		err = TG_EXIT_USAGE;
+	}
+	return err;
+}
+
+/* ---- output ---- */
+
+/*
+ * The report goes to a new file next to FILE, created exclusively (0600: it names users,
+ * programs and paths), then renamed over FILE: never written through a name another user
+ * may have planted, never seen half-written.
+ */
+static FILE *open_output(const char *path, char **tmp)
+{
+	struct stat st;
+	int fd;
+	FILE *f;
+
+	/* A pipe or a terminal is written as it is: a FIFO named directly, or /dev/stdout and
+	 * the like. Through any other name a link could lead anywhere: never follow it. */
+	*tmp = NULL;
+	if ((lstat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) ||
+	    ((!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/self/fd/", 14)) &&
+	     stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))))
+		return fopen(path, "we");
+	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
+		*tmp = NULL;
+		return NULL;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return f;
+}
+
+static int render(FILE *out, const struct tg_rpt *r, enum fmt fmt)
+{
+	switch (fmt) {
+	case FMT_HTML:
+		return tg_rpt_html(out, r, TG_VERSION);
+	case FMT_JSON:
+		return tg_rpt_json_write(out, r, TG_VERSION);
+	case FMT_SARIF:
+		return tg_rpt_sarif_write(out, r, TG_VERSION);
+	case FMT_CSV:
+		return tg_rpt_csv(out, r);
+	default:
+		return tg_rpt_md(out, r, TG_VERSION);
+	}
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct args a = {0};
+	struct argp argp = {
+		.options = options,
+		.parser = parse_opt,
+		.args_doc = "[INPUT...]",
+		.doc = doc,
+	};
+	struct tg_rpt_opts o = {
+		.since_ns = TG_RPT_NOTIME,
+		.until_ns = TG_RPT_NOTIME,
+		.now_ns = now_ns(),
+	};
+	struct tg_rpt *r = NULL;
+	char *tmp = NULL;
+	FILE *out = stdout;
+	int err;
+
+	argv[0] = "tmpguard report";
+	argp_err_exit_status = TG_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a)) {
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	if (parse_time(a.since, "--since", o.now_ns, &o.since_ns) ||
+	    parse_time(a.until, "--until", o.now_ns, &o.until_ns)) {
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	if (o.since_ns != TG_RPT_NOTIME && o.until_ns != TG_RPT_NOTIME && o.since_ns > o.until_ns) {
+		fprintf(stderr, "tmpguard report: --since %s is after --until %s\n", a.since,
+			a.until);
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	o.keep_findings = a.fmt == FMT_CSV || a.fmt == FMT_SARIF;
+	r = tg_rpt_new(&o);
+	if (!r) {
+		fprintf(stderr, "tmpguard report: out of memory\n");
+		err = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < a.n_inputs; i++) {
+		err = read_input(r, &a.inputs[i], o.since_ns, o.until_ns);
+		if (err)
+			goto out;
+	}
+	if (tg_rpt_finish(r)) {
+		fprintf(stderr, "tmpguard report: out of memory\n");
+		err = 1;
+		goto out;
+	}
+	if (a.output && !(out = open_output(a.output, &tmp))) {
+		fprintf(stderr, "tmpguard report: cannot create the output next to %s: %s\n",
+			a.output, strerror(errno));
+		out = stdout;
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	err = render(out, r, a.fmt);
+	if (!err && fflush(out))
+		err = -errno;
+	if (out != stdout) {
+		if (fclose(out) && !err)
+			err = -errno;
+		out = stdout;
+		if (tmp && !err && rename(tmp, a.output))
+			err = -errno;
+		if (tmp && err)
+			unlink(tmp);
+	}
+	if (err) {
+		fprintf(stderr, "tmpguard report: cannot write %s: %s\n",
+			a.output ? a.output : "to standard output", strerror(-err));
+		err = 1;
+	}
+	/* Say on stderr, too, what the report could not see: a reader of stdout may not look. */
+	if (!err && r->n_gaps)
+		fprintf(stderr,
+			"tmpguard report: note: the report lists %zu thing%s it could not see "
+			"(lost "
+			"records, unclean stops, unreadable lines, uncovered time)\n",
+			r->n_gaps, r->n_gaps == 1 ? "" : "s");
+out:
+	free(tmp);
+	free(a.inputs);
+	tg_rpt_free(r);
+	return err;
+}

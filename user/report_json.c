@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The report as JSON (the model, one document) and as SARIF 2.1.0 (one result per finding,
+ * the executable as the artifact: a runtime finding has no source line, and the executable is
+ * what a team owns and fixes). Everything through json-c; every hostile string through
+ * tg_json_bytes, so the output is valid UTF-8 whatever the names held. Pure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "advice.h"
+#include "output.h"
+#include "report_render.h"
+
+#define SARIF_SCHEMA                                                                               \
+	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-"         \
+	"2.1.0.json"
+
+static json_object *str(const char *s)
+{
+	return tg_json_bytes(s ? s : "", s ? strlen(s) : 0, NULL);
+}
+
+static json_object *time_json(int64_t ns)
+{
+	char buf[64];
+
+	if (ns == TG_RPT_NOTIME)
+		return NULL;
+	tg_format_time(ns, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static void add(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_int64((int64_t)v);
+}
+
+static json_object *sev_json(const uint64_t *sev)
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = TG_SEV_CRITICAL; i >= 0; i--)
+		add(o, tg_severity_name(i), u64(sev[i]));
+	return o;
+}
+
+static json_object *rules_json(const uint64_t *rule)
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < TG_RPT_NRULE; i++)
+		if (rule[i])
+			add(o, i < TG_RULE_MAX ? tg_rule_id(i) : "other", u64(rule[i]));
+	return o;
+}
+
+/* A table's rows; key names the first key, key2 the second, text its text. */
+static json_object *table_json(const struct tg_rpt_table *t, const char *key, const char *key2,
+			       const char *text, size_t max)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < t->n && i < max; i++) {
+		const struct tg_rpt_row *w = &t->rows[i];
+		json_object *o = json_object_new_object();
+
+		add(o, key, str(w->key));
+		if (key2)
+			add(o, key2, str(w->key2));
+		if (text)
+			add(o, text, w->text ? str(w->text) : NULL);
+		add(o, "findings", u64(w->n));
+		add(o, "by_severity", sev_json(w->sev));
+		add(o, "by_rule", rules_json(w->rule));
+		add(o, "worst", json_object_new_string(tg_severity_name(w->worst)));
+		add(o, "first", time_json(w->first_ns));
+		add(o, "last", time_json(w->last_ns));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static json_object *strings_json(char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, str(v[i]));
+	return a;
+}
+
+static json_object *posture_json(const struct tg_rpt_posture *p)
+{
+	json_object *o, *sys, *mounts;
+
+	if (!p->known)
+		return NULL;
+	o = json_object_new_object();
+	sys = json_object_new_object();
+	mounts = json_object_new_array();
+	for (int i = 0; i < TG_RPT_NSYSCTL; i++)
+		add(sys, tg_rpt_sysctl_names[i],
+		    p->sysctl[i] < 0 ? NULL : json_object_new_int64(p->sysctl[i]));
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const struct tg_rpt_mount *m = &p->mounts[i];
+		json_object *mo = json_object_new_object();
+
+		add(mo, "path", str(m->path));
+		add(mo, "fstype", str(m->fstype));
+		add(mo, "options", str(m->options));
+		add(mo, "mode", str(m->mode));
+		add(mo, "separate", m->separate < 0 ? NULL : json_object_new_boolean(m->separate));
+		add(mo, "mount_point", *m->mount_point ? str(m->mount_point) : NULL);
+		add(mo, "exists", m->exists < 0 ? NULL : json_object_new_boolean(m->exists));
+		json_object_array_add(mounts, mo);
+	}
+	add(o, "sysctls", sys);
+	add(o, "mounts", mounts);
+	return o;
+}
+
+static json_object *session_json(const struct tg_rpt *r, const struct tg_rpt_session *s)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "host", str(s->host));
+	add(o, "input", str(r->inputs[s->input].name));
+	add(o, "start", time_json(s->start_ns));
+	add(o, "end", time_json(s->end_ns));
+	add(o, "clean", json_object_new_boolean(s->clean));
+	add(o, "end_recorded", json_object_new_boolean(s->end_recorded));
+	/* An unclean session: what happened after its last record is unknown. */
+	add(o, "unknown_after", s->clean ? NULL : time_json(s->end_ns));
+	add(o, "session_record", json_object_new_boolean(s->has_record));
+	add(o, "scope",
+	    json_object_new_string(!s->has_record ? "unknown"
+				   : s->tree_only ? "process-tree"
+						  : "host"));
+	add(o, "version", s->version ? str(s->version) : NULL);
+	add(o, "policy", s->policy ? str(s->policy) : NULL);
+	add(o, "enforcement", s->enforcement ? str(s->enforcement) : NULL);
+	add(o, "hooks", s->has_record ? strings_json(s->hooks, s->n_hooks) : NULL);
+	add(o, "findings", u64(s->findings));
+	add(o, "lost", u64(s->lost_windows > s->lost_summary ? s->lost_windows : s->lost_summary));
+	add(o, "repeats_not_recorded", u64(s->not_printed));
+	return o;
+}
+
+json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
+{
+	json_object *o = json_object_new_object(), *p = json_object_new_object(), *a, *x;
+	char buf[32];
+
+	add(o, "type", json_object_new_string("report"));
+	add(o, "version", json_object_new_string(version));
+	add(o, "generated", time_json(r->opts.now_ns));
+
+	x = json_object_new_object();
+	add(x, "since", time_json(r->opts.since_ns));
+	add(x, "until", time_json(r->opts.until_ns));
+	add(p, "requested", x);
+	x = json_object_new_object();
+	add(x, "from", time_json(r->covered_from));
+	add(x, "to", time_json(r->covered_to));
+	add(x, "seconds", json_object_new_int64(r->covered_ns / 1000000000));
+	add(p, "covered", x);
+	add(o, "period", p);
+
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->n_inputs; i++) {
+		const struct tg_rpt_input *in = &r->inputs[i];
+
+		x = json_object_new_object();
+		add(x, "name", str(in->name));
+		add(x, "kind", json_object_new_string(in->sqlite ? "sqlite" : "json-lines"));
+		add(x, "records", u64(in->records));
+		add(x, "unreadable", u64(in->unreadable));
+		add(x, "invalid", u64(in->invalid));
+		add(x, "duplicates", u64(in->duplicates));
+		add(x, "undated_sessions", u64(in->undated));
+		json_object_array_add(a, x);
+	}
+	add(o, "inputs", a);
+
+	x = json_object_new_object();
+	add(x, "findings", u64(r->total));
+	add(x, "by_severity", sev_json(r->by_sev));
+	add(x, "hosts", u64(r->n_hosts));
+	add(x, "sessions", u64(r->n_sessions));
+	add(x, "unclean_sessions", u64(r->n_unclean));
+	add(x, "sessions_without_record", u64(r->n_no_record));
+	add(x, "lost", u64(r->lost));
+	add(x, "repeats_not_recorded", u64(r->not_printed));
+	add(x, "duplicates", u64(r->duplicates));
+	add(x, "hidden_by_exceptions_of_replaced_policies", u64(r->hidden_by_replaced));
+	add(o, "totals", x);
+	add(o, "not_seen", strings_json(r->gaps, r->n_gaps));
+
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->n_losses; i++) {
+		const struct tg_rpt_loss *l = &r->losses[i];
+
+		x = json_object_new_object();
+		add(x, "host", str(l->host));
+		add(x, "from", time_json(l->from_ns));
+		add(x, "to", time_json(l->to_ns));
+		add(x, "lost", u64(l->lost));
+		add(x, "window_known", json_object_new_boolean(!l->unknown_time));
+		json_object_array_add(a, x);
+	}
+	add(o, "losses", a);
+
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		const struct tg_rpt_host *h = &r->hosts[i];
+		json_object *ss = json_object_new_array();
+
+		x = json_object_new_object();
+		add(x, "host", str(h->name));
+		add(x, "first", time_json(h->first_ns));
+		add(x, "last", time_json(h->last_ns));
+		add(x, "covered_seconds", json_object_new_int64(h->covered_ns / 1000000000));
+		add(x, "findings", u64(h->findings));
+		add(x, "lost", u64(h->lost));
+		add(x, "unclean_sessions", u64(h->n_unclean));
+		add(x, "hooks", strings_json(h->hooks, h->n_hooks));
+		add(x, "enforcement",
+		    h->latest && h->latest->enforcement ? str(h->latest->enforcement) : NULL);
+		add(x, "posture", h->latest ? posture_json(&h->latest->posture) : NULL);
+		add(x, "remarks", strings_json(h->remarks, h->n_remarks));
+		for (size_t k = 0; k < r->n_sessions; k++)
+			if (!strcmp(r->sessions[k].host, h->name))
+				json_object_array_add(ss, session_json(r, &r->sessions[k]));
+		add(x, "sessions", ss);
+		json_object_array_add(a, x);
+	}
+	add(o, "hosts", a);
+
+	x = json_object_new_object();
+	add(x, "by_severity", sev_json(r->by_sev));
+	add(x, "by_rule", table_json(&r->by_rule, "rule", NULL, "cwe", SIZE_MAX));
+	add(x, "by_host", table_json(&r->by_host, "host", NULL, NULL, SIZE_MAX));
+	add(x, "by_executable", table_json(&r->by_exe, "exe", NULL, NULL, SIZE_MAX));
+	add(x, "by_container",
+	    table_json(&r->by_container, "container_id", NULL, "runtime", SIZE_MAX));
+	add(x, "by_cwe", table_json(&r->cwe, "cwe", NULL, NULL, SIZE_MAX));
+	add(x, "by_path", table_json(&r->by_pattern, "pattern", NULL, NULL, TG_RPT_TOP_PATHS));
+	add(o, "findings", x);
+
+	x = json_object_new_object();
+	add(x, "bucket", json_object_new_string(tg_rpt_bucket_name(r->trend.unit)));
+	add(x, "bucket_seconds", json_object_new_int64(r->trend.bucket_ns / 1000000000));
+	add(x, "first_half", u64(r->trend.first_half));
+	add(x, "second_half", u64(r->trend.second_half));
+	tg_rpt_change(r->trend.first_half, r->trend.second_half, buf, sizeof(buf));
+	add(x, "change", json_object_new_string(buf));
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->trend.n; i++) {
+		json_object *b = sev_json(r->trend.counts[i]);
+
+		add(b, "start", time_json(r->trend.from_ns + (int64_t)i * r->trend.bucket_ns));
+		json_object_array_add(a, b);
+	}
+	add(x, "buckets", a);
+	add(o, "trend", x);
+
+	add(o, "top_offenders",
+	    table_json(&r->offenders, "exe", "host", "first_pattern", TG_RPT_TOP));
+
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->n_exceptions; i++) {
+		const struct tg_rpt_exception *e = &r->exceptions[i];
+
+		x = json_object_new_object();
+		add(x, "policy", str(e->policy));
+		add(x, "line", json_object_new_int64(e->line));
+		add(x, "rule", str(e->rule));
+		add(x, "reason", str(e->reason));
+		add(x, "applied_in", str(e->applied_in));
+		add(x, "sessions", u64(e->sessions));
+		add(x, "sessions_without_counts", u64(e->sessions_uncounted));
+		add(x, "hidden_kernel", u64(e->hidden_kernel));
+		add(x, "hidden_user", u64(e->hidden_user));
+		json_object_array_add(a, x);
+	}
+	add(o, "exceptions", a);
+	add(o, "advice", table_json(&r->advice, "rule", "language", "advice", SIZE_MAX));
+	return o;
+}
+
+static int write_json(FILE *out, json_object *o)
+{
+	int err = 0;
+
+	if (!o)
+		return -ENOMEM;
+	if (fprintf(out, "%s\n",
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_SPACED |
+							      JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		err = -errno;
+	json_object_put(o);
+	return err;
+}
+
+int tg_rpt_json_write(FILE *out, const struct tg_rpt *r, const char *version)
+{
+	return write_json(out, tg_rpt_json(r, version));
+}
+
+/* ---- SARIF ---- */
+
+static const char *sarif_level(int sev)
+{
+	return sev >= TG_SEV_HIGH ? "error" : sev == TG_SEV_MEDIUM ? "warning" : "note";
+}
+
+/* GitHub code scanning's scale (CVSS-like, 0.0-10.0). */
+static const char *security_severity(int sev)
+{
+	static const char *const v[] = {"3.0", "5.5", "8.0", "9.5"};
+
+	return sev >= 0 && sev <= TG_SEV_CRITICAL ? v[sev] : "5.5";
+}
+
+/* "nonexclusive-create" -> "NonexclusiveCreate": SARIF's rule name is an identifier. */
+static json_object *rule_name(const char *id)
+{
+	char buf[128];
+	size_t n = 0;
+	bool up = true;
+
+	for (const char *p = id; *p && n + 1 < sizeof(buf); p++) {
+		if (*p == '-' || *p == '_') {
+			up = true;
+			continue;
+		}
+		buf[n++] = up && *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p;
+		up = false;
+	}
+	buf[n] = 0;
+	return str(buf);
+}
+
+static json_object *message(const char *text)
+{
+	json_object *m = json_object_new_object();
+
+	add(m, "text", str(text));
+	return m;
+}
+
+/* One reportingDescriptor: rule i of this build, or id (a rule it does not know). */
+static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
+{
+	json_object *o = json_object_new_object(), *props = json_object_new_object();
+	json_object *tags = json_object_new_array(), *cfg = json_object_new_object();
+	json_object *help = json_object_new_object();
+	char cwes[64], *save = NULL, *text = NULL, *md = NULL;
+	size_t tlen = 0, mlen = 0;
+	FILE *t = open_memstream(&text, &tlen), *m = open_memstream(&md, &mlen);
+	int sev = i < TG_RULE_MAX ? (int)tg_rule_default_severity(i) : TG_SEV_HIGH;
+	bool any = false;
+
+	add(o, "id", str(id));
+	add(o, "name", rule_name(id));
+	add(o, "shortDescription", message(i < TG_RULE_MAX ? tg_rule_title(i) : id));
+	add(o, "fullDescription", message(i < TG_RULE_MAX ? tg_rule_why(i) : id));
+	/* The advice in each language the findings were in; C's when there were none. */
+	for (size_t k = 0; t && m && k < r->advice.n; k++) {
+		const struct tg_rpt_row *w = &r->advice.rows[k];
+
+		if (strcmp(w->key, id) || !w->text)
+			continue;
+		fprintf(t, "%s[%s] %s", any ? "\n" : "", w->key2, w->text);
+		fprintf(m, "%s- **", any ? "\n" : "");
+		tg_md_escape(m, w->key2);
+		fputs("**: ", m);
+		tg_md_escape(m, w->text);
+		any = true;
+	}
+	if (t && m && !any && i < TG_RULE_MAX) {
+		fprintf(t, "[c] %s", tg_advice(TG_LANG_C, i));
+		fputs("- **c**: ", m);
+		tg_md_escape(m, tg_advice(TG_LANG_C, i));
+	}
+	if (t)
+		fclose(t);
+	if (m)
+		fclose(m);
+	add(help, "text", str(text ? text : ""));
+	add(help, "markdown", str(md ? md : ""));
+	free(text);
+	free(md);
+	add(o, "help", help);
+	add(cfg, "level", json_object_new_string(sarif_level(sev)));
+	add(o, "defaultConfiguration", cfg);
+	json_object_array_add(tags, json_object_new_string("security"));
+	snprintf(cwes, sizeof(cwes), "%s", i < TG_RULE_MAX ? tg_rule_cwe(i) : "");
+	for (char *c = strtok_r(cwes, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		char tag[64];
+
+		/* "external/cwe/cwe-377", as CodeQL tags its queries. */
+		snprintf(tag, sizeof(tag), "external/cwe/%s", c);
+		for (char *p = tag; *p; p++)
+			*p = *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p;
+		json_object_array_add(tags, json_object_new_string(tag));
+	}
+	add(props, "tags", tags);
+	add(props, "precision", json_object_new_string("high"));
+	add(props, "problem.severity", json_object_new_string(sarif_level(sev)));
+	add(props, "security-severity", json_object_new_string(security_severity(sev)));
+	add(o, "properties", props);
+	return o;
+}
+
+/* Stable across runs and hosts: the same bug (rule, executable, path pattern) matches. */
+static json_object *fingerprint(const struct tg_rpt_finding *f)
+{
+	const char *parts[] = {f->rule_id, f->exe, *f->pattern ? f->pattern : f->path};
+	uint64_t h = 1469598103934665603ULL;
+	char buf[32];
+
+	for (size_t i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0x100) * 1099511628211ULL;
+	}
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)h);
+	return json_object_new_string(buf);
+}
+
+/* The artifact of a finding: its executable (a bare name when the process was gone). */
+static char *exe_uri(const char *exe)
+{
+	return tg_file_uri(*exe ? exe : "unknown");
+}
+
+/* The result's message: every string from the record in its printable form (a viewer may
+ * show it on a terminal). NULL on ENOMEM. */
+static char *message_text(const struct tg_rpt_finding *f, const char *time)
+{
+	const char *raw[] = {f->path, f->exe, f->host, f->why, f->language, f->advice, f->rule_id};
+	char *p[7] = {0}, *text = NULL;
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		if (!(p[i] = tg_text_dup(raw[i], strlen(raw[i]))))
+			goto out;
+	if (asprintf(&text, "%s: %s by %s (pid %lld, uid %lld, host %s) at %s. %s Fix (%s): %s",
+		     f->rule < TG_RULE_MAX ? tg_rule_title(f->rule) : p[6], p[0], p[1], f->pid,
+		     f->uid, p[2], time, p[3], p[4], p[5]) < 0)
+		text = NULL;
+out:
+	for (i = 0; i < 7; i++)
+		free(p[i]);
+	return text;
+}
+
+static json_object *sarif_result(const struct tg_rpt *r, const struct tg_rpt_finding *f,
+				 long rule_index, char *uri)
+{
+	json_object *o = json_object_new_object(), *loc = json_object_new_object();
+	json_object *phys = json_object_new_object(), *art = json_object_new_object();
+	json_object *locs = json_object_new_array(), *fp = json_object_new_object();
+	json_object *props = json_object_new_object(), *cwe = json_object_new_array();
+	const struct tg_rpt_row *w = tg_rpt_table_get(&r->by_exe, f->exe, NULL);
+	char *text, cw[256], *save = NULL;
+	char t[64];
+
+	tg_format_time(f->time_ns, t, sizeof(t));
+	text = message_text(f, t);
+	add(o, "ruleId", str(f->rule_id));
+	add(o, "ruleIndex", json_object_new_int64(rule_index));
+	add(o, "level", json_object_new_string(sarif_level(f->sev)));
+	add(o, "message", message(text ? text : f->rule_id));
+	add(art, "uri", str(uri));
+	if (w)
+		add(art, "index", json_object_new_int64(w - r->by_exe.rows));
+	add(phys, "artifactLocation", art);
+	add(loc, "physicalLocation", phys);
+	json_object_array_add(locs, loc);
+	add(o, "locations", locs);
+	add(fp, "tmpguard/v1", fingerprint(f));
+	add(o, "partialFingerprints", fp);
+	add(props, "time", json_object_new_string(t));
+	add(props, "host", str(f->host));
+	add(props, "path", str(f->path));
+	add(props, "pattern", str(f->pattern));
+	add(props, "severity", json_object_new_string(tg_severity_name(f->sev)));
+	add(props, "action", str(f->action));
+	add(props, "syscall", str(f->syscall));
+	add(props, "pid", json_object_new_int64(f->pid));
+	add(props, "uid", json_object_new_int64(f->uid));
+	add(props, "user", str(f->user));
+	add(props, "comm", str(f->comm));
+	add(props, "cmdline", str(f->cmdline));
+	add(props, "ancestry", *f->ancestry ? str(f->ancestry) : NULL);
+	add(props, "executable", str(f->exe));
+	add(props, "language", str(f->language));
+	add(props, "container_id", *f->container_id ? str(f->container_id) : NULL);
+	add(props, "occurrence", json_object_new_int64(f->count));
+	snprintf(cw, sizeof(cw), "%s", f->cwe);
+	for (char *c = strtok_r(cw, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		json_object_array_add(cwe, str(c));
+	add(props, "cwe", cwe);
+	add(o, "properties", props);
+	free(text);
+	return o;
+}
+
+json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
+{
+	json_object *log = json_object_new_object(), *runs = json_object_new_array();
+	json_object *run = json_object_new_object(), *tool = json_object_new_object();
+	json_object *driver = json_object_new_object(), *rules = json_object_new_array();
+	json_object *results = json_object_new_array(), *arts = json_object_new_array();
+	json_object *inv = json_object_new_object(), *invs = json_object_new_array();
+	json_object *notes = json_object_new_array(), *props = json_object_new_object();
+	const char **unknown = calloc(r->by_rule.n + 1, sizeof(*unknown));
+	size_t n_unknown = 0;
+
+	if (!unknown) {
+		json_object_put(log);
+		return NULL;
+	}
+	add(log, "$schema", json_object_new_string(SARIF_SCHEMA));
+	add(log, "version", json_object_new_string("2.1.0"));
+	add(driver, "name", json_object_new_string("tmpguard"));
+	add(driver, "version", json_object_new_string(version));
+	add(driver, "semanticVersion", json_object_new_string(version));
+	/* Every rule of this build (so that ruleIndex is the rule's enum), then unknown ones. */
+	for (int i = 0; i < TG_RULE_MAX; i++)
+		json_object_array_add(rules, sarif_rule(r, i, tg_rule_id(i)));
+	for (size_t i = 0; i < r->by_rule.n; i++)
+		if (tg_rule_parse(r->by_rule.rows[i].key) < 0) {
+			unknown[n_unknown++] = r->by_rule.rows[i].key;
+			json_object_array_add(rules,
+					      sarif_rule(r, TG_RULE_MAX, r->by_rule.rows[i].key));
+		}
+	add(driver, "rules", rules);
+	add(tool, "driver", driver);
+	add(run, "tool", tool);
+
+	/* What the report could not see, as the run's notifications. */
+	add(inv, "executionSuccessful", json_object_new_boolean(true));
+	/* SARIF has no null times: a report that covers nothing says so in a notification. */
+	if (r->covered_from != TG_RPT_NOTIME) {
+		add(inv, "startTimeUtc", time_json(r->covered_from));
+		add(inv, "endTimeUtc", time_json(r->covered_to));
+	}
+	for (size_t i = 0; i < r->n_gaps; i++) {
+		json_object *n = json_object_new_object();
+
+		add(n, "level", json_object_new_string("warning"));
+		add(n, "message", message(r->gaps[i]));
+		json_object_array_add(notes, n);
+	}
+	add(inv, "toolExecutionNotifications", notes);
+	json_object_array_add(invs, inv);
+	add(run, "invocations", invs);
+
+	for (size_t i = 0; i < r->by_exe.n; i++) {
+		json_object *a = json_object_new_object(), *l = json_object_new_object();
+		json_object *roles = json_object_new_array();
+		char *uri = exe_uri(r->by_exe.rows[i].key);
+
+		add(l, "uri", str(uri ? uri : "unknown"));
+		add(a, "location", l);
+		json_object_array_add(roles, json_object_new_string("analysisTarget"));
+		add(a, "roles", roles);
+		json_object_array_add(arts, a);
+		free(uri);
+	}
+	add(run, "artifacts", arts);
+
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct tg_rpt_finding *f = &r->findings[i];
+		long idx = f->rule;
+		char *uri = exe_uri(f->exe);
+
+		if (f->rule >= TG_RULE_MAX)
+			for (size_t k = 0; k < n_unknown; k++)
+				if (!strcmp(unknown[k], f->rule_id))
+					idx = TG_RULE_MAX + (long)k;
+		json_object_array_add(results, sarif_result(r, f, idx, uri ? uri : "unknown"));
+		free(uri);
+	}
+	add(run, "results", results);
+	add(run, "columnKind", json_object_new_string("unicodeCodePoints"));
+	add(props, "since", time_json(r->opts.since_ns));
+	add(props, "until", time_json(r->opts.until_ns));
+	add(props, "covered_from", time_json(r->covered_from));
+	add(props, "covered_to", time_json(r->covered_to));
+	add(props, "hosts", u64(r->n_hosts));
+	add(props, "records_lost", u64(r->lost));
+	add(run, "properties", props);
+	json_object_array_add(runs, run);
+	add(log, "runs", runs);
+	free(unknown);
+	return log;
+}
+
+int tg_rpt_sarif_write(FILE *out, const struct tg_rpt *r, const char *version)
+{
+	return write_json(out, tg_rpt_sarif(r, version));
+}
