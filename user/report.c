@@ -729,6 +729,39 @@ static void add_loss(struct tg_rpt *r, json_object *o, long session, uint64_t wh
 	};
 }
 
+/* A health record: the producer stopped working ("unhealthy") or works again ("recovered"). */
+static void add_health(struct tg_rpt *r, json_object *o, long session, uint64_t where)
+{
+	const char *status = get_str(o, "status"), *reason = get_str(o, "reason");
+	int64_t t = get_time(o, "time");
+	struct tg_rpt_session *s;
+	void *u;
+
+	if (!status || t == TG_RPT_NOTIME || session < 0) {
+		invalid(r, where, "a health record without status and time");
+		return;
+	}
+	s = &r->sessions[session];
+	touch(s, t);
+	if (!strcmp(status, "unhealthy")) {
+		u = realloc(s->unhealthy, (s->n_unhealthy + 1) * sizeof(*s->unhealthy));
+		if (!u) {
+			r->failed = true;
+			return;
+		}
+		s->unhealthy = u;
+		s->unhealthy[s->n_unhealthy].from_ns = t;
+		s->unhealthy[s->n_unhealthy++].to_ns = TG_RPT_NOTIME;
+		if (!s->unhealthy_reason && reason && !(s->unhealthy_reason = strdup(reason)))
+			r->failed = true;
+	} else if (!strcmp(status, "recovered")) {
+		if (s->n_unhealthy && s->unhealthy[s->n_unhealthy - 1].to_ns == TG_RPT_NOTIME)
+			s->unhealthy[s->n_unhealthy - 1].to_ns = t;
+	} else {
+		invalid(r, where, "a health record of an unknown status");
+	}
+}
+
 /* ---- JSON lines ---- */
 
 static void close_session(struct tg_rpt *r)
@@ -771,6 +804,10 @@ static void add_record(struct tg_rpt *r, json_object *o, long session, uint64_t 
 		if (session < 0)
 			session = session_for(r, o);
 		add_loss(r, o, session, where);
+	} else if (!strcmp(type, "health")) {
+		if (session < 0)
+			session = session_for(r, o);
+		add_health(r, o, session, where);
 	} else if (!strcmp(type, "session") && r->inputs[r->n_inputs - 1].sqlite) {
 		invalid(r, where, "a session record outside the sessions table");
 	} else if (!strcmp(type, "session")) {
@@ -1025,6 +1062,8 @@ static void coverage(struct tg_rpt *r, const char *host, int64_t *from, int64_t 
 
 static void free_session(struct tg_rpt_session *s)
 {
+	free(s->unhealthy);
+	free(s->unhealthy_reason);
 	free(s->host);
 	free(s->version);
 	free(s->policy);
@@ -1550,6 +1589,17 @@ static void build_gaps(struct tg_rpt *r)
 				"%s: the session started %s has no clean stop (crashed, killed, "
 				"or still running): nothing is known after its last record, at %s",
 				s->host, a, b);
+		for (size_t k = 0; k < s->n_unhealthy; k++) {
+			bool open = s->unhealthy[k].to_ns == TG_RPT_NOTIME;
+
+			tg_rpt_time(s->unhealthy[k].from_ns, a, sizeof(a));
+			tg_rpt_time(open ? s->end_ns : s->unhealthy[k].to_ns, b, sizeof(b));
+			add_gap(r,
+				"%s: the BPF programs were not working from %s %s %s (%s): nothing "
+				"was seen then",
+				s->host, a, open ? "to the session's last record, at" : "to", b,
+				s->unhealthy_reason ? s->unhealthy_reason : "no reason given");
+		}
 		if (s->not_printed)
 			add_gap(r,
 				"%s: %llu repeated finding%s of the session started %s counted by "

@@ -86,6 +86,13 @@ struct tg_rpt_session {
 	uint64_t not_printed;	     /* the summary's events.repeats_not_printed */
 	bool in_period;
 	size_t id; /* order of reading (internal) */
+	/* health records: when the producer was not working ([from, to), to NOTIME: until the
+	 * session's end), and why (the first reason) */
+	struct {
+		int64_t from_ns, to_ns;
+	} * unhealthy;
+	size_t n_unhealthy;
+	char *unhealthy_reason;
 };
 
 struct tg_rpt_loss {

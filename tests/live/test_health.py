@@ -37,6 +37,7 @@ class ProducerHealth(test_live.TgTestCase):
                            capture_output=True, timeout=120)
         with open(out, "rb") as fh:
             recs = [json.loads(line) for line in fh]
+        self.out = out
         return p, recs, t0
 
     def test_healthy_audit_raises_nothing(self):
@@ -63,6 +64,13 @@ class ProducerHealth(test_live.TgTestCase):
                         "noticed too late: %s after %s" % (health[0], recs[0]["time"]))
         self.assertEqual(recs[-1]["events"]["health_alerts"], 1)
         self.assertIn("the producer was unhealthy 1 time(s)", err)
+        # A report over that output says what it could not see, and since when.
+        r = subprocess.run([TMPGUARD, "report", "--format", "json", self.out],
+                           capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gaps = json.loads(r.stdout)["not_seen"]
+        self.assertTrue(any("the BPF programs were not working from %s" % health[0]["time"][:19]
+                            in g for g in gaps), gaps)
 
     def test_metrics_say_it(self):
         """tmpguard_producer_healthy is 1, then 0 once the programs are detached."""

@@ -269,6 +269,32 @@ static void test_loss(void **state)
 	tg_rpt_free(r);
 }
 
+static void test_health(void **state)
+{
+	struct tg_rpt *r = new_rpt(NULL, NULL, false);
+
+	(void)state;
+	assert_int_equal(tg_rpt_input(r, "h.json", false), 0);
+	session(r, "2026-11-28T05:00:00Z", "h1");
+	line(r, "{\"type\":\"health\",\"time\":\"2026-11-28T05:10:00Z\",\"host\":\"h1\","
+		"\"status\":\"unhealthy\",\"reason\":\"programs detached\"}");
+	line(r, "{\"type\":\"health\",\"time\":\"2026-11-28T05:20:00Z\",\"host\":\"h1\","
+		"\"status\":\"recovered\",\"reason\":\"records flow\"}");
+	line(r, "{\"type\":\"health\",\"time\":\"2026-11-28T05:40:00Z\",\"host\":\"h1\","
+		"\"status\":\"unhealthy\",\"reason\":\"stalled\"}");
+	line(r, "{\"type\":\"health\",\"host\":\"h1\",\"status\":\"unhealthy\"}");
+	summary(r, "2026-11-28T06:00:00Z", "h1", 0);
+	assert_int_equal(tg_rpt_finish(r), 0);
+	assert_int_equal(r->sessions[0].n_unhealthy, 2);
+	assert_true(has_gap(r, "h1: the BPF programs were not working from 2026-11-28T05:10:00Z to "
+			       "2026-11-28T05:20:00Z (programs detached)"));
+	/* Never recovered: until the session's end. */
+	assert_true(has_gap(r, "from 2026-11-28T05:40:00Z to the session's last record, at "
+			       "2026-11-28T06:00:00Z"));
+	assert_true(has_gap(r, "a health record without status and time"));
+	tg_rpt_free(r);
+}
+
 static void test_unclean(void **state)
 {
 	struct tg_rpt *r = new_rpt(NULL, NULL, false);
@@ -560,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_period),
 		cmocka_unit_test(test_merge_hosts),
 		cmocka_unit_test(test_loss),
+		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_unclean),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_lossless),
