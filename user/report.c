@@ -750,10 +750,14 @@ static void add_health(struct tg_rpt *r, json_object *o, long session, uint64_t 
 			return;
 		}
 		s->unhealthy = u;
-		s->unhealthy[s->n_unhealthy].from_ns = t;
-		s->unhealthy[s->n_unhealthy++].to_ns = TG_RPT_NOTIME;
-		if (!s->unhealthy_reason && reason && !(s->unhealthy_reason = strdup(reason)))
+		s->unhealthy[s->n_unhealthy] = (struct tg_rpt_unhealthy){
+			.from_ns = t,
+			.to_ns = TG_RPT_NOTIME,
+			.reason = reason ? strdup(reason) : NULL,
+		};
+		if (reason && !s->unhealthy[s->n_unhealthy].reason)
 			r->failed = true;
+		s->n_unhealthy++;
 	} else if (!strcmp(status, "recovered")) {
 		if (s->n_unhealthy && s->unhealthy[s->n_unhealthy - 1].to_ns == TG_RPT_NOTIME)
 			s->unhealthy[s->n_unhealthy - 1].to_ns = t;
@@ -1062,8 +1066,9 @@ static void coverage(struct tg_rpt *r, const char *host, int64_t *from, int64_t 
 
 static void free_session(struct tg_rpt_session *s)
 {
+	for (size_t i = 0; i < s->n_unhealthy; i++)
+		free(s->unhealthy[i].reason);
 	free(s->unhealthy);
-	free(s->unhealthy_reason);
 	free(s->host);
 	free(s->version);
 	free(s->policy);
@@ -1598,7 +1603,8 @@ static void build_gaps(struct tg_rpt *r)
 				"%s: the BPF programs were not working from %s %s %s (%s): nothing "
 				"was seen then",
 				s->host, a, open ? "to the session's last record, at" : "to", b,
-				s->unhealthy_reason ? s->unhealthy_reason : "no reason given");
+				s->unhealthy[k].reason ? s->unhealthy[k].reason
+						       : "no reason given");
 		}
 		if (s->not_printed)
 			add_gap(r,

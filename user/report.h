@@ -62,6 +62,13 @@ struct tg_rpt_posture {
 	size_t n_mounts;
 };
 
+/* A window in which the producer was not working (a health record "unhealthy" to the next
+ * "recovered"; to_ns NOTIME: to the session's end). */
+struct tg_rpt_unhealthy {
+	int64_t from_ns, to_ns;
+	char *reason; /* NULL: none given */
+};
+
 struct tg_rpt_session {
 	char *host;
 	size_t input;
@@ -86,13 +93,9 @@ struct tg_rpt_session {
 	uint64_t not_printed;	     /* the summary's events.repeats_not_printed */
 	bool in_period;
 	size_t id; /* order of reading (internal) */
-	/* health records: when the producer was not working ([from, to), to NOTIME: until the
-	 * session's end), and why (the first reason) */
-	struct {
-		int64_t from_ns, to_ns;
-	} * unhealthy;
+	/* health records: when the producer was not working, and why */
+	struct tg_rpt_unhealthy *unhealthy;
 	size_t n_unhealthy;
-	char *unhealthy_reason;
 };
 
 struct tg_rpt_loss {

@@ -290,7 +290,7 @@ static void test_health(void **state)
 			       "2026-11-28T05:20:00Z (programs detached)"));
 	/* Never recovered: until the session's end. */
 	assert_true(has_gap(r, "from 2026-11-28T05:40:00Z to the session's last record, at "
-			       "2026-11-28T06:00:00Z"));
+			       "2026-11-28T06:00:00Z (stalled)"));
 	assert_true(has_gap(r, "a health record without status and time"));
 	tg_rpt_free(r);
 }
