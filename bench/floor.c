@@ -38,8 +38,9 @@ int main(int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1) {
-		fprintf(stderr, "Usage: bench_floor\n"
-				"Attach empty programs to tmpguard's tracepoints until SIGINT/SIGTERM.\n");
+		fprintf(stderr,
+			"Usage: bench_floor\n"
+			"Attach empty programs to tmpguard's tracepoints until SIGINT/SIGTERM.\n");
 		return 2;
 	}
 	libbpf_set_print(print_libbpf);
@@ -63,8 +64,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_floor: cannot attach: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	bpf_object__for_each_program(prog, skel->obj)
-		n++;
+	bpf_object__for_each_program(prog, skel->obj) n++;
 	printf("bench_floor: %d programs attached\n", n);
 	fflush(stdout);
 

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCHES	     20
-#define NR_EXISTING  16
-#define DEFAULT_DIR  "/dev/shm"
+#define BATCHES	    20
+#define NR_EXISTING 16
+#define DEFAULT_DIR "/dev/shm"
 
 enum workload { W_EXISTING, W_SECURE, W_INSECURE, W_GETPPID, W_FLOOD };
 
