@@ -247,8 +247,19 @@ class Bench:
         el = time.monotonic_ns() - t0
         return {"workload": key, "ops": 1, "elapsed_ns": el, "ns_per_op": el}
 
+    def foreign(self):
+        """Other processes' programs on syscall tracepoints (others test tmpguard here): they
+        run on this benchmark's syscalls too and put every syscall on the slow path."""
+        return {p: v for p, v in syscall_tracepoints().items() if p not in self.own_pids}
+
+    def wait_quiet(self):
+        end = time.monotonic() + (5 if self.a.quick else 20)
+        while self.foreign() and time.monotonic() < end:
+            time.sleep(0.5)
+
     def run_workload(self, arm, rnd, key, strace=False):
-        foreign = {p: v for p, v in syscall_tracepoints().items() if p not in self.own_pids}
+        self.wait_quiet()
+        foreign = self.foreign()
         if key.startswith("e"):
             res = self.run_real(key)
         else:
@@ -260,6 +271,7 @@ class Bench:
                 n //= 10
                 prefix = ("strace", "-f", "-qq", "-o", os.path.join(self.work, "strace.out"))
             res = self.run_micro(key, name, n, prefix)
+        foreign.update(self.foreign())
         for pid in self.own_pids:
             self.hwm[pid] = max(self.hwm.get(pid, 0), vm_hwm_kib(pid))
         res.update(arm=arm, round=rnd, key=key, foreign_tracers=len(foreign))

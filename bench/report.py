@@ -12,13 +12,20 @@ MIB = 1024
 
 
 def by(samples):
-    """{(round, key, arm): ns_per_op}"""
-    return {(s["round"], s["key"], s["arm"]): s["ns_per_op"] for s in samples}
+    """{(round, key, arm): (ns_per_op, clean)}: clean = no other process had programs on
+    syscall tracepoints before or after the sample."""
+    return {(s["round"], s["key"], s["arm"]): (s["ns_per_op"], not s["foreign_tracers"])
+            for s in samples}
 
 
 def ratios(t, key, arm, base="none"):
-    rounds = sorted({r for r, k, a in t if k == key and a == arm})
-    return [t[(r, key, arm)] / t[(r, key, base)] for r in rounds if (r, key, base) in t]
+    """Per-round ratios over the rounds where both samples are clean, or over all rounds
+    when fewer than 3 are."""
+    pairs = [(t[(r, key, arm)], t[(r, key, base)]) for r, k, a in sorted(t)
+             if k == key and a == arm and (r, key, base) in t]
+    clean = [(x[0], y[0]) for x, y in pairs if x[1] and y[1]]
+    use = clean if len(clean) >= 3 else [(x[0], y[0]) for x, y in pairs]
+    return [x / y for x, y in use]
 
 
 def stat(xs):
@@ -30,7 +37,7 @@ def stat(xs):
 def cell(st):
     if not st:
         return "-"
-    return f"{st['median']:.3f} [{st['min']:.2f}-{st['max']:.2f}]"
+    return f"{st['median']:.3f} [{st['min']:.2f}-{st['max']:.2f}] {st['n']}"
 
 
 def fmt_ns(ns):
@@ -48,7 +55,7 @@ def summarize(res):
     keys = list(res["workloads"])
     out = {"ratio": {}, "vs_floor": {}, "baseline_ns": {}}
     for k in keys:
-        base = [v for (r, kk, a), v in t.items() if kk == k and a == "none"]
+        base = [v[0] for (r, kk, a), v in t.items() if kk == k and a == "none"]
         out["baseline_ns"][k] = statistics.median(base) if base else None
         out["ratio"][k] = {a: stat(ratios(t, k, a)) for a in ARMS}
         out["vs_floor"][k] = stat(ratios(t, k, "tmpguard", "floor"))
@@ -137,12 +144,13 @@ def print_report(res, f=sys.stdout):
       f"{m['kernel']}, shared noisy machine; {res['rounds']} rounds"
       f"{' (--quick)' if res['quick'] else ''}, {res['duration_s']:.0f} s")
     p("")
-    p("Wall-time ratio to no tracing, per operation: median [min-max] over rounds")
+    p("Wall-time ratio to no tracing, per operation: median [min-max] n, over the n rounds in")
+    p("which no other process had programs on syscall tracepoints (all rounds if fewer than 3)")
     hdr = f"{'workload':34} {'baseline':>10}" + "".join(f" {a:>20}" for a in ARMS)
     p(hdr)
     for k, label in w.items():
         row = f"({k}) {label:29} {fmt_ns(s['baseline_ns'][k]) if s['baseline_ns'][k] else '-':>10}"
-        row += "".join(f" {cell(s['ratio'][k][a]):>20}" for a in ARMS)
+        row += "".join(f" {cell(s['ratio'][k][a]):>22}" for a in ARMS)
         p(row)
     p("")
     p("tmpguard against the empty-program floor (same tracepoints), per round")
@@ -153,7 +161,7 @@ def print_report(res, f=sys.stdout):
         if smp["foreign_tracers"]:
             fr[smp["arm"]] = fr.get(smp["arm"], 0) + 1
     if fr:
-        p("  samples taken while another process had syscall tracepoints attached: " +
+        p("  samples with another process's programs on syscall tracepoints (left out when 3 clean rounds remain): " +
           ", ".join(f"{a} {n}" for a, n in sorted(fr.items())))
     tps = res.get("tracepoints", {})
     if "tmpguard" in tps and "floor" in tps:
