@@ -88,7 +88,14 @@ def reap(proc, sig, hwm=0):
 
 
 def bpftool_json(*args):
-    return json.loads(run(["bpftool", "-j", *args]).stdout or "[]")
+    """bpftool fails now and then when a program or link goes away while it lists them
+    (others attach and detach on this machine): try again."""
+    for attempt in range(5):
+        r = subprocess.run(["bpftool", "-j", *args], text=True, capture_output=True)
+        if r.returncode == 0:
+            return json.loads(r.stdout or "[]")
+        time.sleep(0.1)
+    raise RuntimeError(f"bpftool {' '.join(args)} failed: {r.stderr.strip()}")
 
 
 def syscall_tracepoints(pid=None):
@@ -253,7 +260,7 @@ class Bench:
         return {p: v for p, v in syscall_tracepoints().items() if p not in self.own_pids}
 
     def wait_quiet(self):
-        end = time.monotonic() + (5 if self.a.quick else 20)
+        end = time.monotonic() + (5 if self.a.quick else 10)
         while self.foreign() and time.monotonic() < end:
             time.sleep(0.5)
 
@@ -489,7 +496,13 @@ class Bench:
         if "auditd" not in self.a.skip:
             self.host.audit_begin()
         t0 = time.monotonic()
-        self.rounds()
+        error = None
+        try:
+            self.rounds()
+        except (RuntimeError, subprocess.CalledProcessError, json.JSONDecodeError) as e:
+            # Keep the rounds done so far: a long run should not be lost to one failure.
+            error = repr(e)
+            log(f"rounds stopped early: {error}")
         log("bpf_stats pass")
         stats = self.stats_pass()
         log("flood check")
@@ -503,7 +516,7 @@ class Bench:
             "tracepoints": self.tracepoints,
             "samples": self.samples, "arm_runs": self.arm_runs, "bpf_stats": stats,
             "flood": flood, "audit_was_enabled_here": self.host.audit_ever,
-            "duration_s": round(time.monotonic() - t0, 1),
+            "duration_s": round(time.monotonic() - t0, 1), "error": error,
         }
 
 
