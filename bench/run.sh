@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tmpguard's benchmark, one command (bench/README.md): installs what the arms need (Debian,
+# root), builds tmpguard and the drivers into ./build, and runs bench/bench.py, which prints
+# the tables and writes bench/results/DATE.json.
+#
+#   bash bench/run.sh            full run: 7 rounds, ~15 min
+#   bash bench/run.sh --quick    2 rounds, a tenth of the iterations: checks it works (~2 min)
+#   bash bench/run.sh --help     bench.py's options (--rounds, --skip ARM,..., ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $(id -u) != 0 ]]; then
+	echo "bench: run as root (BPF programs, auditd, kernel.bpf_stats_enabled)" >&2
+	exit 2
+fi
+
+# Bench-only packages (not in .ci/setup): the other arms, and CPython's test suite for (e2).
+pkgs=(cmake make gcc pkg-config clang bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev
+	libyaml-dev python3 auditd bpftrace strace libpython3.11-testsuite)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "bench: installing ${missing[*]}" >&2
+	# Installing auditd would start and enable it; the benchmark starts its own. Debian's
+	# policy-rc.d convention (exit 101) keeps the package's daemon from starting.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=false
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		own_policy=true
+	fi
+	trap '$own_policy && rm -f "$policy"' EXIT
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	$own_policy && rm -f "$policy"
+	trap - EXIT
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_BENCH=ON >/dev/null
+cmake --build build -j "$(nproc)" --target tmpguard bench_workload bench_floor >/dev/null
+exec python3 bench/bench.py --build-dir build "$@"
