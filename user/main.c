@@ -6,6 +6,7 @@
 #include "tmpguard.h"
 #include "doctor.h"
 #include "policy_cmd.h"
+#include "query.h"
 #include "session.h"
 
 #define TG_EXIT_USAGE 2
@@ -17,6 +18,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  audit    watch the whole machine and report insecure temp-file creation\n"
 	"  run      run a command and report what it and its descendants do (CI gate)\n"
+	"  query    search the event store written by audit --db\n"
 	"  doctor   what this kernel offers and what tmpguard will use\n"
 	"  policy   check FILE: validate a policy and print it as it will apply\n"
 	"  version  print the version\n"
@@ -26,6 +28,8 @@ static const char usage[] =
 	"  tmpguard audit --format json --output /var/log/tmpguard.json --duration 3600\n"
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard audit --policy /etc/tmpguard/policy.yaml\n"
+	"  tmpguard audit --db /var/lib/tmpguard/events.db\n"
+	"  tmpguard query --db /var/lib/tmpguard/events.db --since 2h --severity high\n"
 	"  tmpguard policy check policies/strict.yaml\n"
 	"  tmpguard doctor\n"
 	"\n"
@@ -53,6 +57,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "query"))
+		return cmd_query(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "tmpguard: unknown command '%s'\n\n%s", cmd, usage);
