@@ -426,10 +426,18 @@ class StoreCrash(StoreCase):
                         "--policy", pol])
         stem = self.name("/tmp", "crash")
         self.loop(stem)
-        # kill -9 once a good part of the stream is committed, while it goes on
-        self.wait_until("300 committed findings", lambda: db_rows(
-            self.db, "SELECT count(*) FROM findings WHERE path GLOB ?", (stem + ".*",))[0][0]
-            >= 300)
+        def committed():
+            return db_rows(self.db, "SELECT count(*) FROM findings WHERE path GLOB ?",
+                           (stem + ".*",))[0][0]
+
+        def printed_not_committed():
+            with open(self.out, "rb") as f:
+                n = sum(1 for ln in f.read().split(b"\n") if stem.encode() in ln)
+            return n - committed() >= 20
+
+        # kill -9 once a good part of the stream is committed, and while a batch is open
+        self.wait_until("300 committed findings", lambda: committed() >= 300)
+        self.wait_until("an open batch", printed_not_committed)
         a.proc.kill()
         a.proc.wait(timeout=WAIT)
         res = self.printed(a, a.proc.returncode, partial_ok=True)
@@ -449,6 +457,10 @@ class StoreCrash(StoreCase):
         self.assertEqual(set(before) - set(stored), set())
         mine = [ln for ln in stored if stem in ln]
         self.assertGreaterEqual(len(mine), 300)
+        print("\n  kill -9: %d findings printed, %d committed (%d before the last commit), "
+              "%d in the open batch lost" % (len(res.finding_lines), len(stored), len(before),
+                                             len(res.finding_lines) - len(stored)),
+              file=sys.stderr)
 
         # The next start says so, once, and marks the session.
         a2 = self.audit(["--db", self.db, "--format", "json", "--output",
@@ -487,6 +499,8 @@ class StoreConcurrent(StoreCase):
         self.assertGreaterEqual(len(set(c for c in counts if c)), 5,
                                 "the rows did not grow under the queries: %s" % counts)
         self.assertEqual(counts, sorted(counts), "a query saw fewer rows than one before it")
+        print("\n  %d queries while writing, all exit 0; distinct row counts seen: %s" % (
+            len(counts), sorted(set(counts))), file=sys.stderr)
         # a second writer is refused; the first goes on
         p = subprocess.run([TMPGUARD, "audit", "--db", self.db, "--duration", "1"], env=ENV,
                            capture_output=True, timeout=WAIT)
