@@ -7,6 +7,7 @@
 #include "doctor.h"
 #include "policy_cmd.h"
 #include "report_cmd.h"
+#include "query.h"
 #include "session.h"
 
 #define TG_EXIT_USAGE 2
@@ -19,6 +20,7 @@ static const char usage[] =
 	"  audit    watch the whole machine and report insecure temp-file creation\n"
 	"  daemon   audit as a service, configured by a YAML file (systemd unit: packaging/)\n"
 	"  run      run a command and report what it and its descendants do (CI gate)\n"
+	"  query    search the event store written by audit --db\n"
 	"  doctor   what this kernel offers and what tmpguard will use\n"
 	"  policy   check FILE: validate a policy and print it as it will apply\n"
 	"  report   a compliance report over stores and JSON-line files (md, html, json, sarif,\n"
@@ -31,6 +33,8 @@ static const char usage[] =
 	"  tmpguard daemon --config /etc/tmpguard/tmpguard.yaml\n"
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard audit --policy /etc/tmpguard/policy.yaml\n"
+	"  tmpguard audit --db /var/lib/tmpguard/events.db\n"
+	"  tmpguard query --db /var/lib/tmpguard/events.db --since 2h --severity high\n"
 	"  tmpguard policy check policies/strict.yaml\n"
 	"  tmpguard doctor\n"
 	"  tmpguard report --db /var/lib/tmpguard/events.db --since 30d --format html -o r.html\n"
@@ -63,6 +67,8 @@ int main(int argc, char **argv)
 		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "query"))
+		return cmd_query(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "tmpguard: unknown command '%s'\n\n%s", cmd, usage);

@@ -35,6 +35,7 @@
 #include "rules.h"
 #include "session.h"
 #include "sink.h"
+#include "store.h"
 
 #define TG_EXIT_USAGE	   2
 #define TG_EXIT_FAILON	   3
@@ -105,6 +106,10 @@ struct session {
 	bool syslog_max_set;
 	bool syslog_opts_set; /* --syslog-facility or --syslog-max-size given */
 	struct tg_sinks *sinks;
+	/* the event store (--db) */
+	const char *db_path;
+	long db_max_age_days, db_max_size_mib; /* 0: the defaults */
+	struct tg_store *store;
 };
 
 static volatile sig_atomic_t exiting;
@@ -133,7 +138,17 @@ static int64_t clock_ns(clockid_t c)
 
 /* ---- where records go ---- */
 
-/* A finding that passed exceptions and the rate limit. */
+/* Now on the clock findings carry (CLOCK_BOOTTIME + the offset taken at start). */
+static int64_t event_now(const struct session *s)
+{
+	return clock_ns(CLOCK_BOOTTIME) + s->boot_to_real_ns;
+}
+
+/*
+ * A finding that passed exceptions and the rate limit. The store keeps what is printed: the
+ * repeats the rate limit does not print are not stored either (their counts are in the
+ * summary's aggregates).
+ */
 static void emit_finding(struct session *s, const struct tg_report *r)
 {
 	json_object *o = tg_report_json(r); /* built once, shared by every sink */
@@ -142,12 +157,59 @@ static void emit_finding(struct session *s, const struct tg_report *r)
 	if (!s->json)
 		tg_sinks_text(s->sinks, r);
 	tg_sinks_record(s->sinks, o); /* json or falco lines, syslog */
+	if (s->store)
+		tg_store_finding(s->store, o);
 	json_object_put(o);
+}
+
+/* The store's part of a session, loss or summary record; the summary gets what was stored. */
+static void store_record(struct session *s, json_object *o)
+{
+	const struct tg_store_stats *st = tg_store_stats(s->store);
+	json_object *t = NULL, *so, *rm;
+	const char *type;
+
+	json_object_object_get_ex(o, "type", &t);
+	type = t ? json_object_get_string(t) : "";
+	if (!strcmp(type, "session")) {
+		tg_store_begin(s->store, o);
+	} else if (!strcmp(type, "loss")) {
+		tg_store_loss(s->store, o);
+	} else if (!strcmp(type, "summary")) {
+		so = json_object_new_object();
+		rm = json_object_new_object();
+		json_object_object_add(so, "db",
+				       tg_json_bytes(s->db_path, strlen(s->db_path), NULL));
+		json_object_object_add(so, "findings_stored", json_object_new_int64(st->findings));
+		json_object_object_add(so, "losses_stored", json_object_new_int64(st->losses));
+		json_object_object_add(so, "commit_failures",
+				       json_object_new_int64(st->commit_failures));
+		json_object_object_add(so, "unclean_sessions_found",
+				       json_object_new_int64(st->unclean_found));
+		json_object_object_add(rm, "findings", json_object_new_int64(st->removed.findings));
+		json_object_object_add(rm, "losses", json_object_new_int64(st->removed.losses));
+		json_object_object_add(rm, "sessions", json_object_new_int64(st->removed.sessions));
+		json_object_object_add(so, "retention_removed", rm);
+		json_object_object_add(o, "store", so);
+		tg_store_end(s->store, o, event_now(s));
+	}
+}
+
+/* From the poll loops: batches committed about every second, and before a policy reload. */
+static void store_tick(struct session *s)
+{
+	if (!s->store)
+		return;
+	tg_store_tick(s->store, event_now(s));
+	if (reload_requested)
+		tg_store_commit(s->store);
 }
 
 /* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
 static void emit_record(struct session *s, json_object *o)
 {
+	if (s->store)
+		store_record(s, o);
 	tg_sinks_record(s->sinks, o); /* json or falco lines (not text), syslog */
 	json_object_put(o);
 }
@@ -653,6 +715,9 @@ enum {
 	OPT_SYSLOG,
 	OPT_SYSLOG_FACILITY,
 	OPT_SYSLOG_MAX,
+	OPT_DB,
+	OPT_DB_MAX_AGE,
+	OPT_DB_MAX_SIZE,
 };
 
 /* clang-format off */
@@ -672,7 +737,10 @@ enum {
 	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0, "rotated files kept, FILE.1 (newest) .. FILE.N (5)", 0 }, \
 	{ "syslog", OPT_SYSLOG, NULL, 0, "also send findings, loss and summary records to syslog, one JSON line each", 0 }, \
 	{ "syslog-facility", OPT_SYSLOG_FACILITY, "NAME", 0, "daemon (default), local0..local7, auth or authpriv", 0 }, \
-	{ "syslog-max-size", OPT_SYSLOG_MAX, "BYTES", 0, "shorten syslog messages longer than BYTES (8000, fits rsyslog's default; 0: never, e.g. for journald)", 0 }
+	{ "syslog-max-size", OPT_SYSLOG_MAX, "BYTES", 0, "shorten syslog messages longer than BYTES (8000, fits rsyslog's default; 0: never, e.g. for journald)", 0 }, \
+	{ "db", OPT_DB, "FILE", 0, "also write every record to the event store FILE (SQLite; see tmpguard query)", 0 }, \
+	{ "db-max-age", OPT_DB_MAX_AGE, "DAYS", 0, "with --db: delete findings older than DAYS (90)", 0 }, \
+	{ "db-max-size", OPT_DB_MAX_SIZE, "MIB", 0, "with --db: delete the oldest findings beyond MIB (1024)", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -838,6 +906,17 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARGS:
 		s->command = state->argv + state->next;
+		break;
+	case OPT_DB:
+		s->db_path = arg;
+		break;
+	case OPT_DB_MAX_AGE:
+		if (parse_long(arg, "age in days", 1, 36500, state, &s->db_max_age_days))
+			return EINVAL;
+		break;
+	case OPT_DB_MAX_SIZE:
+		if (parse_long(arg, "size in MiB", 1, 1 << 30, state, &s->db_max_size_mib))
+			return EINVAL;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -1239,6 +1318,29 @@ static int session_start(struct session *s, bool scoped)
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	s->worst = -1;
 
+	if ((s->db_max_age_days || s->db_max_size_mib) && !s->db_path) {
+		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->db_path) {
+		/* Opened, checked and trimmed before the programs attach, like --output. */
+		struct tg_store_opts so = {
+			.max_age_ns =
+				(s->db_max_age_days ? s->db_max_age_days : TG_STORE_MAX_AGE_DAYS) *
+				86400LL * 1000000000LL,
+			.max_bytes = (int64_t)(s->db_max_size_mib ? s->db_max_size_mib
+								  : TG_STORE_MAX_SIZE_MIB)
+				     << 20,
+			.log = stderr,
+		};
+
+		s->store = tg_store_open(s->db_path, &so, event_now(s), err, sizeof(err));
+		if (!s->store) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return TG_EXIT_USAGE;
+		}
+	}
+
 	lo.lsm = s->enforce || s->dry_run;
 	s->scoped = scoped;
 	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), &lsm_refused);
@@ -1284,6 +1386,21 @@ static void session_end(struct session *s)
 		tg_bpf_drain(s->bpf);
 		print_summary(s);
 		tg_bpf_stop(s->bpf);
+	}
+	if (s->store) {
+		const struct tg_store_stats *st = tg_store_stats(s->store);
+
+		fprintf(stderr,
+			"tmpguard: database %s: %llu findings and %llu losses stored this "
+			"session%s; "
+			"retention removed %llu findings, %llu losses, %llu sessions\n",
+			s->db_path, (unsigned long long)st->findings,
+			(unsigned long long)st->losses,
+			st->commit_failures ? " (some commits failed, see above)" : "",
+			(unsigned long long)st->removed.findings,
+			(unsigned long long)st->removed.losses,
+			(unsigned long long)st->removed.sessions);
+		tg_store_close(s->store);
 	}
 	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
@@ -1590,6 +1707,7 @@ static int audit_loop(struct session *s, struct daemon *d)
 		check_loss(s);
 		check_health(s);
 		metrics_sync(s);
+		store_tick(s);
 		if (reload_requested) {
 			if (d)
 				daemon_reload(s, d);
@@ -1683,6 +1801,7 @@ int cmd_run(int argc, char **argv)
 		}
 		check_loss(&s);
 		metrics_sync(&s);
+		store_tick(&s);
 		if (reload_requested)
 			policy_reload(&s);
 	}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* `tmpguard query`: findings from the event store, filtered, as text, JSON lines or CSV. */
+#ifndef TG_QUERY_H
+#define TG_QUERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+/* Filters, combined with AND; an unset one matches everything. */
+struct tg_query {
+	bool has_since, has_until;
+	int64_t since_ns, until_ns; /* time_ns >= since, time_ns < until */
+	const char *rule;	    /* rule id */
+	int severity;		    /* this level and above; -1: any */
+	const char *exe;	    /* the full exe path, or its basename */
+	bool has_pid, has_uid;
+	int64_t pid, uid;
+	const char *container; /* a prefix of the (lowercase hex) container id */
+	const char *path_glob; /* SQLite GLOB on the path as requested */
+	long limit;	       /* the newest N (printed oldest first); 0: all */
+};
+
+void tg_query_init(struct tg_query *q);
+
+/*
+ * The SELECT for q, prepared and bound (every value a parameter, never spliced into the SQL).
+ * Rows: json, time_ns, in time order. NULL on error (sqlite3_errmsg(db)).
+ */
+sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q);
+
+/*
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. A
+ * cell starting with = + - @ (or tab, CR) gets a leading ' so that a spreadsheet does not run
+ * it as a formula. Caller frees; NULL on ENOMEM.
+ */
+char *tg_csv_cell(const char *s);
+
+/* The CSV header line, and one finding (a stored JSON record) as a CSV row, CRLF-terminated. */
+int tg_query_csv_header(FILE *out);
+int tg_query_csv_row(FILE *out, json_object *f);
+/* One readable line per finding, then its ancestry; no raw control byte from the record. */
+int tg_query_text_row(FILE *out, json_object *f);
+
+int cmd_query(int argc, char **argv);
+
+#endif

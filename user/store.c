@@ -1,0 +1,866 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The event store's writer and read helpers (SQLite). open -> begin (the session record) ->
+ * findings and losses into batches, committed by tick/commit -> end (summary, clean) -> close.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include "output.h"
+#include "rules.h"
+#include "store.h"
+#include "store_schema.h"
+#include "timeparse.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct tg_store {
+	sqlite3 *db;
+	/* The database file as we opened (or created) it. Kept open until sqlite3_close(): it
+	 * holds the one-writer flock, and closing any descriptor of the file would drop the
+	 * POSIX locks sqlite holds on it (fcntl locks belong to the process, not the fd). */
+	int fd;
+	char *path;
+	struct tg_store_opts o;
+	sqlite3_stmt *ins_finding, *ins_loss, *ins_session, *upd_commit, *upd_end;
+	int64_t session;	/* our sessions.id, 0 before tg_store_begin() */
+	bool in_tx;		/* a batch is open */
+	unsigned pending;	/* rows in it */
+	int64_t tx_started_ns;	/* tick time when it was opened */
+	int64_t now_ns;		/* the last tick's time */
+	int64_t mark_ns;	/* the tick before: records older than it are handled */
+	int64_t handled_ns;	/* every record before this was handled when it was set */
+	int64_t last_commit_ns; /* sessions.last_commit_ns as last written */
+	int64_t last_retain_ns; /* when retention last ran */
+	bool insert_failed;	/* an insert failure was logged (once) */
+	struct tg_store_stats stats;
+};
+
+static void logf_(const struct tg_store *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logf_(const struct tg_store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st->o.log)
+		return;
+	va_start(ap, fmt);
+	fputs("tmpguard: ", st->o.log);
+	vfprintf(st->o.log, fmt, ap);
+	fputc('\n', st->o.log);
+	va_end(ap);
+}
+
+/* ---- JSON fields ---- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static int jint(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v = jget(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+static int jtime(json_object *o, const char *key, int64_t *out)
+{
+	const char *s = jstr(o, key);
+
+	return s ? tg_parse_rfc3339(s, out) : -1;
+}
+
+/* ---- statements ---- */
+
+static int exec(struct tg_store *st, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		logf_(st, "database %s: %s: %s", st->path, sql, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps a statement that returns no rows, then resets it. Returns the sqlite code. */
+static int step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* One integer from a query such as "PRAGMA page_count"; -1 on error. */
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int begin_tx(struct tg_store *st)
+{
+	if (st->in_tx)
+		return 0;
+	/* IMMEDIATE: take the write lock now, not half-way through the batch. */
+	if (exec(st, "BEGIN IMMEDIATE"))
+		return -1;
+	st->in_tx = true;
+	st->pending = 0;
+	st->tx_started_ns = st->now_ns;
+	return 0;
+}
+
+/* Commits the open batch, recording how far it is complete in sessions.last_commit_ns. */
+static int commit_tx(struct tg_store *st, int64_t last_commit_ns)
+{
+	int rc;
+
+	if (!st->in_tx)
+		return 0;
+	if (last_commit_ns < st->last_commit_ns)
+		last_commit_ns = st->last_commit_ns;
+	if (st->session) {
+		sqlite3_bind_int64(st->upd_commit, 1, last_commit_ns);
+		sqlite3_bind_int64(st->upd_commit, 2, st->session);
+		rc = step_done(st->upd_commit);
+		if (rc != SQLITE_OK)
+			logf_(st, "database %s: cannot record the commit time: %s", st->path,
+			      sqlite3_errmsg(st->db));
+	}
+	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		st->stats.commit_failures++;
+		if (sqlite3_get_autocommit(st->db)) {
+			/* sqlite rolled the batch back (disk full, I/O error): it is gone. */
+			logf_(st, "database %s: a batch of %u rows was lost: %s", st->path,
+			      st->pending, sqlite3_errmsg(st->db));
+			st->in_tx = false;
+			st->pending = 0;
+		} else {
+			logf_(st, "database %s: commit failed, retrying at the next tick: %s",
+			      st->path, sqlite3_errmsg(st->db));
+		}
+		return -1;
+	}
+	st->in_tx = false;
+	st->pending = 0;
+	st->last_commit_ns = last_commit_ns;
+	st->stats.commits++;
+	return 0;
+}
+
+/* Everything handled before this is in the batch: the safe last_commit_ns now. */
+static int64_t complete_until(const struct tg_store *st)
+{
+	return st->handled_ns - TG_STORE_INFLIGHT_NS;
+}
+
+int tg_store_commit(struct tg_store *st)
+{
+	return st ? commit_tx(st, complete_until(st)) : 0;
+}
+
+/* ---- opening ---- */
+
+/* The directory must be writable only by its owner, root or us: sqlite creates the -wal and
+ * -shm files next to the database with O_CREAT but without O_EXCL. */
+static int check_dir(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path), *dir;
+	struct stat sb;
+	int ret = -1;
+
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	dir = dirname(copy);
+	if (stat(dir, &sb)) {
+		snprintf(err, errlen, "cannot use the database %s: directory %s: %s", path, dir,
+			 strerror(errno));
+	} else if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "cannot use the database %s: %s is not a directory", path,
+			 dir);
+	} else if ((sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & 022)) {
+		snprintf(
+			err, errlen,
+			"refusing the database %s: its directory %s is %s (sqlite creates %s-wal "
+			"and %s-shm there, and others could plant them); use a directory only root "
+			"can write to, such as /var/lib/tmpguard",
+			path, dir,
+			(sb.st_mode & 022) ? "writable by group or others"
+					   : "owned by another user",
+			path, path);
+	} else {
+		ret = 0;
+	}
+	free(copy);
+	return ret;
+}
+
+/* Opens the database file itself: an existing regular file of ours, never through a symlink,
+ * or a new one created 0600 with O_EXCL. Returns the fd or -1. */
+static int open_db_file(const char *path, bool *created, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = -1;
+
+	*created = false;
+	for (int tries = 0; tries < 3 && fd < 0; tries++) {
+		/* O_NONBLOCK: a FIFO planted here must not hang us before the S_ISREG check. */
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0)
+			break;
+		if (errno == ELOOP) {
+			snprintf(err, errlen,
+				 "refusing the database %s: it is a symbolic link (remove it, or "
+				 "give the real path)",
+				 path);
+			return -1;
+		}
+		if (errno != ENOENT)
+			goto fail;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			*created = true;
+		else if (errno != EEXIST)
+			goto fail; /* EEXIST: created meanwhile, open it as an existing file */
+	}
+	if (fd < 0)
+		goto fail;
+	if (fstat(fd, &sb))
+		goto fail;
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "refusing the database %s: not a regular file", path);
+	} else if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "refusing the database %s: it is owned by uid %u, not root (whoever owns "
+			 "it can rewrite the findings)",
+			 path, sb.st_uid);
+	} else if (sb.st_mode & 022) {
+		snprintf(err, errlen,
+			 "refusing the database %s: it is writable by group or others (chmod 600 "
+			 "it)",
+			 path);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+fail:
+	snprintf(err, errlen, "cannot open the database %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int tg_store_schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+			  "'meta'") == 0)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		v = atoi((const char *)sqlite3_column_text(s, 0));
+	else
+		v = 0;
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Checks that db holds tmpguard's schema, version TG_STORE_SCHEMA_VERSION. */
+static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	int v = tg_store_schema_version(db);
+
+	if (v == TG_STORE_SCHEMA_VERSION)
+		return 0;
+	if (v < 0)
+		snprintf(err, errlen, "cannot read the database %s: %s", path, sqlite3_errmsg(db));
+	else if (v == 0)
+		snprintf(err, errlen, "%s is not a tmpguard database (no schema version in meta)",
+			 path);
+	else
+		snprintf(err, errlen,
+			 "the database %s has store schema version %d; this tmpguard reads and "
+			 "writes version %d only (use a new file, or the tmpguard that wrote it)",
+			 path, v, TG_STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+/* A new, empty database: incremental auto-vacuum (only settable before the first table),
+ * WAL, the schema and its version, in one transaction. */
+static int create_schema(struct tg_store *st, char *err, size_t errlen)
+{
+	char sql[128];
+
+	if (exec(st, "PRAGMA auto_vacuum = INCREMENTAL") || exec(st, "PRAGMA journal_mode = WAL") ||
+	    exec(st, "BEGIN IMMEDIATE"))
+		goto fail;
+	snprintf(sql, sizeof(sql), "INSERT INTO meta(key, value) VALUES ('schema_version', '%d')",
+		 TG_STORE_SCHEMA_VERSION);
+	if (exec(st, TG_STORE_SCHEMA) || exec(st, sql) || exec(st, "COMMIT")) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create the schema in %s: %s", st->path,
+		 sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int prepare(struct tg_store *st, sqlite3_stmt **s, const char *sql)
+{
+	return sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) == SQLITE_OK
+		       ? 0
+		       : -1;
+}
+
+/*
+ * Sessions that are neither clean nor ended stopped without tg_store_end(): a crash or kill -9.
+ * We hold the writer's lock, so none of them is still running. Say so once, and end them at
+ * their last commit so that the next start does not say it again.
+ */
+static void report_unclean(struct tg_store *st)
+{
+	sqlite3_stmt *s, *u;
+	char t1[64], t2[64];
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, started_ns, COALESCE(last_commit_ns, started_ns), json "
+			       "FROM sessions WHERE clean = 0 AND ended_ns IS NULL ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_prepare_v2(st->db, "UPDATE sessions SET ended_ns = ?1 WHERE id = ?2", -1, &u,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *js = (const char *)sqlite3_column_text(s, 3);
+		json_object *o = js ? json_tokener_parse(js) : NULL;
+		int64_t pid = -1, last = sqlite3_column_int64(s, 2);
+
+		jint(o, "pid", &pid);
+		json_object_put(o);
+		tg_format_time(sqlite3_column_int64(s, 1), t1, sizeof(t1));
+		tg_format_time(last, t2, sizeof(t2));
+		logf_(st,
+		      "the previous session (pid %lld, started %s) did not stop cleanly; findings "
+		      "after %s may be missing",
+		      (long long)pid, t1, t2);
+		sqlite3_bind_int64(u, 1, last);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		if (step_done(u) != SQLITE_OK)
+			logf_(st, "database %s: cannot mark session %lld: %s", st->path,
+			      (long long)sqlite3_column_int64(s, 0), sqlite3_errmsg(st->db));
+		st->stats.unclean_found++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+}
+
+struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, int64_t now_ns,
+			       char *err, size_t errlen)
+{
+	struct tg_store *st = calloc(1, sizeof(*st));
+	struct stat a, b;
+	bool created;
+	const char *jm;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !(st->path = strdup(path))) {
+		snprintf(err, errlen, "out of memory");
+		free(st);
+		return NULL;
+	}
+	st->fd = -1;
+	st->o = *o;
+	if (!st->o.batch_rows)
+		st->o.batch_rows = TG_STORE_BATCH_ROWS;
+	if (!st->o.commit_interval_ns)
+		st->o.commit_interval_ns = TG_STORE_COMMIT_NS;
+	st->now_ns = st->mark_ns = st->handled_ns = st->last_retain_ns = now_ns;
+
+	if (check_dir(path, err, errlen))
+		goto fail;
+	st->fd = open_db_file(path, &created, err, errlen);
+	if (st->fd < 0)
+		goto fail;
+	if (flock(st->fd, LOCK_EX | LOCK_NB)) {
+		snprintf(err, errlen,
+			 errno == EWOULDBLOCK
+				 ? "the database %s is already being written by another tmpguard"
+				 : "cannot lock the database %s: %s",
+			 path, strerror(errno));
+		goto fail;
+	}
+	/* The main file exists now, so sqlite only opens it; it creates -wal and -shm later
+	 * with this file's permission bits (0600 when we created it), whatever the umask. */
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open the database %s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	/* What sqlite opened is what we checked. */
+	if (fstat(st->fd, &a) || lstat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		snprintf(err, errlen, "the database %s was replaced while opening it", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* Waits this long for a lock (a checkpoint, an external writer) instead of failing with
+	 * SQLITE_BUSY; readers never block us in WAL mode. */
+	sqlite3_busy_timeout(st->db, TG_STORE_BUSY_TIMEOUT_MS);
+	/* temp_store = MEMORY: no sqlite temporary file in /var/tmp or /tmp (tmpguard would
+	 * report its own 0644 temporaries). */
+	if (exec(st, "PRAGMA foreign_keys = ON") || exec(st, "PRAGMA temp_store = MEMORY"))
+		goto sqlfail;
+	if (query_int(st->db, "SELECT count(*) FROM sqlite_master") == 0) {
+		if (create_schema(st, err, errlen))
+			goto fail;
+	} else if (check_schema(st->db, path, err, errlen)) {
+		goto fail;
+	}
+	/*
+	 * WAL: readers (query, report) read while we write. synchronous = NORMAL: a commit is
+	 * written to the WAL without fsync, which is synced at checkpoints. A process crash
+	 * (kill -9, a segfault) loses nothing committed, since the WAL is in the page cache; a
+	 * power loss or kernel crash may lose the last commits before a checkpoint, but never
+	 * corrupts the database.
+	 */
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	jm = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+	if (!jm || strcmp(jm, "wal")) {
+		snprintf(err, errlen, "cannot put the database %s in WAL mode (journal mode %s)",
+			 path, jm ? jm : sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	if (exec(st, "PRAGMA synchronous = NORMAL"))
+		goto sqlfail;
+	if (prepare(st, &st->ins_finding,
+		    "INSERT INTO findings(session, time_ns, host, rule, severity, severity_level, "
+		    "action, pid, ppid, uid, exe, comm, path, container_id, json) VALUES (?1, ?2, "
+		    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)") ||
+	    prepare(st, &st->ins_loss,
+		    "INSERT INTO losses(session, from_ns, to_ns, lost, json) VALUES (?1, ?2, ?3, "
+		    "?4, ?5)") ||
+	    prepare(st, &st->ins_session,
+		    "INSERT INTO sessions(host, started_ns, last_commit_ns, clean, json) VALUES "
+		    "(?1, ?2, ?2, 0, ?3)") ||
+	    prepare(st, &st->upd_commit, "UPDATE sessions SET last_commit_ns = ?1 WHERE id = ?2") ||
+	    prepare(st, &st->upd_end,
+		    "UPDATE sessions SET summary = ?1, ended_ns = ?2, last_commit_ns = ?2, clean = "
+		    "1 "
+		    "WHERE id = ?3"))
+		goto sqlfail;
+	report_unclean(st);
+	if (tg_store_retain(st, now_ns, &st->stats.removed)) {
+		snprintf(err, errlen, "retention on the database %s failed: %s", path,
+			 sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	return st;
+sqlfail:
+	snprintf(err, errlen, "cannot prepare the database %s: %s", path, sqlite3_errmsg(st->db));
+fail:
+	tg_store_close(st);
+	return NULL;
+}
+
+void tg_store_close(struct tg_store *st)
+{
+	if (!st)
+		return;
+	if (st->db && st->in_tx)
+		commit_tx(st, complete_until(st));
+	sqlite3_finalize(st->ins_finding);
+	sqlite3_finalize(st->ins_loss);
+	sqlite3_finalize(st->ins_session);
+	sqlite3_finalize(st->upd_commit);
+	sqlite3_finalize(st->upd_end);
+	sqlite3_close(st->db);
+	if (st->fd >= 0)
+		close(st->fd); /* after sqlite3_close: see struct tg_store */
+	free(st->path);
+	free(st);
+}
+
+/* ---- writing ---- */
+
+static const char *json_text(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_FLAGS);
+}
+
+int tg_store_begin(struct tg_store *st, json_object *session)
+{
+	const char *host = jstr(session, "host");
+	int64_t started;
+
+	if (jtime(session, "time", &started)) {
+		logf_(st, "database %s: the session record has no valid time", st->path);
+		return -1;
+	}
+	if (commit_tx(st, complete_until(st)) && st->in_tx)
+		return -1;
+	if (begin_tx(st))
+		return -1;
+	sqlite3_bind_text(st->ins_session, 1, host ? host : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_session, 2, started);
+	sqlite3_bind_text(st->ins_session, 3, json_text(session), -1, SQLITE_TRANSIENT);
+	if (step_done(st->ins_session) != SQLITE_OK) {
+		logf_(st, "database %s: cannot record the session: %s", st->path,
+		      sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->in_tx = false;
+		return -1;
+	}
+	st->session = sqlite3_last_insert_rowid(st->db);
+	st->last_commit_ns = started;
+	return commit_tx(st, started);
+}
+
+static void insert_failed(struct tg_store *st, const char *what)
+{
+	if (!st->insert_failed)
+		logf_(st, "database %s: cannot store a %s (further failures are not repeated): %s",
+		      st->path, what, sqlite3_errmsg(st->db));
+	st->insert_failed = true;
+}
+
+/* After a row: the batch is committed when full. */
+static void row_added(struct tg_store *st)
+{
+	if (++st->pending >= st->o.batch_rows)
+		commit_tx(st, complete_until(st));
+}
+
+int tg_store_finding(struct tg_store *st, json_object *f)
+{
+	json_object *proc = jget(f, "proc");
+	const char *rule = jstr(f, "rule"), *sev = jstr(f, "severity"), *action = jstr(f, "action");
+	const char *host = jstr(f, "host"), *path = jstr(f, "path"), *exe = jstr(proc, "exe");
+	const char *comm = jstr(proc, "comm"), *cid = jstr(proc, "container_id");
+	int64_t t, pid, ppid, uid;
+	int level = sev ? tg_severity_parse(sev) : -1;
+
+	if (!st->session || jtime(f, "time", &t) || !rule || level < 0 || !path ||
+	    jint(proc, "pid", &pid) || jint(proc, "ppid", &ppid) || jint(proc, "uid", &uid)) {
+		if (!st->insert_failed)
+			logf_(st, "database %s: %s", st->path,
+			      st->session ? "a finding lacks a field the store indexes"
+					  : "a finding before the session record");
+		st->insert_failed = true;
+		return -1;
+	}
+	if (begin_tx(st))
+		return -1;
+	sqlite3_bind_int64(st->ins_finding, 1, st->session);
+	sqlite3_bind_int64(st->ins_finding, 2, t);
+	sqlite3_bind_text(st->ins_finding, 3, host ? host : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 4, rule, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 5, sev, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st->ins_finding, 6, level);
+	sqlite3_bind_text(st->ins_finding, 7, action ? action : "alert", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_finding, 8, pid);
+	sqlite3_bind_int64(st->ins_finding, 9, ppid);
+	sqlite3_bind_int64(st->ins_finding, 10, uid);
+	sqlite3_bind_text(st->ins_finding, 11, exe ? exe : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 12, comm ? comm : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 13, path, -1, SQLITE_TRANSIENT);
+	if (cid)
+		sqlite3_bind_text(st->ins_finding, 14, cid, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st->ins_finding, 14);
+	sqlite3_bind_text(st->ins_finding, 15, json_text(f), -1, SQLITE_TRANSIENT);
+	if (step_done(st->ins_finding) != SQLITE_OK) {
+		insert_failed(st, "finding");
+		return -1;
+	}
+	st->stats.findings++;
+	row_added(st);
+	return 0;
+}
+
+int tg_store_loss(struct tg_store *st, json_object *l)
+{
+	int64_t from, to, lost;
+
+	if (!st->session || jtime(l, "from", &from) || jtime(l, "to", &to) ||
+	    jint(l, "lost", &lost)) {
+		logf_(st, "database %s: a loss record without from, to or lost", st->path);
+		return -1;
+	}
+	if (begin_tx(st))
+		return -1;
+	sqlite3_bind_int64(st->ins_loss, 1, st->session);
+	sqlite3_bind_int64(st->ins_loss, 2, from);
+	sqlite3_bind_int64(st->ins_loss, 3, to);
+	sqlite3_bind_int64(st->ins_loss, 4, lost);
+	sqlite3_bind_text(st->ins_loss, 5, json_text(l), -1, SQLITE_TRANSIENT);
+	if (step_done(st->ins_loss) != SQLITE_OK) {
+		insert_failed(st, "loss record");
+		return -1;
+	}
+	st->stats.losses++;
+	row_added(st);
+	return 0;
+}
+
+void tg_store_tick(struct tg_store *st, int64_t now_ns)
+{
+	if (!st)
+		return;
+	/* The poll that just ended began after the previous tick: everything submitted before
+	 * that tick has been read and handled. */
+	st->handled_ns = st->mark_ns;
+	st->mark_ns = st->now_ns = now_ns;
+	if (st->in_tx) {
+		if (now_ns - st->tx_started_ns >= st->o.commit_interval_ns)
+			commit_tx(st, complete_until(st));
+	} else if (st->session &&
+		   complete_until(st) - st->last_commit_ns >= TG_STORE_IDLE_HEARTBEAT_NS) {
+		/* Idle: move last_commit_ns on, so that a crash after a quiet hour does not
+		 * claim that hour's findings may be missing. */
+		if (!begin_tx(st))
+			commit_tx(st, complete_until(st));
+	}
+	if (now_ns - st->last_retain_ns >= TG_STORE_RETENTION_NS)
+		tg_store_retain(st, now_ns, &st->stats.removed);
+}
+
+int tg_store_end(struct tg_store *st, json_object *summary, int64_t now_ns)
+{
+	if (!st->session)
+		return -1;
+	if (begin_tx(st))
+		return -1;
+	sqlite3_bind_text(st->upd_end, 1, json_text(summary), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->upd_end, 2, now_ns);
+	sqlite3_bind_int64(st->upd_end, 3, st->session);
+	if (step_done(st->upd_end) != SQLITE_OK) {
+		logf_(st, "database %s: cannot record the summary: %s", st->path,
+		      sqlite3_errmsg(st->db));
+		return -1;
+	}
+	/* Drained: every record up to now is in this last batch. */
+	st->handled_ns = now_ns + TG_STORE_INFLIGHT_NS;
+	st->last_commit_ns = now_ns;
+	return commit_tx(st, now_ns);
+}
+
+/* ---- retention ---- */
+
+/* Bytes the database's live pages take (free pages excluded: without auto-vacuum they are
+ * reused, not returned). */
+static int64_t used_bytes(sqlite3 *db)
+{
+	int64_t pages = query_int(db, "PRAGMA page_count");
+	int64_t free_pages = query_int(db, "PRAGMA freelist_count");
+	int64_t size = query_int(db, "PRAGMA page_size");
+
+	return pages < 0 || free_pages < 0 || size < 0 ? -1 : (pages - free_pages) * size;
+}
+
+static int delete_rows(struct tg_store *st, const char *sql, int64_t a, int64_t b, uint64_t *count)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	*count += sqlite3_changes(st->db);
+	return 0;
+}
+
+int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *total)
+{
+	struct tg_retention r = {0};
+	int64_t cutoff = now_ns - st->o.max_age_ns, used;
+	uint64_t before;
+
+	st->last_retain_ns = now_ns;
+	if (!st->o.max_age_ns && !st->o.max_bytes)
+		return 0;
+	if (commit_tx(st, complete_until(st)) && st->in_tx)
+		return -1;
+	if (begin_tx(st))
+		return -1;
+	r.bytes_before = used_bytes(st->db);
+	if (st->o.max_age_ns &&
+	    (delete_rows(st, "DELETE FROM findings WHERE time_ns < ?1", cutoff, 0, &r.findings) ||
+	     delete_rows(st, "DELETE FROM losses WHERE to_ns < ?1", cutoff, 0, &r.losses) ||
+	     /* The losses of a session that goes now (the cascade would not count them). */
+	     delete_rows(st,
+			 "DELETE FROM losses WHERE session IN (SELECT id FROM sessions s WHERE "
+			 "id != ?2 AND COALESCE(ended_ns, last_commit_ns, started_ns) < ?1 AND "
+			 "NOT EXISTS (SELECT 1 FROM findings f WHERE f.session = s.id))",
+			 cutoff, st->session, &r.losses) ||
+	     delete_rows(st,
+			 "DELETE FROM sessions WHERE id != ?2 AND COALESCE(ended_ns, "
+			 "last_commit_ns, started_ns) < ?1 AND NOT EXISTS (SELECT 1 FROM findings "
+			 "f WHERE f.session = sessions.id)",
+			 cutoff, st->session, &r.sessions)))
+		goto fail;
+	/* Oldest findings first until the live pages fit; each round removes about the share
+	 * of findings by which the database is too large. */
+	while (st->o.max_bytes && (used = used_bytes(st->db)) > st->o.max_bytes) {
+		int64_t n = query_int(st->db, "SELECT count(*) FROM findings"), k;
+
+		if (n <= 0) {
+			logf_(st,
+			      "database %s: %lld bytes without any finding left, over the size "
+			      "limit of %lld bytes (sessions and losses are kept until they age "
+			      "out)",
+			      st->path, (long long)used, (long long)st->o.max_bytes);
+			break;
+		}
+		k = (int64_t)((double)n * (double)(used - st->o.max_bytes) / (double)used) + 1;
+		if (k < 64)
+			k = 64;
+		before = r.findings;
+		if (delete_rows(
+			    st,
+			    "DELETE FROM findings WHERE id IN (SELECT id FROM findings ORDER BY "
+			    "time_ns, id LIMIT ?1)",
+			    k, 0, &r.findings) ||
+		    exec(st, "PRAGMA incremental_vacuum"))
+			goto fail;
+		if (r.findings == before)
+			break;
+	}
+	/* Give the freed pages back to the file system (auto_vacuum = INCREMENTAL, set at
+	 * creation; a no-op on a database created without it). */
+	if (exec(st, "PRAGMA incremental_vacuum"))
+		goto fail;
+	r.bytes_after = used_bytes(st->db);
+	if (commit_tx(st, complete_until(st)))
+		return -1;
+	if (r.findings || r.losses || r.sessions) {
+		/* The WAL holds the shrunk pages until a checkpoint writes them back. */
+		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		logf_(st,
+		      "retention: removed %llu findings, %llu losses and %llu sessions from %s "
+		      "(limits: %lld days, %lld MiB); %.1f MiB -> %.1f MiB",
+		      (unsigned long long)r.findings, (unsigned long long)r.losses,
+		      (unsigned long long)r.sessions, st->path,
+		      (long long)(st->o.max_age_ns / (86400LL * 1000000000LL)),
+		      (long long)(st->o.max_bytes >> 20), r.bytes_before / 1048576.0,
+		      r.bytes_after / 1048576.0);
+	}
+	if (total) {
+		total->findings += r.findings;
+		total->losses += r.losses;
+		total->sessions += r.sessions;
+		if (!total->bytes_before)
+			total->bytes_before = r.bytes_before;
+		total->bytes_after = r.bytes_after;
+	}
+	return 0;
+fail:
+	logf_(st, "database %s: retention failed: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_tx = false;
+	st->pending = 0;
+	return -1;
+}
+
+const struct tg_store_stats *tg_store_stats(const struct tg_store *st)
+{
+	return &st->stats;
+}
+
+sqlite3 *tg_store_db(struct tg_store *st)
+{
+	return st->db;
+}
+
+int64_t tg_store_session_id(const struct tg_store *st)
+{
+	return st->session;
+}
+
+/* ---- reading ---- */
+
+sqlite3 *tg_store_open_read(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb)) {
+		snprintf(err, errlen, "cannot open the database %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "cannot open the database %s: not a regular file", path);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open the database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	/* A writer's commit or checkpoint holds the WAL index lock for a moment: wait, do not
+	 * fail with SQLITE_BUSY. */
+	sqlite3_busy_timeout(db, 10000);
+	sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+	if (check_schema(db, path, err, errlen)) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}

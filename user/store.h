@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event store (SQLite, schema in store_schema.h): the writer behind `audit --db` and the
+ * read helpers `query` uses. Records arrive as the JSON objects live output prints; the store
+ * keeps each one verbatim and copies the fields it indexes into columns.
+ *
+ * Writing is batched: rows go into an open transaction that is committed every
+ * TG_STORE_BATCH_ROWS rows, or when tg_store_tick() finds it older than commit_interval_ns, or
+ * at tg_store_commit() / tg_store_end(). A process crash loses at most that open batch.
+ *
+ * Times: every *_ns is CLOCK_REALTIME nanoseconds on the clock findings carry (event time).
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#define TG_STORE_BATCH_ROWS	   256
+#define TG_STORE_COMMIT_NS	   1000000000LL		   /* ~1 s between commits */
+#define TG_STORE_RETENTION_NS	   (3600LL * 1000000000LL) /* retention: at open, then hourly */
+#define TG_STORE_MAX_AGE_DAYS	   90
+#define TG_STORE_MAX_SIZE_MIB	   1024
+#define TG_STORE_BUSY_TIMEOUT_MS   2000
+#define TG_STORE_IDLE_HEARTBEAT_NS (30LL * 1000000000LL)
+/* How far a record's timestamp may precede its arrival in the ring buffer: the BPF program
+ * takes the time, then fills and submits the record (it may be preempted in between). */
+#define TG_STORE_INFLIGHT_NS (250LL * 1000000LL)
+
+struct tg_store_opts {
+	int64_t max_age_ns;	    /* 0: no age limit */
+	int64_t max_bytes;	    /* 0: no size limit */
+	unsigned batch_rows;	    /* 0: TG_STORE_BATCH_ROWS */
+	int64_t commit_interval_ns; /* 0: TG_STORE_COMMIT_NS */
+	FILE *log;		    /* warnings and notes ("tmpguard: ..."); NULL: silent */
+};
+
+/* What one retention pass removed. */
+struct tg_retention {
+	uint64_t findings, losses, sessions;
+	int64_t bytes_before, bytes_after;
+};
+
+struct tg_store_stats {
+	uint64_t findings, losses; /* rows written by this store (committed or pending) */
+	uint64_t commits, commit_failures;
+	uint64_t unclean_found;	     /* earlier sessions found not stopped cleanly at open */
+	struct tg_retention removed; /* sum of every retention pass */
+};
+
+struct tg_store;
+
+/*
+ * Opens path for writing, creating it if missing: created O_EXCL|O_NOFOLLOW 0600; an existing
+ * file must be a regular file (not a symlink) owned by root, not writable by group or others,
+ * in a directory that only its owner (root) can write to; sqlite's -wal and -shm files take the
+ * database file's permissions. One writer at a time (an flock on the file). Creates the schema
+ * on a new file, refuses one of another schema version. Reports (once) earlier sessions that
+ * did not stop cleanly, then applies retention at now_ns. NULL and err set on failure.
+ */
+struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, int64_t now_ns,
+			       char *err, size_t errlen);
+/* Commits what is pending, closes. NULL is fine. A session not ended stays unclean. */
+void tg_store_close(struct tg_store *st);
+
+/* The session record (first record of a run): a new sessions row, committed at once. */
+int tg_store_begin(struct tg_store *st, json_object *session);
+/* A finding or loss record, into the open batch. Returns 0 or -1 (logged). */
+int tg_store_finding(struct tg_store *st, json_object *finding);
+int tg_store_loss(struct tg_store *st, json_object *loss);
+/*
+ * Called from the poll loop after each poll with the time now. Every record with an event
+ * time before the previous tick's now has been handled by then: that becomes the session's
+ * last_commit_ns at the next commit. Commits a batch older than the commit interval, refreshes
+ * last_commit_ns when idle, runs retention hourly.
+ */
+void tg_store_tick(struct tg_store *st, int64_t now_ns);
+/* Commits the open batch now (SIGHUP, shutdown). Returns 0 or -1 (logged). */
+int tg_store_commit(struct tg_store *st);
+/* Clean stop, everything drained: the summary record, ended_ns, clean = 1, committed. */
+int tg_store_end(struct tg_store *st, json_object *summary, int64_t now_ns);
+/* Retention by age and size (also run by open and tick). Adds to *r. Returns 0 or -1. */
+int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *r);
+
+const struct tg_store_stats *tg_store_stats(const struct tg_store *st);
+sqlite3 *tg_store_db(struct tg_store *st);
+/* The session row this store writes, 0 before tg_store_begin(). */
+int64_t tg_store_session_id(const struct tg_store *st);
+
+/*
+ * Read side (query, report): opens path read-only, with a busy timeout so that it can read
+ * while a writer commits, and checks the schema version. NULL and err set on failure.
+ */
+sqlite3 *tg_store_open_read(const char *path, char *err, size_t errlen);
+/* The schema version stored in meta: 0 = a database without tmpguard's meta table, -1 on
+ * error. */
+int tg_store_schema_version(sqlite3 *db);
+
+#endif
