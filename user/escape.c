@@ -177,6 +177,14 @@ size_t tg_escape_json_bytes(const char *in, size_t n, char *out, size_t outlen,
 	size_t i = 0, l;
 	uint32_t c;
 
+	/* Valid UTF-8 that holds a C1 or bidi control is escaped too: json-c would pass it raw,
+	 * and a terminal showing the JSON would act on it. */
+	for (i = 0; valid && i < n; i += l) {
+		l = utf8_seq(s + i, n - i, &c);
+		if (cp_unsafe(c))
+			valid = false;
+	}
+	i = 0;
 	if (lossless_escaped)
 		*lossless_escaped = !valid;
 	while (i < n) {
@@ -195,6 +203,10 @@ size_t tg_escape_json_bytes(const char *in, size_t n, char *out, size_t outlen,
 			 */
 			put_hex(&k, s[i]);
 			i++;
+		} else if (cp_unsafe(c)) {
+			for (size_t j = 0; j < l; j++)
+				put_hex(&k, s[i + j]);
+			i += l;
 		} else {
 			put(&k, s + i, l);
 			i += l;

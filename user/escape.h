@@ -23,10 +23,11 @@ bool tg_utf8_valid(const char *in, size_t n);
 size_t tg_escape_text(const char *in, size_t n, char *out, size_t outlen);
 
 /*
- * For JSON strings that must stay valid UTF-8: if in is valid UTF-8 it is copied unchanged
- * (json-c escapes control characters itself) and *lossless_escaped = false. Otherwise the
- * result is in's bytes with backslash as "\\" and each byte of an invalid sequence as "\xNN"
- * (text, not a JSON escape), and *lossless_escaped = true. Same return convention.
+ * For JSON strings that must stay valid UTF-8 and safe to show: if in is valid UTF-8 without
+ * C1 or bidi controls it is copied unchanged (json-c escapes C0 controls itself) and
+ * *lossless_escaped = false. Otherwise the result is in's bytes with backslash as "\\" and
+ * each byte of an invalid sequence, of a C1 control and of a bidi control as "\xNN" (text, not
+ * a JSON escape), and *lossless_escaped = true. Same return convention.
  */
 size_t tg_escape_json_bytes(const char *in, size_t n, char *out, size_t outlen,
 			    bool *lossless_escaped);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include "output.h"
 #include "query.h"
+#include "report_render.h"
 #include "rules.h"
 #include "store.h"
 #include "timeparse.h"
@@ -110,34 +111,6 @@ static const char *jtext(json_object *o, const char *key)
 	return v ? json_object_get_string(v) : "";
 }
 
-char *tg_csv_cell(const char *s)
-{
-	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	size_t n = strlen(s), len = n + 4;
-	char *out, *p;
-
-	for (const char *c = s; *c; c++)
-		len += *c == '"';
-	out = malloc(len);
-	if (!out)
-		return NULL;
-	p = out;
-	if (quote)
-		*p++ = '"';
-	if (formula)
-		*p++ = '\'';
-	for (const char *c = s; *c; c++) {
-		if (*c == '"')
-			*p++ = '"';
-		*p++ = *c;
-	}
-	if (quote)
-		*p++ = '"';
-	*p = 0;
-	return out;
-}
-
 static const char *const csv_columns[] = {
 	"time", "host",	 "rule", "severity",	   "action",	   "pid",
 	"ppid", "uid",	 "user", "comm",	   "exe",	   "cmdline",
@@ -225,14 +198,11 @@ int tg_query_csv_row(FILE *out, json_object *f)
 
 	_Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(csv_columns) / sizeof(csv_columns[0]),
 		       "a value per CSV column");
-	for (size_t i = 0; i < n && !err; i++) {
-		char *c = tg_csv_cell(v[i]);
-
-		if (!c)
-			err = -1;
-		else
-			fprintf(out, "%s%s", c, i + 1 < n ? "," : "\r\n");
-		free(c);
+	/* The report's CSV cells: printable form (no raw control byte), quoted as RFC 4180
+	 * wants, formulas neutralised. */
+	for (size_t i = 0; i < n; i++) {
+		tg_csv_field(out, v[i]);
+		fputs(i + 1 < n ? "," : "\r\n", out);
 	}
 	free(flags);
 	free(cmd);

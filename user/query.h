@@ -31,14 +31,8 @@ void tg_query_init(struct tg_query *q);
  */
 sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q);
 
-/*
- * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. A
- * cell starting with = + - @ (or tab, CR) gets a leading ' so that a spreadsheet does not run
- * it as a formula. Caller frees; NULL on ENOMEM.
- */
-char *tg_csv_cell(const char *s);
-
-/* The CSV header line, and one finding (a stored JSON record) as a CSV row, CRLF-terminated. */
+/* The CSV header line, and one finding (a stored JSON record) as a CSV row, CRLF-terminated:
+ * cells as the report writes them (tg_csv_field: printable, quoted, formulas neutralised). */
 int tg_query_csv_header(FILE *out);
 int tg_query_csv_row(FILE *out, json_object *f);
 /* One readable line per finding, then its ancestry; no raw control byte from the record. */

@@ -94,7 +94,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!esc) {
 		if (need != size || memcmp(out, in, size))
-			abort(); /* valid UTF-8 passes unchanged */
+			abort(); /* valid, safe UTF-8 passes unchanged */
+		/* and holds no C1 or bidi control (json-c would pass them raw) */
+		for (size_t i = 0; i + 1 < size; i++)
+			if ((unsigned char)in[i] == 0xc2 && (unsigned char)in[i + 1] >= 0x80 &&
+			    (unsigned char)in[i + 1] <= 0x9f)
+				abort();
 	} else if (unescape(out, need, back) != size || memcmp(back, in, size)) {
 		abort(); /* lossless */
 	}

@@ -23,6 +23,7 @@
 #include <linux/types.h>
 #include "output.h"
 #include "query.h"
+#include "report_render.h"
 #include "store.h"
 #include "store_schema.h"
 
@@ -760,11 +761,15 @@ static void test_query_filters(void **state)
 
 static void check_cell(const char *in, const char *want)
 {
-	char *c = tg_csv_cell(in);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
 
-	assert_non_null(c);
-	assert_string_equal(c, want);
-	free(c);
+	assert_non_null(m);
+	tg_csv_field(m, in);
+	fclose(m);
+	assert_string_equal(buf, want);
+	free(buf);
 }
 
 static void test_csv_cells(void **state)
@@ -774,14 +779,16 @@ static void test_csv_cells(void **state)
 	check_cell("/tmp/x", "/tmp/x");
 	check_cell("a,b", "\"a,b\"");
 	check_cell("say \"hi\"", "\"say \"\"hi\"\"\"");
-	check_cell("line\nbreak", "\"line\nbreak\"");
-	check_cell("cr\rx", "\"cr\rx\"");
+	/* no raw control byte: line breaks and escapes in their printable form */
+	check_cell("line\nbreak", "line\\nbreak");
+	check_cell("cr\rx", "cr\\rx");
+	check_cell("\x1b[31mred", "\\x1b[31mred");
 	/* formula injection: = + - @ (and tab, CR) lead to a quoted-as-text cell */
 	check_cell("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\"");
-	check_cell("+1", "'+1");
-	check_cell("-2", "'-2");
-	check_cell("@SUM(A1)", "'@SUM(A1)");
-	check_cell("\tx", "'\tx");
+	check_cell("+1", "\"'+1\"");
+	check_cell("-2", "\"'-2\"");
+	check_cell("@SUM(A1)", "\"'@SUM(A1)\"");
+	check_cell("\tx", "\"'\\tx\"");
 	check_cell("a=b", "a=b");
 	check_cell("'already", "'already");
 }
@@ -815,8 +822,8 @@ static void test_csv_and_text_rows(void **state)
 			     "2026-11-28T06:30:00.000000000Z,testhost,nonexclusive-create,"
 			     "high,alert,42,1,0,u0,bash,/usr/bin/bash,/usr/bin/bash,",
 			     110));
-	/* the path cell is quoted, its quotes doubled, its newline kept inside the quotes */
-	assert_non_null(strstr(line2, ",\"/tmp/a,\"\"b\"\"\n=c\x1b[31m\","));
+	/* the path cell is quoted, its quotes doubled, its newline and ESC printable */
+	assert_non_null(strstr(line2, ",\"/tmp/a,\"\"b\"\"\\n=c\\x1b[31m\","));
 	assert_non_null(strstr(line2, ",O_WRONLY|O_CREAT|O_TRUNC,0666,0644,,1 sh < 1 init\r\n"));
 	free(buf);
 
