@@ -194,7 +194,11 @@ static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t
 		"AND time_ns <= ?2 ORDER BY time_ns, id";
 	static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
 				       "from_ns <= ?2 ORDER BY from_ns, id";
-	const char *const rows[] = {q_findings, q_losses};
+	static const char q_health[] = "SELECT id, session, json FROM health WHERE time_ns >= ?1 "
+				       "AND time_ns <= ?2 ORDER BY time_ns, id";
+	const char *const rows[] = {q_findings, q_losses, q_health};
+	const char *const what[] = {"cannot read its findings", "cannot read its losses",
+				    "cannot read its health records"};
 	struct id_map *map = NULL;
 	size_t n_map = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
@@ -254,12 +258,11 @@ static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t
 		db_fail(db, path, "cannot read its sessions");
 		goto out;
 	}
-	for (size_t q = 0; q < 2; q++) {
+	for (size_t q = 0; q < 3; q++) {
 		sqlite3_finalize(st);
 		st = NULL;
 		if (sqlite3_prepare_v2(db, rows[q], -1, &st, NULL) != SQLITE_OK) {
-			db_fail(db, path,
-				q ? "cannot read its losses" : "cannot read its findings");
+			db_fail(db, path, what[q]);
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, since == TG_RPT_NOTIME ? INT64_MIN : since);
@@ -269,8 +272,7 @@ static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t
 					 lookup(map, n_map, sqlite3_column_int64(st, 1)),
 					 (const char *)sqlite3_column_text(st, 2));
 		if (rc != SQLITE_DONE) {
-			db_fail(db, path,
-				q ? "cannot read its losses" : "cannot read its findings");
+			db_fail(db, path, what[q]);
 			goto out;
 		}
 	}

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <argp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -80,7 +81,7 @@ struct session {
 
 	/* producer health (machine-wide audits): a canary create every HEALTH_INTERVAL_NS */
 	int canary_dirfd;
-	char canary_dir[64];
+	char canary_dir[96];
 	bool canary_pending;
 	uint64_t canary_seen_before; /* creates seen before the last canary */
 	uint64_t health_sent, health_received;
@@ -175,6 +176,8 @@ static void store_record(struct session *s, json_object *o)
 		tg_store_begin(s->store, o);
 	} else if (!strcmp(type, "loss")) {
 		tg_store_loss(s->store, o);
+	} else if (!strcmp(type, "health")) {
+		tg_store_health(s->store, o);
 	} else if (!strcmp(type, "summary")) {
 		so = json_object_new_object();
 		rm = json_object_new_object();
@@ -384,6 +387,45 @@ static void health_record(struct session *s, const char *status, const char *rea
 	emit_record(s, o);
 }
 
+/* Canary directories of tmpguards that died without cleaning up (kill -9): "tmpguard-canary.
+ * <pid>.XXXXXX" of a pid that no longer runs, a directory of ours (never a link). */
+static void health_sweep(const char *parent)
+{
+	char prefix[] = "tmpguard-canary.";
+	struct dirent *de;
+	int dfd;
+	DIR *d;
+
+	dfd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *end;
+		long pid;
+		int sub;
+
+		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1))
+			continue;
+		pid = strtol(de->d_name + sizeof(prefix) - 1, &end, 10);
+		if (pid <= 0 || *end != '.' || pid == getpid() || !kill(pid, 0) || errno != ESRCH)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			unlinkat(sub, "canary", 0);
+			close(sub);
+		}
+		unlinkat(dfd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 static void health_start(struct session *s)
 {
 	static const char *const parents[] = {"/run", "/var/run", "/tmp"};
@@ -392,8 +434,9 @@ static void health_start(struct session *s)
 	if (s->scoped)
 		return;
 	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
-		snprintf(s->canary_dir, sizeof(s->canary_dir), "%s/tmpguard-canary.XXXXXX",
-			 parents[i]);
+		health_sweep(parents[i]);
+		snprintf(s->canary_dir, sizeof(s->canary_dir), "%s/tmpguard-canary.%d.XXXXXX",
+			 parents[i], (int)getpid());
 		if (mkdtemp(s->canary_dir)) {
 			s->canary_dirfd = open(s->canary_dir,
 					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -29,7 +29,7 @@ struct tg_store {
 	int fd;
 	char *path;
 	struct tg_store_opts o;
-	sqlite3_stmt *ins_finding, *ins_loss, *ins_session, *upd_commit, *upd_end;
+	sqlite3_stmt *ins_finding, *ins_loss, *ins_health, *ins_session, *upd_commit, *upd_end;
 	int64_t session;	/* our sessions.id, 0 before tg_store_begin() */
 	bool in_tx;		/* a batch is open */
 	unsigned pending;	/* rows in it */
@@ -489,6 +489,8 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 	    prepare(st, &st->ins_loss,
 		    "INSERT INTO losses(session, from_ns, to_ns, lost, json) VALUES (?1, ?2, ?3, "
 		    "?4, ?5)") ||
+	    prepare(st, &st->ins_health,
+		    "INSERT INTO health(session, time_ns, status, json) VALUES (?1, ?2, ?3, ?4)") ||
 	    prepare(st, &st->ins_session,
 		    "INSERT INTO sessions(host, started_ns, last_commit_ns, clean, json) VALUES "
 		    "(?1, ?2, ?2, 0, ?3)") ||
@@ -520,6 +522,7 @@ void tg_store_close(struct tg_store *st)
 		commit_tx(st, complete_until(st));
 	sqlite3_finalize(st->ins_finding);
 	sqlite3_finalize(st->ins_loss);
+	sqlite3_finalize(st->ins_health);
 	sqlite3_finalize(st->ins_session);
 	sqlite3_finalize(st->upd_commit);
 	sqlite3_finalize(st->upd_end);
@@ -648,6 +651,30 @@ int tg_store_loss(struct tg_store *st, json_object *l)
 		return -1;
 	}
 	st->stats.losses++;
+	row_added(st);
+	return 0;
+}
+
+int tg_store_health(struct tg_store *st, json_object *h)
+{
+	json_object *status = NULL;
+	int64_t t;
+
+	if (!st->session || jtime(h, "time", &t) ||
+	    !json_object_object_get_ex(h, "status", &status)) {
+		logf_(st, "database %s: a health record without time or status", st->path);
+		return -1;
+	}
+	if (begin_tx(st))
+		return -1;
+	sqlite3_bind_int64(st->ins_health, 1, st->session);
+	sqlite3_bind_int64(st->ins_health, 2, t);
+	sqlite3_bind_text(st->ins_health, 3, json_object_get_string(status), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_health, 4, json_text(h), -1, SQLITE_TRANSIENT);
+	if (step_done(st->ins_health) != SQLITE_OK) {
+		insert_failed(st, "health record");
+		return -1;
+	}
 	row_added(st);
 	return 0;
 }

@@ -71,6 +71,8 @@ int tg_store_begin(struct tg_store *st, json_object *session);
 /* A finding or loss record, into the open batch. Returns 0 or -1 (logged). */
 int tg_store_finding(struct tg_store *st, json_object *finding);
 int tg_store_loss(struct tg_store *st, json_object *loss);
+/* A health record (the producer unhealthy or recovered), into the open batch. */
+int tg_store_health(struct tg_store *st, json_object *health);
 /*
  * Called from the poll loop after each poll with the time now. Every record with an event
  * time before the previous tick's now has been handled by then: that becomes the session's

@@ -11,6 +11,7 @@
  *            exceptions in force
  *   finding  one per finding, as printed live
  *   loss     records the kernel could not deliver: "from"/"to" bound the window, "lost" counts
+ *   health   the producer stopped working ("unhealthy") or works again ("recovered")
  *   summary  written at a clean stop: counters, aggregates, exceptions with what each hid
  */
 #ifndef TG_STORE_SCHEMA_H
@@ -25,7 +26,7 @@
 	"  host TEXT NOT NULL,\n"                                                                  \
 	"  started_ns INTEGER NOT NULL,\n"	/* CLOCK_REALTIME ns */                            \
 	"  ended_ns INTEGER,\n"			/* NULL while running or after a crash */          \
-	"  last_commit_ns INTEGER,\n"		/* time of the last committed batch */             \
+	"  last_commit_ns INTEGER,\n"		/* every finding before it is committed */         \
 	"  clean INTEGER NOT NULL DEFAULT 0,\n" /* 1 after a clean stop */                         \
 	"  json TEXT NOT NULL,\n"		/* the session record */                           \
 	"  summary TEXT);\n"			/* the summary record, at a clean stop */          \
@@ -63,6 +64,13 @@
 	"  to_ns INTEGER NOT NULL,\n"                                                              \
 	"  lost INTEGER NOT NULL,\n"                                                               \
 	"  json TEXT NOT NULL);\n"                                                                 \
-	"CREATE INDEX IF NOT EXISTS losses_time ON losses(to_ns);\n"
+	"CREATE INDEX IF NOT EXISTS losses_time ON losses(to_ns);\n"                               \
+	"CREATE TABLE IF NOT EXISTS health(\n"                                                     \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,\n"                  \
+	"  time_ns INTEGER NOT NULL,\n"                                                            \
+	"  status TEXT NOT NULL,\n"                                                                \
+	"  json TEXT NOT NULL);\n"                                                                 \
+	"CREATE INDEX IF NOT EXISTS health_time ON health(time_ns);\n"
 
 #endif

@@ -32,8 +32,9 @@ class ProducerHealth(test_live.TgTestCase):
         d = self.private_dir(parent="/var/lib", mode=0o700)
         out = os.path.join(d, "out.json")
         t0 = time.time()
+        self.db = os.path.join(d, "store.db")
         p = subprocess.run([TMPGUARD, "audit", "--duration", str(seconds), "--format", "json",
-                            "--output", out], env=dict(ENV, **(env or {})),
+                            "--output", out, "--db", self.db], env=dict(ENV, **(env or {})),
                            capture_output=True, timeout=120)
         with open(out, "rb") as fh:
             recs = [json.loads(line) for line in fh]
@@ -46,9 +47,22 @@ class ProducerHealth(test_live.TgTestCase):
         self.assertNotIn(b"unhealthy", p.stderr)
         self.assertEqual([r for r in recs if r["type"] == "health"], [])
         self.assertEqual(recs[-1]["events"]["health_alerts"], 0)
-        # The canary leaves nothing behind.
-        self.assertEqual([n for n in os.listdir("/run") if n.startswith("tmpguard-canary")]
-                         if os.path.isdir("/run") else [], [])
+        # The canary leaves nothing behind (its directory is named after tmpguard's pid).
+        pid = recs[0]["pid"]
+        self.assertEqual([n for n in os.listdir("/run")
+                          if n.startswith("tmpguard-canary.%d." % pid)], [])
+
+    def test_a_killed_auditors_canary_is_swept(self):
+        # A tmpguard killed with SIGKILL cannot clean up; the next one removes what it left.
+        tg, _ = self.start_audit([])
+        left = [n for n in os.listdir("/run") if n.startswith("tmpguard-canary.%d." % tg.pid)]
+        self.assertEqual(len(left), 1, os.listdir("/run"))
+        tg.kill()
+        tg.wait()
+        self.assertTrue(os.path.isdir("/run/" + left[0]))
+        p, recs, _ = self.audit(3)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists("/run/" + left[0]), "the dead one's canary is still there")
 
     def test_detached_programs_are_noticed_within_seconds(self):
         p, recs, t0 = self.audit(8, {"TMPGUARD_TEST_DETACH": ",".join(EXITS)})
@@ -66,6 +80,13 @@ class ProducerHealth(test_live.TgTestCase):
         self.assertIn("the producer was unhealthy 1 time(s)", err)
         # A report over that output says what it could not see, and since when.
         r = subprocess.run([TMPGUARD, "report", "--format", "json", self.out],
+                           capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gaps = json.loads(r.stdout)["not_seen"]
+        self.assertTrue(any("the BPF programs were not working from %s" % health[0]["time"][:19]
+                            in g for g in gaps), gaps)
+        # The same from the store the run wrote.
+        r = subprocess.run([TMPGUARD, "report", "--format", "json", "--db", self.db],
                            capture_output=True, env=ENV, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         gaps = json.loads(r.stdout)["not_seen"]
