@@ -349,9 +349,19 @@ static __always_inline struct tg_event *event_reserve(void)
 	return e;
 }
 
+/*
+ * Waking the reader costs more than writing the record (an IPI per record, a VM exit on
+ * virtualised hosts): wake it only once wakeup_bytes are unread. The reader polls with a
+ * timeout and consumes whatever is there, so a record waits at most one poll interval.
+ */
 static __always_inline void event_submit(struct tg_event *e)
 {
-	bpf_ringbuf_submit(e, 0);
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+
+	if (tg_cfg.wakeup_bytes &&
+	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) < tg_cfg.wakeup_bytes)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 	stat_inc(TG_STAT_SENT);
 }
 

@@ -110,7 +110,7 @@ enum tg_stat {
 /* Load-time settings (.rodata: fixed once the programs are loaded). */
 struct tg_config {
 	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
-	__u32 pad;
+	__u32 wakeup_bytes;   /* wake the reader only once this much is unread (0: always) */
 };
 
 /* Settings that follow the policy (.data: user space rewrites them on reload). */

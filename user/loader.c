@@ -196,6 +196,8 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		goto fail;
 	}
 	b->skel->rodata->tg_cfg.filter_tracked = opts->filter_tracked;
+	/* An eighth of the ring: the reader wakes well before it fills, and not per record. */
+	b->skel->rodata->tg_cfg.wakeup_bytes = opts->ringbuf_bytes / 8;
 	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);
@@ -251,7 +253,17 @@ int tg_bpf_track(struct tg_bpf *b, pid_t pid)
 
 int tg_bpf_poll(struct tg_bpf *b, int timeout_ms)
 {
-	return ring_buffer__poll(b->rb, timeout_ms);
+	int n = ring_buffer__poll(b->rb, timeout_ms);
+
+	/* Records submitted without a wake-up (event_submit) are read on the timeout. */
+	if (n >= 0 || n == -EINTR) {
+		int m = ring_buffer__consume(b->rb);
+
+		if (m < 0)
+			return m;
+		n = n > 0 ? n + m : m;
+	}
+	return n;
 }
 
 int tg_bpf_drain(struct tg_bpf *b)

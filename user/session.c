@@ -339,12 +339,16 @@ static int handle_record(void *ctx, void *data, size_t size)
  */
 static void check_loss(struct session *s)
 {
-	int64_t now = clock_ns(CLOCK_REALTIME);
+	/* The window runs from before the previous read of the counters to after this one:
+	 * the process may be stopped or preempted anywhere in between. */
+	int64_t before = clock_ns(CLOCK_REALTIME), now;
 	uint64_t st[TG_STAT_MAX];
 	json_object *o;
+	int err = tg_bpf_stats(s->bpf, st);
 
-	if (tg_bpf_stats(s->bpf, st) || st[TG_STAT_LOST] == s->lost_reported) {
-		s->loss_checked_ns = now;
+	now = clock_ns(CLOCK_REALTIME);
+	if (err || st[TG_STAT_LOST] == s->lost_reported) {
+		s->loss_checked_ns = before;
 		return;
 	}
 	fprintf(stderr,
@@ -362,7 +366,7 @@ static void check_loss(struct session *s)
 	json_object_object_add(o, "lost_total", json_object_new_int64(st[TG_STAT_LOST]));
 	emit_record(s, o);
 	s->lost_reported = st[TG_STAT_LOST];
-	s->loss_checked_ns = now;
+	s->loss_checked_ns = before;
 }
 
 /*

@@ -15,6 +15,7 @@ unit's capability bounding set is applied with setpriv. Needs root, like the liv
 import configparser
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -221,9 +222,9 @@ class Daemon(DaemonCase):
     def test_every_audit_option_is_a_config_key(self):
         help_text = subprocess.run([TMPGUARD, "audit", "--help"], capture_output=True,
                                    env=ENV, timeout=60).stdout.decode()
-        longs = sorted({w.split("=")[0].split("[")[0] for w in help_text.split()
-                        if w.startswith("--") and w not in ("--help", "--usage", "--version")
-                        and len(w) > 2})
+        # The option lines of argp's help: "  -f, --format=FORMAT   ..." or "      --db=FILE".
+        longs = sorted(set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)", help_text, re.M)) -
+                       {"--help", "--usage", "--version"})
         self.assertIn("--format", longs)
         for opt in longs:
             key = opt[2:].rstrip(",")

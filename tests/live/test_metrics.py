@@ -404,7 +404,7 @@ class ShippedConfig(MetricsCase):
 
     def test_alert_rules(self):
         out = self.promtool("check", "rules", "--lint=all", "--lint-fatal", ALERTS)
-        self.assertIn("SUCCESS: 4 rules found", out)
+        self.assertIn("SUCCESS: 5 rules found", out)
 
     def test_alert_rules_unit_tests(self):
         self.assertIn("SUCCESS", self.promtool("test", "rules", ALERTS_TEST))

@@ -593,11 +593,16 @@ class OwnFiles(SinkTestCase):
         obs_out = os.path.join(obs_dir, "observer.json")
         places = (self.scratch(), self.scratch(sticky=True))
         obs, _ = self.start_audit(["--format", "json", "--output", obs_out, "--policy", pol])
-        subjects = []
+        subjects, stores = [], []
         for d in places:
             out = os.path.join(d, "out.json")
+            # Every file a machine-wide tmpguard makes: rotated output, the store (with its
+            # -wal and -shm), the health canary under /run.
+            store = self.private_dir("/var/lib", 0o700)
+            stores.append(store)
             tg, _ = self.start_audit(["--format", "json", "--output", out, "--policy", pol,
-                                      "--rotate-size", "1", "--rotate-keep", "3"])
+                                      "--rotate-size", "1", "--rotate-keep", "3",
+                                      "--db", os.path.join(store, "events.db")])
             subjects.append((tg, d, out))
         t0 = time.time()
         gen = subprocess.run([PYTHON, "-c", CREATE_MANY, self.tok, "2000"], env=ENV,
@@ -608,12 +613,12 @@ class OwnFiles(SinkTestCase):
             _, err = tg.communicate(timeout=120)
             self.assertEqual(tg.returncode, 0, err.decode(errors="replace")[-3000:])
         pids = {obs.pid} | {tg.pid for tg, _, _ in subjects}
-        dirs = [obs_dir] + [d for _, d, _ in subjects]
+        dirs = [obs_dir] + [d for _, d, _ in subjects] + stores + ["/run/tmpguard-canary"]
 
         def ours(f):
             path = f.get("path", "")
             return (f["proc"]["pid"] in pids or f["proc"]["ppid"] in pids
-                    or any(path.startswith(d + "/") or path == d for d in dirs))
+                    or any(path.startswith(d) for d in dirs))
 
         res = Result(0, b"", b"", t0 - 600, time.time())
         recs, _ = read_records(self, obs_out)
