@@ -527,19 +527,9 @@ class PrometheusServer(MetricsCase):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("test_metrics: skipped: needs root (loads BPF programs)", file=sys.stderr)
-        return 77
-    if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("test_metrics: skipped: TMPGUARD=%r is not an executable" % TMPGUARD,
-              file=sys.stderr)
-        return 77
-    doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=60)
-    if doctor.returncode != 0:
-        print("test_metrics: skipped: this kernel cannot run BPF auditing (tmpguard doctor "
-              "exit %d)" % doctor.returncode, file=sys.stderr)
-        return 77
+    rc = live.preflight('test_metrics')
+    if rc is not None:
+        return rc
     missing = [n for n, ok in (("prometheus", PROMETHEUS), ("promtool", PROMTOOL),
                                ("python3-yaml", yaml)) if not ok]
     if missing:

@@ -871,21 +871,12 @@ def main():
         print("test_report: skipped: %s" % why, file=sys.stderr)
         return 77
 
-    if os.geteuid() != 0:
-        print("test_report: skipped: needs root (runs programs under tmpguard run)",
-              file=sys.stderr)
-        return 77
-    if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("test_report: skipped: TMPGUARD=%r is not an executable" % TMPGUARD,
-              file=sys.stderr)
-        return 77
-    doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=60)
-    if doctor.returncode != 0:
-        last = doctor.stdout.decode("utf-8", "replace").strip().splitlines()[-1:]
-        print("test_report: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
-              % (last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
-        return 77
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_live  # the shared preflight: root, the binary, a kernel that runs BPF
+
+    rc = test_live.preflight("test_report")
+    if rc is not None:
+        return rc
     if jsonschema is None:
         return skip("%s has no jsonschema module (apt install python3-jsonschema)"
                     % sys.executable)

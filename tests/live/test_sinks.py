@@ -718,21 +718,9 @@ class Options(SinkTestCase):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("test_sinks: skipped: needs root (loads BPF programs, plants links as nobody)",
-              file=sys.stderr)
-        return 77
-    if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("test_sinks: skipped: TMPGUARD=%r is not an executable" % TMPGUARD,
-              file=sys.stderr)
-        return 77
-    doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=60)
-    if doctor.returncode != 0:
-        last = doctor.stdout.decode("utf-8", "replace").strip().splitlines()[-1:]
-        print("test_sinks: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
-              % (last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
-        return 77
+    rc = test_live.preflight('test_sinks')
+    if rc is not None:
+        return rc
     if not os.access(fixture("open_trunc"), os.X_OK):
         print("test_sinks: fixture open_trunc missing in TG_FIXTURES (build tests/fixtures)",
               file=sys.stderr)

@@ -668,20 +668,9 @@ class StoreFiles(StoreCase):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("test_store: skipped: needs root (loads BPF programs)", file=sys.stderr)
-        return 77
-    if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("test_store: skipped: TMPGUARD=%r is not an executable (set it to the built "
-              "tmpguard)" % TMPGUARD, file=sys.stderr)
-        return 77
-    doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=60)
-    if doctor.returncode != 0:
-        last = doctor.stdout.decode("utf-8", "replace").strip().splitlines()[-1:]
-        print("test_store: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
-              % (last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
-        return 77
+    rc = L.preflight('test_store')
+    if rc is not None:
+        return rc
     if not os.access(fixture("open_trunc"), os.X_OK):
         print("test_store: fixtures missing in TG_FIXTURES=%s (build tests/fixtures)"
               % L.FIXTURES, file=sys.stderr)
