@@ -28,7 +28,7 @@ struct tg_open_args {
 	__u32 syscall;
 	__u32 followed_shared_link; /* LSM: a symlink in a shared directory was followed */
 	__u32 decision_rule;	    /* LSM dry-run: the rule it would have denied, else TG_R_NONE */
-	__u32 pad;
+	__u32 entry;		    /* enum tg_entry */
 };
 
 /* key: tid; value: tg_open_args. Writer: sys_enter_{open,openat,openat2,creat} (O_CREAT
