@@ -51,6 +51,10 @@
 #define IA32_NR_OPENAT2	   437
 #define IA32_NR_FACCESSAT2 439
 
+/* task_struct.flags: an io_uring worker or SQPOLL thread
+ * (include/linux/sched.h, since 5.12). */
+#define PF_IO_WORKER 0x00000010
+
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
 
@@ -64,6 +68,11 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline bool enforcing(void)
+{
+	return tg_set.enforce == TG_ENFORCE_LSM || tg_set.enforce == TG_ENFORCE_DRY_RUN;
 }
 
 static __always_inline bool task_tracked(__u32 tgid)

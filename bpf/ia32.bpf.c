@@ -33,7 +33,7 @@ static __always_inline int ia32_open_exit(struct pt_regs *regs, long ret)
 	}
 	if (ret < 0 || !task_tracked(pid_tgid >> 32))
 		return 0;
-	return report_open(ret, NULL, &a);
+	return report_open(ret, NULL, &a, NULL);
 }
 
 static __always_inline const char *ia32_ptr(unsigned long reg)

@@ -112,11 +112,6 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 	return -EACCES;
 }
 
-static __always_inline bool enforcing(void)
-{
-	return tg_set.enforce == TG_ENFORCE_LSM || tg_set.enforce == TG_ENFORCE_DRY_RUN;
-}
-
 /* The pending non-exclusive O_CREAT open of this thread, if any. */
 static __always_inline struct tg_open_args *pending_open(void)
 {

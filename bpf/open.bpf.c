@@ -77,7 +77,7 @@ static __always_inline int handle_open_exit(long ret)
 	bpf_map_delete_elem(&tg_open_args, &tid);
 	if (ret < 0)
 		return 0;
-	return report_open(ret, NULL, &a);
+	return report_open(ret, NULL, &a, NULL);
 }
 
 /* Exit programs: re-test O_CREAT from the saved registers before any map access. */

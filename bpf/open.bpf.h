@@ -80,9 +80,12 @@ static __always_inline __u32 fallback_rule(struct task_struct *task, __u32 facts
 /*
  * The decision at the end of an open with O_CREAT that returned ret >= 0, whichever way it
  * entered the kernel (a->entry): f is the file it opened (NULL: look up fd ret), a its
- * arguments (a->path: the name in user memory).
+ * arguments. For an io_uring request, u is its submission record: the name is there, in kernel
+ * memory, and the event names the submitting thread; for syscalls u is NULL and a->path is the
+ * name in user memory.
  */
-static __always_inline int report_open(long ret, struct file *f, const struct tg_open_args *a)
+static __always_inline int report_open(long ret, struct file *f, const struct tg_open_args *a,
+				       const struct tg_uring_open *u)
 {
 	__u32 zero = 0, facts = 0, len, fmode, fsuid, file_uid, file_mode;
 	struct task_struct *task;
@@ -130,7 +133,10 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
 	if (!s)
 		return 0;
-	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a->path);
+	if (u)
+		n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), u->path);
+	else
+		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a->path);
 	if (n <= 0) {
 		facts |= TG_F_PATH_FAULT | (excl ? 0 : TG_F_REQDIR_UNKNOWN);
 		s->path[0] = 0;
@@ -194,6 +200,10 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	e->dir_ino = BPF_CORE_READ(pino, i_ino);
 	e->entry = a->entry;
 	fill_task(e, task);
+	if (u) {
+		e->tid = u->tid;
+		__builtin_memcpy(e->comm, u->comm, sizeof(e->comm));
+	}
 	e->args[TG_ARGS_LEN - 1] = 0;
 	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name)) < 0)
 		e->name[0] = 0;

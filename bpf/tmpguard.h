@@ -117,6 +117,7 @@ enum tg_stat {
 	TG_STAT_DENIED,		 /* operations the LSM refused */
 	TG_STAT_KILLED,		 /* processes sent SIGKILL */
 	TG_STAT_WOULD_DENY,	 /* dry-run decisions */
+	TG_STAT_URING_UNSEEN,	 /* io_uring creates whose completion cannot be followed */
 	TG_STAT_MAX,
 };
 

@@ -162,6 +162,28 @@ static int lsm_loadable(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * io_uring's submission tracepoint was io_uring_submit_sqe until 6.2 renamed it
+ * io_uring_submit_req: keep the program for the one this kernel has. Without either (no
+ * io_uring), none of the io_uring programs is loaded.
+ */
+static void uring_select(struct tg_bpf *b)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool req = false, sqe = false;
+
+	if (vmlinux) {
+		req = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_req",
+					     BTF_KIND_TYPEDEF) >= 0;
+		sqe = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_sqe",
+					     BTF_KIND_TYPEDEF) >= 0;
+		btf__free(vmlinux);
+	}
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_complete, req || sqe);
+}
+
 struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
 			    char *err, size_t errlen, bool *lsm_refused)
 {
@@ -204,6 +226,8 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_fork, false);
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
+
+	uring_select(b);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
