@@ -51,8 +51,7 @@
 #define IA32_NR_OPENAT2	   437
 #define IA32_NR_FACCESSAT2 439
 
-/* task_struct.flags: an io_uring worker or SQPOLL thread
- * (include/linux/sched.h, since 5.12). */
+/* task_struct.flags: an io_uring worker or SQPOLL thread (include/linux/sched.h, 5.12). */
 #define PF_IO_WORKER 0x00000010
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
@@ -145,6 +144,28 @@ static __always_inline bool ia32_open_args(struct pt_regs *regs, struct tg_open_
 		return false;
 	}
 	return a->flags & O_CREAT;
+}
+
+/*
+ * In an io-wq worker: the io_uring request it is running, else NULL. io_worker.cur_work is set
+ * (under the worker's lock) before the work runs and cleared after; the worker is
+ * task->worker_private (5.12, 46fe18b16c46 "io_uring: move to using create_io_thread()").
+ * SQPOLL threads are PF_IO_WORKER too, with no io_worker: NULL.
+ */
+static __always_inline void *uring_worker_req(struct task_struct *task)
+{
+	struct io_worker *w;
+	struct io_wq_work *work;
+
+	if (!(task->flags & PF_IO_WORKER))
+		return NULL;
+	w = task->worker_private;
+	if (!w)
+		return NULL;
+	work = BPF_CORE_READ(w, cur_work);
+	if (!work)
+		return NULL;
+	return (void *)work - bpf_core_field_offset(struct io_kiocb, work);
 }
 
 /* The kernel's dev_t of a superblock, as user space converts st_dev to it. */
