@@ -10,6 +10,11 @@
  * io_uring requests only, never for a process that does not use io_uring. A request submitted
  * with IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, so nothing here sees how it
  * ended: it is counted (TG_STAT_URING_UNSEEN), and the BPF LSM programs still decide it.
+ *
+ * Cost for other requests: submission leaves after one plain load of the opcode, completion
+ * after one load of tg_uring_pending (0 when no open is in flight). Measured with IORING_OP_NOP
+ * batches on a 6.18 host: 0-10 ns per request over empty programs on the same two
+ * tracepoints, within the noise; the two hooks themselves cost some 100 ns there.
  */
 #include "open.bpf.h"
 
@@ -110,7 +115,7 @@ static __always_inline int uring_submit(struct io_kiocb *req)
 	__u32 zero = 0;
 	__u8 opcode;
 
-	opcode = BPF_CORE_READ(req, opcode);
+	opcode = req->opcode; /* a tp_btf argument: a plain load, no helper call */
 	if (opcode != IORING_OP_OPENAT && opcode != IORING_OP_OPENAT2)
 		return 0;
 	op = req_open(req);

@@ -163,25 +163,31 @@ static int lsm_loadable(char *err, size_t errlen)
 }
 
 /*
- * io_uring's submission tracepoint was io_uring_submit_sqe until 6.2 renamed it
- * io_uring_submit_req: keep the program for the one this kernel has. Without either (no
- * io_uring), none of the io_uring programs is loaded.
+ * Hooks that depend on what the kernel has:
+ * - io_uring's submission tracepoint was io_uring_submit_sqe until 6.2 renamed it
+ *   io_uring_submit_req: keep the program for the one this kernel has; without either (no
+ *   io_uring), none of the io_uring programs is loaded.
+ * - tp_btf/sys_exit runs for every syscall of every process, for the sake of 32-bit ones: a
+ *   kernel without IA32_EMULATION (no __ia32_compat_sys_openat) has none, and does without it.
  */
-static void uring_select(struct tg_bpf *b)
+static void select_hooks(struct tg_bpf *b)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool req = false, sqe = false;
+	bool req = false, sqe = false, ia32 = true;
 
 	if (vmlinux) {
 		req = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_req",
 					     BTF_KIND_TYPEDEF) >= 0;
 		sqe = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_sqe",
 					     BTF_KIND_TYPEDEF) >= 0;
+		ia32 = btf__find_by_name_kind(vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC) >=
+		       0;
 		btf__free(vmlinux);
 	}
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_complete, req || sqe);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__sys_exit, ia32);
 }
 
 struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
@@ -227,7 +233,7 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
 
-	uring_select(b);
+	select_hooks(b);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
