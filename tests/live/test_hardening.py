@@ -34,6 +34,13 @@ AS_NOBODY = dict(user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
 class Entry(live.TgTestCase):
     """Checks shared by both: one finding, its fields, and the process that made the call."""
 
+    def doctor(self):
+        """tmpguard doctor's checks, by name."""
+        p = subprocess.run([live.TMPGUARD, "doctor", "--format", "json"], env=ENV,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+
     def check_create(self, res, path, rules, syscall, entry, comm, flags=OPEN_FLAGS,
                      mode="0600"):
         """path was created by COMMAND with exactly these rules; returns {rule: finding}."""
@@ -168,6 +175,15 @@ class IoUring(live.SysctlMixin, Entry):
         self.assertEqual(len({"tp_btf/io_uring_submit_req", "tp_btf/io_uring_submit_sqe"}
                              & set(hooks)), 1, hooks)
 
+    def test_doctor_says_io_uring_is_audited(self):
+        checks = self.doctor()
+        tp = checks["io_uring tp_btf"]
+        self.assertEqual(tp["status"], "ok", tp)
+        self.assertIn("io_uring_complete: load", tp["value"])
+        iou = checks["io_uring"]
+        self.assertEqual(iou["status"], "ok", iou)
+        self.assertNotIn("bypass", iou["verdict"])
+
     def test_audit_sees_io_uring_machine_wide(self):
         # Not under `run`: the submission filter must let every process through.
         p = self.name("/tmp", "uring-audit")
@@ -268,6 +284,10 @@ class Ia32(Entry):
         f = self.check_create(res, p, ["nonexclusive-create"], "open", "ia32",
                               "int80_open")["nonexclusive-create"]
         self.assertEqual(f["flags"], OPEN_FLAGS)
+
+    def test_doctor_says_32bit_syscalls_are_audited(self):
+        c = self.doctor()["ia32 syscalls"]
+        self.assertEqual((c["status"], c["value"]), ("ok", "tp_btf/sys_exit: loads"), c)
 
     def test_native_open_is_one_syscall_finding(self):
         # The sys_exit program must leave native syscalls to the per-syscall tracepoints:
