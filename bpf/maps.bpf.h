@@ -54,7 +54,7 @@ struct tg_uring_open {
 };
 
 /* key: struct io_kiocb address; value: tg_uring_open. Writer: tp_btf io_uring_submit_req (or
- * _sqe, before 6.2) for OPENAT/OPENAT2 with O_CREAT; readers: the io_uring BPF LSM paths (in the
+ * _sqe, before 6.4) for OPENAT/OPENAT2 with O_CREAT; readers: the io_uring BPF LSM paths (in the
  * io-wq worker); reader and deleter: tp_btf io_uring_complete. Submission overwrites a stale
  * entry at the same address. Allocated on use: 4 KiB values, most hosts never need one. */
 struct {

@@ -25,7 +25,7 @@
 /* uapi: io_open.file_slot asks for a free direct descriptor slot (5.19). */
 #define IORING_FILE_INDEX_ALLOC (~0u)
 /* io_fixed_file.file_ptr / io_rsrc_node.file_ptr keep flags in the low bits (FFS_NOWAIT,
- * FFS_ISREG, and FFS_SCM before 6.6). */
+ * FFS_ISREG, and FFS_SCM in 6.1): pointers are 8-byte aligned. */
 #define FFS_MASK (~7ul)
 
 /*
@@ -69,7 +69,8 @@ static __always_inline struct io_open *req_open(void *req)
 	return req + bpf_core_field_offset(struct io_kiocb, cmd);
 }
 
-/* The low 32 bits of io_kiocb.flags: 32 bits wide before 6.10, 64 since; little endian. */
+/* The low 32 bits of io_kiocb.flags: an unsigned int in 6.1, io_req_flags_t (64 bits) by 6.12;
+ * little endian. */
 static __always_inline __u32 req_flags(void *req)
 {
 	__u32 v = 0;
@@ -158,8 +159,9 @@ static __always_inline int uring_submit(struct io_kiocb *req)
 	return 0;
 }
 
-/* io_uring_submit_req (6.2+) and io_uring_submit_sqe (before): the loader keeps the one this
- * kernel has. Both run after the request was prepared (io_init_req()), before it is issued. */
+/* io_uring_submit_req (6.4+) and io_uring_submit_sqe (before, 2ad57931db64 "io_uring: rename
+ * trace_io_uring_submit_sqe() tracepoint"): the loader keeps the one this kernel has. Both run
+ * after the request was prepared (io_init_req()), before it is issued. */
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(tp_btf__io_uring_submit_req, struct io_kiocb *req)
 {
@@ -174,8 +176,9 @@ int BPF_PROG(tp_btf__io_uring_submit_sqe, struct io_kiocb *req)
 
 /*
  * Every completion of every ring passes here: with no open in flight, one load. The arguments
- * after req changed in 6.13 (a struct io_uring_cqe * instead of user_data, res, cflags...): the
- * result is read from the request itself (req->cqe.res, set by io_req_set_res()).
+ * after req changed after 6.12 (6.1 and 6.12 pass user_data, res, cflags..., 6.18 a struct
+ * io_uring_cqe *): the result is read from the request itself (req->cqe.res, set by
+ * io_req_set_res()).
  */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(tp_btf__io_uring_complete, void *ring, void *reqp)

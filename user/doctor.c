@@ -69,7 +69,7 @@ struct doctor {
 	int fentry_err;	       /* errno of the fentry load, 0 if it loaded, -1 if not tried */
 	int fork_err; /* errno of the tp_btf/sched_process_fork load, 0 if it loaded, -1: not tried
 		       */
-	const char *iou_tp; /* io_uring's submission tracepoint: _submit_req, _submit_sqe (< 6.2) */
+	const char *iou_tp; /* io_uring's submission tracepoint: _submit_req, _submit_sqe (< 6.4) */
 	int iou_id;	    /* its btf_trace_ typedef, < 0 if the kernel has none */
 	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
 	int iouc_err;	    /* the same for tp_btf/io_uring_complete */

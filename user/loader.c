@@ -164,7 +164,7 @@ static int lsm_loadable(char *err, size_t errlen)
 
 /*
  * Hooks that depend on what the kernel has:
- * - io_uring's submission tracepoint was io_uring_submit_sqe until 6.2 renamed it
+ * - io_uring's submission tracepoint was io_uring_submit_sqe until 6.4 renamed it
  *   io_uring_submit_req: keep the program for the one this kernel has; without either (no
  *   io_uring), none of the io_uring programs is loaded.
  * - tp_btf/sys_exit runs for every syscall of every process, for the sake of 32-bit ones: a

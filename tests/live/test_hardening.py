@@ -171,7 +171,7 @@ class IoUring(live.SysctlMixin, Entry):
         res = self.run_cmd(["/bin/true"])
         hooks = res.records[0]["hooks"]
         self.assertIn("tp_btf/io_uring_complete", hooks)
-        # io_uring_submit_sqe until 6.2, io_uring_submit_req since: exactly one of them.
+        # io_uring_submit_sqe until 6.4, io_uring_submit_req since: exactly one of them.
         self.assertEqual(len({"tp_btf/io_uring_submit_req", "tp_btf/io_uring_submit_sqe"}
                              & set(hooks)), 1, hooks)
 
