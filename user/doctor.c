@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "doctor.h"
+#include "loader.h"
 #include "tracefs.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -74,6 +75,7 @@ struct doctor {
 	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
 	int iouc_err;	    /* the same for tp_btf/io_uring_complete */
 	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
+	bool ia32_off;	    /* booted with ia32_emulation=0, on a kernel that has the parameter */
 	int sys_exit_err;   /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
 };
 
@@ -638,6 +640,9 @@ static void probe_tracing(struct doctor *d)
 	d->iouc_err = try_tp_btf(d, "btf_trace_io_uring_complete", &id);
 	d->sys_exit_err = try_tp_btf(d, "btf_trace_sys_exit", &id);
 	d->ia32_id = btf__find_by_name_kind(d->vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC);
+	d->ia32_off = btf__find_by_name_kind(d->vmlinux, "ia32_emulation_override_cmdline",
+					     BTF_KIND_FUNC) >= 0 &&
+		      tg_ia32_off_on_cmdline();
 }
 
 static void check_fentry(struct doctor *d)
@@ -746,12 +751,17 @@ static void check_ia32(struct doctor *d)
 		check_value(c, "%s", d->vmlinux ? "not built in" : "unknown (no BTF)");
 		if (d->vmlinux)
 			check_verdict(c, "no IA32_EMULATION: 32-bit programs cannot run here");
+	} else if (d->ia32_off) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "ia32_emulation=0");
+		check_verdict(c, "32-bit syscalls are off: tmpguard leaves its sys_exit hook out");
 	} else if (d->sys_exit_err == 0) {
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "tp_btf/sys_exit: loads");
 		check_verdict(c,
 			      "32-bit open, creat, openat, openat2, mkdir and probes are audited "
-			      "from sys_exit (per-syscall tracepoints ignore them)");
+			      "from sys_exit, a hook on every syscall; a host that runs no 32-bit "
+			      "code can boot with ia32_emulation=0 and do without it");
 	} else {
 		c = check_add(d, DOC_WARN, "ia32 syscalls");
 		check_value(c, "tp_btf/sys_exit: %s",

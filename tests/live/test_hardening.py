@@ -31,6 +31,19 @@ AS_NOBODY = dict(user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
                  stdin=subprocess.DEVNULL)
 
 
+def ia32_emulation_off():
+    """Booted with ia32_emulation=0 (kstrtobool's false: n, f, 0, off; the last one wins), on a
+    kernel that has the parameter: then there are no 32-bit syscalls at all."""
+    with open("/proc/cmdline") as fh:
+        vals = [a.split("=", 1)[1] for a in fh.read().split() if a.startswith("ia32_emulation=")]
+    if not vals or not vals[-1]:
+        return False
+    v = vals[-1].lower()
+    off = v.startswith("of") if v[0] == "o" else v[0] in "nf0"
+    with open("/proc/kallsyms") as fh:
+        return off and "ia32_emulation_override_cmdline" in fh.read()
+
+
 class Entry(live.TgTestCase):
     """Checks shared by both: one finding, its fields, and the process that made the call."""
 
@@ -209,6 +222,8 @@ class IoUring(live.SysctlMixin, Entry):
 class Ia32(Entry):
     def setUp(self):
         super().setUp()
+        if ia32_emulation_off():
+            self.skipTest("booted with ia32_emulation=0: no 32-bit syscalls (Ia32Off)")
         if not os.access(fixture("open32"), os.X_OK):
             why = ("%s is missing: the compiler cannot build 32-bit programs (install "
                    "gcc-multilib and libc6-dev-i386, then rebuild)" % fixture("open32"))
@@ -295,6 +310,36 @@ class Ia32(Entry):
         p = self.name("/tmp", "native")
         res = self.run_fixture("open_trunc", p)
         self.check_create(res, p, ["nonexclusive-create"], "openat", "syscall", "open_trunc")
+
+
+class Ia32Off(Entry):
+    """Booted with ia32_emulation=0 (vm/6.12/ia32-off): no 32-bit syscall can be made, so
+    tmpguard leaves its sys_exit hook, a cost on every syscall, out."""
+
+    def setUp(self):
+        super().setUp()
+        if not ia32_emulation_off():
+            self.skipTest("not booted with ia32_emulation=0 (tests/vm: --append ia32_emulation=0)")
+
+    def test_the_sys_exit_hook_is_left_out(self):
+        res = self.run_cmd(["/bin/true"])
+        self.assertOk(res)
+        self.assertNotIn("tp_btf/sys_exit", res.records[0]["hooks"])
+        self.assertIn("tracepoint/syscalls/sys_exit_openat", res.records[0]["hooks"])
+        c = self.doctor()["ia32 syscalls"]
+        self.assertEqual((c["status"], c["value"]), ("ok", "ia32_emulation=0"), c)
+
+    def test_no_32bit_create_gets_through(self):
+        # What leaving the hook out could miss: int 0x80 fails, and so does a -m32 program.
+        p = self.name("/tmp", "ia32-off")
+        res = self.run_fixture("int80_open", p)
+        self.assertNotEqual(res.rc, 0, res.describe())
+        self.assertFalse(os.path.lexists(p), "a 32-bit syscall ran with ia32_emulation=0")
+        self.assertClean(res, "a refused int 0x80")
+        if os.access(fixture("open32"), os.X_OK):
+            res = self.run_fixture("open32", "open", p)
+            self.assertNotEqual(res.rc, 0, res.describe())
+            self.assertFalse(os.path.lexists(p), "a 32-bit program ran with ia32_emulation=0")
 
 
 def main():
