@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The floor: empty programs on exactly the tracepoints `tmpguard audit` attaches (17, all
- * syscall tracepoints; its tp_btf fork/exit programs load only under `run` and `--pid`, its
- * lsm/ programs only under --enforce). Attaching any program to a syscall tracepoint sets
- * SYSCALL_WORK_SYSCALL_TRACEPOINT on every task, so every syscall, traced or not, takes the
- * slow path; this measures that price alone. bench.py checks the list against `bpftool perf`
- * while tmpguard runs, so a program added to tmpguard without one here fails the benchmark.
+ * The floor: empty programs on exactly the hooks `tmpguard audit` attaches: 17 syscall
+ * tracepoints, tp_btf/sys_exit (32-bit syscalls: it runs for every syscall) and the io_uring
+ * tp_btf tracepoints (they run only for io_uring requests). Its tp_btf fork/exit programs load
+ * only under `run` and `--pid`, its lsm/ programs only under --enforce. Attaching any program to a
+ * syscall tracepoint sets SYSCALL_WORK_SYSCALL_TRACEPOINT on every task, so every syscall, traced
+ * or not, takes the slow path; this measures that price alone. bench.py checks the list against
+ * `bpftool perf` while tmpguard runs, so a program added to tmpguard without one here fails the
+ * benchmark.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -39,3 +41,23 @@ EMPTY(sys_exit_faccessat2)
 /* bpf/mkdir.bpf.c */
 EMPTY(sys_exit_mkdir)
 EMPTY(sys_exit_mkdirat)
+
+/* bpf/ia32.bpf.c: the generic exit tracepoint, for 32-bit syscalls; every syscall runs it. */
+SEC("tp_btf/sys_exit")
+int floor__sys_exit(void *ctx)
+{
+	return 0;
+}
+
+/* bpf/uring.bpf.c (6.4+ names, as on the host this runs on) */
+SEC("tp_btf/io_uring_submit_req")
+int floor__io_uring_submit_req(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int floor__io_uring_complete(void *ctx)
+{
+	return 0;
+}

@@ -30,6 +30,30 @@
  * (73a09dd94377 "vfs: introduce FMODE_CREATED") to 6.18. */
 #define FMODE_CREATED 0x100000
 
+/*
+ * x86 thread_info.status: TS_COMPAT is set while a 32-bit syscall runs (int 0x80, sysenter, or
+ * syscall from compat mode: in_ia32_syscall()); it is cleared on the way back to user space,
+ * after the sys_exit tracepoint. 0x0002 since 2.6.25 (arch/x86/include/asm/thread_info.h).
+ */
+#define TS_COMPAT 0x0002
+/* ia32 syscall numbers, arch/x86/entry/syscalls/syscall_32.tbl: ABI, never renumbered. */
+#define IA32_NR_OPEN	   5
+#define IA32_NR_CREAT	   8
+#define IA32_NR_ACCESS	   33
+#define IA32_NR_MKDIR	   39
+#define IA32_NR_STAT64	   195
+#define IA32_NR_LSTAT64	   196
+#define IA32_NR_OPENAT	   295
+#define IA32_NR_MKDIRAT	   296
+#define IA32_NR_FSTATAT64  300
+#define IA32_NR_FACCESSAT  307
+#define IA32_NR_STATX	   383
+#define IA32_NR_OPENAT2	   437
+#define IA32_NR_FACCESSAT2 439
+
+/* task_struct.flags: an io_uring worker or SQPOLL thread (include/linux/sched.h, 5.12). */
+#define PF_IO_WORKER 0x00000010
+
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
 
@@ -45,6 +69,11 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+static __always_inline bool enforcing(void)
+{
+	return tg_set.enforce == TG_ENFORCE_LSM || tg_set.enforce == TG_ENFORCE_DRY_RUN;
+}
+
 static __always_inline bool task_tracked(__u32 tgid)
 {
 	if (!tg_cfg.filter_tracked)
@@ -57,6 +86,86 @@ static __always_inline bool task_tracked(__u32 tgid)
 static __always_inline struct pt_regs *current_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* Is this thread in a 32-bit syscall? task is bpf_get_current_task_btf()'s: a plain load. */
+static __always_inline bool in_ia32_syscall(struct task_struct *task)
+{
+	return task->thread_info.status & TS_COMPAT;
+}
+
+/*
+ * The arguments of the 32-bit open, creat, openat or openat2 this thread is making, from its
+ * saved registers: the ia32 ABI passes them in bx, cx, dx, si, 32 bits wide (the entry code
+ * zero-extends them, so dfd is sign-extended from 32 bits here). False for any other syscall,
+ * and for opens without O_CREAT.
+ */
+static __always_inline bool ia32_open_args(struct pt_regs *regs, struct tg_open_args *a)
+{
+	__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
+	__u32 dx = BPF_CORE_READ(regs, dx), si = BPF_CORE_READ(regs, si);
+	struct open_how how = {};
+
+	__builtin_memset(a, 0, sizeof(*a));
+	a->decision_rule = TG_R_NONE;
+	a->entry = TG_ENTRY_IA32;
+	a->dfd = AT_FDCWD;
+	switch (BPF_CORE_READ(regs, orig_ax)) {
+	case IA32_NR_OPEN:
+		a->syscall = TG_SYS_OPEN;
+		a->path = bx;
+		a->flags = cx;
+		a->mode = dx;
+		break;
+	case IA32_NR_CREAT:
+		a->syscall = TG_SYS_CREAT;
+		a->path = bx;
+		a->flags = O_CREAT | 1 /* O_WRONLY */ | O_TRUNC;
+		a->mode = cx;
+		break;
+	case IA32_NR_OPENAT:
+		a->syscall = TG_SYS_OPENAT;
+		a->dfd = (int)bx;
+		a->path = cx;
+		a->flags = dx;
+		a->mode = si;
+		break;
+	case IA32_NR_OPENAT2:
+		/* struct open_how has the same layout for 32-bit callers (u64 fields only). */
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)(__u64)dx))
+			return false;
+		a->syscall = TG_SYS_OPENAT2;
+		a->dfd = (int)bx;
+		a->path = cx;
+		a->flags = how.flags;
+		a->mode = how.mode;
+		break;
+	default:
+		return false;
+	}
+	return a->flags & O_CREAT;
+}
+
+/*
+ * In an io-wq worker: the io_uring request it is running, else NULL. io_worker.cur_work is set
+ * (under the worker's lock) before the work runs and cleared after; the worker is
+ * task->worker_private (5.12, 46fe18b16c46 "io_uring: move to using create_io_thread()").
+ * SQPOLL threads are PF_IO_WORKER too, with no io_worker: NULL.
+ */
+static __always_inline void *uring_worker_req(struct task_struct *task)
+{
+	struct io_worker *w;
+	struct io_wq_work *work;
+
+	if (!(task->flags & PF_IO_WORKER))
+		return NULL;
+	w = task->worker_private;
+	if (!w)
+		return NULL;
+	work = BPF_CORE_READ(w, cur_work);
+	if (!work)
+		return NULL;
+	return (void *)work - bpf_core_field_offset(struct io_kiocb, work);
 }
 
 /* The kernel's dev_t of a superblock, as user space converts st_dev to it. */

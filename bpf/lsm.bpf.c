@@ -14,19 +14,26 @@
  *   foreign-file-reuse on existing files. Creations were decided in inode_create.
  * - inode_mkdir: before the directory exists, with the mode after umask: loose-tempdir.
  * Loaded only with --enforce or --dry-run, where the kernel runs BPF LSM programs.
+ *
+ * The open being made is found the way it entered the kernel: a native syscall's arguments were
+ * stashed at sys_enter; a 32-bit syscall's are read from its registers here (no per-syscall
+ * tracepoint fires for it) and stashed for the ia32 exit program; an io_uring request runs in
+ * an io-wq worker, whose current request leads to the submission record uring.bpf.c made.
  */
 #include "common.bpf.h"
 
 /* A decision record for a refused (or would-be refused) operation. The syscall fails, so the
  * exit programs send nothing: this is the only record of it. */
 static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
-					  const struct tg_open_args *a, struct inode *dir,
+					  const struct tg_open_args *a,
+					  const struct tg_uring_open *u, struct inode *dir,
 					  struct dentry *dentry, __u32 mode, __u32 rule,
 					  __u32 action, __u32 facts, const struct tg_probe *probe)
 {
 	struct tg_event *e = event_reserve();
-	const char *upath;
+	const char *upath = NULL, *kpath = u ? u->path : NULL;
 	struct inode *ino;
+	void *req;
 
 	if (!e)
 		return;
@@ -34,10 +41,31 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 	e->kind = kind;
 	if (a) {
 		e->syscall = a->syscall;
+		e->entry = a->entry;
 		e->dfd = a->dfd;
 		e->flags = a->flags;
 		e->mode = a->mode;
 		upath = (const char *)a->path;
+	} else if ((req = uring_worker_req(task))) {
+		/* IORING_OP_MKDIRAT: its io_mkdir holds the name until the mkdir is done. */
+		struct io_mkdir *m = req + bpf_core_field_offset(struct io_kiocb, cmd);
+
+		e->entry = TG_ENTRY_IO_URING;
+		e->syscall = TG_SYS_MKDIRAT;
+		e->dfd = BPF_CORE_READ(m, dfd);
+		e->mode = BPF_CORE_READ(m, mode);
+		kpath = BPF_CORE_READ(m, filename, name);
+	} else if (in_ia32_syscall(task)) {
+		/* ia32 mkdir(path, mode) or mkdirat(dfd, path, mode): syscall 39 or 296 */
+		struct pt_regs *regs = current_regs();
+		bool at = BPF_CORE_READ(regs, orig_ax) != IA32_NR_MKDIR;
+		__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
+
+		e->entry = TG_ENTRY_IA32;
+		e->syscall = at ? TG_SYS_MKDIRAT : TG_SYS_MKDIR;
+		e->dfd = at ? (int)bx : AT_FDCWD;
+		upath = (const char *)(__u64)(at ? cx : bx);
+		e->mode = at ? (__u32)BPF_CORE_READ(regs, dx) : cx;
 	} else {
 		/* mkdir(path, mode) or mkdirat(dfd, path, mode): x86_64 syscall 83 or 258 */
 		struct pt_regs *regs = current_regs();
@@ -73,20 +101,29 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 		e->file_mode = mode; /* the mode the new entry would have had */
 	}
 	fill_task(e, task);
+	if (u) {
+		e->tid = u->tid;
+		__builtin_memcpy(e->comm, u->comm, sizeof(e->comm));
+	}
 	e->args[TG_ARGS_LEN - 1] = 0;
 	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name),
 				      BPF_CORE_READ(dentry, d_name.name)) < 0)
 		e->name[0] = 0;
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path), upath) < 0)
+	if (kpath) {
+		if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), kpath) < 0)
+			e->path[0] = 0;
+	} else if (bpf_probe_read_user_str(e->path, sizeof(e->path), upath) < 0) {
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 					  BPF_CORE_READ(dentry, d_name.name));
+	}
 	event_submit(e);
 }
 
 /* Applies the policy's action for rule: returns the LSM verdict. */
 static __always_inline int decide(struct task_struct *task, __u32 kind, struct tg_open_args *a,
-				  struct inode *dir, struct dentry *dentry, __u32 mode, __u32 rule,
-				  __u32 facts, const struct tg_probe *probe)
+				  const struct tg_uring_open *u, struct inode *dir,
+				  struct dentry *dentry, __u32 mode, __u32 rule, __u32 facts,
+				  const struct tg_probe *probe)
 {
 	__u32 action;
 
@@ -97,7 +134,7 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 			a->decision_rule = rule;
 			return 0;
 		}
-		emit_decision(task, kind, a, dir, dentry, mode, rule, TG_ACT_WOULD_DENY, facts,
+		emit_decision(task, kind, a, u, dir, dentry, mode, rule, TG_ACT_WOULD_DENY, facts,
 			      probe);
 		return 0;
 	}
@@ -108,20 +145,50 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 		action = TG_ACT_KILLED;
 		stat_inc(TG_STAT_KILLED);
 	}
-	emit_decision(task, kind, a, dir, dentry, mode, rule, action, facts, probe);
+	emit_decision(task, kind, a, u, dir, dentry, mode, rule, action, facts, probe);
 	return -EACCES;
 }
 
-static __always_inline bool enforcing(void)
+/*
+ * The O_CREAT open this thread is making, if any: a native syscall's arguments stashed at entry;
+ * a 32-bit syscall's, stashed now from its registers (the ia32 exit program takes them out);
+ * or in an io-wq worker, the submission record of its request (*u set, NULL otherwise).
+ */
+static __always_inline struct tg_open_args *current_open(struct task_struct *task,
+							 struct tg_uring_open **u)
 {
-	return tg_set.enforce == TG_ENFORCE_LSM || tg_set.enforce == TG_ENFORCE_DRY_RUN;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), key;
+	__u32 tid = (__u32)pid_tgid;
+	struct tg_open_args *a, ia32;
+	struct tg_uring_open *uo;
+	void *req;
+
+	*u = NULL;
+	a = bpf_map_lookup_elem(&tg_open_args, &tid);
+	if (a)
+		return a;
+	if (in_ia32_syscall(task)) {
+		if (!ia32_open_args(current_regs(), &ia32) || !task_tracked(pid_tgid >> 32))
+			return NULL;
+		bpf_map_update_elem(&tg_open_args, &tid, &ia32, BPF_NOEXIST);
+		return bpf_map_lookup_elem(&tg_open_args, &tid);
+	}
+	req = uring_worker_req(task);
+	if (!req)
+		return NULL;
+	key = (__u64)req;
+	uo = bpf_map_lookup_elem(&tg_uring_open, &key);
+	if (!uo)
+		return NULL;
+	*u = uo;
+	return &uo->a;
 }
 
 /* The pending non-exclusive O_CREAT open of this thread, if any. */
-static __always_inline struct tg_open_args *pending_open(void)
+static __always_inline struct tg_open_args *pending_open(struct task_struct *task,
+							 struct tg_uring_open **u)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct tg_open_args *a = bpf_map_lookup_elem(&tg_open_args, &tid);
+	struct tg_open_args *a = current_open(task, u);
 
 	return a && !(a->flags & O_EXCL) ? a : NULL;
 }
@@ -129,11 +196,12 @@ static __always_inline struct tg_open_args *pending_open(void)
 SEC("lsm/inode_follow_link")
 int BPF_PROG(lsm__inode_follow_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
 {
+	struct tg_uring_open *u;
 	struct tg_open_args *a;
 
 	if (ret || !enforcing())
 		return ret;
-	a = pending_open();
+	a = pending_open(bpf_get_current_task_btf(), &u);
 	if (a && inode_is_shared_dir(BPF_CORE_READ(dentry, d_parent, d_inode)))
 		a->followed_shared_link = 1;
 	return 0;
@@ -143,19 +211,19 @@ SEC("lsm/inode_create")
 int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
 {
 	struct task_struct *task;
+	struct tg_uring_open *u;
 	struct tg_open_args *a;
-	__u32 tid, rule = TG_R_NONE, facts = TG_F_CREATED;
+	__u32 rule = TG_R_NONE, facts = TG_F_CREATED;
 	struct tg_probe probe = {}, *pr;
 	bool excl;
 
 	if (ret || !enforcing())
 		return ret;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	a = bpf_map_lookup_elem(&tg_open_args, &tid);
-	if (!a)
-		return 0; /* not an open(2)-family create we saw enter */
-	excl = a->flags & O_EXCL;
 	task = bpf_get_current_task_btf();
+	a = current_open(task, &u);
+	if (!a)
+		return 0; /* not an open-family create we know of */
+	excl = a->flags & O_EXCL;
 	if (!excl && a->followed_shared_link) {
 		/* a dangling symlink in a shared directory led here */
 		rule = TG_R_SYMLINK_FOLLOW;
@@ -171,8 +239,13 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 			long n;
 
 			s = bpf_map_lookup_elem(&tg_scratch, &zero);
-			n = s ? bpf_probe_read_user_str(s->path, sizeof(s->path), (void *)a->path)
-			      : 0;
+			if (!s)
+				n = 0;
+			else if (u)
+				n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), u->path);
+			else
+				n = bpf_probe_read_user_str(s->path, sizeof(s->path),
+							    (void *)a->path);
 			if (n > 1) {
 				path_shape(s->path, n - 1, &shape);
 				pr = bpf_map_lookup_elem(&tg_probes, &shape.hash);
@@ -189,7 +262,7 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 	}
 	if (rule == TG_R_NONE || !enforce_rule(task, rule))
 		return 0;
-	return decide(task, TG_KIND_OPEN, a, dir, dentry, S_IFREG | mode, rule, facts,
+	return decide(task, TG_KIND_OPEN, a, u, dir, dentry, S_IFREG | mode, rule, facts,
 		      (facts & TG_F_PROBED) ? &probe : NULL);
 }
 
@@ -197,6 +270,7 @@ SEC("lsm/file_open")
 int BPF_PROG(lsm__file_open, struct file *file, int ret)
 {
 	struct task_struct *task;
+	struct tg_uring_open *u;
 	struct tg_open_args *a;
 	struct dentry *d;
 	struct inode *dir, *ino;
@@ -204,10 +278,10 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 
 	if (ret || !enforcing())
 		return ret;
-	a = pending_open();
+	task = bpf_get_current_task_btf();
+	a = pending_open(task, &u);
 	if (!a || (BPF_CORE_READ(file, f_mode) & FMODE_CREATED))
 		return 0; /* creations were decided in inode_create */
-	task = bpf_get_current_task_btf();
 	d = BPF_CORE_READ(file, f_path.dentry);
 	dir = BPF_CORE_READ(d, d_parent, d_inode);
 	ino = BPF_CORE_READ(file, f_inode);
@@ -221,7 +295,8 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 	}
 	if (rule == TG_R_NONE || !enforce_rule(task, rule))
 		return 0;
-	return decide(task, TG_KIND_OPEN, a, dir, d, BPF_CORE_READ(ino, i_mode), rule, facts, NULL);
+	return decide(task, TG_KIND_OPEN, a, u, dir, d, BPF_CORE_READ(ino, i_mode), rule, facts,
+		      NULL);
 }
 
 SEC("lsm/inode_mkdir")
@@ -237,13 +312,15 @@ int BPF_PROG(lsm__inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t
 	task = bpf_get_current_task_btf();
 	if (!enforce_rule(task, rule))
 		return 0;
-	if (tg_set.enforce == TG_ENFORCE_DRY_RUN) {
-		/* The mkdir goes on: its exit record carries the would-deny. */
+	if (tg_set.enforce == TG_ENFORCE_DRY_RUN && !uring_worker_req(task)) {
+		/* The mkdir goes on: its exit record carries the would-deny (an io_uring mkdir
+		 * has no exit program: decide() reports it now). */
 		tid = (__u32)bpf_get_current_pid_tgid();
 		bpf_map_update_elem(&tg_mkdir_decision, &tid, &rule, BPF_ANY);
 		stat_inc(TG_STAT_WOULD_DENY);
 		return 0;
 	}
-	return decide(task, TG_KIND_MKDIR, NULL, dir, dentry, S_IFDIR | (mode & MODE_PERMS), rule,
-		      TG_F_CREATED | TG_F_IS_DIR | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED, NULL);
+	return decide(task, TG_KIND_MKDIR, NULL, NULL, dir, dentry, S_IFDIR | (mode & MODE_PERMS),
+		      rule, TG_F_CREATED | TG_F_IS_DIR | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED,
+		      NULL);
 }

@@ -28,7 +28,7 @@ struct tg_open_args {
 	__u32 syscall;
 	__u32 followed_shared_link; /* LSM: a symlink in a shared directory was followed */
 	__u32 decision_rule;	    /* LSM dry-run: the rule it would have denied, else TG_R_NONE */
-	__u32 pad;
+	__u32 entry;		    /* enum tg_entry */
 };
 
 /* key: tid; value: tg_open_args. Writer: sys_enter_{open,openat,openat2,creat} (O_CREAT
@@ -39,6 +39,43 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tg_open_args);
 } tg_open_args SEC(".maps") __weak;
+
+/*
+ * An io_uring open with O_CREAT between submission and completion. The request's own copy of the
+ * name (struct io_open's filename) is freed as soon as the open is done, before the completion
+ * tracepoint runs: the name is copied here at submission.
+ */
+struct tg_uring_open {
+	struct tg_open_args a; /* a.path unused: the name is in path below */
+	__u32 tid;	       /* the submitting thread (the open itself runs in an io-wq worker) */
+	__u32 pad;
+	char comm[TG_COMM_LEN]; /* the submitting thread's comm (a worker's is "iou-wrk-N") */
+	char path[TG_PATH_LEN];
+};
+
+/* key: struct io_kiocb address; value: tg_uring_open. Writer: tp_btf io_uring_submit_req (or
+ * _sqe, before 6.4) for OPENAT/OPENAT2 with O_CREAT; readers: the io_uring BPF LSM paths (in the
+ * io-wq worker); reader and deleter: tp_btf io_uring_complete. Submission overwrites a stale
+ * entry at the same address. Allocated on use: 4 KiB values, most hosts never need one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct tg_uring_open);
+} tg_uring_open SEC(".maps") __weak;
+
+/* Where a tg_uring_open is put together before it is stored (too large for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_uring_open);
+} tg_uring_scratch SEC(".maps") __weak;
+
+/* Entries in tg_uring_open (an upper bound): 0 lets io_uring_complete, which runs for every
+ * completion of every ring, return after one load. */
+__u64 tg_uring_pending __weak = 0;
 
 /* One ENOENT probe of a path. */
 struct tg_probe {

@@ -10,7 +10,7 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 3
+#define TG_ABI_VERSION 4
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -24,6 +24,19 @@
 enum tg_kind {
 	TG_KIND_OPEN = 1,  /* open, openat, openat2, creat */
 	TG_KIND_MKDIR = 2, /* mkdir, mkdirat */
+};
+
+/*
+ * How the operation entered the kernel. The per-syscall tracepoints see native x86_64 syscalls
+ * only: 32-bit ones (int 0x80, sysenter, syscall from compat mode) and io_uring requests take
+ * other hooks, and the record says which.
+ */
+enum tg_entry {
+	TG_ENTRY_SYSCALL = 0, /* a native x86_64 syscall */
+	TG_ENTRY_IA32,	      /* a 32-bit (ia32) syscall: syscall says which, by its name */
+	TG_ENTRY_IO_URING, /* an io_uring request: IORING_OP_OPENAT is "openat", OPENAT2 "openat2"
+			    */
+	TG_ENTRY_MAX,
 };
 
 /* The syscall that was made (not the x86 syscall number). */
@@ -104,6 +117,7 @@ enum tg_stat {
 	TG_STAT_DENIED,		 /* operations the LSM refused */
 	TG_STAT_KILLED,		 /* processes sent SIGKILL */
 	TG_STAT_WOULD_DENY,	 /* dry-run decisions */
+	TG_STAT_URING_UNSEEN,	 /* io_uring creates whose completion cannot be followed */
 	TG_STAT_MAX,
 };
 
@@ -188,7 +202,7 @@ struct tg_event {
 	__u32 args_len;	     /* bytes valid in args */
 	__u32 action;	     /* enum tg_action_taken */
 	__u32 rule;	     /* enum tg_rule_id the kernel enforced, TG_R_NONE if none */
-	__u32 pad;
+	__u32 entry;	     /* enum tg_entry (ABI 4: was padding) */
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */
 	char exe[TG_EXE_LEN];

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "doctor.h"
+#include "loader.h"
 #include "tracefs.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -69,8 +70,13 @@ struct doctor {
 	int fentry_err;	       /* errno of the fentry load, 0 if it loaded, -1 if not tried */
 	int fork_err; /* errno of the tp_btf/sched_process_fork load, 0 if it loaded, -1: not tried
 		       */
-	int iou_id;   /* btf_trace_io_uring_submit_req, < 0 if the kernel has none */
-	int iou_err;  /* errno of the tp_btf/io_uring_submit_req load, as fork_err */
+	const char *iou_tp; /* io_uring's submission tracepoint: _submit_req, _submit_sqe (< 6.4) */
+	int iou_id;	    /* its btf_trace_ typedef, < 0 if the kernel has none */
+	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
+	int iouc_err;	    /* the same for tp_btf/io_uring_complete */
+	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
+	bool ia32_off;	    /* booted with ia32_emulation=0, on a kernel that has the parameter */
+	int sys_exit_err;   /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
 };
 
 static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
@@ -608,8 +614,12 @@ static void probe_tracing(struct doctor *d)
 	d->fentry_fn = "do_sys_openat2";
 	d->fentry_err = -1;
 	d->fork_err = -1;
+	d->iou_tp = "io_uring_submit_req";
 	d->iou_id = -ENOENT;
 	d->iou_err = -1;
+	d->iouc_err = -1;
+	d->ia32_id = -ENOENT;
+	d->sys_exit_err = -1;
 	if (!d->vmlinux)
 		return;
 	id = btf__find_by_name_kind(d->vmlinux, d->fentry_fn, BTF_KIND_FUNC);
@@ -621,7 +631,18 @@ static void probe_tracing(struct doctor *d)
 		d->fentry_err = try_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, id);
 	/* What tmpguard loads for `run` and `audit --pid` (bpf/proc.bpf.c). */
 	d->fork_err = try_tp_btf(d, "btf_trace_sched_process_fork", &id);
+	/* What tmpguard loads for io_uring (bpf/uring.bpf.c) and 32-bit syscalls (ia32.bpf.c). */
 	d->iou_err = try_tp_btf(d, "btf_trace_io_uring_submit_req", &d->iou_id);
+	if (d->iou_id < 0) {
+		d->iou_tp = "io_uring_submit_sqe";
+		d->iou_err = try_tp_btf(d, "btf_trace_io_uring_submit_sqe", &d->iou_id);
+	}
+	d->iouc_err = try_tp_btf(d, "btf_trace_io_uring_complete", &id);
+	d->sys_exit_err = try_tp_btf(d, "btf_trace_sys_exit", &id);
+	d->ia32_id = btf__find_by_name_kind(d->vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC);
+	d->ia32_off = btf__find_by_name_kind(d->vmlinux, "ia32_emulation_override_cmdline",
+					     BTF_KIND_FUNC) >= 0 &&
+		      tg_ia32_off_on_cmdline();
 }
 
 static void check_fentry(struct doctor *d)
@@ -651,21 +672,20 @@ static void check_fentry(struct doctor *d)
 	}
 }
 
-/* IORING_OP_OPENAT opens files from io_uring's own context: no open(2), so none of the syscall
- * tracepoints tmpguard hooks see it. */
+/*
+ * IORING_OP_OPENAT opens files in an io-wq worker: no open(2), so none of the syscall
+ * tracepoints see it. tmpguard follows such requests from submission to completion with tp_btf
+ * programs on io_uring's own tracepoints (bpf/uring.bpf.c); without them they bypass it.
+ */
 static void check_io_uring(struct doctor *d)
 {
-	const char *tp = "btf_trace_io_uring_submit_req";
+	bool hooked = d->iou_id >= 0 && d->iou_err == 0 && d->iouc_err == 0;
 	struct doc_check *c;
 	long disabled = 0;
 	int err;
 
 	err = read_sysctl("/proc/sys/kernel/io_uring_disabled", &disabled);
-	if (err == ENOENT) {
-		disabled = 0;
-		c = check_add(d, DOC_WARN, "io_uring");
-		check_value(c, "enabled (no io_uring_disabled sysctl)");
-	} else if (err) {
+	if (err && err != ENOENT) {
 		c = check_add(d, DOC_INFO, "io_uring");
 		check_value(c, "unknown");
 		check_verdict(c, "cannot read /proc/sys/kernel/io_uring_disabled: %s",
@@ -675,33 +695,79 @@ static void check_io_uring(struct doctor *d)
 		check_value(c, "io_uring_disabled=2");
 		check_verdict(c, "disabled: no file can be created through io_uring");
 	} else {
-		c = check_add(d, DOC_WARN, "io_uring");
-		check_value(c, "io_uring_disabled=%ld", disabled);
+		const char *who = disabled == 1 ? "open to io_uring_group and CAP_SYS_ADMIN"
+						: "open to every process";
+
+		c = check_add(d, hooked ? DOC_OK : DOC_WARN, "io_uring");
+		if (err == ENOENT)
+			check_value(c, "enabled (no io_uring_disabled sysctl)");
+		else
+			check_value(c, "io_uring_disabled=%ld", disabled);
+		if (hooked)
+			check_verdict(c,
+				      "%s: creates through IORING_OP_OPENAT/OPENAT2 are audited "
+				      "(and denied under --enforce); one submitted with "
+				      "IOSQE_CQE_SKIP_SUCCESS is counted, its outcome unseen",
+				      who);
+		else
+			check_verdict(
+				c,
+				"%s: files created through io_uring (IORING_OP_OPENAT) bypass "
+				"tmpguard here (its io_uring hooks cannot load, see below)",
+				who);
 	}
-	if (!err && disabled != 2)
-		check_verdict(c,
-			      "%s: files created through io_uring (IORING_OP_OPENAT) bypass the "
-			      "syscall tracepoints tmpguard audits",
-			      disabled == 1 ? "open to io_uring_group and CAP_SYS_ADMIN"
-					    : "open to every process");
 
 	if (d->iou_id < 0) {
 		c = check_add(d, DOC_INFO, "io_uring tp_btf");
 		check_value(c, "%s", d->vmlinux ? "no io_uring_submit_req tracepoint" : "no BTF");
 		check_verdict(c, "this kernel offers no tp_btf hook for io_uring submissions");
-	} else if (d->iou_err == 0) {
-		c = check_add(d, DOC_INFO, "io_uring tp_btf");
-		check_value(c, "%s: loads", tp);
-		check_verdict(c, "io_uring submissions could be hooked here; tmpguard ships no "
-				 "io_uring program");
+	} else if (hooked) {
+		c = check_add(d, DOC_OK, "io_uring tp_btf");
+		check_value(c, "%s, io_uring_complete: load", d->iou_tp);
+		check_verdict(c, "tmpguard follows io_uring opens from submission to completion");
 	} else {
-		c = check_add(d, DOC_INFO, "io_uring tp_btf");
-		check_value(c, "%s: %s", tp, errno_name(d->iou_err));
+		int e = d->iou_err ? d->iou_err : d->iouc_err;
+
+		c = check_add(d, DOC_WARN, "io_uring tp_btf");
+		check_value(c, "%s: %s", d->iou_err ? d->iou_tp : "io_uring_complete",
+			    e > 0 ? errno_name(e) : "absent");
 		if (!refused_for_privilege(d, c))
-			check_verdict(c,
-				      "present, but tp_btf programs refused by this kernel (%s); "
-				      "tmpguard ships no io_uring program",
-				      errno_name(d->iou_err));
+			check_verdict(c, "tmpguard's io_uring programs cannot load here: io_uring "
+					 "creates are not audited");
+	}
+}
+
+/*
+ * 32-bit syscalls (gcc -m32 programs, int 0x80) run from the ia32 table, where the per-syscall
+ * tracepoints ignore them; tmpguard sees them from the generic sys_exit tracepoint
+ * (bpf/ia32.bpf.c).
+ */
+static void check_ia32(struct doctor *d)
+{
+	struct doc_check *c;
+
+	if (d->ia32_id < 0) {
+		c = check_add(d, d->vmlinux ? DOC_OK : DOC_INFO, "ia32 syscalls");
+		check_value(c, "%s", d->vmlinux ? "not built in" : "unknown (no BTF)");
+		if (d->vmlinux)
+			check_verdict(c, "no IA32_EMULATION: 32-bit programs cannot run here");
+	} else if (d->ia32_off) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "ia32_emulation=0");
+		check_verdict(c, "32-bit syscalls are off: tmpguard leaves its sys_exit hook out");
+	} else if (d->sys_exit_err == 0) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "tp_btf/sys_exit: loads");
+		check_verdict(c,
+			      "32-bit open, creat, openat, openat2, mkdir and probes are audited "
+			      "from sys_exit, a hook on every syscall; a host that runs no 32-bit "
+			      "code can boot with ia32_emulation=0 and do without it");
+	} else {
+		c = check_add(d, DOC_WARN, "ia32 syscalls");
+		check_value(c, "tp_btf/sys_exit: %s",
+			    d->sys_exit_err > 0 ? errno_name(d->sys_exit_err) : "absent");
+		if (!refused_for_privilege(d, c))
+			check_verdict(c, "32-bit programs (and int 0x80) create files unseen here");
 	}
 }
 
@@ -874,6 +940,7 @@ static void run_checks(struct doctor *d)
 	check_lsm(d);
 	check_fentry(d);
 	check_io_uring(d);
+	check_ia32(d);
 
 	libbpf_set_print(old_print);
 
@@ -985,7 +1052,7 @@ static void usage(FILE *out)
 		"Usage: tmpguard doctor [--format text|json]\n"
 		"\n"
 		"Report what this kernel offers and what tmpguard will use: kernel release, BTF,\n"
-		"tracefs, BPF ring buffer and program types, BPF LSM, fentry, io_uring, the\n"
+		"tracefs, BPF ring buffer and program types, BPF LSM, fentry, io_uring, ia32, the\n"
 		"fs.protected_* sysctls, the mounts of /tmp, /var/tmp and /dev/shm, and\n"
 		"privileges. Probes by loading programs that do nothing; mounts and changes\n"
 		"nothing.\n"

@@ -30,6 +30,17 @@ static const char *const syscall_names[TG_SYS_MAX] = {
 	[TG_SYS_FACCESSAT2] = "faccessat2",
 };
 
+static const char *const entry_names[TG_ENTRY_MAX] = {
+	[TG_ENTRY_SYSCALL] = "syscall",
+	[TG_ENTRY_IA32] = "ia32",
+	[TG_ENTRY_IO_URING] = "io_uring",
+};
+
+const char *tg_entry_name(uint32_t entry)
+{
+	return entry < TG_ENTRY_MAX ? entry_names[entry] : "unknown";
+}
+
 const char *tg_syscall_name(uint32_t sys)
 {
 	if (sys >= TG_SYS_MAX || !syscall_names[sys])
@@ -53,6 +64,10 @@ int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *e
 	}
 	if (out->syscall == 0 || out->syscall >= TG_SYS_MAX) {
 		snprintf(err, errlen, "record of unknown syscall %u", out->syscall);
+		return -1;
+	}
+	if (out->entry >= TG_ENTRY_MAX) {
+		snprintf(err, errlen, "record of unknown entry %u", out->entry);
 		return -1;
 	}
 	if (out->args_len > TG_ARGS_LEN)

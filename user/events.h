@@ -12,5 +12,7 @@
  * reason in err when the record is not a tmpguard event of this ABI (wrong size or kind). */
 int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err, size_t errlen);
 const char *tg_syscall_name(uint32_t sys); /* "openat"; "unknown" if out of range */
+/* How the call entered the kernel: "syscall", "ia32", "io_uring"; "unknown" if out of range. */
+const char *tg_entry_name(uint32_t entry);
 
 #endif

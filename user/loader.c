@@ -162,6 +162,69 @@ static int lsm_loadable(char *err, size_t errlen)
 	return 0;
 }
 
+/* ia32_emulation=: kstrtobool's false is n, f, 0 or off; the last one given wins. */
+bool tg_ia32_off_on_cmdline(void)
+{
+	static const char key[] = "ia32_emulation=";
+	char buf[4096], *p;
+	bool off = false;
+	size_t n;
+	FILE *f;
+
+	f = fopen("/proc/cmdline", "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (p = buf; (p = strstr(p, key)); p += sizeof(key) - 1) {
+		char c, d;
+
+		if (p != buf && p[-1] != ' ')
+			continue;
+		c = p[sizeof(key) - 1];
+		d = c ? p[sizeof(key)] : 0;
+		if (c == 'o' || c == 'O')
+			off = d == 'f' || d == 'F';
+		else
+			off = c && strchr("nNfF0", c);
+	}
+	return off;
+}
+
+/*
+ * Hooks that depend on what the kernel has:
+ * - io_uring's submission tracepoint was io_uring_submit_sqe until 6.4 renamed it
+ *   io_uring_submit_req: keep the program for the one this kernel has; without either (no
+ *   io_uring), none of the io_uring programs is loaded.
+ * - tp_btf/sys_exit runs for every syscall of every process, for the sake of 32-bit ones: a
+ *   kernel without IA32_EMULATION (no __ia32_compat_sys_openat) has none, nor one booted with
+ *   ia32_emulation=0, and those do without it.
+ */
+static void select_hooks(struct tg_bpf *b)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool req = false, sqe = false, ia32 = true, param;
+
+	if (vmlinux) {
+		req = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_req",
+					     BTF_KIND_TYPEDEF) >= 0;
+		sqe = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_sqe",
+					     BTF_KIND_TYPEDEF) >= 0;
+		ia32 = btf__find_by_name_kind(vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC) >=
+		       0;
+		param = btf__find_by_name_kind(vmlinux, "ia32_emulation_override_cmdline",
+					       BTF_KIND_FUNC) >= 0;
+		if (param && tg_ia32_off_on_cmdline())
+			ia32 = false;
+		btf__free(vmlinux);
+	}
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_complete, req || sqe);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__sys_exit, ia32);
+}
+
 struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
 			    char *err, size_t errlen, bool *lsm_refused)
 {
@@ -206,6 +269,8 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_fork, false);
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
+
+	select_hooks(b);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);

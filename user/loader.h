@@ -23,6 +23,12 @@ struct tg_loader_opts {
 
 struct tg_bpf;
 
+/*
+ * Was this kernel booted with ia32_emulation=0? That turns 32-bit syscalls off where the kernel
+ * has the parameter (a11e097504ac "x86: Make IA32_EMULATION boot time configurable"; in BTF as
+ * ia32_emulation_override_cmdline); an older kernel ignores it: check both.
+ */
+bool tg_ia32_off_on_cmdline(void);
 /* Checks root or CAP_BPF+CAP_PERFMON+CAP_SYS_ADMIN (tracefs, other processes' /proc), and BTF.
  * Returns 0, or -1 with the reason in err. */
 int tg_check_requirements(char *err, size_t errlen);

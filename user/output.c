@@ -109,7 +109,7 @@ json_object *tg_report_json(const struct tg_report *r)
 			       json_object_new_string(tg_action_taken_name(r->action)));
 	json_object_object_add(o, "why", json_object_new_string(tg_rule_why(r->finding.rule)));
 	json_object_object_add(o, "syscall", json_object_new_string(tg_syscall_name(e->syscall)));
-	json_object_object_add(o, "entry", json_object_new_string("syscall"));
+	json_object_object_add(o, "entry", json_object_new_string(tg_entry_name(e->entry)));
 	add_str(o, "path", e->path, escaped);
 	json_object_object_add(o, "path_truncated",
 			       json_object_new_boolean(e->facts & TG_F_PATH_TRUNC));
@@ -241,6 +241,19 @@ static const char *upper_sev(enum tg_severity s)
 	return s <= TG_SEV_CRITICAL ? names[s] : "?";
 }
 
+/* Text output names the entry only when it is not a native syscall. */
+static const char *entry_note(uint32_t entry)
+{
+	switch (entry) {
+	case TG_ENTRY_IA32:
+		return " via a 32-bit (ia32) syscall";
+	case TG_ENTRY_IO_URING:
+		return " via io_uring";
+	default:
+		return "";
+	}
+}
+
 int tg_output_text(FILE *out, const struct tg_report *r)
 {
 	const struct tg_event *e = r->e;
@@ -307,11 +320,12 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		fprintf(out, "  dir      mode %s owner uid %u%s\n", dmode, e->dir_uid,
 			r->dir.shared ? " (shared: sticky, world-writable)" : "");
 	if (e->kind == TG_KIND_OPEN)
-		fprintf(out, "  call     %s(%s, %s)  umask %s -> effective %s, file mode %s\n",
-			tg_syscall_name(e->syscall), flags, mode, umask, eff, fmode);
+		fprintf(out, "  call     %s(%s, %s)%s  umask %s -> effective %s, file mode %s\n",
+			tg_syscall_name(e->syscall), flags, mode, entry_note(e->entry), umask, eff,
+			fmode);
 	else
-		fprintf(out, "  call     %s(%s)  umask %s -> effective %s\n",
-			tg_syscall_name(e->syscall), mode, umask, eff);
+		fprintf(out, "  call     %s(%s)%s  umask %s -> effective %s\n",
+			tg_syscall_name(e->syscall), mode, entry_note(e->entry), umask, eff);
 	if (e->facts & TG_F_PROBED)
 		fprintf(out, "  probe    %s by pid %u, %.1f ms before\n",
 			tg_syscall_name(e->probe_syscall), e->probe_pid,

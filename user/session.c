@@ -669,6 +669,13 @@ static void print_summary(struct session *s)
 	if (st[TG_STAT_LOST])
 		fprintf(stderr, "  WARNING: %llu records were lost: this report is incomplete\n",
 			(unsigned long long)st[TG_STAT_LOST]);
+	if (st[TG_STAT_URING_UNSEEN])
+		fprintf(stderr,
+			"  WARNING: %llu io_uring creates could not be followed to their "
+			"completion "
+			"(IOSQE_CQE_SKIP_SUCCESS, or too many in flight): their outcome is "
+			"unknown\n",
+			(unsigned long long)st[TG_STAT_URING_UNSEEN]);
 
 	/* The summary record, also for text output: every sink but the terminal keeps it. */
 	{
@@ -737,6 +744,8 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
 		json_object_object_add(ev, "health_alerts",
 				       json_object_new_int64(s->health_alerts));
+		json_object_object_add(ev, "io_uring_unseen",
+				       json_object_new_int64(st[TG_STAT_URING_UNSEEN]));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
 		tg_sinks_stats_json(s->sinks, o);

@@ -61,6 +61,7 @@ RULES = {"nonexclusive-create", "check-then-create", "loose-mode", "foreign-file
 SEVERITIES = {"low", "medium", "high", "critical"}
 SYSCALLS = {"open", "openat", "openat2", "creat", "mkdir", "mkdirat"}
 PROBE_SYSCALLS = {"stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2"}
+ENTRIES = {"syscall", "ia32", "io_uring"}  # how the call entered the kernel
 FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "resolved_name",
                 "flags", "mode", "umask", "effective_mode", "file_mode", "created", "file_uid",
                 "dir_shared", "symlink_followed", "probe", "proc", "language", "advice", "count"}
@@ -272,6 +273,7 @@ class TgTestCase(unittest.TestCase):
         for c in f["cwe"]:
             self.assertRegex(c, CWE_RE, ctx)
         self.assertIn(f["syscall"], SYSCALLS, ctx)
+        self.assertIn(f.get("entry"), ENTRIES, ctx)
         self.assertIsInstance(f["path"], str, ctx)
         self.assertIsInstance(f["resolved_name"], str, ctx)
         self.assertIsInstance(f["flags"], list, ctx)
@@ -389,6 +391,7 @@ class CreateInSharedDir(TgTestCase):
         self.assertEqual(f["severity"], "high")
         self.assertIn("CWE-377", f["cwe"])
         self.assertEqual(f["syscall"], syscall)
+        self.assertEqual(f["entry"], "syscall")
         self.assertEqual(f["path"], p)
         self.assertEqual(f["resolved_name"], os.path.basename(p))
         self.assertFlags(f, ("O_WRONLY", "O_CREAT", "O_TRUNC"))

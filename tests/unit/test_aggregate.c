@@ -143,7 +143,12 @@ static void test_decode(void **state)
 	raw.syscall = TG_SYS_OPENAT;
 	raw.args_len = 100000;
 	raw.probe_syscall = 999;
+	raw.entry = TG_ENTRY_MAX;
+	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "entry"));
+	raw.entry = TG_ENTRY_IO_URING;
 	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), 0);
+	assert_int_equal(out.entry, TG_ENTRY_IO_URING);
 	assert_int_equal(strlen(out.path), TG_PATH_LEN - 1);
 	assert_int_equal(strlen(out.comm), TG_COMM_LEN - 1);
 	assert_int_equal(out.args_len, TG_ARGS_LEN);
@@ -157,6 +162,10 @@ static void test_decode(void **state)
 	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
 	assert_string_equal(tg_syscall_name(TG_SYS_OPENAT2), "openat2");
 	assert_string_equal(tg_syscall_name(12345), "unknown");
+	assert_string_equal(tg_entry_name(TG_ENTRY_SYSCALL), "syscall");
+	assert_string_equal(tg_entry_name(TG_ENTRY_IA32), "ia32");
+	assert_string_equal(tg_entry_name(TG_ENTRY_IO_URING), "io_uring");
+	assert_string_equal(tg_entry_name(TG_ENTRY_MAX), "unknown");
 }
 
 int main(void)

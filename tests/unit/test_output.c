@@ -122,11 +122,50 @@ static void test_text_no_control_bytes(void **state)
 	free(out);
 }
 
+/* "entry" says how the call entered the kernel; text mentions it only when not a syscall. */
+static void test_entry(void **state)
+{
+	static const struct {
+		uint32_t entry;
+		const char *json, *text;
+	} cases[] = {
+		{TG_ENTRY_SYSCALL, "syscall", NULL},
+		{TG_ENTRY_IA32, "ia32", "via a 32-bit (ia32) syscall"},
+		{TG_ENTRY_IO_URING, "io_uring", "via io_uring"},
+	};
+	struct tg_event e;
+	struct tg_proc_info p;
+	struct tg_report r;
+	json_object *o, *v;
+	size_t len;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_report(&e, &p, &r);
+		e.entry = cases[i].entry;
+		out = render(true, &r, &len);
+		o = json_tokener_parse(out);
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "entry", &v));
+		assert_string_equal(json_object_get_string(v), cases[i].json);
+		json_object_put(o);
+		free(out);
+		out = render(false, &r, &len);
+		if (cases[i].text)
+			assert_non_null(strstr(out, cases[i].text));
+		else
+			assert_null(strstr(out, " via "));
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_one_valid_line),
 		cmocka_unit_test(test_text_no_control_bytes),
+		cmocka_unit_test(test_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

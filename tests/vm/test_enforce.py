@@ -3,7 +3,8 @@
 """Enforcement under a real BPF LSM: run inside a VM whose kernel has "bpf" in its LSM list
 (tests/vm/run-in-vm.sh). Every insecure create is refused before anything is written, every
 secure pattern keeps working, the planted-symlink attack leaves its target untouched, and
-processes outside the `run` scope are not touched.
+processes outside the `run` scope are not touched. The same for creates through io_uring
+(EnforceIoUring) and 32-bit syscalls (EnforceIa32).
 
 Uses the live suite's helpers (tests/live/test_live.py): same environment variables (TMPGUARD,
 TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
@@ -29,7 +30,7 @@ rules:
 """
 
 
-class Enforce(live.SysctlMixin, live.PolicyFiles):
+class EnforceCase(live.SysctlMixin, live.PolicyFiles):
     def setUp(self):
         super().setUp()
         self.relax_protections()  # the attacks must really work without tmpguard
@@ -50,6 +51,8 @@ class Enforce(live.SysctlMixin, live.PolicyFiles):
                          res.describe())
         self.assertEqual(res.summary["events"]["denied"], 0)
 
+
+class Enforce(EnforceCase):
     # -- refused, and nothing left behind
 
     def test_nonexclusive_create_is_refused_and_leaves_no_file(self):
@@ -213,6 +216,102 @@ class Enforce(live.SysctlMixin, live.PolicyFiles):
         self.parse_json(res, out)
         self.assertEqual([f["rule"] for f in res.with_path(denied) if f["action"] == "denied"],
                          ["nonexclusive-create"])
+
+
+class EnforceIoUring(EnforceCase):
+    """io_uring opens run in an io-wq worker: the LSM finds the request the worker is running
+    and its submission record, and refuses as for open(2)."""
+
+    def uring(self, op, path, *extra, **kw):
+        return self.enforce([fixture("uring_open"), op, path] + list(extra), **kw)
+
+    def assertUringDenied(self, res, path, rule, syscall="openat", created=True):
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertIn(b"Permission denied", res.err)
+        if created:
+            self.assertFalse(os.path.lexists(path), "a refused io_uring create left a file")
+        d = self.assertDenied(res, path, rule)
+        self.assertEqual(d["entry"], "io_uring", res.describe())
+        self.assertEqual(d["syscall"], syscall)
+        self.assertEqual(d["proc"]["comm"], "uring_open")
+        return d
+
+    def test_nonexclusive_create_is_refused_every_way(self):
+        for op, syscall in (("openat", "openat"), ("openat2", "openat2"), ("fixed", "openat"),
+                            ("sqpoll", "openat"), ("skip", "openat")):
+            with self.subTest(op=op):
+                p = self.name("/tmp", "uring-deny-" + op)
+                d = self.assertUringDenied(self.uring(op, p), p, "nonexclusive-create",
+                                           syscall)
+                self.assertIn("O_CREAT", d["flags"])
+                self.assertNotIn("O_EXCL", d["flags"])
+
+    def test_loose_mode_is_refused(self):
+        p = self.name("/tmp", "uring-deny-loose")
+        self.assertUringDenied(self.uring("excl", p, "0644"), p, "loose-mode")
+
+    def test_exclusive_0600_is_allowed(self):
+        p = self.name("/tmp", "uring-excl")
+        res = self.uring("excl", p)
+        self.assertNothingDenied(res)
+        self.assertTrue(os.path.exists(p))
+
+    def test_planted_symlink_is_refused_and_target_untouched(self):
+        target = self.track("/root/tg-uring-target-%s" % self.tok)
+        with open(target, "w") as f:
+            f.write("original\n")
+        link = self.name("/tmp", "uring-link")
+        subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                        "--clear-groups", "ln", "-s", target, link], check=True, env=ENV)
+        res = self.uring("openat", link)
+        with open(target) as f:
+            self.assertEqual(f.read(), "original\n", "the attack reached the target")
+        d = self.assertUringDenied(res, link, "symlink-follow", created=False)
+        self.assertEqual(d["severity"], "critical")
+
+    def test_dry_run_reports_would_deny_and_refuses_nothing(self):
+        p = self.name("/tmp", "uring-dry")
+        res = self.uring("openat", p, mode="--dry-run")
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        fs = self.assertFindings(res, p, ["nonexclusive-create"])
+        self.assertEqual(fs["nonexclusive-create"]["action"], "would-deny")
+        self.assertEqual(fs["nonexclusive-create"]["entry"], "io_uring")
+        self.assertEqual(res.summary["events"]["would_deny"], 1)
+
+
+class EnforceIa32(EnforceCase):
+    """32-bit syscalls: the LSM reads their arguments from the saved registers."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(fixture("open32"), os.X_OK):
+            why = "no 32-bit fixture (gcc-multilib, libc6-dev-i386)"
+            if os.environ.get("CI") == "true":
+                self.fail(why + "; CI=true: CI installs them")
+            self.skipTest(why)
+
+    def test_open_is_refused(self):
+        p = self.name("/tmp", "ia32-deny")
+        res = self.enforce([fixture("open32"), "open", p])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        d = self.assertDenied(res, p, "nonexclusive-create")
+        self.assertEqual((d["entry"], d["syscall"]), ("ia32", "open"))
+
+    def test_mkdir_0755_is_refused(self):
+        p = self.name("/tmp", "ia32-deny-dir")
+        res = self.enforce([fixture("open32"), "mkdir", p, "0755"])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        d = self.assertDenied(res, p, "loose-tempdir")
+        self.assertEqual((d["entry"], d["syscall"]), ("ia32", "mkdir"))
+
+    def test_exclusive_0600_is_allowed(self):
+        p = self.name("/tmp", "ia32-excl")
+        res = self.enforce([fixture("open32"), "excl", p])
+        self.assertNothingDenied(res)
+        self.assertTrue(os.path.exists(p))
 
 
 def main():

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Live tests of the ways around open(2): io_uring requests and 32-bit syscalls.
+
+    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_hardening.py [IoUring|Ia32 ...]
+
+Real programs, under the real tmpguard, as in test_live.py (whose helpers and checks these
+tests use): uring_open creates a file through io_uring with the raw io_uring_setup and
+io_uring_enter syscalls (the open runs in an io-wq worker: no open(2) is made), open32 is a
+gcc -m32 program making raw 32-bit syscalls, int80_open a 64-bit program opening through
+int $0x80. Every finding must say how the call entered the kernel ("entry").
+
+open32 is built only where the compiler can do -m32 (gcc-multilib, libc6-dev-i386): without it
+the Ia32 tests skip, saying so, except under CI=true, where they fail (CI installs it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_live as live  # noqa: E402
+from test_live import BASH, ENV, NOBODY, fixture  # noqa: E402
+
+OPEN_FLAGS = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
+AS_NOBODY = dict(user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
+                 stdin=subprocess.DEVNULL)
+
+
+def ia32_emulation_off():
+    """Booted with ia32_emulation=0 (kstrtobool's false: n, f, 0, off; the last one wins), on a
+    kernel that has the parameter: then there are no 32-bit syscalls at all."""
+    with open("/proc/cmdline") as fh:
+        vals = [a.split("=", 1)[1] for a in fh.read().split() if a.startswith("ia32_emulation=")]
+    if not vals or not vals[-1]:
+        return False
+    v = vals[-1].lower()
+    off = v.startswith("of") if v[0] == "o" else v[0] in "nf0"
+    with open("/proc/kallsyms") as fh:
+        return off and "ia32_emulation_override_cmdline" in fh.read()
+
+
+class Entry(live.TgTestCase):
+    """Checks shared by both: one finding, its fields, and the process that made the call."""
+
+    def doctor(self):
+        """tmpguard doctor's checks, by name."""
+        p = subprocess.run([live.TMPGUARD, "doctor", "--format", "json"], env=ENV,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+
+    def check_create(self, res, path, rules, syscall, entry, comm, flags=OPEN_FLAGS,
+                     mode="0600"):
+        """path was created by COMMAND with exactly these rules; returns {rule: finding}."""
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(path), "the fixture did not create %s" % path)
+        pid, _ = res.report()
+        fs = self.assertFindings(res, path, rules)
+        for f in fs.values():
+            ctx = json.dumps(f)
+            self.assertEqual(f["entry"], entry, ctx)
+            self.assertEqual(f["syscall"], syscall, ctx)
+            self.assertEqual(f["path"], path, ctx)
+            self.assertEqual(f["resolved_name"], os.path.basename(path), ctx)
+            self.assertFlags(f, flags)
+            self.assertEqual(f["mode"], mode, ctx)
+            self.assertEqual(f["umask"], "0022", ctx)
+            self.assertIs(f["created"], True, ctx)
+            self.assertIs(f["dir_shared"], True, ctx)
+            self.assertIs(f["symlink_followed"], False, ctx)
+            self.assertEqual(f["file_uid"], 0, ctx)
+            self.assertEqual(f["proc"]["pid"], pid, ctx)
+            self.assertEqual(f["proc"]["comm"], comm[:15], ctx)
+            self.assertEqual(f["action"], "alert", ctx)
+        return fs
+
+
+# ------------------------------------------------------------------------------------------
+# io_uring
+
+
+class IoUring(live.SysctlMixin, Entry):
+    def uring(self, op, path, *extra, opts=()):
+        return self.run_fixture("uring_open", op, path, *extra, opts=opts)
+
+    def check_uring(self, op, syscall="openat"):
+        p = self.name("/tmp", "uring-" + op)
+        res = self.uring(op, p)
+        fs = self.check_create(res, p, ["nonexclusive-create"], syscall, "io_uring",
+                               "uring_open")
+        f = fs["nonexclusive-create"]
+        self.assertEqual(f["severity"], "high")
+        self.assertNotIn("O_EXCL", f["flags"])
+        self.assertEqual(f["file_mode"], "0600")
+        self.assertEqual(f["dfd"], -100)
+        self.assertEqual(res.summary["events"]["io_uring_unseen"], 0)
+        return res, f
+
+    def test_openat_is_nonexclusive_create(self):
+        res, f = self.check_uring("openat")
+        # The submitting thread, not the io-wq worker (iou-wrk-N) that ran the open.
+        self.assertEqual(f["proc"]["tid"], f["proc"]["pid"])
+        self.assertEqual(f["language"], "c")
+
+    def test_openat2_is_nonexclusive_create(self):
+        self.check_uring("openat2", "openat2")
+
+    def test_direct_descriptor_is_nonexclusive_create(self):
+        # IORING_FILE_INDEX_ALLOC: the file goes to the ring's table, no fd is installed.
+        self.check_uring("fixed")
+
+    def test_sqpoll_submission_names_the_process(self):
+        # The ring's kernel thread submits: pid and comm are still the program's.
+        self.check_uring("sqpoll")
+
+    def test_loose_mode(self):
+        p = self.name("/tmp", "uring-loose")
+        res = self.uring("openat", p, "0644")
+        fs = self.check_create(res, p, ["nonexclusive-create", "loose-mode"], "openat",
+                               "io_uring", "uring_open", mode="0644")
+        self.assertEqual(fs["loose-mode"]["file_mode"], "0644")
+        self.assertEqual(fs["loose-mode"]["severity"], "medium")
+
+    def test_excl_is_clean(self):
+        p = self.name("/tmp", "uring-excl")
+        res = self.uring("excl", p)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        self.assertClean(res, "an io_uring O_CREAT|O_EXCL 0600 create")
+        self.assertEqual(res.summary["events"]["creates_seen"], 1, res.describe())
+
+    def test_private_dir_is_clean(self):
+        d = self.private_dir("/var/lib")
+        p = os.path.join(d, "file")
+        res = self.uring("openat", p)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        self.assertClean(res, "an io_uring create in a root-owned 0755 directory")
+
+    def test_cqe_skip_success_is_counted_not_silent(self):
+        # A successful request with IOSQE_CQE_SKIP_SUCCESS posts no completion: its outcome
+        # cannot be followed, so it is counted and the summary says so.
+        p = self.name("/tmp", "uring-skip")
+        res = self.uring("skip", p)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        self.assertClean(res, "a create whose completion was skipped")
+        self.assertEqual(res.summary["events"]["io_uring_unseen"], 1, res.describe())
+        self.assertIn(b"1 io_uring creates could not be followed", res.err)
+
+    def test_planted_symlink_is_symlink_follow(self):
+        self.relax_protections()
+        target = self.name("/root", "uring-target")
+        link = self.name("/tmp", "uring-link")
+        with open(target, "w") as fh:
+            fh.write("original\n")
+        os.chmod(target, 0o644)
+        subprocess.run(["/bin/ln", "-s", target, link], check=True, **AS_NOBODY)
+        res = self.uring("openat", link)
+        self.assertOk(res)
+        with open(target) as fh:
+            self.assertEqual(fh.read(), "", "the attack did not happen (O_TRUNC)")
+        f = self.assertFindings(res, link, ["symlink-follow"])["symlink-follow"]
+        self.assertEqual(f["entry"], "io_uring")
+        self.assertEqual(f["severity"], "critical")
+        self.assertIs(f["symlink_followed"], True)
+        self.assertIs(f["created"], False)
+        self.assertEqual(f["resolved_name"], os.path.basename(target))
+
+    def test_text_output_says_io_uring(self):
+        p = self.name("/tmp", "uring-text")
+        res = self.tg(["run", "--format", "text", "--", fixture("uring_open"), "openat", p],
+                      fmt="text")
+        self.assertOk(res)
+        self.assertIn(b"openat(O_WRONLY|O_CREAT|O_TRUNC", res.out + res.err)
+        self.assertIn(b"via io_uring", res.out + res.err, res.describe())
+
+    def test_session_lists_the_io_uring_hooks(self):
+        res = self.run_cmd(["/bin/true"])
+        hooks = res.records[0]["hooks"]
+        self.assertIn("tp_btf/io_uring_complete", hooks)
+        # io_uring_submit_sqe until 6.4, io_uring_submit_req since: exactly one of them.
+        self.assertEqual(len({"tp_btf/io_uring_submit_req", "tp_btf/io_uring_submit_sqe"}
+                             & set(hooks)), 1, hooks)
+
+    def test_doctor_says_io_uring_is_audited(self):
+        checks = self.doctor()
+        tp = checks["io_uring tp_btf"]
+        self.assertEqual(tp["status"], "ok", tp)
+        self.assertIn("io_uring_complete: load", tp["value"])
+        iou = checks["io_uring"]
+        self.assertEqual(iou["status"], "ok", iou)
+        self.assertNotIn("bypass", iou["verdict"])
+
+    def test_audit_sees_io_uring_machine_wide(self):
+        # Not under `run`: the submission filter must let every process through.
+        p = self.name("/tmp", "uring-audit")
+        tg, err = self.start_audit(["--format", "json", "--duration", "60"])
+        fx = subprocess.run([fixture("uring_open"), "openat", p], env=ENV,
+                            capture_output=True, timeout=30)
+        self.assertEqual(fx.returncode, 0, fx.stderr)
+        tg.send_signal(2)
+        out, rest = tg.communicate(timeout=120)
+        res = live.Result(tg.returncode, out, err + rest, time.time() - 120, time.time() + 5)
+        self.assertOk(res)
+        self.parse_json(res, out)
+        pid = int(live.REPORT_RE.search(fx.stderr).group(1))
+        fs = self.assertFindings(res, p, ["nonexclusive-create"], only=False)
+        self.assertEqual(fs["nonexclusive-create"]["entry"], "io_uring")
+        self.assertEqual(fs["nonexclusive-create"]["proc"]["pid"], pid)
+
+
+# ------------------------------------------------------------------------------------------
+# 32-bit syscalls
+
+
+class Ia32(Entry):
+    def setUp(self):
+        super().setUp()
+        if ia32_emulation_off():
+            self.skipTest("booted with ia32_emulation=0: no 32-bit syscalls (Ia32Off)")
+        if not os.access(fixture("open32"), os.X_OK):
+            why = ("%s is missing: the compiler cannot build 32-bit programs (install "
+                   "gcc-multilib and libc6-dev-i386, then rebuild)" % fixture("open32"))
+            if os.environ.get("CI") == "true":
+                self.fail(why + "; CI=true: CI installs them, so this is a failure")
+            self.skipTest(why)
+
+    def open32(self, op, path, *extra):
+        return self.run_fixture("open32", op, path, *extra)
+
+    def check_open32(self, op, syscall):
+        p = self.name("/tmp", "ia32-" + op)
+        res = self.open32(op, p)
+        f = self.check_create(res, p, ["nonexclusive-create"], syscall, "ia32",
+                              "open32")["nonexclusive-create"]
+        self.assertEqual(f["severity"], "high")
+        self.assertEqual(f["proc"]["tid"], f["proc"]["pid"])
+        self.assertEqual(f["file_mode"], "0600")
+        return f
+
+    def test_open(self):
+        f = self.check_open32("open", "open")
+        self.assertEqual(f["flags"], OPEN_FLAGS)
+
+    def test_creat(self):
+        self.check_open32("creat", "creat")
+
+    def test_openat(self):
+        f = self.check_open32("openat", "openat")
+        self.assertEqual(f["dfd"], -100)  # AT_FDCWD, sign-extended from 32 bits
+
+    def test_openat2(self):
+        self.check_open32("openat2", "openat2")
+
+    def test_excl_is_clean(self):
+        p = self.name("/tmp", "ia32-excl")
+        res = self.open32("excl", p)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p))
+        self.assertClean(res, "a 32-bit O_CREAT|O_EXCL 0600 create")
+        self.assertEqual(res.summary["events"]["creates_seen"], 1, res.describe())
+
+    def test_mkdir_0755_is_loose_tempdir(self):
+        p = self.name("/tmp", "ia32-dir")
+        res = self.open32("mkdir", p, "0755")
+        self.assertOk(res)
+        self.assertTrue(os.path.isdir(p))
+        f = self.assertFindings(res, p, ["loose-tempdir"])["loose-tempdir"]
+        self.assertEqual(f["entry"], "ia32")
+        self.assertEqual(f["syscall"], "mkdir")
+        self.assertEqual(f["effective_mode"], "0755")
+        self.assertEqual(f["proc"]["comm"], "open32")
+
+    def test_mkdir_0700_is_clean(self):
+        p = self.name("/tmp", "ia32-dir700")
+        res = self.open32("mkdir", p, "0700")
+        self.assertOk(res)
+        self.assertTrue(os.path.isdir(p))
+        self.assertClean(res, "a 32-bit mkdir 0700")
+
+    def test_stat64_then_open_is_check_then_create(self):
+        p = self.name("/tmp", "ia32-probe")
+        res = self.open32("probe", p)
+        f = self.check_create(res, p, ["check-then-create"], "open", "ia32",
+                              "open32")["check-then-create"]
+        self.assertIsNotNone(f["probe"], json.dumps(f))
+        self.assertEqual(f["probe"]["syscall"], "stat")  # stat64, ia32 syscall 195
+        self.assertEqual(f["probe"]["pid"], f["proc"]["pid"])
+
+    def test_int80_from_a_64bit_program(self):
+        p = self.name("/tmp", "ia32-int80")
+        res = self.run_fixture("int80_open", p)
+        f = self.check_create(res, p, ["nonexclusive-create"], "open", "ia32",
+                              "int80_open")["nonexclusive-create"]
+        self.assertEqual(f["flags"], OPEN_FLAGS)
+
+    def test_doctor_says_32bit_syscalls_are_audited(self):
+        c = self.doctor()["ia32 syscalls"]
+        self.assertEqual((c["status"], c["value"]), ("ok", "tp_btf/sys_exit: loads"), c)
+
+    def test_native_open_is_one_syscall_finding(self):
+        # The sys_exit program must leave native syscalls to the per-syscall tracepoints:
+        # one finding, entry syscall, not a second one from the ia32 path.
+        p = self.name("/tmp", "native")
+        res = self.run_fixture("open_trunc", p)
+        self.check_create(res, p, ["nonexclusive-create"], "openat", "syscall", "open_trunc")
+
+
+class Ia32Off(Entry):
+    """Booted with ia32_emulation=0 (vm/6.12/ia32-off): no 32-bit syscall can be made, so
+    tmpguard leaves its sys_exit hook, a cost on every syscall, out."""
+
+    def setUp(self):
+        super().setUp()
+        if not ia32_emulation_off():
+            self.skipTest("not booted with ia32_emulation=0 (tests/vm: --append ia32_emulation=0)")
+
+    def test_the_sys_exit_hook_is_left_out(self):
+        res = self.run_cmd(["/bin/true"])
+        self.assertOk(res)
+        self.assertNotIn("tp_btf/sys_exit", res.records[0]["hooks"])
+        self.assertIn("tracepoint/syscalls/sys_exit_openat", res.records[0]["hooks"])
+        c = self.doctor()["ia32 syscalls"]
+        self.assertEqual((c["status"], c["value"]), ("ok", "ia32_emulation=0"), c)
+
+    def test_no_32bit_create_gets_through(self):
+        # What leaving the hook out could miss: int 0x80 fails, and so does a -m32 program.
+        p = self.name("/tmp", "ia32-off")
+        res = self.run_fixture("int80_open", p)
+        self.assertNotEqual(res.rc, 0, res.describe())
+        self.assertFalse(os.path.lexists(p), "a 32-bit syscall ran with ia32_emulation=0")
+        self.assertClean(res, "a refused int 0x80")
+        if os.access(fixture("open32"), os.X_OK):
+            res = self.run_fixture("open32", "open", p)
+            self.assertNotEqual(res.rc, 0, res.describe())
+            self.assertFalse(os.path.lexists(p), "a 32-bit program ran with ia32_emulation=0")
+
+
+def main():
+    rc = live.preflight("test_hardening")
+    if rc is not None:
+        return rc
+    missing = [n for n in ("uring_open", "int80_open") if not os.access(fixture(n), os.X_OK)]
+    if missing:
+        print("test_hardening: fixtures missing in TG_FIXTURES=%s: %s (build tests/fixtures)"
+              % (live.FIXTURES, ", ".join(missing)), file=sys.stderr)
+        return 1
+    os.umask(live.UMASK)
+    result = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
+    return 0 if result.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
