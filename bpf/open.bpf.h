@@ -100,6 +100,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	long n;
 
 	stat_inc(TG_STAT_CREATE_SEEN);
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == tg_cfg.self_tgid)
+		stat_inc(TG_STAT_SELF_CREATE);
 	task = bpf_get_current_task_btf();
 	if (!f)
 		f = task_fd_file(task, ret);

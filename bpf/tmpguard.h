@@ -118,6 +118,7 @@ enum tg_stat {
 	TG_STAT_KILLED,		 /* processes sent SIGKILL */
 	TG_STAT_WOULD_DENY,	 /* dry-run decisions */
 	TG_STAT_URING_UNSEEN,	 /* io_uring creates whose completion cannot be followed */
+	TG_STAT_SELF_CREATE,	 /* O_CREAT opens by tmpguard itself: its health canary */
 	TG_STAT_MAX,
 };
 
@@ -125,6 +126,8 @@ enum tg_stat {
 struct tg_config {
 	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
 	__u32 wakeup_bytes;   /* wake the reader only once this much is unread (0: always) */
+	__u32 self_tgid;      /* tmpguard's own pid: its canary creates are counted apart */
+	__u32 pad;
 };
 
 /* Settings that follow the policy (.data: user space rewrites them on reload). */

@@ -261,6 +261,7 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 	b->skel->rodata->tg_cfg.filter_tracked = opts->filter_tracked;
 	/* An eighth of the ring: the reader wakes well before it fills, and not per record. */
 	b->skel->rodata->tg_cfg.wakeup_bytes = opts->ringbuf_bytes / 8;
+	b->skel->rodata->tg_cfg.self_tgid = getpid();
 	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);

@@ -83,7 +83,7 @@ struct session {
 	int canary_dirfd;
 	char canary_dir[96];
 	bool canary_pending;
-	uint64_t canary_seen_before; /* creates seen before the last canary */
+	uint64_t canary_seen_before; /* own creates seen before the last canary */
 	uint64_t health_sent, health_received;
 	int64_t health_next_ns;
 	bool unhealthy;
@@ -475,7 +475,7 @@ static void check_health(struct session *s)
 	if (s->canary_dirfd < 0 || now < s->health_next_ns || tg_bpf_stats(s->bpf, st))
 		return;
 	s->health_next_ns = now + HEALTH_INTERVAL_NS;
-	if (s->canary_pending && st[TG_STAT_CREATE_SEEN] == s->canary_seen_before)
+	if (s->canary_pending && st[TG_STAT_SELF_CREATE] == s->canary_seen_before)
 		problem = "the BPF programs did not see tmpguard's own canary create: they are "
 			  "detached or not running, and nothing is being audited";
 	else if (st[TG_STAT_SENT] > s->received && s->received == s->health_received &&
@@ -494,7 +494,7 @@ static void check_health(struct session *s)
 	}
 	s->unhealthy = problem != NULL;
 
-	s->canary_seen_before = st[TG_STAT_CREATE_SEEN];
+	s->canary_seen_before = st[TG_STAT_SELF_CREATE];
 	fd = openat(s->canary_dirfd, "canary", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	s->canary_pending = fd >= 0;
 	if (fd >= 0)
