@@ -77,12 +77,13 @@ class Flood(test_live.TgTestCase):
                 stopped = time.time()
                 tg.send_signal(signal.SIGSTOP)
             if stall and resumed is None and stopped and time.time() - stopped >= stall[1]:
-                tg.send_signal(signal.SIGCONT)
+                # Before the signal: tmpguard may read its counters before we read the clock.
                 resumed = time.time()
+                tg.send_signal(signal.SIGCONT)
             time.sleep(0.05)
         if stopped and not resumed:
-            tg.send_signal(signal.SIGCONT)
             resumed = time.time()
+            tg.send_signal(signal.SIGCONT)
         ferr = flood.stderr.read().decode()
         self.assertEqual(flood.returncode, 0, ferr)
         m = re.search(r"pid=(\d+) creates=(\d+)", ferr)
