@@ -167,21 +167,23 @@ static __always_inline struct tg_open_args *current_open(struct task_struct *tas
 	a = bpf_map_lookup_elem(&tg_open_args, &tid);
 	if (a)
 		return a;
-	if (in_ia32_syscall(task)) {
-		if (!ia32_open_args(current_regs(), &ia32) || !task_tracked(pid_tgid >> 32))
-			return NULL;
-		bpf_map_update_elem(&tg_open_args, &tid, &ia32, BPF_NOEXIST);
-		return bpf_map_lookup_elem(&tg_open_args, &tid);
-	}
+	/* The worker first: an io worker forked from a 32-bit io_uring_enter() keeps TS_COMPAT
+	 * (dup_task_struct() copies thread_info, and it never returns to user space to clear
+	 * it), with zeroed registers. */
 	req = uring_worker_req(task);
-	if (!req)
+	if (req) {
+		key = (__u64)req;
+		uo = bpf_map_lookup_elem(&tg_uring_open, &key);
+		if (!uo)
+			return NULL;
+		*u = uo;
+		return &uo->a;
+	}
+	if (!in_ia32_syscall(task) || !ia32_open_args(current_regs(), &ia32) ||
+	    !task_tracked(pid_tgid >> 32))
 		return NULL;
-	key = (__u64)req;
-	uo = bpf_map_lookup_elem(&tg_uring_open, &key);
-	if (!uo)
-		return NULL;
-	*u = uo;
-	return &uo->a;
+	bpf_map_update_elem(&tg_open_args, &tid, &ia32, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tg_open_args, &tid);
 }
 
 /* The pending non-exclusive O_CREAT open of this thread, if any. */

@@ -293,6 +293,13 @@ class Ia32(Entry):
         self.assertEqual(f["probe"]["syscall"], "stat")  # stat64, ia32 syscall 195
         self.assertEqual(f["probe"]["pid"], f["proc"]["pid"])
 
+    def test_io_uring_from_a_32bit_program(self):
+        # Through io_uring, a 32-bit program's create is an io_uring one (io_uring_enter is
+        # its only 32-bit syscall), named after the program.
+        p = self.name("/tmp", "ia32-uring")
+        res = self.run_fixture("uring_open32", "openat", p)
+        self.check_create(res, p, ["nonexclusive-create"], "openat", "io_uring", "uring_open32")
+
     def test_int80_from_a_64bit_program(self):
         p = self.name("/tmp", "ia32-int80")
         res = self.run_fixture("int80_open", p)

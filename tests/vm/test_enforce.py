@@ -307,6 +307,15 @@ class EnforceIa32(EnforceCase):
         d = self.assertDenied(res, p, "loose-tempdir")
         self.assertEqual((d["entry"], d["syscall"]), ("ia32", "mkdir"))
 
+    def test_io_uring_from_a_32bit_program_is_refused(self):
+        # Its io-wq worker inherits TS_COMPAT: it must still be seen as an io_uring worker.
+        p = self.name("/tmp", "ia32-uring")
+        res = self.enforce([fixture("uring_open32"), "openat", p])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p))
+        d = self.assertDenied(res, p, "nonexclusive-create")
+        self.assertEqual((d["entry"], d["proc"]["comm"]), ("io_uring", "uring_open32"))
+
     def test_exclusive_0600_is_allowed(self):
         p = self.name("/tmp", "ia32-excl")
         res = self.enforce([fixture("open32"), "excl", p])
