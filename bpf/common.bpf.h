@@ -191,43 +191,53 @@ static __always_inline bool inode_is_shared_dir(struct inode *ino)
 	return bpf_map_lookup_elem(&tg_shared_dirs, &key) != NULL;
 }
 
+struct tg_kexc_ctx {
+	struct tg_kexc_key key;
+	__u64 ino, cgid;
+	__u32 dev, uid, combos, hit;
+};
+
+static long kexc_step(__u32 i, struct tg_kexc_ctx *x)
+{
+	__u32 c = i + 1, *idx;
+	__u64 *hits;
+
+	if (!(x->combos & (1u << (c & 7))))
+		return 0;
+	x->key.exe_ino = (c & TG_KEXC_EXE) ? x->ino : 0;
+	x->key.exe_dev = (c & TG_KEXC_EXE) ? x->dev : 0;
+	x->key.uid = (c & TG_KEXC_UID) ? x->uid : TG_KEXC_ANY_UID;
+	x->key.cgroup_id = (c & TG_KEXC_CGROUP) ? x->cgid : 0;
+	idx = bpf_map_lookup_elem(&tg_kexc, &x->key);
+	if (!idx)
+		return 0;
+	hits = bpf_map_lookup_elem(&tg_kexc_hits, idx);
+	if (hits)
+		*hits += 1;
+	x->hit = 1;
+	return 1;
+}
+
 /*
  * Kernel-decided exceptions: try each combination of fields the policy uses, the others as
  * wildcards, for one rule value (TG_KEXC_ANY_RULE, or a rule being enforced). At most 7
- * lookups, and only for candidates.
+ * lookups, and only for candidates. bpf_loop: the verifier walks the step once, where an
+ * unrolled loop multiplied the exit programs' states by its 7 branches.
  */
 static __always_inline bool kexc_lookup(struct task_struct *task, __u32 uid, __u32 rule)
 {
-	__u32 combos = tg_set.kexc_combos;
-	struct tg_kexc_key key = {};
+	struct tg_kexc_ctx x = {.combos = tg_set.kexc_combos, .uid = uid};
 	struct inode *exe_ino;
-	__u64 ino, cgid;
-	__u32 dev, *idx;
 
-	if (!combos)
+	if (!x.combos)
 		return false;
 	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
-	dev = exe_ino ? inode_dev(exe_ino) : 0;
-	cgid = bpf_get_current_cgroup_id();
-	key.rule = rule;
-	for (__u32 c = 1; c < 8; c++) {
-		if (!(combos & (1u << c)))
-			continue;
-		key.exe_ino = (c & TG_KEXC_EXE) ? ino : 0;
-		key.exe_dev = (c & TG_KEXC_EXE) ? dev : 0;
-		key.uid = (c & TG_KEXC_UID) ? uid : TG_KEXC_ANY_UID;
-		key.cgroup_id = (c & TG_KEXC_CGROUP) ? cgid : 0;
-		idx = bpf_map_lookup_elem(&tg_kexc, &key);
-		if (idx) {
-			__u64 *hits = bpf_map_lookup_elem(&tg_kexc_hits, idx);
-
-			if (hits)
-				*hits += 1;
-			return true;
-		}
-	}
-	return false;
+	x.ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
+	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
+	x.cgid = bpf_get_current_cgroup_id();
+	x.key.rule = rule;
+	bpf_loop(7, kexc_step, &x, 0);
+	return x.hit;
 }
 
 /* An exception on every rule: the record is not sent at all. */
@@ -375,8 +385,47 @@ static __always_inline __u64 dentry_name_hash(struct dentry *d, char *buf)
 	return x.h;
 }
 
-/* Name of the directory dentry d as its parent sees it: across a mount boundary (a tmpfs /tmp
- * holds its files under its root dentry "/"), the name of the mount point. */
+struct tg_sum_ctx {
+	const __u64 *w;
+	__u32 words;
+	__u64 last_mask;
+	__u64 h;
+};
+
+static long sum_step(__u32 i, struct tg_sum_ctx *x)
+{
+	__u64 v;
+
+	if (i >= x->words)
+		return 1;
+	v = x->w[i & (TG_PATH_LEN / 8 - 1)];
+	if (i == x->words - 1)
+		v &= x->last_mask;
+	x->h = (x->h ^ v) * FNV_PRIME;
+	x->h ^= x->h >> 32;
+	return 0;
+}
+
+/*
+ * A checksum of the n - 1 bytes bpf_probe_read_user_str() put in buf (a TG_PATH_LEN buffer,
+ * 8-byte aligned), a word at a time, seeded per load: what the entry program keeps of the path
+ * so that the exit program can tell whether another thread rewrote it in between. The bytes
+ * after the NUL are whatever an earlier read left: masked off.
+ */
+static __always_inline __u64 path_checksum(const char *buf, long n)
+{
+	__u32 bytes = n > 0 ? (__u32)(n - 1) : 0;
+	struct tg_sum_ctx x = {
+		.w = (const __u64 *)buf,
+		.words = (bytes + 7) / 8,
+		.last_mask = (bytes & 7) ? (1ULL << ((bytes & 7) * 8)) - 1 : ~0ULL,
+		.h = FNV_OFFSET ^ tg_cfg.path_seed ^ ((__u64)bytes << 32),
+	};
+
+	bpf_loop(TG_PATH_LEN / 8, sum_step, &x, 0);
+	return x.h;
+}
+
 /*
  * bpf_probe_read_user_str() returned n into a TG_PATH_LEN buffer: was the path cut? The
  * kernel accepts at most PATH_MAX - 1 = TG_PATH_LEN - 1 bytes, so a full buffer is usually an
@@ -392,6 +441,8 @@ static __always_inline bool path_truncated(const char *user_path, long n)
 	return bpf_probe_read_user(&c, 1, user_path + TG_PATH_LEN - 1) || c != 0;
 }
 
+/* Name of the directory dentry d as its parent sees it: across a mount boundary (a tmpfs /tmp
+ * holds its files under its root dentry "/"), the name of the mount point. */
 static __always_inline struct dentry *visible_dir(struct dentry *d, struct vfsmount *vm)
 {
 	struct mount *m;

@@ -29,6 +29,9 @@ struct tg_open_args {
 	__u32 followed_shared_link; /* LSM: a symlink in a shared directory was followed */
 	__u32 decision_rule;	    /* LSM dry-run: the rule it would have denied, else TG_R_NONE */
 	__u32 entry;		    /* enum tg_entry */
+	__u32 path_read; /* 1: path_n and path_sum hold the path as it was at syscall entry */
+	__s32 path_n;	 /* bpf_probe_read_user_str()'s result at entry */
+	__u64 path_sum;	 /* path_checksum() of those bytes */
 };
 
 /* key: tid; value: tg_open_args. Writer: sys_enter_{open,openat,openat2,creat} (O_CREAT

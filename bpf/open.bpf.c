@@ -2,7 +2,8 @@
 /*
  * open, openat, openat2, creat: files created (or re-opened with O_CREAT) in shared directories.
  *
- * Entry: one flag test; only O_CREAT opens stash their arguments. Exit: the flag test again,
+ * Entry: one flag test; only O_CREAT opens stash their arguments and a checksum of the path.
+ * Exit: the flag test again,
  * read from the task's saved registers so that the common case (no O_CREAT) never touches a
  * map; then the decision rests on the file the kernel actually opened.
  */
@@ -11,8 +12,9 @@
 static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags, __u32 mode)
 {
 	struct tg_open_args a = {};
+	struct tg_scratch *s;
+	__u32 tid, zero = 0;
 	__u64 pid_tgid;
-	__u32 tid;
 
 	if (!(flags & O_CREAT))
 		return 0;
@@ -26,6 +28,15 @@ static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u6
 	a.dfd = dfd;
 	a.syscall = sys;
 	a.decision_rule = TG_R_NONE;
+	/* The path as it is now, just before the kernel copies it: the exit program compares it
+	 * with what is there then, and a string another thread rewrote in between is known for
+	 * what it is (TG_F_PATH_CHANGED) rather than taken for a symlink. */
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (s) {
+		a.path_n = bpf_probe_read_user_str(s->path, sizeof(s->path), path);
+		a.path_sum = path_checksum(s->path, a.path_n);
+		a.path_read = 1;
+	}
 	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
 	return 0;
 }

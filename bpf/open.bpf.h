@@ -62,8 +62,10 @@ static __always_inline __u32 fallback_rule(struct task_struct *task, __u32 facts
 {
 	bool created = facts & TG_F_CREATED, shared = facts & TG_F_DIR_SHARED;
 
-	if (!excl && (facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH)) &&
-	    (facts & TG_F_REQDIR_SHARED) && enforce_rule(task, TG_R_SYMLINK_FOLLOW))
+	/* A rewritten path string proves no symlink: the opened file's facts decide. */
+	if (!excl && !(facts & TG_F_PATH_CHANGED) &&
+	    (facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH)) && (facts & TG_F_REQDIR_SHARED) &&
+	    enforce_rule(task, TG_R_SYMLINK_FOLLOW))
 		return TG_R_SYMLINK_FOLLOW;
 	if (!excl && !created && shared && foreign && enforce_rule(task, TG_R_FOREIGN_FILE_REUSE))
 		return TG_R_FOREIGN_FILE_REUSE;
@@ -75,6 +77,22 @@ static __always_inline __u32 fallback_rule(struct task_struct *task, __u32 facts
 	if (created && shared && loose && enforce_rule(task, TG_R_LOOSE_MODE))
 		return TG_R_LOOSE_MODE;
 	return TG_R_NONE;
+}
+
+/*
+ * What the path string itself is worth: TG_F_PATH_CHANGED when it is not the string the entry
+ * program read (another thread rewrote it while the call ran: which one the kernel used is
+ * unknown), TG_F_LINK_FOLLOWED when the BPF LSM saw this open follow a shared directory's
+ * symlink. Asked last, once a record is sure to be sent: every branch before the ring-buffer
+ * reserve multiplies the verifier's work on the exit programs.
+ */
+static __always_inline __u32 path_facts(const struct tg_open_args *a, const char *buf, long n)
+{
+	__u32 facts = a->followed_shared_link ? TG_F_LINK_FOLLOWED : 0;
+
+	if (a->path_read && (n != a->path_n || path_checksum(buf, n) != a->path_sum))
+		facts |= TG_F_PATH_CHANGED;
+	return facts;
 }
 
 /*
@@ -167,6 +185,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
 		return 0;
 	if (tg_set.enforce == TG_ENFORCE_KILL_FALLBACK) {
+		if (!u)
+			facts |= path_facts(a, s->path, n);
 		rule = fallback_rule(task, facts, excl, loose, file_uid != fsuid, &shape);
 		if (rule != TG_R_NONE) {
 			/* No BPF LSM: the file exists already; stop the process from using it. */
@@ -185,6 +205,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	e->flags = a->flags;
 	e->mode = a->mode;
 	e->facts = facts;
+	if (!u && tg_set.enforce != TG_ENFORCE_KILL_FALLBACK)
+		e->facts |= path_facts(a, s->path, n);
 	e->rule = TG_R_NONE;
 	if (decided) {
 		e->action = TG_ACT_WOULD_DENY;

@@ -10,7 +10,7 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 4
+#define TG_ABI_VERSION 5
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -75,6 +75,13 @@ enum tg_syscall {
 #define TG_F_EXE_TRUNC	     (1u << 9)
 #define TG_F_PATH_FAULT	     (1u << 10) /* the path could not be read from user memory */
 #define TG_F_IS_DIR	     (1u << 11) /* the entry is a directory (mkdir) */
+/* The path string in user memory was not the same at syscall entry and exit: another thread
+ * rewrote it while the call ran, so the name the kernel used is unknown and the string-based
+ * facts above (mismatches, requested directory) prove nothing. The opened file's facts stand. */
+#define TG_F_PATH_CHANGED (1u << 12)
+/* The BPF LSM saw this very open follow a symlink that sits in a shared directory
+ * (inode_follow_link): proof of a symlink-follow that does not rest on the path string. */
+#define TG_F_LINK_FOLLOWED (1u << 13)
 
 /* Rule ids, in the order user space's enum tg_rule uses (checked there): the kernel names a
  * rule only when it enforces one. */
@@ -127,7 +134,7 @@ struct tg_config {
 	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
 	__u32 wakeup_bytes;   /* wake the reader only once this much is unread (0: always) */
 	__u32 self_tgid;      /* tmpguard's own pid: its canary creates are counted apart */
-	__u32 pad;
+	__u32 path_seed;      /* random, per load: seeds the entry/exit path checksum */
 };
 
 /* Settings that follow the policy (.data: user space rewrites them on reload). */

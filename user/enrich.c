@@ -279,14 +279,63 @@ const char *tg_base_status_name(enum tg_base_status s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
+/*
+ * stat (or lstat, nofollow) path as the process saw it: from its root, cwd or dirfd through
+ * /proc/PID, or from tmpguard's own view when the process is gone and shares its mount
+ * namespace (absolute paths only). Returns stat's result, errno set.
+ */
+static int stat_as_proc(const struct tg_event *e, const char *path, bool nofollow, struct stat *st)
+{
+	char full[TG_PATH_LEN + 64];
+	struct stat ns;
+	int r;
+
+	if (path[0] == '/')
+		snprintf(full, sizeof(full), "/proc/%u/root%s", e->pid, path);
+	else if (e->dfd == -100 /* AT_FDCWD */)
+		snprintf(full, sizeof(full), "/proc/%u/cwd/%s", e->pid, path);
+	else
+		snprintf(full, sizeof(full), "/proc/%u/fd/%d/%s", e->pid, e->dfd, path);
+	r = nofollow ? lstat(full, st) : stat(full, st);
+	if (r != 0 && path[0] == '/' && stat("/proc/self/ns/mnt", &ns) == 0 &&
+	    ns.st_ino == e->mntns)
+		r = nofollow ? lstat(path, st) : stat(path, st);
+	return r;
+}
+
+enum tg_link_state tg_requested_link(const struct tg_event *e)
+{
+	struct stat st;
+
+	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC) || !e->path[0])
+		return TG_LINK_UNKNOWN;
+	if (stat_as_proc(e, e->path, true, &st) == 0)
+		return S_ISLNK(st.st_mode) ? TG_LINK_PRESENT : TG_LINK_ABSENT;
+	/* ENOENT: the name is gone, or the process (its /proc entry) is: the directory tells. */
+	if (errno == ENOENT || errno == ENOTDIR) {
+		char dir[TG_PATH_LEN];
+		const char *slash = strrchr(e->path, '/');
+
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == e->path)
+			snprintf(dir, sizeof(dir), "/");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->path), e->path);
+		if (stat_as_proc(e, dir, false, &st) == 0)
+			return TG_LINK_ABSENT;
+	}
+	return TG_LINK_UNKNOWN;
+}
+
 int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
 		   struct tg_dir_verdict *v)
 {
-	char dir[TG_PATH_LEN], full[TG_PATH_LEN + 64];
+	char dir[TG_PATH_LEN];
 	const char *slash = strrchr(e->path, '/');
 	struct stat st;
-	int r;
 
+	memset(v, 0, sizeof(*v));
 	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC))
 		return -1;
 	if (!slash)
@@ -296,22 +345,7 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->path), e->path);
 
-	if (dir[0] == '/')
-		snprintf(full, sizeof(full), "/proc/%u/root%s", e->pid, dir);
-	else if (e->dfd == -100 /* AT_FDCWD */)
-		snprintf(full, sizeof(full), "/proc/%u/cwd/%s", e->pid, dir);
-	else
-		snprintf(full, sizeof(full), "/proc/%u/fd/%d/%s", e->pid, e->dfd, dir);
-	r = stat(full, &st);
-	if (r != 0 && dir[0] == '/') {
-		/* The process is gone; absolute paths still resolve from our own root when it
-		 * ran in our mount namespace. */
-		struct stat ns;
-
-		if (stat("/proc/self/ns/mnt", &ns) == 0 && ns.st_ino == e->mntns)
-			r = stat(dir, &st);
-	}
-	if (r != 0 || !S_ISDIR(st.st_mode))
+	if (stat_as_proc(e, dir, false, &st) != 0 || !S_ISDIR(st.st_mode))
 		return -1;
 	v->shared = (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
 	for (size_t i = 0; i < n_extra && !v->shared; i++)

@@ -67,6 +67,13 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
 		   struct tg_dir_verdict *v);
 
 /*
+ * The requested path's last component now, not followed: a symlink, something else or
+ * nothing, or unknown (the process and its view are gone, the path was cut or unreadable).
+ * Asked only when the opened file is not the one the path names.
+ */
+enum tg_link_state tg_requested_link(const struct tg_event *e);
+
+/*
  * For a relative path: the directory it was resolved from, as /proc/PID/cwd or
  * /proc/PID/fd/DFD shows it now (the process's view; a directory since renamed shows its new
  * name). Never a silently wrong path: what cannot be known is said by the status.

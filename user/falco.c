@@ -228,6 +228,12 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	json_object_object_add(
 		f, "tmpguard.symlink_followed",
 		json_object_new_boolean(json_object_get_boolean(get(rec, "symlink_followed"))));
+	json_object_object_add(
+		f, "tmpguard.path_changed",
+		json_object_new_boolean(json_object_get_boolean(get(rec, "path_changed"))));
+	json_object_object_add(
+		f, "tmpguard.path_mismatch",
+		json_object_new_boolean(json_object_get_boolean(get(rec, "path_mismatch"))));
 	add_int(f, "tmpguard.count", num(rec, "count"));
 	add_str(f, "tmpguard.pattern", str(rec, "pattern"));
 

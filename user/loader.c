@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "loader.h"
@@ -262,6 +264,11 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 	/* An eighth of the ring: the reader wakes well before it fills, and not per record. */
 	b->skel->rodata->tg_cfg.wakeup_bytes = opts->ringbuf_bytes / 8;
 	b->skel->rodata->tg_cfg.self_tgid = getpid();
+	/* Not a secret from root, who can read .rodata: it keeps a process from precomputing
+	 * two paths with the same checksum on every host. */
+	if (getrandom(&b->skel->rodata->tg_cfg.path_seed, sizeof(b->skel->rodata->tg_cfg.path_seed),
+		      GRND_NONBLOCK) != sizeof(b->skel->rodata->tg_cfg.path_seed))
+		b->skel->rodata->tg_cfg.path_seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);

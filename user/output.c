@@ -20,6 +20,18 @@ void tg_format_time(int64_t real_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%09ldZ", nsec);
 }
 
+/* requested_link: "present", "absent", "unknown"; the BPF LSM's proof counts as present. */
+static const char *link_state_name(const struct tg_event *e, const struct tg_dir_verdict *v)
+{
+	if (e->facts & TG_F_LINK_FOLLOWED)
+		return "present";
+	if (e->facts & TG_F_PATH_CHANGED)
+		return "unknown";
+	return v->requested_link == TG_LINK_PRESENT  ? "present"
+	       : v->requested_link == TG_LINK_ABSENT ? "absent"
+						     : "unknown";
+}
+
 static json_object *mode_json(uint32_t mode)
 {
 	char buf[16];
@@ -140,6 +152,14 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "symlink_followed",
 			       json_object_new_boolean(e->kind == TG_KIND_OPEN &&
 						       tg_symlink_followed(e, &r->dir)));
+	json_object_object_add(o, "path_changed",
+			       json_object_new_boolean(e->facts & TG_F_PATH_CHANGED));
+	json_object_object_add(o, "path_mismatch",
+			       json_object_new_boolean(tg_path_mismatch(e, &r->dir)));
+	json_object_object_add(o, "requested_link",
+			       tg_path_mismatch(e, &r->dir)
+				       ? json_object_new_string(link_state_name(e, &r->dir))
+				       : NULL);
 	if (e->facts & TG_F_PROBED) {
 		json_object *pr = json_object_new_object();
 
@@ -314,6 +334,12 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		fprintf(out, "  opened %s%s%s, owner uid %u\n", name,
 			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",
 			tg_symlink_followed(e, &r->dir) ? " through a symlink" : "", e->file_uid);
+	if (e->facts & TG_F_PATH_CHANGED)
+		fprintf(out, "  note     the path was rewritten while the call ran: the kernel may "
+			     "have used another name; it opened the file above\n");
+	else if (tg_path_mismatch(e, &r->dir) && !tg_symlink_followed(e, &r->dir))
+		fprintf(out, "  note     the path does not name the opened file, and no symlink is "
+			     "there now\n");
 	else
 		fprintf(out, "  (directory)\n");
 	if (e->dir_mode)

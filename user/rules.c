@@ -29,6 +29,13 @@ void tg_rules_config_default(struct tg_rules_config *cfg)
 
 bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict *v)
 {
+	memset(v, 0, sizeof(*v));
+	if (e->kind == TG_KIND_OPEN && (e->facts & TG_F_PATH_CHANGED) &&
+	    !(e->facts & TG_F_LINK_FOLLOWED)) {
+		v->shared = e->facts & TG_F_DIR_SHARED;
+		v->is_holding_dir = true;
+		return true;
+	}
 	if (e->facts & TG_F_REQDIR_UNKNOWN)
 		return false;
 	v->shared = e->facts & TG_F_REQDIR_SHARED;
@@ -36,9 +43,19 @@ bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict 
 	return true;
 }
 
+bool tg_path_mismatch(const struct tg_event *e, const struct tg_dir_verdict *v)
+{
+	return e->kind == TG_KIND_OPEN &&
+	       ((e->facts & (TG_F_NAME_MISMATCH | TG_F_LINK_FOLLOWED)) || !v->is_holding_dir);
+}
+
 bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *v)
 {
-	return (e->facts & TG_F_NAME_MISMATCH) || !v->is_holding_dir;
+	if (e->facts & TG_F_LINK_FOLLOWED)
+		return true;
+	if ((e->facts & TG_F_PATH_CHANGED) || !tg_path_mismatch(e, v))
+		return false;
+	return v->requested_link != TG_LINK_ABSENT;
 }
 
 bool tg_probe_related(const struct tg_event *e, uint64_t window_ns)

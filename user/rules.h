@@ -47,14 +47,33 @@ struct tg_finding {
 void tg_rules_config_default(struct tg_rules_config *cfg);
 /* The directory the caller named, as decided by the kernel (TG_F_REQDIR_SHARED,
  * TG_F_PARENT_MISMATCH) or, when it could not (TG_F_REQDIR_UNKNOWN), by user space. */
+/* What the requested path's last component is now, looked at when the opened file is not the
+ * one the path names (tg_requested_link in enrich.c). */
+enum tg_link_state {
+	TG_LINK_UNKNOWN = 0, /* not looked at, or could not be (process gone, no access) */
+	TG_LINK_PRESENT,     /* a symlink */
+	TG_LINK_ABSENT,	     /* anything else, or nothing */
+};
+
 struct tg_dir_verdict {
 	bool shared;	     /* sticky and world-writable */
 	bool is_holding_dir; /* it is the directory that holds the opened entry */
+	enum tg_link_state requested_link;
 };
 
-/* The kernel's verdict, when it had one. Returns false if user space must resolve. */
+/* The kernel's verdict, when it had one. Returns false if user space must resolve. A path
+ * rewritten during the call (TG_F_PATH_CHANGED) names nothing for sure: the verdict is then
+ * the holding directory's. */
 bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict *v);
-/* A symlink was followed: the opened name or directory is not the one requested. */
+/* The requested path does not lead to the opened file: another name, another directory. */
+bool tg_path_mismatch(const struct tg_event *e, const struct tg_dir_verdict *v);
+/*
+ * A symlink was followed. Proven by the BPF LSM (TG_F_LINK_FOLLOWED), or inferred from a
+ * mismatch of a path that was the same at entry and exit, when a symlink is there now (or that
+ * cannot be checked). Not inferred when nothing else is there now: a thread that rewrote the
+ * path and put it back (a change the entry/exit checksum cannot see) looks the same as a link
+ * removed since; the opened file's own rules decide, and the mismatch is flagged.
+ */
 bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *v);
 /* The ENOENT probe recorded for this path was made by this process tree within the window. */
 bool tg_probe_related(const struct tg_event *e, uint64_t window_ns);

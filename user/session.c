@@ -256,6 +256,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 		s->unresolved++;
 		return 0;
 	}
+	/* The opened file is not the one the path names: is a symlink there? */
+	if (tg_path_mismatch(&e, &dir) && !(e.facts & (TG_F_PATH_CHANGED | TG_F_LINK_FOLLOWED)))
+		dir.requested_link = tg_requested_link(&e);
 	n = tg_classify(&e, &dir, &s->rules, findings);
 	if (e.action == TG_ACT_DENIED || (e.action == TG_ACT_KILLED && e.ret < 0)) {
 		/* The LSM refused the operation: report that decision, and only it. */

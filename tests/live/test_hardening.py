@@ -17,8 +17,10 @@ the Ia32 tests skip, saying so, except under CI=true, where they fail (CI instal
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -27,6 +29,8 @@ import test_live as live  # noqa: E402
 from test_live import BASH, ENV, NOBODY, fixture  # noqa: E402
 
 OPEN_FLAGS = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
+POLICY_CI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies",
+                         "ci.yaml")
 AS_NOBODY = dict(user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
                  stdin=subprocess.DEVNULL)
 
@@ -361,6 +365,85 @@ def main():
     os.umask(live.UMASK)
     result = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
     return 0 if result.result.wasSuccessful() else 1
+
+
+# ------------------------------------------------------------------------------------------
+# Path races
+
+
+class PathRace(live.TgTestCase):
+    """A thread rewrites the path while another creates through it (CVE-2021-33505's class):
+    the kernel opens whichever string it copied, a second read of the buffer may see another.
+    The verdict must rest on the file the kernel opened, a rewritten path must be flagged, and
+    a mismatch between the path and the opened file must never pass for a symlink-follow
+    unless a symlink is there, nor go unflagged."""
+
+    CREATES = "1500"
+
+    def dirs(self, *modes):
+        """Directories under /tmp with paths of the same length, with these modes."""
+        out = []
+        for m in modes:
+            d = self.track(tempfile.mkdtemp(prefix="tg-race-%s-" % self.tok, dir="/tmp"))
+            os.chmod(d, m)
+            out.append(d)
+        return out
+
+    def race(self, a, b):
+        res = self.run_fixture("path_race", self.CREATES, a, b,
+                               opts=["--policy", POLICY_CI])
+        self.assertOk(res)
+        m = re.search(rb"tg-race: creates=(\d+) failed=(\d+)", res.err)
+        self.assertIsNotNone(m, res.describe())
+        self.assertGreater(int(m.group(1)), 0, res.describe())
+        self.assertEqual(res.summary["events"]["lost"], 0, res.describe())
+        for f in res.findings:
+            ctx = json.dumps(f)
+            self.assertNotEqual(f["rule"], "symlink-follow", "no symlink exists: " + ctx)
+            self.assertIs(f["symlink_followed"], False, ctx)
+            self.assertEqual(f["entry"], "syscall", ctx)
+            # Never a silently wrong path: a path that does not name the opened file says so.
+            if os.path.basename(f["path"]) != f["resolved_name"]:
+                self.assertTrue(f["path_changed"] or f["path_mismatch"], ctx)
+        return res
+
+    def test_same_directory(self):
+        shared, = self.dirs(0o1777)
+        a, b = os.path.join(shared, "race-aaaaaaaa"), os.path.join(shared, "race-bbbbbbbb")
+        # A race: the rewrite may miss every call of one run (one CPU busy elsewhere); every
+        # run is checked, and one of three must see it.
+        for attempt in range(3):
+            res = self.race(a, b)
+            self.assertTrue(res.findings, res.describe())
+            for f in res.findings:
+                ctx = json.dumps(f)
+                # Whatever string the kernel used, it created a file in the shared directory.
+                self.assertEqual(f["rule"], "nonexclusive-create", ctx)
+                self.assertEqual(os.path.dirname(f["path"]), shared, ctx)
+                self.assertIs(f["created"], True, ctx)
+            changed = [f for f in res.findings if f["path_changed"]]
+            if changed:
+                break
+        self.assertTrue(changed, "the rewrite was never seen in %d findings\n%s" % (
+            len(res.findings), res.describe()))
+        sys.stderr.write("PathRace.test_same_directory: %d findings, %d path_changed, %d "
+                         "path_mismatch\n" % (len(res.findings), len(changed),
+                                              sum(f["path_mismatch"] for f in res.findings)))
+
+    def test_shared_and_private_directory(self):
+        # The buffer names a file in a shared directory or one in a private one: only the
+        # creates the kernel made in the shared one are findings, whatever the path says.
+        shared, private = self.dirs(0o1777, 0o700)
+        a, b = os.path.join(shared, "race-f"), os.path.join(private, "race-f")
+        res = self.race(a, b)
+        self.assertTrue(res.findings, res.describe())
+        for f in res.findings:
+            ctx = json.dumps(f)
+            self.assertEqual(f["rule"], "nonexclusive-create", ctx)
+            if not f["path"].startswith(shared + "/"):
+                # The kernel created in the shared directory (a finding), the path read
+                # names the private one: flagged.
+                self.assertTrue(f["path_changed"] or f["path_mismatch"], ctx)
 
 
 if __name__ == "__main__":

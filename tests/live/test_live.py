@@ -64,7 +64,8 @@ PROBE_SYSCALLS = {"stat", "lstat", "newfstatat", "statx", "access", "faccessat",
 ENTRIES = {"syscall", "ia32", "io_uring"}  # how the call entered the kernel
 FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "resolved_name",
                 "flags", "mode", "umask", "effective_mode", "file_mode", "created", "file_uid",
-                "dir_shared", "symlink_followed", "probe", "proc", "language", "advice", "count"}
+                "dir_shared", "symlink_followed", "path_changed", "path_mismatch",
+                "requested_link", "probe", "proc", "language", "advice", "count"}
 PROC_KEYS = {"pid", "tid", "ppid", "uid", "euid", "comm", "exe", "cmdline", "user", "cgroup",
              "container_id"}
 
@@ -281,8 +282,13 @@ class TgTestCase(unittest.TestCase):
             self.assertIsInstance(fl, str, ctx)
         for k in ("mode", "umask", "effective_mode", "file_mode"):
             self.assertRegex(f[k], MODE_RE, "%s: %s" % (k, ctx))
-        for k in ("created", "dir_shared", "symlink_followed"):
+        for k in ("created", "dir_shared", "symlink_followed", "path_changed", "path_mismatch"):
             self.assertIsInstance(f[k], bool, "%s: %s" % (k, ctx))
+        # Where the path does not lead to the opened file, what is there now is said.
+        self.assertIn(f["requested_link"],
+                      ("present", "absent", "unknown") if f["path_mismatch"] else (None,), ctx)
+        if f["symlink_followed"]:
+            self.assertTrue(f["path_mismatch"] and not f["path_changed"], ctx)
         self.assertTrue(is_int(f["file_uid"]), ctx)
         if f["created"]:
             self.assertEqual(int(f["effective_mode"], 8),

@@ -228,6 +228,60 @@ static void test_symlink_follow(void **state)
 	assert_int_equal(classify(&e, f), 0);
 }
 
+/* A path another thread rewrote during the call, a mismatch with no link behind it, and the
+ * BPF LSM's proof: what each makes of a symlink-follow. */
+static void test_path_race(void **state)
+{
+	struct tg_event e = base_event();
+	struct tg_finding f[TG_MAX_FINDINGS];
+	struct tg_dir_verdict v;
+	int n;
+
+	(void)state;
+	/* Rewritten: the string-based facts (mismatch, "/tmp" requested) prove nothing; the file
+	 * was created in a shared directory, and that decides. */
+	e.facts = TG_F_CREATED | TG_F_DIR_SHARED | TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH |
+		  TG_F_REQDIR_UNKNOWN | TG_F_PATH_CHANGED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_true(v.shared);
+	assert_true(v.is_holding_dir);
+	assert_false(tg_symlink_followed(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	/* ... and created in a private one, whatever the string said: nothing. */
+	e.facts &= ~TG_F_DIR_SHARED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_false(v.shared);
+	assert_int_equal(tg_classify(&e, &v, &cfg, f), 0);
+
+	/* The same string at entry and exit, another name opened: a symlink only if one is
+	 * there (or that cannot be checked); else the mismatch is flagged, not named a link. */
+	e.facts = TG_F_CREATED | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_NAME_MISMATCH;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_true(tg_path_mismatch(&e, &v));
+	v.requested_link = TG_LINK_PRESENT;
+	assert_true(has(f, tg_classify(&e, &v, &cfg, f), TG_RULE_SYMLINK_FOLLOW, NULL));
+	v.requested_link = TG_LINK_UNKNOWN;
+	assert_true(has(f, tg_classify(&e, &v, &cfg, f), TG_RULE_SYMLINK_FOLLOW, NULL));
+	v.requested_link = TG_LINK_ABSENT;
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_false(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	assert_true(tg_path_mismatch(&e, &v));
+
+	/* The BPF LSM saw the link followed: proof, rewritten string or not. */
+	e.facts = TG_F_NAME_MISMATCH | TG_F_REQDIR_SHARED | TG_F_LINK_FOLLOWED | TG_F_PATH_CHANGED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_true(tg_symlink_followed(&e, &v));
+	assert_true(has(f, tg_classify(&e, &v, &cfg, f), TG_RULE_SYMLINK_FOLLOW, NULL));
+
+	/* No mismatch, no flag. */
+	e = base_event();
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_false(tg_path_mismatch(&e, &v));
+}
+
 static void test_loose_tempdir(void **state)
 {
 	struct tg_event e = base_event();
@@ -296,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup(test_loose_mode, setup),
 		cmocka_unit_test_setup(test_foreign_file_reuse, setup),
 		cmocka_unit_test_setup(test_symlink_follow, setup),
+		cmocka_unit_test_setup(test_path_race, setup),
 		cmocka_unit_test_setup(test_loose_tempdir, setup),
 		cmocka_unit_test_setup(test_inheritable_fd, setup),
 		cmocka_unit_test_setup(test_multiple_findings, setup),
