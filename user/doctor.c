@@ -663,12 +663,40 @@ static void check_fentry(struct doctor *d)
 		if (!refused_for_privilege(d, c))
 			check_verdict(c,
 				      "fentry programs refused by this kernel (%s): auditing uses "
-				      "syscall tracepoints and is unaffected",
+				      "syscall tracepoints (--hooks auto) and is unaffected",
 				      errno_name(d->fentry_err));
 	} else {
 		c = check_add(d, DOC_OK, "fentry load");
 		check_value(c, "fentry/%s: loads", d->fentry_fn);
 		check_verdict(c, "fentry programs load");
+	}
+}
+
+/* What --hooks auto (the default) audits from: the loader's own test, as it will run it. */
+static void check_hooks(struct doctor *d)
+{
+	struct doc_check *c;
+	char why[384];
+
+	if (!d->bpf_ok) {
+		c = check_add(d, DOC_INFO, "hooks");
+		check_value(c, "unknown");
+		check_verdict(c, "cannot load BPF programs without CAP_BPF and CAP_PERFMON to "
+				 "find out");
+	} else if (tg_fentry_loadable(why, sizeof(why)) == 0) {
+		c = check_add(d, DOC_OK, "hooks");
+		check_value(c, "fentry");
+		check_verdict(c,
+			      "--hooks auto audits from fexit programs on do_sys_openat2, "
+			      "do_mkdirat, vfs_statx and do_faccessat: no syscall tracepoint, so "
+			      "other syscalls stay on the fast path");
+	} else {
+		c = check_add(d, DOC_OK, "hooks");
+		check_value(c, "tracepoint");
+		check_verdict(c,
+			      "--hooks auto audits from syscall tracepoints (every syscall then "
+			      "takes the tracing slow path): %s",
+			      why);
 	}
 }
 
@@ -939,6 +967,7 @@ static void run_checks(struct doctor *d)
 	check_prog_type(d, "tracing progs", BPF_PROG_TYPE_TRACING);
 	check_lsm(d);
 	check_fentry(d);
+	check_hooks(d);
 	check_io_uring(d);
 	check_ia32(d);
 
