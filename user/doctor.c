@@ -77,6 +77,7 @@ struct doctor {
 	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
 	bool ia32_off;	    /* booted with ia32_emulation=0, on a kernel that has the parameter */
 	int sys_exit_err;   /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
+	bool hooks_fentry;  /* --hooks auto takes the fexit programs here */
 };
 
 static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
@@ -684,6 +685,7 @@ static void check_hooks(struct doctor *d)
 		check_verdict(c, "cannot load BPF programs without CAP_BPF and CAP_PERFMON to "
 				 "find out");
 	} else if (tg_fentry_loadable(why, sizeof(why)) == 0) {
+		d->hooks_fentry = true;
 		c = check_add(d, DOC_OK, "hooks");
 		check_value(c, "fentry");
 		check_verdict(c,
@@ -783,6 +785,13 @@ static void check_ia32(struct doctor *d)
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "ia32_emulation=0");
 		check_verdict(c, "32-bit syscalls are off: tmpguard leaves its sys_exit hook out");
+	} else if (d->sys_exit_err == 0 && d->hooks_fentry) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "tp_btf/sys_exit: loads");
+		check_verdict(
+			c, "32-bit open, creat, openat, openat2, mkdir and probes are audited by "
+			   "the fexit programs, as native ones are; --hooks tracepoint would "
+			   "add sys_exit, a hook on every syscall");
 	} else if (d->sys_exit_err == 0) {
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "tp_btf/sys_exit: loads");
