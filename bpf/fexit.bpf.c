@@ -50,13 +50,12 @@ static __always_inline const char *ia32_ptr(unsigned long reg)
 
 /*
  * The arguments of the open, creat, openat or openat2 this thread is making, from its saved
- * registers, native or 32-bit; how is do_sys_openat2's copy (openat2's flags and mode, read from
- * the kernel instead of user memory again). False without O_CREAT or outside those syscalls.
+ * registers, native or 32-bit. False without O_CREAT or outside those syscalls.
  */
-static __always_inline bool open_args(struct task_struct *task, const struct open_how *how,
-				      struct tg_open_args *a)
+static __always_inline bool open_args(struct task_struct *task, struct tg_open_args *a)
 {
 	struct pt_regs *regs = current_regs();
+	struct open_how uhow = {};
 
 	if (in_ia32_syscall(task))
 		return ia32_open_args(regs, a);
@@ -85,11 +84,15 @@ static __always_inline bool open_args(struct task_struct *task, const struct ope
 		a->mode = BPF_CORE_READ(regs, r10);
 		break;
 	case X64_NR_OPENAT2:
+		/* The caller's open_how, as sys_enter_openat2 reads it: the kernel's copy has
+		 * O_LARGEFILE added (force_o_largefile()). */
+		if (bpf_probe_read_user(&uhow, sizeof(uhow), (void *)BPF_CORE_READ(regs, dx)))
+			return false;
 		a->syscall = TG_SYS_OPENAT2;
 		a->dfd = (int)BPF_CORE_READ(regs, di);
 		a->path = BPF_CORE_READ(regs, si);
-		a->flags = BPF_CORE_READ(how, flags);
-		a->mode = BPF_CORE_READ(how, mode);
+		a->flags = uhow.flags;
+		a->mode = uhow.mode;
 		break;
 	default:
 		return false;
@@ -111,7 +114,7 @@ int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_
 	if (!(how->flags & O_CREAT))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_tracked(pid_tgid >> 32) || !open_args(bpf_get_current_task_btf(), how, &a))
+	if (!task_tracked(pid_tgid >> 32) || !open_args(bpf_get_current_task_btf(), &a))
 		return 0;
 	tid = (__u32)pid_tgid;
 	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
@@ -136,7 +139,7 @@ int BPF_PROG(fexit__do_sys_openat2, int dfd, const char *filename, struct open_h
 	if (ap) {
 		a = *ap;
 		bpf_map_delete_elem(&tg_open_args, &tid);
-	} else if (!open_args(bpf_get_current_task_btf(), how, &a)) {
+	} else if (!open_args(bpf_get_current_task_btf(), &a)) {
 		return 0;
 	}
 	if (ret < 0 || !task_tracked(pid_tgid >> 32))
