@@ -792,7 +792,7 @@ enum {
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
 	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0 }, \
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
-	{ "hooks", OPT_HOOKS, "KIND", 0, "auto (default; $TMPGUARD_HOOKS overrides it), fentry (fexit programs on kernel functions: no syscall tracepoint) or tracepoint (syscall tracepoints); auto takes fentry where the kernel loads it", 0 }, \
+	{ "hooks", OPT_HOOKS, "KIND", 0, "auto (the default, unless $TMPGUARD_HOOKS names another), fentry (fexit programs on kernel functions: no syscall tracepoint) or tracepoint (syscall tracepoints); auto takes fentry where the kernel loads it", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
 	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
