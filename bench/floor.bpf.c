@@ -7,7 +7,7 @@
  * syscall tracepoint sets SYSCALL_WORK_SYSCALL_TRACEPOINT on every task, so every syscall, traced
  * or not, takes the slow path; this measures that price alone. bench.py checks the list against
  * `bpftool perf` while tmpguard runs, so a program added to tmpguard without one here fails the
- * benchmark.
+ * benchmark. `bench_floor --fexit` loads the floor of `tmpguard --hooks fentry` instead (below).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -49,9 +49,16 @@ int floor__sys_exit(void *ctx)
 	return 0;
 }
 
-/* bpf/uring.bpf.c (6.4+ names, as on the host this runs on) */
+/* bpf/uring.bpf.c: io_uring_submit_req since 6.4, io_uring_submit_sqe before (floor.c loads
+ * the one this kernel has) */
 SEC("tp_btf/io_uring_submit_req")
 int floor__io_uring_submit_req(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp_btf/io_uring_submit_sqe")
+int floor__io_uring_submit_sqe(void *ctx)
 {
 	return 0;
 }
@@ -61,3 +68,19 @@ int floor__io_uring_complete(void *ctx)
 {
 	return 0;
 }
+
+/*
+ * bpf/fexit.bpf.c (`bench_floor --fexit`, for `--hooks fentry`): empty fexit programs on the same
+ * four functions, instead of every syscall program above; the io_uring ones stay, as in tmpguard.
+ */
+#define EMPTY_FEXIT(fn)                                                                            \
+	SEC("fexit/" #fn)                                                                          \
+	int floor__fexit_##fn(void *ctx)                                                           \
+	{                                                                                          \
+		return 0;                                                                          \
+	}
+
+EMPTY_FEXIT(do_sys_openat2)
+EMPTY_FEXIT(do_mkdirat)
+EMPTY_FEXIT(vfs_statx)
+EMPTY_FEXIT(do_faccessat)

@@ -6,8 +6,25 @@
 #   bash bench/run.sh            full run: 7 rounds, ~15 min
 #   bash bench/run.sh --quick    2 rounds, a tenth of the iterations: checks it works (~2 min)
 #   bash bench/run.sh --help     bench.py's options (--rounds, --skip ARM,..., ...)
+#   bash bench/run.sh --vm 6.1 [--quick] [--rounds N]
+#                                hooks: tracepoints vs fentry in a VM (bench/vm.py, ~15 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# In a VM (tests/vm/run-in-vm.sh): where fentry loads, tracepoints against fexit hooks. Needs
+# only what the build and the VM tier need (.ci/setup --tests), not the other arms' packages.
+if [[ ${1:-} == --vm ]]; then
+	kver=${2:?"--vm needs a kernel version: 6.1 or 6.12 (tests/vm/README.md)"}
+	shift 2
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_BENCH=ON >/dev/null
+	cmake --build build -j "$(nproc)" --target tmpguard bench_workload bench_floor >/dev/null
+	mkdir -p bench/results
+	out=bench/results/vm-$kver-$(date -u +%Y%m%dT%H%M%SZ).txt
+	echo "bench: kernel $kver under QEMU TCG; tables and samples also in $out" >&2
+	tests/vm/run-in-vm.sh --kernel "$kver" --smp 2 --timeout 5400 --expose "$PWD" \
+		-- /usr/bin/python3 bench/vm.py --build-dir "$PWD/build" "$@" | tee "$out"
+	exit "${PIPESTATUS[0]}"
+fi
 
 if [[ $(id -u) != 0 ]]; then
 	echo "bench: run as root (BPF programs, auditd, kernel.bpf_stats_enabled)" >&2

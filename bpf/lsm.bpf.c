@@ -16,7 +16,8 @@
  * Loaded only with --enforce or --dry-run, where the kernel runs BPF LSM programs.
  *
  * The open being made is found the way it entered the kernel: a native syscall's arguments were
- * stashed at sys_enter; a 32-bit syscall's are read from its registers here (no per-syscall
+ * stashed at sys_enter (--hooks fentry: at fentry/do_sys_openat2, fexit.bpf.c, which stashes
+ * 32-bit ones too); a 32-bit syscall's are read from its registers here (no per-syscall
  * tracepoint fires for it) and stashed for the ia32 exit program; an io_uring request runs in
  * an io-wq worker, whose current request leads to the submission record uring.bpf.c made.
  */

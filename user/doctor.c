@@ -77,6 +77,7 @@ struct doctor {
 	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
 	bool ia32_off;	    /* booted with ia32_emulation=0, on a kernel that has the parameter */
 	int sys_exit_err;   /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
+	bool hooks_fentry;  /* --hooks auto takes the fexit programs here */
 };
 
 static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
@@ -663,12 +664,41 @@ static void check_fentry(struct doctor *d)
 		if (!refused_for_privilege(d, c))
 			check_verdict(c,
 				      "fentry programs refused by this kernel (%s): auditing uses "
-				      "syscall tracepoints and is unaffected",
+				      "syscall tracepoints (--hooks auto) and is unaffected",
 				      errno_name(d->fentry_err));
 	} else {
 		c = check_add(d, DOC_OK, "fentry load");
 		check_value(c, "fentry/%s: loads", d->fentry_fn);
 		check_verdict(c, "fentry programs load");
+	}
+}
+
+/* What --hooks auto (the default) audits from: the loader's own test, as it will run it. */
+static void check_hooks(struct doctor *d)
+{
+	struct doc_check *c;
+	char why[384];
+
+	if (!d->bpf_ok) {
+		c = check_add(d, DOC_INFO, "hooks");
+		check_value(c, "unknown");
+		check_verdict(c, "cannot load BPF programs without CAP_BPF and CAP_PERFMON to "
+				 "find out");
+	} else if (tg_fentry_loadable(why, sizeof(why)) == 0) {
+		d->hooks_fentry = true;
+		c = check_add(d, DOC_OK, "hooks");
+		check_value(c, "fentry");
+		check_verdict(c,
+			      "--hooks auto audits from fexit programs on do_sys_openat2, "
+			      "do_mkdirat, vfs_statx and do_faccessat: no syscall tracepoint, so "
+			      "other syscalls stay on the fast path");
+	} else {
+		c = check_add(d, DOC_OK, "hooks");
+		check_value(c, "tracepoint");
+		check_verdict(c,
+			      "--hooks auto audits from syscall tracepoints (every syscall then "
+			      "takes the tracing slow path): %s",
+			      why);
 	}
 }
 
@@ -755,6 +785,13 @@ static void check_ia32(struct doctor *d)
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "ia32_emulation=0");
 		check_verdict(c, "32-bit syscalls are off: tmpguard leaves its sys_exit hook out");
+	} else if (d->sys_exit_err == 0 && d->hooks_fentry) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "tp_btf/sys_exit: loads");
+		check_verdict(
+			c, "32-bit open, creat, openat, openat2, mkdir and probes are audited by "
+			   "the fexit programs, as native ones are; --hooks tracepoint would "
+			   "add sys_exit, a hook on every syscall");
 	} else if (d->sys_exit_err == 0) {
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "tp_btf/sys_exit: loads");
@@ -939,6 +976,7 @@ static void run_checks(struct doctor *d)
 	check_prog_type(d, "tracing progs", BPF_PROG_TYPE_TRACING);
 	check_lsm(d);
 	check_fentry(d);
+	check_hooks(d);
 	check_io_uring(d);
 	check_ia32(d);
 

@@ -18,6 +18,8 @@ struct tg_bpf {
 	struct tmpguard_bpf *skel;
 	struct ring_buffer *rb;
 	int nr_attached;
+	enum tg_hooks hooks;	  /* in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT */
+	char hooks_fallback[384]; /* why auto did not take fentry */
 };
 
 static bool verbose_libbpf;
@@ -201,10 +203,12 @@ bool tg_ia32_off_on_cmdline(void)
  *   io_uring), none of the io_uring programs is loaded.
  * - tp_btf/sys_exit runs for every syscall of every process, for the sake of 32-bit ones: a
  *   kernel without IA32_EMULATION (no __ia32_compat_sys_openat) has none, nor one booted with
- *   ia32_emulation=0, and those do without it.
+ *   ia32_emulation=0, and those do without it. The fexit programs see 32-bit syscalls too:
+ *   with them it is left out as well.
  */
-static void select_hooks(struct tg_bpf *b)
+static void select_hooks(struct tg_bpf *b, bool fentry, bool lsm)
 {
+	struct bpf_program *prog;
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	bool req = false, sqe = false, ia32 = true, param;
 
@@ -224,11 +228,90 @@ static void select_hooks(struct tg_bpf *b)
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_complete, req || sqe);
-	bpf_program__set_autoload(b->skel->progs.tp_btf__sys_exit, ia32);
+	bpf_program__set_autoload(b->skel->progs.tp_btf__sys_exit, ia32 && !fentry);
+	/* Syscall tracepoints or the fexit programs of bpf/fexit.bpf.c, by section: the fentry
+	 * one only stashes the open for the lsm/ programs. */
+	bpf_object__for_each_program(prog, b->skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+
+		if (!strncmp(sec, "tracepoint/syscalls/", 20))
+			bpf_program__set_autoload(prog, !fentry);
+		else if (!strncmp(sec, "fexit/", 6))
+			bpf_program__set_autoload(prog, fentry);
+		else if (!strncmp(sec, "fentry/", 7))
+			bpf_program__set_autoload(prog, fentry && lsm);
+	}
 }
 
-struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
-			    char *err, size_t errlen, bool *lsm_refused)
+static const char *const hooks_names[] = {
+	[TG_HOOKS_AUTO] = "auto",
+	[TG_HOOKS_TRACEPOINT] = "tracepoint",
+	[TG_HOOKS_FENTRY] = "fentry",
+};
+
+int tg_hooks_parse(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof(hooks_names) / sizeof(hooks_names[0])); i++)
+		if (!strcmp(name, hooks_names[i]))
+			return i;
+	return -1;
+}
+
+const char *tg_hooks_name(enum tg_hooks h)
+{
+	return (unsigned)h < sizeof(hooks_names) / sizeof(hooks_names[0]) ? hooks_names[h] : "?";
+}
+
+/* bpf/fexit.bpf.c's attach points. */
+static const char *const fexit_functions[] = {"do_sys_openat2", "do_mkdirat", "vfs_statx",
+					      "do_faccessat"};
+
+int tg_fentry_loadable(char *err, size_t errlen)
+{
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FEXIT);
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id = -1, fd;
+
+	if (!vmlinux) {
+		snprintf(err, errlen, "cannot read kernel BTF");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(fexit_functions) / sizeof(fexit_functions[0]); i++) {
+		int fid = btf__find_by_name_kind(vmlinux, fexit_functions[i], BTF_KIND_FUNC);
+
+		if (fid < 0) {
+			snprintf(err, errlen,
+				 "%s is not in this kernel's BTF (renamed or inlined): no fexit "
+				 "program can attach to it",
+				 fexit_functions[i]);
+			btf__free(vmlinux);
+			return -1;
+		}
+		if (i == 0)
+			id = fid;
+	}
+	btf__free(vmlinux);
+	o.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tg_fexit_probe", "GPL", insns, 2, &o);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "this kernel refuses fentry/fexit programs (%s)",
+			 strerror(e));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry,
+				  ring_buffer_sample_fn cb, void *ctx, char *err, size_t errlen,
+				  bool *lsm_refused)
 {
 	struct tg_bpf *b = calloc(1, sizeof(*b));
 	char msg[512];
@@ -238,16 +321,17 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	b->hooks = fentry ? TG_HOOKS_FENTRY : TG_HOOKS_TRACEPOINT;
 	verbose_libbpf = opts->verbose;
 	libbpf_set_print(libbpf_print);
 
 	/* Syscall tracepoints attach through tracefs, which is not always mounted. */
-	e = tg_tracefs_ensure(msg, sizeof(msg));
+	e = fentry ? 0 : tg_tracefs_ensure(msg, sizeof(msg));
 	if (e) {
 		snprintf(err, errlen, "%s", msg);
 		goto fail;
 	}
-	if (msg[0] && opts->verbose)
+	if (!fentry && msg[0] && opts->verbose)
 		fprintf(stderr, "tmpguard: %s\n", msg);
 
 	b->skel = tmpguard_bpf__open();
@@ -278,7 +362,7 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
 
-	select_hooks(b);
+	select_hooks(b, fentry, opts->lsm);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
@@ -311,6 +395,42 @@ struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sampl
 fail:
 	tg_bpf_stop(b);
 	return NULL;
+}
+
+struct tg_bpf *tg_bpf_start(const struct tg_loader_opts *opts, ring_buffer_sample_fn cb, void *ctx,
+			    char *err, size_t errlen, bool *lsm_refused)
+{
+	char why[384] = "";
+	struct tg_bpf *b;
+
+	if (opts->hooks != TG_HOOKS_TRACEPOINT && tg_fentry_loadable(why, sizeof(why)) == 0) {
+		b = start_hooks(opts, true, cb, ctx, err, errlen, lsm_refused);
+		if (b || opts->hooks == TG_HOOKS_FENTRY || (lsm_refused && *lsm_refused))
+			return b;
+		/* auto: whatever failed with fentry (a verifier or attach error on a kernel
+		 * whose functions changed), the tracepoints may still do. */
+		snprintf(why, sizeof(why), "%.300s", err);
+	} else if (opts->hooks == TG_HOOKS_FENTRY) {
+		snprintf(err, errlen,
+			 "--hooks fentry: %s; --hooks tracepoint (or auto) audits from syscall "
+			 "tracepoints instead",
+			 why);
+		return NULL;
+	}
+	b = start_hooks(opts, false, cb, ctx, err, errlen, lsm_refused);
+	if (b && opts->hooks == TG_HOOKS_AUTO)
+		snprintf(b->hooks_fallback, sizeof(b->hooks_fallback), "%s", why);
+	return b;
+}
+
+enum tg_hooks tg_bpf_hooks(const struct tg_bpf *b)
+{
+	return b->hooks;
+}
+
+const char *tg_bpf_hooks_fallback(const struct tg_bpf *b)
+{
+	return b->hooks_fallback;
 }
 
 int tg_bpf_track(struct tg_bpf *b, pid_t pid)

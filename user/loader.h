@@ -11,6 +11,14 @@
 #include <linux/types.h>
 #include "tmpguard.h"
 
+/* Which hooks audit (--hooks): fentry/fexit programs on kernel functions, or syscall
+ * tracepoints; auto takes fentry where this kernel loads it. */
+enum tg_hooks {
+	TG_HOOKS_AUTO,
+	TG_HOOKS_TRACEPOINT,
+	TG_HOOKS_FENTRY,
+};
+
 struct tg_loader_opts {
 	bool verbose;	     /* libbpf debug output */
 	bool filter_tracked; /* only tracked process trees (run, --pid) */
@@ -19,9 +27,19 @@ struct tg_loader_opts {
 	uint32_t dir_loose_mask;
 	size_t ringbuf_bytes; /* power of two, >= page size */
 	bool lsm;	      /* load the BPF LSM programs (enforcement, dry-run) */
+	enum tg_hooks hooks;
 };
 
 struct tg_bpf;
+
+/* "auto", "tracepoint" or "fentry": enum tg_hooks, or -1. */
+int tg_hooks_parse(const char *name);
+const char *tg_hooks_name(enum tg_hooks h);
+/*
+ * Can this kernel run tmpguard's fentry/fexit programs? Their four attach points are in BTF and
+ * a minimal fexit program on do_sys_openat2 loads. Returns 0, or -1 with the reason in err.
+ */
+int tg_fentry_loadable(char *err, size_t errlen);
 
 /*
  * Was this kernel booted with ia32_emulation=0? That turns 32-bit syscalls off where the kernel
@@ -61,6 +79,10 @@ int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n);
 /* Enforcement settings (enum tg_enforce_mode, rule bit sets, run-scope only). */
 void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,
 			bool tracked_only);
+/* The hooks in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT. */
+enum tg_hooks tg_bpf_hooks(const struct tg_bpf *b);
+/* Why --hooks auto did not take fentry ("" if it did, or was not asked to). */
+const char *tg_bpf_hooks_fallback(const struct tg_bpf *b);
 /* Programs attached (for the start-up line). */
 int tg_bpf_nr_attached(const struct tg_bpf *b);
 /* Calls fn for each attached program, in load order: its name, its section (the hook, as in

@@ -56,6 +56,7 @@ struct session {
 	char **command;		 /* run: argv of COMMAND */
 	const char *policy_path; /* NULL: the built-in default */
 	bool enforce, dry_run, fallback_kill;
+	int hooks;		 /* enum tg_hooks; -1: not given (TMPGUARD_HOOKS, else auto) */
 	const char *config_name; /* daemon: the configuration file the options come from */
 
 	/* state */
@@ -576,6 +577,12 @@ static void emit_session_record(struct session *s)
 			       json_object_new_string(s->scoped ? "process-tree" : "host"));
 	tg_bpf_for_each_attached(s->bpf, add_hook, hooks);
 	json_object_object_add(o, "hooks", hooks);
+	/* fentry or tracepoint, and why auto did not take fentry. */
+	json_object_object_add(o, "hooks_kind",
+			       json_object_new_string(tg_hooks_name(tg_bpf_hooks(s->bpf))));
+	if (*tg_bpf_hooks_fallback(s->bpf))
+		json_object_object_add(o, "hooks_fallback",
+				       json_object_new_string(tg_bpf_hooks_fallback(s->bpf)));
 	json_object_object_add(o, "enforcement",
 			       json_object_new_string(enforcement_name(s->enforce_mode)));
 	json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(s->ringbuf_bytes));
@@ -777,6 +784,7 @@ enum {
 	OPT_DB,
 	OPT_DB_MAX_AGE,
 	OPT_DB_MAX_SIZE,
+	OPT_HOOKS,
 };
 
 /* clang-format off */
@@ -787,6 +795,7 @@ enum {
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
 	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0 }, \
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
+	{ "hooks", OPT_HOOKS, "KIND", 0, "auto (the default, unless $TMPGUARD_HOOKS names another), fentry (fexit programs on kernel functions: no syscall tracepoint) or tracepoint (syscall tracepoints); auto takes fentry where the kernel loads it", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "decide as --enforce would, report would-deny, refuse nothing", 0 }, \
 	{ "enforce-fallback", OPT_FALLBACK, "kill", 0, "without BPF LSM: SIGKILL offenders after the fact", 0 }, \
@@ -890,6 +899,14 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DRY_RUN:
 		s->dry_run = true;
+		break;
+	case OPT_HOOKS:
+		s->hooks = tg_hooks_parse(arg);
+		if (s->hooks < 0) {
+			opt_error(state, "invalid hooks '%s': expected auto, fentry or tracepoint",
+				  arg);
+			return EINVAL;
+		}
 		break;
 	case OPT_FALLBACK:
 		if (strcmp(arg, "kill")) {
@@ -1024,9 +1041,23 @@ static int parse_opts(struct session *s, int argc, char **argv, bool run, const 
 
 	argv[0] = (char *)name;
 	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
+	s->hooks = -1;
 	err = argp_parse(&argp, argc, argv, flags, NULL, s);
 	if (err)
 		return TG_EXIT_USAGE;
+	/* The environment's choice where the options make none (the VM tests force fentry). */
+	if (s->hooks < 0 && getenv("TMPGUARD_HOOKS") && *getenv("TMPGUARD_HOOKS")) {
+		s->hooks = tg_hooks_parse(getenv("TMPGUARD_HOOKS"));
+		if (s->hooks < 0) {
+			fprintf(stderr,
+				"tmpguard: invalid TMPGUARD_HOOKS '%s': expected auto, fentry or "
+				"tracepoint\n",
+				getenv("TMPGUARD_HOOKS"));
+			return TG_EXIT_USAGE;
+		}
+	}
+	if (s->hooks < 0)
+		s->hooks = TG_HOOKS_AUTO;
 	if (run && (!s->command || !s->command[0])) {
 		fprintf(stderr, "tmpguard run: missing COMMAND (tmpguard run [OPTIONS] -- COMMAND "
 				"[ARGS...])\n");
@@ -1401,6 +1432,7 @@ static int session_start(struct session *s, bool scoped)
 	}
 
 	lo.lsm = s->enforce || s->dry_run;
+	lo.hooks = s->hooks;
 	s->scoped = scoped;
 	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), &lsm_refused);
 	if (!s->bpf && lsm_refused && s->fallback_kill) {
@@ -1414,6 +1446,9 @@ static int session_start(struct session *s, bool scoped)
 	} else if (s->bpf && (s->enforce || s->dry_run)) {
 		s->enforce_mode = s->enforce ? TG_ENFORCE_LSM : TG_ENFORCE_DRY_RUN;
 	}
+	if (s->bpf && s->verbose && *tg_bpf_hooks_fallback(s->bpf))
+		fprintf(stderr, "tmpguard: --hooks auto: %s: using syscall tracepoints\n",
+			tg_bpf_hooks_fallback(s->bpf));
 	if (!s->bpf) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		if (lsm_refused)
@@ -1740,8 +1775,11 @@ static int audit_loop(struct session *s, struct daemon *d)
 		err = 1;
 		goto out;
 	}
-	fprintf(stderr, "tmpguard: auditing (%d programs attached%s); %s\n",
-		tg_bpf_nr_attached(s->bpf), s->pid ? ", scoped to one process tree" : "",
+	fprintf(stderr, "tmpguard: auditing (%d programs attached, %s%s%s%s); %s\n",
+		tg_bpf_nr_attached(s->bpf),
+		tg_bpf_hooks(s->bpf) == TG_HOOKS_FENTRY ? "fexit hooks" : "syscall tracepoints",
+		*tg_bpf_hooks_fallback(s->bpf) ? ": " : "", tg_bpf_hooks_fallback(s->bpf),
+		s->pid ? ", scoped to one process tree" : "",
 		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
 	/* Fault injection for the tests of producer health: detach programs for real. */
 	if (getenv("TMPGUARD_TEST_DETACH")) {

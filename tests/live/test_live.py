@@ -247,9 +247,13 @@ class TgTestCase(unittest.TestCase):
         """The session record: what reports need to say what this run could see."""
         ctx = json.dumps(rec)
         self.assertTrue(rec["hooks"], "no hooks: " + ctx)
-        self.assertTrue(all(h.split("/")[0] in ("tracepoint", "tp_btf", "lsm") for h in rec["hooks"]),
-                        ctx)
-        self.assertIn("tracepoint/syscalls/sys_exit_openat", rec["hooks"], ctx)
+        # --hooks: syscall tracepoints, or fexit programs where the kernel loads them (the VMs)
+        fentry = rec["hooks_kind"] == "fentry"
+        self.assertIn(rec["hooks_kind"], ("tracepoint", "fentry"), ctx)
+        kinds = ("fexit", "fentry", "tp_btf", "lsm") if fentry else ("tracepoint", "tp_btf", "lsm")
+        self.assertTrue(all(h.split("/")[0] in kinds for h in rec["hooks"]), ctx)
+        self.assertIn("fexit/do_sys_openat2" if fentry else "tracepoint/syscalls/sys_exit_openat",
+                      rec["hooks"], ctx)
         self.assertIn(rec["enforcement"], ("off", "lsm", "dry-run", "kill-fallback"), ctx)
         sysctls = rec["posture"]["sysctls"]
         with open("/proc/sys/fs/protected_symlinks") as fh:

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""--hooks fentry against --hooks tracepoint, in a VM whose kernel loads fentry and BPF LSM
+programs (tests/vm/run-in-vm.sh; the host refuses fentry). One script makes every kind of
+create and probe tmpguard reports: open, creat, openat, openat2, mkdir, mkdirat, check-then-
+create through stat/access, int 0x80 from a 64-bit program and a 32-bit program's open, creat,
+openat, openat2, mkdir and stat64 probe. It runs under `tmpguard run --dry-run` once per mode,
+then under --enforce once per mode; the findings (everything but times, pids and what user
+space reads from /proc) must be the same, and the fentry runs must have no syscall tracepoint
+and no tp_btf/sys_exit attached. Two runs per mode: ~40 s in the 6.1 VM.
+
+Uses the live suite's helpers (tests/live/test_live.py). Exits 77 where fentry or BPF LSM
+programs do not load (under CI=true: 1)."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+import test_live as live  # noqa: E402
+from test_live import BASH, ENV, PYTHON, UMASK, fixture  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_enforce import DENY_ALL  # noqa: E402
+
+# $1: a fresh prefix in /tmp. Each step is independent of the ones before (a refused create
+# under --enforce changes nothing after it).
+SCRIPT = r"""
+p=$1 fx=$2
+echo x > "$p-redirect"
+"$fx/open_syscall" "$p-open"
+"$fx/creat" "$p-creat"
+"$fx/openat2" "$p-openat2"
+"$fx/open_trunc" "$p-openat"
+"$fx/mkdir_mode" "$p-mkdir" 0777
+"$fx/mkdirat_mode" /tmp "${p#/tmp/}-mkdirat" 0755
+test -e "$p-checked" || echo x > "$p-checked"
+"$3" -c 'import os, sys; n = sys.argv[1]; os.access(n, os.F_OK) or open(n, "w")' "$p-access"
+"$fx/excl_0644" "$p-excl"
+"$fx/int80_open" "$p-int80"
+if [ -x "$fx/open32" ]; then
+	for op in open creat openat openat2 mkdir probe; do "$fx/open32" $op "$p-ia32-$op" 0644; done
+fi
+exit 0
+"""
+
+# What differs between two runs of the same script, whatever the hooks: times, pids, and what
+# user space reads from /proc when the process is still there (exe, cgroup, cmdline, and the
+# language and advice that follow from them), else takes from the kernel's record.
+VOLATILE = {"time", "ancestry", "pattern", "count", "language", "advice"}
+VOLATILE_PROC = {"pid", "tid", "ppid", "sid", "exe", "cgroup", "cmdline"}
+
+
+class Hooks(live.PolicyFiles):
+    def run_script(self, hooks, opts=()):
+        prefix = self.name("/tmp", "hooks-" + hooks)
+        res = self.run_cmd([BASH, "-c", SCRIPT, "bash", prefix, live.FIXTURES, PYTHON],
+                           opts=["--hooks", hooks] + list(opts))
+        self.assertEqual(res.rc, 0, res.describe())
+        session = res.records[0]
+        self.assertEqual(session["hooks_kind"], hooks, session)
+        if hooks == "fentry":
+            self.assertFalse([h for h in session["hooks"]
+                              if h.startswith("tracepoint/") or h == "tp_btf/sys_exit"],
+                             session)
+        return prefix, res
+
+    def normalised(self, prefix, res):
+        """Findings with the run's own prefix, pids, times and inodes taken out, sorted."""
+        out = []
+        for f in res.findings:
+            g = {k: v for k, v in f.items() if k not in VOLATILE}
+            g["proc"] = {k: v for k, v in f["proc"].items() if k not in VOLATILE_PROC}
+            g["probe"] = f["probe"] and f["probe"].get("syscall")
+            out.append(json.dumps(g, sort_keys=True).replace(os.path.basename(prefix), "P"))
+        return sorted(out)
+
+    def same(self, opts=()):
+        a_prefix, a = self.run_script("tracepoint", opts)
+        b_prefix, b = self.run_script("fentry", opts)
+        fa, fb = self.normalised(a_prefix, a), self.normalised(b_prefix, b)
+        self.assertTrue(fa, a.describe())
+        self.assertEqual(fa, fb, "tracepoint:\n%s\nfentry:\n%s" % (a.describe(), b.describe()))
+        return a, b
+
+    def test_same_findings_under_dry_run(self):
+        # --dry-run: every finding is reported, the denied rules as would-deny, so this covers
+        # plain detection and the lsm/ programs' stash (fentry/do_sys_openat2) in one pass.
+        a, b = self.same(["--dry-run", "--policy", self.policy(DENY_ALL)])
+        rules = {(f["rule"], f["syscall"], f["entry"]) for f in b.findings}
+        for want in [("nonexclusive-create", "open", "syscall"),
+                     ("nonexclusive-create", "creat", "syscall"),
+                     ("nonexclusive-create", "openat2", "syscall"),
+                     ("nonexclusive-create", "openat", "syscall"),
+                     ("loose-tempdir", "mkdir", "syscall"),
+                     ("loose-tempdir", "mkdirat", "syscall"),
+                     ("check-then-create", "openat", "syscall"),
+                     ("loose-mode", "openat", "syscall"),
+                     ("nonexclusive-create", "open", "ia32")]:
+            self.assertIn(want, rules, b.describe())
+        if os.access(fixture("open32"), os.X_OK):
+            for want in [("nonexclusive-create", "creat", "ia32"),
+                         ("nonexclusive-create", "openat", "ia32"),
+                         ("nonexclusive-create", "openat2", "ia32"),
+                         ("loose-tempdir", "mkdir", "ia32"),
+                         ("check-then-create", "open", "ia32")]:
+                self.assertIn(want, rules, b.describe())
+        self.assertTrue([f for f in b.findings if f["action"] == "would-deny"], b.describe())
+        for res in (a, b):
+            self.assertEqual(res.summary["events"]["lost"], 0)
+        self.assertEqual(a.summary["events"]["would_deny"], b.summary["events"]["would_deny"])
+
+    def test_same_refusals_under_enforce(self):
+        a, b = self.same(["--enforce", "--policy", self.policy(DENY_ALL)])
+        self.assertTrue([f for f in b.findings if f["action"] == "denied"], b.describe())
+        self.assertEqual(a.summary["events"]["denied"], b.summary["events"]["denied"])
+
+
+def main():
+    if os.geteuid() != 0 or not live.TMPGUARD:
+        print("test_hooks: skipped: needs root and TMPGUARD", file=sys.stderr)
+        return 77
+    doctor = subprocess.run([live.TMPGUARD, "doctor", "--format", "json"], env=ENV,
+                            capture_output=True, timeout=600)
+    checks = {c["name"]: c for c in json.loads(doctor.stdout or b"{}").get("checks", [])}
+    hooks = checks.get("hooks", {}).get("value")
+    lsm = checks.get("bpf lsm load", {}).get("status")
+    if hooks != "fentry" or lsm != "ok":
+        why = "fentry or BPF LSM programs do not load here (doctor: hooks %r, bpf lsm load %r)" % (
+            hooks, lsm)
+        if os.environ.get("CI") == "true":
+            print("test_hooks: " + why + "; CI=true: the VM kernels load both", file=sys.stderr)
+            return 1
+        print("test_hooks: skipped: " + why, file=sys.stderr)
+        return 77
+    os.umask(UMASK)
+    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
