@@ -101,8 +101,9 @@ static __always_inline bool open_args(struct task_struct *task, struct tg_open_a
 }
 
 /*
- * With --enforce or --dry-run only (the loader switches it on with the lsm/ programs): the BPF LSM
- * hooks find the pending open in tg_open_args, where sys_enter_open* puts it in tracepoint mode.
+ * Before the kernel copies the path: its checksum (stash_path), for the exit to tell a path
+ * rewritten during the call; and the pending open, where the BPF LSM hooks (--enforce,
+ * --dry-run) find it, as sys_enter_open* leave it in tracepoint mode.
  */
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_how *how)
@@ -117,6 +118,7 @@ int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_
 	if (!task_tracked(pid_tgid >> 32) || !open_args(bpf_get_current_task_btf(), &a))
 		return 0;
 	tid = (__u32)pid_tgid;
+	stash_path(&a, (const char *)a.path);
 	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
 	return 0;
 }

@@ -12,9 +12,8 @@
 static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags, __u32 mode)
 {
 	struct tg_open_args a = {};
-	struct tg_scratch *s;
-	__u32 tid, zero = 0;
 	__u64 pid_tgid;
+	__u32 tid;
 
 	if (!(flags & O_CREAT))
 		return 0;
@@ -28,21 +27,7 @@ static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u6
 	a.dfd = dfd;
 	a.syscall = sys;
 	a.decision_rule = TG_R_NONE;
-	/* The path as it is now, just before the kernel copies it: the exit program compares it
-	 * with what is there then, and a string another thread rewrote in between is known for
-	 * what it is (TG_F_PATH_CHANGED) rather than taken for a symlink. Not for an O_EXCL open
-	 * that cannot be a finding (mode within the mask, O_CLOEXEC where that is reported): the
-	 * secure pattern (mkstemp) pays nothing for it. */
-	if (flags & O_EXCL && !(mode & tg_set.file_loose_mask) &&
-	    !(tg_set.report_cloexec && !(flags & O_CLOEXEC)))
-		s = NULL;
-	else
-		s = bpf_map_lookup_elem(&tg_scratch, &zero);
-	if (s) {
-		a.path_n = bpf_probe_read_user_str(s->path, sizeof(s->path), path);
-		a.path_sum = path_checksum(s->path, a.path_n);
-		a.path_read = 1;
-	}
+	stash_path(&a, path);
 	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
 	return 0;
 }

@@ -10,6 +10,29 @@
 #include "common.bpf.h"
 
 /*
+ * At the start of an open with O_CREAT: the path as it is now, just before the kernel copies
+ * it. The exit compares it with what is there then, and a string another thread rewrote in
+ * between is known for what it is (TG_F_PATH_CHANGED) rather than taken for a symlink. Not for
+ * an O_EXCL open that cannot be a finding (mode within the mask, O_CLOEXEC where that is
+ * reported): the secure pattern (mkstemp) pays nothing for it.
+ */
+static __always_inline void stash_path(struct tg_open_args *a, const char *path)
+{
+	struct tg_scratch *s;
+	__u32 zero = 0;
+
+	if (a->flags & O_EXCL && !(a->mode & tg_set.file_loose_mask) &&
+	    !(tg_set.report_cloexec && !(a->flags & O_CLOEXEC)))
+		return;
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return;
+	a->path_n = bpf_probe_read_user_str(s->path, sizeof(s->path), path);
+	a->path_sum = path_checksum(s->path, a->path_n);
+	a->path_read = 1;
+}
+
+/*
  * Did the caller name a shared directory, and did the name resolve where it said? Sets
  * TG_F_NAME_MISMATCH, TG_F_PARENT_MISMATCH, TG_F_REQDIR_SHARED or TG_F_REQDIR_UNKNOWN.
  */

@@ -206,7 +206,7 @@ bool tg_ia32_off_on_cmdline(void)
  *   ia32_emulation=0, and those do without it. The fexit programs see 32-bit syscalls too:
  *   with them it is left out as well.
  */
-static void select_hooks(struct tg_bpf *b, bool fentry, bool lsm)
+static void select_hooks(struct tg_bpf *b, bool fentry)
 {
 	struct bpf_program *prog;
 	struct btf *vmlinux = btf__load_vmlinux_btf();
@@ -229,18 +229,15 @@ static void select_hooks(struct tg_bpf *b, bool fentry, bool lsm)
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_complete, req || sqe);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__sys_exit, ia32 && !fentry);
-	/* Syscall tracepoints or the fexit programs of bpf/fexit.bpf.c, by section: the fentry
-	 * one only stashes the open for the lsm/ programs. */
+	/* Syscall tracepoints or the fentry/fexit programs of bpf/fexit.bpf.c, by section. */
 	bpf_object__for_each_program(prog, b->skel->obj)
 	{
 		const char *sec = bpf_program__section_name(prog);
 
 		if (!strncmp(sec, "tracepoint/syscalls/", 20))
 			bpf_program__set_autoload(prog, !fentry);
-		else if (!strncmp(sec, "fexit/", 6))
+		else if (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7))
 			bpf_program__set_autoload(prog, fentry);
-		else if (!strncmp(sec, "fentry/", 7))
-			bpf_program__set_autoload(prog, fentry && lsm);
 	}
 }
 
@@ -362,7 +359,7 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_exit, false);
 	}
 
-	select_hooks(b, fentry, opts->lsm);
+	select_hooks(b, fentry);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
