@@ -497,10 +497,12 @@ static __always_inline void fill_task(struct tg_event *e, struct task_struct *ta
 		e->args_len = n;
 }
 
-/* Reserve a record or count the loss. */
-static __always_inline struct tg_event *event_reserve(void)
+/* The record to build: this CPU's tg_event_heap slot. NULL (never seen: the map is an array
+ * of one) counts as a loss like a full ring buffer. */
+static __always_inline struct tg_event *event_start(void)
 {
-	struct tg_event *e = bpf_ringbuf_reserve(&tg_events, sizeof(*e), 0);
+	__u32 zero = 0;
+	struct tg_event *e = bpf_map_lookup_elem(&tg_event_heap, &zero);
 
 	if (!e) {
 		stat_inc(TG_STAT_LOST);
@@ -510,18 +512,38 @@ static __always_inline struct tg_event *event_reserve(void)
 }
 
 /*
+ * Sends the record built in e: its header and the first path_n bytes of path, path_n being what
+ * bpf_probe_read_{kernel,user}_str() returned when it wrote path (its NUL included). Any other
+ * value (a failed read) sends an empty path. A failed output is a loss, counted.
+ *
+ * bpf_ringbuf_output() copies the record into the ring: the size need not be a constant, as
+ * bpf_ringbuf_reserve()'s must (bpf_ringbuf_reserve_dynptr() would lift that, from 5.19, above
+ * the 5.17 floor). The verifier checks the size against the map value: the bounds below give it
+ * TG_EVENT_HDR_LEN + [1, TG_PATH_LEN], at most sizeof(struct tg_event).
+ *
  * Waking the reader costs more than writing the record (an IPI per record, a VM exit on
- * virtualised hosts): wake it only once wakeup_bytes are unread. The reader polls with a
- * timeout and consumes whatever is there, so a record waits at most one poll interval.
+ * virtualised hosts): wake it only once wakeup_bytes are unread, this record included (its
+ * ring header too). The reader polls with a timeout and consumes whatever is there, so
+ * a record waits at most one poll interval.
  */
-static __always_inline void event_submit(struct tg_event *e)
+static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
-	__u64 flags = BPF_RB_FORCE_WAKEUP;
+	__u64 flags = BPF_RB_FORCE_WAKEUP, size;
 
+	if (path_n < 1 || path_n > TG_PATH_LEN) {
+		path_n = 1;
+		e->path[0] = 0;
+	}
+	e->path_len = path_n;
+	size = TG_EVENT_HDR_LEN + (__u64)path_n;
 	if (tg_cfg.wakeup_bytes &&
-	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) < tg_cfg.wakeup_bytes)
+	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) + BPF_RINGBUF_HDR_SZ + size <
+		    tg_cfg.wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	if (bpf_ringbuf_output(&tg_events, e, size, flags)) {
+		stat_inc(TG_STAT_LOST);
+		return;
+	}
 	stat_inc(TG_STAT_SENT);
 }
 

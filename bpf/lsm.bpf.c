@@ -31,10 +31,11 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 					  struct dentry *dentry, __u32 mode, __u32 rule,
 					  __u32 action, __u32 facts, const struct tg_probe *probe)
 {
-	struct tg_event *e = event_reserve();
+	struct tg_event *e = event_start();
 	const char *upath = NULL, *kpath = u ? u->path : NULL;
 	struct inode *ino;
 	void *req;
+	long n;
 
 	if (!e)
 		return;
@@ -111,13 +112,14 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 				      BPF_CORE_READ(dentry, d_name.name)) < 0)
 		e->name[0] = 0;
 	if (kpath) {
-		if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), kpath) < 0)
-			e->path[0] = 0;
-	} else if (bpf_probe_read_user_str(e->path, sizeof(e->path), upath) < 0) {
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					  BPF_CORE_READ(dentry, d_name.name));
+		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), kpath);
+	} else {
+		n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+		if (n < 0)
+			n = bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+						      BPF_CORE_READ(dentry, d_name.name));
 	}
-	event_submit(e);
+	event_submit(e, n); /* n < 0: an empty path */
 }
 
 /* Applies the policy's action for rule: returns the LSM verdict. */

@@ -108,11 +108,27 @@ struct {
 	__type(value, __u8);
 } tg_tracked SEC(".maps") __weak;
 
-/* Candidate records for user space. Size set by the loader (--ringbuf-size). */
+/* Candidate records for user space, variable-length (tmpguard.h). Size set by the loader
+ * (--ringbuf-size); this default is user space's too. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, 4 << 20);
 } tg_events SEC(".maps") __weak;
+
+/*
+ * index 0: the record being built, per CPU. A tg_event (5 KiB with its path buffer) is too
+ * large for the stack, and the ring buffer takes only the bytes used: the header and the path
+ * (event_submit). Writers: every program that sends a record (event_start); reader:
+ * event_submit. Like tg_scratch, one slot per CPU: a program that sends does not run nested in
+ * another one that does on the same CPU (syscall exit tracepoints and LSM hooks of the syscall
+ * being made, one after the other).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_event);
+} tg_event_heap SEC(".maps") __weak;
 
 /* index: enum tg_stat; value: per-CPU counter. Writers: all programs; reader: user space. */
 struct {

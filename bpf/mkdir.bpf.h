@@ -74,7 +74,7 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 entry, __u32 sys, i
 		stat_inc(TG_STAT_KILLED);
 		killed = true;
 	}
-	e = event_reserve();
+	e = event_start();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, offsetof(struct tg_event, comm));
@@ -96,8 +96,8 @@ static __always_inline int handle_mkdir_exit(long ret, __u32 entry, __u32 sys, i
 	fill_task(e, task);
 	e->file_uid = e->fsuid;
 	e->name[0] = 0;
-	bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
-	event_submit(e);
+	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
+	event_submit(e, n);
 	return 0;
 }
 

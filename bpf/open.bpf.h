@@ -217,7 +217,7 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 			stat_inc(TG_STAT_KILLED);
 		}
 	}
-	e = event_reserve();
+	e = event_start();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, offsetof(struct tg_event, comm));
@@ -255,7 +255,7 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	e->args[TG_ARGS_LEN - 1] = 0;
 	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name)) < 0)
 		e->name[0] = 0;
-	bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
+	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
 
 	/* shape.hash was computed by requested_dir_facts() for every non-exclusive create. */
 	if (!excl && len) {
@@ -269,7 +269,7 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 			e->probe_syscall = probe->syscall;
 		}
 	}
-	event_submit(e);
+	event_submit(e, n);
 	return 0;
 }
 

@@ -4,13 +4,14 @@
  * buffer, the fact bits they set, and the limits both sides agree on.
  *
  * Wire format: fixed-width fields only, 8-byte fields first, every field naturally aligned,
- * explicit padding. The loader checks TG_ABI_VERSION (kept in .rodata of the BPF object) and
- * the record size against what it was compiled with.
+ * explicit padding. Records are variable-length (struct tg_event below says how). The loader
+ * checks TG_ABI_VERSION (kept in .rodata of the BPF object); user/events.c checks the layout at
+ * compile time and every record's size as it arrives.
  */
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 5
+#define TG_ABI_VERSION 6 /* 5: path checksum facts; 6: variable-length records */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -176,7 +177,16 @@ struct tg_dir_key {
 	__u32 pad;
 };
 
-/* One record per candidate; all fields aligned, see the layout check in user/events.c. */
+/*
+ * One record per candidate; all fields aligned, see the layout check in user/events.c.
+ *
+ * On the wire (ABI 6) a record is variable-length: the header (every field before path,
+ * TG_EVENT_HDR_LEN bytes) followed by path_len bytes of path, the last of which is its NUL and
+ * the only NUL among them. A record is exactly TG_EVENT_HDR_LEN + path_len bytes, 1 <= path_len
+ * <= TG_PATH_LEN (an empty path is one NUL). The BPF side builds the whole struct in a per-CPU
+ * map and sends that prefix (event_submit); user space decodes it into a whole struct.
+ * Typical paths are 20-100 bytes: a record is about 1 KiB instead of 5.
+ */
 struct tg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() at exit */
 	__u64 cgroup_id;
@@ -213,13 +223,18 @@ struct tg_event {
 	__u32 action;	     /* enum tg_action_taken */
 	__u32 rule;	     /* enum tg_rule_id the kernel enforced, TG_R_NONE if none */
 	__u32 entry;	     /* enum tg_entry (ABI 4: was padding) */
+	__u32 path_len;	     /* bytes of path sent, its NUL included (ABI 6) */
+	__u32 pad;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */
 	char exe[TG_EXE_LEN];
 	char cgroup[TG_CGROUP_LEN];
 	char args[TG_ARGS_LEN];
 	char name[TG_NAME_LEN]; /* the opened dentry's name */
-	char path[TG_PATH_LEN]; /* the path as requested */
+	char path[TG_PATH_LEN]; /* the path as requested: path_len bytes on the wire */
 };
+
+/* The fixed part of a record: what precedes path. */
+#define TG_EVENT_HDR_LEN __builtin_offsetof(struct tg_event, path)
 
 #endif /* TMPGUARD_H */

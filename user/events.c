@@ -5,14 +5,15 @@
 #include "events.h"
 
 /* The wire format's layout, checked at compile time against what the BPF side writes: every
- * 8-byte field first, no implicit padding. */
+ * 8-byte field first, no implicit padding, the path last (records are cut after it). */
 _Static_assert(offsetof(struct tg_event, kind) == 56, "8-byte fields come first");
-_Static_assert(offsetof(struct tg_event, comm) == 56 + 28 * 4, "32-bit block is packed");
+_Static_assert(offsetof(struct tg_event, comm) == 56 + 30 * 4, "32-bit block is packed");
 _Static_assert(sizeof(struct tg_event) % 8 == 0, "record size is a multiple of 8");
 _Static_assert(sizeof(struct tg_event) == offsetof(struct tg_event, comm) + TG_COMM_LEN * 2 +
 						  TG_EXE_LEN + TG_CGROUP_LEN + TG_ARGS_LEN +
 						  TG_NAME_LEN + TG_PATH_LEN,
 	       "no padding between strings");
+_Static_assert(TG_EVENT_HDR_LEN + TG_PATH_LEN == sizeof(struct tg_event), "path is last");
 
 static const char *const syscall_names[TG_SYS_MAX] = {
 	[TG_SYS_OPEN] = "open",
@@ -52,12 +53,38 @@ const char *tg_syscall_name(uint32_t sys)
 
 int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err, size_t errlen)
 {
-	if (size != sizeof(*out)) {
-		snprintf(err, errlen, "record of %zu bytes, expected %zu (ABI %d)", size,
-			 sizeof(*out), TG_ABI_VERSION);
+	const char *path = (const char *)data + TG_EVENT_HDR_LEN, *nul;
+	size_t path_len;
+
+	/* The size first: nothing past it is read. */
+	if (size <= TG_EVENT_HDR_LEN || size > sizeof(*out)) {
+		snprintf(err, errlen,
+			 "record of %zu bytes, expected %zu to %zu (ABI %d: a %zu-byte header and "
+			 "a path of 1 to %d bytes)",
+			 size, TG_EVENT_HDR_LEN + 1, sizeof(*out), TG_ABI_VERSION, TG_EVENT_HDR_LEN,
+			 TG_PATH_LEN);
 		return -1;
 	}
-	memcpy(out, data, sizeof(*out));
+	path_len = size - TG_EVENT_HDR_LEN;
+	memcpy(out, data, TG_EVENT_HDR_LEN);
+	if (out->path_len != path_len) {
+		snprintf(err, errlen,
+			 "record of %zu bytes holds a %zu-byte path, its path_len says %u", size,
+			 path_len, out->path_len);
+		return -1;
+	}
+	nul = memchr(path, 0, path_len);
+	if (!nul) {
+		snprintf(err, errlen, "record's path (%zu bytes) is not NUL-terminated", path_len);
+		return -1;
+	}
+	if ((size_t)(nul - path) != path_len - 1) {
+		snprintf(err, errlen,
+			 "record's path has a NUL at byte %zu of %zu: path_len is wrong",
+			 (size_t)(nul - path), path_len);
+		return -1;
+	}
+	memcpy(out->path, path, path_len);
 	if (out->kind != TG_KIND_OPEN && out->kind != TG_KIND_MKDIR) {
 		snprintf(err, errlen, "record of unknown kind %u", out->kind);
 		return -1;
@@ -79,6 +106,5 @@ int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *e
 	TERMINATE(exe);
 	TERMINATE(cgroup);
 	TERMINATE(name);
-	TERMINATE(path);
 	return 0;
 }

@@ -8,8 +8,11 @@
 #include <linux/types.h>
 #include "tmpguard.h"
 
-/* Copies a raw record into *out and makes every string NUL-terminated. Returns 0, or -1 with a
- * reason in err when the record is not a tmpguard event of this ABI (wrong size or kind). */
+/* Copies a raw record of size bytes (a header and a NUL-terminated path, tmpguard.h) into *out
+ * and makes every string NUL-terminated; reads nothing past size, and out->path past its NUL is
+ * left as it was. Returns 0, or -1 with a reason in err when the record is not a tmpguard event
+ * of this ABI (a size out of range, a path_len that does not match it, a path not ending in its
+ * only NUL, an unknown kind, syscall or entry). */
 int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *err, size_t errlen);
 const char *tg_syscall_name(uint32_t sys); /* "openat"; "unknown" if out of range */
 /* How the call entered the kernel: "syscall", "ia32", "io_uring"; "unknown" if out of range. */

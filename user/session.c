@@ -41,7 +41,7 @@
 #define TG_EXIT_USAGE	   2
 #define TG_EXIT_FAILON	   3
 #define TG_AGG_MAX	   65536
-#define TG_RINGBUF_DEFAULT (8u << 20)
+#define TG_RINGBUF_DEFAULT (4u << 20) /* as tg_events in bpf/maps.bpf.h */
 
 struct session {
 	/* options */
@@ -793,7 +793,7 @@ enum {
 	{ "output", 'o', "FILE", 0, "write findings to FILE instead of standard output", 0 }, \
 	{ "policy", OPT_POLICY, "FILE", 0, "policy file (default: the built-in policies/default.yaml)", 0 }, \
 	{ "all-rules", OPT_ALL_RULES, NULL, 0, "also report inheritable-fd (off by default)", 0 }, \
-	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (8)", 0 }, \
+	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "ring buffer size in MiB, a power of two (4)", 0 }, \
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 }, \
 	{ "hooks", OPT_HOOKS, "KIND", 0, "auto (the default, unless $TMPGUARD_HOOKS names another), fentry (fexit programs on kernel functions: no syscall tracepoint) or tracepoint (syscall tracepoints); auto takes fentry where the kernel loads it", 0 }, \
 	{ "enforce", OPT_ENFORCE, NULL, 0, "enforce the policy's deny and kill actions (BPF LSM)", 0 }, \

@@ -3,13 +3,19 @@
  * libFuzzer target for what happens to a ring-buffer record in user space: decoding,
  * classification, aggregation patterns, and both renderings. A record is written by our own
  * BPF programs, but its strings are whatever processes put in their paths, names and argv, and
- * a bug on the BPF side must not become memory corruption in the collector. Beyond not
- * crashing: the JSON rendering must parse back as one valid JSON object, and the text
- * rendering must never hold a control byte other than its own newlines.
+ * a bug on the BPF side must not become memory corruption in the collector. Records are
+ * variable-length (a header and a NUL-terminated path, tmpguard.h), and each one is handed to
+ * the decoder in a heap block of exactly its size, so ASan sees any read past it. Beyond not
+ * crashing: the decoder accepts exactly the records whose size, path_len and path agree (an
+ * oracle written apart from it checks), and copies the path whole; the JSON rendering must
+ * parse back as one valid JSON object, and the text rendering must never hold a control byte
+ * other than its own newlines.
  *
  *   tests/fuzz/run_fuzz.sh ./fuzz_events 60
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,38 +41,89 @@ static void check_text(const char *buf, size_t n)
 	}
 }
 
+/* What tmpguard.h says a record is, apart from its fields' values. */
+static bool wire_ok(const unsigned char *rec, size_t size)
+{
+	uint32_t path_len;
+
+	if (size < TG_EVENT_HDR_LEN + 1 || size > TG_EVENT_HDR_LEN + TG_PATH_LEN)
+		return false;
+	memcpy(&path_len, rec + offsetof(struct tg_event, path_len), sizeof(path_len));
+	return path_len == size - TG_EVENT_HDR_LEN &&
+	       strnlen((const char *)rec + TG_EVENT_HDR_LEN, path_len) == path_len - 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tg_finding findings[TG_MAX_FINDINGS];
 	struct tg_rules_config rc;
 	struct tg_proc_info *proc;
 	struct tg_dir_verdict dir;
-	struct tg_event *raw, e;
-	char err[128], pattern[256];
+	struct tg_event e, *hdr;
+	unsigned char *rec;
+	char err[160], pattern[256];
+	bool formed;
+	uint8_t sel;
 	int n;
 
-	/* The first byte chooses: the input as the record, or the record zero-padded to size
-	 * (so most inputs get past the size check and exercise the rest). */
+	/* The first byte chooses: the rest of the input as the record, as it is (malformed ones
+	 * too); or as a header (zero-padded) and a path, made into the record the BPF side would
+	 * send (path_len set, the path cut at its first NUL or PATH_MAX - 1 bytes), so most
+	 * inputs get past the wire checks and exercise the rest. */
 	if (size < 1)
 		return 0;
-	raw = calloc(1, sizeof(*raw));
-	proc = calloc(1, sizeof(*proc));
-	if (!raw || !proc)
-		abort();
-	if (data[0] & 1) {
-		memcpy(raw, data + 1, size - 1 < sizeof(*raw) ? size - 1 : sizeof(*raw));
-		size = sizeof(*raw);
+	sel = data[0];
+	formed = sel & 1;
+	data++;
+	size--;
+	if (formed) {
+		size_t hdr = size < TG_EVENT_HDR_LEN ? size : TG_EVENT_HDR_LEN;
+		size_t plen = size > hdr ? strnlen((const char *)data + hdr, size - hdr) : 0;
+		uint32_t path_len;
+
+		if (plen > TG_PATH_LEN - 1)
+			plen = TG_PATH_LEN - 1;
+		path_len = plen + 1;
+		rec = calloc(1, TG_EVENT_HDR_LEN + path_len);
+		if (!rec)
+			abort();
+		memcpy(rec, data, hdr);
+		memcpy(rec + offsetof(struct tg_event, path_len), &path_len, sizeof(path_len));
+		memcpy(rec + TG_EVENT_HDR_LEN, data + hdr, plen);
+		size = TG_EVENT_HDR_LEN + path_len;
 	} else {
-		size = size - 1;
-		memcpy(raw, data + 1, size < sizeof(*raw) ? size : sizeof(*raw));
+		rec = malloc(size ? size : 1);
+		if (!rec)
+			abort();
+		memcpy(rec, data, size);
 	}
-	if (tg_event_decode(raw, size, &e, err, sizeof(err))) {
+	proc = calloc(1, sizeof(*proc));
+	hdr = calloc(1, sizeof(*hdr));
+	if (!proc || !hdr)
+		abort();
+	err[0] = 0;
+	if (tg_event_decode(rec, size, &e, err, sizeof(err))) {
 		if (!err[0])
 			abort(); /* a refusal always says why */
+		/* A well-formed record is refused only for a field's value. */
+		if (wire_ok(rec, size) && !strstr(err, "unknown"))
+			abort();
 		goto out;
 	}
+	/* Accepted: it was a record as tmpguard.h describes it, and its path came across whole. */
+	if (!wire_ok(rec, size) || e.path_len != size - TG_EVENT_HDR_LEN ||
+	    strlen(e.path) != e.path_len - 1 || memcmp(e.path, rec + TG_EVENT_HDR_LEN, e.path_len))
+		abort();
+	/* Numeric fields as sent, but for the two the decoder clamps. */
+	memcpy(hdr, rec, offsetof(struct tg_event, comm));
+	if (hdr->args_len > TG_ARGS_LEN)
+		hdr->args_len = TG_ARGS_LEN;
+	if (hdr->probe_syscall >= TG_SYS_MAX)
+		hdr->probe_syscall = 0;
+	if (memcmp(&e, hdr, offsetof(struct tg_event, comm)))
+		abort();
 	if (!tg_dir_verdict_from_kernel(&e, &dir))
-		dir = (struct tg_dir_verdict){.shared = data[0] & 2, .is_holding_dir = data[0] & 4};
+		dir = (struct tg_dir_verdict){.shared = sel & 2, .is_holding_dir = sel & 4};
 	tg_rules_config_default(&rc);
 	rc.enabled[TG_RULE_INHERITABLE_FD] = true;
 	n = tg_classify(&e, &dir, &rc, findings);
@@ -94,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.proc = proc,
 			.finding = findings[i],
 			.dir = dir,
-			.lang = tg_lang_detect(proc->exe, e.comm, data[0] & 8),
+			.lang = tg_lang_detect(proc->exe, e.comm, sel & 8),
 			.count = 1,
 			.pattern = pattern,
 			.boot_to_real_ns = 1795847400LL * 1000000000LL,
@@ -128,7 +185,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 	}
 out:
-	free(raw);
+	free(rec);
+	free(hdr);
 	free(proc);
 	return 0;
 }

@@ -261,7 +261,7 @@ class Endpoint(MetricsCase):
         self.assertEqual(sample(m, "tmpguard_info", version=version, enforcement="off",
                                 scope="process-tree"), 1, text)
         self.assertTrue(t0 - 5 <= sample(m, "tmpguard_start_time_seconds") <= time.time(), text)
-        self.assertEqual(sample(m, "tmpguard_ringbuf_size_bytes"), 8 << 20, text)
+        self.assertEqual(sample(m, "tmpguard_ringbuf_size_bytes"), 4 << 20, text)
 
         # --bpf-stats: run time measured, in seconds, for the program every create went
         # through; the run count covers at least our creates.

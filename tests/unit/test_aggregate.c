@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <linux/types.h>
@@ -132,34 +133,63 @@ static void test_container_id(void **state)
 	assert_null(tg_container_id("/system.slice/docker-3f2a.scope", id, sizeof(id)));
 }
 
+/* A record as the BPF side sends it: the header, then path and its NUL; exactly that many bytes
+ * on the heap (an ASan build catches a read past them). Returns its size. */
+static size_t wire(const struct tg_event *hdr, const char *path, unsigned char **out)
+{
+	size_t plen = strlen(path) + 1, size = TG_EVENT_HDR_LEN + plen;
+	unsigned char *buf = malloc(size);
+	struct tg_event h = *hdr;
+
+	assert_non_null(buf);
+	h.path_len = plen;
+	memcpy(buf, &h, TG_EVENT_HDR_LEN);
+	memcpy(buf + TG_EVENT_HDR_LEN, path, plen);
+	*out = buf;
+	return size;
+}
+
 static void test_decode(void **state)
 {
 	static struct tg_event raw, out;
+	unsigned char *buf;
 	char err[128];
+	size_t size;
 
 	(void)state;
-	memset(&raw, 'A', sizeof(raw)); /* no NUL anywhere */
+	memset(&raw, 'A', sizeof(raw)); /* no NUL in the header's strings */
 	raw.kind = TG_KIND_OPEN;
 	raw.syscall = TG_SYS_OPENAT;
 	raw.args_len = 100000;
 	raw.probe_syscall = 999;
 	raw.entry = TG_ENTRY_MAX;
-	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	size = wire(&raw, "/tmp/report.42", &buf);
+	assert_int_equal(size, TG_EVENT_HDR_LEN + 15);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "entry"));
+	free(buf);
 	raw.entry = TG_ENTRY_IO_URING;
-	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), 0);
+	size = wire(&raw, "/tmp/report.42", &buf);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.entry, TG_ENTRY_IO_URING);
-	assert_int_equal(strlen(out.path), TG_PATH_LEN - 1);
+	assert_string_equal(out.path, "/tmp/report.42");
+	assert_int_equal(out.path_len, 15);
 	assert_int_equal(strlen(out.comm), TG_COMM_LEN - 1);
+	assert_int_equal(strlen(out.name), TG_NAME_LEN - 1);
 	assert_int_equal(out.args_len, TG_ARGS_LEN);
 	assert_int_equal(out.probe_syscall, 0);
-	assert_int_equal(tg_event_decode(&raw, sizeof(raw) - 8, &out, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "expected"));
+	free(buf);
 	raw.kind = 7;
-	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	size = wire(&raw, "/tmp/x", &buf);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "kind"));
+	free(buf);
 	raw.kind = TG_KIND_MKDIR;
 	raw.syscall = TG_SYS_MAX;
-	assert_int_equal(tg_event_decode(&raw, sizeof(raw), &out, err, sizeof(err)), -1);
+	size = wire(&raw, "/tmp/x", &buf);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "syscall"));
+	free(buf);
 	assert_string_equal(tg_syscall_name(TG_SYS_OPENAT2), "openat2");
 	assert_string_equal(tg_syscall_name(12345), "unknown");
 	assert_string_equal(tg_entry_name(TG_ENTRY_SYSCALL), "syscall");
@@ -168,12 +198,96 @@ static void test_decode(void **state)
 	assert_string_equal(tg_entry_name(TG_ENTRY_MAX), "unknown");
 }
 
+/* Every path length the BPF side can send, from empty to PATH_MAX - 1 bytes, and nothing else. */
+static void test_decode_sizes(void **state)
+{
+	static struct tg_event raw, out;
+	static char path[TG_PATH_LEN];
+	unsigned char *buf;
+	char err[160];
+	size_t size;
+
+	(void)state;
+	memset(&raw, 0, sizeof(raw));
+	raw.kind = TG_KIND_OPEN;
+	raw.syscall = TG_SYS_OPEN;
+	/* Empty: the header and one NUL (a path the kernel could not read). */
+	size = wire(&raw, "", &buf);
+	assert_int_equal(size, TG_EVENT_HDR_LEN + 1);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.path, "");
+	free(buf);
+	/* The longest: 4095 bytes and the NUL, a whole struct. */
+	memset(path, 'p', TG_PATH_LEN - 1);
+	size = wire(&raw, path, &buf);
+	assert_int_equal(size, sizeof(struct tg_event));
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), 0);
+	assert_int_equal(strlen(out.path), TG_PATH_LEN - 1);
+	free(buf);
+	/* A shorter one after it: out->path ends at its own NUL. */
+	size = wire(&raw, "/tmp/a", &buf);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.path, "/tmp/a");
+	/* Any other size for the same bytes is refused, and says what it expected. */
+	for (size_t n = 0; n < size; n++) {
+		err[0] = 0;
+		assert_int_equal(tg_event_decode(buf, n, &out, err, sizeof(err)), -1);
+		assert_true(err[0]);
+	}
+	assert_int_equal(tg_event_decode(buf, TG_EVENT_HDR_LEN, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "expected"));
+	assert_int_equal(tg_event_decode(buf, sizeof(struct tg_event) + 8, &out, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "expected"));
+	free(buf);
+}
+
+static void set_path_len(unsigned char *buf, uint32_t v)
+{
+	memcpy(buf + offsetof(struct tg_event, path_len), &v, sizeof(v));
+}
+
+/* Records whose size, path_len and path disagree. */
+static void test_decode_malformed(void **state)
+{
+	static struct tg_event raw, out;
+	unsigned char *buf;
+	char err[160];
+	size_t size;
+
+	(void)state;
+	memset(&raw, 0, sizeof(raw));
+	raw.kind = TG_KIND_OPEN;
+	raw.syscall = TG_SYS_OPEN;
+	size = wire(&raw, "/tmp/abc", &buf);
+	/* path_len says more, or less, than the record holds. */
+	set_path_len(buf, 10);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "path_len says 10"));
+	set_path_len(buf, 0);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "path_len"));
+	set_path_len(buf, 9);
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), 0);
+	/* No NUL in the path's bytes: not terminated within the record. */
+	buf[size - 1] = 'c';
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not NUL-terminated"));
+	/* A NUL before the last byte: path_len counts bytes that are not the path. */
+	buf[size - 1] = 0;
+	buf[TG_EVENT_HDR_LEN + 4] = 0;
+	assert_int_equal(tg_event_decode(buf, size, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NUL at byte 4 of 9"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_pattern), cmocka_unit_test(test_pattern_truncates),
 		cmocka_unit_test(test_aggregate),    cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_container_id), cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_decode_sizes), cmocka_unit_test(test_decode_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
