@@ -81,8 +81,19 @@ static __always_inline bool task_tracked(__u32 tgid)
 	return bpf_map_lookup_elem(&tg_tracked, &tgid) != NULL;
 }
 
+/*
+ * Direct loads. A pointer the verifier knows by its BTF type (bpf_get_current_task_btf(),
+ * bpf_task_pt_regs(), a BTF program's arguments, and a struct pointer loaded from one of them)
+ * is read with plain loads: the verifier turns each into an inline PROBE_MEM load (a fault reads
+ * 0), where BPF_CORE_READ calls bpf_probe_read_kernel() once per hop. vmlinux.h's
+ * preserve_access_index keeps the offsets CO-RE relocated either way. Accepted on 5.17 (BTF
+ * pointer walks date from 5.5). Not through a pointer that is only a number to the verifier: one
+ * read with bpf_probe_read_kernel() (an array element at a variable index, fdt->fd[fd]) or
+ * loaded from a struct field whose type is not a struct pointer: those stay BPF_CORE_READ.
+ */
+
 /* Syscall arguments at exit: the registers the task entered the kernel with. x86_64 only:
- * orig argument order di, si, dx, r10. */
+ * orig argument order di, si, dx, r10. A BTF pointer: read its fields directly. */
 static __always_inline struct pt_regs *current_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -102,15 +113,15 @@ static __always_inline bool in_ia32_syscall(struct task_struct *task)
  */
 static __always_inline bool ia32_open_args(struct pt_regs *regs, struct tg_open_args *a)
 {
-	__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
-	__u32 dx = BPF_CORE_READ(regs, dx), si = BPF_CORE_READ(regs, si);
+	__u32 bx = regs->bx, cx = regs->cx;
+	__u32 dx = regs->dx, si = regs->si;
 	struct open_how how = {};
 
 	__builtin_memset(a, 0, sizeof(*a));
 	a->decision_rule = TG_R_NONE;
 	a->entry = TG_ENTRY_IA32;
 	a->dfd = AT_FDCWD;
-	switch (BPF_CORE_READ(regs, orig_ax)) {
+	switch (regs->orig_ax) {
 	case IA32_NR_OPEN:
 		a->syscall = TG_SYS_OPEN;
 		a->path = bx;
@@ -174,10 +185,10 @@ static __always_inline __u32 inode_dev(struct inode *ino)
 	return BPF_CORE_READ(ino, i_sb, s_dev);
 }
 
-/* Sticky and world-writable, or named in the policy's shared_dirs (matched by inode). */
-static __always_inline bool inode_is_shared_dir(struct inode *ino)
+/* Sticky and world-writable, or named in the policy's shared_dirs (matched by inode): mode is
+ * ino's i_mode, read by the caller. */
+static __always_inline bool dir_mode_is_shared(struct inode *ino, __u16 mode)
 {
-	__u16 mode = BPF_CORE_READ(ino, i_mode);
 	struct tg_dir_key key = {};
 
 	if ((mode & S_IFMT) != S_IFDIR)
@@ -189,6 +200,11 @@ static __always_inline bool inode_is_shared_dir(struct inode *ino)
 	key.ino = BPF_CORE_READ(ino, i_ino);
 	key.dev = inode_dev(ino);
 	return bpf_map_lookup_elem(&tg_shared_dirs, &key) != NULL;
+}
+
+static __always_inline bool inode_is_shared_dir(struct inode *ino)
+{
+	return dir_mode_is_shared(ino, BPF_CORE_READ(ino, i_mode));
 }
 
 struct tg_kexc_ctx {
@@ -231,9 +247,10 @@ static __always_inline bool kexc_lookup(struct task_struct *task, __u32 uid, __u
 
 	if (!x.combos)
 		return false;
-	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	x.ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
-	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
+	/* task is bpf_get_current_task_btf()'s: direct loads (a NULL hop reads 0). */
+	exe_ino = task->mm->exe_file->f_inode;
+	x.ino = exe_ino ? exe_ino->i_ino : 0;
+	x.dev = exe_ino ? exe_ino->i_sb->s_dev : 0;
 	x.cgid = bpf_get_current_cgroup_id();
 	x.key.rule = rule;
 	bpf_loop(7, kexc_step, &x, 0);
@@ -262,10 +279,17 @@ static __always_inline bool enforce_rule(struct task_struct *task, __u32 rule)
 	return !kexc_lookup(task, uid, rule) && !kexc_lookup(task, uid, TG_KEXC_ANY_RULE);
 }
 
+/*
+ * The file of task's descriptor fd. task is a BTF pointer: files, fdt, fd and max_fds are
+ * direct loads. fdt->fd is a pointer to pointers (a number to the verifier) indexed by a
+ * variable: that element is one bpf_probe_read_kernel(), and the file it gives is no BTF
+ * pointer either: its readers use BPF_CORE_READ.
+ */
 static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
 {
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)
@@ -280,7 +304,7 @@ static __always_inline struct dentry *base_dir(struct task_struct *task, int dfd
 	struct file *f;
 
 	if (dfd == AT_FDCWD)
-		return BPF_CORE_READ(task, fs, pwd.dentry);
+		return task->fs->pwd.dentry;
 	f = task_fd_file(task, dfd);
 	return f ? BPF_CORE_READ(f, f_path.dentry) : NULL;
 }
@@ -453,9 +477,12 @@ static __always_inline struct dentry *visible_dir(struct dentry *d, struct vfsmo
 	return BPF_CORE_READ(m, mnt_mountpoint);
 }
 
+/* task is bpf_get_current_task_btf()'s: the struct hops below are direct loads. */
 static __always_inline void fill_task(struct tg_event *e, struct task_struct *task)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *parent = task->real_parent;
+	const struct cred *cred = task->cred;
 	struct mm_struct *mm;
 	struct file *exe;
 	unsigned long arg_start, arg_end, n;
@@ -465,29 +492,30 @@ static __always_inline void fill_task(struct tg_event *e, struct task_struct *ta
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->euid = BPF_CORE_READ(task, cred, euid.val);
-	e->fsuid = BPF_CORE_READ(task, cred, fsuid.val);
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
-	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	e->umask = BPF_CORE_READ(task, fs, umask);
+	e->euid = cred->euid.val;
+	e->fsuid = cred->fsuid.val;
+	e->ppid = parent->tgid;
+	/* numbers[] is a flexible array (a struct pid may have more levels than BTF says):
+	 * read through the helper. */
+	e->sid = BPF_CORE_READ(task->signal->pids[PIDTYPE_SID], numbers[0].nr);
+	e->mntns = task->nsproxy->mnt_ns->ns.inum;
+	e->umask = task->fs->umask;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	BPF_CORE_READ_STR_INTO(&e->pcomm, task, real_parent, comm);
+	bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);
 	if (bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup),
-				      BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name)) < 0)
+				      task->cgroups->dfl_cgrp->kn->name) < 0)
 		e->cgroup[0] = 0;
 
-	mm = BPF_CORE_READ(task, mm);
+	mm = task->mm;
 	if (!mm)
 		return;
-	exe = BPF_CORE_READ(mm, exe_file);
+	exe = mm->exe_file;
 	if (exe && bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
-					     BPF_CORE_READ(exe, f_path.dentry, d_name.name)) ==
-			   sizeof(e->exe))
+					     exe->f_path.dentry->d_name.name) == sizeof(e->exe))
 		e->facts |= TG_F_EXE_TRUNC;
 	/* The argument vector lives in this task's memory: readable at syscall exit. */
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
+	arg_start = mm->arg_start;
+	arg_end = mm->arg_end;
 	n = arg_end - arg_start;
 	if (n > TG_ARGS_LEN) {
 		n = TG_ARGS_LEN;

@@ -82,30 +82,28 @@ int BPF_PROG(tp_btf__sys_exit, struct pt_regs *regs, long ret)
 		return ia32_open_exit(regs, ret);
 	case IA32_NR_MKDIR:
 		return handle_mkdir_exit(ret, TG_ENTRY_IA32, TG_SYS_MKDIR, AT_FDCWD,
-					 ia32_ptr(BPF_CORE_READ(regs, bx)),
-					 (__u32)BPF_CORE_READ(regs, cx));
+					 ia32_ptr(regs->bx), (__u32)regs->cx);
 	case IA32_NR_MKDIRAT:
-		return handle_mkdir_exit(
-			ret, TG_ENTRY_IA32, TG_SYS_MKDIRAT, (int)BPF_CORE_READ(regs, bx),
-			ia32_ptr(BPF_CORE_READ(regs, cx)), (__u32)BPF_CORE_READ(regs, dx));
+		return handle_mkdir_exit(ret, TG_ENTRY_IA32, TG_SYS_MKDIRAT, (int)regs->bx,
+					 ia32_ptr(regs->cx), (__u32)regs->dx);
 	}
 	if (ret != -ENOENT)
 		return 0;
 	switch (nr) {
 	case IA32_NR_STAT64:
-		return record_probe(ret, TG_SYS_STAT, ia32_ptr(BPF_CORE_READ(regs, bx)));
+		return record_probe(ret, TG_SYS_STAT, ia32_ptr(regs->bx));
 	case IA32_NR_LSTAT64:
-		return record_probe(ret, TG_SYS_LSTAT, ia32_ptr(BPF_CORE_READ(regs, bx)));
+		return record_probe(ret, TG_SYS_LSTAT, ia32_ptr(regs->bx));
 	case IA32_NR_ACCESS:
-		return record_probe(ret, TG_SYS_ACCESS, ia32_ptr(BPF_CORE_READ(regs, bx)));
+		return record_probe(ret, TG_SYS_ACCESS, ia32_ptr(regs->bx));
 	case IA32_NR_FSTATAT64:
-		return record_probe(ret, TG_SYS_NEWFSTATAT, ia32_ptr(BPF_CORE_READ(regs, cx)));
+		return record_probe(ret, TG_SYS_NEWFSTATAT, ia32_ptr(regs->cx));
 	case IA32_NR_STATX:
-		return record_probe(ret, TG_SYS_STATX, ia32_ptr(BPF_CORE_READ(regs, cx)));
+		return record_probe(ret, TG_SYS_STATX, ia32_ptr(regs->cx));
 	case IA32_NR_FACCESSAT:
-		return record_probe(ret, TG_SYS_FACCESSAT, ia32_ptr(BPF_CORE_READ(regs, cx)));
+		return record_probe(ret, TG_SYS_FACCESSAT, ia32_ptr(regs->cx));
 	case IA32_NR_FACCESSAT2:
-		return record_probe(ret, TG_SYS_FACCESSAT2, ia32_ptr(BPF_CORE_READ(regs, cx)));
+		return record_probe(ret, TG_SYS_FACCESSAT2, ia32_ptr(regs->cx));
 	}
 	return 0;
 }

@@ -60,23 +60,23 @@ static __always_inline void emit_decision(struct task_struct *task, __u32 kind,
 	} else if (in_ia32_syscall(task)) {
 		/* ia32 mkdir(path, mode) or mkdirat(dfd, path, mode): syscall 39 or 296 */
 		struct pt_regs *regs = current_regs();
-		bool at = BPF_CORE_READ(regs, orig_ax) != IA32_NR_MKDIR;
-		__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
+		bool at = regs->orig_ax != IA32_NR_MKDIR;
+		__u32 bx = regs->bx, cx = regs->cx;
 
 		e->entry = TG_ENTRY_IA32;
 		e->syscall = at ? TG_SYS_MKDIRAT : TG_SYS_MKDIR;
 		e->dfd = at ? (int)bx : AT_FDCWD;
 		upath = (const char *)(__u64)(at ? cx : bx);
-		e->mode = at ? (__u32)BPF_CORE_READ(regs, dx) : cx;
+		e->mode = at ? (__u32)regs->dx : cx;
 	} else {
 		/* mkdir(path, mode) or mkdirat(dfd, path, mode): x86_64 syscall 83 or 258 */
 		struct pt_regs *regs = current_regs();
-		bool at = BPF_CORE_READ(regs, orig_ax) != 83;
+		bool at = regs->orig_ax != 83;
 
 		e->syscall = at ? TG_SYS_MKDIRAT : TG_SYS_MKDIR;
-		e->dfd = at ? (int)BPF_CORE_READ(regs, di) : AT_FDCWD;
-		upath = (const char *)(at ? BPF_CORE_READ(regs, si) : BPF_CORE_READ(regs, di));
-		e->mode = at ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, si);
+		e->dfd = at ? (int)regs->di : AT_FDCWD;
+		upath = (const char *)(at ? regs->si : regs->di);
+		e->mode = at ? regs->dx : regs->si;
 	}
 	e->ret = -EACCES;
 	e->facts = facts;

@@ -12,7 +12,7 @@ int tracepoint__syscalls__sys_exit_mkdir(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = current_regs();
 
 	return handle_mkdir_exit(ctx->ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIR, AT_FDCWD,
-				 (const char *)BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+				 (const char *)regs->di, regs->si);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mkdirat")
@@ -20,7 +20,6 @@ int tracepoint__syscalls__sys_exit_mkdirat(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = current_regs();
 
-	return handle_mkdir_exit(ctx->ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIRAT,
-				 (int)BPF_CORE_READ(regs, di),
-				 (const char *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx));
+	return handle_mkdir_exit(ctx->ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIRAT, (int)regs->di,
+				 (const char *)regs->si, regs->dx);
 }

@@ -82,11 +82,12 @@ static __always_inline int handle_open_exit(long ret)
 	return report_open(ret, NULL, &a, NULL);
 }
 
-/* Exit programs: re-test O_CREAT from the saved registers before any map access. */
+/* Exit programs: re-test O_CREAT from the saved registers before any map access (a direct
+ * load: current_regs() is a BTF pointer). */
 SEC("tracepoint/syscalls/sys_exit_open")
 int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	if (!(BPF_CORE_READ(current_regs(), si) & O_CREAT))
+	if (!(current_regs()->si & O_CREAT))
 		return 0;
 	return handle_open_exit(ctx->ret);
 }
@@ -94,7 +95,7 @@ int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	if (!(BPF_CORE_READ(current_regs(), dx) & O_CREAT))
+	if (!(current_regs()->dx & O_CREAT))
 		return 0;
 	return handle_open_exit(ctx->ret);
 }

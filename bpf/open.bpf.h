@@ -38,8 +38,9 @@ static __always_inline void stash_path(struct tg_open_args *a, const char *path)
  */
 static __always_inline __u32 requested_dir_facts(struct task_struct *task, struct file *f,
 						 struct dentry *d, struct dentry *pd,
-						 const struct tg_open_args *a, __u32 len,
-						 struct tg_scratch *s, struct tg_path_shape *shape)
+						 bool pd_shared, const struct tg_open_args *a,
+						 __u32 len, struct tg_scratch *s,
+						 struct tg_path_shape *shape)
 {
 	struct dentry *req;
 	__u32 facts = 0;
@@ -53,7 +54,7 @@ static __always_inline __u32 requested_dir_facts(struct task_struct *task, struc
 		req = base_dir(task, a->dfd);
 	} else if (shape->slashes == 1 && s->path[0] == '/') {
 		/* "/name": the task's root. */
-		req = BPF_CORE_READ(task, fs, root.dentry);
+		req = task->fs->root.dentry;
 	} else {
 		/* "dir/name": compare the holding directory's name with the one requested. A
 		 * mismatch, ".", ".." or an empty component leaves the decision to user space,
@@ -67,8 +68,13 @@ static __always_inline __u32 requested_dir_facts(struct task_struct *task, struc
 	}
 	if (!req)
 		return facts | TG_F_REQDIR_UNKNOWN;
-	if (req != pd)
-		facts |= TG_F_PARENT_MISMATCH;
+	if (req == pd) {
+		/* The holding directory: the caller knows whether it is shared already. */
+		if (pd_shared)
+			facts |= TG_F_REQDIR_SHARED;
+		return facts;
+	}
+	facts |= TG_F_PARENT_MISMATCH;
 	if (inode_is_shared_dir(BPF_CORE_READ(req, d_inode)))
 		facts |= TG_F_REQDIR_SHARED;
 	return facts;
@@ -128,7 +134,7 @@ static __always_inline __u32 path_facts(const struct tg_open_args *a, const char
 static __always_inline int report_open(long ret, struct file *f, const struct tg_open_args *a,
 				       const struct tg_uring_open *u)
 {
-	__u32 zero = 0, facts = 0, len, fmode, fsuid, file_uid, file_mode;
+	__u32 zero = 0, facts = 0, len, fmode, fsuid, file_uid, file_mode, dir_mode;
 	struct task_struct *task;
 	struct tg_path_shape shape = {};
 	struct tg_scratch *s;
@@ -148,17 +154,19 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 		f = task_fd_file(task, ret);
 	if (!f)
 		return 0;
+	/* f, from a descriptor or from io_uring's request, is no BTF pointer to the verifier:
+	 * what hangs off it is read with BPF_CORE_READ. Each field once; the owner, needed only
+	 * by non-exclusive opens, after the O_EXCL test. */
 	fmode = BPF_CORE_READ(f, f_mode);
 	d = BPF_CORE_READ(f, f_path.dentry);
 	pd = BPF_CORE_READ(d, d_parent);
 	ino = BPF_CORE_READ(f, f_inode);
 	pino = BPF_CORE_READ(pd, d_inode);
-	fsuid = BPF_CORE_READ(task, cred, fsuid.val);
-	file_uid = BPF_CORE_READ(ino, i_uid.val);
 	file_mode = BPF_CORE_READ(ino, i_mode);
+	dir_mode = BPF_CORE_READ(pino, i_mode);
 	if (fmode & FMODE_CREATED)
 		facts |= TG_F_CREATED;
-	if (inode_is_shared_dir(pino))
+	if (dir_mode_is_shared(pino, dir_mode))
 		facts |= TG_F_DIR_SHARED;
 
 	excl = a->flags & O_EXCL;
@@ -172,6 +180,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 		return 0;
 	if (excl)
 		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
+	fsuid = task->cred->fsuid.val;
+	file_uid = BPF_CORE_READ(ino, i_uid.val);
 
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
 	if (!s)
@@ -190,7 +200,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 		if (!u && path_truncated((const char *)a->path, n))
 			facts |= TG_F_PATH_TRUNC;
 		if (!excl)
-			facts |= requested_dir_facts(task, f, d, pd, a, len, s, &shape);
+			facts |= requested_dir_facts(task, f, d, pd, facts & TG_F_DIR_SHARED, a,
+						     len, s, &shape);
 	}
 
 	if (!excl) {
@@ -243,7 +254,7 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	e->file_nlink = BPF_CORE_READ(ino, __i_nlink);
 	e->file_ino = BPF_CORE_READ(ino, i_ino);
 	e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
-	e->dir_mode = BPF_CORE_READ(pino, i_mode);
+	e->dir_mode = dir_mode;
 	e->dir_uid = BPF_CORE_READ(pino, i_uid.val);
 	e->dir_ino = BPF_CORE_READ(pino, i_ino);
 	e->entry = a->entry;
