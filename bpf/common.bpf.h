@@ -92,6 +92,31 @@ static __always_inline bool task_tracked(__u32 tgid)
  * loaded from a struct field whose type is not a struct pointer: those stay BPF_CORE_READ.
  */
 
+/* The O_CREAT open task has pending (stashed at its start and not yet taken out), else NULL.
+ * Every stashed open has O_CREAT: clearing flags takes it out (open_args_take). */
+static __always_inline struct tg_open_args *open_args_pending(struct task_struct *task)
+{
+	struct tg_open_args *a = bpf_task_storage_get(&tg_open_args, task, NULL, 0);
+
+	return a && (a->flags & O_CREAT) ? a : NULL;
+}
+
+static __always_inline void open_args_take(struct tg_open_args *a)
+{
+	a->flags = 0;
+}
+
+/* Stash a (flags with O_CREAT) as task's pending open, replacing any. A failed allocation
+ * leaves none, as a full hash map did. */
+static __always_inline void open_args_stash(struct task_struct *task, const struct tg_open_args *a)
+{
+	struct tg_open_args *s =
+		bpf_task_storage_get(&tg_open_args, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (s)
+		*s = *a;
+}
+
 /* Syscall arguments at exit: the registers the task entered the kernel with. x86_64 only:
  * orig argument order di, si, dx, r10. A BTF pointer: read its fields directly. */
 static __always_inline struct pt_regs *current_regs(void)

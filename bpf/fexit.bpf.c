@@ -108,18 +108,16 @@ static __always_inline bool open_args(struct task_struct *task, struct tg_open_a
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_how *how)
 {
-	__u64 pid_tgid;
+	struct task_struct *task;
 	struct tg_open_args a;
-	__u32 tid;
 
 	if (!(how->flags & O_CREAT))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_tracked(pid_tgid >> 32) || !open_args(bpf_get_current_task_btf(), &a))
+	task = bpf_get_current_task_btf();
+	if (!task_tracked(bpf_get_current_pid_tgid() >> 32) || !open_args(task, &a))
 		return 0;
-	tid = (__u32)pid_tgid;
 	stash_path(&a, (const char *)a.path);
-	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
+	open_args_stash(task, &a);
 	return 0;
 }
 
@@ -127,24 +125,22 @@ int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_
 SEC("fexit/do_sys_openat2")
 int BPF_PROG(fexit__do_sys_openat2, int dfd, const char *filename, struct open_how *how, long ret)
 {
-	__u64 pid_tgid;
-	__u32 tid;
+	struct task_struct *task;
 	struct tg_open_args a, *ap;
 
 	if (!(how->flags & O_CREAT))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tid = (__u32)pid_tgid;
+	task = bpf_get_current_task_btf();
 	/* What fentry and the BPF LSM programs stashed (symlink followed, dry-run decision):
 	 * taken out whatever the result, so nothing stale is left for the next open. */
-	ap = bpf_map_lookup_elem(&tg_open_args, &tid);
+	ap = open_args_pending(task);
 	if (ap) {
 		a = *ap;
-		bpf_map_delete_elem(&tg_open_args, &tid);
-	} else if (!open_args(bpf_get_current_task_btf(), &a)) {
+		open_args_take(ap);
+	} else if (!open_args(task, &a)) {
 		return 0;
 	}
-	if (ret < 0 || !task_tracked(pid_tgid >> 32))
+	if (ret < 0 || !task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	return report_open(ret, NULL, &a, NULL);
 }

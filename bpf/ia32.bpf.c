@@ -22,21 +22,19 @@
 
 static __always_inline int ia32_open_exit(struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct tg_open_args a, *ap;
 
 	if (!ia32_open_args(regs, &a))
 		return 0;
 	/* What the BPF LSM programs stashed for this open (symlink followed, dry-run decision):
 	 * taken out whatever the result, so nothing stale is left for the next open. */
-	ap = bpf_map_lookup_elem(&tg_open_args, &tid);
+	ap = open_args_pending(bpf_get_current_task_btf());
 	if (ap) {
 		if (ap->entry == TG_ENTRY_IA32)
 			a = *ap;
-		bpf_map_delete_elem(&tg_open_args, &tid);
+		open_args_take(ap);
 	}
-	if (ret < 0 || !task_tracked(pid_tgid >> 32))
+	if (ret < 0 || !task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	return report_open(ret, NULL, &a, NULL);
 }

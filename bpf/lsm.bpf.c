@@ -160,14 +160,13 @@ static __always_inline int decide(struct task_struct *task, __u32 kind, struct t
 static __always_inline struct tg_open_args *current_open(struct task_struct *task,
 							 struct tg_uring_open **u)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), key;
-	__u32 tid = (__u32)pid_tgid;
+	__u64 key;
 	struct tg_open_args *a, ia32;
 	struct tg_uring_open *uo;
 	void *req;
 
 	*u = NULL;
-	a = bpf_map_lookup_elem(&tg_open_args, &tid);
+	a = open_args_pending(task);
 	if (a)
 		return a;
 	/* The worker first: an io worker forked from a 32-bit io_uring_enter() keeps TS_COMPAT
@@ -183,10 +182,10 @@ static __always_inline struct tg_open_args *current_open(struct task_struct *tas
 		return &uo->a;
 	}
 	if (!in_ia32_syscall(task) || !ia32_open_args(current_regs(), &ia32) ||
-	    !task_tracked(pid_tgid >> 32))
+	    !task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return NULL;
-	bpf_map_update_elem(&tg_open_args, &tid, &ia32, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&tg_open_args, &tid);
+	open_args_stash(task, &ia32);
+	return open_args_pending(task);
 }
 
 /* The pending non-exclusive O_CREAT open of this thread, if any. */

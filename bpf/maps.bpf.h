@@ -34,12 +34,19 @@ struct tg_open_args {
 	__u64 path_sum;	 /* path_checksum() of those bytes */
 };
 
-/* key: tid; value: tg_open_args. Writer: sys_enter_{open,openat,openat2,creat} (O_CREAT
- * only); reader and deleter: the matching sys_exit program. */
+/*
+ * Per thread (task storage); value: tg_open_args, an open pending while its flags have O_CREAT
+ * (open_args_pending() in common.bpf.h). Writers: sys_enter_{open,openat,openat2,creat} and
+ * fentry/do_sys_openat2 (O_CREAT only), the BPF LSM (32-bit opens); readers and takers (flags
+ * cleared): the matching exit programs. Task storage (5.11; tracing programs from 5.12) rather
+ * than a hash keyed by tid: a get is a look in the task's own storage, where the hash's update
+ * and delete each took a bucket lock and a free-list trip, on every create. The slot is freed
+ * with the task.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tg_open_args);
 } tg_open_args SEC(".maps") __weak;
 

@@ -13,14 +13,12 @@ static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u6
 {
 	struct tg_open_args a = {};
 	__u64 pid_tgid;
-	__u32 tid;
 
 	if (!(flags & O_CREAT))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (!task_tracked(pid_tgid >> 32))
 		return 0;
-	tid = (__u32)pid_tgid;
 	a.flags = flags;
 	a.path = (__u64)path;
 	a.mode = mode;
@@ -28,7 +26,7 @@ static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u6
 	a.syscall = sys;
 	a.decision_rule = TG_R_NONE;
 	stash_path(&a, path);
-	bpf_map_update_elem(&tg_open_args, &tid, &a, BPF_ANY);
+	open_args_stash(bpf_get_current_task_btf(), &a);
 	return 0;
 }
 
@@ -69,14 +67,13 @@ int tracepoint__syscalls__sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 /* The arguments stashed at entry, taken out of the map: the exit programs' common part. */
 static __always_inline int handle_open_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tg_open_args a, *ap;
 
-	ap = bpf_map_lookup_elem(&tg_open_args, &tid);
+	ap = open_args_pending(bpf_get_current_task_btf());
 	if (!ap)
 		return 0;
 	a = *ap;
-	bpf_map_delete_elem(&tg_open_args, &tid);
+	open_args_take(ap);
 	if (ret < 0)
 		return 0;
 	return report_open(ret, NULL, &a, NULL);
