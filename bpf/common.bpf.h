@@ -90,6 +90,14 @@ static __always_inline bool task_tracked(__u32 tgid)
  * pointer walks date from 5.5). Not through a pointer that is only a number to the verifier: one
  * read with bpf_probe_read_kernel() (an array element at a variable index, fdt->fd[fd]) or
  * loaded from a struct field whose type is not a struct pointer: those stay BPF_CORE_READ.
+ *
+ * The verifier's price: on kernels with btf_nested_type_is_trusted() (6.18 here), each load
+ * of a pointer field from a trusted pointer such as current's task costs it up to four linear
+ * searches of the kernel's BTF by name (~45% of load time in perf), every time it walks that
+ * instruction. Done deep in report_open(), walked on thousands of paths, that doubled the load
+ * (17 s of verifier time against 7, on a busy host). So direct loads from task only where few
+ * paths reach (task_fd_file() at the top of report_open(), fill_task()); the deep, rarely run
+ * ones (fsuid after the O_EXCL return, base_dir(), the root, kexc_lookup()) stay BPF_CORE_READ.
  */
 
 /* The O_CREAT open task has pending (stashed at its start and not yet taken out), else NULL.
@@ -272,10 +280,9 @@ static __always_inline bool kexc_lookup(struct task_struct *task, __u32 uid, __u
 
 	if (!x.combos)
 		return false;
-	/* task is bpf_get_current_task_btf()'s: direct loads (a NULL hop reads 0). */
-	exe_ino = task->mm->exe_file->f_inode;
-	x.ino = exe_ino ? exe_ino->i_ino : 0;
-	x.dev = exe_ino ? exe_ino->i_sb->s_dev : 0;
+	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	x.ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
+	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
 	x.cgid = bpf_get_current_cgroup_id();
 	x.key.rule = rule;
 	bpf_loop(7, kexc_step, &x, 0);
@@ -329,7 +336,7 @@ static __always_inline struct dentry *base_dir(struct task_struct *task, int dfd
 	struct file *f;
 
 	if (dfd == AT_FDCWD)
-		return task->fs->pwd.dentry;
+		return BPF_CORE_READ(task, fs, pwd.dentry);
 	f = task_fd_file(task, dfd);
 	return f ? BPF_CORE_READ(f, f_path.dentry) : NULL;
 }

@@ -54,7 +54,7 @@ static __always_inline __u32 requested_dir_facts(struct task_struct *task, struc
 		req = base_dir(task, a->dfd);
 	} else if (shape->slashes == 1 && s->path[0] == '/') {
 		/* "/name": the task's root. */
-		req = task->fs->root.dentry;
+		req = BPF_CORE_READ(task, fs, root.dentry);
 	} else {
 		/* "dir/name": compare the holding directory's name with the one requested. A
 		 * mismatch, ".", ".." or an empty component leaves the decision to user space,
@@ -180,7 +180,9 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 		return 0;
 	if (excl)
 		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
-	fsuid = task->cred->fsuid.val;
+	/* BPF_CORE_READ on task, here and below: a direct load from task this deep costs the
+	 * verifier, see "Direct loads" in common.bpf.h. */
+	fsuid = BPF_CORE_READ(task, cred, fsuid.val);
 	file_uid = BPF_CORE_READ(ino, i_uid.val);
 
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
