@@ -98,6 +98,10 @@ static __always_inline bool task_tracked(__u32 tgid)
  * (17 s of verifier time against 7, on a busy host). So direct loads from task only where few
  * paths reach (task_fd_file() at the top of report_open(), fill_task()); the deep, rarely run
  * ones (fsuid after the O_EXCL return, base_dir(), the root, kexc_lookup()) stay BPF_CORE_READ.
+ * And not in the switches that fill a tg_open_args from the registers (ia32_open_args(),
+ * fexit.bpf.c's open_args()): clang merges their loads into one instruction reached with a
+ * pt_regs pointer on one path and a stack pointer on another, which the verifier refuses
+ * ("same insn cannot be used with different pointers", seen on 6.1 under --hooks fentry).
  */
 
 /* The O_CREAT open task has pending (stashed at its start and not yet taken out), else NULL.
@@ -146,15 +150,15 @@ static __always_inline bool in_ia32_syscall(struct task_struct *task)
  */
 static __always_inline bool ia32_open_args(struct pt_regs *regs, struct tg_open_args *a)
 {
-	__u32 bx = regs->bx, cx = regs->cx;
-	__u32 dx = regs->dx, si = regs->si;
+	__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
+	__u32 dx = BPF_CORE_READ(regs, dx), si = BPF_CORE_READ(regs, si);
 	struct open_how how = {};
 
 	__builtin_memset(a, 0, sizeof(*a));
 	a->decision_rule = TG_R_NONE;
 	a->entry = TG_ENTRY_IA32;
 	a->dfd = AT_FDCWD;
-	switch (regs->orig_ax) {
+	switch (BPF_CORE_READ(regs, orig_ax)) {
 	case IA32_NR_OPEN:
 		a->syscall = TG_SYS_OPEN;
 		a->path = bx;

@@ -63,34 +63,34 @@ static __always_inline bool open_args(struct task_struct *task, struct tg_open_a
 	a->decision_rule = TG_R_NONE;
 	a->entry = TG_ENTRY_SYSCALL;
 	a->dfd = AT_FDCWD;
-	switch (regs->orig_ax) {
+	switch (BPF_CORE_READ(regs, orig_ax)) {
 	case X64_NR_OPEN:
 		a->syscall = TG_SYS_OPEN;
-		a->path = regs->di;
-		a->flags = regs->si;
-		a->mode = regs->dx;
+		a->path = BPF_CORE_READ(regs, di);
+		a->flags = BPF_CORE_READ(regs, si);
+		a->mode = BPF_CORE_READ(regs, dx);
 		break;
 	case X64_NR_CREAT:
 		a->syscall = TG_SYS_CREAT;
-		a->path = regs->di;
+		a->path = BPF_CORE_READ(regs, di);
 		a->flags = O_CREAT | 1 /* O_WRONLY */ | O_TRUNC;
-		a->mode = regs->si;
+		a->mode = BPF_CORE_READ(regs, si);
 		break;
 	case X64_NR_OPENAT:
 		a->syscall = TG_SYS_OPENAT;
-		a->dfd = (int)regs->di;
-		a->path = regs->si;
-		a->flags = regs->dx;
-		a->mode = regs->r10;
+		a->dfd = (int)BPF_CORE_READ(regs, di);
+		a->path = BPF_CORE_READ(regs, si);
+		a->flags = BPF_CORE_READ(regs, dx);
+		a->mode = BPF_CORE_READ(regs, r10);
 		break;
 	case X64_NR_OPENAT2:
 		/* The caller's open_how, as sys_enter_openat2 reads it: the kernel's copy has
 		 * O_LARGEFILE added (force_o_largefile()). */
-		if (bpf_probe_read_user(&uhow, sizeof(uhow), (void *)regs->dx))
+		if (bpf_probe_read_user(&uhow, sizeof(uhow), (void *)BPF_CORE_READ(regs, dx)))
 			return false;
 		a->syscall = TG_SYS_OPENAT2;
-		a->dfd = (int)regs->di;
-		a->path = regs->si;
+		a->dfd = (int)BPF_CORE_READ(regs, di);
+		a->path = BPF_CORE_READ(regs, si);
 		a->flags = uhow.flags;
 		a->mode = uhow.mode;
 		break;
@@ -155,22 +155,26 @@ int BPF_PROG(fexit__do_mkdirat, int dfd, struct filename *name, umode_t mode, in
 	if (ret != 0)
 		return 0;
 	regs = current_regs();
-	nr = regs->orig_ax;
+	nr = BPF_CORE_READ(regs, orig_ax);
 	if (in_ia32_syscall(bpf_get_current_task_btf())) {
 		if (nr == IA32_NR_MKDIR)
 			return handle_mkdir_exit(ret, TG_ENTRY_IA32, TG_SYS_MKDIR, AT_FDCWD,
-						 ia32_ptr(regs->bx), (__u32)regs->cx);
+						 ia32_ptr(BPF_CORE_READ(regs, bx)),
+						 (__u32)BPF_CORE_READ(regs, cx));
 		if (nr == IA32_NR_MKDIRAT)
-			return handle_mkdir_exit(ret, TG_ENTRY_IA32, TG_SYS_MKDIRAT, (int)regs->bx,
-						 ia32_ptr(regs->cx), (__u32)regs->dx);
+			return handle_mkdir_exit(
+				ret, TG_ENTRY_IA32, TG_SYS_MKDIRAT, (int)BPF_CORE_READ(regs, bx),
+				ia32_ptr(BPF_CORE_READ(regs, cx)), (__u32)BPF_CORE_READ(regs, dx));
 		return 0;
 	}
 	if (nr == X64_NR_MKDIR)
 		return handle_mkdir_exit(ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIR, AT_FDCWD,
-					 (const char *)regs->di, regs->si);
+					 (const char *)BPF_CORE_READ(regs, di),
+					 BPF_CORE_READ(regs, si));
 	if (nr == X64_NR_MKDIRAT)
-		return handle_mkdir_exit(ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIRAT, (int)regs->di,
-					 (const char *)regs->si, regs->dx);
+		return handle_mkdir_exit(
+			ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIRAT, (int)BPF_CORE_READ(regs, di),
+			(const char *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx));
 	return 0;
 }
 
@@ -178,42 +182,45 @@ int BPF_PROG(fexit__do_mkdirat, int dfd, struct filename *name, umode_t mode, in
 static __always_inline int probe_exit(long ret)
 {
 	struct pt_regs *regs = current_regs();
-	__u64 nr = regs->orig_ax;
+	__u64 nr = BPF_CORE_READ(regs, orig_ax);
 
 	if (in_ia32_syscall(bpf_get_current_task_btf())) {
 		switch (nr) {
 		case IA32_NR_STAT64:
-			return record_probe(ret, TG_SYS_STAT, ia32_ptr(regs->bx));
+			return record_probe(ret, TG_SYS_STAT, ia32_ptr(BPF_CORE_READ(regs, bx)));
 		case IA32_NR_LSTAT64:
-			return record_probe(ret, TG_SYS_LSTAT, ia32_ptr(regs->bx));
+			return record_probe(ret, TG_SYS_LSTAT, ia32_ptr(BPF_CORE_READ(regs, bx)));
 		case IA32_NR_ACCESS:
-			return record_probe(ret, TG_SYS_ACCESS, ia32_ptr(regs->bx));
+			return record_probe(ret, TG_SYS_ACCESS, ia32_ptr(BPF_CORE_READ(regs, bx)));
 		case IA32_NR_FSTATAT64:
-			return record_probe(ret, TG_SYS_NEWFSTATAT, ia32_ptr(regs->cx));
+			return record_probe(ret, TG_SYS_NEWFSTATAT,
+					    ia32_ptr(BPF_CORE_READ(regs, cx)));
 		case IA32_NR_STATX:
-			return record_probe(ret, TG_SYS_STATX, ia32_ptr(regs->cx));
+			return record_probe(ret, TG_SYS_STATX, ia32_ptr(BPF_CORE_READ(regs, cx)));
 		case IA32_NR_FACCESSAT:
-			return record_probe(ret, TG_SYS_FACCESSAT, ia32_ptr(regs->cx));
+			return record_probe(ret, TG_SYS_FACCESSAT,
+					    ia32_ptr(BPF_CORE_READ(regs, cx)));
 		case IA32_NR_FACCESSAT2:
-			return record_probe(ret, TG_SYS_FACCESSAT2, ia32_ptr(regs->cx));
+			return record_probe(ret, TG_SYS_FACCESSAT2,
+					    ia32_ptr(BPF_CORE_READ(regs, cx)));
 		}
 		return 0;
 	}
 	switch (nr) {
 	case X64_NR_STAT:
-		return record_probe(ret, TG_SYS_STAT, (const char *)regs->di);
+		return record_probe(ret, TG_SYS_STAT, (const char *)BPF_CORE_READ(regs, di));
 	case X64_NR_LSTAT:
-		return record_probe(ret, TG_SYS_LSTAT, (const char *)regs->di);
+		return record_probe(ret, TG_SYS_LSTAT, (const char *)BPF_CORE_READ(regs, di));
 	case X64_NR_NEWFSTATAT:
-		return record_probe(ret, TG_SYS_NEWFSTATAT, (const char *)regs->si);
+		return record_probe(ret, TG_SYS_NEWFSTATAT, (const char *)BPF_CORE_READ(regs, si));
 	case X64_NR_STATX:
-		return record_probe(ret, TG_SYS_STATX, (const char *)regs->si);
+		return record_probe(ret, TG_SYS_STATX, (const char *)BPF_CORE_READ(regs, si));
 	case X64_NR_ACCESS:
-		return record_probe(ret, TG_SYS_ACCESS, (const char *)regs->di);
+		return record_probe(ret, TG_SYS_ACCESS, (const char *)BPF_CORE_READ(regs, di));
 	case X64_NR_FACCESSAT:
-		return record_probe(ret, TG_SYS_FACCESSAT, (const char *)regs->si);
+		return record_probe(ret, TG_SYS_FACCESSAT, (const char *)BPF_CORE_READ(regs, si));
 	case X64_NR_FACCESSAT2:
-		return record_probe(ret, TG_SYS_FACCESSAT2, (const char *)regs->si);
+		return record_probe(ret, TG_SYS_FACCESSAT2, (const char *)BPF_CORE_READ(regs, si));
 	}
 	return 0;
 }
