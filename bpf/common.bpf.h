@@ -118,8 +118,8 @@ static __always_inline void open_args_take(struct tg_open_args *a)
 	a->flags = 0;
 }
 
-/* Stash a (flags with O_CREAT) as task's pending open, replacing any. A failed allocation
- * leaves none, as a full hash map did. */
+/* Stash a (flags with O_CREAT) as task's pending open, replacing any. A failed get (no
+ * memory, or task storage busy on this CPU) leaves none: that open is not seen, and counted. */
 static __always_inline void open_args_stash(struct task_struct *task, const struct tg_open_args *a)
 {
 	struct tg_open_args *s =
@@ -127,6 +127,8 @@ static __always_inline void open_args_stash(struct task_struct *task, const stru
 
 	if (s)
 		*s = *a;
+	else
+		stat_inc(TG_STAT_STASH_FAILED);
 }
 
 /* Syscall arguments at exit: the registers the task entered the kernel with. x86_64 only:

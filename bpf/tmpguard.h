@@ -127,6 +127,7 @@ enum tg_stat {
 	TG_STAT_WOULD_DENY,	 /* dry-run decisions */
 	TG_STAT_URING_UNSEEN,	 /* io_uring creates whose completion cannot be followed */
 	TG_STAT_SELF_CREATE,	 /* O_CREAT opens by tmpguard itself: its health canary */
+	TG_STAT_STASH_FAILED,	 /* O_CREAT opens whose arguments could not be kept until exit */
 	TG_STAT_MAX,
 };
 

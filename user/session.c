@@ -686,6 +686,11 @@ static void print_summary(struct session *s)
 			"(IOSQE_CQE_SKIP_SUCCESS, or too many in flight): their outcome is "
 			"unknown\n",
 			(unsigned long long)st[TG_STAT_URING_UNSEEN]);
+	if (st[TG_STAT_STASH_FAILED])
+		fprintf(stderr,
+			"  WARNING: %llu O_CREAT opens could not be followed from entry to exit "
+			"(task storage full or busy): they were not seen\n",
+			(unsigned long long)st[TG_STAT_STASH_FAILED]);
 
 	/* The summary record, also for text output: every sink but the terminal keeps it. */
 	{
@@ -756,6 +761,8 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(s->health_alerts));
 		json_object_object_add(ev, "io_uring_unseen",
 				       json_object_new_int64(st[TG_STAT_URING_UNSEEN]));
+		json_object_object_add(ev, "opens_unseen",
+				       json_object_new_int64(st[TG_STAT_STASH_FAILED]));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
 		tg_sinks_stats_json(s->sinks, o);
