@@ -205,6 +205,8 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 			facts |= requested_dir_facts(task, f, d, pd, facts & TG_F_DIR_SHARED, a,
 						     len, s, &shape);
 	}
+	if (!u)
+		facts |= path_facts(a, s->path, n);
 
 	if (!excl) {
 		bool redirected = facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH);
@@ -221,8 +223,6 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	if (kexc_match(task, (__u32)bpf_get_current_uid_gid()))
 		return 0;
 	if (tg_set.enforce == TG_ENFORCE_KILL_FALLBACK) {
-		if (!u)
-			facts |= path_facts(a, s->path, n);
 		rule = fallback_rule(task, facts, excl, loose, file_uid != fsuid, &shape);
 		if (rule != TG_R_NONE) {
 			/* No BPF LSM: the file exists already; stop the process from using it. */
@@ -241,8 +241,6 @@ static __always_inline int report_open(long ret, struct file *f, const struct tg
 	e->flags = a->flags;
 	e->mode = a->mode;
 	e->facts = facts;
-	if (!u && tg_set.enforce != TG_ENFORCE_KILL_FALLBACK)
-		e->facts |= path_facts(a, s->path, n);
 	e->rule = TG_R_NONE;
 	if (decided) {
 		e->action = TG_ACT_WOULD_DENY;
