@@ -303,6 +303,19 @@ static int stat_as_proc(const struct tg_event *e, const char *path, bool nofollo
 	return r;
 }
 
+/* The directory part of path: "." for a bare name, "/" for "/name". */
+static void path_dir(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
 enum tg_link_state tg_requested_link(const struct tg_event *e)
 {
 	struct stat st;
@@ -314,14 +327,8 @@ enum tg_link_state tg_requested_link(const struct tg_event *e)
 	/* ENOENT: the name is gone, or the process (its /proc entry) is: the directory tells. */
 	if (errno == ENOENT || errno == ENOTDIR) {
 		char dir[TG_PATH_LEN];
-		const char *slash = strrchr(e->path, '/');
 
-		if (!slash)
-			snprintf(dir, sizeof(dir), ".");
-		else if (slash == e->path)
-			snprintf(dir, sizeof(dir), "/");
-		else
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->path), e->path);
+		path_dir(e->path, dir, sizeof(dir));
 		if (stat_as_proc(e, dir, false, &st) == 0)
 			return TG_LINK_ABSENT;
 	}
@@ -332,19 +339,12 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
 		   struct tg_dir_verdict *v)
 {
 	char dir[TG_PATH_LEN];
-	const char *slash = strrchr(e->path, '/');
 	struct stat st;
 
 	memset(v, 0, sizeof(*v));
 	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC))
 		return -1;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == e->path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->path), e->path);
-
+	path_dir(e->path, dir, sizeof(dir));
 	if (stat_as_proc(e, dir, false, &st) != 0 || !S_ISDIR(st.st_mode))
 		return -1;
 	v->shared = (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
