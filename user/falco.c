@@ -119,6 +119,16 @@ static void add_str(json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, json_object_new_string(v));
 }
 
+/* A boolean of the finding, as output field "tmpguard.KEY" (false when absent). */
+static void add_bool(json_object *o, json_object *rec, const char *key)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "tmpguard.%s", key);
+	json_object_object_add(o, name,
+			       json_object_new_boolean(json_object_get_boolean(get(rec, key))));
+}
+
 static void add_int(json_object *o, const char *key, int64_t v)
 {
 	json_object_object_add(o, key, json_object_new_int64(v));
@@ -222,18 +232,10 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	add_str(f, "tmpguard.resolved_name", str(rec, "resolved_name"));
 	add_str(f, "tmpguard.file_mode", str(rec, "file_mode"));
 	add_int(f, "tmpguard.file_uid", num(rec, "file_uid"));
-	json_object_object_add(
-		f, "tmpguard.created",
-		json_object_new_boolean(json_object_get_boolean(get(rec, "created"))));
-	json_object_object_add(
-		f, "tmpguard.symlink_followed",
-		json_object_new_boolean(json_object_get_boolean(get(rec, "symlink_followed"))));
-	json_object_object_add(
-		f, "tmpguard.path_changed",
-		json_object_new_boolean(json_object_get_boolean(get(rec, "path_changed"))));
-	json_object_object_add(
-		f, "tmpguard.path_mismatch",
-		json_object_new_boolean(json_object_get_boolean(get(rec, "path_mismatch"))));
+	add_bool(f, rec, "created");
+	add_bool(f, rec, "symlink_followed");
+	add_bool(f, rec, "path_changed");
+	add_bool(f, rec, "path_mismatch");
 	add_int(f, "tmpguard.count", num(rec, "count"));
 	add_str(f, "tmpguard.pattern", str(rec, "pattern"));
 
