@@ -75,9 +75,10 @@ struct doctor {
 	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
 	int iouc_err;	    /* the same for tp_btf/io_uring_complete */
 	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
-	bool ia32_off;	    /* booted with ia32_emulation=0, on a kernel that has the parameter */
-	int sys_exit_err;   /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
-	bool hooks_fentry;  /* --hooks auto takes the fexit programs here */
+	enum tg_ia32 ia32;  /* tg_ia32_probe: can a 32-bit syscall be made here? */
+	char ia32_why[256];
+	int sys_exit_err;  /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
+	bool hooks_fentry; /* --hooks auto takes the fexit programs here */
 };
 
 static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
@@ -414,6 +415,60 @@ static void check_tracefs(struct doctor *d)
 	}
 }
 
+/*
+ * Kernel lockdown (security/lockdown): integrity refuses bpf_probe_write_user, which tmpguard
+ * does not use; confidentiality also refuses bpf_probe_read_kernel, which every program of
+ * tmpguard calls (BPF_CORE_READ). The mode comes from securityfs when it is mounted (doctor
+ * mounts nothing); the verdict from a real load of a program that calls the helper.
+ */
+static void check_lockdown(struct doctor *d)
+{
+	const struct bpf_insn insns[] = {
+		/* r1 = fp - 8; r2 = 8; r3 = 0; call bpf_probe_read_kernel; r0 = 0; exit */
+		{.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10},
+		{.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -8},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 8},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = 0},
+		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_kernel},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	char mode[128] = "", *lb, *rb;
+	struct doc_check *c;
+	int fd, err;
+
+	err = read_small("/sys/kernel/security/lockdown", mode, sizeof(mode));
+	if (!err && (lb = strchr(mode, '[')) && (rb = strchr(lb, ']'))) {
+		*rb = '\0';
+		memmove(mode, lb + 1, strlen(lb + 1) + 1);
+	} else {
+		snprintf(mode, sizeof(mode), "%s",
+			 err == ENOENT ? "unknown (securityfs not mounted, or no lockdown LSM)"
+				       : "unknown");
+	}
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns, ARRAY_SIZE(insns),
+			   NULL);
+	if (fd >= 0) {
+		close(fd);
+		c = check_add(d, DOC_OK, "lockdown");
+		check_value(c, "%s", mode);
+		check_verdict(c, "bpf_probe_read_kernel loads: tmpguard's programs may read kernel "
+				 "memory (integrity mode refuses only bpf_probe_write_user, which "
+				 "tmpguard does not use)");
+		return;
+	}
+	c = check_add(d, d->bpf_ok ? DOC_MISSING : DOC_WARN, "lockdown");
+	check_value(c, "%s", mode);
+	if (refused_for_privilege(d, c))
+		return;
+	check_verdict(c,
+		      "a program calling bpf_probe_read_kernel is refused (%s), as "
+		      "lockdown=confidentiality does: no tmpguard program can load; boot with "
+		      "lockdown=integrity or none",
+		      errno_name(-fd));
+	block(d, "the kernel refuses bpf_probe_read_kernel (lockdown %s)", mode);
+}
+
 static void check_ringbuf(struct doctor *d)
 {
 	int r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
@@ -641,9 +696,6 @@ static void probe_tracing(struct doctor *d)
 	d->iouc_err = try_tp_btf(d, "btf_trace_io_uring_complete", &id);
 	d->sys_exit_err = try_tp_btf(d, "btf_trace_sys_exit", &id);
 	d->ia32_id = btf__find_by_name_kind(d->vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC);
-	d->ia32_off = btf__find_by_name_kind(d->vmlinux, "ia32_emulation_override_cmdline",
-					     BTF_KIND_FUNC) >= 0 &&
-		      tg_ia32_off_on_cmdline();
 }
 
 static void check_fentry(struct doctor *d)
@@ -776,15 +828,24 @@ static void check_ia32(struct doctor *d)
 {
 	struct doc_check *c;
 
-	if (d->ia32_id < 0) {
-		c = check_add(d, d->vmlinux ? DOC_OK : DOC_INFO, "ia32 syscalls");
-		check_value(c, "%s", d->vmlinux ? "not built in" : "unknown (no BTF)");
-		if (d->vmlinux)
-			check_verdict(c, "no IA32_EMULATION: 32-bit programs cannot run here");
-	} else if (d->ia32_off) {
+	d->ia32 = tg_ia32_probe(d->ia32_why, sizeof(d->ia32_why));
+	if (d->ia32 == TG_IA32_OFF && d->vmlinux && d->ia32_id < 0) {
 		c = check_add(d, DOC_OK, "ia32 syscalls");
-		check_value(c, "ia32_emulation=0");
-		check_verdict(c, "32-bit syscalls are off: tmpguard leaves its sys_exit hook out");
+		check_value(c, "not built in");
+		check_verdict(c, "no IA32_EMULATION: 32-bit programs cannot run here, and tmpguard "
+				 "leaves its sys_exit hook out");
+	} else if (d->ia32 == TG_IA32_OFF) {
+		c = check_add(d, DOC_OK, "ia32 syscalls");
+		check_value(c, "off");
+		check_verdict(c,
+			      "%s; no 32-bit program can run here, and tmpguard leaves its "
+			      "sys_exit hook out",
+			      d->ia32_why);
+	} else if (d->ia32 == TG_IA32_UNKNOWN && d->sys_exit_err == 0 && !d->hooks_fentry) {
+		c = check_add(d, DOC_INFO, "ia32 syscalls");
+		check_value(c, "unknown; tp_btf/sys_exit: loads");
+		check_verdict(c, "%s: tmpguard keeps its sys_exit hook in case 32-bit programs run",
+			      d->ia32_why);
 	} else if (d->sys_exit_err == 0 && d->hooks_fentry) {
 		c = check_add(d, DOC_OK, "ia32 syscalls");
 		check_value(c, "tp_btf/sys_exit: loads");
@@ -970,6 +1031,7 @@ static void run_checks(struct doctor *d)
 	check_btf(d);
 	check_tracefs(d);
 	check_ringbuf(d);
+	check_lockdown(d);
 	probe_tracing(d);
 	check_prog_type(d, "tracepoint progs", BPF_PROG_TYPE_TRACEPOINT);
 	check_prog_type(d, "raw_tracepoint progs", BPF_PROG_TYPE_RAW_TRACEPOINT);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "loader.h"
@@ -20,6 +22,8 @@ struct tg_bpf {
 	int nr_attached;
 	enum tg_hooks hooks;	  /* in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT */
 	char hooks_fallback[384]; /* why auto did not take fentry */
+	enum tg_ia32 ia32;	  /* 32-bit syscalls on this machine (tg_ia32_probe) */
+	char ia32_why[256];
 };
 
 static bool verbose_libbpf;
@@ -166,34 +170,74 @@ static int lsm_loadable(char *err, size_t errlen)
 	return 0;
 }
 
-/* ia32_emulation=: kstrtobool's false is n, f, 0 or off; the last one given wins. */
-bool tg_ia32_off_on_cmdline(void)
+#if defined(__x86_64__)
+static void ia32_probe_fault(int sig)
 {
-	static const char key[] = "ia32_emulation=";
-	char buf[4096], *p;
-	bool off = false;
-	size_t n;
-	FILE *f;
+	_exit(128 + sig);
+}
 
-	f = fopen("/proc/cmdline", "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	for (p = buf; (p = strstr(p, key)); p += sizeof(key) - 1) {
-		char c, d;
+/* The child: getpid is syscall 20 in the ia32 table; int $0x80 clobbers r8-r11. */
+static void __attribute__((noreturn)) ia32_probe_child(void)
+{
+	struct sigaction sa = {.sa_handler = ia32_probe_fault};
+	long ret;
 
-		if (p != buf && p[-1] != ' ')
-			continue;
-		c = p[sizeof(key) - 1];
-		d = c ? p[sizeof(key)] : 0;
-		if (c == 'o' || c == 'O')
-			off = d == 'f' || d == 'F';
-		else
-			off = c && strchr("nNfF0", c);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
+	_exit(ret == getpid() ? 0 : 2);
+}
+#endif
+
+const char *tg_ia32_name(enum tg_ia32 v)
+{
+	return v == TG_IA32_ON ? "on" : v == TG_IA32_OFF ? "off" : "unknown";
+}
+
+enum tg_ia32 tg_ia32_probe(char *why, size_t whylen)
+{
+	static enum tg_ia32 answer = -1;
+	static char seen[256];
+
+	if ((int)answer < 0) {
+#if defined(__x86_64__)
+		int status;
+		pid_t pid;
+
+		answer = TG_IA32_UNKNOWN;
+		pid = fork();
+		if (pid == 0)
+			ia32_probe_child();
+		if (pid < 0) {
+			snprintf(seen, sizeof(seen), "cannot fork the int $0x80 probe: %s",
+				 strerror(errno));
+		} else if (waitpid(pid, &status, 0) != pid) {
+			snprintf(seen, sizeof(seen), "cannot wait for the int $0x80 probe: %s",
+				 strerror(errno));
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			answer = TG_IA32_ON;
+			snprintf(seen, sizeof(seen), "int $0x80 getpid runs");
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGSEGV) {
+			answer = TG_IA32_OFF;
+			snprintf(seen, sizeof(seen),
+				 "int $0x80 faults: 32-bit emulation is off (booted with "
+				 "ia32_emulation=0, built with IA32_EMULATION_DEFAULT_DISABLED, or "
+				 "without IA32_EMULATION)");
+		} else {
+			/* SIGSYS or an errno: a seccomp filter on us, not the machine's facts. */
+			snprintf(seen, sizeof(seen), "the int $0x80 probe %s %d",
+				 WIFSIGNALED(status) ? "was killed by signal" : "exited",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		}
+#else
+		answer = TG_IA32_OFF;
+		snprintf(seen, sizeof(seen), "not an x86-64 kernel");
+#endif
 	}
-	return off;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", seen);
+	return answer;
 }
 
 /*
@@ -202,27 +246,23 @@ bool tg_ia32_off_on_cmdline(void)
  *   io_uring_submit_req: keep the program for the one this kernel has; without either (no
  *   io_uring), none of the io_uring programs is loaded.
  * - tp_btf/sys_exit runs for every syscall of every process, for the sake of 32-bit ones: a
- *   kernel without IA32_EMULATION (no __ia32_compat_sys_openat) has none, nor one booted with
- *   ia32_emulation=0, and those do without it. The fexit programs see 32-bit syscalls too:
- *   with them it is left out as well.
+ *   kernel whose 32-bit emulation is off (tg_ia32_probe: not built in, or off at boot) has
+ *   none, and does without it. The fexit programs see 32-bit syscalls too: with them it is
+ *   left out as well.
  */
 static void select_hooks(struct tg_bpf *b, bool fentry)
 {
 	struct bpf_program *prog;
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool req = false, sqe = false, ia32 = true, param;
+	bool req = false, sqe = false, ia32;
 
+	b->ia32 = tg_ia32_probe(b->ia32_why, sizeof(b->ia32_why));
+	ia32 = b->ia32 != TG_IA32_OFF;
 	if (vmlinux) {
 		req = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_req",
 					     BTF_KIND_TYPEDEF) >= 0;
 		sqe = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_sqe",
 					     BTF_KIND_TYPEDEF) >= 0;
-		ia32 = btf__find_by_name_kind(vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC) >=
-		       0;
-		param = btf__find_by_name_kind(vmlinux, "ia32_emulation_override_cmdline",
-					       BTF_KIND_FUNC) >= 0;
-		if (param && tg_ia32_off_on_cmdline())
-			ia32 = false;
 		btf__free(vmlinux);
 	}
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
@@ -428,6 +468,13 @@ enum tg_hooks tg_bpf_hooks(const struct tg_bpf *b)
 const char *tg_bpf_hooks_fallback(const struct tg_bpf *b)
 {
 	return b->hooks_fallback;
+}
+
+enum tg_ia32 tg_bpf_ia32(const struct tg_bpf *b, const char **why)
+{
+	if (why)
+		*why = b->ia32_why;
+	return b->ia32;
 }
 
 int tg_bpf_track(struct tg_bpf *b, pid_t pid)

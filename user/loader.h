@@ -41,12 +41,21 @@ const char *tg_hooks_name(enum tg_hooks h);
  */
 int tg_fentry_loadable(char *err, size_t errlen);
 
+/* Can processes on this machine make 32-bit syscalls (gcc -m32 programs, int $0x80)? */
+enum tg_ia32 {
+	TG_IA32_ON,	 /* a 32-bit syscall ran */
+	TG_IA32_OFF,	 /* it faulted: IA32_EMULATION is off at boot, or not built in */
+	TG_IA32_UNKNOWN, /* no answer (fork failed, or a seccomp filter on tmpguard): assume on */
+};
 /*
- * Was this kernel booted with ia32_emulation=0? That turns 32-bit syscalls off where the kernel
- * has the parameter (a11e097504ac "x86: Make IA32_EMULATION boot time configurable"; in BTF as
- * ia32_emulation_override_cmdline); an older kernel ignores it: check both.
+ * Asks the kernel by making one: a child calls getpid through int $0x80. Whether 32-bit
+ * emulation is on is decided at boot by ia32_emulation= or, with no such parameter, by how the
+ * kernel was built (IA32_EMULATION_DEFAULT_DISABLED), which nothing but a try shows. The answer
+ * is taken once per process. why (may be NULL) says what was seen, for doctor and the
+ * start-up line.
  */
-bool tg_ia32_off_on_cmdline(void);
+enum tg_ia32 tg_ia32_probe(char *why, size_t whylen);
+const char *tg_ia32_name(enum tg_ia32 v);
 /* Checks root or CAP_BPF+CAP_PERFMON+CAP_SYS_ADMIN (tracefs, other processes' /proc), and BTF.
  * Returns 0, or -1 with the reason in err. */
 int tg_check_requirements(char *err, size_t errlen);
@@ -83,6 +92,9 @@ void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, ui
 enum tg_hooks tg_bpf_hooks(const struct tg_bpf *b);
 /* Why --hooks auto did not take fentry ("" if it did, or was not asked to). */
 const char *tg_bpf_hooks_fallback(const struct tg_bpf *b);
+/* What tg_ia32_probe() said when the programs were chosen, and why (for the start-up line and
+ * the session record); tp_btf/sys_exit is attached only when not TG_IA32_OFF. */
+enum tg_ia32 tg_bpf_ia32(const struct tg_bpf *b, const char **why);
 /* Programs attached (for the start-up line). */
 int tg_bpf_nr_attached(const struct tg_bpf *b);
 /* Calls fn for each attached program, in load order: its name, its section (the hook, as in

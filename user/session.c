@@ -566,6 +566,8 @@ static void add_hook(void *ctx, const char *name, const char *sec, int fd)
 static void emit_session_record(struct session *s)
 {
 	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
+	const char *ia32_why;
+	enum tg_ia32 ia32;
 
 	json_object_object_add(o, "type", json_object_new_string("session"));
 	/* Coverage starts now that every program is attached (loading takes seconds). */
@@ -583,6 +585,11 @@ static void emit_session_record(struct session *s)
 	if (*tg_bpf_hooks_fallback(s->bpf))
 		json_object_object_add(o, "hooks_fallback",
 				       json_object_new_string(tg_bpf_hooks_fallback(s->bpf)));
+	/* Whether 32-bit syscalls can happen here, and what the probe saw (loader.h). */
+	ia32 = tg_bpf_ia32(s->bpf, &ia32_why);
+	json_object_object_add(o, "ia32_syscalls", json_object_new_string(tg_ia32_name(ia32)));
+	if (ia32 != TG_IA32_ON)
+		json_object_object_add(o, "ia32_why", json_object_new_string(ia32_why));
 	json_object_object_add(o, "enforcement",
 			       json_object_new_string(enforcement_name(s->enforce_mode)));
 	json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(s->ringbuf_bytes));
@@ -1782,10 +1789,13 @@ static int audit_loop(struct session *s, struct daemon *d)
 		err = 1;
 		goto out;
 	}
-	fprintf(stderr, "tmpguard: auditing (%d programs attached, %s%s%s%s); %s\n",
+	fprintf(stderr, "tmpguard: auditing (%d programs attached, %s%s%s%s%s); %s\n",
 		tg_bpf_nr_attached(s->bpf),
 		tg_bpf_hooks(s->bpf) == TG_HOOKS_FENTRY ? "fexit hooks" : "syscall tracepoints",
 		*tg_bpf_hooks_fallback(s->bpf) ? ": " : "", tg_bpf_hooks_fallback(s->bpf),
+		tg_bpf_ia32(s->bpf, NULL) == TG_IA32_OFF
+			? ", no 32-bit syscalls on this host (32-bit emulation is off)"
+			: "",
 		s->pid ? ", scoped to one process tree" : "",
 		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
 	/* Fault injection for the tests of producer health: detach programs for real. */

@@ -261,8 +261,7 @@ class SystemdUnit(DaemonCase):
 
     def test_systemd_analyze_verify(self):
         analyze = shutil.which("systemd-analyze")
-        if not analyze:
-            self.skipTest("systemd-analyze not installed")
+        self.require(analyze, "systemd-analyze is not installed (apt-get install systemd)")
         # verify checks that ExecStart's binary exists: point it at the one built here.
         with open(UNIT) as fh:
             text = fh.read().replace("/usr/sbin/tmpguard", os.path.abspath(TMPGUARD))
@@ -288,8 +287,7 @@ class SystemdUnit(DaemonCase):
 
     def test_runs_with_the_units_capabilities_only(self):
         setpriv = shutil.which("setpriv")
-        if not setpriv:
-            self.skipTest("setpriv (util-linux) not installed")
+        self.require(setpriv, "setpriv is not installed (util-linux)")
         caps = self.unit()["Service"]["CapabilityBoundingSet"].split()
         spec = ",".join(["-all"] + ["+" + c.lower().replace("cap_", "") for c in caps])
         self.write_config("format: json\noutput: %s\n" % self.out)

@@ -54,8 +54,7 @@ class Flood(test_live.TgTestCase):
         while. Checks memory, aggregation and accounting; returns (events, loss records,
         (stopped, resumed))."""
         setpriv = shutil.which("setpriv")
-        if not setpriv:
-            self.skipTest("setpriv (util-linux) not installed")
+        self.require(setpriv, "setpriv is not installed (util-linux)")
         d = self.private_dir(parent="/var/lib", mode=0o700)
         out = os.path.join(d, "out.json")
         tg, err = self.start_audit(["--format", "json", "--output", out] + list(opts))

@@ -18,6 +18,7 @@ the Ia32 tests skip, saying so, except under CI=true, where they fail (CI instal
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,19 +34,6 @@ POLICY_CI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                          "ci.yaml")
 AS_NOBODY = dict(user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
                  stdin=subprocess.DEVNULL)
-
-
-def ia32_emulation_off():
-    """Booted with ia32_emulation=0 (kstrtobool's false: n, f, 0, off; the last one wins), on a
-    kernel that has the parameter: then there are no 32-bit syscalls at all."""
-    with open("/proc/cmdline") as fh:
-        vals = [a.split("=", 1)[1] for a in fh.read().split() if a.startswith("ia32_emulation=")]
-    if not vals or not vals[-1]:
-        return False
-    v = vals[-1].lower()
-    off = v.startswith("of") if v[0] == "o" else v[0] in "nf0"
-    with open("/proc/kallsyms") as fh:
-        return off and "ia32_emulation_override_cmdline" in fh.read()
 
 
 class Entry(live.TgTestCase):
@@ -226,14 +214,13 @@ class IoUring(live.SysctlMixin, Entry):
 class Ia32(Entry):
     def setUp(self):
         super().setUp()
-        if ia32_emulation_off():
-            self.skipTest("booted with ia32_emulation=0: no 32-bit syscalls (Ia32Off)")
+        why = live.ia32_emulation_off()
+        if why:
+            self.skipTest(why + ": no 32-bit syscall can happen (Ia32Off tests that)")
         if not os.access(fixture("open32"), os.X_OK):
             why = ("%s is missing: the compiler cannot build 32-bit programs (install "
                    "gcc-multilib and libc6-dev-i386, then rebuild)" % fixture("open32"))
-            if os.environ.get("CI") == "true":
-                self.fail(why + "; CI=true: CI installs them, so this is a failure")
-            self.skipTest(why)
+            self.require(False, why)
 
     def open32(self, op, path, *extra):
         return self.run_fixture("open32", op, path, *extra)
@@ -324,22 +311,32 @@ class Ia32(Entry):
 
 
 class Ia32Off(Entry):
-    """Booted with ia32_emulation=0 (vm/6.12/ia32-off): no 32-bit syscall can be made, so
-    tmpguard leaves its sys_exit hook, a cost on every syscall, out."""
+    """32-bit emulation off (vm/6.12/ia32-off boots with ia32_emulation=0; some hosts come
+    that way): no 32-bit syscall can be made, so tmpguard leaves its sys_exit hook, a cost on
+    every syscall, out, and says so."""
 
     def setUp(self):
         super().setUp()
-        if not ia32_emulation_off():
-            self.skipTest("not booted with ia32_emulation=0 (tests/vm: --append ia32_emulation=0)")
+        if not live.ia32_emulation_off():
+            self.skipTest("32-bit emulation is on here (vm/6.12/ia32-off boots with "
+                          "ia32_emulation=0 to run these)")
 
     def test_the_sys_exit_hook_is_left_out(self):
         res = self.run_cmd(["/bin/true"])
         self.assertOk(res)
         self.assertNotIn("tp_btf/sys_exit", res.records[0]["hooks"])
+        self.assertEqual(res.records[0]["ia32_syscalls"], "off", res.records[0])
+        self.assertIn("int $0x80 faults", res.records[0]["ia32_why"])
         self.assertIn("fexit/do_sys_openat2" if res.records[0]["hooks_kind"] == "fentry"
                       else "tracepoint/syscalls/sys_exit_openat", res.records[0]["hooks"])
         c = self.doctor()["ia32 syscalls"]
-        self.assertEqual((c["status"], c["value"]), ("ok", "ia32_emulation=0"), c)
+        self.assertEqual((c["status"], c["value"]), ("ok", "off"), c)
+
+    def test_the_startup_line_says_so(self):
+        tg, err = self.start_audit([])
+        tg.send_signal(signal.SIGINT)
+        tg.communicate(timeout=60)
+        self.assertIn(b"no 32-bit syscalls on this host (32-bit emulation is off)", err)
 
     def test_no_32bit_create_gets_through(self):
         # What leaving the hook out could miss: int 0x80 fails, and so does a -m32 program.
@@ -358,14 +355,12 @@ def main():
     rc = live.preflight("test_hardening")
     if rc is not None:
         return rc
-    missing = [n for n in ("uring_open", "int80_open") if not os.access(fixture(n), os.X_OK)]
+    missing = [n for n in ("uring_open", "int80_open", "ia32_probe") if not os.access(fixture(n), os.X_OK)]
     if missing:
         print("test_hardening: fixtures missing in TG_FIXTURES=%s: %s (build tests/fixtures)"
               % (live.FIXTURES, ", ".join(missing)), file=sys.stderr)
         return 1
-    os.umask(live.UMASK)
-    result = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if result.result.wasSuccessful() else 1
+    return live.run_tests(__name__, "test_hardening")
 
 
 # ------------------------------------------------------------------------------------------

@@ -76,6 +76,10 @@ REPORT_RE = re.compile(rb"^tg-fixture: pid=(\d+) path=(.*)$", re.M)
 # Cleanup never removes these, whatever a fixture reported (tmpfile reports "/tmp").
 NEVER_REMOVE = {"/", "/tmp", "/var/tmp", "/dev/shm", "/root", "/var/lib", "/var", "/dev"}
 RUN_TIMEOUT = 60
+# CI=true (.ci/run): what .ci/setup --tests installs must be there, so its absence fails.
+CI = os.environ.get("CI") == "true"
+# Where every skip is written, with its reason, for the run's summary (tests/skips.py).
+SKIP_LOG = os.environ.get("TG_SKIP_LOG", "")
 
 
 def fixture(name):
@@ -103,6 +107,26 @@ def rfc3339_to_epoch(s):
 
 def cmdline_text(v):
     return " ".join(v) if isinstance(v, list) else v
+
+
+_IA32_OFF = []
+
+
+def ia32_emulation_off():
+    """Why no 32-bit syscall can be made on this machine, or None when they can: asked of the
+    kernel by the ia32_probe fixture (getpid through int $0x80). Emulation can be off at boot
+    with ia32_emulation=0, or by a kernel built with IA32_EMULATION_DEFAULT_DISABLED, which no
+    command line shows; so nothing short of a try tells."""
+    if not _IA32_OFF:
+        p = subprocess.run([fixture("ia32_probe")], capture_output=True, timeout=30)
+        if p.returncode == -signal.SIGSEGV:
+            _IA32_OFF.append("32-bit emulation is off on this host: int $0x80 faults "
+                             "(dmesg: '32-bit emulation disabled'; ia32_emulation=on re-enables it)")
+        elif p.returncode == 0:
+            _IA32_OFF.append(None)
+        else:
+            raise AssertionError("ia32_probe: rc %d, %r" % (p.returncode, p.stderr))
+    return _IA32_OFF[0]
 
 
 class Result:
@@ -140,6 +164,15 @@ class TgTestCase(unittest.TestCase):
         self.tok = token()
         self._cleanup_paths = []
         self.addCleanup(self._cleanup)
+
+    def require(self, ok, why):
+        """A prerequisite that .ci/setup --tests installs: without it the test skips, saying
+        why, except under CI=true, where a skip would hide a broken setup: there it fails."""
+        if ok:
+            return
+        if CI:
+            self.fail(why + "; CI=true: .ci/setup --tests installs it, so this is a failure")
+        self.skipTest(why)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -255,6 +288,10 @@ class TgTestCase(unittest.TestCase):
         self.assertIn("fexit/do_sys_openat2" if fentry else "tracepoint/syscalls/sys_exit_openat",
                       rec["hooks"], ctx)
         self.assertIn(rec["enforcement"], ("off", "lsm", "dry-run", "kill-fallback"), ctx)
+        # 32-bit syscalls: the sys_exit hook only where they can happen (Ia32Off tests "off").
+        self.assertIn(rec["ia32_syscalls"], ("on", "off", "unknown"), ctx)
+        if rec["ia32_syscalls"] == "off":
+            self.assertNotIn("tp_btf/sys_exit", rec["hooks"], ctx)
         sysctls = rec["posture"]["sysctls"]
         with open("/proc/sys/fs/protected_symlinks") as fh:
             self.assertEqual(sysctls["fs.protected_symlinks"], int(fh.read()), ctx)
@@ -1392,23 +1429,60 @@ class HostileNames(TgTestCase):
 # ------------------------------------------------------------------------------------------
 
 
+def log_skip(prog, test, why):
+    """Appends one skip to TG_SKIP_LOG (JSON lines), for the summary .ci/run prints."""
+    if not SKIP_LOG:
+        return
+    try:
+        with open(SKIP_LOG, "a") as fh:
+            fh.write(json.dumps({"script": prog, "argv": sys.argv[1:], "test": test,
+                                 "reason": str(why)}) + "\n")
+    except OSError as e:
+        print("%s: cannot write the skip log %s: %s" % (prog, SKIP_LOG, e), file=sys.stderr)
+
+
+def skip_all(prog, why):
+    """The whole script cannot run here: say why, log it, and return 77 (skipped)."""
+    print("%s: skipped: %s" % (prog, why), file=sys.stderr)
+    log_skip(prog, None, why)
+    return 77
+
+
+def finish(result, prog):
+    """The exit status of a unittest run: 1 on any failure; 77 (skipped) when every test
+    skipped, so that ctest counts the entry as not run; else 0. Every skip is logged."""
+    for test, why in result.skipped:
+        log_skip(prog, test.id(), why)
+    if not result.wasSuccessful():
+        return 1
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        print("%s: every test skipped (%d): %s" % (
+            prog, result.testsRun, "; ".join(sorted({w for _, w in result.skipped}))),
+            file=sys.stderr)
+        return 77
+    return 0
+
+
+def run_tests(module, prog):
+    """unittest on the classes named on the command line (or all), then finish()."""
+    os.umask(UMASK)
+    prog_ = unittest.main(module=module, argv=sys.argv, exit=False, verbosity=2)
+    return finish(prog_.result, prog)
+
+
 def preflight(prog):
     """None when the live tests can run here, else the exit status (77: skipped)."""
     if os.geteuid() != 0:
-        print("%s: skipped: needs root (loads BPF programs, runs attacks as nobody)" % prog,
-              file=sys.stderr)
-        return 77
+        return skip_all(prog, "needs root (loads BPF programs, runs attacks as nobody)")
     if not TMPGUARD or not os.access(TMPGUARD, os.X_OK):
-        print("%s: skipped: TMPGUARD=%r is not an executable (set it to the built "
-              "tmpguard)" % (prog, TMPGUARD), file=sys.stderr)
-        return 77
+        return skip_all(prog, "TMPGUARD=%r is not an executable (set it to the built tmpguard)"
+                        % TMPGUARD)
     doctor = subprocess.run([TMPGUARD, "doctor"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, timeout=60)
     if doctor.returncode != 0:
         last = doctor.stdout.decode("utf-8", "replace").strip().splitlines()[-1:]
-        print("%s: skipped: this kernel cannot run BPF auditing (tmpguard doctor: %s)"
-              % (prog, last[0] if last else "exit %d" % doctor.returncode), file=sys.stderr)
-        return 77
+        return skip_all(prog, "this kernel cannot run BPF auditing (tmpguard doctor: %s)"
+                        % (last[0] if last else "exit %d" % doctor.returncode))
     missing = [n for n in FIXTURE_NAMES if not os.access(fixture(n), os.X_OK)]
     if missing:
         print("%s: fixtures missing in TG_FIXTURES=%s: %s (build tests/fixtures)"
@@ -1426,9 +1500,7 @@ def main(module="__main__", prog="test_live"):
     rc = preflight(prog)
     if rc is not None:
         return rc
-    os.umask(UMASK)
-    result = unittest.main(module=module, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if result.result.wasSuccessful() else 1
+    return run_tests(module, prog)
 
 
 if __name__ == "__main__":

@@ -864,12 +864,11 @@ class Inputs(ReportCase):
 
 
 def main():
-    def skip(why):
+    def skip(why):  # test_live is imported below, before any call
         if CI:
             print("test_report: cannot run in CI: %s" % why, file=sys.stderr)
             return 1
-        print("test_report: skipped: %s" % why, file=sys.stderr)
-        return 77
+        return test_live.skip_all("test_report", why)
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import test_live  # the shared preflight: root, the binary, a kernel that runs BPF
@@ -882,8 +881,7 @@ def main():
                     % sys.executable)
     if not os.access(CHROMIUM, os.X_OK):
         return skip("chromium is not installed (apt install chromium)")
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return test_live.run_tests(__name__, "test_report")
 
 
 if __name__ == "__main__":

@@ -334,7 +334,7 @@ class Syslog(SinkTestCase):
     def setUp(self):
         super().setUp()
         if not os.access(UNSHARE, os.X_OK):
-            self.skipTest("%s not found (util-linux)" % UNSHARE)
+            self.require(False, "%s not found (util-linux)" % UNSHARE)
         self.ns_dir = self.private_dir("/var/lib", 0o700)
         self.rx = SyslogReceiver(os.path.join(self.ns_dir, "log.sock"))
         self.addCleanup(lambda: self.rx.done or self.rx.stop())
@@ -653,7 +653,7 @@ class OwnFiles(SinkTestCase):
 class Errors(SinkTestCase):
     def test_disk_full_is_counted_said_once_and_survived(self):
         if not os.access(UNSHARE, os.X_OK):
-            self.skipTest("%s not found (util-linux)" % UNSHARE)
+            self.require(False, "%s not found (util-linux)" % UNSHARE)
         d = self.private_dir("/var/lib", 0o700)
         mnt = os.path.join(d, "mnt")
         os.mkdir(mnt, 0o700)
@@ -725,9 +725,7 @@ def main():
         print("test_sinks: fixture open_trunc missing in TG_FIXTURES (build tests/fixtures)",
               file=sys.stderr)
         return 1
-    os.umask(UMASK)
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return test_live.run_tests(__name__, "test_sinks")
 
 
 if __name__ == "__main__":

@@ -675,9 +675,7 @@ def main():
         print("test_store: fixtures missing in TG_FIXTURES=%s (build tests/fixtures)"
               % L.FIXTURES, file=sys.stderr)
         return 1
-    os.umask(UMASK)
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return L.run_tests(__name__, "test_store")
 
 
 if __name__ == "__main__":

@@ -285,11 +285,11 @@ class EnforceIa32(EnforceCase):
 
     def setUp(self):
         super().setUp()
-        if not os.access(fixture("open32"), os.X_OK):
-            why = "no 32-bit fixture (gcc-multilib, libc6-dev-i386)"
-            if os.environ.get("CI") == "true":
-                self.fail(why + "; CI=true: CI installs them")
+        why = live.ia32_emulation_off()
+        if why:
             self.skipTest(why)
+        self.require(os.access(fixture("open32"), os.X_OK),
+                     "no 32-bit fixture (gcc-multilib, libc6-dev-i386)")
 
     def test_open_is_refused(self):
         p = self.name("/tmp", "ia32-deny")
@@ -330,12 +330,9 @@ def main():
     probe = subprocess.run([live.TMPGUARD, "run", "--enforce", "--", "/bin/true"], env=ENV,
                            capture_output=True, timeout=600)
     if probe.returncode != 0:
-        print("test_enforce: skipped: no BPF LSM here: %s" % probe.stderr.decode()[-300:],
-              file=sys.stderr)
-        return 77
-    os.umask(UMASK)
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+        return live.skip_all("test_enforce", "no BPF LSM here: %s"
+                             % probe.stderr.decode()[-300:])
+    return live.run_tests(__name__, "test_enforce")
 
 
 if __name__ == "__main__":

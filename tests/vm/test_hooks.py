@@ -97,10 +97,15 @@ class Hooks(live.PolicyFiles):
                      ("loose-tempdir", "mkdir", "syscall"),
                      ("loose-tempdir", "mkdirat", "syscall"),
                      ("check-then-create", "openat", "syscall"),
-                     ("loose-mode", "openat", "syscall"),
-                     ("nonexclusive-create", "open", "ia32")]:
+                     ("loose-mode", "openat", "syscall")]:
             self.assertIn(want, rules, b.describe())
-        if os.access(fixture("open32"), os.X_OK):
+        # With 32-bit emulation off, int80_open and open32 fail: both runs are then equal
+        # without them (ia32-off boots test the hooks left out).
+        ia32 = not live.ia32_emulation_off()
+        if ia32:
+            self.assertIn(("nonexclusive-create", "open", "ia32"), rules, b.describe())
+            self.require(os.access(fixture("open32"), os.X_OK),
+                         "no 32-bit fixture (gcc-multilib, libc6-dev-i386)")
             for want in [("nonexclusive-create", "creat", "ia32"),
                          ("nonexclusive-create", "openat", "ia32"),
                          ("nonexclusive-create", "openat2", "ia32"),
@@ -133,11 +138,8 @@ def main():
         if os.environ.get("CI") == "true":
             print("test_hooks: " + why + "; CI=true: the VM kernels load both", file=sys.stderr)
             return 1
-        print("test_hooks: skipped: " + why, file=sys.stderr)
-        return 77
-    os.umask(UMASK)
-    prog = unittest.main(module=__name__, argv=sys.argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+        return live.skip_all("test_hooks", why)
+    return live.run_tests(__name__, "test_hooks")
 
 
 if __name__ == "__main__":
