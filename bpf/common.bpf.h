@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "tmpguard.h"
+#include "decide.h"
 #include "maps.bpf.h"
 
 /* uapi values (not in vmlinux.h: they are macros) */
@@ -36,21 +37,6 @@
  * after the sys_exit tracepoint. 0x0002 since 2.6.25 (arch/x86/include/asm/thread_info.h).
  */
 #define TS_COMPAT 0x0002
-/* ia32 syscall numbers, arch/x86/entry/syscalls/syscall_32.tbl: ABI, never renumbered. */
-#define IA32_NR_OPEN	   5
-#define IA32_NR_CREAT	   8
-#define IA32_NR_ACCESS	   33
-#define IA32_NR_MKDIR	   39
-#define IA32_NR_STAT64	   195
-#define IA32_NR_LSTAT64	   196
-#define IA32_NR_OPENAT	   295
-#define IA32_NR_MKDIRAT	   296
-#define IA32_NR_FSTATAT64  300
-#define IA32_NR_FACCESSAT  307
-#define IA32_NR_STATX	   383
-#define IA32_NR_OPENAT2	   437
-#define IA32_NR_FACCESSAT2 439
-
 /* task_struct.flags: an io_uring worker or SQPOLL thread (include/linux/sched.h, 5.12). */
 #define PF_IO_WORKER 0x00000010
 
@@ -69,9 +55,10 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* The BPF LSM decides (--enforce or --dry-run): a load-time constant. */
 static __always_inline bool enforcing(void)
 {
-	return tg_set.enforce == TG_ENFORCE_LSM || tg_set.enforce == TG_ENFORCE_DRY_RUN;
+	return tg_cfg.enforce == TG_ENFORCE_LSM || tg_cfg.enforce == TG_ENFORCE_DRY_RUN;
 }
 
 static __always_inline bool task_tracked(__u32 tgid)
@@ -131,8 +118,7 @@ static __always_inline void open_args_stash(struct task_struct *task, const stru
 		stat_inc(TG_STAT_STASH_FAILED);
 }
 
-/* Syscall arguments at exit: the registers the task entered the kernel with. x86_64 only:
- * orig argument order di, si, dx, r10. A BTF pointer: read its fields directly. */
+/* The registers the task entered the kernel with: a BTF pointer. */
 static __always_inline struct pt_regs *current_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -144,56 +130,118 @@ static __always_inline bool in_ia32_syscall(struct task_struct *task)
 	return task->thread_info.status & TS_COMPAT;
 }
 
-/*
- * The arguments of the 32-bit open, creat, openat or openat2 this thread is making, from its
- * saved registers: the ia32 ABI passes them in bx, cx, dx, si, 32 bits wide (the entry code
- * zero-extends them, so dfd is sign-extended from 32 bits here). False for any other syscall,
- * and for opens without O_CREAT.
- */
-static __always_inline bool ia32_open_args(struct pt_regs *regs, struct tg_open_args *a)
+/* The number of the syscall being made: x86's orig_ax (libbpf has no accessor for it). */
+static __always_inline __u64 syscall_nr(struct pt_regs *regs)
 {
-	__u32 bx = BPF_CORE_READ(regs, bx), cx = BPF_CORE_READ(regs, cx);
-	__u32 dx = BPF_CORE_READ(regs, dx), si = BPF_CORE_READ(regs, si);
-	struct open_how how = {};
+	return BPF_CORE_READ(regs, orig_ax);
+}
 
-	__builtin_memset(a, 0, sizeof(*a));
-	a->decision_rule = TG_R_NONE;
-	a->entry = TG_ENTRY_IA32;
-	a->dfd = AT_FDCWD;
-	switch (BPF_CORE_READ(regs, orig_ax)) {
-	case IA32_NR_OPEN:
-		a->syscall = TG_SYS_OPEN;
-		a->path = bx;
-		a->flags = cx;
-		a->mode = dx;
-		break;
-	case IA32_NR_CREAT:
-		a->syscall = TG_SYS_CREAT;
-		a->path = bx;
-		a->flags = O_CREAT | 1 /* O_WRONLY */ | O_TRUNC;
-		a->mode = cx;
-		break;
-	case IA32_NR_OPENAT:
-		a->syscall = TG_SYS_OPENAT;
-		a->dfd = (int)bx;
-		a->path = cx;
-		a->flags = dx;
-		a->mode = si;
-		break;
-	case IA32_NR_OPENAT2:
-		/* struct open_how has the same layout for 32-bit callers (u64 fields only). */
-		if (bpf_probe_read_user(&how, sizeof(how), (void *)(__u64)dx))
-			return false;
-		a->syscall = TG_SYS_OPENAT2;
-		a->dfd = (int)bx;
-		a->path = cx;
-		a->flags = how.flags;
-		a->mode = how.mode;
-		break;
-	default:
-		return false;
+/* What tg_syscalls says of syscall nr (native, or ia32 when compat), NULL if nothing. */
+static __always_inline const volatile struct tg_sys_desc *syscall_desc(bool compat, __u64 nr)
+{
+	if (nr >= TG_NR_MAX || !tg_syscalls[compat & 1][nr].sys)
+		return NULL;
+	return &tg_syscalls[compat & 1][nr];
+}
+
+/*
+ * Argument i (0-3) of the syscall the task is making. Native: libbpf's arch-neutral accessors.
+ * ia32 (int 0x80, sysenter, compat syscall): bx, cx, dx, si, 32 bits wide, which libbpf has no
+ * accessor for; the entry code zero-extends them, so an fd is sign-extended from 32 bits by
+ * its reader.
+ */
+static __always_inline __u64 syscall_arg(struct pt_regs *regs, bool compat, __u32 i)
+{
+	if (compat) {
+		switch (i) {
+		case 0:
+			return (__u32)BPF_CORE_READ(regs, bx);
+		case 1:
+			return (__u32)BPF_CORE_READ(regs, cx);
+		case 2:
+			return (__u32)BPF_CORE_READ(regs, dx);
+		case 3:
+			return (__u32)BPF_CORE_READ(regs, si);
+		}
+		return 0;
 	}
-	return a->flags & O_CREAT;
+	switch (i) {
+	case 0:
+		return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1:
+		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2:
+		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 3:
+		return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	}
+	return 0;
+}
+
+/* A followed syscall, as the task is making it. */
+struct tg_call {
+	__u64 path; /* user pointer */
+	__u64 flags;
+	__s32 dfd;
+	__u32 mode;
+	__u32 sys;   /* enum tg_syscall */
+	__u32 op;    /* enum tg_sys_op */
+	__u32 entry; /* TG_ENTRY_SYSCALL or TG_ENTRY_IA32 */
+	__u32 pad;
+};
+
+/*
+ * The one decoder of syscall arguments: the syscall task is making, from its saved registers
+ * and tg_syscalls. False if it is none that tmpguard follows (or openat2's open_how cannot be
+ * read). An io-wq worker has zeroed registers: nothing.
+ */
+static __always_inline bool decode_call(struct task_struct *task, struct tg_call *c)
+{
+	struct pt_regs *regs = current_regs();
+	bool compat = in_ia32_syscall(task);
+	const volatile struct tg_sys_desc *d = syscall_desc(compat, syscall_nr(regs));
+	struct open_how how = {};
+	__u8 i;
+
+	__builtin_memset(c, 0, sizeof(*c));
+	if (!d)
+		return false;
+	c->sys = d->sys;
+	c->op = d->op;
+	c->entry = compat ? TG_ENTRY_IA32 : TG_ENTRY_SYSCALL;
+	c->path = syscall_arg(regs, compat, d->path);
+	i = d->dfd;
+	c->dfd = i == TG_ARG_NONE ? AT_FDCWD : (int)syscall_arg(regs, compat, i);
+	i = d->mode;
+	c->mode = i == TG_ARG_NONE ? 0 : (__u32)syscall_arg(regs, compat, i);
+	i = d->flags;
+	if (i != TG_ARG_NONE)
+		c->flags = (__u32)syscall_arg(regs, compat, i);
+	else if (c->op == TG_OP_OPEN) /* creat(2): open(O_CREAT|O_WRONLY|O_TRUNC) */
+		c->flags = O_CREAT | 1 /* O_WRONLY */ | O_TRUNC;
+	i = d->how;
+	if (i != TG_ARG_NONE) {
+		/* The caller's open_how (the same layout for 32-bit callers: u64 fields only);
+		 * the kernel's copy has O_LARGEFILE added (force_o_largefile()). */
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)syscall_arg(regs, compat, i)))
+			return false;
+		c->flags = how.flags;
+		c->mode = how.mode;
+	}
+	return true;
+}
+
+/* An O_CREAT open's arguments, as stashed, from a decoded call. */
+static __always_inline void open_args_from_call(struct tg_open_args *a, const struct tg_call *c)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	a->flags = c->flags;
+	a->path = c->path;
+	a->mode = c->mode;
+	a->dfd = c->dfd;
+	a->syscall = c->sys;
+	a->entry = c->entry;
+	a->decision_rule = TG_R_NONE;
 }
 
 /*
@@ -209,13 +257,47 @@ static __always_inline void *uring_worker_req(struct task_struct *task)
 
 	if (!(task->flags & PF_IO_WORKER))
 		return NULL;
-	w = task->worker_private;
+	w = BPF_CORE_READ(task, worker_private);
 	if (!w)
 		return NULL;
 	work = BPF_CORE_READ(w, cur_work);
 	if (!work)
 		return NULL;
 	return (void *)work - bpf_core_field_offset(struct io_kiocb, work);
+}
+
+/*
+ * The O_CREAT open this thread is making, if any: its arguments stashed at entry (sys_enter,
+ * fentry); in an io-wq worker, the submission record of its request (*u set, else NULL); or a
+ * 32-bit syscall's, which no entry program sees, stashed now from its registers (the exit takes
+ * them out). The worker first: one forked from a 32-bit io_uring_enter() keeps TS_COMPAT
+ * (dup_task_struct() copies thread_info, and it never returns to user space to clear it), with
+ * zeroed registers.
+ */
+static __always_inline struct tg_open_args *current_open(struct task_struct *task,
+							 struct tg_uring_open **u)
+{
+	struct tg_open_args *a, ia32;
+	struct tg_call c;
+	__u64 key;
+	void *req;
+
+	*u = NULL;
+	a = open_args_pending(task);
+	if (a)
+		return a;
+	req = uring_worker_req(task);
+	if (req) {
+		key = (__u64)req;
+		*u = bpf_map_lookup_elem(&tg_uring_open, &key);
+		return *u ? &(*u)->a : NULL;
+	}
+	if (!in_ia32_syscall(task) || !decode_call(task, &c) || c.op != TG_OP_OPEN ||
+	    !(c.flags & O_CREAT) || !task_tracked(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
+	open_args_from_call(&ia32, &c);
+	open_args_stash(task, &ia32);
+	return open_args_pending(task);
 }
 
 /* The kernel's dev_t of a superblock, as user space converts st_dev to it. */
@@ -246,75 +328,11 @@ static __always_inline bool inode_is_shared_dir(struct inode *ino)
 	return dir_mode_is_shared(ino, BPF_CORE_READ(ino, i_mode));
 }
 
-struct tg_kexc_ctx {
-	struct tg_kexc_key key;
-	__u64 ino, cgid;
-	__u32 dev, uid, combos, hit;
-};
-
-static long kexc_step(__u32 i, struct tg_kexc_ctx *x)
+/* The acting credentials: those the VFS checks and creates with (fsuid), what an exception's
+ * uid or user is matched against. task is bpf_get_current_task_btf()'s. */
+static __always_inline __u32 acting_uid(struct task_struct *task)
 {
-	__u32 c = i + 1, *idx;
-	__u64 *hits;
-
-	if (!(x->combos & (1u << (c & 7))))
-		return 0;
-	x->key.exe_ino = (c & TG_KEXC_EXE) ? x->ino : 0;
-	x->key.exe_dev = (c & TG_KEXC_EXE) ? x->dev : 0;
-	x->key.uid = (c & TG_KEXC_UID) ? x->uid : TG_KEXC_ANY_UID;
-	x->key.cgroup_id = (c & TG_KEXC_CGROUP) ? x->cgid : 0;
-	idx = bpf_map_lookup_elem(&tg_kexc, &x->key);
-	if (!idx)
-		return 0;
-	hits = bpf_map_lookup_elem(&tg_kexc_hits, idx);
-	if (hits)
-		*hits += 1;
-	x->hit = 1;
-	return 1;
-}
-
-/*
- * Kernel-decided exceptions: try each combination of fields the policy uses, the others as
- * wildcards, for one rule value (TG_KEXC_ANY_RULE, or a rule being enforced). At most 7
- * lookups, and only for candidates. bpf_loop: the verifier walks the step once, where an
- * unrolled loop multiplied the exit programs' states by its 7 branches.
- */
-static __always_inline bool kexc_lookup(struct task_struct *task, __u32 uid, __u32 rule)
-{
-	struct tg_kexc_ctx x = {.combos = tg_set.kexc_combos, .uid = uid};
-	struct inode *exe_ino;
-
-	if (!x.combos)
-		return false;
-	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	x.ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
-	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
-	x.cgid = bpf_get_current_cgroup_id();
-	x.key.rule = rule;
-	bpf_loop(7, kexc_step, &x, 0);
-	return x.hit;
-}
-
-/* An exception on every rule: the record is not sent at all. */
-static __always_inline bool kexc_match(struct task_struct *task, __u32 uid)
-{
-	if (!kexc_lookup(task, uid, TG_KEXC_ANY_RULE))
-		return false;
-	stat_inc(TG_STAT_EXCEPTED);
-	return true;
-}
-
-/* Is enforcement of rule on for this task (scope, policy, exceptions for that rule)? */
-static __always_inline bool enforce_rule(struct task_struct *task, __u32 rule)
-{
-	__u32 uid = (__u32)bpf_get_current_uid_gid();
-
-	if (rule >= TG_R_MAX || !(tg_set.deny_rules & (1u << rule)))
-		return false;
-	if (tg_set.enforce_tracked &&
-	    !bpf_map_lookup_elem(&tg_tracked, &(__u32){bpf_get_current_pid_tgid() >> 32}))
-		return false;
-	return !kexc_lookup(task, uid, rule) && !kexc_lookup(task, uid, TG_KEXC_ANY_RULE);
+	return BPF_CORE_READ(task, cred, fsuid.val);
 }
 
 /*
@@ -325,9 +343,9 @@ static __always_inline bool enforce_rule(struct task_struct *task, __u32 rule)
  */
 static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
 {
-	struct fdtable *fdt = task->files->fdt;
-	struct file **fds = fdt->fd;
-	unsigned int max = fdt->max_fds;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)
@@ -356,70 +374,6 @@ struct tg_path_shape {
 	__u32 dir_len;
 	bool dir_is_dot; /* "." or ".." */
 };
-
-struct tg_shape_ctx {
-	const char *path;
-	__u32 start, len;
-	__u64 h, comp, prev;
-	__u32 comp_len, prev_len, slashes;
-	char c0, c1, p0, p1;
-};
-
-static long shape_step(__u32 i, struct tg_shape_ctx *x)
-{
-	__u32 idx = x->start + i;
-	char c;
-
-	if (idx >= x->len)
-		return 1;
-	c = x->path[idx & (TG_PATH_LEN - 1)];
-	x->h = (x->h ^ (__u8)c) * FNV_PRIME;
-	if (c == '/') {
-		x->slashes++;
-		x->prev = x->comp;
-		x->prev_len = x->comp_len;
-		x->p0 = x->c0;
-		x->p1 = x->c1;
-		x->comp = FNV_OFFSET;
-		x->comp_len = 0;
-		return 0;
-	}
-	if (x->comp_len == 0)
-		x->c0 = c;
-	else if (x->comp_len == 1)
-		x->c1 = c;
-	x->comp = (x->comp ^ (__u8)c) * FNV_PRIME;
-	x->comp_len++;
-	return 0;
-}
-
-/*
- * FNV-1a over the tail of a NUL-terminated path of length len. Same function for probes and
- * creates, so a probed name and a created name match when they were spelled the same way (as
- * mktemp(), tmpnam() and mktemp -u hand them back). bpf_loop (5.17) keeps the verifier's work
- * to one pass over the callback: unrolled or bounded loops over 256 bytes nested in the exit
- * program's branches exceed the 1M-instruction budget.
- */
-static __always_inline void path_shape(const char *path, __u32 len, struct tg_path_shape *s)
-{
-	struct tg_shape_ctx x = {
-		.path = path,
-		.start = len > TG_TAIL_LEN ? len - TG_TAIL_LEN : 0,
-		.len = len,
-		.h = FNV_OFFSET ^ len,
-		.comp = FNV_OFFSET,
-		.prev = FNV_OFFSET,
-	};
-
-	bpf_loop(TG_TAIL_LEN, shape_step, &x, 0);
-	s->hash = x.h;
-	s->base_hash = x.comp;
-	s->dir_hash = x.prev;
-	s->dir_len = x.prev_len;
-	s->slashes = x.slashes;
-	s->dir_is_dot =
-		(x.prev_len == 1 && x.p0 == '.') || (x.prev_len == 2 && x.p0 == '.' && x.p1 == '.');
-}
 
 struct tg_hash_ctx {
 	const char *buf;
@@ -509,54 +463,6 @@ static __always_inline struct dentry *visible_dir(struct dentry *d, struct vfsmo
 	return BPF_CORE_READ(m, mnt_mountpoint);
 }
 
-/* task is bpf_get_current_task_btf()'s: the struct hops below are direct loads. */
-static __always_inline void fill_task(struct tg_event *e, struct task_struct *task)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct task_struct *parent = task->real_parent;
-	const struct cred *cred = task->cred;
-	struct mm_struct *mm;
-	struct file *exe;
-	unsigned long arg_start, arg_end, n;
-
-	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->euid = cred->euid.val;
-	e->fsuid = cred->fsuid.val;
-	e->ppid = parent->tgid;
-	/* numbers[] is a flexible array (a struct pid may have more levels than BTF says):
-	 * read through the helper. */
-	e->sid = BPF_CORE_READ(task->signal->pids[PIDTYPE_SID], numbers[0].nr);
-	e->mntns = task->nsproxy->mnt_ns->ns.inum;
-	e->umask = task->fs->umask;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);
-	if (bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup),
-				      task->cgroups->dfl_cgrp->kn->name) < 0)
-		e->cgroup[0] = 0;
-
-	mm = task->mm;
-	if (!mm)
-		return;
-	exe = mm->exe_file;
-	if (exe && bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
-					     exe->f_path.dentry->d_name.name) == sizeof(e->exe))
-		e->facts |= TG_F_EXE_TRUNC;
-	/* The argument vector lives in this task's memory: readable at syscall exit. */
-	arg_start = mm->arg_start;
-	arg_end = mm->arg_end;
-	n = arg_end - arg_start;
-	if (n > TG_ARGS_LEN) {
-		n = TG_ARGS_LEN;
-		e->facts |= TG_F_ARGS_TRUNC;
-	}
-	if (n && bpf_probe_read_user(e->args, n & (TG_ARGS_LEN * 2 - 1), (void *)arg_start) == 0)
-		e->args_len = n;
-}
-
 /* The record to build: this CPU's tg_event_heap slot. NULL (never seen: the map is an array
  * of one) counts as a loss like a full ring buffer. */
 static __always_inline struct tg_event *event_start(void)
@@ -606,5 +512,36 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 	}
 	stat_inc(TG_STAT_SENT);
 }
+
+/*
+ * Global subprograms. The verifier checks each once per program that calls it, from its
+ * prototype, however many call sites and paths lead there: an __always_inline copy is checked
+ * again on every path that reaches it, which is what made loading take seconds. Arguments are
+ * scalars or pointers to fixed-size memory (the 5.17 floor passes no BTF pointer to one): kernel
+ * pointers travel as __u64 and are read with BPF_CORE_READ; the current task is fetched inside.
+ * Each is defined in one file (bpftool gen object links the calls): lib.bpf.c unless noted.
+ */
+/* Exceptions the kernel applies: does one match uid (acting) and rule for the current task?
+ * Counts the hit. */
+int tg_kexc_excepted(__u32 uid, __u32 rule);
+/* Is the ENOENT probe p the check half of the current task's create (decide.h's relatedness
+ * and the policy's window)? */
+int tg_probe_related(struct tg_probe *p);
+/* The first of rules (TG_RULE_BIT()s) in decide.h's order that is enforced, or TG_R_NONE. */
+int tg_enforced_rule(__u32 rules);
+/* The process fields of a record: ids, credentials, names, arguments. */
+int tg_fill_task(struct tg_event *e);
+/* The layout of the tail of s->path (len bytes). */
+int tg_path_shape(struct tg_scratch *s, __u32 len, struct tg_path_shape *out);
+/* A symlink at dentry is being followed (lsm/inode_follow_link, fentry on
+ * security_inode_follow_link): marks the pending O_CREAT open, if any. */
+int tg_follow_link(__u64 dentry);
+/* open.bpf.c: the start and the end of an open with O_CREAT, and the decision on it. */
+int tg_open_enter(void);
+int tg_open_exit(long ret);
+int tg_report_open(long ret, __u64 file, struct tg_open_args *a, struct tg_uring_open *u);
+/* mkdir.bpf.c, probe.bpf.c */
+int tg_mkdir_exit(long ret);
+int tg_probe_exit(long ret);
 
 #endif /* TG_COMMON_BPF_H */

@@ -13,8 +13,13 @@
 /* Load-time settings, written by the loader into .rodata before load. */
 const volatile struct tg_config tg_cfg __weak = {};
 
+/* The syscalls followed, [0] native and [1] ia32, by number (tmpguard.h); .rodata, filled by the
+ * loader from the uapi headers. */
+const volatile struct tg_sys_desc tg_syscalls[2][TG_NR_MAX] __weak = {};
+
 /* Policy-driven settings in .data, rewritten by user space on reload (mmap-ed global data). */
 struct tg_settings tg_set __weak = {
+	.probe_window_ns = TG_PROBE_WINDOW_S * 1000000000ULL,
 	.file_loose_mask = 0027,
 	.dir_loose_mask = 0077,
 };
@@ -106,8 +111,9 @@ struct {
 	__type(value, struct tg_probe);
 } tg_probes SEC(".maps") __weak;
 
-/* key: tgid; value: unused. Writer: the loader (tmpguard run, --pid) and the fork program;
- * deleter: the exit program. Read by every program when tg_cfg.filter_tracked is set. */
+/* key: tgid; value: unused. Writer: the loader (tmpguard run, --pid) and the fork program (a
+ * full map is counted: TG_STAT_TRACK_FULL); deleter: the exit program, once the whole thread
+ * group is gone. Read by every program when tg_cfg.filter_tracked is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);

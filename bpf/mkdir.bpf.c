@@ -2,24 +2,113 @@
 /*
  * mkdir, mkdirat: directories created in shared directories with group/other access.
  * Exit only: success and a loose effective mode are tested first, from the return value and
- * the saved registers; most mkdirs on a host stop there.
+ * the saved registers; most mkdirs on a host stop there. tg_mkdir_exit() is shared with the
+ * 32-bit sys_exit (ia32.bpf.c) and fexit/do_mkdirat (fexit.bpf.c).
  */
-#include "mkdir.bpf.h"
+#include "common.bpf.h"
+
+/* The mkdir or mkdirat the current task made returned ret (native or 32-bit alike). */
+__noinline int tg_mkdir_exit(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_path_shape shape;
+	struct tg_scratch *s;
+	struct tg_event *e;
+	struct dentry *req = NULL;
+	struct inode *rino = NULL;
+	__u32 zero = 0, umask, eff, facts = TG_F_CREATED | TG_F_IS_DIR, tid, rule = TG_R_NONE;
+	__u32 *decision;
+	bool killed = false;
+	struct tg_call c;
+	long n;
+
+	if (ret != 0 || !decode_call(task, &c) || c.op != TG_OP_MKDIR)
+		return 0;
+	umask = BPF_CORE_READ(task, fs, umask);
+	eff = c.mode & ~umask & MODE_PERMS;
+	if (!(eff & tg_set.dir_loose_mask))
+		return 0;
+	if (!task_tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	stat_inc(TG_STAT_MKDIR_SEEN);
+
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return 0;
+	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)c.path);
+	if (n <= 1)
+		return 0;
+	if (path_truncated((const char *)c.path, n))
+		facts |= TG_F_PATH_TRUNC;
+	tg_path_shape(s, n - 1, &shape);
+	/* The new entry's dentry is out of reach at syscall exit; its directory is known here
+	 * only for a bare name (dfd or cwd) or "/name". Anything else user space resolves. */
+	if (shape.slashes == 0)
+		req = base_dir(task, c.dfd);
+	else if (shape.slashes == 1 && s->path[0] == '/')
+		req = BPF_CORE_READ(task, fs, root.dentry);
+	if (req) {
+		rino = BPF_CORE_READ(req, d_inode);
+		if (!inode_is_shared_dir(rino))
+			return 0;
+		facts |= TG_F_REQDIR_SHARED | TG_F_DIR_SHARED;
+	} else {
+		facts |= TG_F_REQDIR_UNKNOWN;
+	}
+
+	if (tg_kexc_excepted(acting_uid(task), TG_KEXC_ANY_RULE)) {
+		stat_inc(TG_STAT_EXCEPTED);
+		return 0;
+	}
+	/* A dry-run LSM decision on this mkdir, or the kill fallback. */
+	tid = (__u32)bpf_get_current_pid_tgid();
+	decision = bpf_map_lookup_elem(&tg_mkdir_decision, &tid);
+	if (decision) {
+		rule = *decision;
+		bpf_map_delete_elem(&tg_mkdir_decision, &tid);
+	} else if (tg_cfg.enforce == TG_ENFORCE_KILL_FALLBACK && req) {
+		rule = tg_enforced_rule(tg_decide_mkdir(1, eff, tg_set.dir_loose_mask));
+		if (rule != TG_R_NONE) {
+			bpf_send_signal(SIGKILL);
+			stat_inc(TG_STAT_KILLED);
+			killed = true;
+		}
+	}
+	e = event_start();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, offsetof(struct tg_event, comm));
+	e->kind = TG_KIND_MKDIR;
+	e->entry = c.entry;
+	e->syscall = c.sys;
+	e->dfd = c.dfd;
+	e->mode = c.mode;
+	e->file_mode = S_IFDIR | eff;
+	e->facts = facts;
+	e->rule = rule;
+	if (rule != TG_R_NONE)
+		e->action = killed ? TG_ACT_KILLED : TG_ACT_WOULD_DENY;
+	if (rino) {
+		e->dir_mode = BPF_CORE_READ(rino, i_mode);
+		e->dir_uid = BPF_CORE_READ(rino, i_uid.val);
+		e->dir_ino = BPF_CORE_READ(rino, i_ino);
+	}
+	tg_fill_task(e);
+	e->file_uid = e->fsuid;
+	e->name[0] = 0;
+	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
+	event_submit(e, n);
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_exit_mkdir")
 int tracepoint__syscalls__sys_exit_mkdir(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = current_regs();
-
-	return handle_mkdir_exit(ctx->ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIR, AT_FDCWD,
-				 (const char *)regs->di, regs->si);
+	return ctx->ret == 0 ? tg_mkdir_exit(ctx->ret) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mkdirat")
 int tracepoint__syscalls__sys_exit_mkdirat(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = current_regs();
-
-	return handle_mkdir_exit(ctx->ret, TG_ENTRY_SYSCALL, TG_SYS_MKDIRAT, (int)regs->di,
-				 (const char *)regs->si, regs->dx);
+	return ctx->ret == 0 ? tg_mkdir_exit(ctx->ret) : 0;
 }

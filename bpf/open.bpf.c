@@ -2,109 +2,410 @@
 /*
  * open, openat, openat2, creat: files created (or re-opened with O_CREAT) in shared directories.
  *
- * Entry: one flag test; only O_CREAT opens stash their arguments and a checksum of the path.
- * Exit: the flag test again,
- * read from the task's saved registers so that the common case (no O_CREAT) never touches a
- * map; then the decision rests on the file the kernel actually opened.
+ * The syscall tracepoint programs are a flag test each: only O_CREAT opens go on, into the
+ * global subprograms below, which every way an open enters the kernel shares: tg_open_enter()
+ * (sys_enter, fentry/do_sys_openat2), tg_open_exit() (sys_exit, the 32-bit sys_exit,
+ * fexit/do_sys_openat2) and tg_report_open() (those, and io_uring's completion). The decision
+ * rests on the file the kernel actually opened.
  */
-#include "open.bpf.h"
+#include "common.bpf.h"
 
-static __always_inline int stash_open(__u32 sys, int dfd, const char *path, __u64 flags, __u32 mode)
+/*
+ * At the start of an open with O_CREAT: the path as it is now, just before the kernel copies
+ * it. The exit compares it with what is there then, and a string another thread rewrote in
+ * between is known for what it is (TG_F_PATH_CHANGED) rather than taken for a symlink. Not for
+ * an O_EXCL open that cannot be a finding (mode within the mask, O_CLOEXEC where that is
+ * reported): the secure pattern (mkstemp) pays nothing for it.
+ */
+static __always_inline void stash_path(struct tg_open_args *a, const char *path)
 {
-	struct tg_open_args a = {};
-	__u64 pid_tgid;
+	struct tg_scratch *s;
+	__u32 zero = 0;
 
-	if (!(flags & O_CREAT))
+	if (a->flags & O_EXCL && !(a->mode & tg_set.file_loose_mask) &&
+	    !(tg_set.report_cloexec && !(a->flags & O_CLOEXEC)))
+		return;
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return;
+	a->path_n = bpf_probe_read_user_str(s->path, sizeof(s->path), path);
+	a->path_sum = path_checksum(s->path, a->path_n);
+	a->path_read = 1;
+}
+
+/* The open the current task is starting: stashed (with its path's checksum) if it has O_CREAT
+ * and the task is in scope. */
+__noinline int tg_open_enter(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_open_args a;
+	struct tg_call c;
+
+	if (!decode_call(task, &c) || c.op != TG_OP_OPEN || !(c.flags & O_CREAT) ||
+	    !task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_tracked(pid_tgid >> 32))
-		return 0;
-	a.flags = flags;
-	a.path = (__u64)path;
-	a.mode = mode;
-	a.dfd = dfd;
-	a.syscall = sys;
-	a.decision_rule = TG_R_NONE;
-	stash_path(&a, path);
-	open_args_stash(bpf_get_current_task_btf(), &a);
+	open_args_from_call(&a, &c);
+	stash_path(&a, (const char *)a.path);
+	open_args_stash(task, &a);
 	return 0;
 }
 
+/*
+ * The end of the open the current task made, with result ret: the arguments stashed at its
+ * start, else (a 32-bit open under --hooks tracepoint, a stash that failed, a task that came
+ * into scope during the call) the ones its registers still hold. What was stashed is taken out
+ * whatever the result, so nothing stale is left for the next open.
+ */
+__noinline int tg_open_exit(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_open_args a, *ap;
+	struct tg_call c;
+
+	if (!decode_call(task, &c) || c.op != TG_OP_OPEN || !(c.flags & O_CREAT))
+		return 0;
+	ap = open_args_pending(task);
+	if (ap && ap->entry == c.entry && ap->syscall == c.sys)
+		a = *ap;
+	else
+		open_args_from_call(&a, &c);
+	if (ap)
+		open_args_take(ap);
+	if (ret < 0 || !task_tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return tg_report_open(ret, 0, &a, NULL);
+}
+
+/* What tg_report_open() learnt of one open, handed to the subprograms it calls (a BPF function
+ * takes five arguments). Kernel pointers as __u64: read with BPF_CORE_READ. */
+struct tg_open_ctx {
+	__u64 file, dentry, parent, inode, dir_inode;
+	__u64 hash; /* tg_path_shape()'s of the requested path: the probe key */
+	long ret;
+	long path_n; /* what reading the path into the scratch buffer returned */
+	__u32 facts, file_mode, dir_mode, file_uid, fsuid, len, rule, has_hash;
+};
+
+/*
+ * Did the caller name a shared directory, and did the name resolve where it said? The facts
+ * the requested path (s->path, x->len bytes) gives: TG_F_NAME_MISMATCH, TG_F_PARENT_MISMATCH,
+ * TG_F_REQDIR_SHARED or TG_F_REQDIR_UNKNOWN; sets x->hash. A global subprogram: its result is
+ * one unknown value to its caller, not a fan of states.
+ */
+__noinline int tg_requested_dir_facts(struct tg_open_ctx *x, struct tg_open_args *a,
+				      struct tg_scratch *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_path_shape shape = {};
+	struct dentry *req, *pd, *d;
+	__u32 facts = 0;
+
+	if (!x || !a || !s)
+		return 0;
+	d = (struct dentry *)x->dentry;
+	pd = (struct dentry *)x->parent;
+	tg_path_shape(s, x->len, &shape);
+	x->hash = shape.hash;
+	x->has_hash = 1;
+	if (dentry_name_hash(d, s->name) != shape.base_hash)
+		facts |= TG_F_NAME_MISMATCH;
+
+	if (shape.slashes == 0) {
+		/* A bare name: the directory is dfd's (or cwd), a dentry we can compare. */
+		req = base_dir(task, a->dfd);
+	} else if (shape.slashes == 1 && s->path[0] == '/') {
+		/* "/name": the task's root. */
+		req = BPF_CORE_READ(task, fs, root.dentry);
+	} else {
+		/* "dir/name": compare the holding directory's name with the one requested. A
+		 * mismatch, ".", ".." or an empty component leaves the decision to user space,
+		 * which resolves the requested directory. */
+		struct file *f = (struct file *)x->file;
+		struct dentry *vis = visible_dir(pd, BPF_CORE_READ(f, f_path.mnt));
+
+		if (shape.dir_len == 0 || shape.dir_is_dot ||
+		    dentry_name_hash(vis, s->comp) != shape.dir_hash)
+			return facts | TG_F_PARENT_MISMATCH | TG_F_REQDIR_UNKNOWN;
+		req = pd;
+	}
+	if (!req)
+		return facts | TG_F_REQDIR_UNKNOWN;
+	if (req == pd) {
+		/* The holding directory: shared if the holding directory is. */
+		if (x->facts & TG_F_DIR_SHARED)
+			facts |= TG_F_REQDIR_SHARED;
+		return facts;
+	}
+	facts |= TG_F_PARENT_MISMATCH;
+	if (inode_is_shared_dir(BPF_CORE_READ(req, d_inode)))
+		facts |= TG_F_REQDIR_SHARED;
+	return facts;
+}
+
+/*
+ * --enforce-fallback=kill: the rule this exit proves from kernel facts alone (decide.h's
+ * precedence, as user space reports it), if the policy denies it for this task; SIGKILL then.
+ * A symlink only where a hook saw it, or where the string is trustworthy (not rewritten); a
+ * directory user space must resolve never leads to a kill. Inline: the call chain down to the
+ * exception lookup's callback stays within the verifier's 512 bytes of combined stack.
+ */
+static __always_inline __u32 kill_fallback(struct tg_open_ctx *x, struct tg_open_args *a,
+					   struct tg_probe *p)
+{
+	__u32 facts, rule;
+
+	if (!x || !a)
+		return TG_R_NONE;
+	facts = x->facts;
+	struct tg_open_case oc = {
+		.flags = a->flags,
+		.file_mode = x->file_mode,
+		.loose_mask = tg_set.file_loose_mask,
+		.created = !!(facts & TG_F_CREATED),
+		.dir_shared = !!(facts & TG_F_DIR_SHARED),
+		.req_shared = !!(facts & TG_F_REQDIR_SHARED),
+		.symlink = (facts & TG_F_LINK_FOLLOWED) ||
+			   (!(facts & (TG_F_PATH_CHANGED | TG_F_LINKS_WATCHED)) &&
+			    (facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH))),
+		.foreign = x->file_uid != x->fsuid,
+		.probed = p && tg_probe_related(p),
+	};
+	rule = tg_enforced_rule(tg_decide_open(&oc));
+	if (rule != TG_R_NONE) {
+		/* No BPF LSM: the file exists already; stop the process from using it. */
+		bpf_send_signal(SIGKILL);
+		stat_inc(TG_STAT_KILLED);
+	}
+	return rule;
+}
+
+/* The record of an open tg_report_open() decided to send: built in this CPU's slot, sent. */
+__noinline int tg_send_open(struct tg_open_ctx *x, struct tg_open_args *a, struct tg_uring_open *u,
+			    struct tg_probe *probe, struct tg_scratch *s)
+{
+	struct dentry *d;
+	struct inode *ino, *pino;
+	struct tg_event *e;
+	long n;
+
+	if (!x || !a || !s)
+		return 0;
+	e = event_start();
+	if (!e)
+		return 0;
+	d = (struct dentry *)x->dentry;
+	ino = (struct inode *)x->inode;
+	pino = (struct inode *)x->dir_inode;
+	__builtin_memset(e, 0, offsetof(struct tg_event, comm));
+	e->kind = TG_KIND_OPEN;
+	e->syscall = a->syscall;
+	e->ret = x->ret;
+	e->dfd = a->dfd;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->facts = x->facts;
+	e->rule = TG_R_NONE;
+	if (a->decision_rule != TG_R_NONE) {
+		e->action = TG_ACT_WOULD_DENY;
+		e->rule = a->decision_rule;
+	} else if (x->rule != TG_R_NONE) {
+		e->action = TG_ACT_KILLED;
+		e->rule = x->rule;
+	}
+	e->file_mode = x->file_mode;
+	e->file_uid = x->file_uid;
+	e->file_nlink = BPF_CORE_READ(ino, __i_nlink);
+	e->file_ino = BPF_CORE_READ(ino, i_ino);
+	e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->dir_mode = x->dir_mode;
+	e->dir_uid = BPF_CORE_READ(pino, i_uid.val);
+	e->dir_ino = BPF_CORE_READ(pino, i_ino);
+	e->entry = a->entry;
+	tg_fill_task(e);
+	if (u) {
+		e->tid = u->tid;
+		__builtin_memcpy(e->comm, u->comm, sizeof(e->comm));
+	}
+	if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name)) < 0)
+		e->name[0] = 0;
+	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), s->path);
+	if (probe) {
+		e->facts |= TG_F_PROBED;
+		e->probe_ts_ns = probe->ts_ns;
+		e->probe_pid = probe->pid;
+		e->probe_ppid = probe->ppid;
+		e->probe_sid = probe->sid;
+		e->probe_syscall = probe->syscall;
+	}
+	event_submit(e, n);
+	return 0;
+}
+
+/*
+ * The decision at the end of an open with O_CREAT that returned ret >= 0, whichever way it
+ * entered the kernel (a->entry): file is the struct file it opened (0: look up fd ret), a its
+ * arguments. For an io_uring request, u is its submission record: the name is there, in kernel
+ * memory, and the event names the submitting thread; for syscalls u is NULL and a->path is the
+ * name in user memory.
+ */
+__noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, struct tg_uring_open *u)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_open_ctx x = {.ret = ret, .rule = TG_R_NONE};
+	struct tg_probe *probe = NULL;
+	struct file *f = (struct file *)file;
+	struct dentry *d, *pd;
+	struct inode *ino, *pino;
+	struct tg_scratch *s;
+	bool excl, loose, inheritable, decided;
+	__u32 zero = 0, fmode;
+	long n;
+
+	if (!a)
+		return 0;
+	stat_inc(TG_STAT_CREATE_SEEN);
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == tg_cfg.self_tgid)
+		stat_inc(TG_STAT_SELF_CREATE);
+	if (!f)
+		f = task_fd_file(task, ret);
+	if (!f)
+		return 0;
+	/* f, from a descriptor or from io_uring's request, is no BTF pointer to the verifier:
+	 * what hangs off it is read with BPF_CORE_READ. */
+	fmode = BPF_CORE_READ(f, f_mode);
+	d = BPF_CORE_READ(f, f_path.dentry);
+	pd = BPF_CORE_READ(d, d_parent);
+	ino = BPF_CORE_READ(f, f_inode);
+	pino = BPF_CORE_READ(pd, d_inode);
+	x.file = (__u64)f;
+	x.dentry = (__u64)d;
+	x.parent = (__u64)pd;
+	x.inode = (__u64)ino;
+	x.dir_inode = (__u64)pino;
+	x.file_mode = BPF_CORE_READ(ino, i_mode);
+	x.dir_mode = BPF_CORE_READ(pino, i_mode);
+	if (fmode & FMODE_CREATED)
+		x.facts |= TG_F_CREATED;
+	if (dir_mode_is_shared(pino, x.dir_mode))
+		x.facts |= TG_F_DIR_SHARED;
+
+	excl = a->flags & O_EXCL;
+	loose = (x.facts & TG_F_CREATED) && (x.file_mode & tg_set.file_loose_mask);
+	inheritable = (x.facts & TG_F_CREATED) && tg_set.report_cloexec && !(a->flags & O_CLOEXEC);
+	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
+	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. A dry-run
+	 * LSM decision is always reported: it was counted already. */
+	decided = a->decision_rule != TG_R_NONE;
+	if (excl && (!(x.facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
+		return 0;
+	if (excl)
+		x.facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
+	x.fsuid = acting_uid(task);
+	x.file_uid = BPF_CORE_READ(ino, i_uid.val);
+
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return 0;
+	if (u)
+		n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), u->path);
+	else
+		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a->path);
+	x.path_n = n;
+	if (n <= 0) {
+		x.facts |= TG_F_PATH_FAULT | (excl ? 0 : TG_F_REQDIR_UNKNOWN);
+		s->path[0] = 0;
+	} else {
+		x.len = n - 1;
+		/* A kernel copy (io_uring) holds at most PATH_MAX - 1 bytes: whole. */
+		if (!u && path_truncated((const char *)a->path, n))
+			x.facts |= TG_F_PATH_TRUNC;
+		if (!excl)
+			x.facts |= tg_requested_dir_facts(&x, a, s);
+	}
+	/* The path string at exit, against the one the entry read: rewritten by another thread
+	 * while the call ran, which one the kernel used is unknown. */
+	if (!u && a->path_read && (n != a->path_n || path_checksum(s->path, n) != a->path_sum))
+		x.facts |= TG_F_PATH_CHANGED;
+	/* A hook saw the walk follow a symlink that sits in a shared directory: that directory
+	 * is the one the caller named, whatever the path string says. */
+	if (tg_cfg.links_watched)
+		x.facts |= TG_F_LINKS_WATCHED;
+	if (a->followed_shared_link)
+		x.facts |= TG_F_LINK_FOLLOWED | TG_F_REQDIR_SHARED;
+
+	if (!excl) {
+		bool redirected =
+			x.facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH | TG_F_LINK_FOLLOWED);
+		bool foreign = !(x.facts & TG_F_CREATED) && x.file_uid != x.fsuid;
+
+		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
+		if (!(x.facts & TG_F_CREATED) && !redirected && !foreign && !loose && !decided)
+			return 0;
+		if (!(x.facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&
+		    !decided)
+			return 0;
+		if (x.has_hash)
+			probe = bpf_map_lookup_elem(&tg_probes, &x.hash);
+	}
+
+	if (tg_kexc_excepted(x.fsuid, TG_KEXC_ANY_RULE)) {
+		stat_inc(TG_STAT_EXCEPTED);
+		return 0;
+	}
+	if (tg_cfg.enforce == TG_ENFORCE_KILL_FALLBACK)
+		x.rule = kill_fallback(&x, a, probe);
+	return tg_send_open(&x, a, u, probe, s);
+}
+
+/* Entry: O_CREAT opens only, tested on the tracepoint's own copy of the arguments. */
 SEC("tracepoint/syscalls/sys_enter_open")
 int tracepoint__syscalls__sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return stash_open(TG_SYS_OPEN, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1],
-			  ctx->args[2]);
+	return ctx->args[1] & O_CREAT ? tg_open_enter() : 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return stash_open(TG_SYS_OPENAT, (int)ctx->args[0], (const char *)ctx->args[1],
-			  ctx->args[2], ctx->args[3]);
+	return ctx->args[2] & O_CREAT ? tg_open_enter() : 0;
 }
 
+/* openat2's flags are in user memory: rare enough to let tg_open_enter() read them always. */
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int tracepoint__syscalls__sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
-	struct open_how how = {};
-
-	/* flags and mode live in user memory: openat2 is rare enough to read them always. */
-	if (bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]))
-		return 0;
-	return stash_open(TG_SYS_OPENAT2, (int)ctx->args[0], (const char *)ctx->args[1], how.flags,
-			  how.mode);
+	return tg_open_enter();
 }
 
+/* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC): never exclusive. */
 SEC("tracepoint/syscalls/sys_enter_creat")
 int tracepoint__syscalls__sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	/* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC): never exclusive. */
-	return stash_open(TG_SYS_CREAT, AT_FDCWD, (const char *)ctx->args[0],
-			  O_CREAT | 1 /* O_WRONLY */ | O_TRUNC, ctx->args[1]);
+	return tg_open_enter();
 }
 
-/* The arguments stashed at entry, taken out of the map: the exit programs' common part. */
-static __always_inline int handle_open_exit(long ret)
-{
-	struct tg_open_args a, *ap;
-
-	ap = open_args_pending(bpf_get_current_task_btf());
-	if (!ap)
-		return 0;
-	a = *ap;
-	open_args_take(ap);
-	if (ret < 0)
-		return 0;
-	return report_open(ret, NULL, &a, NULL);
-}
-
-/* Exit programs: re-test O_CREAT from the saved registers before any map access (a direct
- * load: current_regs() is a BTF pointer). */
+/* Exit: re-test O_CREAT from the saved registers (a direct load: current_regs() is a BTF
+ * pointer) before anything else; tg_open_exit() takes what the entry stashed. */
 SEC("tracepoint/syscalls/sys_exit_open")
 int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	if (!(current_regs()->si & O_CREAT))
-		return 0;
-	return handle_open_exit(ctx->ret);
+	return PT_REGS_PARM2_SYSCALL(current_regs()) & O_CREAT ? tg_open_exit(ctx->ret) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	if (!(current_regs()->dx & O_CREAT))
-		return 0;
-	return handle_open_exit(ctx->ret);
+	return PT_REGS_PARM3_SYSCALL(current_regs()) & O_CREAT ? tg_open_exit(ctx->ret) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	return tg_open_exit(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	return tg_open_exit(ctx->ret);
 }

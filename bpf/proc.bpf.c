@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Process-tree scope for `tmpguard run` and `audit --pid`: children of tracked processes are
- * tracked from fork (before they can run), and forgotten when the thread group exits so a
- * recycled pid is never in scope. Loaded only when tg_cfg.filter_tracked is set.
+ * tracked from fork (before they can run), and forgotten when the whole thread group has
+ * exited, so a recycled pid is never in scope. Loaded only when tg_cfg.filter_tracked is set.
  */
 #include "common.bpf.h"
 
@@ -19,16 +19,24 @@ int BPF_PROG(tp_btf__sched_process_fork, struct task_struct *parent, struct task
 
 	if (ptgid == ctgid || !bpf_map_lookup_elem(&tg_tracked, &ptgid))
 		return 0;
-	bpf_map_update_elem(&tg_tracked, &ctgid, &one, BPF_ANY);
+	/* A full map leaves the child out of scope: a blind spot, counted and reported. */
+	if (bpf_map_update_elem(&tg_tracked, &ctgid, &one, BPF_ANY))
+		stat_inc(TG_STAT_TRACK_FULL);
 	return 0;
 }
 
+/*
+ * A thread exits. The thread group leaves scope only with its last thread: do_exit() counts the
+ * group's live threads down (signal->live) before this tracepoint, so 0 means this was the last
+ * one. A leader that calls SYS_exit while a worker goes on is not the end of the process, and
+ * the worker stays in scope (and under a scoped --enforce).
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tp_btf__sched_process_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->pid != tgid)
+	if (p->signal->live.counter != 0)
 		return 0;
 	bpf_map_delete_elem(&tg_tracked, &tgid);
 	return 0;

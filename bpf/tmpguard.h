@@ -11,7 +11,7 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 6 /* 5: path checksum facts; 6: variable-length records */
+#define TG_ABI_VERSION 7 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -83,6 +83,10 @@ enum tg_syscall {
 /* The BPF LSM saw this very open follow a symlink that sits in a shared directory
  * (inode_follow_link): proof of a symlink-follow that does not rest on the path string. */
 #define TG_F_LINK_FOLLOWED (1u << 13)
+/* Every symlink this open followed was seen by a hook (fentry on security_inode_follow_link, or
+ * the BPF LSM): TG_F_LINK_FOLLOWED's absence then means that no symlink in a shared directory
+ * was followed, and the path string is not needed to tell. */
+#define TG_F_LINKS_WATCHED (1u << 14)
 
 /* Rule ids, in the order user space's enum tg_rule uses (checked there): the kernel names a
  * rule only when it enforces one. */
@@ -128,29 +132,64 @@ enum tg_stat {
 	TG_STAT_URING_UNSEEN,	 /* io_uring creates whose completion cannot be followed */
 	TG_STAT_SELF_CREATE,	 /* O_CREAT opens by tmpguard itself: its health canary */
 	TG_STAT_STASH_FAILED,	 /* O_CREAT opens whose arguments could not be kept until exit */
+	TG_STAT_TRACK_FULL,	 /* forks of tracked processes not tracked: tg_tracked was full */
 	TG_STAT_MAX,
 };
 
-/* Load-time settings (.rodata: fixed once the programs are loaded). */
+/*
+ * Load-time settings (.rodata: fixed once the programs are loaded). The verifier reads them as
+ * constants: what a session's mode does not use (the kill fallback in an audit, the string
+ * checks where a hook watches symlinks) is dead code it never walks.
+ */
 struct tg_config {
-	__u32 filter_tracked; /* only tasks in tg_tracked (tmpguard run, --pid) */
-	__u32 wakeup_bytes;   /* wake the reader only once this much is unread (0: always) */
-	__u32 self_tgid;      /* tmpguard's own pid: its canary creates are counted apart */
-	__u32 path_seed;      /* random, per load: seeds the entry/exit path checksum */
+	__u32 filter_tracked;  /* only tasks in tg_tracked (tmpguard run, --pid) */
+	__u32 wakeup_bytes;    /* wake the reader only once this much is unread (0: always) */
+	__u32 self_tgid;       /* tmpguard's own pid: its canary creates are counted apart */
+	__u32 path_seed;       /* random, per load: seeds the entry/exit path checksum */
+	__u32 enforce;	       /* enum tg_enforce_mode */
+	__u32 enforce_tracked; /* enforce only for tasks in tg_tracked (tmpguard run) */
+	__u32 links_watched;   /* a hook sees every symlink followed (fentry, or the BPF LSM) */
+	__u32 pad;
 };
 
 /* Settings that follow the policy (.data: user space rewrites them on reload). */
 struct tg_settings {
+	__u64 probe_window_ns; /* check-then-create: how old a related probe may be */
 	__u32 file_loose_mask; /* mode bits that make a created file "loose" (default 0027) */
 	__u32 dir_loose_mask;  /* mode bits that make a created directory "loose" (0077) */
 	__u32 report_cloexec;  /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
 	__u32 n_shared_dirs;   /* entries in tg_shared_dirs: skip the lookup when 0 */
 	__u32 kexc_combos;     /* bit c set: tg_kexc has keys with field set c (TG_KEXC_*) */
-	__u32 enforce;	       /* enum tg_enforce_mode */
 	__u32 deny_rules;      /* bit r (enum tg_rule_id): action deny or kill */
 	__u32 kill_rules;      /* bit r: action kill (a subset of deny_rules) */
-	__u32 enforce_tracked; /* enforce only for tasks in tg_tracked (tmpguard run) */
 	__u32 pad;
+};
+
+/*
+ * The syscalls tmpguard follows, by number, and where their arguments are: the BPF programs
+ * that read a syscall's arguments from the saved registers (exit, fexit, BPF LSM, 32-bit
+ * syscalls) look the number up here instead of carrying numbers of their own. The loader fills
+ * tg_syscalls[0] (native) and [1] (ia32) from the uapi headers' __NR_ values.
+ */
+enum tg_sys_op {
+	TG_OP_NONE = 0,
+	TG_OP_OPEN,  /* open, openat, openat2, creat */
+	TG_OP_MKDIR, /* mkdir, mkdirat */
+	TG_OP_PROBE, /* the stat and access families: ENOENT probes */
+};
+
+#define TG_ARG_NONE 0xff /* dfd: AT_FDCWD; flags: creat's O_CREAT|O_WRONLY|O_TRUNC */
+#define TG_NR_MAX   512	 /* syscall numbers this table covers (x86_64 and ia32: below 470) */
+
+struct tg_sys_desc {
+	__u8 sys;   /* enum tg_syscall; 0: not one tmpguard follows */
+	__u8 op;    /* enum tg_sys_op */
+	__u8 dfd;   /* argument index (0-3) of the directory fd, or TG_ARG_NONE */
+	__u8 path;  /* of the path */
+	__u8 flags; /* of the open flags, or TG_ARG_NONE */
+	__u8 mode;  /* of the mode, or TG_ARG_NONE */
+	__u8 how;   /* of openat2's struct open_how (flags and mode), or TG_ARG_NONE */
+	__u8 pad;
 };
 
 /* Kernel-decided exceptions: key fields present in a combination c (bits below); absent

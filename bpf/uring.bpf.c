@@ -6,17 +6,17 @@
  *
  * Submission (the request prepared, its name copied into the kernel) stashes what the exit of
  * an open(2) reads from registers; completion finds the opened file and decides as open(2)'s
- * exit does (open.bpf.h). Both hooks are tp_btf on io_uring's own tracepoints: they run for
- * io_uring requests only, never for a process that does not use io_uring. A request submitted
- * with IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, so nothing here sees how it
- * ended: it is counted (TG_STAT_URING_UNSEEN), and the BPF LSM programs still decide it.
+ * exit does (tg_report_open, open.bpf.c). Both hooks are tp_btf on io_uring's own tracepoints: they
+ * run for io_uring requests only, never for a process that does not use io_uring. A request
+ * submitted with IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, so nothing here sees
+ * how it ended: it is counted (TG_STAT_URING_UNSEEN), and the BPF LSM programs still decide it.
  *
  * Cost for other requests: submission leaves after one plain load of the opcode, completion
  * after one load of tg_uring_pending (0 when no open is in flight). Measured with IORING_OP_NOP
  * batches on a 6.18 host: 0-10 ns per request over empty programs on the same two
  * tracepoints, within the noise; the two hooks themselves cost some 100 ns there.
  */
-#include "open.bpf.h"
+#include "common.bpf.h"
 
 /* The SQE's IOSQE_* bits are the low bits of io_kiocb.flags: REQ_F_CQE_SKIP_BIT is
  * IOSQE_CQE_SKIP_SUCCESS_BIT (uapi, 5.17 04c76b41ca97 "io_uring: add option to skip CQE
@@ -209,7 +209,7 @@ int BPF_PROG(tp_btf__io_uring_complete, void *ring, void *reqp)
 				stat_inc(TG_STAT_URING_UNSEEN);
 		}
 		if (!slot || f)
-			report_open(res, f, &u->a, u);
+			tg_report_open(res, (__u64)f, &u->a, u);
 	}
 	if (!bpf_map_delete_elem(&tg_uring_open, &key))
 		__sync_fetch_and_sub(&tg_uring_pending, 1);

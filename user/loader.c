@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "loader.h"
+#include "syscalls.h"
 #include "tmpguard.skel.h"
 #include "tracefs.h"
 
@@ -27,6 +29,17 @@ struct tg_bpf {
 };
 
 static bool verbose_libbpf;
+
+/* The running kernel's BTF, parsed once per process (some 40 ms a parse): the probes of what
+ * the kernel offers all look in it. libbpf parses its own copy for CO-RE. */
+static const struct btf *kernel_btf(void)
+{
+	static struct btf *vmlinux;
+
+	if (!vmlinux)
+		vmlinux = btf__load_vmlinux_btf();
+	return vmlinux;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -117,7 +130,7 @@ static int lsm_loadable(char *err, size_t errlen)
 		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_LSM_MAC);
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernel_btf();
 	char lsms[256] = "";
 	int id, fd;
 	FILE *f;
@@ -127,7 +140,6 @@ static int lsm_loadable(char *err, size_t errlen)
 		return -1;
 	}
 	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
-	btf__free(vmlinux);
 	if (id < 0) {
 		snprintf(err, errlen,
 			 "this kernel has no BPF LSM (CONFIG_BPF_LSM): enforcement is not possible "
@@ -253,7 +265,7 @@ enum tg_ia32 tg_ia32_probe(char *why, size_t whylen)
 static void select_hooks(struct tg_bpf *b, bool fentry)
 {
 	struct bpf_program *prog;
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernel_btf();
 	bool req = false, sqe = false, ia32;
 
 	b->ia32 = tg_ia32_probe(b->ia32_why, sizeof(b->ia32_why));
@@ -263,7 +275,6 @@ static void select_hooks(struct tg_bpf *b, bool fentry)
 					     BTF_KIND_TYPEDEF) >= 0;
 		sqe = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_sqe",
 					     BTF_KIND_TYPEDEF) >= 0;
-		btf__free(vmlinux);
 	}
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_req, req);
 	bpf_program__set_autoload(b->skel->progs.tp_btf__io_uring_submit_sqe, sqe && !req);
@@ -302,7 +313,7 @@ const char *tg_hooks_name(enum tg_hooks h)
 
 /* bpf/fexit.bpf.c's attach points. */
 static const char *const fexit_functions[] = {"do_sys_openat2", "do_mkdirat", "vfs_statx",
-					      "do_faccessat"};
+					      "do_faccessat", "security_inode_follow_link"};
 
 int tg_fentry_loadable(char *err, size_t errlen)
 {
@@ -311,7 +322,7 @@ int tg_fentry_loadable(char *err, size_t errlen)
 		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FEXIT);
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernel_btf();
 	int id = -1, fd;
 
 	if (!vmlinux) {
@@ -326,13 +337,11 @@ int tg_fentry_loadable(char *err, size_t errlen)
 				 "%s is not in this kernel's BTF (renamed or inlined): no fexit "
 				 "program can attach to it",
 				 fexit_functions[i]);
-			btf__free(vmlinux);
 			return -1;
 		}
 		if (i == 0)
 			id = fid;
 	}
-	btf__free(vmlinux);
 	o.attach_btf_id = id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tg_fexit_probe", "GPL", insns, 2, &o);
 	if (fd < 0) {
@@ -390,7 +399,14 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 	if (getrandom(&b->skel->rodata->tg_cfg.path_seed, sizeof(b->skel->rodata->tg_cfg.path_seed),
 		      GRND_NONBLOCK) != sizeof(b->skel->rodata->tg_cfg.path_seed))
 		b->skel->rodata->tg_cfg.path_seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec);
+	b->skel->rodata->tg_cfg.enforce = opts->enforce;
+	b->skel->rodata->tg_cfg.enforce_tracked = opts->enforce_tracked;
+	/* fentry on security_inode_follow_link, or lsm/inode_follow_link: every symlink a walk
+	 * follows is seen, and the path string need not say. */
+	b->skel->rodata->tg_cfg.links_watched = fentry || opts->lsm;
+	tg_syscalls_fill(b->skel->rodata->tg_syscalls);
+	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec,
+			    opts->probe_window_ns);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);
 	/* Process-tree tracking costs a program on every fork: only when scoped. */
@@ -536,8 +552,10 @@ int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX])
 }
 
 void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
-			 bool report_cloexec)
+			 bool report_cloexec, uint64_t probe_window_ns)
 {
+	if (probe_window_ns)
+		b->skel->data->tg_set.probe_window_ns = probe_window_ns;
 	b->skel->data->tg_set.file_loose_mask = file_loose_mask;
 	b->skel->data->tg_set.dir_loose_mask = dir_loose_mask;
 	b->skel->data->tg_set.report_cloexec = report_cloexec;
@@ -608,13 +626,10 @@ int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
 	return percpu_sums(b->skel->maps.tg_kexc_hits, out, n < TG_KEXC_MAX ? n : TG_KEXC_MAX);
 }
 
-void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,
-			bool tracked_only)
+void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t deny_rules, uint32_t kill_rules)
 {
-	b->skel->data->tg_set.deny_rules = deny_rules;
 	b->skel->data->tg_set.kill_rules = kill_rules;
-	b->skel->data->tg_set.enforce_tracked = tracked_only;
-	b->skel->data->tg_set.enforce = mode;
+	b->skel->data->tg_set.deny_rules = deny_rules;
 }
 
 int tg_bpf_nr_attached(const struct tg_bpf *b)
@@ -650,11 +665,49 @@ int tg_bpf_detach(struct tg_bpf *b, const char *prog_name)
 	return -ENOENT;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Detaching a program waits for an RCU grace period (tracepoint_synchronize_unregister():
+ * some 70 ms on the test host), and one after the other the twenty-odd links took over a second
+ * at every stop. Destroyed from one thread each, the waits overlap; a link whose thread cannot
+ * start is destroyed here.
+ */
+static void destroy_links(struct tg_bpf *b)
+{
+	int n = b->skel->skeleton->prog_cnt;
+	pthread_t *tids = calloc(n, sizeof(*tids));
+	bool *started = calloc(n, sizeof(*started));
+
+	for (int i = 0; i < n; i++) {
+		struct bpf_link **link = b->skel->skeleton->progs[i].link;
+
+		if (!*link)
+			continue;
+		if (tids && started && !pthread_create(&tids[i], NULL, destroy_link, *link))
+			started[i] = true;
+		else
+			bpf_link__destroy(*link);
+		*link = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		if (started && started[i])
+			pthread_join(tids[i], NULL);
+	free(tids);
+	free(started);
+}
+
 void tg_bpf_stop(struct tg_bpf *b)
 {
 	if (!b)
 		return;
 	ring_buffer__free(b->rb);
+	if (b->skel)
+		destroy_links(b);
 	tmpguard_bpf__destroy(b->skel);
 	free(b);
 }

@@ -28,6 +28,12 @@ struct tg_loader_opts {
 	size_t ringbuf_bytes; /* power of two, >= page size */
 	bool lsm;	      /* load the BPF LSM programs (enforcement, dry-run) */
 	enum tg_hooks hooks;
+	/* Fixed for the session, so load-time constants: what a mode does not use is never
+	 * verified. enum tg_enforce_mode (LSM and dry-run need lsm); enforcement only for the
+	 * tracked process tree (run). */
+	uint32_t enforce;
+	bool enforce_tracked;
+	uint64_t probe_window_ns; /* initial setting (tg_bpf_set_settings changes it later) */
 };
 
 struct tg_bpf;
@@ -74,7 +80,7 @@ int tg_bpf_drain(struct tg_bpf *b);
 int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX]);
 /* Policy-driven settings: written to the programs' .data, effective at once. */
 void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
-			 bool report_cloexec);
+			 bool report_cloexec, uint64_t probe_window_ns);
 /*
  * Replaces the kernel-decided exceptions and the extra shared directories. Exceptions are
  * switched off (kexc_combos = 0) while the map is rewritten, and their hit counters zeroed;
@@ -85,9 +91,8 @@ int tg_bpf_set_kexc(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint
 int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size_t n);
 /* Per-exception counts of events the kernel dropped (index < TG_KEXC_MAX). */
 int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n);
-/* Enforcement settings (enum tg_enforce_mode, rule bit sets, run-scope only). */
-void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t mode, uint32_t deny_rules, uint32_t kill_rules,
-			bool tracked_only);
+/* The policy's enforced rules (bit sets of enum tg_rule_id), in the mode chosen at start. */
+void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t deny_rules, uint32_t kill_rules);
 /* The hooks in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT. */
 enum tg_hooks tg_bpf_hooks(const struct tg_bpf *b);
 /* Why --hooks auto did not take fentry ("" if it did, or was not asked to). */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <linux/types.h>
 #include "tmpguard.h"
+#include "decide.h"
 #include "rules.h"
 
 /* The kernel names rules by tmpguard.h's enum tg_rule_id: the same numbers. */
@@ -53,6 +54,10 @@ bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *
 {
 	if (e->facts & TG_F_LINK_FOLLOWED)
 		return true;
+	/* A hook saw every symlink the walk followed (fentry, BPF LSM): none in a shared
+	 * directory, whatever the string says. */
+	if (e->facts & TG_F_LINKS_WATCHED)
+		return false;
 	if ((e->facts & TG_F_PATH_CHANGED) || !tg_path_mismatch(e, v))
 		return false;
 	return v->requested_link != TG_LINK_ABSENT;
@@ -60,57 +65,56 @@ bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *
 
 bool tg_probe_related(const struct tg_event *e, uint64_t window_ns)
 {
-	if (!(e->facts & TG_F_PROBED) || e->probe_ts_ns > e->ts_ns ||
-	    e->ts_ns - e->probe_ts_ns > window_ns)
-		return false;
-	/* Same process, parent and child either way (n=$(mktemp -u) probes in a child of the
-	 * shell that creates), or the same session. */
-	return e->probe_pid == e->pid || e->probe_ppid == e->pid || e->ppid == e->probe_pid ||
-	       (e->sid != 0 && e->probe_sid == e->sid);
+	struct tg_actor probe = {.ts_ns = e->probe_ts_ns,
+				 .pid = e->probe_pid,
+				 .ppid = e->probe_ppid,
+				 .sid = e->probe_sid};
+	struct tg_actor creator = {
+		.ts_ns = e->ts_ns, .pid = e->pid, .ppid = e->ppid, .sid = e->sid};
+
+	return (e->facts & TG_F_PROBED) && tg_actors_related(&probe, &creator, window_ns);
 }
 
-static int add(struct tg_finding *out, int n, const struct tg_rules_config *cfg, enum tg_rule r,
-	       enum tg_severity sev)
+/* tg_classify's severities: rules_names.c's defaults, loose-mode critical when o+w. */
+static enum tg_severity severity(enum tg_rule r, const struct tg_event *e)
 {
-	if (!cfg->enabled[r] || n >= TG_MAX_FINDINGS)
-		return n;
-	out[n].rule = r;
-	out[n].severity = sev;
-	return n + 1;
+	if (r == TG_RULE_LOOSE_MODE && (e->file_mode & 0002))
+		return TG_SEV_CRITICAL;
+	return tg_rule_default_severity(r);
 }
 
 int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
 		const struct tg_rules_config *cfg, struct tg_finding *out)
 {
-	bool created = e->facts & TG_F_CREATED;
-	bool dir_shared = e->facts & TG_F_DIR_SHARED;
-	bool excl = e->flags & O_EXCL;
+	__u32 rules = 0;
 	int n = 0;
 
 	if (e->kind == TG_KIND_MKDIR) {
-		if (v->shared && (e->file_mode & cfg->dir_loose_mask))
-			n = add(out, n, cfg, TG_RULE_LOOSE_TEMPDIR, TG_SEV_MEDIUM);
-		return n;
-	}
-	if (e->kind != TG_KIND_OPEN || !(e->flags & O_CREAT))
-		return 0;
+		rules = tg_decide_mkdir(v->shared, e->file_mode, cfg->dir_loose_mask);
+	} else if (e->kind == TG_KIND_OPEN && (e->flags & O_CREAT)) {
+		struct tg_open_case c = {
+			.flags = e->flags,
+			.file_mode = e->file_mode,
+			.loose_mask = cfg->file_loose_mask,
+			.created = !!(e->facts & TG_F_CREATED),
+			.dir_shared = !!(e->facts & TG_F_DIR_SHARED),
+			.req_shared = v->shared,
+			.symlink = tg_symlink_followed(e, v),
+			.foreign = e->file_uid != e->fsuid,
+			.probed = tg_probe_related(e, cfg->probe_window_ns),
+		};
 
-	/* The act of creating (or reusing) the name: one finding, the most specific. */
-	if (!excl) {
-		if (v->shared && tg_symlink_followed(e, v))
-			n = add(out, n, cfg, TG_RULE_SYMLINK_FOLLOW, TG_SEV_CRITICAL);
-		else if (!created && dir_shared && e->file_uid != e->fsuid)
-			n = add(out, n, cfg, TG_RULE_FOREIGN_FILE_REUSE, TG_SEV_CRITICAL);
-		else if (created && dir_shared && tg_probe_related(e, cfg->probe_window_ns))
-			n = add(out, n, cfg, TG_RULE_CHECK_THEN_CREATE, TG_SEV_HIGH);
-		else if (created && dir_shared)
-			n = add(out, n, cfg, TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH);
+		rules = tg_decide_open(&c);
 	}
-	/* What the new file looks like, whichever way it was created. */
-	if (created && dir_shared && (e->file_mode & cfg->file_loose_mask))
-		n = add(out, n, cfg, TG_RULE_LOOSE_MODE,
-			(e->file_mode & 0002) ? TG_SEV_CRITICAL : TG_SEV_MEDIUM);
-	if (created && dir_shared && !(e->flags & O_CLOEXEC))
-		n = add(out, n, cfg, TG_RULE_INHERITABLE_FD, TG_SEV_LOW);
+	/* In precedence order, as the kernel decides (bpf/decide.h). */
+	for (unsigned int i = 0; i < TG_DECIDE_NRULES; i++) {
+		enum tg_rule r = (enum tg_rule)tg_decide_nth(i);
+
+		if ((rules & TG_RULE_BIT(r)) && cfg->enabled[r] && n < TG_MAX_FINDINGS) {
+			out[n].rule = r;
+			out[n].severity = severity(r, e);
+			n++;
+		}
+	}
 	return n;
 }

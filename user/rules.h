@@ -68,7 +68,8 @@ bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict 
 /* The requested path does not lead to the opened file: another name, another directory. */
 bool tg_path_mismatch(const struct tg_event *e, const struct tg_dir_verdict *v);
 /*
- * A symlink was followed. Proven by the BPF LSM (TG_F_LINK_FOLLOWED), or inferred from a
+ * A symlink was followed. Proven by a hook (TG_F_LINK_FOLLOWED; where one watched every link,
+ * TG_F_LINKS_WATCHED, its silence disproves it), or inferred from a
  * mismatch of a path that was the same at entry and exit, when a symlink is there now (or that
  * cannot be checked). Not inferred when nothing else is there now: a thread that rewrote the
  * path and put it back (a change the entry/exit checksum cannot see) looks the same as a link

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 #include "aggregate.h"
 #include "advice.h"
 #include "config.h"
@@ -562,10 +563,23 @@ static void add_hook(void *ctx, const char *name, const char *sec, int fd)
 	json_object_array_add(ctx, json_object_new_string(sec));
 }
 
+/* The verifier's work on each program (bpf_prog_info.verified_insns, 5.16): deterministic for
+ * a kernel and a mode, budgeted by the tests (TG_VERIFIED_INSNS_BUDGET). */
+static void add_verified(void *ctx, const char *name, const char *sec, int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	(void)sec;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		json_object_object_add(ctx, name, json_object_new_int64(info.verified_insns));
+}
+
 /* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
 static void emit_session_record(struct session *s)
 {
 	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
+	json_object *verified;
 	const char *ia32_why;
 	enum tg_ia32 ia32;
 
@@ -579,6 +593,9 @@ static void emit_session_record(struct session *s)
 			       json_object_new_string(s->scoped ? "process-tree" : "host"));
 	tg_bpf_for_each_attached(s->bpf, add_hook, hooks);
 	json_object_object_add(o, "hooks", hooks);
+	verified = json_object_new_object();
+	tg_bpf_for_each_attached(s->bpf, add_verified, verified);
+	json_object_object_add(o, "verified_insns", verified);
 	/* fentry or tracepoint, and why auto did not take fentry. */
 	json_object_object_add(o, "hooks_kind",
 			       json_object_new_string(tg_hooks_name(tg_bpf_hooks(s->bpf))));
@@ -1179,7 +1196,7 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 			return err;
 		}
 		tg_bpf_set_settings(s->bpf, rc.file_loose_mask, rc.dir_loose_mask,
-				    rc.enabled[TG_RULE_INHERITABLE_FD]);
+				    rc.enabled[TG_RULE_INHERITABLE_FD], rc.probe_window_ns);
 	}
 	if (s->pol) {
 		for (size_t i = 0; i < s->pol->n_exceptions; i++) {
@@ -1213,7 +1230,7 @@ static void apply_enforcement(struct session *s)
 	/* Without the LSM there is nothing to deny with: every enforced rule kills. */
 	if (s->enforce_mode == TG_ENFORCE_KILL_FALLBACK)
 		kill = deny;
-	tg_bpf_set_enforce(s->bpf, s->enforce_mode, deny, kill, s->scoped);
+	tg_bpf_set_enforce(s->bpf, deny, kill);
 }
 
 /* SIGHUP: read the file again; a policy that does not load leaves the old one in force. */
@@ -1388,6 +1405,7 @@ static int session_start(struct session *s, bool scoped)
 	lo.report_cloexec = s->rules.enabled[TG_RULE_INHERITABLE_FD];
 	lo.file_loose_mask = s->rules.file_loose_mask;
 	lo.dir_loose_mask = s->rules.dir_loose_mask;
+	lo.probe_window_ns = s->rules.probe_window_ns;
 
 	s->out = stdout;
 	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
@@ -1446,6 +1464,8 @@ static int session_start(struct session *s, bool scoped)
 	}
 
 	lo.lsm = s->enforce || s->dry_run;
+	lo.enforce = s->enforce ? TG_ENFORCE_LSM : s->dry_run ? TG_ENFORCE_DRY_RUN : TG_ENFORCE_OFF;
+	lo.enforce_tracked = scoped;
 	lo.hooks = s->hooks;
 	s->scoped = scoped;
 	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), &lsm_refused);
@@ -1455,6 +1475,7 @@ static int session_start(struct session *s, bool scoped)
 			"(--enforce-fallback=kill): the file exists before the process is killed\n",
 			err);
 		lo.lsm = false;
+		lo.enforce = TG_ENFORCE_KILL_FALLBACK;
 		s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), NULL);
 		s->enforce_mode = TG_ENFORCE_KILL_FALLBACK;
 	} else if (s->bpf && (s->enforce || s->dry_run)) {

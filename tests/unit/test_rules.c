@@ -276,6 +276,19 @@ static void test_path_race(void **state)
 	assert_true(tg_symlink_followed(&e, &v));
 	assert_true(has(f, tg_classify(&e, &v, &cfg, f), TG_RULE_SYMLINK_FOLLOW, NULL));
 
+	/* A hook watched every symlink the walk followed (fentry, BPF LSM) and saw none in a
+	 * shared directory: a mismatch is not a link, even with one there now. */
+	e.facts = TG_F_CREATED | TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_NAME_MISMATCH |
+		  TG_F_LINKS_WATCHED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	v.requested_link = TG_LINK_PRESENT;
+	assert_false(tg_symlink_followed(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_false(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	e.facts |= TG_F_LINK_FOLLOWED;
+	assert_true(has(f, tg_classify(&e, &v, &cfg, f), TG_RULE_SYMLINK_FOLLOW, NULL));
+
 	/* No mismatch, no flag. */
 	e = base_event();
 	assert_true(tg_dir_verdict_from_kernel(&e, &v));

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Global subprograms shared by the hook files (prototypes and why in common.bpf.h): exceptions
+ * and enforcement, the process fields of a record, path analysis, followed symlinks.
+ */
+#include "common.bpf.h"
+
+struct tg_kexc_ctx {
+	struct tg_kexc_key key;
+	__u64 ino, cgid;
+	__u32 dev, uid, combos, hit;
+};
+
+static long kexc_step(__u32 i, struct tg_kexc_ctx *x)
+{
+	__u32 c = i + 1, *idx;
+	__u64 *hits;
+
+	if (!(x->combos & (1u << (c & 7))))
+		return 0;
+	x->key.exe_ino = (c & TG_KEXC_EXE) ? x->ino : 0;
+	x->key.exe_dev = (c & TG_KEXC_EXE) ? x->dev : 0;
+	x->key.uid = (c & TG_KEXC_UID) ? x->uid : TG_KEXC_ANY_UID;
+	x->key.cgroup_id = (c & TG_KEXC_CGROUP) ? x->cgid : 0;
+	idx = bpf_map_lookup_elem(&tg_kexc, &x->key);
+	if (!idx)
+		return 0;
+	hits = bpf_map_lookup_elem(&tg_kexc_hits, idx);
+	if (hits)
+		*hits += 1;
+	x->hit = 1;
+	return 1;
+}
+
+/*
+ * Kernel-decided exceptions: try each combination of fields the policy uses, the others as
+ * wildcards, for one rule value (TG_KEXC_ANY_RULE, or a rule being enforced). At most 7
+ * lookups, and only for candidates.
+ */
+__noinline int tg_kexc_excepted(__u32 uid, __u32 rule)
+{
+	struct tg_kexc_ctx x = {.combos = tg_set.kexc_combos, .uid = uid};
+	struct task_struct *task;
+	struct inode *exe_ino;
+
+	if (!x.combos)
+		return 0;
+	task = bpf_get_current_task_btf();
+	exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	x.ino = exe_ino ? BPF_CORE_READ(exe_ino, i_ino) : 0;
+	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
+	x.cgid = bpf_get_current_cgroup_id();
+	x.key.rule = rule;
+	bpf_loop(7, kexc_step, &x, 0);
+	return x.hit;
+}
+
+/* Is rule enforced for the current task (policy, scope, exceptions for that rule)? */
+static __always_inline bool enforce_rule(__u32 rule)
+{
+	struct task_struct *task;
+	__u32 uid;
+
+	if (rule >= TG_R_MAX || !(tg_set.deny_rules & (1u << rule)))
+		return 0;
+	if (tg_cfg.enforce_tracked &&
+	    !bpf_map_lookup_elem(&tg_tracked, &(__u32){bpf_get_current_pid_tgid() >> 32}))
+		return 0;
+	task = bpf_get_current_task_btf();
+	uid = acting_uid(task);
+	return !tg_kexc_excepted(uid, rule) && !tg_kexc_excepted(uid, TG_KEXC_ANY_RULE);
+}
+
+__noinline int tg_enforced_rule(__u32 rules)
+{
+	rules &= tg_set.deny_rules;
+	for (__u32 i = 0; i < TG_DECIDE_NRULES && rules; i++) {
+		__u32 r = tg_decide_nth(i);
+
+		if ((rules & TG_RULE_BIT(r)) && enforce_rule(r))
+			return r;
+	}
+	return TG_R_NONE;
+}
+
+__noinline int tg_probe_related(struct tg_probe *p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct tg_actor probe, me;
+
+	if (!p)
+		return 0;
+	probe = (struct tg_actor){.ts_ns = p->ts_ns, .pid = p->pid, .ppid = p->ppid, .sid = p->sid};
+	me = (struct tg_actor){
+		.ts_ns = bpf_ktime_get_boot_ns(),
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.ppid = BPF_CORE_READ(task, real_parent, tgid),
+		.sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr),
+	};
+	return tg_actors_related(&probe, &me, tg_set.probe_window_ns);
+}
+
+/*
+ * The current task's fields. BPF_CORE_READ, not direct loads: on kernels with
+ * btf_nested_type_is_trusted() (6.18 here) every direct load of a pointer field from the
+ * trusted task costs the verifier linear searches of the kernel's BTF by name, in every program
+ * that calls this (measured: over half of tmpguard's load time). This runs only for a record
+ * about to be sent.
+ */
+__noinline int tg_fill_task(struct tg_event *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *parent;
+	struct mm_struct *mm;
+	unsigned long arg_start, arg_end, n;
+
+	if (!e)
+		return 0;
+	parent = BPF_CORE_READ(task, real_parent);
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	e->fsuid = BPF_CORE_READ(task, cred, fsuid.val);
+	e->ppid = BPF_CORE_READ(parent, tgid);
+	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->umask = BPF_CORE_READ(task, fs, umask);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	BPF_CORE_READ_STR_INTO(&e->pcomm, parent, comm);
+	if (bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup),
+				      BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name)) < 0)
+		e->cgroup[0] = 0;
+	e->exe[0] = 0;
+	e->args_len = 0;
+	mm = BPF_CORE_READ(task, mm);
+	if (!mm)
+		return 0;
+	if (bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+				      BPF_CORE_READ(mm, exe_file, f_path.dentry, d_name.name)) ==
+	    sizeof(e->exe))
+		e->facts |= TG_F_EXE_TRUNC;
+	/* The argument vector lives in this task's memory: readable at syscall exit. */
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	n = arg_end - arg_start;
+	if (n > TG_ARGS_LEN) {
+		n = TG_ARGS_LEN;
+		e->facts |= TG_F_ARGS_TRUNC;
+	}
+	if (n && bpf_probe_read_user(e->args, n & (TG_ARGS_LEN * 2 - 1), (void *)arg_start) == 0)
+		e->args_len = n;
+	e->args[TG_ARGS_LEN - 1] = 0;
+	return 0;
+}
+
+struct tg_shape_ctx {
+	const char *path;
+	__u32 start, len;
+	__u64 h, comp, prev;
+	__u32 comp_len, prev_len, slashes;
+	char c0, c1, p0, p1;
+};
+
+static long shape_step(__u32 i, struct tg_shape_ctx *x)
+{
+	__u32 idx = x->start + i;
+	char c;
+
+	if (idx >= x->len)
+		return 1;
+	c = x->path[idx & (TG_PATH_LEN - 1)];
+	x->h = (x->h ^ (__u8)c) * FNV_PRIME;
+	if (c == '/') {
+		x->slashes++;
+		x->prev = x->comp;
+		x->prev_len = x->comp_len;
+		x->p0 = x->c0;
+		x->p1 = x->c1;
+		x->comp = FNV_OFFSET;
+		x->comp_len = 0;
+		return 0;
+	}
+	if (x->comp_len == 0)
+		x->c0 = c;
+	else if (x->comp_len == 1)
+		x->c1 = c;
+	x->comp = (x->comp ^ (__u8)c) * FNV_PRIME;
+	x->comp_len++;
+	return 0;
+}
+
+/*
+ * FNV-1a over the tail of a NUL-terminated path of length len. Same function for probes and
+ * creates, so a probed name and a created name match when they were spelled the same way (as
+ * mktemp(), tmpnam() and mktemp -u hand them back). bpf_loop (5.17) keeps the verifier's work
+ * to one pass over the callback.
+ */
+__noinline int tg_path_shape(struct tg_scratch *s, __u32 len, struct tg_path_shape *out)
+{
+	struct tg_shape_ctx x = {
+		.start = len > TG_TAIL_LEN ? len - TG_TAIL_LEN : 0,
+		.len = len,
+		.h = FNV_OFFSET ^ len,
+		.comp = FNV_OFFSET,
+		.prev = FNV_OFFSET,
+	};
+
+	if (!s || !out)
+		return 0;
+	x.path = s->path;
+	bpf_loop(TG_TAIL_LEN, shape_step, &x, 0);
+	out->hash = x.h;
+	out->base_hash = x.comp;
+	out->dir_hash = x.prev;
+	out->dir_len = x.prev_len;
+	out->slashes = x.slashes;
+	out->dir_is_dot =
+		(x.prev_len == 1 && x.p0 == '.') || (x.prev_len == 2 && x.p0 == '.' && x.p1 == '.');
+	return 0;
+}
+
+/*
+ * A symlink at dentry is being followed. If it sits in a shared directory and this thread has a
+ * non-exclusive O_CREAT open pending, the open is marked: the symlink-follow fact, exact and
+ * independent of the path string. Runs from the BPF LSM (lsm/inode_follow_link) or, with
+ * --hooks fentry, from fentry on security_inode_follow_link; RCU and ref walks may both call
+ * it for one link: the mark is idempotent.
+ */
+__noinline int tg_follow_link(__u64 dentry)
+{
+	struct dentry *d = (struct dentry *)dentry;
+	struct tg_uring_open *u;
+	struct tg_open_args *a;
+
+	a = current_open(bpf_get_current_task_btf(), &u);
+	if (!a || (a->flags & O_EXCL))
+		return 0;
+	if (inode_is_shared_dir(BPF_CORE_READ(d, d_parent, d_inode)))
+		a->followed_shared_link = 1;
+	return 0;
+}
