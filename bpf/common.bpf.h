@@ -514,6 +514,20 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 }
 
 /*
+ * Argument i of a BTF program (tp_btf, fentry, lsm: BPF_PROG's ctx) as a plain number, for a
+ * global subprogram whose prototype says __u64: the 6.1 verifier refuses a BTF pointer there
+ * ("R1 is not a scalar"), and a cast does not change what it knows. Read through the helper,
+ * the slot is a scalar.
+ */
+static __always_inline __u64 ctx_arg_u64(unsigned long long *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
+/*
  * Global subprograms. The verifier checks each once per program that calls it, from its
  * prototype, however many call sites and paths lead there: an __always_inline copy is checked
  * again on every path that reaches it, which is what made loading take seconds. Arguments are

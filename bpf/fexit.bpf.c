@@ -25,8 +25,9 @@
  * syscall it was, and keeps out what the tracepoint programs do not see either: io_uring's
  * mkdirat in an io-wq worker (no syscall), and the 32-bit old stat calls.
  *
- * The symlink fact is measured here, not inferred: security_inode_follow_link marks the
- * pending open (tg_follow_link), and every record says so (TG_F_LINKS_WATCHED).
+ * fentry and fexit programs must return 0 (the 6.1 verifier checks it): the subprograms'
+ * results are dropped. The symlink fact is measured here, not inferred: security_inode_follow_link
+ * marks the pending open (tg_follow_link), and every record says so (TG_F_LINKS_WATCHED).
  */
 #include "common.bpf.h"
 
@@ -35,28 +36,35 @@
 SEC("fentry/do_sys_openat2")
 int BPF_PROG(fentry__do_sys_openat2, int dfd, const char *filename, struct open_how *how)
 {
-	return how->flags & O_CREAT ? tg_open_enter() : 0;
+	if (how->flags & O_CREAT)
+		tg_open_enter();
+	return 0;
 }
 
 /* The flag test first, on the kernel's copy of the flags: opens without O_CREAT stop there. */
 SEC("fexit/do_sys_openat2")
 int BPF_PROG(fexit__do_sys_openat2, int dfd, const char *filename, struct open_how *how, long ret)
 {
-	return how->flags & O_CREAT ? tg_open_exit(ret) : 0;
+	if (how->flags & O_CREAT)
+		tg_open_exit(ret);
+	return 0;
 }
 
 SEC("fentry/security_inode_follow_link")
 int BPF_PROG(fentry__security_inode_follow_link, struct dentry *dentry, struct inode *inode,
 	     bool rcu)
 {
-	return tg_follow_link((__u64)dentry);
+	tg_follow_link(ctx_arg_u64(ctx, 0));
+	return 0;
 }
 
 /* Success is tested first; tg_mkdir_exit() then tests the mode before anything else. */
 SEC("fexit/do_mkdirat")
 int BPF_PROG(fexit__do_mkdirat, int dfd, struct filename *name, umode_t mode, int ret)
 {
-	return ret == 0 ? tg_mkdir_exit(ret) : 0;
+	if (ret == 0)
+		tg_mkdir_exit(ret);
+	return 0;
 }
 
 /* The return value is the first test: the common case (the name exists) is one comparison. */
@@ -64,11 +72,15 @@ SEC("fexit/vfs_statx")
 int BPF_PROG(fexit__vfs_statx, int dfd, struct filename *filename, int flags, struct kstat *stat,
 	     __u32 request_mask, int ret)
 {
-	return ret == -ENOENT ? tg_probe_exit(ret) : 0;
+	if (ret == -ENOENT)
+		tg_probe_exit(ret);
+	return 0;
 }
 
 SEC("fexit/do_faccessat")
 int BPF_PROG(fexit__do_faccessat, int dfd, const char *filename, int mode, int flags, long ret)
 {
-	return ret == -ENOENT ? tg_probe_exit(ret) : 0;
+	if (ret == -ENOENT)
+		tg_probe_exit(ret);
+	return 0;
 }

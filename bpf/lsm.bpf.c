@@ -157,7 +157,7 @@ int BPF_PROG(lsm__inode_follow_link, struct dentry *dentry, struct inode *inode,
 {
 	if (ret)
 		return ret;
-	tg_follow_link((__u64)dentry);
+	tg_follow_link(ctx_arg_u64(ctx, 0));
 	return 0;
 }
 

@@ -187,11 +187,23 @@ struct {
 	__type(value, __u32);
 } tg_mkdir_decision SEC(".maps") __weak;
 
-/* Scratch space for one path and one name, per CPU: too large for the 512-byte stack. */
+/* What tg_report_open() (open.bpf.c) learnt of one open, handed to the subprograms it calls.
+ * Kernel pointers as __u64: read with BPF_CORE_READ. */
+struct tg_open_ctx {
+	__u64 file, dentry, parent, inode, dir_inode;
+	__u64 hash; /* tg_path_shape()'s of the requested path: the probe key */
+	long ret;
+	long path_n; /* what reading the path into the scratch buffer returned */
+	__u32 facts, file_mode, dir_mode, file_uid, fsuid, len, rule, has_hash;
+};
+
+/* Scratch space for one path and one name, per CPU: too large for the 512-byte stack; and the
+ * open being decided. */
 struct tg_scratch {
 	char path[TG_PATH_LEN];
 	char name[TG_NAME_LEN];
 	char comp[TG_NAME_LEN];
+	struct tg_open_ctx ctx;
 };
 
 struct {

@@ -76,16 +76,6 @@ __noinline int tg_open_exit(long ret)
 	return tg_report_open(ret, 0, &a, NULL);
 }
 
-/* What tg_report_open() learnt of one open, handed to the subprograms it calls (a BPF function
- * takes five arguments). Kernel pointers as __u64: read with BPF_CORE_READ. */
-struct tg_open_ctx {
-	__u64 file, dentry, parent, inode, dir_inode;
-	__u64 hash; /* tg_path_shape()'s of the requested path: the probe key */
-	long ret;
-	long path_n; /* what reading the path into the scratch buffer returned */
-	__u32 facts, file_mode, dir_mode, file_uid, fsuid, len, rule, has_hash;
-};
-
 /*
  * Did the caller name a shared directory, and did the name resolve where it said? The facts
  * the requested path (s->path, x->len bytes) gives: TG_F_NAME_MISMATCH, TG_F_PARENT_MISMATCH,
@@ -251,11 +241,11 @@ __noinline int tg_send_open(struct tg_open_ctx *x, struct tg_open_args *a, struc
 __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, struct tg_uring_open *u)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct tg_open_ctx x = {.ret = ret, .rule = TG_R_NONE};
 	struct tg_probe *probe = NULL;
 	struct file *f = (struct file *)file;
 	struct dentry *d, *pd;
 	struct inode *ino, *pino;
+	struct tg_open_ctx *xp;
 	struct tg_scratch *s;
 	bool excl, loose, inheritable, decided;
 	__u32 zero = 0, fmode;
@@ -270,6 +260,15 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 		f = task_fd_file(task, ret);
 	if (!f)
 		return 0;
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return 0;
+	/* The context lives in the per-CPU scratch, not on the stack: the call chain down to
+	 * tg_path_shape()'s callback must stay within 512 bytes of combined stack. */
+	xp = &s->ctx;
+	__builtin_memset(xp, 0, sizeof(*xp));
+	xp->ret = ret;
+	xp->rule = TG_R_NONE;
 	/* f, from a descriptor or from io_uring's request, is no BTF pointer to the verifier:
 	 * what hangs off it is read with BPF_CORE_READ. */
 	fmode = BPF_CORE_READ(f, f_mode);
@@ -277,84 +276,82 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	pd = BPF_CORE_READ(d, d_parent);
 	ino = BPF_CORE_READ(f, f_inode);
 	pino = BPF_CORE_READ(pd, d_inode);
-	x.file = (__u64)f;
-	x.dentry = (__u64)d;
-	x.parent = (__u64)pd;
-	x.inode = (__u64)ino;
-	x.dir_inode = (__u64)pino;
-	x.file_mode = BPF_CORE_READ(ino, i_mode);
-	x.dir_mode = BPF_CORE_READ(pino, i_mode);
+	xp->file = (__u64)f;
+	xp->dentry = (__u64)d;
+	xp->parent = (__u64)pd;
+	xp->inode = (__u64)ino;
+	xp->dir_inode = (__u64)pino;
+	xp->file_mode = BPF_CORE_READ(ino, i_mode);
+	xp->dir_mode = BPF_CORE_READ(pino, i_mode);
 	if (fmode & FMODE_CREATED)
-		x.facts |= TG_F_CREATED;
-	if (dir_mode_is_shared(pino, x.dir_mode))
-		x.facts |= TG_F_DIR_SHARED;
+		xp->facts |= TG_F_CREATED;
+	if (dir_mode_is_shared(pino, xp->dir_mode))
+		xp->facts |= TG_F_DIR_SHARED;
 
 	excl = a->flags & O_EXCL;
-	loose = (x.facts & TG_F_CREATED) && (x.file_mode & tg_set.file_loose_mask);
-	inheritable = (x.facts & TG_F_CREATED) && tg_set.report_cloexec && !(a->flags & O_CLOEXEC);
+	loose = (xp->facts & TG_F_CREATED) && (xp->file_mode & tg_set.file_loose_mask);
+	inheritable =
+		(xp->facts & TG_F_CREATED) && tg_set.report_cloexec && !(a->flags & O_CLOEXEC);
 	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
 	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. A dry-run
 	 * LSM decision is always reported: it was counted already. */
 	decided = a->decision_rule != TG_R_NONE;
-	if (excl && (!(x.facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
+	if (excl && (!(xp->facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
 		return 0;
 	if (excl)
-		x.facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
-	x.fsuid = acting_uid(task);
-	x.file_uid = BPF_CORE_READ(ino, i_uid.val);
+		xp->facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
+	xp->fsuid = acting_uid(task);
+	xp->file_uid = BPF_CORE_READ(ino, i_uid.val);
 
-	s = bpf_map_lookup_elem(&tg_scratch, &zero);
-	if (!s)
-		return 0;
 	if (u)
 		n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), u->path);
 	else
 		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)a->path);
-	x.path_n = n;
+	xp->path_n = n;
 	if (n <= 0) {
-		x.facts |= TG_F_PATH_FAULT | (excl ? 0 : TG_F_REQDIR_UNKNOWN);
+		xp->facts |= TG_F_PATH_FAULT | (excl ? 0 : TG_F_REQDIR_UNKNOWN);
 		s->path[0] = 0;
 	} else {
-		x.len = n - 1;
+		xp->len = n - 1;
 		/* A kernel copy (io_uring) holds at most PATH_MAX - 1 bytes: whole. */
 		if (!u && path_truncated((const char *)a->path, n))
-			x.facts |= TG_F_PATH_TRUNC;
+			xp->facts |= TG_F_PATH_TRUNC;
 		if (!excl)
-			x.facts |= tg_requested_dir_facts(&x, a, s);
+			xp->facts |= tg_requested_dir_facts(xp, a, s);
 	}
 	/* The path string at exit, against the one the entry read: rewritten by another thread
 	 * while the call ran, which one the kernel used is unknown. */
 	if (!u && a->path_read && (n != a->path_n || path_checksum(s->path, n) != a->path_sum))
-		x.facts |= TG_F_PATH_CHANGED;
+		xp->facts |= TG_F_PATH_CHANGED;
 	/* A hook saw the walk follow a symlink that sits in a shared directory: that directory
 	 * is the one the caller named, whatever the path string says. */
 	if (tg_cfg.links_watched)
-		x.facts |= TG_F_LINKS_WATCHED;
+		xp->facts |= TG_F_LINKS_WATCHED;
 	if (a->followed_shared_link)
-		x.facts |= TG_F_LINK_FOLLOWED | TG_F_REQDIR_SHARED;
+		xp->facts |= TG_F_LINK_FOLLOWED | TG_F_REQDIR_SHARED;
 
 	if (!excl) {
-		bool redirected =
-			x.facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH | TG_F_LINK_FOLLOWED);
-		bool foreign = !(x.facts & TG_F_CREATED) && x.file_uid != x.fsuid;
+		bool redirected = xp->facts &
+				  (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH | TG_F_LINK_FOLLOWED);
+		bool foreign = !(xp->facts & TG_F_CREATED) && xp->file_uid != xp->fsuid;
 
 		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
-		if (!(x.facts & TG_F_CREATED) && !redirected && !foreign && !loose && !decided)
+		if (!(xp->facts & TG_F_CREATED) && !redirected && !foreign && !loose && !decided)
 			return 0;
-		if (!(x.facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&
+		if (!(xp->facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&
 		    !decided)
 			return 0;
-		if (x.has_hash)
-			probe = bpf_map_lookup_elem(&tg_probes, &x.hash);
+		if (xp->has_hash)
+			probe = bpf_map_lookup_elem(&tg_probes, &xp->hash);
 	}
 
-	if (tg_kexc_excepted(x.fsuid, TG_KEXC_ANY_RULE)) {
+	if (tg_kexc_excepted(xp->fsuid, TG_KEXC_ANY_RULE)) {
 		stat_inc(TG_STAT_EXCEPTED);
 		return 0;
 	}
 	if (tg_cfg.enforce == TG_ENFORCE_KILL_FALLBACK)
-		x.rule = kill_fallback(&x, a, probe);
-	return tg_send_open(&x, a, u, probe, s);
+		xp->rule = kill_fallback(xp, a, probe);
+	return tg_send_open(xp, a, u, probe, s);
 }
 
 /* Entry: O_CREAT opens only, tested on the tracepoint's own copy of the arguments. */

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,34 @@ static json_object *time_json(int64_t real_ns)
 	return json_object_new_string(t);
 }
 
+/*
+ * The name of uid, for exceptions by user: the acting credentials of a create (fsuid) may be
+ * another user than the process's real one (a setuid helper). A few names are kept: a lookup
+ * goes through NSS.
+ */
+static const char *acting_user(uint32_t uid, char *buf, size_t len)
+{
+	static struct {
+		uint32_t uid;
+		char name[64];
+	} cache[8];
+	static unsigned int next;
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	for (unsigned int i = 0; i < sizeof(cache) / sizeof(cache[0]); i++)
+		if (cache[i].name[0] && cache[i].uid == uid)
+			return snprintf(buf, len, "%s", cache[i].name), buf;
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		snprintf(buf, len, "%s", pw.pw_name);
+	else
+		snprintf(buf, len, "%u", uid);
+	cache[next].uid = uid;
+	snprintf(cache[next].name, sizeof(cache[next].name), "%s", buf);
+	next = (next + 1) % (sizeof(cache) / sizeof(cache[0]));
+	return buf;
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -234,7 +263,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 	const struct tg_proc_info *proc = NULL;
 	struct tg_dir_verdict dir;
 	struct tg_event e;
-	char err[128], pattern[256], base[PATH_MAX];
+	char err[128], pattern[256], base[PATH_MAX], acting[64];
 	const char *base_status = NULL;
 	int n, printed_this_event = 0;
 
@@ -298,14 +327,16 @@ static int handle_record(void *ctx, void *data, size_t size)
 		r.proc = proc;
 		r.finding.severity = tg_policy_severity(s->pol, r.finding.rule, r.finding.severity);
 		/* Every exception applies here, the kernel-decided ones too: they catch what the
-		 * kernel let through (a reload in progress, an exe replaced since). */
+		 * kernel let through (a reload in progress, an exe replaced since). user and uid
+		 * are the credentials that made the create (fsuid), as in the kernel: a setuid
+		 * helper started by an excepted user acts as its owner, and is judged so. */
 		subj = (struct tg_match_subject){
 			.rule = r.finding.rule,
 			.exe = proc->exe,
 			.comm = e.comm,
 			.path = e.path,
-			.user = proc->user,
-			.uid = e.uid,
+			.user = acting_user(e.fsuid, acting, sizeof(acting)),
+			.uid = e.fsuid,
 			.container_id = proc->container_id[0] ? proc->container_id : NULL,
 			.cgroup = proc->cgroup,
 		};
