@@ -56,7 +56,19 @@ struct doc_check {
 	char verdict[400];
 };
 
+/* doctor -v: a program of tmpguard's as audit loads it here, and the verifier's work on it. */
+struct doc_prog {
+	char name[64];
+	char sec[96];
+	uint32_t verified_insns;
+};
+
+#define DOCTOR_MAX_PROGS 48
+
 struct doctor {
+	struct doc_prog progs[DOCTOR_MAX_PROGS];
+	int n_progs;
+	char progs_err[512]; /* why they did not load, if they did not */
 	struct doc_check checks[DOCTOR_MAX_CHECKS];
 	struct doc_check overflow; /* written to if checks[] is ever too small */
 	int n;
@@ -1066,6 +1078,63 @@ static void run_checks(struct doctor *d)
 	check_privileges(d);
 }
 
+static int ignore_record(void *ctx, void *data, size_t size)
+{
+	(void)ctx, (void)data, (void)size;
+	return 0;
+}
+
+static void add_prog(void *ctx, const char *name, const char *sec, int fd)
+{
+	struct doctor *d = ctx;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	struct doc_prog *p;
+
+	if (d->n_progs >= DOCTOR_MAX_PROGS)
+		return;
+	p = &d->progs[d->n_progs++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->sec, sizeof(p->sec), "%s", sec);
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		p->verified_insns = info.verified_insns;
+}
+
+/*
+ * -v: loads tmpguard's programs as `tmpguard audit` would here (the hooks --hooks auto picks,
+ * no enforcement; tracefs is mounted if it is not) and keeps what the verifier did with each:
+ * deterministic for a kernel and a mode, budgeted (TG_VERIFIED_INSNS_BUDGET).
+ */
+static void load_programs(struct doctor *d)
+{
+	struct tg_loader_opts lo = {
+		.file_loose_mask = 0027,
+		.dir_loose_mask = 0077,
+		.ringbuf_bytes = 1 << 16,
+		.hooks = TG_HOOKS_AUTO,
+	};
+	struct tg_bpf *b =
+		tg_bpf_start(&lo, ignore_record, NULL, d->progs_err, sizeof(d->progs_err), NULL);
+
+	if (!b)
+		return;
+	tg_bpf_for_each_attached(b, add_prog, d);
+	tg_bpf_stop(b);
+}
+
+static void print_progs(const struct doctor *d)
+{
+	if (d->progs_err[0]) {
+		printf("programs: did not load: %s\n", d->progs_err);
+		return;
+	}
+	printf("programs, as tmpguard audit loads them here (verified_insns, budget %d each):\n",
+	       TG_VERIFIED_INSNS_BUDGET);
+	for (int i = 0; i < d->n_progs; i++)
+		printf("  %-46s %-8u %s\n", d->progs[i].sec, d->progs[i].verified_insns,
+		       d->progs[i].verified_insns > TG_VERIFIED_INSNS_BUDGET ? "OVER BUDGET" : "");
+}
+
 static void print_text(const struct doctor *d)
 {
 	int i, name_w = 0, value_w = 0;
@@ -1128,6 +1197,31 @@ static int print_json(const struct doctor *d)
 		    json_add_str(o, "value", c->value) || json_add_str(o, "verdict", c->verdict))
 			goto oom;
 	}
+	if (d->n_progs || d->progs_err[0]) {
+		struct json_object *progs = json_object_new_array();
+
+		if (!progs || json_object_object_add(root, "programs", progs)) {
+			json_object_put(progs);
+			goto oom;
+		}
+		for (i = 0; i < d->n_progs; i++) {
+			o = json_object_new_object();
+			if (!o || json_object_array_add(progs, o)) {
+				json_object_put(o);
+				goto oom;
+			}
+			if (json_add_str(o, "name", d->progs[i].name) ||
+			    json_add_str(o, "hook", d->progs[i].sec) ||
+			    json_object_object_add(
+				    o, "verified_insns",
+				    json_object_new_int64(d->progs[i].verified_insns)))
+				goto oom;
+		}
+		if (json_object_object_add(root, "verified_insns_budget",
+					   json_object_new_int(TG_VERIFIED_INSNS_BUDGET)) ||
+		    (d->progs_err[0] && json_add_str(root, "programs_error", d->progs_err)))
+			goto oom;
+	}
 	o = json_object_new_boolean(!d->blockers[0]);
 	if (!o || json_object_object_add(root, "can_audit", o)) {
 		json_object_put(o);
@@ -1149,7 +1243,7 @@ oom:
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: tmpguard doctor [--format text|json]\n"
+		"Usage: tmpguard doctor [--format text|json] [-v]\n"
 		"\n"
 		"Report what this kernel offers and what tmpguard will use: kernel release, BTF,\n"
 		"tracefs, BPF ring buffer and program types, BPF LSM, fentry, io_uring, ia32, the\n"
@@ -1158,6 +1252,9 @@ static void usage(FILE *out)
 		"nothing.\n"
 		"\n"
 		"  --format text|json   output format (default: text)\n"
+		"  -v, --verbose        also load tmpguard's programs as audit would (this mounts\n"
+		"                       tracefs if it is not) and list the verifier's work on\n"
+		"                       each (verified_insns) against its budget\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"Exit status: 0 if tmpguard can audit on this host, 1 if it cannot, 2 on a\n"
@@ -1169,19 +1266,23 @@ int cmd_doctor(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
 		{},
 	};
 	struct doctor *d;
-	bool json = false;
+	bool json = false, verbose = false;
 	int opt, err;
 
 	optind = 0; /* glibc: restart scanning, whatever parsed argv before us */
 	opterr = 0; /* our own messages, which name the option */
-	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:hv", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'v':
+			verbose = true;
+			break;
 		case 'f':
 			if (strcmp(optarg, "text") == 0) {
 				json = false;
@@ -1229,10 +1330,14 @@ int cmd_doctor(int argc, char **argv)
 		return 1;
 	}
 	run_checks(d);
+	if (verbose && !d->blockers[0])
+		load_programs(d);
 	if (json) {
 		err = print_json(d);
 	} else {
 		print_text(d);
+		if (verbose)
+			print_progs(d);
 		err = 0;
 	}
 	err = (err || d->blockers[0]) ? 1 : 0;

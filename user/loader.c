@@ -409,6 +409,10 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 			    opts->probe_window_ns);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.tg_events, opts->ringbuf_bytes);
+	/* Fault injection for the test of a full tracking map (a blind spot, counted). */
+	if (getenv("TMPGUARD_TEST_TRACK_MAX"))
+		bpf_map__set_max_entries(b->skel->maps.tg_tracked,
+					 (uint32_t)atoi(getenv("TMPGUARD_TEST_TRACK_MAX")));
 	/* Process-tree tracking costs a program on every fork: only when scoped. */
 	if (!opts->filter_tracked) {
 		bpf_program__set_autoload(b->skel->progs.tp_btf__sched_process_fork, false);

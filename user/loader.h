@@ -38,6 +38,10 @@ struct tg_loader_opts {
 
 struct tg_bpf;
 
+/* The verifier's work each program may take (bpf_prog_info.verified_insns): a tenth of its
+ * 1M-instruction limit. doctor -v prints it; the live tests enforce it. */
+#define TG_VERIFIED_INSNS_BUDGET 100000
+
 /* "auto", "tracepoint" or "fentry": enum tg_hooks, or -1. */
 int tg_hooks_parse(const char *name);
 const char *tg_hooks_name(enum tg_hooks h);

@@ -196,6 +196,10 @@ static void render_kernel(const struct tg_metrics_snapshot *s, FILE *out)
 		  "Records lost because the ring buffer was full: findings were missed "
 		  "(raise --ringbuf-size).");
 	put_u64(&f, NULL, s->kstat[TG_STAT_LOST]);
+	fam_begin(&f, out, "tmpguard_forks_untracked", COUNTER,
+		  "Forks in the audited process tree (run, --pid) that were not followed because "
+		  "the tracking map was full: those processes were not audited.");
+	put_u64(&f, NULL, s->kstat[TG_STAT_TRACK_FULL]);
 	fam_begin(&f, out, "tmpguard_enforcement_actions", COUNTER,
 		  "Enforcement decisions: operations the BPF LSM denied, processes killed, "
 		  "dry-run would-deny decisions.");

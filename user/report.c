@@ -499,6 +499,7 @@ static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_obj
 	set_exceptions(s, get(o, "exceptions"), true);
 	s->lost_summary = (uint64_t)get_int(ev, "lost", 0);
 	s->not_printed = (uint64_t)get_int(ev, "repeats_not_printed", 0);
+	s->forks_untracked = (uint64_t)get_int(ev, "forks_untracked", 0);
 	s->hidden_by_replaced = (uint64_t)get_int(o, "suppressed_by_earlier_policies", 0);
 }
 
@@ -1606,6 +1607,15 @@ static void build_gaps(struct tg_rpt *r)
 				s->unhealthy[k].reason ? s->unhealthy[k].reason
 						       : "no reason given");
 		}
+		if (s->forks_untracked)
+			add_gap(r,
+				"%s: %llu fork%s in the process tree of the session started %s "
+				"%s not followed (the tracking map was full): what %s did was not "
+				"seen",
+				s->host, (unsigned long long)s->forks_untracked,
+				plural(s->forks_untracked), a,
+				s->forks_untracked == 1 ? "was" : "were",
+				s->forks_untracked == 1 ? "that process" : "those processes");
 		if (s->not_printed)
 			add_gap(r,
 				"%s: %llu repeated finding%s of the session started %s counted by "

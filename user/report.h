@@ -91,6 +91,7 @@ struct tg_rpt_session {
 	uint64_t lost_windows;	     /* sum of its loss records */
 	uint64_t lost_summary;	     /* the summary's events.lost */
 	uint64_t not_printed;	     /* the summary's events.repeats_not_printed */
+	uint64_t forks_untracked;    /* the summary's events.forks_untracked */
 	bool in_period;
 	size_t id; /* order of reading (internal) */
 	/* health records: when the producer was not working, and why */

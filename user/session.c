@@ -79,6 +79,7 @@ struct session {
 	int worst; /* highest severity reported, -1 none */
 	uint64_t received, decode_errors, unresolved, no_finding, printed, suppressed;
 	uint64_t lost_reported;
+	uint64_t untracked_reported; /* TG_STAT_TRACK_FULL at the last warning */
 	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
 	int64_t started_ns;	 /* CLOCK_REALTIME */
 
@@ -383,6 +384,14 @@ static void check_loss(struct session *s)
 	int err = tg_bpf_stats(s->bpf, st);
 
 	now = clock_ns(CLOCK_REALTIME);
+	/* A blind spot of a scoped run: said at once, and in the summary. */
+	if (!err && st[TG_STAT_TRACK_FULL] != s->untracked_reported) {
+		fprintf(stderr,
+			"tmpguard: WARNING: %llu forks in the audited process tree not followed so "
+			"far (tracking map full): their processes are not audited\n",
+			(unsigned long long)st[TG_STAT_TRACK_FULL]);
+		s->untracked_reported = st[TG_STAT_TRACK_FULL];
+	}
 	if (err || st[TG_STAT_LOST] == s->lost_reported) {
 		s->loss_checked_ns = before;
 		return;
@@ -746,6 +755,11 @@ static void print_summary(struct session *s)
 			"  WARNING: %llu O_CREAT opens could not be followed from entry to exit "
 			"(task storage full or busy): they were not seen\n",
 			(unsigned long long)st[TG_STAT_STASH_FAILED]);
+	if (st[TG_STAT_TRACK_FULL])
+		fprintf(stderr,
+			"  WARNING: %llu forks in the audited process tree were not followed (the "
+			"tracking map was full): what those processes did was not seen\n",
+			(unsigned long long)st[TG_STAT_TRACK_FULL]);
 
 	/* The summary record, also for text output: every sink but the terminal keeps it. */
 	{
@@ -818,6 +832,8 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_URING_UNSEEN]));
 		json_object_object_add(ev, "opens_unseen",
 				       json_object_new_int64(st[TG_STAT_STASH_FAILED]));
+		json_object_object_add(ev, "forks_untracked",
+				       json_object_new_int64(st[TG_STAT_TRACK_FULL]));
 		json_object_object_add(o, "events", ev);
 		add_policy_json(s, o, khits);
 		tg_sinks_stats_json(s->sinks, o);

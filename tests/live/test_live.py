@@ -51,7 +51,7 @@ NOBODY = 65534
 
 FIXTURE_NAMES = (
     "chdir_relative", "creat", "deep_path", "excl_0644", "excl_cloexec", "excl_umask0", "exit_status",
-    "flood", "grandchild", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mkstemp", "mktemp_open",
+    "flood", "grandchild", "leader_exit", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mkstemp", "mktemp_open",
     "open_excl", "open_syscall", "open_trunc", "openat2", "openat_dirfd", "tmpfile",
     "tmpnam_fopen",
 )
@@ -76,6 +76,10 @@ REPORT_RE = re.compile(rb"^tg-fixture: pid=(\d+) path=(.*)$", re.M)
 # Cleanup never removes these, whatever a fixture reported (tmpfile reports "/tmp").
 NEVER_REMOVE = {"/", "/tmp", "/var/tmp", "/dev/shm", "/root", "/var/lib", "/var", "/dev"}
 RUN_TIMEOUT = 60
+# The verifier's work on each loaded program (bpf_prog_info.verified_insns), a tenth of its
+# 1M-instruction limit: every session record is checked against it, whatever mode the test
+# runs in (audit, run, --enforce, the kill fallback, --hooks fentry in the VMs).
+VERIFIED_INSNS_BUDGET = 100_000
 # CI=true (.ci/run): what .ci/setup --tests installs must be there, so its absence fails.
 CI = os.environ.get("CI") == "true"
 # Where every skip is written, with its reason, for the run's summary (tests/skips.py).
@@ -205,13 +209,13 @@ class TgTestCase(unittest.TestCase):
 
     # -- running tmpguard ----------------------------------------------------------------
 
-    def tg(self, args, fmt="json", timeout=RUN_TIMEOUT, parse=True, **kw):
+    def tg(self, args, fmt="json", timeout=RUN_TIMEOUT, parse=True, env=None, **kw):
         """Run tmpguard ARGS; with parse, check stdout line by line as JSON records."""
         t0 = time.time()
         try:
             p = subprocess.run([TMPGUARD] + list(args), stdin=subprocess.DEVNULL,
-                               capture_output=True, env=ENV, umask=UMASK, timeout=timeout,
-                               **kw)
+                               capture_output=True, env=env or ENV, umask=UMASK,
+                               timeout=timeout, **kw)
         except subprocess.TimeoutExpired as e:
             self.fail("tmpguard %s: no exit after %d s (stderr: %r)" % (
                 " ".join(map(str, args)), timeout, (e.stderr or b"")[-2000:]))
@@ -288,6 +292,12 @@ class TgTestCase(unittest.TestCase):
         self.assertIn("fexit/do_sys_openat2" if fentry else "tracepoint/syscalls/sys_exit_openat",
                       rec["hooks"], ctx)
         self.assertIn(rec["enforcement"], ("off", "lsm", "dry-run", "kill-fallback"), ctx)
+        # Each program within the verifier budget, and every attached one counted.
+        budget = rec["verified_insns"]
+        self.assertEqual(len(budget), len(rec["hooks"]), ctx)
+        over = {k: v for k, v in budget.items() if not 0 < v <= VERIFIED_INSNS_BUDGET}
+        self.assertFalse(over, "programs over the verifier budget of %d instructions: %s"
+                         % (VERIFIED_INSNS_BUDGET, over))
         # 32-bit syscalls: the sys_exit hook only where they can happen (Ia32Off tests "off").
         self.assertIn(rec["ia32_syscalls"], ("on", "off", "unknown"), ctx)
         if rec["ia32_syscalls"] == "off":
@@ -524,6 +534,28 @@ class CreateInSharedDir(TgTestCase):
         f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
         self.assertProc(f, gpid, "grandchild")
         self.assertNotEqual(f["proc"]["ppid"], middle, "the middle process had exited")
+
+    def test_worker_after_the_leader_exits(self):
+        # The leader thread calls SYS_exit; a worker creates afterwards: still in scope.
+        p = self.name("/tmp", "leader-exit")
+        res = self.run_fixture("leader_exit", p)
+        self.assertOk(res)
+        pid, _ = res.report()
+        f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertEqual(f["proc"]["pid"], pid)
+        self.assertNotEqual(f["proc"]["tid"], pid, "the create was the worker's")
+        self.assertEqual(res.summary["events"]["forks_untracked"], 0)
+
+    def test_a_full_tracking_map_is_a_reported_blind_spot(self):
+        # Fault injection: tg_tracked holds 2 processes; a shell with 4 children at once
+        # fills it.
+        p = self.name("/tmp", "untracked")
+        res = self.tg(["run", "--format", "json", "--", SH, "-c",
+                       'for i in 1 2 3 4; do /bin/sleep 0.5 & done; wait; echo x > "$0"', p],
+                      env=dict(ENV, TMPGUARD_TEST_TRACK_MAX="2"))
+        self.assertOk(res)
+        self.assertGreater(res.summary["events"]["forks_untracked"], 0, res.describe())
+        self.assertIn(b"forks in the audited process tree were not followed", res.err)
 
 
 class ExclusiveCreate(TgTestCase):
@@ -977,6 +1009,36 @@ class RunCommand(TgTestCase):
 # tmpguard audit
 
 
+class VerifierBudget(TgTestCase):
+    """Each program's verified_insns (bpf_prog_info): deterministic for a kernel and a mode,
+    so a budget, not a timing, keeps the kernel side lean. check_session() applies it to every
+    session of every test; here, doctor -v must list the same programs audit attaches, within
+    the same budget."""
+
+    def test_doctor_lists_every_program_within_budget(self):
+        p = subprocess.run([TMPGUARD, "doctor", "-v", "--format", "json"], env=ENV,
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["verified_insns_budget"], VERIFIED_INSNS_BUDGET)
+        self.assertLessEqual(VERIFIED_INSNS_BUDGET, 1_000_000 // 10)
+        progs = {q["hook"]: q["verified_insns"] for q in doc["programs"]}
+        over = {k: v for k, v in progs.items() if not 0 < v <= VERIFIED_INSNS_BUDGET}
+        self.assertFalse(over, progs)
+        # the programs `audit` attaches here, no more, no fewer (run adds fork/exit tracking)
+        res = self.run_cmd(["/bin/true"])
+        hooks = set(res.records[0]["hooks"]) - {"tp_btf/sched_process_fork",
+                                                "tp_btf/sched_process_exit"}
+        self.assertEqual(set(progs), hooks)
+
+    def test_text_output_names_the_budget(self):
+        p = subprocess.run([TMPGUARD, "doctor", "--verbose"], env=ENV, capture_output=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"verified_insns, budget %d each" % VERIFIED_INSNS_BUDGET, p.stdout)
+        self.assertNotIn(b"OVER BUDGET", p.stdout)
+
+
 class Audit(TgTestCase):
     def test_audit_reports_process_started_after_attach(self):
         p = self.name("/tmp", "audit")
@@ -1154,6 +1216,43 @@ class Policies(PolicyFiles):
         self.assertClean(res, "a process excepted by uid in the kernel")
         self.assertEqual(res.summary["events"]["sent"], 0)
         self.assertEqual(self.exceptions(res)[0]["suppressed_kernel"], 1)
+
+    def setuid_root_copy(self, name):
+        """A setuid-root copy of fixture NAME in a private directory nobody can enter."""
+        d = self.private_dir(mode=0o755)
+        path = os.path.join(d, name + "-suid")
+        shutil.copy(fixture(name), path)
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o4755)
+        return path
+
+    def test_exceptions_follow_the_acting_credentials(self):
+        # An excepted user (nobody) runs a setuid-root helper: the create is root's, made with
+        # fsuid 0, and must be judged as root's: neither the kernel's exception (rule "*",
+        # by uid) nor a user-space one (by user, for one rule) may hide it.
+        helper = self.setuid_root_copy("open_trunc")
+        for i, exc in enumerate(('  - rule: "*"\n    uid: %d\n' % NOBODY,
+                                 "  - rule: nonexclusive-create\n    user: nobody\n")):
+            pol = self.policy("version: 1\nexceptions:\n" + exc +
+                              "    reason: \"test: nobody's scratch files\"\n")
+            p = self.name("/tmp", "suid%d" % i)
+            res = self.run_cmd(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid",
+                                str(NOBODY), "--clear-groups", helper, p],
+                               opts=["--policy", pol])
+            self.assertOk(res)
+            if os.stat(p).st_uid != 0:
+                self.skipTest("setuid is not honoured on this file system (nosuid): "
+                              "the helper created as %d" % os.stat(p).st_uid)
+            f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+            self.assertEqual((f["proc"]["uid"], f["proc"]["euid"]), (NOBODY, 0), exc)
+            self.assertEqual(f["file_uid"], 0)
+            # The same exception still hides what nobody does as nobody.
+            q = self.name("/tmp", "nobody%d" % i)
+            res = self.run_cmd(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid",
+                                str(NOBODY), "--clear-groups", fixture("open_trunc"), q],
+                               opts=["--policy", pol])
+            self.assertOk(res)
+            self.assertEqual(res.with_path(q), [], "%s\n%s" % (exc, res.describe()))
 
     def test_shared_dirs_extends_the_shared_set(self):
         d = self.private_dir()

@@ -48,6 +48,7 @@ static void fill(struct tg_metrics_snapshot *s)
 	s->kstat[TG_STAT_MKDIR_SEEN] = 6;
 	s->kstat[TG_STAT_SENT] = 12;
 	s->kstat[TG_STAT_LOST] = 9;
+	s->kstat[TG_STAT_TRACK_FULL] = 16;
 	s->kstat[TG_STAT_EXCEPTED] = 8;
 	s->kstat[TG_STAT_DENIED] = 13;
 	s->kstat[TG_STAT_KILLED] = 14;
@@ -199,6 +200,7 @@ static void test_values(void **state)
 	assert_line(t, "tmpguard_events_excepted_in_kernel_total 8");
 	assert_line(t, "tmpguard_records_sent_total 12");
 	assert_line(t, "tmpguard_records_lost_total 9");
+	assert_line(t, "tmpguard_forks_untracked_total 16");
 	assert_line(t, "tmpguard_enforcement_actions_total{action=\"denied\"} 13");
 	assert_line(t, "tmpguard_enforcement_actions_total{action=\"killed\"} 14");
 	assert_line(t, "tmpguard_enforcement_actions_total{action=\"would-deny\"} 15");
@@ -259,6 +261,7 @@ static void test_without_kernel(void **state)
 	/* Unknown is absent, never a made-up 0. */
 	assert_null(strstr(t, "# TYPE tmpguard_records_sent_total"));
 	assert_null(strstr(t, "# TYPE tmpguard_records_lost_total"));
+	assert_null(strstr(t, "# TYPE tmpguard_forks_untracked_total"));
 	assert_null(strstr(t, "# TYPE tmpguard_events_seen_total"));
 	assert_null(strstr(t, "# TYPE tmpguard_bpf_program_run"));
 	assert_non_null(strstr(t, "# TYPE tmpguard_records_received_total counter\n"));
