@@ -77,6 +77,40 @@ class Enforce(EnforceCase):
         self.assertEqual([f["rule"] for f in ds], ["check-then-create"], res.describe())
         self.assertFalse(os.path.lexists(ds[0]["path"]))
 
+    def test_another_users_probe_is_not_a_check_then_create(self):
+        # The policy refuses check-then-create and only alerts on nonexclusive-create. Another
+        # user (nobody) stat()s the victim's future name first: that probe proves nothing
+        # about the victim, whose create must not be refused as a check-then-create.
+        pol = DENY_ALL.replace("nonexclusive-create: { action: deny }",
+                               "nonexclusive-create: { action: alert }")
+        p = self.name("/tmp", "probed-by-other")
+        probe = subprocess.run([PYTHON, "-c", "import os, sys; os.path.exists(sys.argv[1])", p],
+                               user=NOBODY, group=NOBODY, extra_groups=[], env=ENV, cwd="/",
+                               stdin=subprocess.DEVNULL, timeout=30)
+        self.assertEqual(probe.returncode, 0)
+        res = self.enforce([fixture("open_syscall"), p], policy=pol)
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(p), "the victim's create was refused")
+        self.assertEqual(res.summary["events"]["denied"], 0, res.describe())
+        f = [f for f in res.findings if f["path"] == p and f["rule"] != "loose-mode"]
+        self.assertEqual([(g["rule"], g["action"]) for g in f],
+                         [("nonexclusive-create", "alert")], res.describe())
+        # The same probe by the creator's own process tree is the check half: refused.
+        q = self.name("/tmp", "probed-by-self")
+        res = self.enforce([BASH, "-c", 'test -e "$0" || exec "$1" "$0"', q,
+                            fixture("open_syscall")], policy=pol)
+        self.assertFalse(os.path.lexists(q))
+        self.assertDenied(res, q, "check-then-create")
+
+    def test_worker_after_the_leader_exits_is_refused(self):
+        # run --enforce is scoped to COMMAND's tree: a leader that leaves with SYS_exit does
+        # not take its worker out of scope.
+        p = self.name("/tmp", "leader-exit")
+        res = self.enforce([fixture("leader_exit"), p])
+        self.assertEqual(res.rc, 1, res.describe())
+        self.assertFalse(os.path.lexists(p), "the worker's create got through")
+        self.assertDenied(res, p, "nonexclusive-create")
+
     def test_loose_mode_is_refused(self):
         p = self.name("/tmp", "deny-loose")
         res = self.enforce([fixture("excl_0644"), p])

@@ -40,6 +40,12 @@ test -e "$p-checked" || echo x > "$p-checked"
 "$3" -c 'import os, sys; n = sys.argv[1]; os.access(n, os.F_OK) or open(n, "w")' "$p-access"
 "$fx/excl_0644" "$p-excl"
 "$fx/int80_open" "$p-int80"
+# A symlink planted by another user, followed by a non-exclusive create: to an existing file
+# (the attack: its target is truncated) and dangling (the create lands in the private dir).
+setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$4/target" "$p-link"
+"$fx/open_trunc" "$p-link"
+setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$4/new" "$p-dangling"
+"$fx/open_trunc" "$p-dangling"
 if [ -x "$fx/open32" ]; then
 	for op in open creat openat openat2 mkdir probe; do "$fx/open32" $op "$p-ia32-$op" 0644; done
 fi
@@ -53,12 +59,20 @@ VOLATILE = {"time", "ancestry", "pattern", "count", "language", "advice"}
 VOLATILE_PROC = {"pid", "tid", "ppid", "sid", "exe", "cgroup", "cmdline"}
 
 
-class Hooks(live.PolicyFiles):
+class Hooks(live.SysctlMixin, live.PolicyFiles):
+    def setUp(self):
+        super().setUp()
+        self.relax_protections()  # the symlink attacks must really work
+
     def run_script(self, hooks, opts=()):
         prefix = self.name("/tmp", "hooks-" + hooks)
-        res = self.run_cmd([BASH, "-c", SCRIPT, "bash", prefix, live.FIXTURES, PYTHON],
+        private = self.private_dir()
+        with open(os.path.join(private, "target"), "w") as fh:
+            fh.write("precious\n")
+        res = self.run_cmd([BASH, "-c", SCRIPT, "bash", prefix, live.FIXTURES, PYTHON, private],
                            opts=["--hooks", hooks] + list(opts))
         self.assertEqual(res.rc, 0, res.describe())
+        res.private = private
         session = res.records[0]
         self.assertEqual(session["hooks_kind"], hooks, session)
         if hooks == "fentry":
@@ -74,7 +88,8 @@ class Hooks(live.PolicyFiles):
             g = {k: v for k, v in f.items() if k not in VOLATILE}
             g["proc"] = {k: v for k, v in f["proc"].items() if k not in VOLATILE_PROC}
             g["probe"] = f["probe"] and f["probe"].get("syscall")
-            out.append(json.dumps(g, sort_keys=True).replace(os.path.basename(prefix), "P"))
+            out.append(json.dumps(g, sort_keys=True).replace(os.path.basename(prefix), "P")
+                       .replace(res.private, "D"))
         return sorted(out)
 
     def same(self, opts=()):
@@ -97,8 +112,15 @@ class Hooks(live.PolicyFiles):
                      ("loose-tempdir", "mkdir", "syscall"),
                      ("loose-tempdir", "mkdirat", "syscall"),
                      ("check-then-create", "openat", "syscall"),
-                     ("loose-mode", "openat", "syscall")]:
+                     ("loose-mode", "openat", "syscall"),
+                     ("symlink-follow", "openat", "syscall")]:
             self.assertIn(want, rules, b.describe())
+        # Both symlinks, in both modes: the string inference (tracepoint) and the hook on
+        # security_inode_follow_link (fentry) agree.
+        for res in (a, b):
+            links = sorted(os.path.basename(f["path"]).split("-")[-1] for f in res.findings
+                           if f["rule"] == "symlink-follow")
+            self.assertEqual(links, ["dangling", "link"], res.describe())
         # With 32-bit emulation off, int80_open and open32 fail: both runs are then equal
         # without them (ia32-off boots test the hooks left out).
         ia32 = not live.ia32_emulation_off()
