@@ -8,6 +8,9 @@
 #   bash bench/run.sh --help     bench.py's options (--rounds, --skip ARM,..., ...)
 #   bash bench/run.sh --vm 6.1 [--quick] [--rounds N]
 #                                hooks: tracepoints vs fentry in a VM (bench/vm.py, ~15 min)
+#   bash bench/run.sh --load [--rounds N] [--hooks H] [--skip bpftrace]
+#                                start and stop times against the floor and bpftrace
+#                                (bench/loadtime.py, ~1 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,4 +61,8 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_BENCH=ON >/dev/null
 cmake --build build -j "$(nproc)" --target tmpguard bench_workload bench_floor >/dev/null
+if [[ ${1:-} == --load ]]; then
+	shift
+	exec python3 bench/loadtime.py --build-dir build "$@"
+fi
 exec python3 bench/bench.py --build-dir build "$@"

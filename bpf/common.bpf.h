@@ -55,10 +55,34 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/*
+ * An O_CREAT open that can be no finding, whatever happens: O_EXCL (a new entry where the name
+ * says, never through a symlink), a mode within the policy's mask (umask and default ACLs only
+ * ever take bits away), and O_CLOEXEC where inheritable-fd is reported. The secure pattern
+ * (mkstemp) stops here, at entry and at exit, before any map or helper; without the BPF LSM
+ * nothing needs remembering about it either.
+ */
+static __always_inline bool open_is_secure(__u64 flags, __u32 mode)
+{
+	return (flags & O_EXCL) && !(mode & tg_set.file_loose_mask) &&
+	       !(tg_set.report_cloexec && !(flags & O_CLOEXEC)) &&
+	       tg_cfg.enforce != TG_ENFORCE_LSM && tg_cfg.enforce != TG_ENFORCE_DRY_RUN;
+}
+
 /* The BPF LSM decides (--enforce or --dry-run): a load-time constant. */
 static __always_inline bool enforcing(void)
 {
 	return tg_cfg.enforce == TG_ENFORCE_LSM || tg_cfg.enforce == TG_ENFORCE_DRY_RUN;
+}
+
+/* An O_CREAT open that returned ret, counted (and tmpguard's own, for its health canary). */
+static __always_inline void count_create(long ret)
+{
+	if (ret < 0)
+		return;
+	stat_inc(TG_STAT_CREATE_SEEN);
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == tg_cfg.self_tgid)
+		stat_inc(TG_STAT_SELF_CREATE);
 }
 
 static __always_inline bool task_tracked(__u32 tgid)
@@ -130,10 +154,11 @@ static __always_inline bool in_ia32_syscall(struct task_struct *task)
 	return task->thread_info.status & TS_COMPAT;
 }
 
-/* The number of the syscall being made: x86's orig_ax (libbpf has no accessor for it). */
+/* The number of the syscall being made: x86's orig_ax (libbpf has no accessor for it). regs is
+ * current_regs(), a BTF pointer: a direct load, as for the arguments below. */
 static __always_inline __u64 syscall_nr(struct pt_regs *regs)
 {
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 }
 
 /* What tg_syscalls says of syscall nr (native, or ia32 when compat), NULL if nothing. */
@@ -145,35 +170,35 @@ static __always_inline const volatile struct tg_sys_desc *syscall_desc(bool comp
 }
 
 /*
- * Argument i (0-3) of the syscall the task is making. Native: libbpf's arch-neutral accessors.
- * ia32 (int 0x80, sysenter, compat syscall): bx, cx, dx, si, 32 bits wide, which libbpf has no
- * accessor for; the entry code zero-extends them, so an fd is sign-extended from 32 bits by
- * its reader.
+ * Argument i (0-3) of the syscall the task is making. Native: libbpf's arch-neutral accessors
+ * (the direct-load PT_REGS_PARM*_SYSCALL: regs is a BTF pointer, so no helper call). ia32 (int
+ * 0x80, sysenter, compat syscall): bx, cx, dx, si, 32 bits wide, which libbpf has no accessor
+ * for; the entry code zero-extends them, so an fd is sign-extended from 32 bits by its reader.
  */
 static __always_inline __u64 syscall_arg(struct pt_regs *regs, bool compat, __u32 i)
 {
 	if (compat) {
 		switch (i) {
 		case 0:
-			return (__u32)BPF_CORE_READ(regs, bx);
+			return (__u32)regs->bx;
 		case 1:
-			return (__u32)BPF_CORE_READ(regs, cx);
+			return (__u32)regs->cx;
 		case 2:
-			return (__u32)BPF_CORE_READ(regs, dx);
+			return (__u32)regs->dx;
 		case 3:
-			return (__u32)BPF_CORE_READ(regs, si);
+			return (__u32)regs->si;
 		}
 		return 0;
 	}
 	switch (i) {
 	case 0:
-		return PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return PT_REGS_PARM1_SYSCALL(regs);
 	case 1:
-		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+		return PT_REGS_PARM2_SYSCALL(regs);
 	case 2:
-		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+		return PT_REGS_PARM3_SYSCALL(regs);
 	case 3:
-		return PT_REGS_PARM4_CORE_SYSCALL(regs);
+		return PT_REGS_PARM4_SYSCALL(regs);
 	}
 	return 0;
 }
@@ -343,9 +368,9 @@ static __always_inline __u32 acting_uid(struct task_struct *task)
  */
 static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)

@@ -101,51 +101,55 @@ __noinline int tg_probe_related(struct tg_probe *p)
 }
 
 /*
- * The current task's fields. BPF_CORE_READ, not direct loads: on kernels with
- * btf_nested_type_is_trusted() (6.18 here) every direct load of a pointer field from the
- * trusted task costs the verifier linear searches of the kernel's BTF by name, in every program
- * that calls this (measured: over half of tmpguard's load time). This runs only for a record
- * about to be sent.
+ * The current task's fields: direct loads on BTF pointers (a plain load each, where
+ * BPF_CORE_READ calls a helper per hop). Their price is paid at load time instead: on kernels
+ * with btf_nested_type_is_trusted() (6.18 here) each load of a pointer field from the trusted
+ * task costs the verifier searches of the kernel's BTF by name, once per program that calls
+ * this subprogram, since it is global.
  */
 __noinline int tg_fill_task(struct tg_event *e)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf(), *parent;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct task_struct *parent;
+	const struct cred *cred;
 	struct mm_struct *mm;
+	struct file *exe;
 	unsigned long arg_start, arg_end, n;
 
 	if (!e)
 		return 0;
-	parent = BPF_CORE_READ(task, real_parent);
+	parent = task->real_parent;
+	cred = task->cred;
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->euid = BPF_CORE_READ(task, cred, euid.val);
-	e->fsuid = BPF_CORE_READ(task, cred, fsuid.val);
-	e->ppid = BPF_CORE_READ(parent, tgid);
-	e->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
-	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	e->umask = BPF_CORE_READ(task, fs, umask);
+	e->euid = cred->euid.val;
+	e->fsuid = cred->fsuid.val;
+	e->ppid = parent->tgid;
+	/* numbers[] is a flexible array (a struct pid may have more levels than BTF says):
+	 * read through the helper. */
+	e->sid = BPF_CORE_READ(task->signal->pids[PIDTYPE_SID], numbers[0].nr);
+	e->mntns = task->nsproxy->mnt_ns->ns.inum;
+	e->umask = task->fs->umask;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	BPF_CORE_READ_STR_INTO(&e->pcomm, parent, comm);
+	bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);
 	if (bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup),
-				      BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name)) < 0)
+				      task->cgroups->dfl_cgrp->kn->name) < 0)
 		e->cgroup[0] = 0;
 	e->exe[0] = 0;
 	e->args_len = 0;
-	mm = BPF_CORE_READ(task, mm);
+	mm = task->mm;
 	if (!mm)
 		return 0;
-	if (bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
-				      BPF_CORE_READ(mm, exe_file, f_path.dentry, d_name.name)) ==
-	    sizeof(e->exe))
+	exe = mm->exe_file;
+	if (exe && bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+					     exe->f_path.dentry->d_name.name) == sizeof(e->exe))
 		e->facts |= TG_F_EXE_TRUNC;
 	/* The argument vector lives in this task's memory: readable at syscall exit. */
-	arg_start = BPF_CORE_READ(mm, arg_start);
-	arg_end = BPF_CORE_READ(mm, arg_end);
+	arg_start = mm->arg_start;
+	arg_end = mm->arg_end;
 	n = arg_end - arg_start;
 	if (n > TG_ARGS_LEN) {
 		n = TG_ARGS_LEN;

@@ -42,7 +42,7 @@ __noinline int tg_open_enter(void)
 	struct tg_call c;
 
 	if (!decode_call(task, &c) || c.op != TG_OP_OPEN || !(c.flags & O_CREAT) ||
-	    !task_tracked(bpf_get_current_pid_tgid() >> 32))
+	    open_is_secure(c.flags, c.mode) || !task_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	open_args_from_call(&a, &c);
 	stash_path(&a, (const char *)a.path);
@@ -59,16 +59,32 @@ __noinline int tg_open_enter(void)
 __noinline int tg_open_exit(long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	bool compat = in_ia32_syscall(task);
+	const volatile struct tg_sys_desc *d = syscall_desc(compat, syscall_nr(current_regs()));
 	struct tg_open_args a, *ap;
 	struct tg_call c;
 
-	if (!decode_call(task, &c) || c.op != TG_OP_OPEN || !(c.flags & O_CREAT))
+	if (!d || d->op != TG_OP_OPEN)
 		return 0;
+	/* The stash of this very call, if its entry made one: no need to decode again. */
 	ap = open_args_pending(task);
-	if (ap && ap->entry == c.entry && ap->syscall == c.sys)
+	if (ap && ap->syscall == d->sys &&
+	    ap->entry == (compat ? TG_ENTRY_IA32 : TG_ENTRY_SYSCALL)) {
 		a = *ap;
-	else
+	} else {
+		if (!decode_call(task, &c) || !(c.flags & O_CREAT)) {
+			if (ap)
+				open_args_take(ap);
+			return 0;
+		}
+		if (open_is_secure(c.flags, c.mode)) {
+			if (ap)
+				open_args_take(ap);
+			count_create(ret);
+			return 0;
+		}
 		open_args_from_call(&a, &c);
+	}
 	if (ap)
 		open_args_take(ap);
 	if (ret < 0 || !task_tracked(bpf_get_current_pid_tgid() >> 32))
@@ -248,18 +264,42 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	struct tg_open_ctx *xp;
 	struct tg_scratch *s;
 	bool excl, loose, inheritable, decided;
-	__u32 zero = 0, fmode;
+	__u32 zero = 0, fmode, file_mode, dir_mode, facts = 0;
 	long n;
 
 	if (!a)
 		return 0;
-	stat_inc(TG_STAT_CREATE_SEEN);
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == tg_cfg.self_tgid)
-		stat_inc(TG_STAT_SELF_CREATE);
+	count_create(ret);
 	if (!f)
 		f = task_fd_file(task, ret);
 	if (!f)
 		return 0;
+	/* f, from a descriptor or from io_uring's request, is no BTF pointer to the verifier:
+	 * what hangs off it is read with BPF_CORE_READ. Enough, first, to let the secure pattern
+	 * go: an O_EXCL create with a tight mode costs these reads and nothing more. */
+	fmode = BPF_CORE_READ(f, f_mode);
+	d = BPF_CORE_READ(f, f_path.dentry);
+	pd = BPF_CORE_READ(d, d_parent);
+	ino = BPF_CORE_READ(f, f_inode);
+	pino = BPF_CORE_READ(pd, d_inode);
+	file_mode = BPF_CORE_READ(ino, i_mode);
+	dir_mode = BPF_CORE_READ(pino, i_mode);
+	if (fmode & FMODE_CREATED)
+		facts |= TG_F_CREATED;
+	if (dir_mode_is_shared(pino, dir_mode))
+		facts |= TG_F_DIR_SHARED;
+	excl = a->flags & O_EXCL;
+	loose = (facts & TG_F_CREATED) && (file_mode & tg_set.file_loose_mask);
+	inheritable = (facts & TG_F_CREATED) && tg_set.report_cloexec && !(a->flags & O_CLOEXEC);
+	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
+	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. A dry-run
+	 * LSM decision is always reported: it was counted already. */
+	decided = a->decision_rule != TG_R_NONE;
+	if (excl && (!(facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
+		return 0;
+	if (excl)
+		facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
+
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
 	if (!s)
 		return 0;
@@ -269,37 +309,14 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	__builtin_memset(xp, 0, sizeof(*xp));
 	xp->ret = ret;
 	xp->rule = TG_R_NONE;
-	/* f, from a descriptor or from io_uring's request, is no BTF pointer to the verifier:
-	 * what hangs off it is read with BPF_CORE_READ. */
-	fmode = BPF_CORE_READ(f, f_mode);
-	d = BPF_CORE_READ(f, f_path.dentry);
-	pd = BPF_CORE_READ(d, d_parent);
-	ino = BPF_CORE_READ(f, f_inode);
-	pino = BPF_CORE_READ(pd, d_inode);
 	xp->file = (__u64)f;
 	xp->dentry = (__u64)d;
 	xp->parent = (__u64)pd;
 	xp->inode = (__u64)ino;
 	xp->dir_inode = (__u64)pino;
-	xp->file_mode = BPF_CORE_READ(ino, i_mode);
-	xp->dir_mode = BPF_CORE_READ(pino, i_mode);
-	if (fmode & FMODE_CREATED)
-		xp->facts |= TG_F_CREATED;
-	if (dir_mode_is_shared(pino, xp->dir_mode))
-		xp->facts |= TG_F_DIR_SHARED;
-
-	excl = a->flags & O_EXCL;
-	loose = (xp->facts & TG_F_CREATED) && (xp->file_mode & tg_set.file_loose_mask);
-	inheritable =
-		(xp->facts & TG_F_CREATED) && tg_set.report_cloexec && !(a->flags & O_CLOEXEC);
-	/* O_EXCL guarantees a new entry in the holding directory (no symlink is followed): only
-	 * its mode and O_CLOEXEC can still be wrong, and only in a shared directory. A dry-run
-	 * LSM decision is always reported: it was counted already. */
-	decided = a->decision_rule != TG_R_NONE;
-	if (excl && (!(xp->facts & TG_F_DIR_SHARED) || !(loose || inheritable)) && !decided)
-		return 0;
-	if (excl)
-		xp->facts |= TG_F_REQDIR_SHARED; /* the named directory is the holding one */
+	xp->file_mode = file_mode;
+	xp->dir_mode = dir_mode;
+	xp->facts = facts;
 	xp->fsuid = acting_uid(task);
 	xp->file_uid = BPF_CORE_READ(ino, i_uid.val);
 
@@ -354,17 +371,26 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	return tg_send_open(xp, a, u, probe, s);
 }
 
-/* Entry: O_CREAT opens only, tested on the tracepoint's own copy of the arguments. */
+/* Entry: O_CREAT opens that could be a finding, tested on the tracepoint's own copy of the
+ * arguments. */
 SEC("tracepoint/syscalls/sys_enter_open")
 int tracepoint__syscalls__sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return ctx->args[1] & O_CREAT ? tg_open_enter() : 0;
+	__u64 flags = ctx->args[1];
+
+	if (!(flags & O_CREAT) || open_is_secure(flags, ctx->args[2]))
+		return 0;
+	return tg_open_enter();
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return ctx->args[2] & O_CREAT ? tg_open_enter() : 0;
+	__u64 flags = ctx->args[2];
+
+	if (!(flags & O_CREAT) || open_is_secure(flags, ctx->args[3]))
+		return 0;
+	return tg_open_enter();
 }
 
 /* openat2's flags are in user memory: rare enough to let tg_open_enter() read them always. */
@@ -381,18 +407,39 @@ int tracepoint__syscalls__sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 	return tg_open_enter();
 }
 
-/* Exit: re-test O_CREAT from the saved registers (a direct load: current_regs() is a BTF
- * pointer) before anything else; tg_open_exit() takes what the entry stashed. */
+/* Exit: re-test O_CREAT, and the secure pattern, from the saved registers (direct loads:
+ * current_regs() is a BTF pointer) before anything else; tg_open_exit() takes what the entry
+ * stashed. */
 SEC("tracepoint/syscalls/sys_exit_open")
 int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return PT_REGS_PARM2_SYSCALL(current_regs()) & O_CREAT ? tg_open_exit(ctx->ret) : 0;
+	struct pt_regs *regs = current_regs();
+	__u64 flags = PT_REGS_PARM2_SYSCALL(regs);
+	long ret = ctx->ret; /* read once: clang must not rebase ctx for a second read */
+
+	if (!(flags & O_CREAT))
+		return 0;
+	if (open_is_secure(flags, PT_REGS_PARM3_SYSCALL(regs))) {
+		count_create(ret);
+		return 0;
+	}
+	return tg_open_exit(ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return PT_REGS_PARM3_SYSCALL(current_regs()) & O_CREAT ? tg_open_exit(ctx->ret) : 0;
+	struct pt_regs *regs = current_regs();
+	__u64 flags = PT_REGS_PARM3_SYSCALL(regs);
+	long ret = ctx->ret; /* read once: clang must not rebase ctx for a second read */
+
+	if (!(flags & O_CREAT))
+		return 0;
+	if (open_is_secure(flags, PT_REGS_PARM4_SYSCALL(regs))) {
+		count_create(ret);
+		return 0;
+	}
+	return tg_open_exit(ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
