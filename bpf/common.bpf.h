@@ -256,6 +256,19 @@ static __always_inline bool decode_call(struct task_struct *task, struct tg_call
 	return true;
 }
 
+/* The path of a decoded call, read into this CPU's scratch buffer: the scratch, or NULL if it
+ * could not be read or is empty; *n is what the read returned (the NUL included). */
+static __always_inline struct tg_scratch *read_call_path(const struct tg_call *c, long *n)
+{
+	__u32 zero = 0;
+	struct tg_scratch *s = bpf_map_lookup_elem(&tg_scratch, &zero);
+
+	if (!s)
+		return NULL;
+	*n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)c->path);
+	return *n > 1 ? s : NULL;
+}
+
 /* An O_CREAT open's arguments, as stashed, from a decoded call. */
 static __always_inline void open_args_from_call(struct tg_open_args *a, const struct tg_call *c)
 {

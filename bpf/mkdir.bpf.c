@@ -16,7 +16,7 @@ __noinline int tg_mkdir_exit(long ret)
 	struct tg_event *e;
 	struct dentry *req = NULL;
 	struct inode *rino = NULL;
-	__u32 zero = 0, umask, eff, facts = TG_F_CREATED | TG_F_IS_DIR, tid, rule = TG_R_NONE;
+	__u32 umask, eff, facts = TG_F_CREATED | TG_F_IS_DIR, tid, rule = TG_R_NONE;
 	__u32 *decision;
 	bool killed = false;
 	struct tg_call c;
@@ -32,11 +32,8 @@ __noinline int tg_mkdir_exit(long ret)
 		return 0;
 	stat_inc(TG_STAT_MKDIR_SEEN);
 
-	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	s = read_call_path(&c, &n);
 	if (!s)
-		return 0;
-	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)c.path);
-	if (n <= 1)
 		return 0;
 	if (path_truncated((const char *)c.path, n))
 		facts |= TG_F_PATH_TRUNC;

@@ -14,7 +14,6 @@ __noinline int tg_probe_exit(long ret)
 	struct tg_path_shape shape;
 	struct tg_scratch *s;
 	struct tg_probe p = {};
-	__u32 zero = 0;
 	__u64 pid_tgid;
 	struct tg_call c;
 	long n;
@@ -24,11 +23,8 @@ __noinline int tg_probe_exit(long ret)
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (!task_tracked(pid_tgid >> 32))
 		return 0;
-	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	s = read_call_path(&c, &n);
 	if (!s)
-		return 0;
-	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)c.path);
-	if (n <= 1)
 		return 0;
 	tg_path_shape(s, n - 1, &shape);
 	p.ts_ns = bpf_ktime_get_boot_ns();
