@@ -10,7 +10,10 @@ and seen, never a silent pass.
 
 import collections
 import json
+import os
 import sys
+
+HOST_KERNEL = os.uname().release
 
 
 def main(path):
@@ -25,6 +28,8 @@ def main(path):
     by_reason = collections.OrderedDict()
     for r in rows:
         where = r["test"] or "%s %s (whole script)" % (r["script"], " ".join(r["argv"]))
+        if r.get("kernel") and r["kernel"] != HOST_KERNEL:
+            where += " [kernel %s]" % r["kernel"]
         by_reason.setdefault(r["reason"], []).append(where)
     print("tmpguard tests: %d skipped, for %d reason%s:" % (
         len(rows), len(by_reason), "" if len(by_reason) == 1 else "s"))

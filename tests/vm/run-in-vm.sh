@@ -582,6 +582,8 @@ valid_name() { [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; }
 		valid_name "$name" || continue
 		echo "export $name=$(shquote "${!name}")"
 	done < <(compgen -e)
+	# The host's skip log is read-only in the guest: skips go to stderr, relayed (relay_err).
+	[[ -n ${TG_SKIP_LOG:-} ]] && echo "export TG_SKIP_LOG=-"
 	for e in "${opt_env[@]}"; do
 		name=${e%%=*}
 		valid_name "$name" || usage_error "--env $e: '$name' is not a variable name"
@@ -617,7 +619,19 @@ fi
 relay_pids+=($!)
 cat <"$RUN/out" &
 relay_pids+=($!)
-cat <"$RUN/err" >&2 &
+# The guest's stderr, with the live harness's skip lines (TG_SKIP_LOG=- in the guest, where the
+# host's log is read-only) appended to the host's TG_SKIP_LOG: a VM's skips are counted too.
+relay_err() {
+	local line
+	while IFS= read -r line || [[ -n $line ]]; do
+		if [[ $line == "tg-skip: "* && -n ${TG_SKIP_LOG:-} ]]; then
+			line=${line%$'\r'}
+			printf '%s\n' "${line#tg-skip: }" >>"$TG_SKIP_LOG" 2>/dev/null || true
+		fi
+		printf '%s\n' "$line" >&2
+	done
+}
+relay_err <"$RUN/err" &
 relay_pids+=($!)
 
 append="console=ttyS0 quiet panic=-1 8250.nr_uarts=4 mitigations=off${opt_append}"
