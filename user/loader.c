@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -669,40 +668,21 @@ int tg_bpf_detach(struct tg_bpf *b, const char *prog_name)
 	return -ENOENT;
 }
 
-static void *destroy_link(void *link)
-{
-	bpf_link__destroy(link);
-	return NULL;
-}
-
 /*
- * Detaching a program waits for an RCU grace period (tracepoint_synchronize_unregister():
- * some 70 ms on the test host), and one after the other the twenty-odd links took over a second
- * at every stop. Destroyed from one thread each, the waits overlap; a link whose thread cannot
- * start is destroyed here.
+ * One link after the other. Each detach waits for an RCU grace period
+ * (tracepoint_synchronize_unregister()), some 40-70 ms, so a stop takes about a second; the
+ * links were once destroyed from one thread each to overlap the waits, and a 6.1 guest then
+ * hung with every CPU in a soft lockup inside tmpguard's detaching threads. A stop that is
+ * half a second quicker is not worth a machine that may hang.
  */
 static void destroy_links(struct tg_bpf *b)
 {
-	int n = b->skel->skeleton->prog_cnt;
-	pthread_t *tids = calloc(n, sizeof(*tids));
-	bool *started = calloc(n, sizeof(*started));
-
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < b->skel->skeleton->prog_cnt; i++) {
 		struct bpf_link **link = b->skel->skeleton->progs[i].link;
 
-		if (!*link)
-			continue;
-		if (tids && started && !pthread_create(&tids[i], NULL, destroy_link, *link))
-			started[i] = true;
-		else
-			bpf_link__destroy(*link);
+		bpf_link__destroy(*link);
 		*link = NULL;
 	}
-	for (int i = 0; i < n; i++)
-		if (started && started[i])
-			pthread_join(tids[i], NULL);
-	free(tids);
-	free(started);
 }
 
 void tg_bpf_stop(struct tg_bpf *b)

@@ -634,7 +634,9 @@ relay_err() {
 relay_err <"$RUN/err" &
 relay_pids+=($!)
 
-append="console=ttyS0 quiet panic=-1 8250.nr_uarts=4 mitigations=off${opt_append}"
+# A soft lockup or an oops ends the VM at once (panic=-1 and -no-reboot), with the stack on the
+# console, instead of holding the test until its timeout.
+append="console=ttyS0 quiet panic=-1 softlockup_panic=1 oops=panic 8250.nr_uarts=4 mitigations=off${opt_append}"
 start=$(date +%s.%N)
 timeout --kill-after=10 "$opt_timeout" "$QEMU" \
 	-accel tcg -cpu max -smp "$opt_smp" -m "$opt_mem" \
@@ -665,7 +667,8 @@ tr -d '\r' <"$RUN/console.log" | sed -E 's/\x1b(\[[0-9;?]*[A-Za-z]|c)//g' \
 	>"$CACHE/last-console.log" 2>/dev/null || true
 
 if [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]]; then
-	echo "$PROG: timed out after $opt_timeout s (kernel $KVER); console log: $CACHE/last-console.log" >&2
+	echo "$PROG: timed out after $opt_timeout s (kernel $KVER); last lines of the console ($CACHE/last-console.log):" >&2
+	tail -n 60 "$CACHE/last-console.log" | sed 's/^/  /' >&2
 	exit 124
 fi
 status=$(tr -d '\r' <"$RUN/console.log" | grep -ao "$TOKEN exit=[0-9]*" | tail -n 1 | cut -d= -f2) || true
@@ -680,7 +683,7 @@ if [[ -z $status ]]; then
 		sed 's/^/qemu: /' "$RUN/qemu.err" >&2
 	fi
 	echo "$PROG: last lines of the console ($CACHE/last-console.log):" >&2
-	tail -n 25 "$CACHE/last-console.log" | sed 's/^/  /' >&2
+	tail -n 60 "$CACHE/last-console.log" | sed 's/^/  /' >&2
 	exit 1
 fi
 exit "$status"
