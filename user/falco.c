@@ -18,6 +18,7 @@
  *  - container.id is "host" for a process outside any container, as in Falco.
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,38 @@ static json_object *tags_json(const char **t, size_t n)
 	return arr;
 }
 
+/*
+ * A value in the output sentence, which people read in terminals and chat: as it is when it
+ * is one plain word; otherwise in double quotes, with \" and \\, and \xNN for every control
+ * character (C0, DEL, and C1 as UTF-8 encodes it). A command line cannot then add fields of its
+ * own ("x parent=sshd user_uid=0") nor reach a terminal's escape sequences.
+ */
+static void put_value(FILE *m, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	bool plain = *p != 0;
+
+	for (; *p && plain; p++)
+		plain = *p > 0x20 && *p != 0x7f && *p != '"' && *p != '\\' && *p != '=' &&
+			*p != '(' && *p != ')' && *p != 0xc2;
+	if (plain) {
+		fputs(v, m);
+		return;
+	}
+	fputc('"', m);
+	for (p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(m, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(m, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fprintf(m, "\\xc2\\x%02x", *++p);
+		else
+			fputc(*p, m);
+	}
+	fputc('"', m);
+}
+
 /* The skeleton every event shares; output_fields starts with evt.time (ns since the epoch). */
 static json_object *event(json_object *rec, const char *rule, const char *priority,
 			  const char *output, json_object *tags, json_object *fields, int64_t t_ns)
@@ -196,16 +229,29 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 		return NULL;
 	}
 	snprintf(rname, sizeof(rname), "Insecure temporary file: %s", rule);
-	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". */
+	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". What the
+	 * audited process chose (its names, command line, path) goes through put_value(). */
+	fprintf(m, "%s: %s %s by ", str(rec, "time"), prio, rname);
+	put_value(m, str(proc, "comm"));
+	fprintf(m, " (pid %lld, user ", (long long)num(proc, "pid"));
+	put_value(m, str(proc, "user"));
+	fputs(") on ", m);
+	put_value(m, str(rec, "path"));
+	fprintf(m, ": %s (process=", ri ? ri->what : "insecure temporary file");
+	put_value(m, str(proc, "comm"));
+	fputs(" proc_exepath=", m);
+	put_value(m, str(proc, "exe"));
+	fputs(" command=", m);
+	put_value(m, str(proc, "cmdline"));
+	fputs(" parent=", m);
+	put_value(m, str(proc, "pcomm"));
 	fprintf(m,
-		"%s: %s %s by %s (pid %lld, user %s) on %s: %s (process=%s proc_exepath=%s "
-		"command=%s parent=%s ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s "
-		"action=%s cwe=%s container_id=%s)",
-		str(rec, "time"), prio, rname, str(proc, "comm"), (long long)num(proc, "pid"),
-		str(proc, "user"), str(rec, "path"), ri ? ri->what : "insecure temporary file",
-		str(proc, "comm"), str(proc, "exe"), str(proc, "cmdline"), str(proc, "pcomm"),
+		" ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s action=%s cwe=%s "
+		"container_id=",
 		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags, str(rec, "mode"),
-		sev, str(rec, "action"), cwe, *cid ? cid : "host");
+		sev, str(rec, "action"), cwe);
+	put_value(m, *cid ? cid : "host");
+	fputc(')', m);
 	fclose(m);
 
 	f = json_object_new_object();

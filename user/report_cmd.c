@@ -8,6 +8,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,50 @@ static int read_input(struct tg_rpt *r, const struct input *in, int64_t since, i
  * programs and paths), then renamed over FILE: never written through a name another user
  * may have planted, never seen half-written.
  */
+/*
+ * A FIFO (or a device) named directly gets the report as it is, if it is the caller's own or
+ * root's, or sits where only its owner could have put it: one another user planted in a
+ * shared directory (sticky, others may write) would hand them the report. Opened without
+ * following a link, and checked again once open.
+ */
+static FILE *open_existing_pipe(const char *path, const struct stat *st)
+{
+	char *copy = strdup(path), *slash;
+	struct stat dst, fst;
+	bool shared;
+	FILE *f;
+	int fd;
+
+	if (!copy)
+		return NULL;
+	slash = strrchr(copy, '/');
+	if (slash)
+		*(slash == copy ? slash + 1 : slash) = 0;
+	shared = stat(slash ? copy : ".", &dst) == 0 && (dst.st_mode & S_ISVTX) &&
+		 (dst.st_mode & (S_IWOTH | S_IWGRP));
+	free(copy);
+	if (shared && st->st_uid != geteuid() && st->st_uid != 0) {
+		fprintf(stderr,
+			"tmpguard report: %s is a %s that belongs to uid %u, in a directory others "
+			"can write to: not writing the report into it\n",
+			path, S_ISFIFO(st->st_mode) ? "FIFO" : "device", (unsigned)st->st_uid);
+		errno = EPERM;
+		return NULL;
+	}
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &fst) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev) {
+		close(fd);
+		errno = EAGAIN; /* replaced between the two looks */
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static FILE *open_output(const char *path, char **tmp)
 {
 	struct stat st;
@@ -361,10 +406,11 @@ static FILE *open_output(const char *path, char **tmp)
 	/* A pipe or a terminal is written as it is: a FIFO named directly, or /dev/stdout and
 	 * the like. Through any other name a link could lead anywhere: never follow it. */
 	*tmp = NULL;
-	if ((lstat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) ||
-	    ((!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/self/fd/", 14)) &&
-	     stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))))
+	if ((!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/self/fd/", 14)) &&
+	    stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
 		return fopen(path, "we");
+	if (lstat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return open_existing_pipe(path, &st);
 	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
 		*tmp = NULL;
 		return NULL;

@@ -349,11 +349,34 @@ static json_object *rule_name(const char *id)
 	return str(buf);
 }
 
+/*
+ * A message's text: SARIF 2.1.0 (3.11.6) reads "[text](target)" in it as an embedded link, so
+ * a path, a command or a host name that holds one would put the producer's link in a viewer.
+ * Literal square brackets are escaped with a backslash, and so is every backslash, so that an
+ * escape in the record's own text (\xNN) reads as it was.
+ */
 static json_object *message(const char *text)
 {
 	json_object *m = json_object_new_object();
+	size_t n = 0;
+	char *t;
 
-	add(m, "text", str(text));
+	for (const char *p = text; *p; p++)
+		n += (*p == '[' || *p == ']' || *p == '\\') ? 2 : 1;
+	t = malloc(n + 1);
+	if (!t) {
+		add(m, "text", str(""));
+		return m;
+	}
+	n = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '[' || *p == ']' || *p == '\\')
+			t[n++] = '\\';
+		t[n++] = *p;
+	}
+	t[n] = 0;
+	add(m, "text", str(t));
+	free(t);
 	return m;
 }
 

@@ -45,6 +45,7 @@ struct tg_sinks {
 	char *header;	  /* the last session record, as written (one line) */
 	size_t header_len;
 	uint64_t written, rotations, syslog_msgs, syslog_cut;
+	uint64_t planted; /* entries at rotated names that were not tmpguard's */
 	struct tg_fail wfail, rfail, cfail;
 };
 
@@ -423,6 +424,46 @@ static int create_temp(struct tg_sinks *k, char *name, size_t len)
 }
 
 /*
+ * An entry at a rotated name that is not a regular file of tmpguard's own (a directory, a
+ * FIFO, a link, another user's file) was put there by someone else, in a directory others may
+ * write to: shifted along, it would stop every rotation (a directory) or join the rotated set
+ * as if tmpguard had written it. A directory is moved aside under a hidden name, anything else
+ * removed; either is said, with its owner. Returns 0 or an errno.
+ */
+static int clear_planted(struct tg_sinks *k, const char *name)
+{
+	const char *slash = strrchr(k->path, '/');
+	int dlen = slash ? (int)(slash - k->path) + 1 : 0;
+	struct stat st;
+	char aside[PATH_MAX];
+
+	if (fstatat(k->dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : errno;
+	if (S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		return 0;
+	fprintf(k->diag,
+		"tmpguard: WARNING: %.*s%s is not one of tmpguard's files (mode %06o, uid %u): "
+		"planted; %s\n",
+		dlen, k->path, name, (unsigned)st.st_mode, (unsigned)st.st_uid,
+		S_ISDIR(st.st_mode) ? "moved aside" : "removed");
+	k->planted++;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(k->dirfd, name, 0) && errno != ENOENT ? errno : 0;
+	for (int tries = 0; tries < 16; tries++) {
+		unsigned r = 0;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
+		snprintf(aside, sizeof(aside), ".%s.planted.%08x", name, r);
+		if (renameat2(k->dirfd, name, k->dirfd, aside, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return errno;
+	}
+	return EEXIST;
+}
+
+/*
  * A new file is made first, exclusively and under a hidden temporary name, and given the
  * session record; then FILE.(N-1) -> FILE.N, ..., FILE -> FILE.1, and the new file -> FILE.
  * renameat() replaces whatever is at a target, a planted symlink included, without following
@@ -457,6 +498,8 @@ static int rotate(struct tg_sinks *k)
 			e = ENAMETOOLONG;
 			goto undo;
 		}
+		if ((e = clear_planted(k, to)) || (i > 1 && (e = clear_planted(k, from))))
+			goto undo;
 		if (renameat(k->dirfd, from, k->dirfd, to) && errno != ENOENT) {
 			e = errno;
 			goto undo;
@@ -690,6 +733,7 @@ void tg_sinks_stats_json(const struct tg_sinks *k, json_object *summary)
 			       json_object_new_int64(k->wfail.count + k->cfail.count));
 	json_object_object_add(o, "rotations", json_object_new_int64(k->rotations));
 	json_object_object_add(o, "rotations_failed", json_object_new_int64(k->rfail.count));
+	json_object_object_add(o, "rotation_planted", json_object_new_int64(k->planted));
 	json_object_object_add(o, "syslog_messages", json_object_new_int64(k->syslog_msgs));
 	json_object_object_add(o, "syslog_truncated", json_object_new_int64(k->syslog_cut));
 	json_object_object_add(summary, "output", o);

@@ -862,6 +862,32 @@ class Inputs(ReportCase):
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
         self.assertEqual(glob.glob(out + ".*"), [])
 
+    def test_output_not_into_a_fifo_another_user_planted(self):
+        # nobody makes a FIFO where root will write its report, in a sticky directory others
+        # can write to, and reads from it: the report must not reach them.
+        d = tempfile.mkdtemp(prefix="tg-report-fifo-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o1777)
+        fifo = os.path.join(d, "report.md")
+        subprocess.run(["/usr/bin/mkfifo", "-m", "0622", fifo], check=True, user=65534,
+                       group=65534, extra_groups=[], cwd="/", stdin=subprocess.DEVNULL)
+        reader = subprocess.Popen(["/bin/cat", fifo], stdout=subprocess.PIPE, user=65534,
+                                  group=65534, extra_groups=[], cwd="/",
+                                  stdin=subprocess.DEVNULL)
+        self.addCleanup(lambda: reader.poll() is None and (reader.kill(), reader.wait()))
+        p = self.report(["--output", fifo, self.rec.file], rc=2)
+        self.assertIn(b"belongs to uid 65534", p.stderr)
+        # The reader gets nothing: open it for writing ourselves to end its wait.
+        with open(fifo, "w"):
+            pass
+        self.assertEqual(reader.communicate(timeout=10)[0], b"")
+        # root's own FIFO there is written as it is.
+        os.unlink(fifo)
+        os.mkfifo(fifo, 0o600)
+        reader = subprocess.Popen(["/bin/cat", fifo], stdout=subprocess.PIPE)
+        self.report(["--output", fifo, self.rec.file])
+        self.assertIn(b"tmpguard", reader.communicate(timeout=30)[0])
+
 
 def main():
     def skip(why):  # test_live is imported below, before any call

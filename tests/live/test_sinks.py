@@ -270,6 +270,36 @@ class Symlinks(SysctlMixin, SinkTestCase):
             self.assertEqual(recs[0]["type"], "session")
         self.assertPrivateFile(self.out)
 
+    def test_entries_planted_at_rotated_names_do_not_stop_or_join_rotation(self):
+        # nobody plants a directory (with a file in it, so it cannot simply be removed) at
+        # FILE.2, a file of their own at FILE.1 and a FIFO at FILE.3: rotation goes on, the
+        # rotated set holds only tmpguard's files, and each planted entry is said.
+        d2 = "%s.2" % self.out
+        subprocess.run([SH, "-c", 'mkdir "$1" && echo x > "$1/keep"', "sh", d2], check=True,
+                       **self.AS_NOBODY)
+        subprocess.run([SH, "-c", 'echo "{\\"type\\":\\"session\\"}" > "$1"', "sh",
+                        "%s.1" % self.out], check=True, **self.AS_NOBODY)
+        subprocess.run(["/usr/bin/mkfifo", "%s.3" % self.out], check=True, **self.AS_NOBODY)
+        pol = self.policy_no_rate_limit()
+        res = self.tg(["run", "--format", "json", "--output", self.out, "--rotate-size", "1",
+                       "--rotate-keep", "3", "--policy", pol, "--",
+                       PYTHON, "-c", CREATE_MANY, self.tok, "1200"], parse=False, timeout=300)
+        self.assertOk(res)
+        for i in (1, 2, 3):
+            self.assertPrivateFile("%s.%d" % (self.out, i))
+        self.assertIn(b"%s.2 is not one of tmpguard's files" % self.out.encode(), res.err)
+        self.assertIn(b"uid %d): planted; moved aside" % NOBODY, res.err)
+        self.assertIn(b"uid %d): planted; removed" % NOBODY, res.err)
+        aside = [n for n in os.listdir(self.dir) if n.startswith(".out.json.2.planted.")]
+        self.assertEqual(len(aside), 1, os.listdir(self.dir))
+        with open(os.path.join(self.dir, aside[0], "keep")) as fh:
+            self.assertEqual(fh.read(), "x\n")
+        recs, _ = read_records(self, self.out)
+        summary = recs[-1]
+        self.assertEqual(summary["type"], "summary")
+        self.assertGreaterEqual(summary["output"]["rotation_planted"], 3)
+        self.assertEqual(summary["output"]["rotations_failed"], 0)
+
     def test_link_at_the_output_itself_is_refused(self):
         self.plant(self.out)
         res = self.tg(["run", "--format", "json", "--output", self.out, "--", "/bin/true"],

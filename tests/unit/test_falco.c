@@ -144,9 +144,10 @@ static void test_finding(void **state)
 	assert_string_equal(s(f, "rule"), "Insecure temporary file: symlink-follow");
 	assert_string_equal(s(f, "time"), "2025-11-28T06:30:01.500000000Z");
 	assert_string_equal(s(f, "hostname"), "web-1");
-	assert_non_null(strstr(s(f, "output"), "2025-11-28T06:30:01.500000000Z: Critical "
-					       "Insecure temporary file: symlink-follow by sh "
-					       "(pid 1234, user alice) on /tmp/report.\n1234"));
+	assert_non_null(strstr(s(f, "output"),
+			       "2025-11-28T06:30:01.500000000Z: Critical "
+			       "Insecure temporary file: symlink-follow by sh "
+			       "(pid 1234, user alice) on \"/tmp/report.\\x0a1234\""));
 	assert_non_null(strstr(s(f, "output"), "action=would-deny"));
 	/* Tags: a sorted set, as Falco writes its std::set. */
 	tags = get(f, "tags");
@@ -178,6 +179,34 @@ static void test_finding(void **state)
 	assert_int_equal(json_object_get_int64(get(of, "tmpguard.count")), 3);
 	/* One line whatever the path holds. */
 	assert_null(strchr(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), '\n'));
+	json_object_put(f);
+}
+
+/* What the audited process chose cannot add fields to the sentence nor reach a terminal. */
+static void test_output_sentence_is_not_the_process_s(void **state)
+{
+	struct fixture fx;
+	json_object *f;
+	const char *out;
+
+	(void)state;
+	make_report(&fx, TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH);
+	fx.p.cmdline_len = snprintf(fx.p.cmdline, sizeof(fx.p.cmdline),
+				    "x parent=sshd user_uid=0 \x1b]0;owned\x07 \xc2\x9b"
+				    "2J \"q\" \\");
+	snprintf(fx.e.comm, sizeof(fx.e.comm), "a) (b=c");
+	f = falco_of(&fx);
+	out = s(f, "output");
+	assert_non_null(strstr(out, " command=\"x parent=sshd user_uid=0 \\x1b]0;owned\\x07 "));
+	assert_non_null(strstr(out, " \\\"q\\\" \\\\\\\\\" parent=make ppid=1200 user_uid=1000 "));
+	assert_non_null(strstr(out, " by \"a) (b=c\" (pid 1234, "));
+	assert_non_null(strstr(out, "(process=\"a) (b=c\" proc_exepath=/usr/bin/dash "));
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+		assert_true(*p >= 0x20 && *p != 0x7f);
+		assert_false(*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+	/* the fields themselves keep the values as they were */
+	assert_string_equal(s(get(f, "output_fields"), "proc.name"), "a) (b=c");
 	json_object_put(f);
 }
 
@@ -323,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_priority_map),
 		cmocka_unit_test(test_finding),
+		cmocka_unit_test(test_output_sentence_is_not_the_process_s),
 		cmocka_unit_test(test_every_severity_and_container),
 		cmocka_unit_test(test_loss_session_summary),
 		cmocka_unit_test(test_unconvertible),

@@ -202,16 +202,18 @@ static struct tg_rpt *hostile_model(void)
 		"\"/tmp\\n<m>\",\"fstype\":\"|\",\"options\":\"rw\",\"mode\":\"0777\","
 		"\"separate\":true}]},\"exceptions\":[{\"line\":1,\"rule\":\"*\",\"reason\":"
 		"\"=cmd|' /C calc'!A0\\r\\n<script>\",\"applied_in\":\"user\"}]}");
-	line(r, "{\"type\":\"finding\",\"time\":\"2026-11-28T05:01:00Z\",\"host\":\"h<b>|\\n\","
-		"\"rule\":\"nonexclusive-create\",\"severity\":\"high\",\"cwe\":[\"CWE-377\"],"
-		"\"why\":\"w\\u009b\",\"path\":\"/tmp/\\n\\u001b[31m|<script>`\\\\xff\","
-		"\"proc\":{\"pid\":1,\"tid\":1,\"comm\":\"=1+2\",\"exe\":\"/x/\\u202e<b>|\","
-		"\"user\":\"-u\",\"cmdline\":\"@c\",\"container_id\":\"+c\\u0007\"},"
-		"\"ancestry\":[{\"pid\":5,\"comm\":\"ba\\u001bsh\",\"exe\":\"/bin/bash\"},"
-		"{\"pid\":1,\"comm\":\"=systemd\",\"exe\":null}],\"ancestry_truncated\":true,"
-		"\"language\":\"sh\\n\",\"advice\":\"a|b<c>\\u001b\",\"count\":1,"
-		"\"pattern\":\"/tmp/\\n\\u001b[*m|<script>`\\\\xff\",\"escaped_fields\":[\"path\","
-		"\"pattern\"]}");
+	line(r,
+	     "{\"type\":\"finding\",\"time\":\"2026-11-28T05:01:00Z\",\"host\":\"h<b>|\\n\","
+	     "\"rule\":\"nonexclusive-create\",\"severity\":\"high\",\"cwe\":[\"CWE-377\"],"
+	     "\"why\":\"w\\u009b "
+	     "[click](https://evil.example/)\",\"path\":\"/tmp/\\n\\u001b[31m|<script>`\\\\xff\","
+	     "\"proc\":{\"pid\":1,\"tid\":1,\"comm\":\"=1+2\",\"exe\":\"/x/\\u202e<b>|\","
+	     "\"user\":\"-u\",\"cmdline\":\"@c\",\"container_id\":\"+c\\u0007\"},"
+	     "\"ancestry\":[{\"pid\":5,\"comm\":\"ba\\u001bsh\",\"exe\":\"/bin/bash\"},"
+	     "{\"pid\":1,\"comm\":\"=systemd\",\"exe\":null}],\"ancestry_truncated\":true,"
+	     "\"language\":\"sh\\n\",\"advice\":\"a|b<c>\\u001b\",\"count\":1,"
+	     "\"pattern\":\"/tmp/\\n\\u001b[*m|<script>`\\\\xff\",\"escaped_fields\":[\"path\","
+	     "\"pattern\"]}");
 	line(r, "{\"type\":\"finding\",\"time\":\"2026-11-28T05:02:00Z\",\"host\":\"h2\xff\","
 		"\"rule\":\"new-rule|<x>\",\"severity\":\"low\",\"path\":\"/tmp/\xfe\","
 		"\"proc\":{\"pid\":2,\"exe\":\"bash\"}}");
@@ -368,6 +370,15 @@ static void test_render_json(void **state)
 	assert_clean(json_object_get_string(
 			     json_object_object_get(json_object_object_get(v, "message"), "text")),
 		     false);
+	/* ... and holds no embedded link (SARIF 3.11.6): brackets and backslashes escaped. */
+	{
+		const char *t = json_object_get_string(
+			json_object_object_get(json_object_object_get(v, "message"), "text"));
+
+		assert_non_null(strstr(t, " \\[click\\](https://evil.example/)"));
+		assert_null(strstr(t, " [click]"));
+		assert_non_null(strstr(t, "\\\\xff"));
+	}
 	json_object_put(o);
 	json_object_put(sarif);
 	free(j);
