@@ -42,6 +42,9 @@ struct tg_open_case {
 static inline __u32 tg_decide_open(const struct tg_open_case *c)
 {
 	int shared_new = c->created && c->dir_shared;
+	/* The name the caller used is in a shared directory, wherever it led (a symlink of its
+	 * own there, to a directory elsewhere): another user could have made that name first. */
+	int named_new = c->created && (c->dir_shared || c->req_shared);
 	__u32 rules = 0;
 
 	if (!(c->flags & TG_O_EXCL)) {
@@ -49,9 +52,9 @@ static inline __u32 tg_decide_open(const struct tg_open_case *c)
 			rules |= TG_RULE_BIT(TG_R_SYMLINK_FOLLOW);
 		else if (!c->created && c->dir_shared && c->foreign)
 			rules |= TG_RULE_BIT(TG_R_FOREIGN_FILE_REUSE);
-		else if (shared_new && c->probed)
+		else if (named_new && c->probed)
 			rules |= TG_RULE_BIT(TG_R_CHECK_THEN_CREATE);
-		else if (shared_new)
+		else if (named_new)
 			rules |= TG_RULE_BIT(TG_R_NONEXCLUSIVE_CREATE);
 	}
 	if (shared_new && (c->file_mode & c->loose_mask))

@@ -236,14 +236,23 @@ __noinline int tg_path_shape(struct tg_scratch *s, __u32 len, struct tg_path_sha
  */
 __noinline int tg_follow_link(__u64 dentry)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct dentry *d = (struct dentry *)dentry;
 	struct tg_uring_open *u;
 	struct tg_open_args *a;
+	struct inode *dir;
+	__u32 owner;
 
-	a = current_open(bpf_get_current_task_btf(), &u);
+	a = current_open(task, &u);
 	if (!a || (a->flags & O_EXCL))
 		return 0;
-	if (inode_is_shared_dir(BPF_CORE_READ(d, d_parent, d_inode)))
-		a->followed_shared_link = 1;
+	dir = BPF_CORE_READ(d, d_parent, d_inode);
+	if (!inode_is_shared_dir(dir))
+		return 0;
+	owner = BPF_CORE_READ(d, d_inode, i_uid.val);
+	if (owner == acting_uid(task) || owner == BPF_CORE_READ(dir, i_uid.val))
+		a->followed_shared_link |= TG_LINK_OWN;
+	else
+		a->followed_shared_link |= TG_LINK_FOREIGN;
 	return 0;
 }

@@ -212,13 +212,14 @@ int BPF_PROG(lsm__inode_create, struct inode *dir, struct dentry *dentry, umode_
 		.file_mode = mode,
 		.loose_mask = tg_set.file_loose_mask,
 		.created = 1,
-		.symlink = a->followed_shared_link,
+		.symlink = !!(a->followed_shared_link & TG_LINK_FOREIGN),
+		.req_shared = !!a->followed_shared_link,
 	};
-	if (a->followed_shared_link) {
-		/* a dangling symlink in a shared directory led here */
-		c.req_shared = 1;
-		facts |= TG_F_LINK_FOLLOWED | TG_F_NAME_MISMATCH | TG_F_REQDIR_SHARED;
-	}
+	/* a dangling symlink in a shared directory led here: someone else's is the attack */
+	if (c.symlink)
+		facts |= TG_F_LINK_FOLLOWED | TG_F_NAME_MISMATCH;
+	if (c.req_shared)
+		facts |= TG_F_REQDIR_SHARED;
 	if (inode_is_shared_dir(dir)) {
 		c.dir_shared = c.req_shared = 1;
 		facts |= TG_F_DIR_SHARED | TG_F_REQDIR_SHARED;
@@ -263,15 +264,17 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 		.flags = a->flags,
 		.file_mode = BPF_CORE_READ(ino, i_mode),
 		.loose_mask = tg_set.file_loose_mask,
-		.symlink = a->followed_shared_link,
-		.req_shared = a->followed_shared_link,
+		.symlink = !!(a->followed_shared_link & TG_LINK_FOREIGN),
+		.req_shared = !!a->followed_shared_link,
 		.dir_shared = inode_is_shared_dir(dir),
 		.foreign = BPF_CORE_READ(ino, i_uid.val) != acting_uid(task),
 	};
 	if (c.symlink)
-		dc.facts |= TG_F_LINK_FOLLOWED | TG_F_NAME_MISMATCH | TG_F_REQDIR_SHARED;
+		dc.facts |= TG_F_LINK_FOLLOWED | TG_F_NAME_MISMATCH;
+	if (c.req_shared)
+		dc.facts |= TG_F_REQDIR_SHARED;
 	if (c.dir_shared)
-		dc.facts |= TG_F_DIR_SHARED | (c.symlink ? 0 : TG_F_REQDIR_SHARED);
+		dc.facts |= TG_F_DIR_SHARED | (a->followed_shared_link ? 0 : TG_F_REQDIR_SHARED);
 	dc.rule = tg_enforced_rule(tg_decide_open(&c));
 	if (dc.rule == TG_R_NONE)
 		return 0;

@@ -24,6 +24,15 @@ struct tg_settings tg_set __weak = {
 	.dir_loose_mask = 0077,
 };
 
+/*
+ * tg_open_args.followed_shared_link: the walk followed a symlink that sits in a shared
+ * directory. Someone else's (neither the follower's nor the directory owner's: the line the
+ * kernel's protected_symlinks draws) is a symlink-follow; the follower's own still makes the
+ * create one of a name in that shared directory (nonexclusive-create), not an attack.
+ */
+#define TG_LINK_FOREIGN 1u
+#define TG_LINK_OWN	2u
+
 /* Arguments of an O_CREAT open, stashed at syscall entry. */
 struct tg_open_args {
 	__u64 flags;
@@ -31,7 +40,7 @@ struct tg_open_args {
 	__u32 mode;
 	__s32 dfd;
 	__u32 syscall;
-	__u32 followed_shared_link; /* LSM: a symlink in a shared directory was followed */
+	__u32 followed_shared_link; /* TG_LINK_*: a symlink in a shared directory was followed */
 	__u32 decision_rule;	    /* LSM dry-run: the rule it would have denied, else TG_R_NONE */
 	__u32 entry;		    /* enum tg_entry */
 	__u32 path_read; /* 1: path_n and path_sum hold the path as it was at syscall entry */
@@ -155,7 +164,7 @@ struct {
  * (re)load; reader: inode_is_shared_dir() when tg_set.n_shared_dirs is non-zero. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, TG_SHARED_DIRS_MAX);
 	__type(key, struct tg_dir_key);
 	__type(value, __u8);
 } tg_shared_dirs SEC(".maps") __weak;

@@ -344,8 +344,10 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	 * is the one the caller named, whatever the path string says. */
 	if (tg_cfg.links_watched)
 		xp->facts |= TG_F_LINKS_WATCHED;
+	if (a->followed_shared_link & TG_LINK_FOREIGN)
+		xp->facts |= TG_F_LINK_FOLLOWED;
 	if (a->followed_shared_link)
-		xp->facts |= TG_F_LINK_FOLLOWED | TG_F_REQDIR_SHARED;
+		xp->facts |= TG_F_REQDIR_SHARED;
 
 	if (!excl) {
 		bool redirected = xp->facts &

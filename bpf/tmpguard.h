@@ -194,12 +194,13 @@ struct tg_sys_desc {
 
 /* Kernel-decided exceptions: key fields present in a combination c (bits below); absent
  * fields hold the wildcard value. */
-#define TG_KEXC_EXE	 1 /* exe_dev + exe_ino */
-#define TG_KEXC_UID	 2
-#define TG_KEXC_CGROUP	 4
-#define TG_KEXC_ANY_UID	 ((__u32)-1)
-#define TG_KEXC_ANY_RULE ((__u32)-1)
-#define TG_KEXC_MAX	 256 /* exceptions the kernel can hold */
+#define TG_KEXC_EXE	   1 /* exe_dev + exe_ino */
+#define TG_KEXC_UID	   2
+#define TG_KEXC_CGROUP	   4
+#define TG_KEXC_ANY_UID	   ((__u32)-1)
+#define TG_KEXC_ANY_RULE   ((__u32)-1)
+#define TG_KEXC_MAX	   256	/* exceptions the kernel can hold */
+#define TG_SHARED_DIRS_MAX 1024 /* a policy's shared_dirs the kernel can hold */
 
 struct tg_kexc_key {
 	__u64 exe_ino;	 /* 0: any */

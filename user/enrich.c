@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,19 +67,66 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* Go binaries carry a .note.go.buildid or .go.buildinfo section. */
+/*
+ * The section count an ELF header announces, read with one pread() before libelf sees the file:
+ * any user can make an executable with 500,000 section headers (extended numbering: e_shnum 0,
+ * the count in section 0's sh_size), and libelf would spend half a second and 130 MB on each
+ * one, on the thread that reads every record. -1 when it is no 64-bit ELF or cannot be read.
+ */
+static long elf_section_count(int fd)
+{
+	union {
+		Elf64_Ehdr e64;
+		Elf32_Ehdr e32;
+	} eh;
+	union {
+		Elf64_Shdr s64;
+		Elf32_Shdr s32;
+	} sh0;
+	uint64_t shoff, size;
+	bool is64;
+
+	if (pread(fd, &eh, sizeof(eh), 0) < (ssize_t)sizeof(eh.e32) ||
+	    memcmp(eh.e64.e_ident, ELFMAG, SELFMAG))
+		return -1;
+	is64 = eh.e64.e_ident[EI_CLASS] == ELFCLASS64;
+	if (is64 ? eh.e64.e_shentsize != sizeof(Elf64_Shdr)
+		 : eh.e32.e_ident[EI_CLASS] != ELFCLASS32 ||
+			    eh.e32.e_shentsize != sizeof(Elf32_Shdr))
+		return -1;
+	if (is64 ? eh.e64.e_shnum : eh.e32.e_shnum)
+		return is64 ? eh.e64.e_shnum : eh.e32.e_shnum;
+	shoff = is64 ? eh.e64.e_shoff : eh.e32.e_shoff;
+	if (!shoff)
+		return 0;
+	if (pread(fd, &sh0, is64 ? sizeof(sh0.s64) : sizeof(sh0.s32), (off_t)shoff) !=
+	    (ssize_t)(is64 ? sizeof(sh0.s64) : sizeof(sh0.s32)))
+		return -1;
+	size = is64 ? sh0.s64.sh_size : sh0.s32.sh_size;
+	return size > LONG_MAX ? LONG_MAX : (long)size;
+}
+
+/* Go binaries carry a .note.go.buildid or .go.buildinfo section. Real ones have some tens of
+ * sections: past TG_ELF_SECTIONS_MAX the file is not read (and not called Go). */
+#define TG_ELF_SECTIONS_MAX 1024
 static bool elf_is_go(const char *path)
 {
 	bool go = false;
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 	Elf *elf;
+	long nsec;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
+	nsec = elf_section_count(fd);
+	if (nsec < 0 || nsec > TG_ELF_SECTIONS_MAX) {
+		close(fd);
+		return false;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
 		while ((scn = elf_nextscn(elf, scn)) && !go) {
 			GElf_Shdr sh;
@@ -316,14 +366,24 @@ static void path_dir(const char *path, char *dir, size_t len)
 		snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
-enum tg_link_state tg_requested_link(const struct tg_event *e)
+enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own)
 {
-	struct stat st;
+	struct stat st, dst;
 
+	*own = false;
 	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC) || !e->path[0])
 		return TG_LINK_UNKNOWN;
-	if (stat_as_proc(e, e->path, true, &st) == 0)
-		return S_ISLNK(st.st_mode) ? TG_LINK_PRESENT : TG_LINK_ABSENT;
+	if (stat_as_proc(e, e->path, true, &st) == 0) {
+		char dir[TG_PATH_LEN];
+
+		if (!S_ISLNK(st.st_mode))
+			return TG_LINK_ABSENT;
+		/* The follower's own link, or the directory owner's: not someone else's. */
+		path_dir(e->path, dir, sizeof(dir));
+		*own = st.st_uid == e->fsuid ||
+		       (stat_as_proc(e, dir, false, &dst) == 0 && st.st_uid == dst.st_uid);
+		return TG_LINK_PRESENT;
+	}
 	/* ENOENT: the name is gone, or the process (its /proc entry) is: the directory tells. */
 	if (errno == ENOENT || errno == ENOTDIR) {
 		char dir[TG_PATH_LEN];
@@ -333,6 +393,57 @@ enum tg_link_state tg_requested_link(const struct tg_event *e)
 			return TG_LINK_ABSENT;
 	}
 	return TG_LINK_UNKNOWN;
+}
+
+static bool is_shared_dir(const struct stat *st, const struct tg_dir_key *extra, size_t n_extra)
+{
+	if (!S_ISDIR(st->st_mode))
+		return false;
+	if ((st->st_mode & S_ISVTX) && (st->st_mode & S_IWOTH))
+		return true;
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i].ino == st->st_ino &&
+		    extra[i].dev == ((major(st->st_dev) << 20) | minor(st->st_dev)))
+			return true;
+	return false;
+}
+
+/*
+ * The directory part of the path, one component at a time, as the kernel walked it: each
+ * prefix looked at without following its last component. The first symlink that sits in a
+ * shared directory fills v->dir_link*. Prefixes are lexical ("a/../b" is looked up as the
+ * kernel would, through a's target), so each lstat() sees what the walk saw there.
+ */
+static void find_dir_link(const struct tg_event *e, const char *dir, const struct tg_dir_key *extra,
+			  size_t n_extra, struct tg_dir_verdict *v)
+{
+	char prefix[TG_PATH_LEN], parent[TG_PATH_LEN];
+	size_t len = strlen(dir), i = 0;
+	struct stat lst, pst;
+
+	if (!strcmp(dir, ".") || !strcmp(dir, "/"))
+		return;
+	while (i < len) {
+		while (i < len && dir[i] == '/')
+			i++;
+		if (i >= len)
+			break;
+		while (i < len && dir[i] != '/')
+			i++;
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, dir);
+		if (stat_as_proc(e, prefix, true, &lst) != 0)
+			return;
+		if (!S_ISLNK(lst.st_mode))
+			continue;
+		path_dir(prefix, parent, sizeof(parent));
+		if (stat_as_proc(e, parent, false, &pst) != 0 ||
+		    !is_shared_dir(&pst, extra, n_extra))
+			continue;
+		v->dir_link = true;
+		v->dir_link_uid = lst.st_uid;
+		v->dir_link_foreign = lst.st_uid != e->fsuid && lst.st_uid != pst.st_uid;
+		return;
+	}
 }
 
 int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
@@ -347,10 +458,11 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
 	path_dir(e->path, dir, sizeof(dir));
 	if (stat_as_proc(e, dir, false, &st) != 0 || !S_ISDIR(st.st_mode))
 		return -1;
-	v->shared = (st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH);
-	for (size_t i = 0; i < n_extra && !v->shared; i++)
-		v->shared = extra_shared[i].ino == st.st_ino &&
-			    extra_shared[i].dev == ((major(st.st_dev) << 20) | minor(st.st_dev));
+	v->shared = is_shared_dir(&st, extra_shared, n_extra);
+	if (!v->shared) {
+		find_dir_link(e, dir, extra_shared, n_extra, v);
+		v->shared = v->dir_link;
+	}
 	v->is_holding_dir =
 		e->kind != TG_KIND_OPEN ||
 		(st.st_ino == e->dir_ino && st.st_dev == makedev(e->dev >> 20, e->dev & 0xfffff));

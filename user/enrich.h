@@ -71,7 +71,7 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
  * nothing, or unknown (the process and its view are gone, the path was cut or unreadable).
  * Asked only when the opened file is not the one the path names.
  */
-enum tg_link_state tg_requested_link(const struct tg_event *e);
+enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own);
 
 /*
  * For a relative path: the directory it was resolved from, as /proc/PID/cwd or

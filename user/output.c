@@ -147,6 +147,18 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "file_uid", json_object_new_int64(e->file_uid));
 	json_object_object_add(o, "file_nlink", json_object_new_int64(e->file_nlink));
 	json_object_object_add(o, "dir_shared", json_object_new_boolean(r->dir.shared));
+	json_object_object_add(o, "requested_dir",
+			       json_object_new_string(r->dir.unknown ? "unknown" : "resolved"));
+	if (r->dir.dir_link) {
+		json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "owner_uid", json_object_new_int64(r->dir.dir_link_uid));
+		json_object_object_add(l, "foreign",
+				       json_object_new_boolean(r->dir.dir_link_foreign));
+		json_object_object_add(o, "dir_link", l);
+	} else {
+		json_object_object_add(o, "dir_link", NULL);
+	}
 	json_object_object_add(o, "dir_mode", mode_json(e->dir_mode & 07777));
 	json_object_object_add(o, "dir_uid", json_object_new_int64(e->dir_uid));
 	json_object_object_add(o, "symlink_followed",
@@ -337,11 +349,21 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 	if (e->facts & TG_F_PATH_CHANGED)
 		fprintf(out, "  note     the path was rewritten while the call ran: the kernel may "
 			     "have used another name; it opened the file above\n");
-	else if (tg_path_mismatch(e, &r->dir) && !tg_symlink_followed(e, &r->dir))
+	else if (tg_path_mismatch(e, &r->dir) && !tg_symlink_followed(e, &r->dir) &&
+		 !r->dir.unknown)
 		fprintf(out, "  note     the path does not name the opened file, and no symlink is "
 			     "there now\n");
-	else
-		fprintf(out, "  (directory)\n");
+	if (r->dir.unknown)
+		fprintf(out, "  note     requested directory unknown (the process was gone, or in "
+			     "another mount namespace, when its record was read): judged by the "
+			     "directory that holds the file\n");
+	if (r->dir.dir_link)
+		fprintf(out,
+			"  note     the path goes through a symlink to a directory, in a shared "
+			"directory, owned by uid %u%s\n",
+			r->dir.dir_link_uid,
+			r->dir.dir_link_foreign ? " (neither the creator nor the directory's owner)"
+						: "");
 	if (e->dir_mode)
 		fprintf(out, "  dir      mode %s owner uid %u%s\n", dmode, e->dir_uid,
 			r->dir.shared ? " (shared: sticky, world-writable)" : "");

@@ -123,6 +123,13 @@ int tg_policy_kernel_build(const struct tg_policy *p, struct tg_policy_kernel *k
 		k->dirs[k->n_dirs].dev = kernel_dev(st.st_dev);
 		k->n_dirs++;
 	}
+	/* Refused here, before anything in the kernel changes. */
+	if (k->n_dirs > TG_SHARED_DIRS_MAX) {
+		fprintf(log, "tmpguard: policy: %zu shared_dirs; the kernel holds at most %d\n",
+			k->n_dirs, TG_SHARED_DIRS_MAX);
+		tg_policy_kernel_free(k);
+		return -E2BIG;
+	}
 	return 0;
 }
 

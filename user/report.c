@@ -500,6 +500,10 @@ static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_obj
 	s->lost_summary = (uint64_t)get_int(ev, "lost", 0);
 	s->not_printed = (uint64_t)get_int(ev, "repeats_not_printed", 0);
 	s->forks_untracked = (uint64_t)get_int(ev, "forks_untracked", 0);
+	s->unresolved = (uint64_t)get_int(ev, "unresolved", 0);
+	s->malformed = (uint64_t)get_int(ev, "malformed", 0);
+	s->commit_failures = (uint64_t)get_int(get(o, "store"), "commit_failures", 0);
+	s->records_failed = (uint64_t)get_int(get(o, "output"), "records_failed", 0);
 	s->hidden_by_replaced = (uint64_t)get_int(o, "suppressed_by_earlier_policies", 0);
 }
 
@@ -1622,6 +1626,31 @@ static void build_gaps(struct tg_rpt *r)
 				"its summary but not recorded (rate limit): not in these tables",
 				s->host, (unsigned long long)s->not_printed, plural(s->not_printed),
 				a);
+		if (s->unresolved)
+			add_gap(r,
+				"%s: %llu record%s of the session started %s named a directory "
+				"that could not be resolved (the process was gone, or in another "
+				"mount namespace): opens were judged by the directory holding the "
+				"file, mkdirs not at all",
+				s->host, (unsigned long long)s->unresolved, plural(s->unresolved),
+				a);
+		if (s->malformed)
+			add_gap(r,
+				"%s: %llu record%s of the session started %s could not be decoded",
+				s->host, (unsigned long long)s->malformed, plural(s->malformed), a);
+		if (s->commit_failures)
+			add_gap(r,
+				"%s: %llu commit%s to the store of the session started %s failed: "
+				"the findings of %s are missing from it",
+				s->host, (unsigned long long)s->commit_failures,
+				plural(s->commit_failures), a,
+				s->commit_failures == 1 ? "that batch" : "those batches");
+		if (s->records_failed)
+			add_gap(r,
+				"%s: %llu record%s of the session started %s could not be written "
+				"to its output",
+				s->host, (unsigned long long)s->records_failed,
+				plural(s->records_failed), a);
 	}
 	for (size_t i = 0; i < r->n_losses; i++) {
 		const struct tg_rpt_loss *l = &r->losses[i];

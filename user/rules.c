@@ -37,11 +37,21 @@ bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict 
 		v->is_holding_dir = true;
 		return true;
 	}
-	if (e->facts & TG_F_REQDIR_UNKNOWN)
+	/* A hook that saw the walk follow a link in a shared directory (TG_F_REQDIR_SHARED
+	 * with the path's directory unknown) proved where the caller named: no need to ask. */
+	if ((e->facts & TG_F_REQDIR_UNKNOWN) && !(e->facts & TG_F_REQDIR_SHARED))
 		return false;
 	v->shared = e->facts & TG_F_REQDIR_SHARED;
 	v->is_holding_dir = !(e->facts & TG_F_PARENT_MISMATCH);
 	return true;
+}
+
+void tg_dir_verdict_holding(const struct tg_event *e, struct tg_dir_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->shared = e->facts & TG_F_DIR_SHARED;
+	v->is_holding_dir = true;
+	v->unknown = true;
 }
 
 bool tg_path_mismatch(const struct tg_event *e, const struct tg_dir_verdict *v)
@@ -54,11 +64,18 @@ bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *
 {
 	if (e->facts & TG_F_LINK_FOLLOWED)
 		return true;
+	/* Someone else's link to a directory, in a shared one, on the way. */
+	if (v->dir_link && v->dir_link_foreign)
+		return true;
 	/* A hook saw every symlink the walk followed (fentry, BPF LSM): none in a shared
 	 * directory, whatever the string says. */
 	if (e->facts & TG_F_LINKS_WATCHED)
 		return false;
 	if ((e->facts & TG_F_PATH_CHANGED) || !tg_path_mismatch(e, v))
+		return false;
+	/* One's own link (or the directory owner's) is no attack: the kernel's
+	 * protected_symlinks line. The create is still one of a name in a shared directory. */
+	if (v->requested_link == TG_LINK_PRESENT && v->requested_link_own)
 		return false;
 	return v->requested_link != TG_LINK_ABSENT;
 }

@@ -56,15 +56,30 @@ enum tg_link_state {
 };
 
 struct tg_dir_verdict {
-	bool shared;	     /* sticky and world-writable */
+	bool shared;	     /* sticky and world-writable, or reached through a name in one */
 	bool is_holding_dir; /* it is the directory that holds the opened entry */
 	enum tg_link_state requested_link;
+	bool requested_link_own; /* that link is the creator's or the directory owner's */
+	/* Neither the kernel nor user space could resolve it (the process was gone, or in
+	 * another mount namespace, before its record was read): judged by the directory that
+	 * holds the opened file, which the kernel knows. */
+	bool unknown;
+	/* The path reached the directory through a symlink that sits in a shared directory
+	 * (ln -s /some/dir /tmp/app; open("/tmp/app/state", O_CREAT)): the name the caller
+	 * used is in that shared directory, wherever the link points. */
+	bool dir_link;
+	bool dir_link_foreign; /* that link is owned by neither the follower nor the directory's
+				* owner: the kernel's protected_symlinks line, someone else's */
+	uint32_t dir_link_uid; /* the link's owner */
 };
 
 /* The kernel's verdict, when it had one. Returns false if user space must resolve. A path
  * rewritten during the call (TG_F_PATH_CHANGED) names nothing for sure: the verdict is then
  * the holding directory's. */
 bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict *v);
+/* No verdict from the kernel and none from user space: the holding directory's (the kernel's
+ * TG_F_DIR_SHARED), marked unknown. Opens only; a mkdir's holding directory is not known. */
+void tg_dir_verdict_holding(const struct tg_event *e, struct tg_dir_verdict *v);
 /* The requested path does not lead to the opened file: another name, another directory. */
 bool tg_path_mismatch(const struct tg_event *e, const struct tg_dir_verdict *v);
 /*

@@ -285,12 +285,17 @@ static int handle_record(void *ctx, void *data, size_t size)
 	}
 	if (!tg_dir_verdict_from_kernel(&e, &dir) &&
 	    tg_resolve_dir(&e, s->pk.dirs, s->pk.n_dirs, &dir)) {
+		/* The process is gone (or in another mount namespace): an open is judged by
+		 * what the kernel knew, its holding directory, and says so; a mkdir's directory
+		 * is not known at all. Counted either way, and in every report's gaps. */
 		s->unresolved++;
-		return 0;
+		if (e.kind != TG_KIND_OPEN)
+			return 0;
+		tg_dir_verdict_holding(&e, &dir);
 	}
 	/* The opened file is not the one the path names: is a symlink there? */
 	if (tg_path_mismatch(&e, &dir) && !(e.facts & (TG_F_PATH_CHANGED | TG_F_LINK_FOLLOWED)))
-		dir.requested_link = tg_requested_link(&e);
+		dir.requested_link = tg_requested_link(&e, &dir.requested_link_own);
 	n = tg_classify(&e, &dir, &s->rules, findings);
 	if (e.action == TG_ACT_DENIED || (e.action == TG_ACT_KILLED && e.ret < 0)) {
 		/* The LSM refused the operation: report that decision, and only it. */
@@ -1236,6 +1241,14 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 	policy_rules(s, pol, &rc);
 	if (s->bpf) {
 		err = kernel_install(s->bpf, &pk);
+		/* All or nothing: a reload that fails half-way puts the policy in force back. */
+		if (err && s->pol && kernel_install(s->bpf, &s->pk))
+			fprintf(stderr,
+				"tmpguard: WARNING: the kernel's exceptions and shared directories "
+				"could not be put back after a refused reload: kernel decisions "
+				"may "
+				"miss some of %s's until the next reload\n",
+				s->pol->source);
 		if (err) {
 			free(hits);
 			tg_policy_kernel_free(&pk);

@@ -28,6 +28,7 @@ import secrets
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,8 @@ ENTRIES = {"syscall", "ia32", "io_uring"}  # how the call entered the kernel
 FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "resolved_name",
                 "flags", "mode", "umask", "effective_mode", "file_mode", "created", "file_uid",
                 "dir_shared", "symlink_followed", "path_changed", "path_mismatch",
-                "requested_link", "probe", "proc", "language", "advice", "count"}
+                "requested_link", "requested_dir", "dir_link", "probe", "proc", "language",
+                "advice", "count"}
 PROC_KEYS = {"pid", "tid", "ppid", "uid", "euid", "comm", "exe", "cmdline", "user", "cgroup",
              "container_id"}
 
@@ -339,7 +341,12 @@ class TgTestCase(unittest.TestCase):
         self.assertIn(f["requested_link"],
                       ("present", "absent", "unknown") if f["path_mismatch"] else (None,), ctx)
         if f["symlink_followed"]:
-            self.assertTrue(f["path_mismatch"] and not f["path_changed"], ctx)
+            # a link to the file (another name), or a link to a directory on the way
+            self.assertTrue((f["path_mismatch"] or f["dir_link"]) and not f["path_changed"],
+                            ctx)
+        self.assertIn(f["requested_dir"], ("resolved", "unknown"), ctx)
+        if f["dir_link"] is not None:
+            self.assertEqual(set(f["dir_link"]), {"owner_uid", "foreign"}, ctx)
         self.assertTrue(is_int(f["file_uid"]), ctx)
         if f["created"]:
             self.assertEqual(int(f["effective_mode"], 8),
@@ -904,6 +911,130 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertEqual(f["resolved_name"], os.path.basename(p))
         self.assertFlags(f, ("O_CREAT", "O_TRUNC"))
 
+    def test_executables_with_huge_section_tables_cost_nothing_to_read(self):
+        # nobody makes an executable with 500,000 section headers (ELF extended numbering),
+        # and runs it 20 times at once, each making a finding and staying alive while tmpguard
+        # looks at it: tmpguard reads the header of each, not the table (it took libelf 0.5 s
+        # and 130 MB per process).
+        src = fixture("open_trunc")
+        exe = self.name("/tmp", "elf")
+        with open(src, "rb") as fh:
+            data = bytearray(fh.read())
+        if data[4] != 2:  # ELFCLASS64
+            self.skipTest("%s is not a 64-bit ELF" % src)
+        data += b"\0" * (-len(data) % 8)
+        shoff, nsec = len(data), 500000
+        struct.pack_into("<Q", data, 0x28, shoff)
+        struct.pack_into("<HHH", data, 0x3A, 64, 0, 0xFFFF)  # e_shnum 0, e_shstrndx XINDEX
+        sh0 = struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, nsec, 1, 0, 0, 0)
+        with open(exe, "wb") as fh:
+            fh.write(data + sh0 + b"\0" * (64 * (nsec - 1)))
+        os.chown(exe, NOBODY, NOBODY)
+        os.chmod(exe, 0o755)
+        out = self.name("/tmp", "elfout")
+        script = ('for i in $(seq 1 20); do TG_FIXTURE_LINGER=8 "$0" "$1.$i" & done; wait; '
+                  'rm -f "$1".*')
+        tg = subprocess.Popen([TMPGUARD, "run", "--format", "json", "--",
+                               "/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid",
+                               str(NOBODY), "--clear-groups", SH, "-c", script, exe, out],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=ENV, umask=UMASK)
+        self.addCleanup(lambda: tg.poll() is None and (tg.kill(), tg.wait()))
+        t0 = time.time()
+        got = {}
+        readers = [threading.Thread(target=lambda k=k: got.update({k: getattr(tg, k).read()}))
+                   for k in ("stdout", "stderr")]
+        for t in readers:
+            t.start()
+        _, status, usage = os.wait4(tg.pid, 0)  # this run's own rusage
+        tg.returncode = os.waitstatus_to_exitcode(status)
+        for t in readers:
+            t.join(30)
+        tg.stdout.close()
+        tg.stderr.close()
+        res = Result(tg.returncode, got["stdout"], got["stderr"], t0, time.time())
+        self.assertOk(res)
+        self.parse_json(res, res.out)
+        mine = [f for f in res.findings if f["path"].startswith(out + ".")]
+        self.assertEqual(len({f["path"] for f in mine}), 20, res.describe())
+        self.assertTrue(all(f["language"] != "go" for f in mine), res.describe())
+        # tmpguard's peak memory: bounded by what it keeps, not by what the files claim. Against
+        # the same binary's own baseline (an ASan build starts far higher).
+        base = subprocess.Popen([TMPGUARD, "run", "--format", "json", "--", "/bin/true"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=ENV)
+        _, _, base_usage = os.wait4(base.pid, 0)
+        base.returncode = 0
+        self.assertLess(usage.ru_maxrss, base_usage.ru_maxrss + 48 * 1024,
+                        "tmpguard's peak RSS is %d KiB, %d KiB with nothing to read" % (
+                            usage.ru_maxrss, base_usage.ru_maxrss))
+
+    def plant_dir_link(self, stem):
+        """nobody: ln -s DIR /tmp/NAME, DIR a root-owned private directory."""
+        target = self.private_dir()
+        link = self.name("/tmp", stem)
+        subprocess.run(["/bin/ln", "-s", target, link], check=True, **self.AS_NOBODY)
+        self.assertEqual(os.lstat(link).st_uid, NOBODY)
+        return target, link
+
+    def test_planted_directory_symlink(self):
+        # The victim makes "its" directory (mkdir -p is satisfied by the link) and writes
+        # into it: the file lands in the directory the attacker chose.
+        target, link = self.plant_dir_link("appdir")
+        state = link + "/state"
+        res = self.run_cmd([BASH, "-c", 'mkdir -p "$1" && echo data > "$1/state"', "sh", link])
+        self.assertOk(res)
+        with open(os.path.join(target, "state")) as fh:
+            self.assertEqual(fh.read(), "data\n", "the attack did not happen")
+        f = self.assertFindings(res, state, ["symlink-follow"])["symlink-follow"]
+        self.assertEqual(f["severity"], "critical")
+        self.assertIs(f["symlink_followed"], True)
+        self.assertIs(f["created"], True)
+        self.assertEqual(f["requested_dir"], "resolved")
+        self.assertEqual(f["dir_link"], {"owner_uid": NOBODY, "foreign": True})
+
+    def test_own_directory_symlink_then_create(self):
+        # The program makes the link itself, unchecked, then creates through the predictable
+        # name: had another user made /tmp/NAME first, this open would have followed theirs.
+        target = self.private_dir()
+        link = self.name("/tmp", "ownlink")
+        state = link + "/state"
+        res = self.run_cmd([BASH, "-c", 'ln -s "$1" "$2"; echo data > "$2/state"', "sh",
+                            target, link])
+        self.assertOk(res)
+        self.assertTrue(os.path.exists(os.path.join(target, "state")))
+        f = self.assertFindings(res, state, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertIs(f["symlink_followed"], False)
+        self.assertIs(f["dir_shared"], True)
+        self.assertEqual(f["dir_link"], {"owner_uid": 0, "foreign": False})
+
+    def test_create_by_a_process_gone_before_its_record_is_read(self):
+        # tmpguard is stopped while a shell in /tmp creates ./NAME and exits: the relative
+        # path's directory (the dead shell's cwd) cannot be resolved any more. The kernel's
+        # facts of the holding directory still decide, and the record says what is unknown.
+        p = self.name("/tmp", "gone")
+        tg, _ = self.start_audit(["--format", "json"])
+        tg.send_signal(signal.SIGSTOP)
+        try:
+            sh = subprocess.run([SH, "-c", 'echo x > "./$1"', "sh", os.path.basename(p)],
+                                cwd="/tmp", env=ENV, timeout=30)
+            self.assertEqual(sh.returncode, 0)
+        finally:
+            tg.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        self.assertEqual(tg.returncode, 0, err[-2000:])
+        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
+        self.parse_json(res, out)
+        mine = [f for f in res.findings if f["path"] == "./" + os.path.basename(p)]
+        self.assertEqual(sorted(f["rule"] for f in mine), ["loose-mode", "nonexclusive-create"],
+                         res.describe())
+        f = mine[0]
+        self.assertEqual(f["requested_dir"], "unknown", json.dumps(f))
+        self.assertIs(f["dir_shared"], True)
+        self.assertGreaterEqual(res.summary["events"]["unresolved"], 1)
+
 
 # ------------------------------------------------------------------------------------------
 # tmpguard run: exit status, scoping, output
@@ -1378,6 +1509,49 @@ class Policies(PolicyFiles):
         self.assertEqual(res.summary["policy_reloads"], 1)
         self.assertEqual(res.summary["policy_reloads_refused"], 1)
         self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 2)
+
+    def test_a_refused_reload_changes_nothing_in_the_kernel(self):
+        # The new policy's exception (root, every rule: decided in the kernel) could be
+        # installed, its 1,025 shared directories cannot (the kernel holds 1,024): refused,
+        # the kernel must keep the old exceptions and shared directories.
+        shared = self.private_dir()
+        many = self.private_dir()
+        for i in range(1025):
+            os.mkdir(os.path.join(many, "d%04d" % i))
+        before, after = (self.track(os.path.join(shared, n)) for n in ("before", "after"))
+        pol = self.policy("version: 1\nshared_dirs: [%s]\n" % shared)
+        tg, _ = self.start_audit(["--format", "json", "--duration", "60", "--policy", pol])
+        err_lines = queue.Queue()
+        threading.Thread(target=lambda: [err_lines.put(l) for l in tg.stderr],
+                         daemon=True).start()
+        out = []
+        t_out = threading.Thread(target=lambda: out.append(tg.stdout.read()), daemon=True)
+        t_out.start()
+        create = functools.partial(subprocess.run, check=True, env=ENV, umask=UMASK)
+        create([BASH, "-c", 'echo x > "$0"', before])
+        with open(pol, "w") as f:
+            f.write("version: 1\nshared_dirs:\n%s\nexceptions:\n  - rule: \"*\"\n    user: root\n"
+                    "    reason: \"test: must never apply\"\n"
+                    % "".join("  - %s/d%04d\n" % (many, i) for i in range(1025)))
+        tg.send_signal(signal.SIGHUP)
+        deadline, seen = time.time() + 30, []
+        while not any(b"policy reload refused" in l for l in seen):
+            self.assertLess(time.time(), deadline, seen)
+            try:
+                seen.append(err_lines.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        self.assertTrue(any(b"the kernel holds at most 1024" in l for l in seen), seen)
+        create([BASH, "-c", 'echo x > "$0"', after])
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        self.assertEqual(tg.wait(timeout=30), 0)
+        t_out.join(10)
+        res = Result(0, out[0] if out else b"", b"", time.time() - 60, time.time())
+        self.parse_json(res, res.out)
+        self.assertEqual(res.rules(before), ["loose-mode", "nonexclusive-create"])
+        self.assertEqual(res.rules(after), ["loose-mode", "nonexclusive-create"])
+        self.assertEqual(res.summary["policy_reloads_refused"], 1)
 
 
 # ------------------------------------------------------------------------------------------

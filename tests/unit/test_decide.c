@@ -81,6 +81,20 @@ static void test_precedence_of_the_act_rules(void **state)
 	/* one's own existing file, reopened where named: nothing */
 	c.symlink = c.foreign = 0;
 	assert_int_equal(tg_decide_open(&c), 0);
+	/* a new file in a private directory, reached by a name in a shared one (a link of the
+	 * caller's own to a directory): that name could have been someone else's first */
+	c = new_file();
+	c.flags |= TG_O_CLOEXEC;
+	c.dir_shared = 0;
+	assert_int_equal(tg_decide_open(&c), B(NONEXCLUSIVE_CREATE));
+	c.probed = 1;
+	assert_int_equal(tg_decide_open(&c), B(CHECK_THEN_CREATE));
+	c.file_mode = 0100666; /* the shape of a file in a private directory is not judged */
+	c.flags &= ~TG_O_CLOEXEC;
+	assert_int_equal(tg_decide_open(&c), B(CHECK_THEN_CREATE));
+	c = new_file();
+	c.created = 0;
+	c.foreign = 1;
 	/* another user's file in a private directory: nothing */
 	c.foreign = 1;
 	c.dir_shared = c.req_shared = 0;

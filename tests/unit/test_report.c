@@ -295,6 +295,35 @@ static void test_health(void **state)
 	tg_rpt_free(r);
 }
 
+/* Every counter of what a session could not see, from its summary, is a gap. */
+static void test_summary_blind_spots(void **state)
+{
+	struct tg_rpt *r = new_rpt(NULL, NULL, false);
+
+	(void)state;
+	assert_int_equal(tg_rpt_input(r, "s.json", false), 0);
+	session(r, "2026-11-28T05:00:00Z", "h1");
+	line(r, "{\"type\":\"summary\",\"time\":\"2026-11-28T06:00:00Z\",\"host\":\"h1\","
+		"\"events\":{\"lost\":0,\"unresolved\":3,\"malformed\":1},"
+		"\"store\":{\"commit_failures\":2},\"output\":{\"records_failed\":4},"
+		"\"policy\":\"p.yaml\",\"exceptions\":[]}");
+	session(r, "2026-11-28T07:00:00Z", "h2");
+	summary(r, "2026-11-28T08:00:00Z", "h2", 0);
+	assert_int_equal(tg_rpt_finish(r), 0);
+	assert_true(has_gap(r, "h1: 3 records of the session started 2026-11-28T05:00:00Z named a "
+			       "directory that could not be resolved"));
+	assert_true(has_gap(r, "h1: 1 record of the session started 2026-11-28T05:00:00Z could not "
+			       "be decoded"));
+	assert_true(has_gap(r, "h1: 2 commits to the store"));
+	assert_true(has_gap(r,
+			    "h1: 4 records of the session started 2026-11-28T05:00:00Z could not "
+			    "be written to its output"));
+	/* A summary that counts none says nothing. */
+	for (size_t i = 0; i < r->n_gaps; i++)
+		assert_null(strstr(r->gaps[i], "h2:"));
+	tg_rpt_free(r);
+}
+
 static void test_unclean(void **state)
 {
 	struct tg_rpt *r = new_rpt(NULL, NULL, false);
@@ -587,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_merge_hosts),
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_summary_blind_spots),
 		cmocka_unit_test(test_unclean),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_lossless),

@@ -269,6 +269,15 @@ static void test_path_race(void **state)
 	assert_false(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
 	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
 	assert_true(tg_path_mismatch(&e, &v));
+	/* a link there now, but the creator's own (or the directory owner's): not an attack,
+	 * still a create through a name in a shared directory */
+	v.requested_link = TG_LINK_PRESENT;
+	v.requested_link_own = true;
+	assert_false(tg_symlink_followed(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_false(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	v.requested_link_own = false;
 
 	/* The BPF LSM saw the link followed: proof, rewritten string or not. */
 	e.facts = TG_F_NAME_MISMATCH | TG_F_REQDIR_SHARED | TG_F_LINK_FOLLOWED | TG_F_PATH_CHANGED;
@@ -293,6 +302,86 @@ static void test_path_race(void **state)
 	e = base_event();
 	assert_true(tg_dir_verdict_from_kernel(&e, &v));
 	assert_false(tg_path_mismatch(&e, &v));
+}
+
+/* A symlink to a directory, in /tmp, on the way to the created file (user space found it):
+ * someone else's is a symlink-follow; one's own still names a shared directory's entry. */
+static void test_dir_link(void **state)
+{
+	struct tg_event e = base_event();
+	struct tg_finding f[TG_MAX_FINDINGS];
+	struct tg_dir_verdict v;
+	int n;
+
+	(void)state;
+	/* /tmp/app -> /srv/data; open("/tmp/app/state", O_CREAT): created in /srv/data */
+	e.facts = TG_F_CREATED | TG_F_PARENT_MISMATCH | TG_F_REQDIR_UNKNOWN;
+	assert_false(tg_dir_verdict_from_kernel(&e, &v));
+	memset(&v, 0, sizeof(v));
+	v.is_holding_dir = true; /* /tmp/app, followed, is the holding directory */
+	v.shared = v.dir_link = v.dir_link_foreign = true;
+	v.dir_link_uid = 65534;
+	assert_true(tg_symlink_followed(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
+	/* the creator's own link: the exploitable pattern, not an attack */
+	v.dir_link_foreign = false;
+	assert_false(tg_symlink_followed(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	/* ... and with O_EXCL nothing: the name in /tmp was the caller's to begin with */
+	e.flags |= O_EXCL;
+	assert_int_equal(tg_classify(&e, &v, &cfg, f), 0);
+	/* fentry or the BPF LSM saw the walk follow that link: the kernel's word decides, even
+	 * where the path's directory is one user space would have to resolve */
+	e.flags &= ~O_EXCL;
+	e.facts = TG_F_CREATED | TG_F_PARENT_MISMATCH | TG_F_REQDIR_UNKNOWN | TG_F_REQDIR_SHARED |
+		  TG_F_LINKS_WATCHED | TG_F_LINK_FOLLOWED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	assert_true(v.shared);
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_SYMLINK_FOLLOW, NULL));
+	/* ... the creator's own link (no TG_F_LINK_FOLLOWED): a nonexclusive-create */
+	e.facts &= ~TG_F_LINK_FOLLOWED;
+	assert_true(tg_dir_verdict_from_kernel(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	/* no link in a shared directory on the way: the private directory's create is clean */
+	e.flags &= ~O_EXCL;
+	memset(&v, 0, sizeof(v));
+	v.is_holding_dir = true;
+	assert_int_equal(tg_classify(&e, &v, &cfg, f), 0);
+}
+
+/* The process was gone before its record was read: judged by the holding directory. */
+static void test_dir_unknown(void **state)
+{
+	struct tg_event e = base_event();
+	struct tg_finding f[TG_MAX_FINDINGS];
+	struct tg_dir_verdict v;
+	int n;
+
+	(void)state;
+	/* sh -c 'echo x > ./name' in /tmp */
+	e.facts = TG_F_CREATED | TG_F_DIR_SHARED | TG_F_PARENT_MISMATCH | TG_F_REQDIR_UNKNOWN;
+	assert_false(tg_dir_verdict_from_kernel(&e, &v));
+	tg_dir_verdict_holding(&e, &v);
+	assert_true(v.unknown);
+	assert_true(v.shared);
+	assert_true(v.is_holding_dir);
+	assert_false(tg_path_mismatch(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	/* held by a private directory: nothing to report */
+	e.facts &= ~TG_F_DIR_SHARED;
+	tg_dir_verdict_holding(&e, &v);
+	assert_false(v.shared);
+	assert_int_equal(tg_classify(&e, &v, &cfg, f), 0);
 }
 
 static void test_loose_tempdir(void **state)
@@ -364,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup(test_foreign_file_reuse, setup),
 		cmocka_unit_test_setup(test_symlink_follow, setup),
 		cmocka_unit_test_setup(test_path_race, setup),
+		cmocka_unit_test_setup(test_dir_link, setup),
+		cmocka_unit_test_setup(test_dir_unknown, setup),
 		cmocka_unit_test_setup(test_loose_tempdir, setup),
 		cmocka_unit_test_setup(test_inheritable_fd, setup),
 		cmocka_unit_test_setup(test_multiple_findings, setup),

@@ -164,6 +164,31 @@ class Enforce(EnforceCase):
         self.assertFalse(os.path.lexists(target), "the attack created the target")
         self.assertDenied(res, link, "symlink-follow")
 
+    def test_own_symlink_is_not_refused_as_symlink_follow(self):
+        # The kernel's protected_symlinks line: a link the follower owns (or the directory's
+        # owner does) is no attack. Following root's own dangling link in /tmp still creates a
+        # name in a shared directory: a nonexclusive-create, which this policy only reports.
+        pol = ("version: 1\nrules:\n  symlink-follow: { action: deny }\n"
+               "  loose-mode: { enabled: false }\n")
+        target = self.track("/root/tg-own-%s" % self.tok)
+        link = self.name("/tmp", "ownlink")
+        os.symlink(target, link)
+        res = self.enforce([BASH, "-c", 'echo mine > "$0"', link], policy=pol)
+        self.assertOk(res)
+        with open(target) as f:
+            self.assertEqual(f.read(), "mine\n")
+        self.assertNothingDenied(res)
+        self.assertEqual(res.rules(link), ["nonexclusive-create"], res.describe())
+        # nobody's link at the same place is refused
+        os.unlink(target)
+        os.unlink(link)
+        subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                        "--clear-groups", "ln", "-s", target, link], check=True, env=ENV)
+        res = self.enforce([BASH, "-c", 'echo mine > "$0"', link], policy=pol)
+        self.assertNotEqual(res.rc, 0, res.describe())
+        self.assertFalse(os.path.lexists(target))
+        self.assertDenied(res, link, "symlink-follow")
+
     def test_foreign_file_is_refused_and_untouched(self):
         p = self.name("/tmp", "foreign")
         subprocess.run(["/usr/bin/setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
