@@ -3,22 +3,32 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <microhttpd.h>
 #include "metrics.h"
+#include "peers.h"
+
+/* Connections one local user (or one remote address) may hold: one user cannot take the 16
+ * there are, and the scraper finds one free. */
+#define TG_METRICS_PER_PEER 4
 
 struct tg_metrics {
 	int listen_fd; /* ours until MHD takes it */
+	int family;
+	uint16_t port; /* the listening port, host order */
 	struct MHD_Daemon *d;
 	struct tg_bpf *bpf;
 	pthread_mutex_t lock; /* guards user: written by the collector, read by the HTTP thread */
 	struct tg_metrics_user user;
+	uint64_t refused; /* connections refused by accept_peer(): the HTTP thread's only */
 	size_t n_progs;
 	struct {
 		char *name, *hook;
@@ -51,6 +61,16 @@ struct tg_metrics *tg_metrics_listen(const struct tg_metrics_addr *addr, const c
 	if (bind(m->listen_fd, (const struct sockaddr *)&addr->ss, addr->len) ||
 	    listen(m->listen_fd, 16))
 		goto fail;
+	m->family = addr->ss.ss_family;
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len))
+			goto fail;
+		m->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	}
 	return m;
 fail:
 	e = errno;
@@ -155,6 +175,82 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, co
 	return ret;
 }
 
+/* A whole /proc file (it has no size to stat), or NULL. */
+static char *read_proc(const char *path)
+{
+	size_t len = 0, cap = 64 * 1024;
+	char *buf = malloc(cap), *nb;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!buf || !f) {
+		free(buf);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			if (cap >= 64u << 20 || !(nb = realloc(buf, cap * 2)))
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	buf[len] = 0;
+	return buf;
+}
+
+/*
+ * Accepts a connection unless its owner holds TG_METRICS_PER_PEER already: the uid that owns
+ * the client's socket when it is one of this host's, else its address. A local user who opens
+ * connections and keeps them alive (a header line every few seconds) holds at most that many.
+ */
+static enum MHD_Result accept_peer(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct tg_metrics *m = cls;
+	struct tg_peer client = {.family = sa->sa_family};
+	char *text;
+	long uid;
+	int n;
+
+	if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+		memcpy(client.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		client.port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+		memcpy(client.addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		client.port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	} else {
+		return MHD_YES;
+	}
+	text = read_proc(sa->sa_family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6");
+	if (!text)
+		return MHD_YES; /* cannot tell: the overall limit still holds */
+	n = tg_peer_count(text, m->port, &client, &uid);
+	free(text);
+	if (n > TG_METRICS_PER_PEER) {
+		/* Said the first time and every 1000th: a flood of refusals is no flood of lines.
+		 */
+		if (m->refused++ % 1000 == 0) {
+			char who[INET6_ADDRSTRLEN + 16];
+
+			if (uid >= 0)
+				snprintf(who, sizeof(who), "uid %ld", uid);
+			else if (!inet_ntop(sa->sa_family, client.addr, who, sizeof(who)))
+				snprintf(who, sizeof(who), "?");
+			fprintf(stderr,
+				"tmpguard: WARNING: metrics: refused a connection of %s, which "
+				"holds "
+				"%d already (%llu refused so far)\n",
+				who, TG_METRICS_PER_PEER, (unsigned long long)m->refused);
+		}
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 /* GET (and HEAD, which libmicrohttpd answers without the body) /metrics; 404 for any other
  * path, 405 for any other method. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -206,7 +302,7 @@ int tg_metrics_serve(struct tg_metrics *m, struct tg_bpf *b, char *err, size_t e
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	/* MHD_USE_AUTO: epoll here, so no FD_SETSIZE limit on tmpguard's own fds. */
-	m->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, handle, m,
+	m->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, accept_peer, m, handle, m,
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->listen_fd,
 				MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT,
 				10u, MHD_OPTION_END);

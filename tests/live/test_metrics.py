@@ -314,6 +314,50 @@ class Endpoint(MetricsCase):
         m = parse_exposition(self.scrape())
         self.assertEqual(sample(m, "tmpguard_bpf_run_time_stats_enabled"), min(sysctl, 1))
 
+    def test_one_user_cannot_hold_every_connection(self):
+        # nobody opens 16 connections and keeps them alive, a header line every 4 s (the
+        # idle timeout is 10 s): the 5th and later are refused at once, and the scraper, another
+        # user, is served while they are held.
+        sh, _, _ = self.start_shell()
+        tg = self.start_tmpguard(sh.pid)
+        script = (
+            "import socket, sys, time\n"
+            "port = int(sys.argv[1])\n"
+            "held, closed = [], 0\n"
+            "for i in range(16):\n"
+            "    s = socket.create_connection(('127.0.0.1', port))\n"
+            "    s.sendall(b'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n')\n"
+            "    held.append(s)\n"
+            "time.sleep(1)\n"
+            "for s in held:\n"
+            "    s.setblocking(False)\n"
+            "    try:\n"
+            "        closed += s.recv(1) == b''\n"
+            "    except BlockingIOError:\n"
+            "        pass\n"
+            "    except OSError:\n"
+            "        closed += 1\n"
+            "print(closed, flush=True)\n"
+            "for _ in range(3):\n"
+            "    time.sleep(4)\n"
+            "    for s in held:\n"
+            "        try:\n"
+            "            s.sendall(b'X-Slow: 1\\r\\n')\n"
+            "        except OSError:\n"
+            "            pass\n")
+        hog = subprocess.Popen([PYTHON, "-c", script, str(self.port)], stdout=subprocess.PIPE,
+                               user=live.NOBODY, group=live.NOBODY, extra_groups=[], cwd="/",
+                               env=ENV)
+        self.procs.append(hog)
+        self.assertEqual(int(hog.stdout.readline()), 12, "nobody's 5th to 16th connections")
+        for _ in range(3):
+            self.assertIn("tmpguard_findings_total", self.scrape())
+            time.sleep(2)
+        self.assertEqual(hog.wait(timeout=30), 0)
+        _, res = self.stop_tmpguard(tg)
+        self.assertIn(b"metrics: refused a connection of uid %d, which holds 4 already"
+                      % live.NOBODY, res.err)
+
     def test_port_in_use_stops_start_up(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
