@@ -132,6 +132,13 @@ __noinline int tg_fill_task(struct tg_event *e)
 	 * read through the helper. */
 	e->sid = BPF_CORE_READ(task->signal->pids[PIDTYPE_SID], numbers[0].nr);
 	e->mntns = task->nsproxy->mnt_ns->ns.inum;
+	e->start_ns = task->group_leader->start_boottime;
+	e->auid = TG_AUID_UNSET;
+	e->ses = TG_AUID_UNSET;
+	if (bpf_core_field_exists(task->loginuid)) {
+		e->auid = BPF_CORE_READ(task, loginuid.val);
+		e->ses = BPF_CORE_READ(task, sessionid);
+	}
 	e->umask = task->fs->umask;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);

@@ -11,7 +11,8 @@
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
 
-#define TG_ABI_VERSION 7 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL */
+#define TG_ABI_VERSION                                                                             \
+	8 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -228,6 +229,8 @@ struct tg_dir_key {
  * map and sends that prefix (event_submit); user space decodes it into a whole struct.
  * Typical paths are 20-100 bytes: a record is about 1 KiB instead of 5.
  */
+#define TG_AUID_UNSET 0xffffffffu /* (uid_t)-1: no login uid, or no audit session */
+
 struct tg_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() at exit */
 	__u64 cgroup_id;
@@ -236,6 +239,8 @@ struct tg_event {
 	__u64 dir_ino;	   /* inode of the holding directory */
 	__u64 file_ino;	   /* inode of the opened file */
 	__u64 dev;	   /* s_dev of the opened file */
+	__u64 start_ns;	   /* the process's start (its group leader's start_boottime): with pid,
+			    * which process this was, whatever reuses the pid after it (ABI 8) */
 	__u32 kind;	   /* enum tg_kind */
 	__u32 syscall;	   /* enum tg_syscall */
 	__u32 facts;	   /* TG_F_* */
@@ -265,6 +270,8 @@ struct tg_event {
 	__u32 rule;	     /* enum tg_rule_id the kernel enforced, TG_R_NONE if none */
 	__u32 entry;	     /* enum tg_entry (ABI 4: was padding) */
 	__u32 path_len;	     /* bytes of path sent, its NUL included (ABI 6) */
+	__u32 auid;	     /* login uid (audit), TG_AUID_UNSET when none (ABI 8) */
+	__u32 ses;	     /* audit session id, TG_AUID_UNSET when none (ABI 8) */
 	__u32 pad;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */

@@ -211,20 +211,49 @@ static void fill_ancestry(struct tg_proc_info *pi, const struct tg_event *e)
 	}
 }
 
+/*
+ * /proc/PID is still the process that made the record: the same start, in the clock ticks
+ * since boot that /proc/PID/stat gives (field 22). A pid reused since, by a process another
+ * user may have made to look alike (its comm set with prctl), shows another start.
+ */
+static bool proc_is_same(const struct tg_event *e)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	char path[64], buf[1024], *p, *end;
+	unsigned long long start;
+
+	if (!e->start_ns || hz <= 0)
+		return true; /* the record does not say: as the kernel shows it */
+	snprintf(path, sizeof(path), "/proc/%u/stat", e->pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return false;
+	for (int i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return false;
+	start = strtoull(p + 1, &end, 10);
+	return end != p + 1 && start == e->start_ns / (1000000000ULL / (unsigned long long)hz);
+}
+
 static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const struct tg_event *e)
 {
 	char path[64], buf[sizeof(pi->cgroup) + 8];
 	struct passwd pw, *res = NULL;
 	char pwbuf[1024];
+	bool same;
 	ssize_t n;
 
 	(void)en;
 	memset(pi, 0, sizeof(*pi));
 	pi->pid = e->pid;
+	pi->start_ns = e->start_ns;
 	memcpy(pi->comm, e->comm, sizeof(pi->comm));
+	/* Checked before and after the reads: the process may end, and its pid be taken, in
+	 * between. Another process's /proc is never read as this one's. */
+	same = proc_is_same(e);
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", e->pid);
-	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	n = same ? readlink(path, pi->exe, sizeof(pi->exe) - 1) : -1;
 	if (n > 0) {
 		pi->exe[n] = 0;
 		pi->is_go = elf_is_go(path);
@@ -238,7 +267,7 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	{
 		char *cl = malloc(sizeof(pi->cmdline));
 
-		n = cl ? read_file(path, cl, sizeof(pi->cmdline)) : -1;
+		n = cl && same ? read_file(path, cl, sizeof(pi->cmdline)) : -1;
 		/* Use /proc only while it still shows the argv the kernel saw. */
 		if (n > 0 && (size_t)n >= e->args_len && !memcmp(cl, e->args, e->args_len))
 			join_args(pi->cmdline, sizeof(pi->cmdline), &pi->cmdline_len, cl, n);
@@ -255,7 +284,7 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", e->pid);
 	pi->cgroup[0] = 0;
-	if (read_file(path, buf, sizeof(buf)) > 0) {
+	if (same && read_file(path, buf, sizeof(buf)) > 0) {
 		/* cgroup v2: the line "0::/path" */
 		char *line = strstr(buf, "0::");
 
@@ -267,6 +296,14 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	}
 	if (!pi->cgroup[0])
 		snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", e->cgroup);
+	if (same && !pi->from_kernel && !proc_is_same(e)) {
+		/* Ended and replaced while being read: what was read may be another's. */
+		snprintf(pi->exe, sizeof(pi->exe), "%s", e->exe);
+		pi->from_kernel = true;
+		pi->is_go = false;
+		join_args(pi->cmdline, sizeof(pi->cmdline), &pi->cmdline_len, e->args, e->args_len);
+		snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", e->cgroup);
+	}
 	pi->runtime = tg_container_id(pi->cgroup, pi->container_id, sizeof(pi->container_id));
 	fill_ancestry(pi, e);
 }
@@ -276,8 +313,10 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
 	size_t slot = e->pid % CACHE_SLOTS;
 	struct tg_proc_info *pi = &en->slots[slot];
 
-	/* A pid that exec'd or was recycled shows a different comm: read it again. */
-	if (en->used[slot] && pi->pid == e->pid && !strncmp(pi->comm, e->comm, sizeof(pi->comm)))
+	/* The same process (pid and start: a recycled pid has another start) with the same
+	 * comm (an exec changes it): what was read holds. */
+	if (en->used[slot] && pi->pid == e->pid && pi->start_ns == e->start_ns &&
+	    !strncmp(pi->comm, e->comm, sizeof(pi->comm)))
 		return pi;
 	fill_from_proc(en, pi, e);
 	en->used[slot] = true;

@@ -204,6 +204,23 @@ json_object *tg_report_json(const struct tg_report *r)
 			       p->runtime ? json_object_new_string(p->runtime) : NULL);
 	json_object_object_add(proc, "mntns", json_object_new_int64(e->mntns));
 	json_object_object_add(proc, "sid", json_object_new_int64(e->sid));
+	/* Which process, whatever reuses its pid later: its start, and an id built from it. */
+	if (e->start_ns) {
+		char st[64], id[320];
+
+		tg_format_time(r->boot_to_real_ns + (int64_t)e->start_ns, st, sizeof(st));
+		json_object_object_add(proc, "start_time", json_object_new_string(st));
+		snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
+			 (unsigned long long)e->start_ns, e->pid);
+		add_str(proc, "exec_id", id, escaped);
+	} else {
+		json_object_object_add(proc, "start_time", NULL);
+		json_object_object_add(proc, "exec_id", NULL);
+	}
+	json_object_object_add(proc, "auid",
+			       e->auid == TG_AUID_UNSET ? NULL : json_object_new_int64(e->auid));
+	json_object_object_add(proc, "sessionid",
+			       e->ses == TG_AUID_UNSET ? NULL : json_object_new_int64(e->ses));
 	json_object_object_add(o, "proc", proc);
 	if (p->n_ancestry) {
 		json_object *anc = json_object_new_array();

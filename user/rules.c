@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Classification: kernel facts -> findings. Pure; every branch is covered by test_rules.c. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <linux/types.h>
 #include "tmpguard.h"
@@ -46,11 +47,29 @@ bool tg_dir_verdict_from_kernel(const struct tg_event *e, struct tg_dir_verdict 
 	return true;
 }
 
+/* The path's directory ends in ".", ".." or an empty component ("a//b"): names the kernel
+ * could not compare with the holding directory's, so its TG_F_PARENT_MISMATCH says nothing. */
+static bool dir_name_uncomparable(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *start;
+	size_t len;
+
+	if (!slash)
+		return true;
+	for (start = slash; start > path && start[-1] != '/'; start--)
+		;
+	len = (size_t)(slash - start);
+	return len == 0 || (len == 1 && start[0] == '.') ||
+	       (len == 2 && start[0] == '.' && start[1] == '.');
+}
+
 void tg_dir_verdict_holding(const struct tg_event *e, struct tg_dir_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->shared = e->facts & TG_F_DIR_SHARED;
-	v->is_holding_dir = true;
+	/* The kernel compared the names: where they differed, the path does not name the
+	 * opened file's directory (a link, a rewritten path): flagged, not explained. */
+	v->is_holding_dir = !(e->facts & TG_F_PARENT_MISMATCH) || dir_name_uncomparable(e->path);
 	v->unknown = true;
 }
 
@@ -72,6 +91,10 @@ bool tg_symlink_followed(const struct tg_event *e, const struct tg_dir_verdict *
 	if (e->facts & TG_F_LINKS_WATCHED)
 		return false;
 	if ((e->facts & TG_F_PATH_CHANGED) || !tg_path_mismatch(e, v))
+		return false;
+	/* Nothing could be looked at (the process was gone): a mismatch is flagged, never
+	 * called a link on a guess about both the link and where it sat. */
+	if (v->unknown)
 		return false;
 	/* One's own link (or the directory owner's) is no attack: the kernel's
 	 * protected_symlinks line. The create is still one of a name in a shared directory. */

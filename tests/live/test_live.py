@@ -69,7 +69,7 @@ FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "r
                 "requested_link", "requested_dir", "dir_link", "probe", "proc", "language",
                 "advice", "count"}
 PROC_KEYS = {"pid", "tid", "ppid", "uid", "euid", "comm", "exe", "cmdline", "user", "cgroup",
-             "container_id"}
+             "container_id", "start_time", "exec_id", "auid", "sessionid"}
 
 TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{9})(Z|[+-]\d{2}:\d{2})$")
 MODE_RE = re.compile(r"^[0-7]{4,5}$")
@@ -968,6 +968,50 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertLess(usage.ru_maxrss, base_usage.ru_maxrss + 48 * 1024,
                         "tmpguard's peak RSS is %d KiB, %d KiB with nothing to read" % (
                             usage.ru_maxrss, base_usage.ru_maxrss))
+
+    def test_a_recycled_pid_is_another_process(self):
+        # root's process (comm "worker") makes a finding and ends; nobody then takes the same
+        # pid (ns_last_pid set just before the fork) and the same comm (prctl), and makes one
+        # too. Each is reported as itself: user, command line, start, exec id.
+        script = ("import ctypes, os, sys\n"
+                  "ctypes.CDLL(None).prctl(15, b'worker', 0, 0, 0)\n"
+                  "os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))\n"
+                  "print(os.getpid(), flush=True)\n")
+        first, second = self.name("/tmp", "pid-a"), self.name("/tmp", "pid-b")
+        tg, _ = self.start_audit(["--format", "json"])
+        t0 = time.time()
+        a = subprocess.run([PYTHON, "-c", script, first], capture_output=True, env=ENV,
+                           timeout=30, check=True)
+        pid = int(a.stdout)
+        b = None
+        for _ in range(20):  # another process may take the pid first: try again
+            with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
+                fh.write(str(pid - 1))
+            b = subprocess.run([PYTHON, "-c", script, second], capture_output=True,
+                               env=ENV, timeout=30, check=True, user=NOBODY, group=NOBODY,
+                               extra_groups=[], cwd="/")
+            if int(b.stdout) == pid:
+                break
+            os.unlink(second)
+        else:
+            self.skipTest("pid %d could not be taken again (a busy host)" % pid)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        res = Result(tg.returncode, out, err, t0, time.time())
+        self.assertOk(res)
+        self.parse_json(res, out)
+        fa, fb = res.with_path(first), res.with_path(second)
+        self.assertTrue(fa and fb, res.describe())
+        pa, pb = fa[0]["proc"], fb[0]["proc"]
+        self.assertEqual((pa["pid"], pb["pid"]), (pid, pid))
+        self.assertEqual((pa["comm"], pb["comm"]), ("worker", "worker"))
+        self.assertEqual((pa["uid"], pa["user"]), (0, "root"))
+        self.assertEqual((pb["uid"], pb["user"]), (NOBODY, "nobody"), json.dumps(pb))
+        self.assertIn(second, cmdline_text(pb["cmdline"]), json.dumps(pb))
+        self.assertNotIn(first, cmdline_text(pb["cmdline"]), json.dumps(pb))
+        self.assertNotEqual(pa["exec_id"], pb["exec_id"])
+        self.assertLess(pa["start_time"], pb["start_time"])
 
     def plant_dir_link(self, stem):
         """nobody: ln -s DIR /tmp/NAME, DIR a root-owned private directory."""

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <cmocka.h>
@@ -374,6 +375,19 @@ static void test_dir_unknown(void **state)
 	assert_true(v.shared);
 	assert_true(v.is_holding_dir);
 	assert_false(tg_path_mismatch(&e, &v));
+	n = tg_classify(&e, &v, &cfg, f);
+	assert_int_equal(n, 1);
+	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
+	snprintf(e.path, sizeof(e.path), "./name");
+	tg_dir_verdict_holding(&e, &v);
+	assert_true(v.is_holding_dir); /* "." could not be compared: no mismatch */
+	/* a path whose directory's name differs from the holding one's (a rewritten path, a
+	 * link removed since): flagged as a mismatch, not called a symlink */
+	snprintf(e.path, sizeof(e.path), "/tmp/other/name");
+	tg_dir_verdict_holding(&e, &v);
+	assert_false(v.is_holding_dir);
+	assert_true(tg_path_mismatch(&e, &v));
+	assert_false(tg_symlink_followed(&e, &v));
 	n = tg_classify(&e, &v, &cfg, f);
 	assert_int_equal(n, 1);
 	assert_true(has(f, n, TG_RULE_NONEXCLUSIVE_CREATE, NULL));
