@@ -208,7 +208,9 @@ json_object *tg_report_json(const struct tg_report *r)
 	if (e->start_ns) {
 		char st[64], id[320];
 
-		tg_format_time(r->boot_to_real_ns + (int64_t)e->start_ns, st, sizeof(st));
+		/* In u64, as the event time is: a wild value wraps, never overflows. */
+		tg_format_time((int64_t)(e->start_ns + (uint64_t)r->boot_to_real_ns), st,
+			       sizeof(st));
 		json_object_object_add(proc, "start_time", json_object_new_string(st));
 		snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
 			 (unsigned long long)e->start_ns, e->pid);

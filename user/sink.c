@@ -208,7 +208,11 @@ size_t tg_json_fit(json_object *o, size_t max)
 			note_cut(o, a.path);
 		} else if (s.val && s.len > 3) {
 			const char *v = json_object_get_string(s.val);
-			size_t excess = len - max + 8, keep;
+			/* What is over, plus what naming the cut adds: its path in the
+			 * syslog_truncated list (and the list itself the first time). */
+			size_t excess = len - max + 8 + strlen(s.path) + 4 +
+					(get(o, "syslog_truncated") ? 0 : 24),
+			       keep;
 			char *cut;
 
 			keep = s.len > excess + 16 ? s.len - excess : s.len / 2;
