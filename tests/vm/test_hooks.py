@@ -56,7 +56,8 @@ exit 0
 # user space reads from /proc when the process is still there (exe, cgroup, cmdline, and the
 # language and advice that follow from them), else takes from the kernel's record.
 VOLATILE = {"time", "ancestry", "pattern", "count", "language", "advice"}
-VOLATILE_PROC = {"pid", "tid", "ppid", "sid", "exe", "cgroup", "cmdline"}
+VOLATILE_PROC = {"pid", "tid", "ppid", "sid", "exe", "cgroup", "cmdline", "start_time",
+                 "exec_id"}
 
 
 class Hooks(live.SysctlMixin, live.PolicyFiles):
