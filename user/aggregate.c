@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,4 +209,174 @@ void tg_path_pattern(const char *path, char *out, size_t outlen)
 		p += n;
 	}
 	out[o] = 0;
+}
+
+/* ---- what a summary lists ---- */
+
+static const struct tg_agg_entry *const *top_ents; /* for the qsort comparator */
+
+static int top_cmp(const void *pa, const void *pb)
+{
+	const struct tg_agg_entry *a = top_ents[*(const size_t *)pa];
+	const struct tg_agg_entry *b = top_ents[*(const size_t *)pb];
+
+	if (a->severity != b->severity)
+		return a->severity > b->severity ? -1 : 1;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+}
+
+static int index_cmp(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+size_t tg_agg_top(const struct tg_agg_entry *const *ents, size_t n, size_t limit, size_t *idx)
+{
+	size_t *all;
+
+	if (n <= limit) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		return n;
+	}
+	all = malloc(n * sizeof(*all));
+	if (!all) { /* the first limit, rather than none */
+		for (size_t i = 0; i < limit; i++)
+			idx[i] = i;
+		return limit;
+	}
+	for (size_t i = 0; i < n; i++)
+		all[i] = i;
+	top_ents = ents;
+	qsort(all, n, sizeof(*all), top_cmp);
+	qsort(all, limit, sizeof(*all), index_cmp);
+	memcpy(idx, all, limit * sizeof(*idx));
+	free(all);
+	return limit;
+}
+
+/* ---- the budget per user and per host ---- */
+
+struct tg_budget_slot {
+	bool used;
+	uint32_t uid;
+	uint64_t n; /* this minute's printed findings, or (in sup) all suppressed */
+};
+
+struct tg_budget {
+	uint64_t minute; /* the window: ts_ns / one minute */
+	uint64_t host_count;
+	struct tg_budget_slot slots[TG_BUDGET_USERS], others;	/* this minute's, per uid */
+	struct tg_budget_slot sup[TG_BUDGET_USERS], sup_others; /* suppressed, per uid, ever */
+	uint64_t total, by_host;
+};
+
+struct tg_budget *tg_budget_new(void)
+{
+	return calloc(1, sizeof(struct tg_budget));
+}
+
+void tg_budget_free(struct tg_budget *b)
+{
+	free(b);
+}
+
+/* uid's slot in a table of TG_BUDGET_USERS (open addressing), or *others when it is full. */
+static struct tg_budget_slot *budget_slot(struct tg_budget_slot *t, struct tg_budget_slot *others,
+					  uint32_t uid)
+{
+	size_t h = (size_t)(uid * 2654435761u) % TG_BUDGET_USERS;
+
+	for (size_t i = 0; i < TG_BUDGET_USERS; i++) {
+		struct tg_budget_slot *s = &t[(h + i) % TG_BUDGET_USERS];
+
+		if (!s->used) {
+			s->used = true;
+			s->uid = uid;
+			return s;
+		}
+		if (s->uid == uid)
+			return s;
+	}
+	return others;
+}
+
+int tg_budget_allow(struct tg_budget *b, uint32_t uid, uint64_t ts_ns, unsigned int per_user,
+		    unsigned int per_host)
+{
+	uint64_t minute = ts_ns / (60ULL * 1000000000ULL);
+	struct tg_budget_slot *s;
+	int why = 0;
+
+	/* Fixed windows on the kernel's clock; a record from a CPU a little behind the others
+	 * counts in the current window, never reopens an old one. */
+	if (minute > b->minute) {
+		b->minute = minute;
+		b->host_count = 0;
+		memset(b->slots, 0, sizeof(b->slots));
+		memset(&b->others, 0, sizeof(b->others));
+	}
+	s = budget_slot(b->slots, &b->others, uid);
+	if (s->n >= per_user)
+		why = TG_BUDGET_USER;
+	else if (b->host_count >= per_host && s->n >= TG_BUDGET_FLOOR)
+		why = TG_BUDGET_HOST;
+	if (!why) {
+		s->n++;
+		b->host_count++;
+		return 0;
+	}
+	budget_slot(b->sup, &b->sup_others, uid)->n++;
+	b->total++;
+	if (why == TG_BUDGET_HOST)
+		b->by_host++;
+	return why;
+}
+
+/* a before b: more suppressed first, then the lower uid */
+static bool budget_before(uint64_t na, uint32_t ua, uint64_t nb, uint32_t ub)
+{
+	return na != nb ? na > nb : ua < ub;
+}
+
+size_t tg_budget_suppressed(const struct tg_budget *b, uint32_t *uids, uint64_t *counts, size_t n)
+{
+	size_t k = 0;
+
+	/* The top n (the others as UINT32_MAX), by an insertion into the output: past n, one
+	 * before the last pushes the last out. */
+	for (size_t i = 0; i <= TG_BUDGET_USERS; i++) {
+		const struct tg_budget_slot *s = i < TG_BUDGET_USERS ? &b->sup[i] : &b->sup_others;
+		uint32_t uid = i < TG_BUDGET_USERS ? s->uid : UINT32_MAX;
+		size_t j = k < n ? k : n;
+
+		if (!s->n)
+			continue;
+		k++;
+		if (j == n && (!n || !budget_before(s->n, uid, counts[n - 1], uids[n - 1])))
+			continue;
+		if (j == n)
+			j--;
+		for (; j > 0 && budget_before(s->n, uid, counts[j - 1], uids[j - 1]); j--) {
+			uids[j] = uids[j - 1];
+			counts[j] = counts[j - 1];
+		}
+		uids[j] = uid;
+		counts[j] = s->n;
+	}
+	return k;
+}
+
+uint64_t tg_budget_total(const struct tg_budget *b)
+{
+	return b->total;
+}
+
+uint64_t tg_budget_by_host(const struct tg_budget *b)
+{
+	return b->by_host;
 }

@@ -40,9 +40,40 @@ size_t tg_agg_size(const struct tg_agg *a);
 /* Entries ordered by pid, then rule, then pattern (valid until the next tg_agg_add). */
 const struct tg_agg_entry *const *tg_agg_sorted(struct tg_agg *a);
 uint64_t tg_agg_overflow(const struct tg_agg *a);
+/* Which of n entries (as tg_agg_sorted orders them) a summary lists when it lists at most
+ * limit: the most severe, then the most counted. Their indexes, ascending (so in ents'
+ * order), go to idx (room for min(n, limit)); returns how many. */
+size_t tg_agg_top(const struct tg_agg_entry *const *ents, size_t n, size_t limit, size_t *idx);
 uint64_t tg_agg_by_severity(const struct tg_agg *a,
 			    enum tg_severity s); /* findings, with repeats */
 uint64_t tg_agg_by_rule(const struct tg_agg *a, enum tg_rule r);
+
+/*
+ * The budget of printed findings per acting user (uid) and per host, in one-minute windows.
+ * The keys of tg_agg_add (a process, a path pattern) are the user's to choose, a new one for
+ * every create; the uid is not. A user past per_user findings this minute is suppressed; so
+ * is one past TG_BUDGET_FLOOR while the host is past per_host, so that many users (a user
+ * namespace has 65,536) cannot flood either, yet each user's first findings of a minute are
+ * always printed: one user's flood cannot bury another's attack. Bounded: past
+ * TG_BUDGET_USERS users in a minute, the rest share one budget (reported as uid 4294967295).
+ */
+#define TG_BUDGET_USERS 1024
+#define TG_BUDGET_FLOOR 10
+#define TG_BUDGET_USER	1 /* suppressed: over the user's budget */
+#define TG_BUDGET_HOST	2 /* suppressed: over the host's budget, past the user's floor */
+struct tg_budget;
+
+struct tg_budget *tg_budget_new(void);
+void tg_budget_free(struct tg_budget *b);
+/* 0: this finding of uid may be printed; otherwise TG_BUDGET_USER or TG_BUDGET_HOST, and it
+ * is counted as suppressed. ts_ns: the record's time (any clock that does not go back). */
+int tg_budget_allow(struct tg_budget *b, uint32_t uid, uint64_t ts_ns, unsigned int per_user,
+		    unsigned int per_host);
+/* The users whose findings were suppressed, the most suppressed first (then by uid): the
+ * first n of them into uids/counts; returns how many there are in all. */
+size_t tg_budget_suppressed(const struct tg_budget *b, uint32_t *uids, uint64_t *counts, size_t n);
+uint64_t tg_budget_total(const struct tg_budget *b);   /* all suppressed */
+uint64_t tg_budget_by_host(const struct tg_budget *b); /* of which over the host's budget */
 
 /* The path with its random parts replaced by '*': runs of digits, and components (between
  * '/', '.', '-', '_') of 6+ characters that mix letters with 2+ digits or both cases, as

@@ -136,13 +136,19 @@ static void render_user(const struct tg_metrics_user *u, FILE *out)
 		  "Repeats of a (process, rule, path pattern) past the policy's rate limit: "
 		  "counted in tmpguard_findings_total, not printed.");
 	put_u64(&f, NULL, u->repeats_not_printed);
+	fam_begin(&f, out, "tmpguard_findings_over_budget", COUNTER,
+		  "Findings past a user's or the host's budget (rate_limit.per_user_per_minute, "
+		  "per_host_per_minute): a flood; counted in tmpguard_findings_total, not "
+		  "printed.");
+	put_u64(&f, NULL, u->over_budget);
 
 	fam_begin(&f, out, "tmpguard_records_received", COUNTER,
 		  "Records user space read from the ring buffer.");
 	put_u64(&f, NULL, u->received);
 	fam_begin(&f, out, "tmpguard_records_unresolved", COUNTER,
-		  "Records dropped because their directory could not be resolved (the process "
-		  "and its mount namespace were gone).");
+		  "Records whose requested directory user space could not resolve (the process "
+		  "or its mount namespace was gone): opens are judged by the holding directory "
+		  "the kernel saw, mkdirs are dropped.");
 	put_u64(&f, NULL, u->unresolved);
 	fam_begin(&f, out, "tmpguard_records_malformed", COUNTER,
 		  "Records dropped because they did not decode.");

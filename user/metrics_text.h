@@ -30,8 +30,9 @@ struct tg_metrics_user {
 	bool run_time_stats_held; /* tmpguard holds a BPF_ENABLE_STATS fd (--bpf-stats) */
 	/* Every finding that passed the policy's exceptions, rate-limited repeats included. */
 	uint64_t findings[TG_RULE_MAX][TG_METRICS_NR_SEV];
-	uint64_t findings_excepted;		  /* hidden by exceptions in user space */
-	uint64_t repeats_not_printed;		  /* past the rate limit: counted, not printed */
+	uint64_t findings_excepted;   /* hidden by exceptions in user space */
+	uint64_t repeats_not_printed; /* past the rate limit: counted, not printed */
+	uint64_t over_budget;	      /* past a user's or the host's budget: counted, not printed */
 	uint64_t received, unresolved, malformed; /* ring-buffer records */
 	uint64_t reloads, reloads_refused;
 	/* producer health (machine-wide audits; absent when not checked) */

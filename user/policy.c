@@ -699,8 +699,10 @@ static int parse_exceptions(struct ctx *c, yaml_node_t *n)
 
 static int parse_rate_limit(struct ctx *c, yaml_node_t *m)
 {
-	static const char *const keys[] = {"per_key_per_minute", NULL};
+	static const char *const keys[] = {"per_key_per_minute", "per_user_per_minute",
+					   "per_host_per_minute", NULL};
 	yaml_node_pair_t *pair;
+	const char *k;
 	uint64_t u;
 	int rc;
 
@@ -709,11 +711,16 @@ static int parse_rate_limit(struct ctx *c, yaml_node_t *m)
 	if (rc <= 0)
 		return rc;
 	for (pair = m->data.mapping.pairs.start; pair < m->data.mapping.pairs.top; pair++) {
-		if (!want_key(c, m, pair, keys, "rate_limit"))
+		if (!(k = want_key(c, m, pair, keys, "rate_limit")))
 			return -1;
-		if (want_uint(c, node(c, pair->value), "per_key_per_minute", 1, MAX_PER_MINUTE, &u))
+		if (want_uint(c, node(c, pair->value), k, 1, MAX_PER_MINUTE, &u))
 			return -1;
-		c->p->per_key_per_minute = (unsigned int)u;
+		if (!strcmp(k, "per_key_per_minute"))
+			c->p->per_key_per_minute = (unsigned int)u;
+		else if (!strcmp(k, "per_user_per_minute"))
+			c->p->per_user_per_minute = (unsigned int)u;
+		else
+			c->p->per_host_per_minute = (unsigned int)u;
 	}
 	return 0;
 }
@@ -838,6 +845,8 @@ static void policy_defaults(struct tg_policy *p)
 	p->dir_loose_mask = 0077;
 	p->probe_window_ns = (uint64_t)TG_PROBE_WINDOW_S * NS_PER_S;
 	p->per_key_per_minute = 1;
+	p->per_user_per_minute = TG_PER_USER_PER_MINUTE;
+	p->per_host_per_minute = TG_PER_HOST_PER_MINUTE;
 }
 
 struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len, char *err,
@@ -1267,5 +1276,8 @@ void tg_policy_print(const struct tg_policy *p, FILE *out)
 		print_quoted(out, e->reason ? e->reason : "");
 		fputc('\n', out);
 	}
-	fprintf(out, "rate_limit: { per_key_per_minute: %u }\n", p->per_key_per_minute);
+	fprintf(out,
+		"rate_limit: { per_key_per_minute: %u, per_user_per_minute: %u, "
+		"per_host_per_minute: %u }\n",
+		p->per_key_per_minute, p->per_user_per_minute, p->per_host_per_minute);
 }

@@ -43,6 +43,9 @@ struct tg_exception {
 	int line;	 /* where it starts in the file (1-based), for messages and reports */
 };
 
+#define TG_PER_USER_PER_MINUTE 120
+#define TG_PER_HOST_PER_MINUTE 1000
+
 struct tg_policy {
 	char *source; /* file name, or "<builtin default>" */
 	int version;
@@ -55,6 +58,12 @@ struct tg_policy {
 	struct tg_exception *exceptions;
 	size_t n_exceptions;
 	unsigned int per_key_per_minute; /* rate_limit.per_key_per_minute, default 1 */
+	/* rate_limit.per_user_per_minute: findings printed per acting user and minute, whatever
+	 * their keys (which the user chooses), default TG_PER_USER_PER_MINUTE */
+	unsigned int per_user_per_minute;
+	/* rate_limit.per_host_per_minute: the same for all users together, past each user's
+	 * first TG_BUDGET_FLOOR of the minute; default TG_PER_HOST_PER_MINUTE */
+	unsigned int per_host_per_minute;
 };
 
 /*

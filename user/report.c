@@ -501,6 +501,7 @@ static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_obj
 	s->not_printed = (uint64_t)get_int(ev, "repeats_not_printed", 0);
 	s->forks_untracked = (uint64_t)get_int(ev, "forks_untracked", 0);
 	s->unresolved = (uint64_t)get_int(ev, "unresolved", 0);
+	s->over_budget = (uint64_t)get_int(ev, "over_budget", 0);
 	s->malformed = (uint64_t)get_int(ev, "malformed", 0);
 	s->commit_failures = (uint64_t)get_int(get(o, "store"), "commit_failures", 0);
 	s->records_failed = (uint64_t)get_int(get(o, "output"), "records_failed", 0);
@@ -1625,6 +1626,14 @@ static void build_gaps(struct tg_rpt *r)
 				"%s: %llu repeated finding%s of the session started %s counted by "
 				"its summary but not recorded (rate limit): not in these tables",
 				s->host, (unsigned long long)s->not_printed, plural(s->not_printed),
+				a);
+		if (s->over_budget)
+			add_gap(r,
+				"%s: %llu finding%s of the session started %s counted by its "
+				"summary but not recorded: over a user's or the host's budget "
+				"(rate_limit.per_user_per_minute, per_host_per_minute: a flood; "
+				"by uid in the summary)",
+				s->host, (unsigned long long)s->over_budget, plural(s->over_budget),
 				a);
 		if (s->unresolved)
 			add_gap(r,

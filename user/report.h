@@ -93,6 +93,7 @@ struct tg_rpt_session {
 	uint64_t not_printed;	     /* the summary's events.repeats_not_printed */
 	uint64_t forks_untracked;    /* the summary's events.forks_untracked */
 	uint64_t unresolved;	     /* the summary's events.unresolved */
+	uint64_t over_budget;	     /* the summary's events.over_budget */
 	uint64_t malformed;	     /* the summary's events.malformed */
 	uint64_t commit_failures;    /* the summary's store.commit_failures */
 	uint64_t records_failed;     /* the summary's output.records_failed */

@@ -43,6 +43,9 @@
 #define TG_EXIT_USAGE	   2
 #define TG_EXIT_FAILON	   3
 #define TG_AGG_MAX	   65536
+/* The summary lists this many aggregates at most (the most severe, then the most counted) and
+ * counts the rest: a flood of distinct names must not make it a record of megabytes. */
+#define TG_SUMMARY_AGGREGATES 512
 #define TG_RINGBUF_DEFAULT (4u << 20) /* as tg_events in bpf/maps.bpf.h */
 
 struct session {
@@ -66,6 +69,8 @@ struct session {
 	struct tg_bpf *bpf;
 	struct tg_enrich *en;
 	struct tg_agg *agg;
+	struct tg_budget *budget; /* printed findings per user, per host and minute */
+	uint64_t budget_warned[2]; /* the minute (+1) of the last warning, per reason */
 	struct tg_rules_config rules;
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;
@@ -257,6 +262,30 @@ static const char *acting_user(uint32_t uid, char *buf, size_t len)
 	return buf;
 }
 
+/* A flood is said on stderr at once, then at most once a minute per reason; the summary
+ * and every report count what it suppressed. */
+static void budget_warn(struct session *s, int why, uint32_t uid)
+{
+	uint64_t minute = (uint64_t)clock_ns(CLOCK_MONOTONIC) / 60000000000ULL + 1;
+	uint64_t *last = &s->budget_warned[why == TG_BUDGET_HOST];
+
+	if (*last == minute)
+		return;
+	*last = minute;
+	if (why == TG_BUDGET_USER)
+		fprintf(stderr,
+			"tmpguard: WARNING: uid %u made more than %u findings this minute: the "
+			"rest of its minute's are counted, not printed "
+			"(rate_limit.per_user_per_minute; over_budget in the summary)\n",
+			uid, s->pol->per_user_per_minute);
+	else
+		fprintf(stderr,
+			"tmpguard: WARNING: this host made more than %u findings this minute: "
+			"past each user's first %d, the rest of the minute's are counted, not "
+			"printed (rate_limit.per_host_per_minute; over_budget in the summary)\n",
+			s->pol->per_host_per_minute, TG_BUDGET_FLOOR);
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -365,6 +394,14 @@ static int handle_record(void *ctx, void *data, size_t size)
 		 * not printed; the summary has them all. */
 		if (!print) {
 			s->suppressed++;
+			continue;
+		}
+		/* Past the user's or the host's budget (the keys are the user's to vary, the
+		 * uid is not): the same, counted per user. */
+		x = tg_budget_allow(s->budget, e.fsuid, e.ts_ns, s->pol->per_user_per_minute,
+				    s->pol->per_host_per_minute);
+		if (x) {
+			budget_warn(s, x, e.fsuid);
 			continue;
 		}
 		r.same_event = printed_this_event++ > 0;
@@ -664,6 +701,9 @@ static void print_summary(struct session *s)
 {
 	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
 	size_t n = tg_agg_size(s->agg);
+	size_t listed[TG_SUMMARY_AGGREGATES];
+	size_t nl = tg_agg_top(ents, n, TG_SUMMARY_AGGREGATES, listed);
+	uint64_t unlisted = 0; /* findings of the aggregates not listed */
 	uint64_t st[TG_STAT_MAX] = {0}, total = 0, khits[TG_KEXC_MAX] = {0};
 	uint32_t last_pid = 0;
 	char t1[64], t2[64];
@@ -681,8 +721,15 @@ static void print_summary(struct session *s)
 		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_HIGH),
 		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_MEDIUM),
 		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_LOW), n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, l = 0; i < n; i++) {
 		const struct tg_agg_entry *a = ents[i];
+
+		if (l < nl && listed[l] == i) {
+			l++;
+		} else {
+			unlisted += a->count;
+			continue;
+		}
 
 		char *comm = tg_text_dup(a->comm, strlen(a->comm));
 		char *exe = tg_text_dup(a->exe, strlen(a->exe));
@@ -699,10 +746,15 @@ static void print_summary(struct session *s)
 		free(exe);
 		free(pat);
 	}
+	if (nl < n)
+		fprintf(stderr,
+			"  and %zu more (%llu findings), not listed: the summary lists the %d most "
+			"severe, then most counted\n",
+			n - nl, (unsigned long long)unlisted, TG_SUMMARY_AGGREGATES);
 	fprintf(stderr,
 		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs %llu), sent "
 		"%llu, excepted in the kernel %llu, lost %llu; received %llu, unresolved %llu, "
-		"malformed %llu; repeats not printed %llu\n",
+		"malformed %llu; repeats not printed %llu, over budget %llu\n",
 		(unsigned long long)(st[TG_STAT_CREATE_SEEN] + st[TG_STAT_PROBE_ENOENT] +
 				     st[TG_STAT_MKDIR_SEEN]),
 		(unsigned long long)st[TG_STAT_CREATE_SEEN],
@@ -710,7 +762,8 @@ static void print_summary(struct session *s)
 		(unsigned long long)st[TG_STAT_MKDIR_SEEN], (unsigned long long)st[TG_STAT_SENT],
 		(unsigned long long)st[TG_STAT_EXCEPTED], (unsigned long long)st[TG_STAT_LOST],
 		(unsigned long long)s->received, (unsigned long long)s->unresolved,
-		(unsigned long long)s->decode_errors, (unsigned long long)s->suppressed);
+		(unsigned long long)s->decode_errors, (unsigned long long)s->suppressed,
+		(unsigned long long)tg_budget_total(s->budget));
 	fprintf(stderr, "  policy %s: %llu reloads (%llu refused)\n", s->pol->source,
 		(unsigned long long)s->reloads, (unsigned long long)s->reload_failures);
 	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
@@ -786,8 +839,8 @@ static void print_summary(struct session *s)
 			json_object_object_add(rules, tg_rule_id(i),
 					       json_object_new_int64(tg_agg_by_rule(s->agg, i)));
 		json_object_object_add(o, "by_rule", rules);
-		for (size_t i = 0; i < n; i++) {
-			const struct tg_agg_entry *a = ents[i];
+		for (size_t l = 0; l < nl; l++) {
+			const struct tg_agg_entry *a = ents[listed[l]];
 			json_object *p = json_object_new_object();
 
 			tg_format_time(a->first_ns + s->boot_to_real_ns, t1, sizeof(t1));
@@ -810,6 +863,13 @@ static void print_summary(struct session *s)
 			json_object_array_add(procs, p);
 		}
 		json_object_object_add(o, "aggregates", procs);
+		{
+			json_object *nl_o = json_object_new_object();
+
+			json_object_object_add(nl_o, "keys", json_object_new_int64(n - nl));
+			json_object_object_add(nl_o, "findings", json_object_new_int64(unlisted));
+			json_object_object_add(o, "aggregates_not_listed", nl_o);
+		}
 		json_object_object_add(ev, "creates_seen",
 				       json_object_new_int64(st[TG_STAT_CREATE_SEEN]));
 		json_object_object_add(ev, "probes_recorded",
@@ -823,6 +883,26 @@ static void print_summary(struct session *s)
 		json_object_object_add(ev, "malformed", json_object_new_int64(s->decode_errors));
 		json_object_object_add(ev, "repeats_not_printed",
 				       json_object_new_int64(s->suppressed));
+		json_object_object_add(ev, "over_budget",
+				       json_object_new_int64(tg_budget_total(s->budget)));
+		json_object_object_add(ev, "over_budget_by_host",
+				       json_object_new_int64(tg_budget_by_host(s->budget)));
+		{
+			uint32_t uids[64];
+			uint64_t counts[64];
+			size_t nu = tg_budget_suppressed(s->budget, uids, counts, 64);
+			json_object *by = json_object_new_array();
+
+			for (size_t i = 0; i < nu && i < 64; i++) {
+				json_object *u = json_object_new_object();
+
+				json_object_object_add(u, "uid", json_object_new_int64(uids[i]));
+				json_object_object_add(u, "not_printed",
+						       json_object_new_int64(counts[i]));
+				json_object_array_add(by, u);
+			}
+			json_object_object_add(ev, "over_budget_by_uid", by);
+		}
 		json_object_object_add(ev, "aggregate_overflow",
 				       json_object_new_int64(tg_agg_overflow(s->agg)));
 		json_object_object_add(ev, "denied", json_object_new_int64(st[TG_STAT_DENIED]));
@@ -1374,6 +1454,7 @@ static void metrics_sync(struct session *s)
 		.run_time_stats_held = s->bpf_stats_fd > 0,
 		.findings_excepted = s->exc_user_retired,
 		.repeats_not_printed = s->suppressed,
+		.over_budget = tg_budget_total(s->budget),
 		.received = s->received,
 		.unresolved = s->unresolved,
 		.malformed = s->decode_errors,
@@ -1491,7 +1572,8 @@ static int session_start(struct session *s, bool scoped)
 		return 1;
 	s->en = tg_enrich_new();
 	s->agg = tg_agg_new(TG_AGG_MAX);
-	if (!s->en || !s->agg) {
+	s->budget = tg_budget_new();
+	if (!s->en || !s->agg || !s->budget) {
 		fprintf(stderr, "tmpguard: out of memory\n");
 		return 1;
 	}
@@ -1594,6 +1676,7 @@ static void session_end(struct session *s)
 	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
 	tg_agg_free(s->agg);
+	tg_budget_free(s->budget);
 	tg_policy_kernel_free(&s->pk);
 	tg_policy_free(s->pol);
 	free(s->exc_user_hits);

@@ -679,6 +679,8 @@ int tg_store_health(struct tg_store *st, json_object *h)
 	return 0;
 }
 
+static int64_t used_bytes(sqlite3 *db);
+
 void tg_store_tick(struct tg_store *st, int64_t now_ns)
 {
 	if (!st)
@@ -697,7 +699,10 @@ void tg_store_tick(struct tg_store *st, int64_t now_ns)
 		if (!begin_tx(st))
 			commit_tx(st, complete_until(st));
 	}
-	if (now_ns - st->last_retain_ns >= TG_STORE_RETENTION_NS)
+	/* Age hourly; size as soon as it is reached (a few pragmas a commit), so that a flood
+	 * cannot fill the disk for an hour. */
+	if (now_ns - st->last_retain_ns >= TG_STORE_RETENTION_NS ||
+	    (st->o.max_bytes && used_bytes(st->db) > st->o.max_bytes))
 		tg_store_retain(st, now_ns, &st->stats.removed);
 }
 
@@ -780,8 +785,9 @@ int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *to
 			 "f WHERE f.session = sessions.id)",
 			 cutoff, st->session, &r.sessions)))
 		goto fail;
-	/* Oldest findings first until the live pages fit; each round removes about the share
-	 * of findings by which the database is too large. */
+	/* Low findings first, then medium, high and critical, oldest first in each, until the
+	 * live pages fit: a flood of low and medium ones cannot push out the real attack. Each
+	 * round removes about the share of findings by which the database is too large. */
 	while (st->o.max_bytes && (used = used_bytes(st->db)) > st->o.max_bytes) {
 		int64_t n = query_int(st->db, "SELECT count(*) FROM findings"), k;
 
@@ -800,7 +806,7 @@ int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *to
 		if (delete_rows(
 			    st,
 			    "DELETE FROM findings WHERE id IN (SELECT id FROM findings ORDER BY "
-			    "time_ns, id LIMIT ?1)",
+			    "severity_level, time_ns, id LIMIT ?1)",
 			    k, 0, &r.findings) ||
 		    exec(st, "PRAGMA incremental_vacuum"))
 			goto fail;

@@ -36,6 +36,8 @@ static bool same_policy(const struct tg_policy *a, const struct tg_policy *b)
 	if (a->version != b->version || a->file_loose_mask != b->file_loose_mask ||
 	    a->dir_loose_mask != b->dir_loose_mask || a->probe_window_ns != b->probe_window_ns ||
 	    a->per_key_per_minute != b->per_key_per_minute ||
+	    a->per_user_per_minute != b->per_user_per_minute ||
+	    a->per_host_per_minute != b->per_host_per_minute ||
 	    a->n_shared_dirs != b->n_shared_dirs || a->n_exceptions != b->n_exceptions)
 		return false;
 	for (r = 0; r < TG_RULE_MAX; r++) {

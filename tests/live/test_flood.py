@@ -49,6 +49,84 @@ class Flood(test_live.TgTestCase):
                             rfc3339_to_epoch(r["to"]) >= resumed for r in losses),
                         "no loss window covers the stall %s: %s" % (stall, losses))
 
+    def test_flood_of_distinct_names_is_bounded_and_keeps_the_attack(self):
+        # nobody makes every name a new rate-limit key (STEM.xabc, STEM.xabd, ...) for SECONDS,
+        # and meanwhile plants a symlink that root's shell follows: the output and the store
+        # stay small (nobody's findings past rate_limit.per_user_per_minute are counted, not
+        # written), and root's critical finding is there afterwards: root's budget is its own.
+        setpriv = shutil.which("setpriv")
+        self.require(setpriv, "setpriv is not installed (util-linux)")
+        with open("/proc/sys/fs/protected_symlinks") as fh:
+            if fh.read().strip() != "0":
+                self.skipTest("fs.protected_symlinks is on: the planted link is not followed")
+        d = self.private_dir(parent="/var/lib", mode=0o700)
+        out, db = os.path.join(d, "out.json"), os.path.join(d, "events.db")
+        tg, err = self.start_audit(["--format", "json", "--output", out, "--rotate-size", "1",
+                                    "--rotate-keep", "2", "--db", db, "--db-max-size", "8"])
+        errbuf = []
+        reader = threading.Thread(target=lambda: errbuf.append(tg.stderr.read()), daemon=True)
+        reader.start()
+        stem = "tg-floodd-%s" % self.tok
+        flood = subprocess.Popen([setpriv, "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                                  "--clear-groups", fixture("flood"), "/tmp", stem,
+                                  str(SECONDS), "distinct"],
+                                 env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(SECONDS / 3)
+        target = self.track("/root/tg-flood-target-%s" % self.tok)
+        with open(target, "w") as fh:
+            fh.write("original\n")
+        link = self.name("/tmp", "flood-link")
+        subprocess.run([setpriv, "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                        "--clear-groups", "ln", "-s", target, link], check=True, env=ENV)
+        subprocess.run(["/bin/bash", "-c", 'echo pwned > "$0"', link], check=True, env=ENV)
+        ferr = flood.communicate(timeout=SECONDS + 60)[1].decode()
+        self.assertEqual(flood.returncode, 0, ferr)
+        creates = int(re.search(r"creates=(\d+)", ferr).group(1))
+        tg.send_signal(signal.SIGINT)
+        tg.wait(timeout=120)
+        reader.join(timeout=60)
+        stderr = err.decode() + b"".join(errbuf).decode("utf-8", "replace")
+        self.assertEqual(tg.returncode, 0, stderr[-3000:])
+
+        files = [p for p in (out, out + ".1", out + ".2") if os.path.exists(p)]
+        recs = []
+        for p in files:
+            with open(p, "rb") as fh:
+                recs += [json.loads(line) for line in fh]
+        summary = [r for r in recs if r["type"] == "summary"][-1]
+        ev = summary["events"]
+        out_bytes = sum(os.path.getsize(p) for p in files)
+        db_bytes = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+        ctx = "creates %d, output %d bytes in %d files, store %d bytes, events %s" % (
+            creates, out_bytes, len(files), db_bytes, ev)
+        print("flood (distinct names): " + ctx, file=sys.stderr)
+        self.assertGreater(creates, 10000, ctx)
+        # Bounded: the output under its rotation bound, the store under its size limit
+        # (plus the pages of one commit), whatever the number of creates.
+        self.assertLess(out_bytes, 3 * (1 << 20) + 65536, ctx)
+        self.assertLess(db_bytes, (8 + 4) << 20, ctx)
+        # nobody's printed findings: at most its budget in each minute window the flood
+        # touched (two at most); every finding printed or counted, the flood's by uid, and said.
+        found = [r for r in recs if r["type"] == "finding"]
+        by_nobody = [r for r in found if r["proc"]["uid"] == NOBODY]
+        self.assertLessEqual(len(by_nobody), 2 * 120, ctx)
+        self.assertEqual(len(found) + ev["repeats_not_printed"] + ev["over_budget"],
+                         summary["findings"], ctx)
+        self.assertGreater(ev["over_budget"], 1000, ctx)
+        self.assertEqual(ev["over_budget_by_uid"][0]["uid"], NOBODY, ctx)
+        # The summary lists the aggregates that matter, not one per distinct name.
+        self.assertLessEqual(len(summary["aggregates"]), 512, ctx)
+        self.assertGreater(summary["aggregates_not_listed"]["keys"], 0, ctx)
+        self.assertEqual(summary["by_rule"]["symlink-follow"], 1, ctx)
+        self.assertIn("uid %d made more than 120 findings this minute" % NOBODY, stderr)
+        # The real attack, made during the flood, is there.
+        attack = [r for r in recs if r["type"] == "finding" and r["path"] == link]
+        self.assertEqual([r["rule"] for r in attack], ["symlink-follow"], ctx)
+        q = subprocess.run([TMPGUARD, "query", "--db", db, "--rule", "symlink-follow",
+                            "--format", "json"], capture_output=True, env=ENV, timeout=60)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        self.assertIn(link.encode(), q.stdout)
+
     def flood(self, opts, stall=None):
         """Runs the flood under `tmpguard audit OPTS`; stall=(after, for) stops tmpguard for a
         while. Checks memory, aggregation and accounting; returns (events, loss records,

@@ -282,8 +282,10 @@ class Endpoint(MetricsCase):
         summary = records[-1]
         printed = [f for f in records if f.get("type") == "finding"]
         self.assertTrue(all(f["path"] in paths for f in printed), printed)
-        self.assertEqual(len(printed) + sample(m, "tmpguard_findings_repeats_not_printed_total"),
-                         2 * CREATES)
+        self.assertEqual(len(printed) + sample(m, "tmpguard_findings_repeats_not_printed_total")
+                         + sample(m, "tmpguard_findings_over_budget_total"), 2 * CREATES)
+        self.assertEqual(summary["events"]["over_budget"],
+                         sample(m, "tmpguard_findings_over_budget_total"))
         self.assertEqual(summary["events"]["repeats_not_printed"],
                          sample(m, "tmpguard_findings_repeats_not_printed_total"))
         self.assertEqual(summary["by_rule"]["nonexclusive-create"], CREATES)

@@ -119,7 +119,8 @@ class SinkTestCase(TgTestCase):
     def policy_no_rate_limit(self):
         p = os.path.join(self.private_dir(), "policy.yaml")
         with open(p, "w") as fh:
-            fh.write("version: 1\nrate_limit: { per_key_per_minute: 100000 }\n")
+            fh.write("version: 1\nrate_limit: { per_key_per_minute: 100000, per_user_per_minute: "
+                     "100000, per_host_per_minute: 100000 }\n")
         return p
 
     def rotated(self, out, keep):

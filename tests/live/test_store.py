@@ -50,7 +50,8 @@ while True:
     time.sleep(0.005)
 """
 # Every repeat printed (the default prints one per process, rule and pattern per minute).
-POLICY_ALL = ("version: 1\nrate_limit: { per_key_per_minute: 100000 }\n"
+POLICY_ALL = ("version: 1\nrate_limit: { per_key_per_minute: 100000, per_user_per_minute: 100000, "
+              "per_host_per_minute: 100000 }\n"
               "rules:\n  loose-mode: { enabled: false }\n")
 WAIT = 60
 

@@ -281,13 +281,125 @@ static void test_decode_malformed(void **state)
 	free(buf);
 }
 
+/* The budget per user: per uid and minute, whatever the keys; the rest counted by uid. */
+static void test_user_budget(void **state)
+{
+	struct tg_budget *b = tg_budget_new();
+	const uint64_t min = 60ULL * 1000000000ULL;
+	uint32_t uids[4];
+	uint64_t counts[4];
+	int printed = 0;
+
+	(void)state;
+	assert_non_null(b);
+	for (int i = 0; i < 500; i++) {
+		int why = tg_budget_allow(b, 65534, 5 * min + (uint64_t)i, 120, 100000);
+
+		assert_true(why == 0 || why == TG_BUDGET_USER);
+		printed += !why;
+	}
+	assert_int_equal(printed, 120);
+	/* another user is not touched by the first one's flood */
+	assert_int_equal(tg_budget_allow(b, 0, 5 * min + 2000, 120, 100000), 0);
+	/* a record a little late from another CPU stays in this window */
+	assert_int_equal(tg_budget_allow(b, 65534, 5 * min - 1, 120, 100000), TG_BUDGET_USER);
+	/* a new minute, a new budget */
+	assert_int_equal(tg_budget_allow(b, 65534, 6 * min, 120, 100000), 0);
+	assert_int_equal(tg_budget_total(b), 381);
+	assert_int_equal(tg_budget_by_host(b), 0);
+	assert_int_equal(tg_budget_suppressed(b, uids, counts, 4), 1);
+	assert_int_equal(uids[0], 65534);
+	assert_int_equal(counts[0], 381);
+	tg_budget_free(b);
+}
+
+/* The host's budget: past it, each user still has the first TG_BUDGET_FLOOR of a minute;
+ * past TG_BUDGET_USERS users, the rest share one budget, reported as uid 4294967295. */
+static void test_host_budget(void **state)
+{
+	struct tg_budget *b = tg_budget_new();
+	const uint64_t min = 60ULL * 1000000000ULL;
+	uint32_t uids[8];
+	uint64_t counts[8];
+	int printed = 0;
+
+	(void)state;
+	assert_non_null(b);
+	/* 100 users, 50 findings each, a host budget of 1000 */
+	for (uint32_t u = 0; u < 100; u++)
+		for (int i = 0; i < 50; i++)
+			printed += !tg_budget_allow(b, 1000 + u, min, 120, 1000);
+	/* the first 20 users fill the host's 1000, the other 80 have their floor each */
+	assert_int_equal(printed, 1000 + 80 * TG_BUDGET_FLOOR);
+	assert_int_equal(tg_budget_by_host(b), 100 * 50 - printed);
+	/* a user new this minute still gets its first findings: the attack is printed */
+	for (int i = 0; i < TG_BUDGET_FLOOR; i++)
+		assert_int_equal(tg_budget_allow(b, 0, min + 1, 120, 1000), 0);
+	assert_int_equal(tg_budget_allow(b, 0, min + 2, 120, 1000), TG_BUDGET_HOST);
+	/* a new minute: the host's budget again */
+	assert_int_equal(tg_budget_allow(b, 0, 2 * min, 120, 1000), 0);
+	tg_budget_free(b);
+
+	b = tg_budget_new();
+	assert_non_null(b);
+	for (uint32_t u = 1; u <= TG_BUDGET_USERS + 10; u++)
+		assert_int_equal(tg_budget_allow(b, 100000 + u, 5000, 1, 100000),
+				 u > TG_BUDGET_USERS + 1 ? TG_BUDGET_USER : 0);
+	for (uint32_t u = 1; u <= TG_BUDGET_USERS; u++)
+		assert_int_equal(tg_budget_allow(b, 100000 + u, 5001, 1, 100000), TG_BUDGET_USER);
+	/* the most suppressed first: the others (the second round's last 9 users, once the
+	 * table was full: the first round's 9 suppressed users had taken slots), then one
+	 * each, by uid */
+	assert_int_equal(tg_budget_suppressed(b, uids, counts, 8), TG_BUDGET_USERS + 1);
+	assert_int_equal(uids[0], UINT32_MAX);
+	assert_int_equal(counts[0], 9);
+	assert_int_equal(uids[1], 100001);
+	assert_int_equal(uids[7], 100007);
+	assert_int_equal(counts[7], 1);
+	assert_int_equal(tg_budget_total(b), 9 + TG_BUDGET_USERS);
+	tg_budget_free(b);
+}
+
+/* What a summary lists past its limit: the most severe, then the most counted, in order. */
+static void test_agg_top(void **state)
+{
+	struct tg_agg_entry e[6] = {
+		{.severity = TG_SEV_HIGH, .count = 5},	   {.severity = TG_SEV_LOW, .count = 900},
+		{.severity = TG_SEV_CRITICAL, .count = 1}, {.severity = TG_SEV_HIGH, .count = 7},
+		{.severity = TG_SEV_MEDIUM, .count = 2},   {.severity = TG_SEV_HIGH, .count = 5},
+	};
+	const struct tg_agg_entry *ents[6];
+	size_t idx[6];
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		ents[i] = &e[i];
+	/* critical 2, high 3 (7), then high 0 and 5 (5 each: the first) */
+	assert_int_equal(tg_agg_top(ents, 6, 3, idx), 3);
+	assert_int_equal(idx[0], 0);
+	assert_int_equal(idx[1], 2);
+	assert_int_equal(idx[2], 3);
+	/* within the limit: all, in order */
+	assert_int_equal(tg_agg_top(ents, 6, 6, idx), 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(idx[i], i);
+	assert_int_equal(tg_agg_top(ents, 0, 3, idx), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_pattern), cmocka_unit_test(test_pattern_truncates),
-		cmocka_unit_test(test_aggregate),    cmocka_unit_test(test_rate_limit),
-		cmocka_unit_test(test_container_id), cmocka_unit_test(test_decode),
-		cmocka_unit_test(test_decode_sizes), cmocka_unit_test(test_decode_malformed),
+		cmocka_unit_test(test_user_budget),
+		cmocka_unit_test(test_host_budget),
+		cmocka_unit_test(test_agg_top),
+		cmocka_unit_test(test_path_pattern),
+		cmocka_unit_test(test_pattern_truncates),
+		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_decode_sizes),
+		cmocka_unit_test(test_decode_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

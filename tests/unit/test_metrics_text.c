@@ -37,6 +37,7 @@ static void fill(struct tg_metrics_snapshot *s)
 	s->user.findings[TG_RULE_LOOSE_MODE][TG_SEV_CRITICAL] = 2;
 	s->user.findings_excepted = 3;
 	s->user.repeats_not_printed = 5;
+	s->user.over_budget = 6;
 	s->user.received = 11;
 	s->user.unresolved = 1;
 	s->user.malformed = 0;
@@ -189,6 +190,7 @@ static void test_values(void **state)
 	assert_int_equal(findings, TG_RULE_MAX * TG_METRICS_NR_SEV);
 	assert_line(t, "tmpguard_findings_excepted_total 3");
 	assert_line(t, "tmpguard_findings_repeats_not_printed_total 5");
+	assert_line(t, "tmpguard_findings_over_budget_total 6");
 	assert_line(t, "tmpguard_records_received_total 11");
 	assert_line(t, "tmpguard_records_unresolved_total 1");
 	assert_line(t, "tmpguard_records_malformed_total 0");

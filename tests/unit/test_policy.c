@@ -120,6 +120,8 @@ static void assert_same_policy(const struct tg_policy *a, const struct tg_policy
 	assert_int_equal(a->dir_loose_mask, b->dir_loose_mask);
 	assert_int_equal(a->probe_window_ns, b->probe_window_ns);
 	assert_int_equal(a->per_key_per_minute, b->per_key_per_minute);
+	assert_int_equal(a->per_user_per_minute, b->per_user_per_minute);
+	assert_int_equal(a->per_host_per_minute, b->per_host_per_minute);
 	assert_int_equal(a->n_shared_dirs, b->n_shared_dirs);
 	for (i = 0; i < a->n_shared_dirs; i++)
 		assert_string_equal(a->shared_dirs[i], b->shared_dirs[i]);
@@ -369,11 +371,14 @@ static void test_scalar_forms(void **state)
 		tg_policy_free(p);
 	}
 	p = must_parse("version: 1\nrules: { check-then-create: { window_seconds: 3600 } }\n"
-		       "rate_limit: { per_key_per_minute: 100000 }\n"
+		       "rate_limit: { per_key_per_minute: 100000, per_user_per_minute: 7,"
+		       " per_host_per_minute: 9 }\n"
 		       "exceptions: [ { rule: '*', uid: 4294967294, reason: r },"
 		       " { rule: '*', uid: 0, reason: r } ]\n");
 	assert_int_equal(p->probe_window_ns, 3600 * NS);
 	assert_int_equal(p->per_key_per_minute, 100000);
+	assert_int_equal(p->per_user_per_minute, 7);
+	assert_int_equal(p->per_host_per_minute, 9);
 	assert_int_equal(p->exceptions[0].uid, 4294967294u);
 	assert_true(p->exceptions[1].has_uid);
 	assert_int_equal(p->exceptions[1].uid, 0);
@@ -1024,7 +1029,8 @@ static void test_print_every_default(void **state)
 	assert_non_null(strstr(text, "mask: \"0027\""));
 	assert_non_null(strstr(text, "mask: \"0077\""));
 	assert_non_null(strstr(text, "window_seconds: 10"));
-	assert_non_null(strstr(text, "per_key_per_minute: 1 "));
+	assert_non_null(strstr(text, "per_key_per_minute: 1, per_user_per_minute: 120, "
+				     "per_host_per_minute: 1000 }"));
 	assert_non_null(strstr(text, "inheritable-fd:      { enabled: false, action: alert }"));
 	assert_non_null(strstr(text, "shared_dirs: []"));
 	assert_non_null(strstr(text, "exceptions: []"));
