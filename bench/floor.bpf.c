@@ -41,6 +41,9 @@ EMPTY(sys_exit_faccessat2)
 /* bpf/mkdir.bpf.c */
 EMPTY(sys_exit_mkdir)
 EMPTY(sys_exit_mkdirat)
+EMPTY(sys_exit_mknod)
+EMPTY(sys_exit_mknodat)
+EMPTY(sys_exit_bind)
 
 /* bpf/ia32.bpf.c: the generic exit tracepoint, for 32-bit syscalls; every syscall runs it. */
 SEC("tp_btf/sys_exit")
@@ -71,7 +74,7 @@ int floor__io_uring_complete(void *ctx)
 
 /*
  * bpf/fexit.bpf.c (`bench_floor --fexit`, for `--hooks fentry`): empty fexit programs on the same
- * four functions, instead of every syscall program above; the io_uring ones stay, as in tmpguard.
+ * functions, instead of every syscall program above; the io_uring ones stay, as in tmpguard.
  */
 #define EMPTY_FEXIT(fn)                                                                            \
 	SEC("fexit/" #fn)                                                                          \
@@ -82,5 +85,7 @@ int floor__io_uring_complete(void *ctx)
 
 EMPTY_FEXIT(do_sys_openat2)
 EMPTY_FEXIT(do_mkdirat)
+EMPTY_FEXIT(do_mknodat)
+EMPTY_FEXIT(__sys_bind)
 EMPTY_FEXIT(vfs_statx)
 EMPTY_FEXIT(do_faccessat)

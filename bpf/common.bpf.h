@@ -593,7 +593,7 @@ int tg_open_enter(void);
 int tg_open_exit(long ret);
 int tg_report_open(long ret, __u64 file, struct tg_open_args *a, struct tg_uring_open *u);
 /* mkdir.bpf.c, probe.bpf.c */
-int tg_mkdir_exit(long ret);
+int tg_mkname_exit(long ret);
 int tg_probe_exit(long ret);
 
 #endif /* TG_COMMON_BPF_H */

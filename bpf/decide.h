@@ -28,13 +28,24 @@ struct tg_open_case {
 	__u8 symlink;	  /* a symlink was followed on the way (proven, or inferred) */
 	__u8 foreign;	  /* the file is not the caller's (owner != fsuid) */
 	__u8 probed;	  /* a related ENOENT probe of this name came first (tg_probe_related) */
-	__u8 pad[6];
+	__u8 hardlink;	  /* the file is a regular file with other links (tg_hardlinked) */
+	__u8 pad[5];
 };
+
+/* A regular file that has other names than the one opened: in a shared directory, a name that
+ * another user can have made, pointing at a file elsewhere (link(2) needs no write access to
+ * the file under fs.protected_hardlinks=0, only read and write access with 1). */
+static inline int tg_hardlinked(__u32 file_mode, __u32 nlink)
+{
+	return (file_mode & 0170000) == 0100000 && nlink > 1;
+}
 
 /*
  * The rules an O_CREAT open proves, as TG_RULE_BIT()s of enum tg_rule_id. The act of creating
  * (or reusing) the name gives at most one, the most specific: symlink-follow, then
- * foreign-file-reuse, check-then-create, nonexclusive-create (tg_actors_related decides
+ * foreign-file-reuse (another user's file, or a hard link to a file elsewhere: a name in a
+ * shared directory that the caller did not create), check-then-create, nonexclusive-create
+ * (tg_actors_related decides
  * "probed"). What the new file looks like
  * adds loose-mode and inheritable-fd, whichever way it was made. O_EXCL guarantees a new entry
  * where the name says: no act rule then.
@@ -50,7 +61,7 @@ static inline __u32 tg_decide_open(const struct tg_open_case *c)
 	if (!(c->flags & TG_O_EXCL)) {
 		if (c->req_shared && c->symlink)
 			rules |= TG_RULE_BIT(TG_R_SYMLINK_FOLLOW);
-		else if (!c->created && c->dir_shared && c->foreign)
+		else if (!c->created && c->dir_shared && (c->foreign || c->hardlink))
 			rules |= TG_RULE_BIT(TG_R_FOREIGN_FILE_REUSE);
 		else if (named_new && c->probed)
 			rules |= TG_RULE_BIT(TG_R_CHECK_THEN_CREATE);
@@ -68,6 +79,14 @@ static inline __u32 tg_decide_open(const struct tg_open_case *c)
 static inline __u32 tg_decide_mkdir(int req_shared, __u32 mode, __u32 loose_mask)
 {
 	return req_shared && (mode & loose_mask) ? TG_RULE_BIT(TG_R_LOOSE_TEMPDIR) : 0;
+}
+
+/* A FIFO, socket, device or file made by mknod or bind in a shared directory, with a mode the
+ * policy calls loose for files: loose-mode. (These calls fail on an existing name: no act
+ * rule.) */
+static inline __u32 tg_decide_node(int req_shared, __u32 mode, __u32 loose_mask)
+{
+	return req_shared && (mode & loose_mask) ? TG_RULE_BIT(TG_R_LOOSE_MODE) : 0;
 }
 
 /* Who made an ENOENT probe, or a create, and when (boot-time ns). */

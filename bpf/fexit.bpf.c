@@ -6,6 +6,8 @@
  *
  *   do_sys_openat2              open, openat, openat2, creat (do_sys_open calls it)
  *   do_mkdirat                  mkdir, mkdirat
+ *   do_mknodat                  mknod, mknodat
+ *   __sys_bind                  bind (AF_UNIX names a file)
  *   vfs_statx                   stat, lstat, newfstatat, statx (through vfs_fstatat, do_statx)
  *   do_faccessat                access, faccessat, faccessat2
  *   security_inode_follow_link  every symlink a path walk follows (a global function: no
@@ -13,8 +15,8 @@
  *
  * Why: a program on any syscall tracepoint sets SYSCALL_WORK_SYSCALL_TRACEPOINT on every task,
  * so every syscall of every process takes the slow path, and tp_btf/sys_exit runs for every
- * syscall; a trampoline on a function costs only the calls of that function. All five have the
- * same prototypes on 6.1 and 6.12 and are not inlined there (in BTF and in
+ * syscall; a trampoline on a function costs only the calls of that function. All seven have the
+ * same prototypes on 6.1, 6.12 and 6.18 and are not inlined there (in BTF and in
  * available_filter_functions); where one is missing or fexit is refused, the loader falls back to
  * the tracepoints.
  *
@@ -58,12 +60,35 @@ int BPF_PROG(fentry__security_inode_follow_link, struct dentry *dentry, struct i
 	return 0;
 }
 
-/* Success is tested first; tg_mkdir_exit() then tests the mode before anything else. */
+/* Success is tested first; tg_mkname_exit() then tests the mode before anything else. */
 SEC("fexit/do_mkdirat")
 int BPF_PROG(fexit__do_mkdirat, int dfd, struct filename *name, umode_t mode, int ret)
 {
 	if (ret == 0)
-		tg_mkdir_exit(ret);
+		tg_mkname_exit(ret);
+	return 0;
+}
+
+/* The return value from the trampoline (bpf_get_func_ret), whatever the prototype. */
+SEC("fexit/do_mknodat")
+int fexit__do_mknodat(void *ctx)
+{
+	__u64 ret = 1;
+
+	bpf_get_func_ret(ctx, &ret);
+	if (ret == 0)
+		tg_mkname_exit(0);
+	return 0;
+}
+
+SEC("fexit/__sys_bind")
+int fexit____sys_bind(void *ctx)
+{
+	__u64 ret = 1;
+
+	bpf_get_func_ret(ctx, &ret);
+	if (ret == 0)
+		tg_mkname_exit(0);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * 32-bit syscalls: open, creat, openat, openat2, mkdir, mkdirat and the ENOENT probes, made by
+ * 32-bit syscalls: open, creat, openat, openat2, mkdir, mkdirat, mknod, mknodat, bind and the
+ * ENOENT probes, made by
  * ia32 programs (gcc -m32) or by int 0x80 from any program. The per-syscall tracepoints never
  * fire for them (x86 sets ARCH_TRACE_IGNORE_COMPAT_SYSCALLS: a 32-bit number means another
  * syscall in the 64-bit table), so the generic sys_exit tracepoint is the only one that sees
@@ -12,7 +13,7 @@
  * syscalls share numbers with them: lseek is 8, getpid 39). The hook itself is not free (an
  * empty program on sys_exit costs some 90 ns per syscall on the 6.18 test host), so the loader
  * leaves it out where no 32-bit syscall can happen. Exit only: the arguments are still in the
- * saved registers, and the shared exits decode them (tg_open_exit, tg_mkdir_exit,
+ * saved registers, and the shared exits decode them (tg_open_exit, tg_mkname_exit,
  * tg_probe_exit). The BPF LSM programs stash a 32-bit open's arguments themselves when they
  * need to remember something until this exit.
  */
@@ -33,7 +34,9 @@ int BPF_PROG(tp_btf__sys_exit, struct pt_regs *regs, long ret)
 	case TG_OP_OPEN:
 		return tg_open_exit(ret);
 	case TG_OP_MKDIR:
-		return ret == 0 ? tg_mkdir_exit(ret) : 0;
+	case TG_OP_MKNOD:
+	case TG_OP_BIND:
+		return ret == 0 ? tg_mkname_exit(ret) : 0;
 	case TG_OP_PROBE:
 		return ret == -ENOENT ? tg_probe_exit(ret) : 0;
 	}

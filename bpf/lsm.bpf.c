@@ -268,6 +268,8 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 		.req_shared = !!a->followed_shared_link,
 		.dir_shared = inode_is_shared_dir(dir),
 		.foreign = BPF_CORE_READ(ino, i_uid.val) != acting_uid(task),
+		.hardlink =
+			tg_hardlinked(BPF_CORE_READ(ino, i_mode), BPF_CORE_READ(ino, __i_nlink)),
 	};
 	if (c.symlink)
 		dc.facts |= TG_F_LINK_FOLLOWED | TG_F_NAME_MISMATCH;

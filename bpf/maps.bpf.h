@@ -203,7 +203,7 @@ struct tg_open_ctx {
 	__u64 hash; /* tg_path_shape()'s of the requested path: the probe key */
 	long ret;
 	long path_n; /* what reading the path into the scratch buffer returned */
-	__u32 facts, file_mode, dir_mode, file_uid, fsuid, len, rule, has_hash;
+	__u32 facts, file_mode, dir_mode, file_uid, fsuid, len, rule, has_hash, file_nlink;
 };
 
 /* Scratch space for one path and one name, per CPU: too large for the 512-byte stack; and the

@@ -174,6 +174,7 @@ static __always_inline __u32 kill_fallback(struct tg_open_ctx *x, struct tg_open
 			   (!(facts & (TG_F_PATH_CHANGED | TG_F_LINKS_WATCHED)) &&
 			    (facts & (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH))),
 		.foreign = x->file_uid != x->fsuid,
+		.hardlink = tg_hardlinked(x->file_mode, x->file_nlink),
 		.probed = p && tg_probe_related(p),
 	};
 	rule = tg_enforced_rule(tg_decide_open(&oc));
@@ -220,7 +221,7 @@ __noinline int tg_send_open(struct tg_open_ctx *x, struct tg_open_args *a, struc
 	}
 	e->file_mode = x->file_mode;
 	e->file_uid = x->file_uid;
-	e->file_nlink = BPF_CORE_READ(ino, __i_nlink);
+	e->file_nlink = x->file_nlink;
 	e->file_ino = BPF_CORE_READ(ino, i_ino);
 	e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	e->dir_mode = x->dir_mode;
@@ -319,6 +320,7 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	xp->facts = facts;
 	xp->fsuid = acting_uid(task);
 	xp->file_uid = BPF_CORE_READ(ino, i_uid.val);
+	xp->file_nlink = BPF_CORE_READ(ino, __i_nlink);
 
 	if (u)
 		n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), u->path);
@@ -352,9 +354,12 @@ __noinline int tg_report_open(long ret, __u64 file, struct tg_open_args *a, stru
 	if (!excl) {
 		bool redirected = xp->facts &
 				  (TG_F_NAME_MISMATCH | TG_F_PARENT_MISMATCH | TG_F_LINK_FOLLOWED);
-		bool foreign = !(xp->facts & TG_F_CREATED) && xp->file_uid != xp->fsuid;
+		bool foreign =
+			!(xp->facts & TG_F_CREATED) &&
+			(xp->file_uid != xp->fsuid || tg_hardlinked(file_mode, xp->file_nlink));
 
-		/* Re-opening a file you own, where you named it: not a creation, not a finding. */
+		/* Re-opening a file you own, where you named it, and with no other name: not a
+		 * creation, not a finding. */
 		if (!(xp->facts & TG_F_CREATED) && !redirected && !foreign && !loose && !decided)
 			return 0;
 		if (!(xp->facts & (TG_F_DIR_SHARED | TG_F_REQDIR_SHARED | TG_F_REQDIR_UNKNOWN)) &&

@@ -12,7 +12,8 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	8 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses */
+	9 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;     \
+	     9: TG_KIND_NODE (mknod, mknodat, bind) */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -26,6 +27,7 @@
 enum tg_kind {
 	TG_KIND_OPEN = 1,  /* open, openat, openat2, creat */
 	TG_KIND_MKDIR = 2, /* mkdir, mkdirat */
+	TG_KIND_NODE = 3,  /* mknod, mknodat (FIFOs, devices, files), bind (AF_UNIX sockets) */
 };
 
 /*
@@ -56,6 +58,9 @@ enum tg_syscall {
 	TG_SYS_ACCESS,
 	TG_SYS_FACCESSAT,
 	TG_SYS_FACCESSAT2,
+	TG_SYS_MKNOD,
+	TG_SYS_MKNODAT,
+	TG_SYS_BIND,
 	TG_SYS_MAX,
 };
 
@@ -177,6 +182,8 @@ enum tg_sys_op {
 	TG_OP_OPEN,  /* open, openat, openat2, creat */
 	TG_OP_MKDIR, /* mkdir, mkdirat */
 	TG_OP_PROBE, /* the stat and access families: ENOENT probes */
+	TG_OP_MKNOD, /* mknod, mknodat */
+	TG_OP_BIND,  /* bind: path is the struct sockaddr (an AF_UNIX one names a file) */
 };
 
 #define TG_ARG_NONE 0xff /* dfd: AT_FDCWD; flags: creat's O_CREAT|O_WRONLY|O_TRUNC */

@@ -341,6 +341,14 @@ static const char *const *const advice[TG_LANG_MAX] = {
 	[TG_LANG_GO] = advice_go,
 };
 
+const char *tg_advice_node(void)
+{
+	return "Make FIFOs and sockets inside a private directory (mkdtemp(), tempfile.mkdtemp(), "
+	       "mktemp -d), or with mode 0600: mkfifo(path, 0600), and umask(077) before bind() "
+	       "(a socket takes 0777 less the umask). In a shared directory any user can open a "
+	       "loose FIFO or connect to a loose socket.";
+}
+
 const char *tg_advice(enum tg_lang l, enum tg_rule r)
 {
 	if ((unsigned int)r >= TG_RULE_MAX)

@@ -32,5 +32,7 @@ const char *tg_lang_name(enum tg_lang l); /* "python", "c", ... */
  * real API (e.g. Python: "use tempfile.mkstemp() or tempfile.NamedTemporaryFile(); never
  * tempfile.mktemp()"). Never NULL. */
 const char *tg_advice(enum tg_lang l, enum tg_rule r);
+/* For loose-mode on a FIFO, socket or device node (mknod, mkfifo, bind), in any language. */
+const char *tg_advice_node(void);
 
 #endif

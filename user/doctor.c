@@ -754,8 +754,8 @@ static void check_hooks(struct doctor *d)
 		check_value(c, "fentry");
 		check_verdict(c,
 			      "--hooks auto audits from fexit programs on do_sys_openat2, "
-			      "do_mkdirat, vfs_statx and do_faccessat: no syscall tracepoint, so "
-			      "other syscalls stay on the fast path");
+			      "do_mkdirat, do_mknodat, __sys_bind, vfs_statx and do_faccessat: no "
+			      "syscall tracepoint, so other syscalls stay on the fast path");
 	} else {
 		c = check_add(d, DOC_OK, "hooks");
 		check_value(c, "tracepoint");

@@ -29,6 +29,9 @@ static const char *const syscall_names[TG_SYS_MAX] = {
 	[TG_SYS_ACCESS] = "access",
 	[TG_SYS_FACCESSAT] = "faccessat",
 	[TG_SYS_FACCESSAT2] = "faccessat2",
+	[TG_SYS_MKNOD] = "mknod",
+	[TG_SYS_MKNODAT] = "mknodat",
+	[TG_SYS_BIND] = "bind",
 };
 
 static const char *const entry_names[TG_ENTRY_MAX] = {
@@ -85,7 +88,7 @@ int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *e
 		return -1;
 	}
 	memcpy(out->path, path, path_len);
-	if (out->kind != TG_KIND_OPEN && out->kind != TG_KIND_MKDIR) {
+	if (out->kind != TG_KIND_OPEN && out->kind != TG_KIND_MKDIR && out->kind != TG_KIND_NODE) {
 		snprintf(err, errlen, "record of unknown kind %u", out->kind);
 		return -1;
 	}

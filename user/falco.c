@@ -55,7 +55,7 @@ static const struct rule_info {
 	 "mitre_privilege_escalation", "T1068"},
 	{"loose-mode", "created a file other users can read or change", "mitre_collection",
 	 "T1005"},
-	{"foreign-file-reuse", "opened a file another user planted in a shared directory",
+	{"foreign-file-reuse", "opened a name another user planted in a shared directory",
 	 "mitre_privilege_escalation", "T1068"},
 	{"symlink-follow", "followed a symlink while creating a file in a shared directory",
 	 "mitre_privilege_escalation", "T1068"},

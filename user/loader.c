@@ -311,8 +311,13 @@ const char *tg_hooks_name(enum tg_hooks h)
 }
 
 /* bpf/fexit.bpf.c's attach points. */
-static const char *const fexit_functions[] = {"do_sys_openat2", "do_mkdirat", "vfs_statx",
-					      "do_faccessat", "security_inode_follow_link"};
+static const char *const fexit_functions[] = {"do_sys_openat2",
+					      "do_mkdirat",
+					      "do_mknodat",
+					      "__sys_bind",
+					      "vfs_statx",
+					      "do_faccessat",
+					      "security_inode_follow_link"};
 
 int tg_fentry_loadable(char *err, size_t errlen)
 {

@@ -189,7 +189,8 @@ static void render_kernel(const struct tg_metrics_snapshot *s, FILE *out)
 
 	fam_begin(&f, out, "tmpguard_events_seen", COUNTER,
 		  "Candidate events the BPF programs saw: O_CREAT opens that returned a file, "
-		  "stat/access probes that failed with ENOENT, mkdirs with a loose mode.");
+		  "stat/access probes that failed with ENOENT, mkdirs, mknods and AF_UNIX "
+		  "binds with a loose mode (loose_mkdir).");
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		put_u64(&f, (const char *const[]){"kind", kinds[i], NULL}, s->kstat[kind_stat[i]]);
 	fam_begin(&f, out, "tmpguard_events_excepted_in_kernel", COUNTER,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "escape.h"
 #include "events.h"
@@ -30,6 +31,35 @@ static const char *link_state_name(const struct tg_event *e, const struct tg_dir
 	return v->requested_link == TG_LINK_PRESENT  ? "present"
 	       : v->requested_link == TG_LINK_ABSENT ? "absent"
 						     : "unknown";
+}
+
+/* The kind of entry an i_mode is (its S_IFMT bits). */
+static const char *file_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "directory";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "char-device";
+	case S_IFBLK:
+		return "block-device";
+	case S_IFLNK:
+		return "symlink";
+	}
+	return "unknown";
+}
+
+static const char *advice(const struct tg_report *r)
+{
+	if (r->e->kind == TG_KIND_NODE && (r->e->file_mode & S_IFMT) != S_IFREG)
+		return tg_advice_node();
+	return tg_advice(r->lang, r->finding.rule);
 }
 
 static json_object *mode_json(uint32_t mode)
@@ -143,6 +173,7 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "umask", mode_json(e->umask));
 	json_object_object_add(o, "effective_mode", mode_json(e->mode & ~e->umask & 07777));
 	json_object_object_add(o, "file_mode", mode_json(e->file_mode & 07777));
+	json_object_object_add(o, "file_type", json_object_new_string(file_type(e->file_mode)));
 	json_object_object_add(o, "created", json_object_new_boolean(e->facts & TG_F_CREATED));
 	json_object_object_add(o, "file_uid", json_object_new_int64(e->file_uid));
 	json_object_object_add(o, "file_nlink", json_object_new_int64(e->file_nlink));
@@ -245,8 +276,7 @@ json_object *tg_report_json(const struct tg_report *r)
 	}
 
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
-	json_object_object_add(o, "advice",
-			       json_object_new_string(tg_advice(r->lang, r->finding.rule)));
+	json_object_object_add(o, "advice", json_object_new_string(advice(r)));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)
 		add_str(o, "pattern", r->pattern, escaped);
@@ -361,6 +391,9 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		fprintf(out, " (relative to %s: %s)", e->dfd == -100 ? "the cwd" : "a dirfd",
 			r->base_status);
 	}
+	if (e->kind == TG_KIND_NODE)
+		fprintf(out, "  made     %s, a %s, owner uid %u\n", name, file_type(e->file_mode),
+			e->file_uid);
 	if (e->kind == TG_KIND_OPEN)
 		fprintf(out, "  opened %s%s%s, owner uid %u\n", name,
 			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",
@@ -408,8 +441,7 @@ advice:
 	else if (r->action == TG_ACT_WOULD_DENY)
 		fprintf(out, "  action   WOULD DENY (dry run): --enforce would refuse this\n");
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
-	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang),
-		tg_advice(r->lang, r->finding.rule));
+	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang), advice(r));
 	if (fprintf(out, "\n") < 0)
 		err = -errno;
 out:

@@ -131,6 +131,8 @@ int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
 
 	if (e->kind == TG_KIND_MKDIR) {
 		rules = tg_decide_mkdir(v->shared, e->file_mode, cfg->dir_loose_mask);
+	} else if (e->kind == TG_KIND_NODE) {
+		rules = tg_decide_node(v->shared, e->file_mode, cfg->file_loose_mask);
 	} else if (e->kind == TG_KIND_OPEN && (e->flags & O_CREAT)) {
 		struct tg_open_case c = {
 			.flags = e->flags,
@@ -141,6 +143,7 @@ int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
 			.req_shared = v->shared,
 			.symlink = tg_symlink_followed(e, v),
 			.foreign = e->file_uid != e->fsuid,
+			.hardlink = tg_hardlinked(e->file_mode, e->file_nlink),
 			.probed = tg_probe_related(e, cfg->probe_window_ns),
 		};
 

@@ -50,12 +50,15 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 	[TG_RULE_FOREIGN_FILE_REUSE] =
 		{
 			.id = "foreign-file-reuse",
-			.title = "Existing file of another user opened for writing in a shared "
-				 "directory",
+			.title = "Existing file of another user, or a hard link, opened in a "
+				 "shared directory",
 			.cwe = "CWE-377",
-			.why = "The program opened a file in a shared directory that another user "
-			       "created, so that user controls its contents and can change them "
-			       "while the program uses it.",
+			.why = "The program opened, as if to create it, a name in a shared "
+			       "directory "
+			       "that another user made: their file, whose contents they control "
+			       "and "
+			       "can change while the program uses it, or a hard link to a file "
+			       "elsewhere, which the program then truncates or overwrites.",
 			.severity = TG_SEV_CRITICAL,
 		},
 	[TG_RULE_SYMLINK_FOLLOW] =

@@ -40,13 +40,13 @@
 #include "sink.h"
 #include "store.h"
 
-#define TG_EXIT_USAGE	   2
-#define TG_EXIT_FAILON	   3
-#define TG_AGG_MAX	   65536
+#define TG_EXIT_USAGE  2
+#define TG_EXIT_FAILON 3
+#define TG_AGG_MAX     65536
 /* The summary lists this many aggregates at most (the most severe, then the most counted) and
  * counts the rest: a flood of distinct names must not make it a record of megabytes. */
 #define TG_SUMMARY_AGGREGATES 512
-#define TG_RINGBUF_DEFAULT (4u << 20) /* as tg_events in bpf/maps.bpf.h */
+#define TG_RINGBUF_DEFAULT    (4u << 20) /* as tg_events in bpf/maps.bpf.h */
 
 struct session {
 	/* options */
@@ -69,13 +69,16 @@ struct session {
 	struct tg_bpf *bpf;
 	struct tg_enrich *en;
 	struct tg_agg *agg;
-	struct tg_budget *budget; /* printed findings per user, per host and minute */
+	struct tg_budget *budget;  /* printed findings per user, per host and minute */
 	uint64_t budget_warned[2]; /* the minute (+1) of the last warning, per reason */
 	struct tg_rules_config rules;
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;
 	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space */
-	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
+	/* per kernel exception of pol: hits banked before a reload that was then refused (the
+	 * kernel's counters restart with the exceptions put back) */
+	uint64_t kexc_carried[TG_KEXC_MAX];
+	uint64_t exc_retired; /* findings hidden by exceptions of policies since replaced */
 	uint64_t reloads, reload_failures;
 	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
@@ -303,7 +306,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 			fprintf(stderr, "tmpguard: dropping a malformed record: %s\n", err);
 		return 0;
 	}
-	if (e.kind == TG_KIND_MKDIR && !e.name[0]) {
+	if (e.kind != TG_KIND_OPEN && !e.name[0]) {
 		const char *slash = strrchr(e.path, '/');
 
 		const char *base = slash ? slash + 1 : e.path;
@@ -697,6 +700,14 @@ static void emit_session_record(struct session *s)
 	emit_record(s, o);
 }
 
+/* Hits of the kernel's exceptions, per exception of the policy in force. */
+static void kexc_hits(struct session *s, uint64_t *khits)
+{
+	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
+	for (size_t i = 0; i < TG_KEXC_MAX; i++)
+		khits[i] += s->kexc_carried[i];
+}
+
 static void print_summary(struct session *s)
 {
 	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
@@ -709,7 +720,7 @@ static void print_summary(struct session *s)
 	char t1[64], t2[64];
 
 	tg_bpf_stats(s->bpf, st);
-	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
+	kexc_hits(s, khits);
 	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
 		total += tg_agg_by_severity(s->agg, sev);
 
@@ -752,7 +763,8 @@ static void print_summary(struct session *s)
 			"severe, then most counted\n",
 			n - nl, (unsigned long long)unlisted, TG_SUMMARY_AGGREGATES);
 	fprintf(stderr,
-		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs %llu), sent "
+		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs and nodes "
+		"%llu), sent "
 		"%llu, excepted in the kernel %llu, lost %llu; received %llu, unresolved %llu, "
 		"malformed %llu; repeats not printed %llu, over budget %llu\n",
 		(unsigned long long)(st[TG_STAT_CREATE_SEEN] + st[TG_STAT_PROBE_ENOENT] +
@@ -1301,7 +1313,8 @@ static int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
 	return err ? err : tg_bpf_set_shared_dirs(b, pk->dirs, pk->n_dirs);
 }
 
-static int policy_install(struct session *s, struct tg_policy *pol)
+/* banked: the kernel exceptions' hits read before a reload (NULL at start-up). */
+static int policy_install(struct session *s, struct tg_policy *pol, const uint64_t *banked)
 {
 	struct tg_policy_kernel pk;
 	uint64_t *hits = calloc(pol->n_exceptions + 1, sizeof(*hits));
@@ -1330,6 +1343,9 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 				"miss some of %s's until the next reload\n",
 				s->pol->source);
 		if (err) {
+			/* The old exceptions are back, their counters zeroed: carry their hits. */
+			if (banked)
+				memcpy(s->kexc_carried, banked, sizeof(s->kexc_carried));
 			free(hits);
 			tg_policy_kernel_free(&pk);
 			tg_policy_free(pol);
@@ -1350,6 +1366,7 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 	s->pol = pol;
 	s->pk = pk;
 	s->exc_user_hits = hits;
+	memset(s->kexc_carried, 0, sizeof(s->kexc_carried));
 	s->rules = rc;
 	return 0;
 }
@@ -1390,11 +1407,14 @@ static void policy_reload(struct session *s)
 		return;
 	}
 	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
-	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
+	kexc_hits(s, khits);
 	for (size_t i = 0; i < s->pol->n_exceptions; i++)
 		s->exc_retired += khits[i];
-	e = policy_install(s, pol);
+	e = policy_install(s, pol, khits);
 	if (e) {
+		/* The old exceptions are still in force: their hits are theirs, not retired. */
+		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+			s->exc_retired -= khits[i];
 		s->reload_failures++;
 		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,
 			strerror(-e));
@@ -1538,7 +1558,7 @@ static int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	e = policy_install(s, pol);
+	e = policy_install(s, pol, NULL);
 	if (e) {
 		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
 		return 1;

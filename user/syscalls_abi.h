@@ -27,6 +27,12 @@ void TG_SYSCALLS_FN(struct tg_sys_desc *t, size_t n)
 	ENTRY(__NR_creat, TG_SYS_CREAT, TG_OP_OPEN, N, 0, N, 1, N);
 	ENTRY(__NR_mkdir, TG_SYS_MKDIR, TG_OP_MKDIR, N, 0, N, 1, N);
 	ENTRY(__NR_mkdirat, TG_SYS_MKDIRAT, TG_OP_MKDIR, 0, 1, N, 2, N);
+	ENTRY(__NR_mknod, TG_SYS_MKNOD, TG_OP_MKNOD, N, 0, N, 1, N);
+	ENTRY(__NR_mknodat, TG_SYS_MKNODAT, TG_OP_MKNOD, 0, 1, N, 2, N);
+#ifdef __NR_bind
+	/* (32-bit programs built before Linux 4.3 bind through socketcall: not followed) */
+	ENTRY(__NR_bind, TG_SYS_BIND, TG_OP_BIND, N, 1, N, N, N);
+#endif
 	ENTRY(__NR_access, TG_SYS_ACCESS, TG_OP_PROBE, N, 0, N, N, N);
 	ENTRY(__NR_faccessat, TG_SYS_FACCESSAT, TG_OP_PROBE, 0, 1, N, N, N);
 	ENTRY(__NR_faccessat2, TG_SYS_FACCESSAT2, TG_OP_PROBE, 0, 1, N, N, N);

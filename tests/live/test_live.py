@@ -52,7 +52,7 @@ NOBODY = 65534
 
 FIXTURE_NAMES = (
     "chdir_relative", "creat", "deep_path", "excl_0644", "excl_cloexec", "excl_umask0", "exit_status",
-    "flood", "grandchild", "leader_exit", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mkstemp", "mktemp_open",
+    "flood", "grandchild", "leader_exit", "mkdir_mode", "mkdirat_mode", "mkdtemp_inside", "mknod_mode", "mkstemp", "mktemp_open",
     "open_excl", "open_syscall", "open_trunc", "openat2", "openat_dirfd", "tmpfile",
     "tmpnam_fopen",
 )
@@ -60,7 +60,7 @@ FIXTURE_NAMES = (
 RULES = {"nonexclusive-create", "check-then-create", "loose-mode", "foreign-file-reuse",
          "symlink-follow", "loose-tempdir", "inheritable-fd"}
 SEVERITIES = {"low", "medium", "high", "critical"}
-SYSCALLS = {"open", "openat", "openat2", "creat", "mkdir", "mkdirat"}
+SYSCALLS = {"open", "openat", "openat2", "creat", "mkdir", "mkdirat", "mknod", "mknodat", "bind"}
 PROBE_SYSCALLS = {"stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2"}
 ENTRIES = {"syscall", "ia32", "io_uring"}  # how the call entered the kernel
 FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "resolved_name",
@@ -713,6 +713,37 @@ class TempDirs(TgTestCase):
         self.assertIs(f["dir_shared"], True)
         self.assertProc(f, pid, "mkdirat_mode")
 
+    def test_fifo_socket_and_node_others_can_use_are_loose_mode(self):
+        # heaptrack's wrapper makes /tmp/heaptrack_fifo$$ with mkfifo; a FIFO or a socket that
+        # others can open or connect to, in a shared directory, is loose-mode like a file.
+        for kind, syscall, ftype, eff in (("fifo", "mknodat", "fifo", "0666"),
+                                          ("node", "mknod", "fifo", "0666"),
+                                          ("socket", "bind", "socket", "0777")):
+            p = self.name("/tmp", "node-" + kind)
+            res = self.run_fixture("mknod_mode", kind, p, "0")
+            self.assertOk(res)
+            pid, _ = res.report()
+            f = self.assertFindings(res, p, ["loose-mode"])["loose-mode"]
+            self.assertEqual((f["syscall"], f["file_type"], f["effective_mode"]),
+                             (syscall, ftype, eff), f)
+            self.assertEqual(f["severity"], "critical")  # others can write to it
+            self.assertIs(f["dir_shared"], True)
+            self.assertIs(f["created"], True)
+            self.assertIn("mkfifo(path, 0600)", f["advice"])
+            self.assertProc(f, pid, "mknod_mode")
+
+    def test_fifo_and_socket_made_tight_or_elsewhere_are_clean(self):
+        d = self.private_dir()
+        for kind, where, umask in (("fifo", "/tmp", "077"), ("socket", "/tmp", "077"),
+                                   ("fifo", d, "0"), ("socket", d, "0"),
+                                   ("abstract", "/tmp", "0")):
+            p = self.name(where, "clean-" + kind) if where == "/tmp" else os.path.join(
+                where, "clean-" + kind)
+            res = self.run_fixture("mknod_mode", kind, p, umask)
+            self.assertOk(res)
+            self.assertEqual([f for f in res.findings if kind in f["path"]], [],
+                             "%s in %s, umask %s: %s" % (kind, where, umask, res.describe()))
+
     def test_mkdir_0700_is_clean(self):
         p = self.name("/tmp", "dir700")
         res = self.run_fixture("mkdir_mode", p, "0700")
@@ -910,6 +941,60 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertIs(f["symlink_followed"], False)
         self.assertEqual(f["resolved_name"], os.path.basename(p))
         self.assertFlags(f, ("O_CREAT", "O_TRUNC"))
+
+    def test_hard_link_to_a_root_file_is_foreign_file_reuse(self):
+        # nobody hard-links root's private file into /tmp under the name root's shell will
+        # write (fs.protected_hardlinks=0 lets anyone link a file they cannot read); root's
+        # `>` opens the existing name and truncates its own file elsewhere. The file is
+        # root's: only its second name gives the attack away.
+        path = "/proc/sys/fs/protected_hardlinks"
+        with open(path) as fh:
+            old = fh.read().strip()
+        if old != "0":
+            self._write(path, "0")
+            self.addCleanup(self._write, path, old)
+        d = self.private_dir(parent="/var/lib", mode=0o711)
+        target = os.path.join(d, "secret")
+        with open(target, "w") as fh:
+            fh.write("root's data\n")
+        os.chmod(target, 0o600)
+        p = self.name("/tmp", "hardlink")
+        subprocess.run(["/bin/ln", target, p], check=True, **self.AS_NOBODY)
+        self.assertEqual(os.stat(p).st_nlink, 2)
+        res = self.run_cmd([BASH, "-c", "echo pwned > " + p])
+        self.assertOk(res)
+        with open(target) as fh:
+            self.assertEqual(fh.read(), "pwned\n", "the attack did not happen")
+        f = self.assertFindings(res, p, ["foreign-file-reuse"])["foreign-file-reuse"]
+        self.assertEqual(f["severity"], "critical")
+        self.assertIs(f["created"], False)
+        self.assertEqual(f["file_uid"], 0)
+        self.assertEqual(f["file_nlink"], 2)
+        self.assertIs(f["dir_shared"], True)
+        self.assertIs(f["symlink_followed"], False)
+        # root's own file with one name, rewritten where it was made: nothing
+        q = self.name("/tmp", "ownfile")
+        with open(q, "w") as fh:
+            fh.write("x\n")
+        res = self.run_cmd([BASH, "-c", "echo again > " + q])
+        self.assertOk(res)
+        self.assertEqual([f for f in res.findings if f["path"] == q], [], res.describe())
+
+    def test_planted_fifo_is_foreign_file_reuse(self):
+        # heaptrack's wrapper (Debian 12): `mkfifo /tmp/heaptrack_fifo$$` unchecked, then the
+        # profiled process opens that name with O_CREAT and no O_EXCL. nobody makes the FIFO
+        # first and reads from it: root's mkfifo fails, root's write goes to nobody.
+        p = self.name("/tmp", "fifo")
+        subprocess.run(["/usr/bin/mkfifo", "-m", "0666", p], check=True, **self.AS_NOBODY)
+        reader = subprocess.Popen(["/bin/cat", p], stdout=subprocess.PIPE, **self.AS_NOBODY)
+        self.addCleanup(lambda: reader.poll() is None and (reader.kill(), reader.wait()))
+        res = self.run_cmd([BASH, "-c", 'mkfifo "$0"; echo secret > "$0"', p])
+        self.assertEqual(reader.communicate(timeout=30)[0], b"secret\n",
+                         "the attack did not happen")
+        f = self.assertFindings(res, p, ["foreign-file-reuse"])["foreign-file-reuse"]
+        self.assertEqual(f["severity"], "critical")
+        self.assertIs(f["created"], False)
+        self.assertEqual(f["file_uid"], NOBODY)
 
     def test_executables_with_huge_section_tables_cost_nothing_to_read(self):
         # nobody makes an executable with 500,000 section headers (ELF extended numbering),
@@ -1564,13 +1649,18 @@ class Policies(PolicyFiles):
     def test_a_refused_reload_changes_nothing_in_the_kernel(self):
         # The new policy's exception (root, every rule: decided in the kernel) could be
         # installed, its 1,025 shared directories cannot (the kernel holds 1,024): refused,
-        # the kernel must keep the old exceptions and shared directories.
+        # the kernel must keep the old exceptions and shared directories, and the old
+        # kernel exception's hits (nobody's creates, before and after) stay its own.
         shared = self.private_dir()
         many = self.private_dir()
         for i in range(1025):
             os.mkdir(os.path.join(many, "d%04d" % i))
         before, after = (self.track(os.path.join(shared, n)) for n in ("before", "after"))
-        pol = self.policy("version: 1\nshared_dirs: [%s]\n" % shared)
+        pol = self.policy("version: 1\nshared_dirs: [%s]\nexceptions:\n  - rule: \"*\"\n"
+                          "    uid: %d\n    reason: \"test: nobody's creates\"\n" % (shared, NOBODY))
+        as_nobody = functools.partial(subprocess.run, check=True, env=ENV, user=NOBODY,
+                                      group=NOBODY, extra_groups=[], cwd="/")
+        nob = [self.name("/tmp", "nobody%d" % i) for i in range(2)]
         tg, _ = self.start_audit(["--format", "json", "--duration", "60", "--policy", pol])
         err_lines = queue.Queue()
         threading.Thread(target=lambda: [err_lines.put(l) for l in tg.stderr],
@@ -1580,6 +1670,7 @@ class Policies(PolicyFiles):
         t_out.start()
         create = functools.partial(subprocess.run, check=True, env=ENV, umask=UMASK)
         create([BASH, "-c", 'echo x > "$0"', before])
+        as_nobody([BASH, "-c", 'echo x > "$0"', nob[0]])
         with open(pol, "w") as f:
             f.write("version: 1\nshared_dirs:\n%s\nexceptions:\n  - rule: \"*\"\n    user: root\n"
                     "    reason: \"test: must never apply\"\n"
@@ -1594,6 +1685,7 @@ class Policies(PolicyFiles):
                 pass
         self.assertTrue(any(b"the kernel holds at most 1024" in l for l in seen), seen)
         create([BASH, "-c", 'echo x > "$0"', after])
+        as_nobody([BASH, "-c", 'echo x > "$0"', nob[1]])
         time.sleep(1)
         tg.send_signal(signal.SIGINT)
         self.assertEqual(tg.wait(timeout=30), 0)
@@ -1603,6 +1695,10 @@ class Policies(PolicyFiles):
         self.assertEqual(res.rules(before), ["loose-mode", "nonexclusive-create"])
         self.assertEqual(res.rules(after), ["loose-mode", "nonexclusive-create"])
         self.assertEqual(res.summary["policy_reloads_refused"], 1)
+        self.assertEqual([res.rules(p) for p in nob], [[], []])
+        (x,) = res.summary["exceptions"]
+        self.assertEqual((x["applied_in"], x["suppressed_kernel"]), ("kernel", 2), x)
+        self.assertEqual(res.summary["suppressed_by_earlier_policies"], 0, res.summary)
 
 
 # ------------------------------------------------------------------------------------------

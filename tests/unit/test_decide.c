@@ -81,6 +81,19 @@ static void test_precedence_of_the_act_rules(void **state)
 	/* one's own existing file, reopened where named: nothing */
 	c.symlink = c.foreign = 0;
 	assert_int_equal(tg_decide_open(&c), 0);
+	/* ... unless it has another name: a hard link made there to a file elsewhere */
+	c.hardlink = 1;
+	assert_int_equal(tg_decide_open(&c), B(FOREIGN_FILE_REUSE));
+	c.dir_shared = c.req_shared = 0; /* not in a shared directory: nothing */
+	assert_int_equal(tg_decide_open(&c), 0);
+	c.dir_shared = c.req_shared = 1;
+	c.created = 1; /* a file this open created has no other name */
+	assert_int_equal(tg_decide_open(&c), B(NONEXCLUSIVE_CREATE));
+	/* tg_hardlinked: regular files with more than one link only */
+	assert_true(tg_hardlinked(0100644, 2));
+	assert_false(tg_hardlinked(0100644, 1));
+	assert_false(tg_hardlinked(0010644, 2)); /* a FIFO */
+	assert_false(tg_hardlinked(0040755, 3)); /* a directory */
 	/* a new file in a private directory, reached by a name in a shared one (a link of the
 	 * caller's own to a directory): that name could have been someone else's first */
 	c = new_file();

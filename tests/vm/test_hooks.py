@@ -3,7 +3,7 @@
 """--hooks fentry against --hooks tracepoint, in a VM whose kernel loads fentry and BPF LSM
 programs (tests/vm/run-in-vm.sh; the host refuses fentry). One script makes every kind of
 create and probe tmpguard reports: open, creat, openat, openat2, mkdir, mkdirat, check-then-
-create through stat/access, int 0x80 from a 64-bit program and a 32-bit program's open, creat,
+create through stat/access, mkfifo, mknod, an AF_UNIX bind, int 0x80 from a 64-bit program and a 32-bit program's open, creat,
 openat, openat2, mkdir and stat64 probe. It runs under `tmpguard run --dry-run` once per mode,
 then under --enforce once per mode; the findings (everything but times, pids and what user
 space reads from /proc) must be the same, and the fentry runs must have no syscall tracepoint
@@ -36,6 +36,9 @@ echo x > "$p-redirect"
 "$fx/open_trunc" "$p-openat"
 "$fx/mkdir_mode" "$p-mkdir" 0777
 "$fx/mkdirat_mode" /tmp "${p#/tmp/}-mkdirat" 0755
+"$fx/mknod_mode" fifo "$p-fifo" 0
+"$fx/mknod_mode" node "$p-node" 0
+"$fx/mknod_mode" socket "$p-sock" 0
 test -e "$p-checked" || echo x > "$p-checked"
 "$3" -c 'import os, sys; n = sys.argv[1]; os.access(n, os.F_OK) or open(n, "w")' "$p-access"
 "$fx/excl_0644" "$p-excl"
@@ -112,6 +115,9 @@ class Hooks(live.SysctlMixin, live.PolicyFiles):
                      ("nonexclusive-create", "openat", "syscall"),
                      ("loose-tempdir", "mkdir", "syscall"),
                      ("loose-tempdir", "mkdirat", "syscall"),
+                     ("loose-mode", "mknodat", "syscall"),
+                     ("loose-mode", "mknod", "syscall"),
+                     ("loose-mode", "bind", "syscall"),
                      ("check-then-create", "openat", "syscall"),
                      ("loose-mode", "openat", "syscall"),
                      ("symlink-follow", "openat", "syscall")]:
