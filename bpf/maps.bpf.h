@@ -222,4 +222,21 @@ struct {
 	__type(value, struct tg_scratch);
 } tg_scratch SEC(".maps") __weak;
 
+/* The executable's path, built backwards from its last name (tg_exe_path in lib.bpf.c): twice
+ * TG_EXE_LEN, so that a name of up to TG_EXE_LEN - 1 bytes at any offset below TG_EXE_LEN stays
+ * inside. */
+struct tg_exe_walk {
+	char buf[2 * TG_EXE_LEN];
+	__u64 dentry, mnt; /* where the walk is: a dentry, and its struct mount */
+	__u32 off;	   /* buf[off..TG_EXE_LEN) holds the path built so far */
+	__u32 done;	   /* 1: reached the root of the mount namespace; 2: too long or deep */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_exe_walk);
+} tg_exe_walk SEC(".maps") __weak;
+
 #endif /* TG_MAPS_BPF_H */

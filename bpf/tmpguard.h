@@ -12,13 +12,14 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	9 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;     \
-	     9: TG_KIND_NODE (mknod, mknodat, bind) */
+	10 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
 #define TG_PATH_LEN	  4096 /* PATH_MAX: the path as requested */
-#define TG_EXE_LEN	  64   /* basename of the executable (mm->exe_file) */
+#define TG_EXE_LEN	  256  /* the executable's path (mm->exe_file), or its basename */
+#define TG_EXE_DEPTH	  40   /* directories and mounts walked up from the executable */
 #define TG_ARGS_LEN	  256  /* start of the argument vector, NUL-separated */
 #define TG_CGROUP_LEN	  128  /* leaf name of the task's cgroup v2 node */
 #define TG_PROBE_WINDOW_S 10   /* default check-then-create window */
@@ -248,6 +249,7 @@ struct tg_event {
 	__u64 dev;	   /* s_dev of the opened file */
 	__u64 start_ns;	   /* the process's start (its group leader's start_boottime): with pid,
 			    * which process this was, whatever reuses the pid after it (ABI 8) */
+	__u64 exe_ino;	   /* the executable's inode and its s_dev (ABI 10) */
 	__u32 kind;	   /* enum tg_kind */
 	__u32 syscall;	   /* enum tg_syscall */
 	__u32 facts;	   /* TG_F_* */
@@ -279,9 +281,12 @@ struct tg_event {
 	__u32 path_len;	     /* bytes of path sent, its NUL included (ABI 6) */
 	__u32 auid;	     /* login uid (audit), TG_AUID_UNSET when none (ABI 8) */
 	__u32 ses;	     /* audit session id, TG_AUID_UNSET when none (ABI 8) */
-	__u32 pad;
+	__u32 exe_dev;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */
+	/* The executable's absolute path in the process's mount namespace, as the kernel's
+	 * d_path would give it; only its basename when TG_F_EXE_TRUNC (a path longer than
+	 * TG_EXE_LEN or deeper than TG_EXE_DEPTH) */
 	char exe[TG_EXE_LEN];
 	char cgroup[TG_CGROUP_LEN];
 	char args[TG_ARGS_LEN];

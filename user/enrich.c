@@ -109,16 +109,14 @@ static long elf_section_count(int fd)
 /* Go binaries carry a .note.go.buildid or .go.buildinfo section. Real ones have some tens of
  * sections: past TG_ELF_SECTIONS_MAX the file is not read (and not called Go). */
 #define TG_ELF_SECTIONS_MAX 1024
-static bool elf_is_go(const char *path)
+static bool elf_fd_is_go(int fd)
 {
 	bool go = false;
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 	Elf *elf;
 	long nsec;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	nsec = elf_section_count(fd);
@@ -142,6 +140,32 @@ static bool elf_is_go(const char *path)
 	elf_end(elf);
 	close(fd);
 	return go;
+}
+
+static bool elf_is_go(const char *path)
+{
+	return elf_fd_is_go(open(path, O_RDONLY | O_CLOEXEC));
+}
+
+/* A process that is gone: its executable, found by the path the kernel walked, if that is the
+ * very file it ran (same inode and device) and in tmpguard's own mount namespace. */
+static bool gone_exe_is_go(const struct tg_enrich *en, const struct tg_event *e)
+{
+	struct stat st;
+	int fd;
+
+	if (e->exe[0] != '/' || (e->facts & TG_F_EXE_TRUNC) || !en ||
+	    e->mntns != (uint32_t)en->self_mntns)
+		return false;
+	fd = open(e->exe, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) || st.st_ino != e->exe_ino ||
+	    st.st_dev != makedev(e->exe_dev >> 20, e->exe_dev & 0xfffff)) {
+		close(fd);
+		return false;
+	}
+	return elf_fd_is_go(fd);
 }
 
 static void join_args(char *dst, size_t dstlen, size_t *outlen, const char *src, size_t n)
@@ -243,7 +267,6 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	bool same;
 	ssize_t n;
 
-	(void)en;
 	memset(pi, 0, sizeof(*pi));
 	pi->pid = e->pid;
 	pi->start_ns = e->start_ns;
@@ -258,9 +281,11 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 		pi->exe[n] = 0;
 		pi->is_go = elf_is_go(path);
 	} else {
-		/* Gone already: the kernel's basename of mm->exe_file. */
+		/* Gone already: the kernel's path of mm->exe_file (its basename when the path
+		 * could not be had), and the language from that file, if it still is the one. */
 		snprintf(pi->exe, sizeof(pi->exe), "%s", e->exe);
 		pi->from_kernel = true;
+		pi->is_go = gone_exe_is_go(en, e);
 	}
 
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", e->pid);
@@ -300,7 +325,7 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 		/* Ended and replaced while being read: what was read may be another's. */
 		snprintf(pi->exe, sizeof(pi->exe), "%s", e->exe);
 		pi->from_kernel = true;
-		pi->is_go = false;
+		pi->is_go = gone_exe_is_go(en, e);
 		join_args(pi->cmdline, sizeof(pi->cmdline), &pi->cmdline_len, e->args, e->args_len);
 		snprintf(pi->cgroup, sizeof(pi->cgroup), "%s", e->cgroup);
 	}

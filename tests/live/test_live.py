@@ -1170,6 +1170,61 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertEqual(f["requested_dir"], "unknown", json.dumps(f))
         self.assertIs(f["dir_shared"], True)
         self.assertGreaterEqual(res.summary["events"]["unresolved"], 1)
+        # The process is named by the path the kernel walked from its executable, not by a
+        # basename: the same exe as for a live one, for reports and fingerprints.
+        self.assertEqual(f["proc"]["exe"], os.path.realpath(SH), json.dumps(f))
+
+    def test_go_program_gone_at_once_gets_go_advice(self):
+        # A Go program that creates /tmp/NAME and exits before tmpguard reads the record:
+        # the language comes from the executable the kernel named (by path, checked by inode),
+        # not from /proc/PID/exe, which is gone. The "Go program" is a C fixture with a Go
+        # build-id note added (objcopy): what tmpguard looks for in a Go binary.
+        objcopy = shutil.which("objcopy")
+        self.require(objcopy, "objcopy is not installed (binutils)")
+        d = self.private_dir()
+        exe, note = os.path.join(d, "goprog"), os.path.join(d, "note")
+        with open(note, "wb") as fh:
+            fh.write(b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00buildid!")
+        subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note, fixture("open_trunc"),
+                        exe], check=True)
+        os.chmod(exe, 0o755)
+        p = self.name("/tmp", "gogone")
+        tg, _ = self.start_audit(["--format", "json"])
+        tg.send_signal(signal.SIGSTOP)
+        try:
+            self.assertEqual(subprocess.run([exe, p], env=ENV, timeout=30).returncode, 0)
+        finally:
+            tg.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        self.assertEqual(tg.returncode, 0, err[-2000:])
+        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
+        self.parse_json(res, out)
+        f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertEqual(f["proc"]["exe"], exe, json.dumps(f))
+        self.assertEqual(f["language"], "go", json.dumps(f))
+        self.assertIn("os.CreateTemp", f["advice"])
+        # the same file replaced by another at that path: not taken for the one that ran
+        q = self.name("/tmp", "gogone2")
+        tg, _ = self.start_audit(["--format", "json"])
+        tg.send_signal(signal.SIGSTOP)
+        try:
+            self.assertEqual(subprocess.run([exe, q], env=ENV, timeout=30).returncode, 0)
+            os.unlink(exe)
+            shutil.copy(fixture("open_trunc"), exe)
+            os.chmod(exe, 0o755)
+            subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note, exe],
+                           check=True)
+        finally:
+            tg.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
+        self.parse_json(res, out)
+        f = self.assertFindings(res, q, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertNotEqual(f["language"], "go", json.dumps(f))
 
 
 # ------------------------------------------------------------------------------------------
