@@ -1144,17 +1144,13 @@ class Attacks(SysctlMixin, TgTestCase):
             return
         self.assertEqual(f["dir_link"], want, json.dumps(f))
 
-    def test_create_by_a_process_gone_before_its_record_is_read(self):
-        # tmpguard is stopped while a shell in /tmp creates ./NAME and exits: the relative
-        # path's directory (the dead shell's cwd) cannot be resolved any more. The kernel's
-        # facts of the holding directory still decide, and the record says what is unknown.
-        p = self.name("/tmp", "gone")
+    def record_while_stopped(self, action):
+        """Runs action() while a `tmpguard audit` is stopped (SIGSTOP), so that the processes
+        it starts are gone when their records are read; returns what tmpguard printed."""
         tg, _ = self.start_audit(["--format", "json"])
         tg.send_signal(signal.SIGSTOP)
         try:
-            sh = subprocess.run([SH, "-c", 'echo x > "./$1"', "sh", os.path.basename(p)],
-                                cwd="/tmp", env=ENV, timeout=30)
-            self.assertEqual(sh.returncode, 0)
+            action()
         finally:
             tg.send_signal(signal.SIGCONT)
         time.sleep(1)
@@ -1163,6 +1159,16 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertEqual(tg.returncode, 0, err[-2000:])
         res = Result(tg.returncode, out, err, time.time() - 60, time.time())
         self.parse_json(res, out)
+        return res
+
+    def test_create_by_a_process_gone_before_its_record_is_read(self):
+        # tmpguard is stopped while a shell in /tmp creates ./NAME and exits: the relative
+        # path's directory (the dead shell's cwd) cannot be resolved any more. The kernel's
+        # facts of the holding directory still decide, and the record says what is unknown.
+        p = self.name("/tmp", "gone")
+        res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
+            [SH, "-c", 'echo x > "./$1"', "sh", os.path.basename(p)], cwd="/tmp", env=ENV,
+            timeout=30).returncode, 0))
         mine = [f for f in res.findings if f["path"] == "./" + os.path.basename(p)]
         self.assertEqual(sorted(f["rule"] for f in mine), ["loose-mode", "nonexclusive-create"],
                          res.describe())
@@ -1189,40 +1195,24 @@ class Attacks(SysctlMixin, TgTestCase):
                         exe], check=True)
         os.chmod(exe, 0o755)
         p = self.name("/tmp", "gogone")
-        tg, _ = self.start_audit(["--format", "json"])
-        tg.send_signal(signal.SIGSTOP)
-        try:
-            self.assertEqual(subprocess.run([exe, p], env=ENV, timeout=30).returncode, 0)
-        finally:
-            tg.send_signal(signal.SIGCONT)
-        time.sleep(1)
-        tg.send_signal(signal.SIGINT)
-        out, err = tg.communicate(timeout=60)
-        self.assertEqual(tg.returncode, 0, err[-2000:])
-        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
-        self.parse_json(res, out)
+        res = self.record_while_stopped(lambda: self.assertEqual(
+            subprocess.run([exe, p], env=ENV, timeout=30).returncode, 0))
         f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
         self.assertEqual(f["proc"]["exe"], exe, json.dumps(f))
         self.assertEqual(f["language"], "go", json.dumps(f))
         self.assertIn("os.CreateTemp", f["advice"])
         # the same file replaced by another at that path: not taken for the one that ran
         q = self.name("/tmp", "gogone2")
-        tg, _ = self.start_audit(["--format", "json"])
-        tg.send_signal(signal.SIGSTOP)
-        try:
+
+        def run_then_replace():
             self.assertEqual(subprocess.run([exe, q], env=ENV, timeout=30).returncode, 0)
             os.unlink(exe)
             shutil.copy(fixture("open_trunc"), exe)
             os.chmod(exe, 0o755)
             subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note, exe],
                            check=True)
-        finally:
-            tg.send_signal(signal.SIGCONT)
-        time.sleep(1)
-        tg.send_signal(signal.SIGINT)
-        out, err = tg.communicate(timeout=60)
-        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
-        self.parse_json(res, out)
+
+        res = self.record_while_stopped(run_then_replace)
         f = self.assertFindings(res, q, ["nonexclusive-create"])["nonexclusive-create"]
         self.assertNotEqual(f["language"], "go", json.dumps(f))
 
