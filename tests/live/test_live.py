@@ -953,7 +953,9 @@ class Attacks(SysctlMixin, TgTestCase):
         if old != "0":
             self._write(path, "0")
             self.addCleanup(self._write, path, old)
-        d = self.private_dir(parent="/var/lib", mode=0o711)
+        # the target on /tmp's filesystem (a hard link cannot cross one; /tmp may be a tmpfs),
+        # in a directory of root's that is not shared
+        d = self.private_dir(parent="/tmp", mode=0o711)
         target = os.path.join(d, "secret")
         with open(target, "w") as fh:
             fh.write("root's data\n")
