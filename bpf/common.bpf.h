@@ -348,13 +348,14 @@ static __always_inline __u32 inode_dev(struct inode *ino)
  * ino's i_mode, read by the caller. */
 static __always_inline bool dir_mode_is_shared(struct inode *ino, __u16 mode)
 {
-	struct tg_dir_key key = {};
+	__u32 gen = tg_set.gen & 1; /* read once: a reload may switch it meanwhile */
+	struct tg_dir_key key = {.gen = gen};
 
 	if ((mode & S_IFMT) != S_IFDIR)
 		return false;
 	if ((mode & S_ISVTX) && (mode & S_IWOTH))
 		return true;
-	if (!tg_set.n_shared_dirs)
+	if (!tg_set.n_shared_dirs[gen])
 		return false;
 	key.ino = BPF_CORE_READ(ino, i_ino);
 	key.dev = inode_dev(ino);

@@ -39,7 +39,8 @@ static long kexc_step(__u32 i, struct tg_kexc_ctx *x)
  */
 __noinline int tg_kexc_excepted(__u32 uid, __u32 rule)
 {
-	struct tg_kexc_ctx x = {.combos = tg_set.kexc_combos, .uid = uid};
+	__u32 gen = tg_set.gen & 1;
+	struct tg_kexc_ctx x = {.combos = tg_set.kexc_combos[gen], .uid = uid};
 	struct task_struct *task;
 	struct inode *exe_ino;
 
@@ -51,6 +52,7 @@ __noinline int tg_kexc_excepted(__u32 uid, __u32 rule)
 	x.dev = exe_ino ? inode_dev(exe_ino) : 0;
 	x.cgid = bpf_get_current_cgroup_id();
 	x.key.rule = rule;
+	x.key.gen = gen;
 	bpf_loop(7, kexc_step, &x, 0);
 	return x.hit;
 }

@@ -161,19 +161,21 @@ struct {
 } tg_stats SEC(".maps") __weak;
 
 /* key: a policy's extra shared directory (shared_dirs); value: unused. Writer: user space on
- * (re)load; reader: inode_is_shared_dir() when tg_set.n_shared_dirs is non-zero. */
+ * (re)load, in the generation not in force; reader: inode_is_shared_dir(), of the generation in
+ * force (tg_set.gen), when its n_shared_dirs is non-zero. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TG_SHARED_DIRS_MAX);
+	__uint(max_entries, 2 * TG_SHARED_DIRS_MAX); /* two generations */
 	__type(key, struct tg_dir_key);
 	__type(value, __u8);
 } tg_shared_dirs SEC(".maps") __weak;
 
-/* key: tg_kexc_key; value: the exception's index in the policy. Writer: user space on (re)load;
- * reader: kexc_match() for candidates, just before they would be sent. */
+/* key: tg_kexc_key; value: the exception's index in the policy, plus TG_KEXC_MAX in generation 1
+ * (its counter in tg_kexc_hits). Writer: user space on (re)load; reader: kexc_match() for
+ * candidates, just before they would be sent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TG_KEXC_MAX);
+	__uint(max_entries, 2 * TG_KEXC_MAX); /* two generations */
 	__type(key, struct tg_kexc_key);
 	__type(value, __u32);
 } tg_kexc SEC(".maps") __weak;
@@ -182,7 +184,7 @@ struct {
  * reader and zeroer: user space (summary, reload). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TG_KEXC_MAX);
+	__uint(max_entries, 2 * TG_KEXC_MAX); /* two generations */
 	__type(key, __u32);
 	__type(value, __u64);
 } tg_kexc_hits SEC(".maps") __weak;

@@ -165,11 +165,14 @@ struct tg_settings {
 	__u32 file_loose_mask; /* mode bits that make a created file "loose" (default 0027) */
 	__u32 dir_loose_mask;  /* mode bits that make a created directory "loose" (0077) */
 	__u32 report_cloexec;  /* send O_EXCL creates that lack O_CLOEXEC (inheritable-fd) */
-	__u32 n_shared_dirs;   /* entries in tg_shared_dirs: skip the lookup when 0 */
-	__u32 kexc_combos;     /* bit c set: tg_kexc has keys with field set c (TG_KEXC_*) */
-	__u32 deny_rules;      /* bit r (enum tg_rule_id): action deny or kill */
-	__u32 kill_rules;      /* bit r: action kill (a subset of deny_rules) */
-	__u32 pad;
+	/* The policy's maps hold two generations (the gen of their keys): the one in force,
+	 * and the one a reload fills before switching gen to it, so that a reload is all or
+	 * nothing in the kernel too, with no moment of neither. Per generation: */
+	__u32 gen;		/* 0 or 1: the generation in force */
+	__u32 n_shared_dirs[2]; /* entries in tg_shared_dirs: skip the lookup when 0 */
+	__u32 kexc_combos[2];	/* bit c set: tg_kexc has keys with field set c (TG_KEXC_*) */
+	__u32 deny_rules;	/* bit r (enum tg_rule_id): action deny or kill */
+	__u32 kill_rules;	/* bit r: action kill (a subset of deny_rules) */
 };
 
 /*
@@ -218,13 +221,13 @@ struct tg_kexc_key {
 	__u32 uid;	 /* TG_KEXC_ANY_UID: any */
 	__u32 rule; /* enum tg_rule_id; TG_KEXC_ANY_RULE: every rule (the only kind that drops audit
 		       records: the others exempt from enforcement only) */
-	__u32 pad;
+	__u32 gen;  /* the generation (tg_settings.gen) this key belongs to */
 };
 
 struct tg_dir_key {
 	__u64 ino;
 	__u32 dev; /* kernel dev_t encoding */
-	__u32 pad;
+	__u32 gen; /* the generation (tg_settings.gen) this key belongs to */
 };
 
 /*

@@ -569,69 +569,96 @@ void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t di
 	b->skel->data->tg_set.report_cloexec = report_cloexec;
 }
 
-/* Deletes every key of a hash map. */
-static int map_clear(struct bpf_map *map, size_t key_size)
+/* Deletes the keys of generation gen (struct tg_kexc_key and tg_dir_key both end in gen). */
+static int map_clear_gen(struct bpf_map *map, size_t key_size, uint32_t gen)
 {
 	char key[64], next[64];
-	int fd = bpf_map__fd(map);
+	int fd = bpf_map__fd(map), err;
+	uint32_t g;
+	bool first = true;
 
 	if (key_size > sizeof(key))
 		return -EINVAL;
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+	/* Walk on from a key that stays: deleting the current key restarts the walk */
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+		memcpy(&g, next + key_size - sizeof(g), sizeof(g));
+		if (g == gen) {
+			if (bpf_map_delete_elem(fd, next))
+				return -errno;
+			continue; /* from the same key (or the start) again */
+		}
 		memcpy(key, next, key_size);
-		if (bpf_map_delete_elem(fd, key))
-			return -errno;
+		first = false;
 	}
-	return 0;
+	err = errno;
+	return err == ENOENT ? 0 : -err;
 }
 
-int tg_bpf_set_kexc(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx, size_t n,
-		    uint32_t combos)
+int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx,
+		      size_t n, uint32_t combos, const struct tg_dir_key *dirs, size_t n_dirs)
 {
+	struct tg_settings *set = &b->skel->data->tg_set;
+	uint32_t next = !(set->gen & 1);
 	int ncpu = libbpf_num_possible_cpus(), err;
 	uint64_t *zero;
+	__u8 one = 1;
 
-	if (n > TG_KEXC_MAX || ncpu <= 0)
+	if (n > TG_KEXC_MAX || n_dirs > TG_SHARED_DIRS_MAX || ncpu <= 0)
 		return -E2BIG;
-	b->skel->data->tg_set.kexc_combos = 0;
-	err = map_clear(b->skel->maps.tg_kexc, sizeof(*keys));
+	/* The generation not in force: emptied (what the reload before this one left), its
+	 * counters zeroed, filled. Programs read only the one in force meanwhile. */
+	err = map_clear_gen(b->skel->maps.tg_kexc, sizeof(*keys), next);
+	if (!err)
+		err = map_clear_gen(b->skel->maps.tg_shared_dirs, sizeof(*dirs), next);
 	if (err)
 		return err;
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < TG_KEXC_MAX; i++)
+	for (uint32_t i = next * TG_KEXC_MAX; i < (next + 1) * TG_KEXC_MAX; i++)
 		bpf_map__update_elem(b->skel->maps.tg_kexc_hits, &i, sizeof(i), zero,
 				     sizeof(*zero) * ncpu, BPF_ANY);
 	free(zero);
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map__update_elem(b->skel->maps.tg_kexc, &keys[i], sizeof(keys[i]), &idx[i],
-					 sizeof(idx[i]), BPF_ANY))
-			return -errno;
-	b->skel->data->tg_set.kexc_combos = combos;
-	return 0;
-}
+	for (size_t i = 0; i < n; i++) {
+		struct tg_kexc_key k = keys[i];
+		uint32_t v = idx[i] + next * TG_KEXC_MAX;
 
-int tg_bpf_set_shared_dirs(struct tg_bpf *b, const struct tg_dir_key *keys, size_t n)
-{
-	__u8 one = 1;
-	int err;
+		k.gen = next;
+		if (bpf_map__update_elem(b->skel->maps.tg_kexc, &k, sizeof(k), &v, sizeof(v),
+					 BPF_ANY))
+			goto fail;
+	}
+	for (size_t i = 0; i < n_dirs; i++) {
+		struct tg_dir_key k = dirs[i];
 
-	b->skel->data->tg_set.n_shared_dirs = 0;
-	err = map_clear(b->skel->maps.tg_shared_dirs, sizeof(*keys));
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map__update_elem(b->skel->maps.tg_shared_dirs, &keys[i], sizeof(keys[i]),
-					 &one, sizeof(one), BPF_ANY))
-			return -errno;
-	b->skel->data->tg_set.n_shared_dirs = n;
+		k.gen = next;
+		if (bpf_map__update_elem(b->skel->maps.tg_shared_dirs, &k, sizeof(k), &one,
+					 sizeof(one), BPF_ANY))
+			goto fail;
+	}
+	set->kexc_combos[next] = combos;
+	set->n_shared_dirs[next] = (uint32_t)n_dirs;
+	/* Everything of the new generation is in place before the switch. */
+	__atomic_store_n(&set->gen, next, __ATOMIC_SEQ_CST);
 	return 0;
+fail:
+	err = -errno;
+	/* Refused: the generation in force was never touched. */
+	map_clear_gen(b->skel->maps.tg_kexc, sizeof(*keys), next);
+	map_clear_gen(b->skel->maps.tg_shared_dirs, sizeof(*dirs), next);
+	return err;
 }
 
 int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
 {
-	return percpu_sums(b->skel->maps.tg_kexc_hits, out, n < TG_KEXC_MAX ? n : TG_KEXC_MAX);
+	uint64_t all[2 * TG_KEXC_MAX];
+	uint32_t gen = b->skel->data->tg_set.gen & 1;
+	int err = percpu_sums(b->skel->maps.tg_kexc_hits, all, 2 * TG_KEXC_MAX);
+
+	if (err)
+		return err;
+	memcpy(out, all + gen * TG_KEXC_MAX, (n < TG_KEXC_MAX ? n : TG_KEXC_MAX) * sizeof(*out));
+	return 0;
 }
 
 void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t deny_rules, uint32_t kill_rules)

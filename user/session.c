@@ -75,10 +75,7 @@ struct session {
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;
 	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space */
-	/* per kernel exception of pol: hits banked before a reload that was then refused (the
-	 * kernel's counters restart with the exceptions put back) */
-	uint64_t kexc_carried[TG_KEXC_MAX];
-	uint64_t exc_retired; /* findings hidden by exceptions of policies since replaced */
+	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
 	uint64_t reloads, reload_failures;
 	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
@@ -704,8 +701,6 @@ static void emit_session_record(struct session *s)
 static void kexc_hits(struct session *s, uint64_t *khits)
 {
 	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-	for (size_t i = 0; i < TG_KEXC_MAX; i++)
-		khits[i] += s->kexc_carried[i];
 }
 
 static void print_summary(struct session *s)
@@ -1308,13 +1303,10 @@ static void policy_rules(const struct session *s, const struct tg_policy *p,
 /* The kernel's part of a policy: its exceptions and extra shared directories. */
 static int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
 {
-	int err = tg_bpf_set_kexc(b, pk->keys, pk->idx, pk->n, pk->combos);
-
-	return err ? err : tg_bpf_set_shared_dirs(b, pk->dirs, pk->n_dirs);
+	return tg_bpf_set_policy(b, pk->keys, pk->idx, pk->n, pk->combos, pk->dirs, pk->n_dirs);
 }
 
-/* banked: the kernel exceptions' hits read before a reload (NULL at start-up). */
-static int policy_install(struct session *s, struct tg_policy *pol, const uint64_t *banked)
+static int policy_install(struct session *s, struct tg_policy *pol)
 {
 	struct tg_policy_kernel pk;
 	uint64_t *hits = calloc(pol->n_exceptions + 1, sizeof(*hits));
@@ -1333,19 +1325,9 @@ static int policy_install(struct session *s, struct tg_policy *pol, const uint64
 	}
 	policy_rules(s, pol, &rc);
 	if (s->bpf) {
+		/* All or nothing: a refused install leaves the policy in force untouched. */
 		err = kernel_install(s->bpf, &pk);
-		/* All or nothing: a reload that fails half-way puts the policy in force back. */
-		if (err && s->pol && kernel_install(s->bpf, &s->pk))
-			fprintf(stderr,
-				"tmpguard: WARNING: the kernel's exceptions and shared directories "
-				"could not be put back after a refused reload: kernel decisions "
-				"may "
-				"miss some of %s's until the next reload\n",
-				s->pol->source);
 		if (err) {
-			/* The old exceptions are back, their counters zeroed: carry their hits. */
-			if (banked)
-				memcpy(s->kexc_carried, banked, sizeof(s->kexc_carried));
 			free(hits);
 			tg_policy_kernel_free(&pk);
 			tg_policy_free(pol);
@@ -1366,7 +1348,6 @@ static int policy_install(struct session *s, struct tg_policy *pol, const uint64
 	s->pol = pol;
 	s->pk = pk;
 	s->exc_user_hits = hits;
-	memset(s->kexc_carried, 0, sizeof(s->kexc_carried));
 	s->rules = rc;
 	return 0;
 }
@@ -1410,7 +1391,7 @@ static void policy_reload(struct session *s)
 	kexc_hits(s, khits);
 	for (size_t i = 0; i < s->pol->n_exceptions; i++)
 		s->exc_retired += khits[i];
-	e = policy_install(s, pol, khits);
+	e = policy_install(s, pol);
 	if (e) {
 		/* The old exceptions are still in force: their hits are theirs, not retired. */
 		for (size_t i = 0; i < s->pol->n_exceptions; i++)
@@ -1558,7 +1539,7 @@ static int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	e = policy_install(s, pol, NULL);
+	e = policy_install(s, pol);
 	if (e) {
 		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
 		return 1;

@@ -1693,6 +1693,40 @@ class Policies(PolicyFiles):
         self.assertEqual(res.summary["policy_reloads_refused"], 1)
         self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 2)
 
+    def test_reloads_leave_no_moment_without_the_policy(self):
+        # A directory that is shared only by the policy, flooded with creates while the same
+        # policy is reloaded 50 times a second: every create is reported or counted lost.
+        # A reload that rewrote the kernel's maps in place left moments with no shared
+        # directory at all, whose creates were never sent.
+        d = self.private_dir()
+        pol = self.policy("version: 1\nshared_dirs: [%s]\nrate_limit: { per_key_per_minute: 1, "
+                          "per_user_per_minute: 100000, per_host_per_minute: 100000 }\n" % d)
+        tg, _ = self.start_audit(["--format", "json", "--policy", pol])
+        out = []
+        t_out = threading.Thread(target=lambda: out.append(tg.stdout.read()), daemon=True)
+        t_out.start()
+        threading.Thread(target=lambda: tg.stderr.read(), daemon=True).start()
+        flood = subprocess.Popen([fixture("flood"), d, "reload", "4"], env=ENV,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        reloads = 0
+        while flood.poll() is None:
+            tg.send_signal(signal.SIGHUP)
+            reloads += 1
+            time.sleep(0.02)
+        creates = int(re.search(rb"creates=(\d+)", flood.stderr.read()).group(1))
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        self.assertEqual(tg.wait(timeout=60), 0)
+        t_out.join(30)
+        res = Result(0, out[0] if out else b"", b"", time.time() - 60, time.time())
+        self.parse_json(res, res.out)
+        ev = res.summary["events"]
+        ctx = "creates %d, reloads %d sent, %d done; %s" % (
+            creates, reloads, res.summary["policy_reloads"], ev)
+        self.assertGreater(res.summary["policy_reloads"], 20, ctx)
+        self.assertEqual(res.summary["policy_reloads_refused"], 0, ctx)
+        self.assertEqual(res.summary["by_rule"]["nonexclusive-create"] + ev["lost"], creates, ctx)
+
     def test_a_refused_reload_changes_nothing_in_the_kernel(self):
         # The new policy's exception (root, every rule: decided in the kernel) could be
         # installed, its 1,025 shared directories cannot (the kernel holds 1,024): refused,
