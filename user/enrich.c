@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include "container.h"
 #include "enrich.h"
@@ -22,6 +26,12 @@ struct tg_enrich {
 	struct tg_proc_info *slots;
 	bool *used;
 	ino_t self_mntns;
+	/* The last mount namespace a process was looked for in: a process in it, or none (0)
+	 * as of when (CLOCK_MONOTONIC s), so that a namespace with none is scanned for once a
+	 * second at most. */
+	uint32_t ns_ino;
+	pid_t ns_pid;
+	time_t ns_when;
 };
 
 struct tg_enrich *tg_enrich_new(void)
@@ -147,17 +157,78 @@ static bool elf_is_go(const char *path)
 	return elf_fd_is_go(open(path, O_RDONLY | O_CLOEXEC));
 }
 
-/* A process that is gone: its executable, found by the path the kernel walked, if that is the
- * very file it ran (same inode and device) and in tmpguard's own mount namespace. */
-static bool gone_exe_is_go(const struct tg_enrich *en, const struct tg_event *e)
+static bool in_mntns(pid_t pid, uint32_t ns)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return stat(path, &st) == 0 && st.st_ino == ns;
+}
+
+/* A live process in mount namespace ns (its inode), or 0. */
+static pid_t pid_in_mntns(struct tg_enrich *en, uint32_t ns)
+{
+	struct timespec now;
+	struct dirent *de;
+	DIR *d;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (en->ns_ino == ns && (en->ns_pid ? in_mntns(en->ns_pid, ns) : now.tv_sec == en->ns_when))
+		return en->ns_pid;
+	en->ns_ino = ns;
+	en->ns_pid = 0;
+	en->ns_when = now.tv_sec;
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0 && in_mntns((pid_t)pid, ns)) {
+			en->ns_pid = (pid_t)pid;
+			break;
+		}
+	}
+	closedir(d);
+	return en->ns_pid;
+}
+
+/* path, resolved inside the root of process pid (RESOLVE_IN_ROOT: its symlinks cannot lead
+ * out of it), or in tmpguard's own when pid is 0. Never blocks on a FIFO. */
+static int open_in_root(pid_t pid, const char *path)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	char root[64];
+	int dfd, fd;
+
+	if (!pid)
+		return open(path, (int)how.flags);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	close(dfd);
+	return fd;
+}
+
+/* A process that is gone: its executable, found by the path the kernel walked (in its mount
+ * namespace: tmpguard's, or through a process still in that one), if that is the very file
+ * it ran (same inode and device). */
+static bool gone_exe_is_go(struct tg_enrich *en, const struct tg_event *e)
 {
 	struct stat st;
+	pid_t pid = 0;
 	int fd;
 
-	if (e->exe[0] != '/' || (e->facts & TG_F_EXE_TRUNC) || !en ||
-	    e->mntns != (uint32_t)en->self_mntns)
+	if (e->exe[0] != '/' || (e->facts & TG_F_EXE_TRUNC) || !en)
 		return false;
-	fd = open(e->exe, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (e->mntns != (uint32_t)en->self_mntns && !(pid = pid_in_mntns(en, e->mntns)))
+		return false;
+	fd = open_in_root(pid, e->exe);
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) || st.st_ino != e->exe_ino ||

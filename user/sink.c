@@ -409,15 +409,23 @@ static int write_whole(struct tg_sinks *k, const char *buf, size_t n)
 }
 
 /* A unique hidden name next to base, created exclusively (0600). */
+/* The random part of a hidden name (a temporary file, a planted directory moved aside): from
+ * getrandom, or from the pid and the attempt when it fails. */
+static unsigned name_tag(int tries)
+{
+	unsigned r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
+	return r;
+}
+
 static int create_temp(struct tg_sinks *k, char *name, size_t len)
 {
 	for (int tries = 0; tries < 16; tries++) {
-		unsigned r = 0;
 		int fd;
 
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
-		snprintf(name, len, ".%s.%08x", k->base, r);
+		snprintf(name, len, ".%s.%08x", k->base, name_tag(tries));
 		fd = openat(k->dirfd, name,
 			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
@@ -454,11 +462,7 @@ static int clear_planted(struct tg_sinks *k, const char *name)
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(k->dirfd, name, 0) && errno != ENOENT ? errno : 0;
 	for (int tries = 0; tries < 16; tries++) {
-		unsigned r = 0;
-
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = (unsigned)getpid() * 2654435761u + (unsigned)tries;
-		snprintf(aside, sizeof(aside), ".%s.planted.%08x", name, r);
+		snprintf(aside, sizeof(aside), ".%s.planted.%08x", name, name_tag(tries));
 		if (renameat2(k->dirfd, name, k->dirfd, aside, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno != EEXIST)

@@ -1182,20 +1182,55 @@ class Attacks(SysctlMixin, TgTestCase):
         # basename: the same exe as for a live one, for reports and fingerprints.
         self.assertEqual(f["proc"]["exe"], os.path.realpath(SH), json.dumps(f))
 
+    def make_go_program(self, d):
+        """A "Go program" in directory d: a C fixture (open_trunc) with a Go build-id note
+        added, what tmpguard looks for in a Go binary. Returns (path, objcopy, the note)."""
+        objcopy = shutil.which("objcopy")
+        self.require(objcopy, "objcopy is not installed (binutils)")
+        exe, note = os.path.join(d, "goprog"), os.path.join(d, "note")
+        with open(note, "wb") as fh:
+            fh.write(b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00buildid!")
+        subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note,
+                        fixture("open_trunc"), exe], check=True)
+        os.chmod(exe, 0o755)
+        return exe, objcopy, note
+
+    def test_go_program_in_a_container_gone_at_once_gets_go_advice(self):
+        # The same in another mount namespace, where the program exists only on a tmpfs
+        # mounted there (a container's own files): tmpguard reads it through a process that
+        # is still in that namespace, resolving the path inside its root.
+        unshare, nsenter = shutil.which("unshare"), shutil.which("nsenter")
+        self.require(unshare and nsenter, "unshare or nsenter is not installed (util-linux)")
+        src = self.private_dir()
+        prog, _, _ = self.make_go_program(src)
+        d = self.private_dir()
+        holder = subprocess.Popen(
+            [unshare, "-m", "--propagation", "private", SH, "-c",
+             'mount -t tmpfs tg-live "$0" && cp "$1" "$0/goprog" && : > "$0/ready" && exec sleep 120',
+             d, prog], env=ENV)
+        self.addCleanup(lambda: (holder.kill(), holder.wait()))
+        ready = "/proc/%d/root%s/ready" % (holder.pid, d)
+        deadline = time.time() + 30
+        while not os.path.exists(ready):
+            self.assertLess(time.time(), deadline, "the namespace was not set up")
+            self.assertIsNone(holder.poll(), "unshare failed")
+            time.sleep(0.05)
+        exe = os.path.join(d, "goprog")
+        self.assertFalse(os.path.exists(exe))  # not in tmpguard's namespace
+        p = self.name("/tmp", "gons")
+        res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
+            [nsenter, "-m", "-t", str(holder.pid), exe, p], env=ENV, timeout=30).returncode, 0))
+        f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
+        self.assertEqual(f["proc"]["exe"], exe, json.dumps(f))
+        self.assertEqual(f["language"], "go", json.dumps(f))
+
     def test_go_program_gone_at_once_gets_go_advice(self):
         # A Go program that creates /tmp/NAME and exits before tmpguard reads the record:
         # the language comes from the executable the kernel named (by path, checked by inode),
         # not from /proc/PID/exe, which is gone. The "Go program" is a C fixture with a Go
         # build-id note added (objcopy): what tmpguard looks for in a Go binary.
-        objcopy = shutil.which("objcopy")
-        self.require(objcopy, "objcopy is not installed (binutils)")
         d = self.private_dir()
-        exe, note = os.path.join(d, "goprog"), os.path.join(d, "note")
-        with open(note, "wb") as fh:
-            fh.write(b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00buildid!")
-        subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note, fixture("open_trunc"),
-                        exe], check=True)
-        os.chmod(exe, 0o755)
+        exe, objcopy, note = self.make_go_program(d)
         p = self.name("/tmp", "gogone")
         res = self.record_while_stopped(lambda: self.assertEqual(
             subprocess.run([exe, p], env=ENV, timeout=30).returncode, 0))
@@ -1208,7 +1243,9 @@ class Attacks(SysctlMixin, TgTestCase):
 
         def run_then_replace():
             self.assertEqual(subprocess.run([exe, q], env=ENV, timeout=30).returncode, 0)
-            os.unlink(exe)
+            # moved aside, not unlinked: a freed inode number may be given to the new file
+            # at once (ext4 does), and (device, inode) is the identity compared
+            os.rename(exe, exe + ".old")
             shutil.copy(fixture("open_trunc"), exe)
             os.chmod(exe, 0o755)
             subprocess.run([objcopy, "--add-section", ".note.go.buildid=" + note, exe],
