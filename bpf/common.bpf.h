@@ -584,8 +584,6 @@ int tg_probe_related(struct tg_probe *p);
 int tg_enforced_rule(__u32 rules);
 /* The process fields of a record: ids, credentials, names, arguments. */
 int tg_fill_task(struct tg_event *e);
-/* The executable's path (file: its struct file *) into e->exe; -1 if it could not be had. */
-int tg_exe_path(struct tg_event *e, __u64 file);
 /* The layout of the tail of s->path (len bytes). */
 int tg_path_shape(struct tg_scratch *s, __u32 len, struct tg_path_shape *out);
 /* A symlink at dentry is being followed (lsm/inode_follow_link, fentry on

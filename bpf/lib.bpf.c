@@ -109,81 +109,79 @@ __noinline int tg_probe_related(struct tg_probe *p)
  * task costs the verifier searches of the kernel's BTF by name, once per program that calls
  * this subprogram, since it is global.
  */
-struct tg_exe_ctx {
-	__u64 dentry, mnt; /* where the walk is: a dentry, and its struct mount */
-	__u32 off;	   /* tg_exe_walk.buf[off..TG_EXE_LEN) holds the path so far */
-	__u32 done;	   /* 1: reached the root of the mount namespace; 2: gave up */
-};
-
-/* One step up: to the parent directory, prepending "/name", or, at the root of a mount, to
- * where that mount is mounted. */
-static long exe_step(__u32 i, struct tg_exe_ctx *x)
+/*
+ * One step up from where the walk is (tg_exe_walk: per CPU, not the stack, which the call chain
+ * down to here has little of left): to the parent directory, prepending "/name", or, at the
+ * root of a mount, to where that mount is mounted.
+ */
+static long exe_step(__u32 i, void *unused)
 {
-	struct dentry *d = (struct dentry *)x->dentry, *parent;
-	struct mount *m = (struct mount *)x->mnt, *up;
+	struct dentry *d, *parent;
+	struct mount *m, *up;
 	const unsigned char *name;
 	struct tg_exe_walk *w;
-	__u32 zero = 0, len, off = x->off;
+	__u32 zero = 0, len, off;
 
 	w = bpf_map_lookup_elem(&tg_exe_walk, &zero);
-	if (!w) {
-		x->done = 2;
+	if (!w)
 		return 1;
-	}
+	d = (struct dentry *)w->dentry;
+	m = (struct mount *)w->mnt;
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		up = BPF_CORE_READ(m, mnt_parent);
 		if (up == m) { /* the namespace's root mount */
-			x->done = 1;
+			w->done = 1;
 			return 1;
 		}
-		x->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
-		x->mnt = (__u64)up;
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = (__u64)up;
 		return 0;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
 	len = BPF_CORE_READ(d, d_name.len);
 	name = BPF_CORE_READ(d, d_name.name);
+	off = w->off;
 	/* A root that is no mount's (memfd, a detached tree), or no room for "/name" */
 	if (parent == d || len == 0 || len + 2 > off) {
-		x->done = 2;
+		w->done = 2;
 		return 1;
 	}
 	off -= len;
 	bpf_probe_read_kernel(&w->buf[off & (TG_EXE_LEN - 1)], len & (TG_EXE_LEN - 1), name);
 	off--;
 	w->buf[off & (TG_EXE_LEN - 1)] = '/';
-	x->off = off;
-	x->dentry = (__u64)parent;
+	w->off = off;
+	w->dentry = (__u64)parent;
 	return 0;
 }
 
 /*
- * The path of the executable file (a struct file *) in its mount namespace, as d_path() would
- * give it from that namespace's root, into e->exe: user space names a process that is gone by
- * it. 0, or -1 when it is longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or not under
- * the namespace's root (e->exe untouched).
+ * The path of the executable file f in its mount namespace, as d_path() would give it from
+ * that namespace's root, into e->exe: user space names a process that is gone by it. 0, or -1
+ * when it is longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or not under the namespace's
+ * root (e->exe untouched). Inline in tg_fill_task: a frame more in the open exits' chain is
+ * past the verifier's 512 bytes of combined stack on 6.1.
  */
-__noinline int tg_exe_path(struct tg_event *e, __u64 file)
+static __always_inline int exe_path(struct tg_event *e, struct file *f)
 {
-	struct file *f = (struct file *)file;
-	struct tg_exe_ctx x = {};
 	struct tg_exe_walk *w;
-	__u32 zero = 0, n;
+	__u32 zero = 0, off;
 
-	if (!e || !f)
-		return -1;
 	w = bpf_map_lookup_elem(&tg_exe_walk, &zero);
 	if (!w)
 		return -1;
-	x.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	x.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
-	x.off = TG_EXE_LEN - 1;
+	w->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	w->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
+	w->off = TG_EXE_LEN - 1;
+	w->done = 0;
 	w->buf[TG_EXE_LEN - 1] = 0;
-	bpf_loop(TG_EXE_DEPTH, exe_step, &x, 0);
-	if (x.done != 1 || x.off == 0 || x.off >= TG_EXE_LEN - 1)
+	bpf_loop(TG_EXE_DEPTH, exe_step, NULL, 0);
+	off = w->off;
+	if (w->done != 1 || off == 0 || off >= TG_EXE_LEN - 1)
 		return -1;
-	n = TG_EXE_LEN - x.off; /* the NUL included */
-	bpf_probe_read_kernel(e->exe, n & (TG_EXE_LEN - 1), &w->buf[x.off & (TG_EXE_LEN - 1)]);
+	/* TG_EXE_LEN - off bytes, the NUL included */
+	bpf_probe_read_kernel(e->exe, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
+			      &w->buf[off & (TG_EXE_LEN - 1)]);
 	return 0;
 }
 
@@ -234,9 +232,8 @@ __noinline int tg_fill_task(struct tg_event *e)
 	if (exe) {
 		e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
 		e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-		/* The path, or at least the name (a global function takes the pointer as the
-		 * scalar a helper's read gives). */
-		if (tg_exe_path(e, (__u64)BPF_CORE_READ(mm, exe_file))) {
+		/* The path, or at least the name. */
+		if (exe_path(e, exe)) {
 			bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
 						  exe->f_path.dentry->d_name.name);
 			e->facts |= TG_F_EXE_TRUNC;
