@@ -127,6 +127,10 @@ static long exe_step(__u32 i, void *unused)
 		return 1;
 	d = (struct dentry *)w->dentry;
 	m = (struct mount *)w->mnt;
+	if (w->dentry == w->root_dentry && w->mnt == w->root_mnt) { /* the process's root */
+		w->done = 1;
+		return 1;
+	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		up = BPF_CORE_READ(m, mnt_parent);
 		if (up == m) { /* the namespace's root mount */
@@ -156,22 +160,25 @@ static long exe_step(__u32 i, void *unused)
 }
 
 /*
- * The path of the executable file f in its mount namespace, as d_path() would give it from
- * that namespace's root, into e->exe: user space names a process that is gone by it. 0, or -1
- * when it is longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or not under the namespace's
- * root (e->exe untouched). Inline in tg_fill_task: a frame more in the open exits' chain is
- * past the verifier's 512 bytes of combined stack on 6.1.
+ * The path of the executable file f as the process itself sees it, as d_path() would give it
+ * from the process's root (a chroot's, a container's), into e->exe: user space names a process
+ * that is gone by it. 0, or -1 when it is longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or
+ * not under that root (e->exe untouched). Inline in tg_fill_task: a frame more in the open exits'
+ * chain is past the verifier's 512 bytes of combined stack on 6.1.
  */
-static __always_inline int exe_path(struct tg_event *e, struct file *f)
+static __always_inline int exe_path(struct tg_event *e, struct task_struct *task, struct file *f)
 {
+	const __u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
 	struct tg_exe_walk *w;
 	__u32 zero = 0, off;
 
 	w = bpf_map_lookup_elem(&tg_exe_walk, &zero);
 	if (!w)
 		return -1;
+	w->root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+	w->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt) - mnt_off;
 	w->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	w->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
+	w->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - mnt_off;
 	w->off = TG_EXE_LEN - 1;
 	w->done = 0;
 	w->buf[TG_EXE_LEN - 1] = 0;
@@ -233,7 +240,7 @@ __noinline int tg_fill_task(struct tg_event *e)
 		e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
 		e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
 		/* The path, or at least the name. */
-		if (exe_path(e, exe)) {
+		if (exe_path(e, task, exe)) {
 			bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
 						  exe->f_path.dentry->d_name.name);
 			e->facts |= TG_F_EXE_TRUNC;

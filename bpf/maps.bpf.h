@@ -229,9 +229,10 @@ struct {
  * inside. */
 struct tg_exe_walk {
 	char buf[2 * TG_EXE_LEN];
-	__u64 dentry, mnt; /* where the walk is: a dentry, and its struct mount */
-	__u32 off;	   /* buf[off..TG_EXE_LEN) holds the path built so far */
-	__u32 done;	   /* 1: reached the root of the mount namespace; 2: too long or deep */
+	__u64 dentry, mnt;	     /* where the walk is: a dentry, and its struct mount */
+	__u64 root_dentry, root_mnt; /* where it ends: the process's root (chroot, container) */
+	__u32 off;		     /* buf[off..TG_EXE_LEN) holds the path built so far */
+	__u32 done; /* 1: reached the root of the mount namespace; 2: too long or deep */
 };
 
 struct {

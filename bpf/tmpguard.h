@@ -287,8 +287,8 @@ struct tg_event {
 	__u32 exe_dev;
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */
-	/* The executable's absolute path in the process's mount namespace, as the kernel's
-	 * d_path would give it; only its basename when TG_F_EXE_TRUNC (a path longer than
+	/* The executable's absolute path from the process's root, as the kernel's d_path would
+	 * give it to the process; only its basename when TG_F_EXE_TRUNC (a path longer than
 	 * TG_EXE_LEN or deeper than TG_EXE_DEPTH) */
 	char exe[TG_EXE_LEN];
 	char cgroup[TG_CGROUP_LEN];

@@ -1219,7 +1219,10 @@ class Attacks(SysctlMixin, TgTestCase):
         self.assertFalse(os.path.exists(exe))  # not in tmpguard's namespace
         p = self.name("/tmp", "gons")
         res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
-            [nsenter, "-m", "-t", str(holder.pid), exe, p], env=ENV, timeout=30).returncode, 0))
+            # --root --wd: the holder's, so that a chroot (a fresh root this test runs in)
+            # is kept; entering a mount namespace alone resets the root to that namespace's
+            [nsenter, "-m", "--root", "--wd", "-t", str(holder.pid), exe, p], env=ENV,
+            timeout=30).returncode, 0))
         f = self.assertFindings(res, p, ["nonexclusive-create"])["nonexclusive-create"]
         self.assertEqual(f["proc"]["exe"], exe, json.dumps(f))
         self.assertEqual(f["language"], "go", json.dumps(f))
