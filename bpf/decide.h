@@ -81,12 +81,21 @@ static inline __u32 tg_decide_mkdir(int req_shared, __u32 mode, __u32 loose_mask
 	return req_shared && (mode & loose_mask) ? TG_RULE_BIT(TG_R_LOOSE_TEMPDIR) : 0;
 }
 
+/* The bits of the policy's file mask that matter for a node of this mode: for a socket only
+ * write (connect(2) needs write permission; read and execute mean nothing there). */
+static inline __u32 tg_node_loose_mask(__u32 mode, __u32 loose_mask)
+{
+	return (mode & 0170000) == 0140000 ? loose_mask & 0022 : loose_mask;
+}
+
 /* A FIFO, socket, device or file made by mknod or bind in a shared directory, with a mode the
  * policy calls loose for files: loose-mode. (These calls fail on an existing name: no act
  * rule.) */
 static inline __u32 tg_decide_node(int req_shared, __u32 mode, __u32 loose_mask)
 {
-	return req_shared && (mode & loose_mask) ? TG_RULE_BIT(TG_R_LOOSE_MODE) : 0;
+	return req_shared && (mode & tg_node_loose_mask(mode, loose_mask))
+		       ? TG_RULE_BIT(TG_R_LOOSE_MODE)
+		       : 0;
 }
 
 /* Who made an ENOENT probe, or a create, and when (boot-time ns). */

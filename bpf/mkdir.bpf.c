@@ -52,7 +52,7 @@ __noinline int tg_mkname_exit(long ret)
 		/* unix_bind(): the socket file gets S_IRWXUGO less the umask */
 		type = S_IFSOCK;
 		eff = 0777 & ~umask;
-		if (!(eff & tg_set.file_loose_mask))
+		if (!(eff & tg_node_loose_mask(S_IFSOCK, tg_set.file_loose_mask)))
 			return 0;
 		if (bpf_probe_read_user(&family, sizeof(family), (void *)c.path) ||
 		    family != AF_UNIX)

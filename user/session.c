@@ -697,12 +697,6 @@ static void emit_session_record(struct session *s)
 	emit_record(s, o);
 }
 
-/* Hits of the kernel's exceptions, per exception of the policy in force. */
-static void kexc_hits(struct session *s, uint64_t *khits)
-{
-	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-}
-
 static void print_summary(struct session *s)
 {
 	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
@@ -715,7 +709,7 @@ static void print_summary(struct session *s)
 	char t1[64], t2[64];
 
 	tg_bpf_stats(s->bpf, st);
-	kexc_hits(s, khits);
+	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
 	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
 		total += tg_agg_by_severity(s->agg, sev);
 
@@ -1388,7 +1382,7 @@ static void policy_reload(struct session *s)
 		return;
 	}
 	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
-	kexc_hits(s, khits);
+	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
 	for (size_t i = 0; i < s->pol->n_exceptions; i++)
 		s->exc_retired += khits[i];
 	e = policy_install(s, pol);

@@ -89,6 +89,11 @@ static void test_precedence_of_the_act_rules(void **state)
 	c.dir_shared = c.req_shared = 1;
 	c.created = 1; /* a file this open created has no other name */
 	assert_int_equal(tg_decide_open(&c), B(NONEXCLUSIVE_CREATE));
+	/* a socket is loose only if others may write (connect) to it */
+	assert_int_equal(tg_decide_node(1, 0140755, 0027), 0);
+	assert_int_equal(tg_decide_node(1, 0140775, 0027), B(LOOSE_MODE));
+	assert_int_equal(tg_decide_node(1, 0010644, 0027), B(LOOSE_MODE)); /* a FIFO others read */
+	assert_int_equal(tg_decide_node(0, 0140777, 0027), 0);
 	/* tg_hardlinked: regular files with more than one link only */
 	assert_true(tg_hardlinked(0100644, 2));
 	assert_false(tg_hardlinked(0100644, 1));
