@@ -7,9 +7,17 @@
 #include <string.h>
 #include "aggregate.h"
 
+struct tg_agg_user {
+	bool used;
+	uint32_t uid;
+	size_t keys; /* its entries, folded ones not counted */
+};
+
 struct tg_agg {
 	struct tg_agg_entry *entries;
-	size_t n, max;
+	size_t n, max, per_uid;
+	struct tg_agg_user users[TG_AGG_USERS], others;
+	uint64_t folded;
 	size_t *index; /* open addressing: slot -> entry + 1, 0 = empty */
 	size_t nslots;
 	struct tg_agg_entry **sorted;
@@ -18,13 +26,14 @@ struct tg_agg {
 	uint64_t by_rule[TG_RULE_MAX];
 };
 
-struct tg_agg *tg_agg_new(size_t max_entries)
+struct tg_agg *tg_agg_new(size_t max_entries, size_t per_uid)
 {
 	struct tg_agg *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
 	a->max = max_entries ? max_entries : 1;
+	a->per_uid = per_uid;
 	a->nslots = 16;
 	while (a->nslots < a->max * 2)
 		a->nslots <<= 1;
@@ -48,9 +57,9 @@ void tg_agg_free(struct tg_agg *a)
 	free(a);
 }
 
-static uint64_t key_hash(uint32_t pid, enum tg_rule rule, const char *pattern)
+static uint64_t key_hash(bool folded, uint32_t id, enum tg_rule rule, const char *pattern)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ pid ^ ((uint64_t)rule << 32);
+	uint64_t h = 0xcbf29ce484222325ULL ^ id ^ ((uint64_t)rule << 32) ^ ((uint64_t)folded << 40);
 
 	for (const unsigned char *p = (const unsigned char *)pattern; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
@@ -62,33 +71,83 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* uid's slot (open addressing), or the one all users past TG_AGG_USERS share */
+static struct tg_agg_user *agg_user(struct tg_agg *a, uint32_t uid)
+{
+	size_t h = (size_t)(uid * 2654435761u) % TG_AGG_USERS;
+
+	for (size_t i = 0; i < TG_AGG_USERS; i++) {
+		struct tg_agg_user *u = &a->users[(h + i) % TG_AGG_USERS];
+
+		if (!u->used) {
+			u->used = true;
+			u->uid = uid;
+			return u;
+		}
+		if (u->uid == uid)
+			return u;
+	}
+	return &a->others;
+}
+
+/* The entry of the key, or the empty slot where it goes. */
+static struct tg_agg_entry *agg_find(struct tg_agg *a, bool folded, uint32_t pid, uint32_t uid,
+				     enum tg_rule rule, const char *pattern, size_t *slot)
+{
+	size_t i = key_hash(folded, folded ? uid : pid, rule, pattern) & (a->nslots - 1);
+
+	for (;; i = (i + 1) & (a->nslots - 1)) {
+		struct tg_agg_entry *e;
+
+		if (!a->index[i])
+			break;
+		e = &a->entries[a->index[i] - 1];
+		if (e->folded == folded && e->rule == rule &&
+		    (folded ? e->uid == uid : e->pid == pid && !strcmp(e->pattern, pattern)))
+			return e;
+	}
+	*slot = i;
+	return NULL;
+}
+
 #define MINUTE_NS (60ULL * 1000000000ULL)
 
-uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char *exe,
+uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, uint32_t uid, const char *comm, const char *exe,
 		    enum tg_rule rule, enum tg_severity sev, const char *pattern, uint64_t ts_ns,
 		    unsigned int per_minute, bool *print)
 {
-	size_t slot = key_hash(pid, rule, pattern) & (a->nslots - 1);
 	struct tg_agg_entry *e;
+	struct tg_agg_user *u = NULL;
+	bool folded = false;
+	size_t slot;
 
 	a->by_sev[sev]++;
 	a->by_rule[rule]++;
-	for (;; slot = (slot + 1) & (a->nslots - 1)) {
-		if (!a->index[slot])
-			break;
-		e = &a->entries[a->index[slot] - 1];
-		if (e->pid == pid && e->rule == rule && !strcmp(e->pattern, pattern)) {
-			e->count++;
-			e->last_ns = ts_ns;
-			if (ts_ns - e->window_ns >= MINUTE_NS) {
-				e->window_ns = ts_ns;
-				e->window_count = 0;
-			}
-			*print = ++e->window_count <= per_minute;
-			if (sev > e->severity)
-				e->severity = sev;
-			return e->count;
+	e = agg_find(a, false, pid, uid, rule, pattern, &slot);
+	if (!e) {
+		/* A new key of a user who holds its share of the table: counted with the
+		 * user's other such keys of this rule, so that one user's flood of names
+		 * leaves room for everyone else's. */
+		u = agg_user(a, uid);
+		if (a->per_uid && u->keys >= a->per_uid) {
+			folded = true;
+			a->folded++;
+			e = agg_find(a, true, 0, uid, rule, "*", &slot);
 		}
+	}
+	if (e) {
+		e->count++;
+		e->last_ns = ts_ns;
+		if (ts_ns - e->window_ns >= MINUTE_NS) {
+			e->window_ns = ts_ns;
+			e->window_count = 0;
+		}
+		/* folded keys are not one key's repeats: always printed (the user's budget
+		 * still applies) */
+		*print = folded || ++e->window_count <= per_minute;
+		if (sev > e->severity)
+			e->severity = sev;
+		return e->count;
 	}
 	*print = true;
 	if (a->n == a->max) {
@@ -97,15 +156,20 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char
 	}
 	e = &a->entries[a->n++];
 	a->index[slot] = a->n;
-	e->pid = pid;
+	e->pid = folded ? 0 : pid;
+	e->uid = uid;
+	e->folded = folded;
 	e->rule = rule;
 	e->severity = sev;
 	e->count = 1;
 	e->first_ns = e->last_ns = e->window_ns = ts_ns;
 	e->window_count = 1;
-	copy_str(e->comm, sizeof(e->comm), comm);
-	copy_str(e->exe, sizeof(e->exe), exe);
-	copy_str(e->pattern, sizeof(e->pattern), pattern);
+	if (!folded) {
+		u->keys++;
+		copy_str(e->comm, sizeof(e->comm), comm);
+		copy_str(e->exe, sizeof(e->exe), exe);
+	}
+	copy_str(e->pattern, sizeof(e->pattern), folded ? "*" : pattern);
 	return 1;
 }
 
@@ -119,6 +183,10 @@ static int cmp_entry(const void *x, const void *y)
 	const struct tg_agg_entry *a = *(const struct tg_agg_entry *const *)x;
 	const struct tg_agg_entry *b = *(const struct tg_agg_entry *const *)y;
 
+	if (a->folded != b->folded) /* a user's folded keys after all processes */
+		return a->folded ? 1 : -1;
+	if (a->folded && a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
 	if (a->rule != b->rule)
@@ -137,6 +205,11 @@ const struct tg_agg_entry *const *tg_agg_sorted(struct tg_agg *a)
 uint64_t tg_agg_overflow(const struct tg_agg *a)
 {
 	return a->overflow;
+}
+
+uint64_t tg_agg_folded(const struct tg_agg *a)
+{
+	return a->folded;
 }
 
 uint64_t tg_agg_by_severity(const struct tg_agg *a, enum tg_severity s)

@@ -13,7 +13,9 @@
 #include "rules.h"
 
 struct tg_agg_entry {
-	uint32_t pid;
+	uint32_t pid; /* 0 when folded */
+	uint32_t uid; /* the acting user's (of the first finding) */
+	bool folded;  /* a user's keys past its share of the table, per rule: no comm, exe */
 	enum tg_rule rule;
 	enum tg_severity severity; /* highest seen */
 	uint64_t count;
@@ -27,19 +29,26 @@ struct tg_agg_entry {
 
 struct tg_agg;
 
-struct tg_agg *tg_agg_new(size_t max_entries);
+/* A user (uid) holds at most per_uid keys (0: no limit); its new keys past that are folded
+ * into one key per rule (pid 0, pattern "*"): one user's flood of distinct names cannot fill
+ * the table that everyone's findings are counted in. Past TG_AGG_USERS users, the rest share
+ * one such count. */
+#define TG_AGG_USERS 1024
+struct tg_agg *tg_agg_new(size_t max_entries, size_t per_uid);
 void tg_agg_free(struct tg_agg *a);
 /* Adds one finding; returns its key's count including this one (1: first of its kind), or 0
  * when the table is full and the finding was only counted as overflow. *print says whether it
  * is among the first per_minute findings of its key in the current minute (always true on
- * overflow, so nothing goes unseen). */
-uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, const char *comm, const char *exe,
+ * overflow and for folded keys, so nothing goes unseen). */
+uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, uint32_t uid, const char *comm, const char *exe,
 		    enum tg_rule rule, enum tg_severity sev, const char *pattern, uint64_t ts_ns,
 		    unsigned int per_minute, bool *print);
 size_t tg_agg_size(const struct tg_agg *a);
-/* Entries ordered by pid, then rule, then pattern (valid until the next tg_agg_add). */
+/* Entries ordered by pid, then rule, then pattern, the folded ones last by uid (valid until
+ * the next tg_agg_add). */
 const struct tg_agg_entry *const *tg_agg_sorted(struct tg_agg *a);
 uint64_t tg_agg_overflow(const struct tg_agg *a);
+uint64_t tg_agg_folded(const struct tg_agg *a); /* findings counted in folded keys */
 /* Which of n entries (as tg_agg_sorted orders them) a summary lists when it lists at most
  * limit: the most severe, then the most counted. Their indexes, ascending (so in ents'
  * order), go to idx (room for min(n, limit)); returns how many. */

@@ -43,6 +43,7 @@
 #define TG_EXIT_USAGE  2
 #define TG_EXIT_FAILON 3
 #define TG_AGG_MAX     65536
+#define TG_AGG_PER_UID (TG_AGG_MAX / 16) /* one user's share of the aggregation table */
 /* The summary lists this many aggregates at most (the most severe, then the most counted) and
  * counts the rest: a flood of distinct names must not make it a record of megabytes. */
 #define TG_SUMMARY_AGGREGATES 512
@@ -384,7 +385,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		}
 		r.lang = tg_lang_detect(proc->exe, e.comm, proc->is_go);
 		tg_path_pattern(e.path, pattern, sizeof(pattern));
-		r.count = tg_agg_add(s->agg, e.pid, e.comm, proc->exe, r.finding.rule,
+		r.count = tg_agg_add(s->agg, e.pid, e.fsuid, e.comm, proc->exe, r.finding.rule,
 				     r.finding.severity, pattern, e.ts_ns,
 				     s->pol->per_key_per_minute, &print);
 		if ((int)r.finding.severity > s->worst)
@@ -735,10 +736,13 @@ static void print_summary(struct session *s)
 		char *exe = tg_text_dup(a->exe, strlen(a->exe));
 		char *pat = tg_text_dup(a->pattern, strlen(a->pattern));
 
-		if (i == 0 || a->pid != last_pid)
+		if (a->folded)
+			fprintf(stderr, "  uid %u, past its share of the table (%d keys)\n", a->uid,
+				TG_AGG_PER_UID);
+		else if (i == 0 || a->pid != last_pid)
 			fprintf(stderr, "  pid %u %s (%s)\n", a->pid, comm ? comm : "?",
 				exe ? exe : "?");
-		last_pid = a->pid;
+		last_pid = a->folded ? 0 : a->pid;
 		fprintf(stderr, "    %-20s %-8s x%-5llu %s\n", tg_rule_id(a->rule),
 			tg_severity_name(a->severity), (unsigned long long)a->count,
 			pat ? pat : "?");
@@ -790,6 +794,11 @@ static void print_summary(struct session *s)
 			(unsigned long long)st[TG_STAT_DENIED],
 			(unsigned long long)st[TG_STAT_KILLED],
 			(unsigned long long)st[TG_STAT_WOULD_DENY]);
+	if (tg_agg_folded(s->agg))
+		fprintf(stderr,
+			"  %llu findings of users past their share of the aggregation table were "
+			"counted per user and rule\n",
+			(unsigned long long)tg_agg_folded(s->agg));
 	if (tg_agg_overflow(s->agg))
 		fprintf(stderr,
 			"  %llu findings beyond the aggregation table were printed unaggregated\n",
@@ -847,6 +856,9 @@ static void print_summary(struct session *s)
 			tg_format_time(a->first_ns + s->boot_to_real_ns, t1, sizeof(t1));
 			tg_format_time(a->last_ns + s->boot_to_real_ns, t2, sizeof(t2));
 			json_object_object_add(p, "pid", json_object_new_int64(a->pid));
+			json_object_object_add(p, "uid", json_object_new_int64(a->uid));
+			if (a->folded)
+				json_object_object_add(p, "folded", json_object_new_boolean(1));
 			json_object_object_add(p, "comm",
 					       tg_json_bytes(a->comm, strlen(a->comm), NULL));
 			json_object_object_add(p, "exe",
@@ -906,6 +918,8 @@ static void print_summary(struct session *s)
 		}
 		json_object_object_add(ev, "aggregate_overflow",
 				       json_object_new_int64(tg_agg_overflow(s->agg)));
+		json_object_object_add(ev, "aggregate_folded",
+				       json_object_new_int64(tg_agg_folded(s->agg)));
 		json_object_object_add(ev, "denied", json_object_new_int64(st[TG_STAT_DENIED]));
 		json_object_object_add(ev, "killed", json_object_new_int64(st[TG_STAT_KILLED]));
 		json_object_object_add(ev, "would_deny",
@@ -1566,7 +1580,7 @@ static int session_start(struct session *s, bool scoped)
 	if (metrics_open(s))
 		return 1;
 	s->en = tg_enrich_new();
-	s->agg = tg_agg_new(TG_AGG_MAX);
+	s->agg = tg_agg_new(TG_AGG_MAX, TG_AGG_PER_UID);
 	s->budget = tg_budget_new();
 	if (!s->en || !s->agg || !s->budget) {
 		fprintf(stderr, "tmpguard: out of memory\n");

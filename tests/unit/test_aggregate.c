@@ -46,24 +46,24 @@ static void test_pattern_truncates(void **state)
 
 static void test_aggregate(void **state)
 {
-	struct tg_agg *a = tg_agg_new(2);
+	struct tg_agg *a = tg_agg_new(2, 0);
 	const struct tg_agg_entry *const *s;
 	bool print;
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
+	assert_int_equal(tg_agg_add(a, 10, 0, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
 				    TG_SEV_HIGH, "/tmp/f.*", 1, 1, &print),
 			 1);
-	assert_int_equal(tg_agg_add(a, 10, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
+	assert_int_equal(tg_agg_add(a, 10, 0, "sh", "/bin/sh", TG_RULE_NONEXCLUSIVE_CREATE,
 				    TG_SEV_HIGH, "/tmp/f.*", 2, 1, &print),
 			 2);
 	/* another rule is another key */
-	assert_int_equal(tg_agg_add(a, 5, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM,
+	assert_int_equal(tg_agg_add(a, 5, 0, "sh", "/bin/sh", TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM,
 				    "/tmp/f.*", 3, 1, &print),
 			 1);
 	/* full: counted as overflow, never lost */
-	assert_int_equal(tg_agg_add(a, 11, "py", "/usr/bin/python3", TG_RULE_LOOSE_MODE,
+	assert_int_equal(tg_agg_add(a, 11, 0, "py", "/usr/bin/python3", TG_RULE_LOOSE_MODE,
 				    TG_SEV_CRITICAL, "/tmp/g", 4, 1, &print),
 			 0);
 	assert_int_equal(tg_agg_overflow(a), 1);
@@ -80,23 +80,76 @@ static void test_aggregate(void **state)
 	tg_agg_free(a);
 }
 
+static void test_aggregate_share_per_user(void **state)
+{
+	struct tg_agg *a = tg_agg_new(8, 3);
+	const struct tg_agg_entry *const *s;
+	char pat[32];
+	bool print;
+
+	(void)state;
+	/* uid 65534 makes 100 distinct names: its first 3 keys, then one folded key per rule */
+	for (int i = 0; i < 100; i++) {
+		snprintf(pat, sizeof(pat), "/tmp/flood.x%c%c", 'a' + i / 26, 'a' + i % 26);
+		assert_int_not_equal(tg_agg_add(a, 100 + i % 7, 65534, "flood", "/flood",
+						TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, pat, i, 1,
+						&print),
+				     0);
+		/* folded findings are not one key's repeats: printed (the budget decides) */
+		assert_true(print);
+	}
+	assert_int_equal(tg_agg_add(a, 100, 65534, "flood", "/flood", TG_RULE_LOOSE_MODE,
+				    TG_SEV_CRITICAL, "/tmp/other", 200, 1, &print),
+			 1);
+	assert_int_equal(tg_agg_size(a), 5);
+	assert_int_equal(tg_agg_folded(a), 98);
+	/* another user's finding still has its own key, and its repeats are its own */
+	assert_int_equal(tg_agg_add(a, 7, 0, "bash", "/usr/bin/bash", TG_RULE_SYMLINK_FOLLOW,
+				    TG_SEV_CRITICAL, "/tmp/link", 300, 1, &print),
+			 1);
+	assert_int_equal(tg_agg_add(a, 7, 0, "bash", "/usr/bin/bash", TG_RULE_SYMLINK_FOLLOW,
+				    TG_SEV_CRITICAL, "/tmp/link", 301, 1, &print),
+			 2);
+	assert_false(print);
+	assert_int_equal(tg_agg_overflow(a), 0);
+	s = tg_agg_sorted(a);
+	assert_int_equal(s[0]->pid, 7);
+	assert_int_equal(s[0]->uid, 0);
+	assert_false(s[0]->folded);
+	/* the folded keys last: uid 65534's, per rule, pattern "*", no process */
+	assert_false(s[3]->folded);
+	assert_true(s[4]->folded);
+	assert_true(s[5]->folded);
+	assert_int_equal(s[5]->uid, 65534);
+	assert_int_equal(s[5]->pid, 0);
+	assert_string_equal(s[5]->pattern, "*");
+	assert_string_equal(s[5]->comm, "");
+	assert_int_equal(s[4]->rule + s[5]->rule, TG_RULE_NONEXCLUSIVE_CREATE + TG_RULE_LOOSE_MODE);
+	assert_int_equal(s[4]->count + s[5]->count, 98);
+	/* a key the user already held is still counted in it */
+	assert_int_equal(tg_agg_add(a, 100, 65534, "flood", "/flood", TG_RULE_NONEXCLUSIVE_CREATE,
+				    TG_SEV_HIGH, "/tmp/flood.xaa", 400, 1, &print),
+			 2);
+	tg_agg_free(a);
+}
+
 static void test_rate_limit(void **state)
 {
 	const uint64_t sec = 1000000000ULL;
-	struct tg_agg *a = tg_agg_new(4);
+	struct tg_agg *a = tg_agg_new(4, 0);
 	bool print[5];
 
 	(void)state;
 	/* two per key per minute: the third in the same minute is counted, not printed */
 	for (int i = 0; i < 3; i++)
-		tg_agg_add(a, 1, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x",
+		tg_agg_add(a, 1, 0, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x",
 			   (10 + i) * sec, 2, &print[i]);
 	/* a new minute of that key starts 60 s after its window opened */
-	tg_agg_add(a, 1, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 70 * sec, 2,
-		   &print[3]);
+	tg_agg_add(a, 1, 0, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 70 * sec,
+		   2, &print[3]);
 	/* another key has its own budget */
-	tg_agg_add(a, 2, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 13 * sec, 2,
-		   &print[4]);
+	tg_agg_add(a, 2, 0, "c", "/c", TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH, "/tmp/x", 13 * sec,
+		   2, &print[4]);
 	assert_true(print[0]);
 	assert_true(print[1]);
 	assert_false(print[2]);
@@ -395,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_path_pattern),
 		cmocka_unit_test(test_pattern_truncates),
 		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_aggregate_share_per_user),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_decode),
