@@ -253,6 +253,17 @@ static __always_inline bool decode_call(struct task_struct *task, struct tg_call
 		c->flags = how.flags;
 		c->mode = how.mode;
 	}
+	if (c->op == TG_OP_SOCKETCALL) {
+		/* socketcall(call, args): a bind when call is SYS_BIND (2), its arguments the
+		 * caller's array of three 32-bit words (fd, sockaddr, addrlen) */
+		__u32 a[3];
+
+		if (syscall_arg(regs, compat, 0) != 2 ||
+		    bpf_probe_read_user(a, sizeof(a), (void *)syscall_arg(regs, compat, 1)))
+			return false;
+		c->path = a[1];
+		c->op = TG_OP_BIND;
+	}
 	return true;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * 32-bit syscalls: open, creat, openat, openat2, mkdir, mkdirat, mknod, mknodat, bind and the
- * ENOENT probes, made by
+ * 32-bit syscalls: open, creat, openat, openat2, mkdir, mkdirat, mknod, mknodat, bind (and
+ * socketcall's) and the ENOENT probes, made by
  * ia32 programs (gcc -m32) or by int 0x80 from any program. The per-syscall tracepoints never
  * fire for them (x86 sets ARCH_TRACE_IGNORE_COMPAT_SYSCALLS: a 32-bit number means another
  * syscall in the 64-bit table), so the generic sys_exit tracepoint is the only one that sees
@@ -36,6 +36,7 @@ int BPF_PROG(tp_btf__sys_exit, struct pt_regs *regs, long ret)
 	case TG_OP_MKDIR:
 	case TG_OP_MKNOD:
 	case TG_OP_BIND:
+	case TG_OP_SOCKETCALL:
 		return ret == 0 ? tg_mkname_exit(ret) : 0;
 	case TG_OP_PROBE:
 		return ret == -ENOENT ? tg_probe_exit(ret) : 0;

@@ -62,6 +62,7 @@ enum tg_syscall {
 	TG_SYS_MKNOD,
 	TG_SYS_MKNODAT,
 	TG_SYS_BIND,
+	TG_SYS_SOCKETCALL, /* ia32: socketcall(SYS_BIND, args), as glibc's i386 bind() makes it */
 	TG_SYS_MAX,
 };
 
@@ -183,11 +184,12 @@ struct tg_settings {
  */
 enum tg_sys_op {
 	TG_OP_NONE = 0,
-	TG_OP_OPEN,  /* open, openat, openat2, creat */
-	TG_OP_MKDIR, /* mkdir, mkdirat */
-	TG_OP_PROBE, /* the stat and access families: ENOENT probes */
-	TG_OP_MKNOD, /* mknod, mknodat */
-	TG_OP_BIND,  /* bind: path is the struct sockaddr (an AF_UNIX one names a file) */
+	TG_OP_OPEN,	  /* open, openat, openat2, creat */
+	TG_OP_MKDIR,	  /* mkdir, mkdirat */
+	TG_OP_PROBE,	  /* the stat and access families: ENOENT probes */
+	TG_OP_MKNOD,	  /* mknod, mknodat */
+	TG_OP_BIND,	  /* bind: path is the struct sockaddr (an AF_UNIX one names a file) */
+	TG_OP_SOCKETCALL, /* ia32 socketcall: a bind when its call is SYS_BIND (decode_call) */
 };
 
 #define TG_ARG_NONE 0xff /* dfd: AT_FDCWD; flags: creat's O_CREAT|O_WRONLY|O_TRUNC */

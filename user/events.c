@@ -32,6 +32,7 @@ static const char *const syscall_names[TG_SYS_MAX] = {
 	[TG_SYS_MKNOD] = "mknod",
 	[TG_SYS_MKNODAT] = "mknodat",
 	[TG_SYS_BIND] = "bind",
+	[TG_SYS_SOCKETCALL] = "socketcall",
 };
 
 static const char *const entry_names[TG_ENTRY_MAX] = {

@@ -30,8 +30,11 @@ void TG_SYSCALLS_FN(struct tg_sys_desc *t, size_t n)
 	ENTRY(__NR_mknod, TG_SYS_MKNOD, TG_OP_MKNOD, N, 0, N, 1, N);
 	ENTRY(__NR_mknodat, TG_SYS_MKNODAT, TG_OP_MKNOD, 0, 1, N, 2, N);
 #ifdef __NR_bind
-	/* (32-bit programs built before Linux 4.3 bind through socketcall: not followed) */
 	ENTRY(__NR_bind, TG_SYS_BIND, TG_OP_BIND, N, 1, N, N, N);
+#endif
+#ifdef __NR_socketcall
+	/* ia32: glibc's bind() goes through socketcall (it assumes no kernel newer than 3.2) */
+	ENTRY(__NR_socketcall, TG_SYS_SOCKETCALL, TG_OP_SOCKETCALL, N, N, N, N, N);
 #endif
 	ENTRY(__NR_access, TG_SYS_ACCESS, TG_OP_PROBE, N, 0, N, N, N);
 	ENTRY(__NR_faccessat, TG_SYS_FACCESSAT, TG_OP_PROBE, 0, 1, N, N, N);

@@ -275,6 +275,24 @@ class Ia32(Entry):
         self.assertTrue(os.path.isdir(p))
         self.assertClean(res, "a 32-bit mkdir 0700")
 
+    def test_socket_bound_by_a_32bit_program_is_loose_mode(self):
+        # bind(2) from a 32-bit program: the ia32 bind syscall, and socketcall(SYS_BIND),
+        # which i386 glibc's bind() makes; under umask 0 others can connect.
+        for op in ("bind", "socketcall"):
+            p = self.name("/tmp", "ia32-" + op)
+            res = self.open32(op, p, "0")
+            self.assertOk(res)
+            pid, _ = res.report()
+            f = self.assertFindings(res, p, ["loose-mode"])["loose-mode"]
+            self.assertEqual((f["syscall"], f["entry"], f["file_type"], f["effective_mode"]),
+                             (op, "ia32", "socket", "0777"), f)
+            self.assertProc(f, pid, "open32")
+        # under umask 022 others cannot connect: clean
+        p = self.name("/tmp", "ia32-socketcall-022")
+        res = self.open32("socketcall", p, "022")
+        self.assertOk(res)
+        self.assertClean(res, "a 32-bit bind under umask 022")
+
     def test_stat64_then_open_is_check_then_create(self):
         p = self.name("/tmp", "ia32-probe")
         res = self.open32("probe", p)
