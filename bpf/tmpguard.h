@@ -116,6 +116,7 @@ enum tg_action_taken {
 	TG_ACT_DENIED,	   /* the BPF LSM refused the operation with EACCES */
 	TG_ACT_KILLED,	   /* SIGKILL sent (LSM kill, or the exit-tracepoint fallback) */
 	TG_ACT_WOULD_DENY, /* --dry-run: the LSM would have refused it */
+	TG_ACT_MAX,
 };
 
 /* tg_settings.enforce */

@@ -101,6 +101,14 @@ int tg_event_decode(const void *data, size_t size, struct tg_event *out, char *e
 		snprintf(err, errlen, "record of unknown entry %u", out->entry);
 		return -1;
 	}
+	/* A decision names the rule it enforced; a record without one names none. */
+	if (out->action >= TG_ACT_MAX ||
+	    (out->action == TG_ACT_NONE ? out->rule != TG_R_NONE && out->rule >= TG_R_MAX
+					: out->rule >= TG_R_MAX)) {
+		snprintf(err, errlen, "record of unknown action %u or rule %u", out->action,
+			 out->rule);
+		return -1;
+	}
 	if (out->args_len > TG_ARGS_LEN)
 		out->args_len = TG_ARGS_LEN;
 	if (out->probe_syscall >= TG_SYS_MAX)

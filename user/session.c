@@ -334,7 +334,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		for (int i = 0; i < n; i++)
 			if ((uint32_t)findings[i].rule == e.rule)
 				sev = findings[i].severity;
-		findings[0].rule = e.rule < TG_RULE_MAX ? (enum tg_rule)e.rule : TG_RULE_MAX - 1;
+		findings[0].rule = (enum tg_rule)e.rule; /* < TG_R_MAX: tg_event_decode */
 		findings[0].severity = sev;
 		n = 1;
 	}
