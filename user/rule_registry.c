@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Names of rules and severities: the stable ids policies and outputs use, their CWE ids, and
- * the sentence that says why a finding matters. Pure. (The classifier is in rules.c.)
+ * The rule registry (rule_registry.h): one row per rule, and the names of severities. Pure.
+ * (The classifier is in rules.c.)
  */
 #include <string.h>
-#include "rules.h"
-
-struct rule_info {
-	const char *id;
-	const char *title; /* what was seen, as a heading */
-	const char *cwe;
-	const char *why;
-	enum tg_severity severity; /* tg_classify's default (loose-mode: critical if o+w) */
-};
+#include "rule_registry.h"
 
 /* The ids are an interface (policies name them, outputs carry them): never rename one. */
-static const struct rule_info rules[TG_RULE_MAX] = {
+static const struct tg_rule_info rules[TG_RULE_MAX] = {
 	[TG_RULE_NONEXCLUSIVE_CREATE] =
 		{
 			.id = "nonexclusive-create",
@@ -103,30 +95,45 @@ static const char *const severities[NSEV] = {
 	[TG_SEV_CRITICAL] = "critical",
 };
 
+const struct tg_rule_info *tg_rule_info(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? &rules[r] : NULL;
+}
+
 /* Out-of-range values get a printable placeholder, never NULL, so callers can print blindly. */
 const char *tg_rule_id(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].id : "unknown";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->id : "unknown";
 }
 
 const char *tg_rule_cwe(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].cwe : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->cwe : "";
 }
 
 const char *tg_rule_why(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].why : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->why : "";
 }
 
 const char *tg_rule_title(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].title : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->title : "";
 }
 
 enum tg_severity tg_rule_default_severity(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].severity : TG_SEV_HIGH;
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->severity : TG_SEV_HIGH;
 }
 
 const char *tg_severity_name(enum tg_severity s)
