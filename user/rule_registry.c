@@ -16,6 +16,8 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.why = "Without O_EXCL another local user can create the name first, as a "
 			       "file or a symlink, and the program then writes into it.",
 			.severity = TG_SEV_HIGH,
+			.falco_output = "created a file without O_EXCL in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
 		},
 	[TG_RULE_CHECK_THEN_CREATE] =
 		{
@@ -27,6 +29,9 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "local user can plant a file or symlink there, so the check proves "
 			       "nothing about what the program then opens.",
 			.severity = TG_SEV_HIGH,
+			.falco_output =
+				"checked that a name was free, then created it without O_EXCL",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
 		},
 	[TG_RULE_LOOSE_MODE] =
 		{
@@ -38,6 +43,8 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "change it, so they can read its contents or alter them before the "
 			       "program uses them.",
 			.severity = TG_SEV_MEDIUM,
+			.falco_output = "created a file other users can read or change",
+			.falco_tags = {"mitre_collection", "T1005"},
 		},
 	[TG_RULE_FOREIGN_FILE_REUSE] =
 		{
@@ -52,6 +59,8 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "can change while the program uses it, or a hard link to a file "
 			       "elsewhere, which the program then truncates or overwrites.",
 			.severity = TG_SEV_CRITICAL,
+			.falco_output = "opened a name another user planted in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
 		},
 	[TG_RULE_SYMLINK_FOLLOW] =
 		{
@@ -62,6 +71,9 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "directory, which another user can plant to redirect the write to "
 			       "any file the program is allowed to modify.",
 			.severity = TG_SEV_CRITICAL,
+			.falco_output =
+				"followed a symlink while creating a file in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
 		},
 	[TG_RULE_LOOSE_TEMPDIR] =
 		{
@@ -72,6 +84,8 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "replace or read entries in it, so everything the program later "
 			       "puts inside is exposed.",
 			.severity = TG_SEV_MEDIUM,
+			.falco_output = "created a directory other users can use",
+			.falco_tags = {"mitre_collection", "T1005"},
 		},
 	[TG_RULE_INHERITABLE_FD] =
 		{
@@ -82,6 +96,8 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			       "process later runs, which can then read or write the temporary "
 			       "file.",
 			.severity = TG_SEV_LOW,
+			.falco_output = "created a file without O_CLOEXEC",
+			.falco_tags = {"mitre_collection", "T1005"},
 		},
 };
 

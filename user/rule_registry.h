@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The rule registry: what user space says about each rule, one row per rule, indexed by enum
- * tg_rule. Outputs (text, JSON, reports, metrics, policies) take a rule's id and words from
- * its row. Pure.
+ * tg_rule. Outputs (text, JSON, Falco, reports, metrics, policies) take a rule's id, words
+ * and tags from its row. Pure.
  */
 #ifndef TG_RULE_REGISTRY_H
 #define TG_RULE_REGISTRY_H
@@ -26,15 +26,21 @@ enum tg_severity {
 	TG_SEV_CRITICAL,
 };
 
+/* MITRE ATT&CK tags of a rule's Falco events: its tactic and its technique. */
+#define TG_RULE_FALCO_TAGS 2
+
 struct tg_rule_info {
 	const char *id;		   /* "nonexclusive-create": policies and outputs name it */
 	const char *title;	   /* what was seen, as a heading (reports, SARIF) */
 	const char *cwe;	   /* "CWE-377" or "CWE-367,CWE-377" */
 	const char *why;	   /* one sentence: why this is exploitable */
 	enum tg_severity severity; /* tg_classify's default (loose-mode: critical if o+w) */
+	/* Falco's output sentence: what the process did, as "on PATH: <this> (fields)" */
+	const char *falco_output;
+	const char *falco_tags[TG_RULE_FALCO_TAGS]; /* "mitre_privilege_escalation", "T1068" */
 };
 
-/* The rule's row; NULL for a value that is not a rule (TG_RULE_MAX, a parse's -1). */
+/* The rule's row; NULL for a value that is not a rule (TG_RULE_MAX and beyond). */
 const struct tg_rule_info *tg_rule_info(enum tg_rule r);
 
 /* Out-of-range values get a printable placeholder, never NULL, so callers can print blindly. */
