@@ -18,6 +18,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.severity = TG_SEV_HIGH,
 			.falco_output = "created a file without O_EXCL in a shared directory",
 			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "NonexclusiveCreate",
 		},
 	[TG_RULE_CHECK_THEN_CREATE] =
 		{
@@ -32,6 +33,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.falco_output =
 				"checked that a name was free, then created it without O_EXCL",
 			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "CheckThenCreate",
 		},
 	[TG_RULE_LOOSE_MODE] =
 		{
@@ -45,6 +47,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.severity = TG_SEV_MEDIUM,
 			.falco_output = "created a file other users can read or change",
 			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "LooseMode",
 		},
 	[TG_RULE_FOREIGN_FILE_REUSE] =
 		{
@@ -61,6 +64,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.severity = TG_SEV_CRITICAL,
 			.falco_output = "opened a name another user planted in a shared directory",
 			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "ForeignFileReuse",
 		},
 	[TG_RULE_SYMLINK_FOLLOW] =
 		{
@@ -74,6 +78,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.falco_output =
 				"followed a symlink while creating a file in a shared directory",
 			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "SymlinkFollow",
 		},
 	[TG_RULE_LOOSE_TEMPDIR] =
 		{
@@ -86,6 +91,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.severity = TG_SEV_MEDIUM,
 			.falco_output = "created a directory other users can use",
 			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "LooseTempdir",
 		},
 	[TG_RULE_INHERITABLE_FD] =
 		{
@@ -98,6 +104,7 @@ static const struct tg_rule_info rules[TG_RULE_MAX] = {
 			.severity = TG_SEV_LOW,
 			.falco_output = "created a file without O_CLOEXEC",
 			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "InheritableFd",
 		},
 };
 

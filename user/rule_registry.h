@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The rule registry: what user space says about each rule, one row per rule, indexed by enum
- * tg_rule. Outputs (text, JSON, Falco, reports, metrics, policies) take a rule's id, words
- * and tags from its row. Pure.
+ * tg_rule. Outputs (text, JSON, Falco, SARIF, reports, metrics, policies) take a rule's id,
+ * words and tags from its row. Pure.
  */
 #ifndef TG_RULE_REGISTRY_H
 #define TG_RULE_REGISTRY_H
@@ -38,6 +38,7 @@ struct tg_rule_info {
 	/* Falco's output sentence: what the process did, as "on PATH: <this> (fields)" */
 	const char *falco_output;
 	const char *falco_tags[TG_RULE_FALCO_TAGS]; /* "mitre_privilege_escalation", "T1068" */
+	const char *sarif_name; /* SARIF reportingDescriptor.name: an identifier, "LooseMode" */
 };
 
 /* The rule's row; NULL for a value that is not a rule (TG_RULE_MAX and beyond). */
