@@ -3,6 +3,11 @@
  * The rule registry: what user space says about each rule, one row per rule, indexed by enum
  * tg_rule. Outputs (text, JSON, Falco, SARIF, reports, metrics, policies) take a rule's id,
  * words and tags from its row. Pure.
+ *
+ * Adding a rule: a value in enum tg_rule below and its row in rule_registry.c; the same value
+ * in bpf/tmpguard.h's enum tg_rule_id (the kernel's numbering, checked in rules.c); its advice
+ * in each language's table in advice.c; and what finds it (rules.c, and bpf/decide.h where the
+ * kernel decides it too). test_rule_registry.c and test_advice.c fail until the rows are full.
  */
 #ifndef TG_RULE_REGISTRY_H
 #define TG_RULE_REGISTRY_H
