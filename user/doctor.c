@@ -5,8 +5,8 @@
  * programs that do nothing; nothing is attached, mounted or written.
  */
 #define _GNU_SOURCE
+#include <argp.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +27,7 @@
 #include "tracefs.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TG_EXIT_USAGE 2
 
 /* linux/capability.h numbers; CAP_BPF and CAP_PERFMON exist since 5.8. */
 #define TG_CAP_SYS_ADMIN 21
@@ -1240,89 +1241,76 @@ oom:
 	return -ENOMEM;
 }
 
-static void usage(FILE *out)
+enum { OPT_FORMAT = 0x100 };
+
+static const struct argp_option doctor_options[] = {
+	{"format", OPT_FORMAT, "FORMAT", 0, "text (default) or json", 0},
+	{"verbose", 'v', NULL, 0,
+	 "also load tmpguard's programs as audit would (this mounts tracefs if it is not) and list "
+	 "the verifier's work on each (verified_insns) against its budget",
+	 0},
+	/* -h has always meant help here; argp's own short help is -? */
+	{NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0},
+	{},
+};
+
+static const char doctor_doc[] =
+	"Report what this kernel offers and what tmpguard will use: kernel release, BTF, tracefs, "
+	"BPF ring buffer and program types, BPF LSM, fentry, io_uring, ia32, the fs.protected_* "
+	"sysctls, the mounts of /tmp, /var/tmp and /dev/shm, and privileges. Probes by loading "
+	"programs that do nothing; mounts and changes nothing.\v"
+	"Examples:\n"
+	"  tmpguard doctor\n"
+	"  tmpguard doctor --format json\n"
+	"  tmpguard doctor -v\n"
+	"\n"
+	"Exit status: 0 if tmpguard can audit on this host, 1 if it cannot, 2 on a usage error.";
+
+struct doctor_args {
+	bool json, verbose;
+};
+
+static error_t parse_doctor(int key, char *arg, struct argp_state *state)
 {
-	fprintf(out,
-		"Usage: tmpguard doctor [--format text|json] [-v]\n"
-		"\n"
-		"Report what this kernel offers and what tmpguard will use: kernel release, BTF,\n"
-		"tracefs, BPF ring buffer and program types, BPF LSM, fentry, io_uring, ia32, the\n"
-		"fs.protected_* sysctls, the mounts of /tmp, /var/tmp and /dev/shm, and\n"
-		"privileges. Probes by loading programs that do nothing; mounts and changes\n"
-		"nothing.\n"
-		"\n"
-		"  --format text|json   output format (default: text)\n"
-		"  -v, --verbose        also load tmpguard's programs as audit would (this mounts\n"
-		"                       tracefs if it is not) and list the verifier's work on\n"
-		"                       each (verified_insns) against its budget\n"
-		"  -h, --help           show this help\n"
-		"\n"
-		"Exit status: 0 if tmpguard can audit on this host, 1 if it cannot, 2 on a\n"
-		"usage error.\n");
+	struct doctor_args *a = state->input;
+
+	switch (key) {
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text")) {
+			a->json = false;
+		} else if (!strcmp(arg, "json")) {
+			a->json = true;
+		} else {
+			argp_error(state, "invalid format '%s': expected text or json", arg);
+			return EINVAL;
+		}
+		break;
+	case 'v':
+		a->verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, state->out_stream, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s': doctor takes only options", arg);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
 }
 
 int cmd_doctor(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"format", required_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{},
-	};
+	struct argp argp = {.options = doctor_options, .parser = parse_doctor, .doc = doctor_doc};
+	struct doctor_args a = {0};
 	struct doctor *d;
-	bool json = false, verbose = false;
-	int opt, err;
+	int err;
 
-	optind = 0; /* glibc: restart scanning, whatever parsed argv before us */
-	opterr = 0; /* our own messages, which name the option */
-	while ((opt = getopt_long(argc, argv, "+:hv", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'v':
-			verbose = true;
-			break;
-		case 'f':
-			if (strcmp(optarg, "text") == 0) {
-				json = false;
-			} else if (strcmp(optarg, "json") == 0) {
-				json = true;
-			} else {
-				fprintf(stderr,
-					"tmpguard doctor: unknown format '%s' for "
-					"--format; use text or json\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case ':':
-			fprintf(stderr,
-				"tmpguard doctor: option '%s' needs an argument: text or json\n",
-				argv[optind - 1]);
-			return 2;
-		default:
-			/* optopt is the letter of an unknown short option, 0 for a long one */
-			if (optopt)
-				fprintf(stderr,
-					"tmpguard doctor: unknown option '-%c'; see "
-					"'tmpguard doctor --help'\n",
-					optopt);
-			else
-				fprintf(stderr,
-					"tmpguard doctor: unknown option '%s'; see "
-					"'tmpguard doctor --help'\n",
-					argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr,
-			"tmpguard doctor: unexpected argument '%s': doctor takes only options; see "
-			"'tmpguard doctor --help'\n",
-			argv[optind]);
-		return 2;
-	}
+	argv[0] = "tmpguard doctor";
+	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
+		return TG_EXIT_USAGE;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -1330,13 +1318,13 @@ int cmd_doctor(int argc, char **argv)
 		return 1;
 	}
 	run_checks(d);
-	if (verbose && !d->blockers[0])
+	if (a.verbose && !d->blockers[0])
 		load_programs(d);
-	if (json) {
+	if (a.json) {
 		err = print_json(d);
 	} else {
 		print_text(d);
-		if (verbose)
+		if (a.verbose)
 			print_progs(d);
 		err = 0;
 	}

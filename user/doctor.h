@@ -7,8 +7,8 @@
 #ifndef TG_DOCTOR_H
 #define TG_DOCTOR_H
 
-/* argv[0] is "doctor"; options: -h/--help, --format text|json. Returns 0 if tmpguard can audit
- * on this host, 1 if it cannot, 2 on a usage error. */
+/* argv[0] is "doctor"; options: --format text|json, -v/--verbose, -h/--help (argp). Returns 0 if
+ * tmpguard can audit on this host, 1 if it cannot, 2 on a usage error. */
 int cmd_doctor(int argc, char **argv);
 
 #endif

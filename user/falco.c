@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "falco.h"
+#include "rule_registry.h"
 #include "timeparse.h"
 
 #define TG_FALCO_SOURCE "tmpguard"
@@ -42,32 +43,6 @@ const char *tg_falco_priority(const char *severity)
 	for (size_t i = 0; severity && i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(severity, map[i].sev))
 			return map[i].prio;
-	return NULL;
-}
-
-/* What each rule means, in the words of a Falco rule's output, and its MITRE ATT&CK tags. */
-static const struct rule_info {
-	const char *id, *what, *tactic, *technique;
-} rules[] = {
-	{"nonexclusive-create", "created a file without O_EXCL in a shared directory",
-	 "mitre_privilege_escalation", "T1068"},
-	{"check-then-create", "checked that a name was free, then created it without O_EXCL",
-	 "mitre_privilege_escalation", "T1068"},
-	{"loose-mode", "created a file other users can read or change", "mitre_collection",
-	 "T1005"},
-	{"foreign-file-reuse", "opened a name another user planted in a shared directory",
-	 "mitre_privilege_escalation", "T1068"},
-	{"symlink-follow", "followed a symlink while creating a file in a shared directory",
-	 "mitre_privilege_escalation", "T1068"},
-	{"loose-tempdir", "created a directory other users can use", "mitre_collection", "T1005"},
-	{"inheritable-fd", "created a file without O_CLOEXEC", "mitre_collection", "T1005"},
-};
-
-static const struct rule_info *rule_info(const char *id)
-{
-	for (size_t i = 0; id && i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (!strcmp(id, rules[i].id))
-			return &rules[i];
 	return NULL;
 }
 
@@ -208,7 +183,9 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 {
 	const char *sev = str(rec, "severity"), *rule = str(rec, "rule");
 	const char *prio = tg_falco_priority(sev);
-	const struct rule_info *ri = rule_info(rule);
+	/* The record names its rule by id; one this build does not know has no row. */
+	const int r = tg_rule_parse(rule);
+	const struct tg_rule_info *ri = r < 0 ? NULL : tg_rule_info((enum tg_rule)r);
 	json_object *proc = get(rec, "proc"), *f, *o;
 	const char *cid = str(proc, "container_id"), *tags[16];
 	char *cwe, *flags, *out = NULL, rname[128];
@@ -237,7 +214,7 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	put_value(m, str(proc, "user"));
 	fputs(") on ", m);
 	put_value(m, str(rec, "path"));
-	fprintf(m, ": %s (process=", ri ? ri->what : "insecure temporary file");
+	fprintf(m, ": %s (process=", ri ? ri->falco_output : "insecure temporary file");
 	put_value(m, str(proc, "comm"));
 	fputs(" proc_exepath=", m);
 	put_value(m, str(proc, "exe"));
@@ -288,10 +265,8 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	tags[nt++] = "filesystem";
 	tags[nt++] = TG_FALCO_SOURCE;
 	tags[nt++] = *cid ? "container" : "host";
-	if (ri) {
-		tags[nt++] = ri->tactic;
-		tags[nt++] = ri->technique;
-	}
+	for (size_t i = 0; ri && i < TG_RULE_FALCO_TAGS; i++)
+		tags[nt++] = ri->falco_tags[i];
 	for (size_t i = 0; i < arr_len(get(rec, "cwe")) && nt < 16; i++)
 		tags[nt++] = json_object_get_string(json_object_array_get_idx(get(rec, "cwe"), i));
 	o = event(rec, rname, prio, out, tags_json(tags, nt), f, t_ns);

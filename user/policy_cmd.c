@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <argp.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "policy.h"
@@ -7,28 +10,79 @@
 
 #define TG_EXIT_USAGE 2
 
-static const char usage[] =
-	"Usage: tmpguard policy check [FILE]\n"
-	"Validate a policy file and print the effective policy (every default filled in), and\n"
-	"which exceptions the kernel applies on this host. Without FILE: the built-in default.\n"
-	"Exit status: 0 valid, 2 invalid (the error names file, line and column).\n";
+static const struct argp_option policy_options[] = {
+	/* -h has always meant help here; argp's own short help is -? */
+	{NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0},
+	{},
+};
+
+static const char policy_doc[] =
+	"Validate a policy file and print the effective policy (every default filled in), and "
+	"which exceptions the kernel applies on this host. Without FILE: the built-in default.\v"
+	"Examples:\n"
+	"  tmpguard policy check policies/strict.yaml\n"
+	"  tmpguard policy check\n"
+	"\n"
+	"Exit status: 0 valid, 2 invalid (the error names file, line and column) or a usage error.";
+
+struct policy_args {
+	bool check;	  /* the command, "check", was given */
+	const char *file; /* NULL: the built-in default */
+};
+
+static error_t parse_policy(int key, char *arg, struct argp_state *state)
+{
+	struct policy_args *a = state->input;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, state->out_stream, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0) {
+			if (strcmp(arg, "check")) {
+				argp_error(state, "unknown policy command '%s': expected check",
+					   arg);
+				return EINVAL;
+			}
+			a->check = true;
+		} else if (state->arg_num == 1) {
+			a->file = arg;
+		} else {
+			argp_error(state, "unexpected argument '%s': check takes one FILE", arg);
+			return EINVAL;
+		}
+		break;
+	case ARGP_KEY_END:
+		if (!a->check) {
+			argp_error(state, "missing command: expected check");
+			return EINVAL;
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
 
 int cmd_policy(int argc, char **argv)
 {
+	struct argp argp = {
+		.options = policy_options,
+		.parser = parse_policy,
+		.args_doc = "check [FILE]",
+		.doc = policy_doc,
+	};
+	struct policy_args a = {0};
 	struct tg_policy_kernel pk;
 	struct tg_policy *p;
 	char err[1024];
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (argc < 2 || strcmp(argv[1], "check") || argc > 3) {
-		fputs(usage, stderr);
+	argv[0] = "tmpguard policy";
+	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return TG_EXIT_USAGE;
-	}
-	p = argc == 3 ? tg_policy_load(argv[2], err, sizeof(err))
-		      : tg_policy_default(err, sizeof(err));
+	p = a.file ? tg_policy_load(a.file, err, sizeof(err)) : tg_policy_default(err, sizeof(err));
 	if (!p) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;

@@ -330,8 +330,11 @@ static const char *security_severity(int sev)
 	return sev >= 0 && sev <= TG_SEV_CRITICAL ? v[sev] : "5.5";
 }
 
-/* "nonexclusive-create" -> "NonexclusiveCreate": SARIF's rule name is an identifier. */
-static json_object *rule_name(const char *id)
+/*
+ * The name of a rule this build does not know (a newer build's record): its id made an
+ * identifier, "future-rule" -> "FutureRule", as the registry spells the names of its own.
+ */
+static json_object *unknown_rule_name(const char *id)
 {
 	char buf[128];
 	size_t n = 0;
@@ -389,13 +392,14 @@ static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
 	char cwes[64], *save = NULL, *text = NULL, *md = NULL;
 	size_t tlen = 0, mlen = 0;
 	FILE *t = open_memstream(&text, &tlen), *m = open_memstream(&md, &mlen);
-	int sev = i < TG_RULE_MAX ? (int)tg_rule_default_severity(i) : TG_SEV_HIGH;
+	const struct tg_rule_info *ri = tg_rule_info(i);
+	int sev = ri ? (int)ri->severity : TG_SEV_HIGH;
 	bool any = false;
 
 	add(o, "id", str(id));
-	add(o, "name", rule_name(id));
-	add(o, "shortDescription", message(i < TG_RULE_MAX ? tg_rule_title(i) : id));
-	add(o, "fullDescription", message(i < TG_RULE_MAX ? tg_rule_why(i) : id));
+	add(o, "name", ri ? str(ri->sarif_name) : unknown_rule_name(id));
+	add(o, "shortDescription", message(ri ? ri->title : id));
+	add(o, "fullDescription", message(ri ? ri->why : id));
 	/* The advice in each language the findings were in; C's when there were none. */
 	for (size_t k = 0; t && m && k < r->advice.n; k++) {
 		const struct tg_rpt_row *w = &r->advice.rows[k];
@@ -409,7 +413,7 @@ static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
 		tg_md_escape(m, w->text);
 		any = true;
 	}
-	if (t && m && !any && i < TG_RULE_MAX) {
+	if (t && m && !any && ri) {
 		fprintf(t, "[c] %s", tg_advice(TG_LANG_C, i));
 		fputs("- **c**: ", m);
 		tg_md_escape(m, tg_advice(TG_LANG_C, i));
@@ -426,7 +430,7 @@ static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
 	add(cfg, "level", json_object_new_string(sarif_level(sev)));
 	add(o, "defaultConfiguration", cfg);
 	json_object_array_add(tags, json_object_new_string("security"));
-	snprintf(cwes, sizeof(cwes), "%s", i < TG_RULE_MAX ? tg_rule_cwe(i) : "");
+	snprintf(cwes, sizeof(cwes), "%s", ri ? ri->cwe : "");
 	for (char *c = strtok_r(cwes, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
 		char tag[64];
 

@@ -115,7 +115,7 @@ bool tg_probe_related(const struct tg_event *e, uint64_t window_ns)
 	return (e->facts & TG_F_PROBED) && tg_actors_related(&probe, &creator, window_ns);
 }
 
-/* tg_classify's severities: rules_names.c's defaults, loose-mode critical when o+w. */
+/* tg_classify's severities: the registry's defaults, loose-mode critical when o+w. */
 static enum tg_severity severity(enum tg_rule r, const struct tg_event *e)
 {
 	if (r == TG_RULE_LOOSE_MODE && (e->file_mode & 0002))

@@ -1,31 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Classification: a pure function from the kernel's facts about one event (and the
- * classifier's settings) to the findings it proves. No I/O, no globals.
+ * classifier's settings) to the findings it proves. No I/O, no globals. What each rule is
+ * (its id, words, severity) is the registry's: rule_registry.h.
  */
 #ifndef TG_RULES_H
 #define TG_RULES_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-enum tg_rule {
-	TG_RULE_NONEXCLUSIVE_CREATE = 0,
-	TG_RULE_CHECK_THEN_CREATE,
-	TG_RULE_LOOSE_MODE,
-	TG_RULE_FOREIGN_FILE_REUSE,
-	TG_RULE_SYMLINK_FOLLOW,
-	TG_RULE_LOOSE_TEMPDIR,
-	TG_RULE_INHERITABLE_FD,
-	TG_RULE_MAX,
-};
-
-enum tg_severity {
-	TG_SEV_LOW = 0,
-	TG_SEV_MEDIUM,
-	TG_SEV_HIGH,
-	TG_SEV_CRITICAL,
-};
+#include "rule_registry.h"
 
 struct tg_event;
 
@@ -97,16 +81,5 @@ bool tg_probe_related(const struct tg_event *e, uint64_t window_ns);
 /* Fills out[] (at most TG_MAX_FINDINGS) and returns how many findings the event proves. */
 int tg_classify(const struct tg_event *e, const struct tg_dir_verdict *v,
 		const struct tg_rules_config *cfg, struct tg_finding *out);
-
-const char *tg_rule_id(enum tg_rule r);		  /* "nonexclusive-create" */
-const char *tg_rule_cwe(enum tg_rule r);	  /* "CWE-377" or "CWE-367,CWE-377" */
-const char *tg_rule_why(enum tg_rule r);	  /* one sentence: why this is exploitable */
-const char *tg_severity_name(enum tg_severity s); /* "low" .. "critical" */
-int tg_rule_parse(const char *id);		  /* rule id -> enum, -1 if unknown */
-int tg_severity_parse(const char *name);	  /* -1 if unknown */
-
-/* For reports (SARIF rule metadata): a short heading, and the severity tg_classify gives. */
-const char *tg_rule_title(enum tg_rule r);
-enum tg_severity tg_rule_default_severity(enum tg_rule r);
 
 #endif

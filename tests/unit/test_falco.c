@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "falco.h"
 #include "output.h"
+#include "rule_registry.h"
 #include "timeparse.h"
 
 static const char *const falco_keys[] = {"output", "priority", "rule", "time",
@@ -255,6 +256,36 @@ static void test_every_severity_and_container(void **state)
 	}
 }
 
+/* Every rule's event says what its registry row says: the sentence after the path, its tags. */
+static void test_every_rule_from_registry(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	for (int r = 0; r < TG_RULE_MAX; r++) {
+		const struct tg_rule_info *ri = tg_rule_info((enum tg_rule)r);
+		json_object *f, *tags;
+		char want[256];
+		size_t found = 0;
+
+		make_report(&fx, (enum tg_rule)r, ri->severity);
+		f = falco_of(&fx);
+		assert_falco_shape(f);
+		snprintf(want, sizeof(want), ": %s (process=", ri->falco_output);
+		assert_non_null(strstr(s(f, "output"), want));
+		snprintf(want, sizeof(want), "Insecure temporary file: %s", ri->id);
+		assert_string_equal(s(f, "rule"), want);
+		tags = get(f, "tags");
+		for (size_t t = 0; t < json_object_array_length(tags); t++)
+			for (size_t k = 0; k < TG_RULE_FALCO_TAGS; k++)
+				found += !strcmp(
+					json_object_get_string(json_object_array_get_idx(tags, t)),
+					ri->falco_tags[k]);
+		assert_int_equal(found, TG_RULE_FALCO_TAGS);
+		json_object_put(f);
+	}
+}
+
 static json_object *parse(const char *text)
 {
 	json_object *o = json_tokener_parse(text);
@@ -354,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_finding),
 		cmocka_unit_test(test_output_sentence_is_not_the_process_s),
 		cmocka_unit_test(test_every_severity_and_container),
+		cmocka_unit_test(test_every_rule_from_registry),
 		cmocka_unit_test(test_loss_session_summary),
 		cmocka_unit_test(test_unconvertible),
 	};

@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Names of rules and severities: the stable ids policies and outputs use, their CWE ids, and
- * the sentence that says why a finding matters. Pure. (The classifier is in rules.c.)
+ * The rule registry (rule_registry.h): one row per rule, and the names of severities. Pure.
+ * (The classifier is in rules.c.)
  */
 #include <string.h>
-#include "rules.h"
-
-struct rule_info {
-	const char *id;
-	const char *title; /* what was seen, as a heading */
-	const char *cwe;
-	const char *why;
-	enum tg_severity severity; /* tg_classify's default (loose-mode: critical if o+w) */
-};
+#include "rule_registry.h"
 
 /* The ids are an interface (policies name them, outputs carry them): never rename one. */
-static const struct rule_info rules[TG_RULE_MAX] = {
+static const struct tg_rule_info rules[TG_RULE_MAX] = {
 	[TG_RULE_NONEXCLUSIVE_CREATE] =
 		{
 			.id = "nonexclusive-create",
@@ -24,6 +16,9 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			.why = "Without O_EXCL another local user can create the name first, as a "
 			       "file or a symlink, and the program then writes into it.",
 			.severity = TG_SEV_HIGH,
+			.falco_output = "created a file without O_EXCL in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "NonexclusiveCreate",
 		},
 	[TG_RULE_CHECK_THEN_CREATE] =
 		{
@@ -35,6 +30,10 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "local user can plant a file or symlink there, so the check proves "
 			       "nothing about what the program then opens.",
 			.severity = TG_SEV_HIGH,
+			.falco_output =
+				"checked that a name was free, then created it without O_EXCL",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "CheckThenCreate",
 		},
 	[TG_RULE_LOOSE_MODE] =
 		{
@@ -46,6 +45,9 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "change it, so they can read its contents or alter them before the "
 			       "program uses them.",
 			.severity = TG_SEV_MEDIUM,
+			.falco_output = "created a file other users can read or change",
+			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "LooseMode",
 		},
 	[TG_RULE_FOREIGN_FILE_REUSE] =
 		{
@@ -60,6 +62,9 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "can change while the program uses it, or a hard link to a file "
 			       "elsewhere, which the program then truncates or overwrites.",
 			.severity = TG_SEV_CRITICAL,
+			.falco_output = "opened a name another user planted in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "ForeignFileReuse",
 		},
 	[TG_RULE_SYMLINK_FOLLOW] =
 		{
@@ -70,6 +75,10 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "directory, which another user can plant to redirect the write to "
 			       "any file the program is allowed to modify.",
 			.severity = TG_SEV_CRITICAL,
+			.falco_output =
+				"followed a symlink while creating a file in a shared directory",
+			.falco_tags = {"mitre_privilege_escalation", "T1068"},
+			.sarif_name = "SymlinkFollow",
 		},
 	[TG_RULE_LOOSE_TEMPDIR] =
 		{
@@ -80,6 +89,9 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "replace or read entries in it, so everything the program later "
 			       "puts inside is exposed.",
 			.severity = TG_SEV_MEDIUM,
+			.falco_output = "created a directory other users can use",
+			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "LooseTempdir",
 		},
 	[TG_RULE_INHERITABLE_FD] =
 		{
@@ -90,6 +102,9 @@ static const struct rule_info rules[TG_RULE_MAX] = {
 			       "process later runs, which can then read or write the temporary "
 			       "file.",
 			.severity = TG_SEV_LOW,
+			.falco_output = "created a file without O_CLOEXEC",
+			.falco_tags = {"mitre_collection", "T1005"},
+			.sarif_name = "InheritableFd",
 		},
 };
 
@@ -103,30 +118,45 @@ static const char *const severities[NSEV] = {
 	[TG_SEV_CRITICAL] = "critical",
 };
 
+const struct tg_rule_info *tg_rule_info(enum tg_rule r)
+{
+	return (unsigned int)r < TG_RULE_MAX ? &rules[r] : NULL;
+}
+
 /* Out-of-range values get a printable placeholder, never NULL, so callers can print blindly. */
 const char *tg_rule_id(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].id : "unknown";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->id : "unknown";
 }
 
 const char *tg_rule_cwe(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].cwe : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->cwe : "";
 }
 
 const char *tg_rule_why(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].why : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->why : "";
 }
 
 const char *tg_rule_title(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].title : "";
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->title : "";
 }
 
 enum tg_severity tg_rule_default_severity(enum tg_rule r)
 {
-	return (unsigned int)r < TG_RULE_MAX ? rules[r].severity : TG_SEV_HIGH;
+	const struct tg_rule_info *ri = tg_rule_info(r);
+
+	return ri ? ri->severity : TG_SEV_HIGH;
 }
 
 const char *tg_severity_name(enum tg_severity s)
