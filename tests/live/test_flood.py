@@ -19,9 +19,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, NOBODY, TMPGUARD, fixture, rfc3339_to_epoch  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, NOBODY, TMPGUARD, fixture, rfc3339_to_epoch
 
 SECONDS = 10
 RSS_BOUND_KIB = 64 * 1024  # the collector's peak RSS must stay under this

@@ -25,9 +25,8 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, NOBODY, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import ENV, NOBODY, fixture
 
 OPEN_FLAGS = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
 POLICY_CI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies",

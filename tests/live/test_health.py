@@ -20,9 +20,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, rfc3339_to_epoch  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, rfc3339_to_epoch
 
 EXITS = ["tracepoint__syscalls__sys_exit_" + s for s in ("open", "openat", "openat2", "creat")]
 

@@ -18,9 +18,8 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, fixture  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, fixture
 
 # Each a hazard for some format: line breaks, quotes, terminal escapes (7-bit CSI, C1 CSI),
 # a right-to-left override, bytes that are not UTF-8, HTML/Markdown/CSV syntax.

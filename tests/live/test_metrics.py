@@ -29,9 +29,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, PYTHON, TMPGUARD, UMASK, TgTestCase  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, PYTHON, TMPGUARD, UMASK, TgTestCase
 
 try:
     import yaml

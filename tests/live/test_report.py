@@ -896,8 +896,8 @@ def main():
             return 1
         return test_live.skip_all("test_report", why)
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import test_live  # the shared preflight: root, the binary, a kernel that runs BPF
+    # the shared preflight: root, the binary, a kernel that runs BPF
+    import tmpguard_test as test_live
 
     rc = test_live.preflight("test_report")
     if rc is not None:

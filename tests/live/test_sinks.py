@@ -32,12 +32,11 @@ import threading
 import time
 import unittest
 
-# Import test_live.py without writing bytecode next to it: the tree is not ours to change.
+# Import the harness without writing bytecode next to it: the tree is not ours to change.
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402  (the shared helpers: TgTestCase, fixtures, environment)
-from test_live import (BASH, ENV, NOBODY, PYTHON, SH, TMPGUARD, UMASK, Result,  # noqa: E402
-                       SysctlMixin, TgTestCase, fixture, rfc3339_to_epoch)
+import tmpguard_test as test_live  # noqa: E402  (TgTestCase, fixtures, environment)
+from tmpguard_test import (BASH, ENV, NOBODY, PYTHON, SH, TMPGUARD, UMASK, Result,  # noqa: E402
+                           SysctlMixin, TgTestCase, fixture, rfc3339_to_epoch)
 
 UNSHARE = "/usr/bin/unshare"
 MIB = 1 << 20

@@ -33,10 +33,10 @@ import threading
 import time
 import unittest
 
-sys.dont_write_bytecode = True  # importing test_live must not rewrite files in the tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as L  # noqa: E402
-from test_live import ENV, PYTHON, BASH, SH, UMASK, NOBODY, TMPGUARD, Result, fixture  # noqa: E402
+sys.dont_write_bytecode = True  # importing the harness must not rewrite files in the tree
+import tmpguard_test as L  # noqa: E402
+from tmpguard_test import (ENV, PYTHON, BASH, SH, UMASK, NOBODY, TMPGUARD, Result,  # noqa: E402
+                           fixture)
 
 SEVERITY_LEVEL = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 # A program that creates files without O_EXCL, one every few ms, until killed.

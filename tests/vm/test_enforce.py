@@ -15,9 +15,8 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, NOBODY, PYTHON, UMASK, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, NOBODY, PYTHON, UMASK, fixture
 
 DENY_ALL = """version: 1
 rules:

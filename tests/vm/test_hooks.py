@@ -18,12 +18,10 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, PYTHON, UMASK, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, PYTHON, fixture
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_enforce import DENY_ALL  # noqa: E402
+from test_enforce import DENY_ALL  # a sibling: the script's directory is on sys.path
 
 # $1: a fresh prefix in /tmp. Each step is independent of the ones before (a refused create
 # under --enforce changes nothing after it).
