@@ -3,7 +3,7 @@
 """Live tests of `tmpguard daemon`: configuration, readiness, reload, graceful stop, and the
 shipped systemd unit.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_daemon.py [Class[.test] ...]
 
 The daemon is driven the way systemd drives it: $NOTIFY_SOCKET is a real datagram socket the

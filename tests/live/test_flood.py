@@ -6,7 +6,8 @@ within a memory bound, aggregate (print a handful, count the rest), and account 
 create: reported or counted as lost, with each loss alerted on stderr and recorded with its
 window in the output.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_flood.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_flood.py
 """
 
 import json

@@ -7,7 +7,8 @@ The detachment is real (the links are destroyed and the programs leave the trace
 triggered from inside tmpguard through TMPGUARD_TEST_DETACH, since the kernel offers no way to
 detach another process's tracepoint links (`bpftool link detach` answers EOPNOTSUPP).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_health.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_health.py
 """
 
 import json

@@ -6,7 +6,8 @@ UTF-8, markup and table syntax); every format tmpguard writes stays valid and no
 byte comes out: JSON lines, Falco lines, text, the store and `query` (text, JSON, CSV), and
 `report` (Markdown, HTML, JSON, SARIF, CSV).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_hostile.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_hostile.py
 """
 
 import csv

@@ -3,7 +3,7 @@
 """Live tests of the Prometheus endpoint (--metrics-addr, --bpf-stats) and of the shipped
 Prometheus configuration (packaging/), scraped by a real Prometheus server.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
         python3 tests/live/test_metrics.py [Class[.test] ...]
 
 Needs root (BPF), Debian's prometheus (prometheus, promtool) and python3-yaml. Exits 77 when

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Live tests of `tmpguard report`: real findings in, every format out, checked.
 
-    TMPGUARD=build/tmpguard /usr/bin/python3 tests/live/test_report.py [Class[.test] ...]
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard \
+        /usr/bin/python3 tests/live/test_report.py [Class[.test] ...]
 
 Needs root (the findings come from real programs run under `tmpguard run`). Exits 77 (skipped)
 when not root, when TMPGUARD is missing or when this kernel cannot run BPF auditing; also when

@@ -3,13 +3,13 @@
 """Live tests of the output sinks: rotation, syslog, --format falco, write errors, and
 tmpguard's own files (it must never be a finding of its own, nor of another tmpguard).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
         python3 tests/live/test_sinks.py [Class[.test] ...]
 
-Same conventions as test_live.py (whose helpers this reuses): root, exit 77 when skipped,
-names unique per test, everything removed afterwards, `tmpguard audit` started only once it
-says it has attached. Other tmpguard instances may be running machine-wide at the same time:
-these tests look only at their own paths and processes.
+Same conventions and helpers as test_live.py (tests/lib/tmpguard_test.py): root, exit 77 when
+skipped, names unique per test, everything removed afterwards, `tmpguard audit` started only
+once it says it has attached. Other tmpguard instances may be running machine-wide at the same
+time: these tests look only at their own paths and processes.
 
 syslog(3) always writes to /dev/log, so the syslog tests run tmpguard in a private mount
 namespace (unshare -m) whose /dev is a small tmpfs with /dev/log a symlink to a datagram

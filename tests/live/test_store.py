@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Live tests of the event store: `tmpguard audit --db` and `tmpguard query`.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_store.py [Class[.test] ...]
 
-Same conventions as test_live.py (whose helpers this reuses): root, real BPF, real programs,
-exit 77 when that is not possible. Other tmpguard instances may audit the machine at the same
-time, and `audit` sees the whole machine: every assertion about particular findings selects
-this test's own paths (a per-test token), and comparisons between the printed JSON and the
-database are made over everything this run printed.
+Same conventions and helpers as test_live.py (tests/lib/tmpguard_test.py): root, real BPF, real
+programs, exit 77 when that is not possible. Other tmpguard instances may audit the machine at
+the same time, and `audit` sees the whole machine: every assertion about particular findings
+selects this test's own paths (a per-test token), and comparisons between the printed JSON and
+the database are made over everything this run printed.
 
 The ground truth is the live JSON output of the same run (--output FILE): the database must hold
 exactly what was printed, byte for byte.

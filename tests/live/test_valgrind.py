@@ -4,7 +4,8 @@
 included: no invalid access, no use of uninitialised memory, no definite or indirect leak.
 The only suppressions are libbpf 1.1's (tests/valgrind/libbpf-1.1.supp, each explained).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_valgrind.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_valgrind.py
 """
 
 import json

@@ -6,8 +6,8 @@ secure pattern keeps working, the planted-symlink attack leaves its target untou
 processes outside the `run` scope are not touched. The same for creates through io_uring
 (EnforceIoUring) and 32-bit syscalls (EnforceIa32).
 
-Uses the live suite's helpers (tests/live/test_live.py): same environment variables (TMPGUARD,
-TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
+Uses the live suites' harness (tests/lib/tmpguard_test.py): same environment variables
+(TMPGUARD, TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
 
 import os
 import subprocess

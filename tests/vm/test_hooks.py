@@ -9,7 +9,7 @@ then under --enforce once per mode; the findings (everything but times, pids and
 space reads from /proc) must be the same, and the fentry runs must have no syscall tracepoint
 and no tp_btf/sys_exit attached. Two runs per mode: ~40 s in the 6.1 VM.
 
-Uses the live suite's helpers (tests/live/test_live.py). Exits 77 where fentry or BPF LSM
+Uses the live suites' harness (tests/lib/tmpguard_test.py). Exits 77 where fentry or BPF LSM
 programs do not load (under CI=true: 1)."""
 
 import json
