@@ -3,7 +3,7 @@
 """Live tests of `tmpguard daemon`: configuration, readiness, reload, graceful stop, and the
 shipped systemd unit.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_daemon.py [Class[.test] ...]
 
 The daemon is driven the way systemd drives it: $NOTIFY_SOCKET is a real datagram socket the
@@ -25,9 +25,8 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, fixture  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(ROOT, "packaging", "tmpguard.service")

@@ -6,7 +6,8 @@ within a memory bound, aggregate (print a handful, count the rest), and account 
 create: reported or counted as lost, with each loss alerted on stderr and recorded with its
 window in the output.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_flood.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_flood.py
 """
 
 import json
@@ -19,9 +20,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, NOBODY, TMPGUARD, fixture, rfc3339_to_epoch  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, NOBODY, TMPGUARD, fixture, rfc3339_to_epoch
 
 SECONDS = 10
 RSS_BOUND_KIB = 64 * 1024  # the collector's peak RSS must stay under this

@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Live tests of the ways around open(2): io_uring requests and 32-bit syscalls.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_hardening.py [IoUring|Ia32 ...]
 
-Real programs, under the real tmpguard, as in test_live.py (whose helpers and checks these
-tests use): uring_open creates a file through io_uring with the raw io_uring_setup and
-io_uring_enter syscalls (the open runs in an io-wq worker: no open(2) is made), open32 is a
-gcc -m32 program making raw 32-bit syscalls, int80_open a 64-bit program opening through
-int $0x80. Every finding must say how the call entered the kernel ("entry").
+Real programs, under the real tmpguard, as in test_live.py (the harness's helpers and checks,
+tests/lib/tmpguard_test.py): uring_open creates a file through io_uring with the raw
+io_uring_setup and io_uring_enter syscalls (the open runs in an io-wq worker: no open(2) is
+made), open32 is a gcc -m32 program making raw 32-bit syscalls, int80_open a 64-bit program
+opening through int $0x80. Every finding must say how the call entered the kernel ("entry").
 
 open32 is built only where the compiler can do -m32 (gcc-multilib, libc6-dev-i386): without it
 the Ia32 tests skip, saying so, except under CI=true, where they fail (CI installs it).
@@ -25,9 +25,8 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, NOBODY, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import ENV, NOBODY, fixture
 
 OPEN_FLAGS = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
 POLICY_CI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies",

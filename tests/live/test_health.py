@@ -7,7 +7,8 @@ The detachment is real (the links are destroyed and the programs leave the trace
 triggered from inside tmpguard through TMPGUARD_TEST_DETACH, since the kernel offers no way to
 detach another process's tracepoint links (`bpftool link detach` answers EOPNOTSUPP).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_health.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_health.py
 """
 
 import json
@@ -20,9 +21,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, rfc3339_to_epoch  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, rfc3339_to_epoch
 
 EXITS = ["tracepoint__syscalls__sys_exit_" + s for s in ("open", "openat", "openat2", "creat")]
 

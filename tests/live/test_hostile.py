@@ -6,7 +6,8 @@ UTF-8, markup and table syntax); every format tmpguard writes stays valid and no
 byte comes out: JSON lines, Falco lines, text, the store and `query` (text, JSON, CSV), and
 `report` (Markdown, HTML, JSON, SARIF, CSV).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_hostile.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_hostile.py
 """
 
 import csv
@@ -18,9 +19,8 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, fixture  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, fixture
 
 # Each a hazard for some format: line breaks, quotes, terminal escapes (7-bit CSI, C1 CSI),
 # a right-to-left override, bytes that are not UTF-8, HTML/Markdown/CSV syntax.

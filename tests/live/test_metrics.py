@@ -3,7 +3,7 @@
 """Live tests of the Prometheus endpoint (--metrics-addr, --bpf-stats) and of the shipped
 Prometheus configuration (packaging/), scraped by a real Prometheus server.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
         python3 tests/live/test_metrics.py [Class[.test] ...]
 
 Needs root (BPF), Debian's prometheus (prometheus, promtool) and python3-yaml. Exits 77 when
@@ -29,9 +29,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, PYTHON, TMPGUARD, UMASK, TgTestCase  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, PYTHON, TMPGUARD, UMASK, TgTestCase
 
 try:
     import yaml

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Live tests of `tmpguard report`: real findings in, every format out, checked.
 
-    TMPGUARD=build/tmpguard /usr/bin/python3 tests/live/test_report.py [Class[.test] ...]
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard \
+        /usr/bin/python3 tests/live/test_report.py [Class[.test] ...]
 
 Needs root (the findings come from real programs run under `tmpguard run`). Exits 77 (skipped)
 when not root, when TMPGUARD is missing or when this kernel cannot run BPF auditing; also when
@@ -896,8 +897,8 @@ def main():
             return 1
         return test_live.skip_all("test_report", why)
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import test_live  # the shared preflight: root, the binary, a kernel that runs BPF
+    # the shared preflight: root, the binary, a kernel that runs BPF
+    import tmpguard_test as test_live
 
     rc = test_live.preflight("test_report")
     if rc is not None:

@@ -3,13 +3,13 @@
 """Live tests of the output sinks: rotation, syslog, --format falco, write errors, and
 tmpguard's own files (it must never be a finding of its own, nor of another tmpguard).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \\
         python3 tests/live/test_sinks.py [Class[.test] ...]
 
-Same conventions as test_live.py (whose helpers this reuses): root, exit 77 when skipped,
-names unique per test, everything removed afterwards, `tmpguard audit` started only once it
-says it has attached. Other tmpguard instances may be running machine-wide at the same time:
-these tests look only at their own paths and processes.
+Same conventions and helpers as test_live.py (tests/lib/tmpguard_test.py): root, exit 77 when
+skipped, names unique per test, everything removed afterwards, `tmpguard audit` started only
+once it says it has attached. Other tmpguard instances may be running machine-wide at the same
+time: these tests look only at their own paths and processes.
 
 syslog(3) always writes to /dev/log, so the syslog tests run tmpguard in a private mount
 namespace (unshare -m) whose /dev is a small tmpfs with /dev/log a symlink to a datagram
@@ -32,12 +32,11 @@ import threading
 import time
 import unittest
 
-# Import test_live.py without writing bytecode next to it: the tree is not ours to change.
+# Import the harness without writing bytecode next to it: the tree is not ours to change.
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402  (the shared helpers: TgTestCase, fixtures, environment)
-from test_live import (BASH, ENV, NOBODY, PYTHON, SH, TMPGUARD, UMASK, Result,  # noqa: E402
-                       SysctlMixin, TgTestCase, fixture, rfc3339_to_epoch)
+import tmpguard_test as test_live  # noqa: E402  (TgTestCase, fixtures, environment)
+from tmpguard_test import (BASH, ENV, NOBODY, PYTHON, SH, TMPGUARD, UMASK, Result,  # noqa: E402
+                           SysctlMixin, TgTestCase, fixture, rfc3339_to_epoch)
 
 UNSHARE = "/usr/bin/unshare"
 MIB = 1 << 20

@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Live tests of the event store: `tmpguard audit --db` and `tmpguard query`.
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_store.py [Class[.test] ...]
 
-Same conventions as test_live.py (whose helpers this reuses): root, real BPF, real programs,
-exit 77 when that is not possible. Other tmpguard instances may audit the machine at the same
-time, and `audit` sees the whole machine: every assertion about particular findings selects
-this test's own paths (a per-test token), and comparisons between the printed JSON and the
-database are made over everything this run printed.
+Same conventions and helpers as test_live.py (tests/lib/tmpguard_test.py): root, real BPF, real
+programs, exit 77 when that is not possible. Other tmpguard instances may audit the machine at
+the same time, and `audit` sees the whole machine: every assertion about particular findings
+selects this test's own paths (a per-test token), and comparisons between the printed JSON and
+the database are made over everything this run printed.
 
 The ground truth is the live JSON output of the same run (--output FILE): the database must hold
 exactly what was printed, byte for byte.
@@ -33,10 +33,10 @@ import threading
 import time
 import unittest
 
-sys.dont_write_bytecode = True  # importing test_live must not rewrite files in the tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live as L  # noqa: E402
-from test_live import ENV, PYTHON, BASH, SH, UMASK, NOBODY, TMPGUARD, Result, fixture  # noqa: E402
+sys.dont_write_bytecode = True  # importing the harness must not rewrite files in the tree
+import tmpguard_test as L  # noqa: E402
+from tmpguard_test import (ENV, PYTHON, BASH, SH, UMASK, NOBODY, TMPGUARD, Result,  # noqa: E402
+                           fixture)
 
 SEVERITY_LEVEL = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 # A program that creates files without O_EXCL, one every few ms, until killed.

@@ -4,7 +4,8 @@
 included: no invalid access, no use of uninitialised memory, no definite or indirect leak.
 The only suppressions are libbpf 1.1's (tests/valgrind/libbpf-1.1.supp, each explained).
 
-    TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures python3 tests/live/test_valgrind.py
+    PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
+        python3 tests/live/test_valgrind.py
 """
 
 import json
@@ -15,9 +16,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402
-from test_live import ENV, TMPGUARD, fixture  # noqa: E402
+import tmpguard_test as test_live
+from tmpguard_test import ENV, TMPGUARD, fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUPP = os.path.join(ROOT, "tests", "valgrind", "libbpf-1.1.supp")

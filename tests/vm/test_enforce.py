@@ -6,8 +6,8 @@ secure pattern keeps working, the planted-symlink attack leaves its target untou
 processes outside the `run` scope are not touched. The same for creates through io_uring
 (EnforceIoUring) and 32-bit syscalls (EnforceIa32).
 
-Uses the live suite's helpers (tests/live/test_live.py): same environment variables (TMPGUARD,
-TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
+Uses the live suites' harness (tests/lib/tmpguard_test.py): same environment variables
+(TMPGUARD, TG_FIXTURES), same JSON checks. Exits 77 when BPF LSM is not available here."""
 
 import os
 import subprocess
@@ -15,9 +15,8 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, NOBODY, PYTHON, UMASK, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, NOBODY, PYTHON, UMASK, fixture
 
 DENY_ALL = """version: 1
 rules:

@@ -9,7 +9,7 @@ then under --enforce once per mode; the findings (everything but times, pids and
 space reads from /proc) must be the same, and the fentry runs must have no syscall tracepoint
 and no tp_btf/sys_exit attached. Two runs per mode: ~40 s in the 6.1 VM.
 
-Uses the live suite's helpers (tests/live/test_live.py). Exits 77 where fentry or BPF LSM
+Uses the live suites' harness (tests/lib/tmpguard_test.py). Exits 77 where fentry or BPF LSM
 programs do not load (under CI=true: 1)."""
 
 import json
@@ -18,12 +18,10 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
-import test_live as live  # noqa: E402
-from test_live import BASH, ENV, PYTHON, UMASK, fixture  # noqa: E402
+import tmpguard_test as live
+from tmpguard_test import BASH, ENV, PYTHON, fixture
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_enforce import DENY_ALL  # noqa: E402
+from test_enforce import DENY_ALL  # a sibling: the script's directory is on sys.path
 
 # $1: a fresh prefix in /tmp. Each step is independent of the ones before (a refused create
 # under --enforce changes nothing after it).
