@@ -56,7 +56,8 @@ FIXTURE_NAMES = (
 RULES = {"nonexclusive-create", "check-then-create", "loose-mode", "foreign-file-reuse",
          "symlink-follow", "loose-tempdir", "inheritable-fd"}
 SEVERITIES = {"low", "medium", "high", "critical"}
-SYSCALLS = {"open", "openat", "openat2", "creat", "mkdir", "mkdirat", "mknod", "mknodat", "bind"}
+SYSCALLS = {"open", "openat", "openat2", "creat", "mkdir", "mkdirat", "mknod", "mknodat", "bind",
+            "socketcall"}
 PROBE_SYSCALLS = {"stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2"}
 ENTRIES = {"syscall", "ia32", "io_uring"}  # how the call entered the kernel
 FINDING_KEYS = {"type", "time", "rule", "severity", "cwe", "syscall", "path", "resolved_name",
