@@ -25,7 +25,7 @@
 #include <string.h>
 #include "falco.h"
 #include "rule_registry.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define TG_FALCO_SOURCE "tmpguard"
 

@@ -3,23 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include "escape.h"
 #include "events.h"
 #include "flags.h"
 #include "output.h"
-
-void tg_format_time(int64_t real_ns, char *buf, size_t len)
-{
-	time_t sec = real_ns / 1000000000;
-	long nsec = real_ns % 1000000000;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09ldZ", nsec);
-}
+#include "util/escape.h"
+#include "util/timefmt.h"
 
 /* requested_link: "present", "absent", "unknown"; the BPF LSM's proof counts as present. */
 static const char *link_state_name(const struct tg_event *e, const struct tg_dir_verdict *v)

@@ -17,7 +17,7 @@
 #include "report_render.h"
 #include "rules.h"
 #include "store.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2
 

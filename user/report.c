@@ -18,7 +18,7 @@
 #include <time.h>
 #include "output.h"
 #include "report.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define NSEC	 1000000000LL
 #define HOUR_NS	 (3600 * NSEC)

@@ -12,6 +12,7 @@
 #include "advice.h"
 #include "output.h"
 #include "report_render.h"
+#include "util/timefmt.h"
 
 #define SARIF_SCHEMA                                                                               \
 	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-"         \

@@ -17,7 +17,7 @@
 #include "rules.h"
 #include "store.h"
 #include "store_schema.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
