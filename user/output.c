@@ -6,7 +6,7 @@
 #include "events.h"
 #include "flags.h"
 #include "output.h"
-#include "util/escape.h"
+#include "util/json_util.h"
 #include "util/timefmt.h"
 
 /* requested_link: "present", "absent", "unknown"; the BPF LSM's proof counts as present. */
@@ -70,23 +70,6 @@ const char *tg_action_taken_name(uint32_t action)
 	default:
 		return "alert";
 	}
-}
-
-json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
-{
-	size_t need = 4 * n + 1;
-	char *buf = malloc(need);
-	bool lossless = false;
-	json_object *o;
-
-	if (!buf)
-		return NULL;
-	tg_escape_json_bytes(s, n, buf, need, &lossless);
-	o = json_object_new_string(buf);
-	free(buf);
-	if (escaped)
-		*escaped = lossless;
-	return o;
 }
 
 /* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
@@ -286,16 +269,6 @@ int tg_output_json(FILE *out, const struct tg_report *r)
 		err = -errno;
 	json_object_put(o);
 	return err;
-}
-
-char *tg_text_dup(const char *s, size_t n)
-{
-	size_t need = tg_escape_text(s, n, NULL, 0) + 1;
-	char *buf = malloc(need);
-
-	if (buf)
-		tg_escape_text(s, n, buf, need);
-	return buf;
 }
 
 static char *esc(const char *s, size_t n)

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
 #include "query.h"
 #include "report_render.h"
 #include "rules.h"
 #include "store.h"
+#include "util/json_util.h"
 #include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
 #include "report.h"
 #include "util/timefmt.h"
 

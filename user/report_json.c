@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advice.h"
-#include "output.h"
 #include "report_render.h"
+#include "util/json_util.h"
 #include "util/timefmt.h"
 
 #define SARIF_SCHEMA                                                                               \

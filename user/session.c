@@ -39,6 +39,7 @@
 #include "session.h"
 #include "sink.h"
 #include "store.h"
+#include "util/json_util.h"
 #include "util/timefmt.h"
 
 #define TG_EXIT_USAGE  2

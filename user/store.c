@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include "output.h"
 #include "rules.h"
 #include "store.h"
 #include "store_schema.h"
