@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aggregate.h"
+#include "util/hash.h"
 
 struct tg_agg {
 	struct tg_agg_entry *entries;
@@ -50,11 +51,7 @@ void tg_agg_free(struct tg_agg *a)
 
 static uint64_t key_hash(uint32_t pid, enum tg_rule rule, const char *pattern)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ pid ^ ((uint64_t)rule << 32);
-
-	for (const unsigned char *p = (const unsigned char *)pattern; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return h;
+	return tg_fnv1a_str(TG_FNV1A_BASIS ^ pid ^ ((uint64_t)rule << 32), pattern);
 }
 
 static void copy_str(char *dst, size_t len, const char *src)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "report.h"
+#include "util/hash.h"
 #include "util/timefmt.h"
 
 #define NSEC	 1000000000LL
@@ -227,14 +228,9 @@ const char *tg_rpt_bucket_name(enum tg_rpt_bucket b)
 
 static uint64_t hash2(const char *a, const char *b)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = tg_fnv1a_str(TG_FNV1A_BASIS_REPORT, a);
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-	h = (h ^ 0x100) * 1099511628211ULL; /* no byte: "ab"+"" and "a"+"b" differ */
-	for (; b && *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-	return h;
+	return tg_fnv1a_str(tg_fnv1a_step(h, TG_FNV1A_SEP), b);
 }
 
 static bool row_is(const struct tg_rpt_row *w, const char *key, const char *key2)
