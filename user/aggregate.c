@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aggregate.h"
+#include "util/hash.h"
 
 struct tg_agg_user {
 	bool used;
@@ -59,11 +60,8 @@ void tg_agg_free(struct tg_agg *a)
 
 static uint64_t key_hash(bool folded, uint32_t id, enum tg_rule rule, const char *pattern)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ id ^ ((uint64_t)rule << 32) ^ ((uint64_t)folded << 40);
-
-	for (const unsigned char *p = (const unsigned char *)pattern; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return h;
+	return tg_fnv1a_str(TG_FNV1A_BASIS ^ id ^ ((uint64_t)rule << 32) ^ ((uint64_t)folded << 40),
+			    pattern);
 }
 
 static void copy_str(char *dst, size_t len, const char *src)

@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <yaml.h>
 #include "config.h"
-#include "policy.h"
+#include "util/textfile.h"
 
 #define MAX_CONFIG_BYTES (256u << 10)
 

@@ -25,7 +25,8 @@
 #include <string.h>
 #include "falco.h"
 #include "rule_registry.h"
-#include "timeparse.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define TG_FALCO_SOURCE "tmpguard"
 
@@ -46,32 +47,10 @@ const char *tg_falco_priority(const char *severity)
 	return NULL;
 }
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* A string field, "" when absent or not a string. */
-static const char *str(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
-
+/* A number field: any value as json-c converts it (a string of digits too), 0 when absent. */
 static int64_t num(json_object *o, const char *key)
 {
-	json_object *v = get(o, key);
-
-	return v ? json_object_get_int64(v) : 0;
-}
-
-/* json-c asserts on the length of a non-array: 0 for anything else. */
-static size_t arr_len(json_object *a)
-{
-	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+	return json_object_get_int64(tg_json_get(o, key));
 }
 
 /* An array of strings joined by sep (caller frees). */
@@ -83,7 +62,7 @@ static char *join(json_object *arr, const char *sep)
 
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < arr_len(arr); i++)
+	for (size_t i = 0; i < tg_json_array_len(arr); i++)
 		fprintf(f, "%s%s", i ? sep : "",
 			json_object_get_string(json_object_array_get_idx(arr, i)));
 	fclose(f);
@@ -98,11 +77,11 @@ static void add_str(json_object *o, const char *key, const char *v)
 /* A boolean of the finding, as output field "tmpguard.KEY" (false when absent). */
 static void add_bool(json_object *o, json_object *rec, const char *key)
 {
+	json_object *v = tg_json_get(rec, key);
 	char name[64];
 
 	snprintf(name, sizeof(name), "tmpguard.%s", key);
-	json_object_object_add(o, name,
-			       json_object_new_boolean(json_object_get_boolean(get(rec, key))));
+	json_object_object_add(o, name, json_object_new_boolean(json_object_get_boolean(v)));
 }
 
 static void add_int(json_object *o, const char *key, int64_t v)
@@ -168,9 +147,9 @@ static json_object *event(json_object *rec, const char *rule, const char *priori
 	add_str(o, "output", output);
 	add_str(o, "priority", priority);
 	add_str(o, "rule", rule);
-	add_str(o, "time", str(rec, "time"));
+	add_str(o, "time", tg_json_str(rec, "time", ""));
 	add_str(o, "source", TG_FALCO_SOURCE);
-	add_str(o, "hostname", str(rec, "host"));
+	add_str(o, "hostname", tg_json_str(rec, "host", ""));
 	json_object_object_add(o, "tags", tags);
 	add_int(f, "evt.time", t_ns);
 	json_object_object_foreach(fields, k, v) json_object_object_add(f, k, json_object_get(v));
@@ -181,21 +160,21 @@ static json_object *event(json_object *rec, const char *rule, const char *priori
 
 static json_object *finding(json_object *rec, int64_t t_ns)
 {
-	const char *sev = str(rec, "severity"), *rule = str(rec, "rule");
+	const char *sev = tg_json_str(rec, "severity", ""), *rule = tg_json_str(rec, "rule", "");
 	const char *prio = tg_falco_priority(sev);
 	/* The record names its rule by id; one this build does not know has no row. */
 	const int r = tg_rule_parse(rule);
 	const struct tg_rule_info *ri = r < 0 ? NULL : tg_rule_info((enum tg_rule)r);
-	json_object *proc = get(rec, "proc"), *f, *o;
-	const char *cid = str(proc, "container_id"), *tags[16];
+	json_object *proc = tg_json_get(rec, "proc"), *cwes = tg_json_get(rec, "cwe"), *f, *o;
+	const char *cid = tg_json_str(proc, "container_id", ""), *tags[16];
 	char *cwe, *flags, *out = NULL, rname[128];
 	size_t nt = 0, outlen = 0;
 	FILE *m;
 
 	if (!prio || !*rule)
 		return NULL;
-	cwe = join(get(rec, "cwe"), ",");
-	flags = join(get(rec, "flags"), "|");
+	cwe = join(cwes, ",");
+	flags = join(tg_json_get(rec, "flags"), "|");
 	m = open_memstream(&out, &outlen);
 	if (!cwe || !flags || !m) {
 		free(cwe);
@@ -208,67 +187,67 @@ static json_object *finding(json_object *rec, int64_t t_ns)
 	snprintf(rname, sizeof(rname), "Insecure temporary file: %s", rule);
 	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". What the
 	 * audited process chose (its names, command line, path) goes through put_value(). */
-	fprintf(m, "%s: %s %s by ", str(rec, "time"), prio, rname);
-	put_value(m, str(proc, "comm"));
+	fprintf(m, "%s: %s %s by ", tg_json_str(rec, "time", ""), prio, rname);
+	put_value(m, tg_json_str(proc, "comm", ""));
 	fprintf(m, " (pid %lld, user ", (long long)num(proc, "pid"));
-	put_value(m, str(proc, "user"));
+	put_value(m, tg_json_str(proc, "user", ""));
 	fputs(") on ", m);
-	put_value(m, str(rec, "path"));
+	put_value(m, tg_json_str(rec, "path", ""));
 	fprintf(m, ": %s (process=", ri ? ri->falco_output : "insecure temporary file");
-	put_value(m, str(proc, "comm"));
+	put_value(m, tg_json_str(proc, "comm", ""));
 	fputs(" proc_exepath=", m);
-	put_value(m, str(proc, "exe"));
+	put_value(m, tg_json_str(proc, "exe", ""));
 	fputs(" command=", m);
-	put_value(m, str(proc, "cmdline"));
+	put_value(m, tg_json_str(proc, "cmdline", ""));
 	fputs(" parent=", m);
-	put_value(m, str(proc, "pcomm"));
+	put_value(m, tg_json_str(proc, "pcomm", ""));
 	fprintf(m,
 		" ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s action=%s cwe=%s "
 		"container_id=",
-		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags, str(rec, "mode"),
-		sev, str(rec, "action"), cwe);
+		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags,
+		tg_json_str(rec, "mode", ""), sev, tg_json_str(rec, "action", ""), cwe);
 	put_value(m, *cid ? cid : "host");
 	fputc(')', m);
 	fclose(m);
 
 	f = json_object_new_object();
-	add_str(f, "evt.type", str(rec, "syscall"));
+	add_str(f, "evt.type", tg_json_str(rec, "syscall", ""));
 	add_str(f, "evt.arg.flags", flags);
-	add_str(f, "evt.arg.mode", str(rec, "mode"));
-	add_str(f, "proc.name", str(proc, "comm"));
+	add_str(f, "evt.arg.mode", tg_json_str(rec, "mode", ""));
+	add_str(f, "proc.name", tg_json_str(proc, "comm", ""));
 	add_int(f, "proc.pid", num(proc, "pid"));
 	add_int(f, "proc.ppid", num(proc, "ppid"));
-	add_str(f, "proc.pname", str(proc, "pcomm"));
-	add_str(f, "proc.exepath", str(proc, "exe"));
-	add_str(f, "proc.cmdline", str(proc, "cmdline"));
-	add_str(f, "user.name", str(proc, "user"));
+	add_str(f, "proc.pname", tg_json_str(proc, "pcomm", ""));
+	add_str(f, "proc.exepath", tg_json_str(proc, "exe", ""));
+	add_str(f, "proc.cmdline", tg_json_str(proc, "cmdline", ""));
+	add_str(f, "user.name", tg_json_str(proc, "user", ""));
 	add_int(f, "user.uid", num(proc, "uid"));
-	add_str(f, "fd.name", str(rec, "path"));
+	add_str(f, "fd.name", tg_json_str(rec, "path", ""));
 	add_str(f, "container.id", *cid ? cid : "host");
 	add_str(f, "tmpguard.rule", rule);
 	add_str(f, "tmpguard.severity", sev);
-	add_str(f, "tmpguard.action", str(rec, "action"));
+	add_str(f, "tmpguard.action", tg_json_str(rec, "action", ""));
 	add_str(f, "tmpguard.cwe", cwe);
-	add_str(f, "tmpguard.why", str(rec, "why"));
-	add_str(f, "tmpguard.language", str(rec, "language"));
-	add_str(f, "tmpguard.advice", str(rec, "advice"));
-	add_str(f, "tmpguard.resolved_name", str(rec, "resolved_name"));
-	add_str(f, "tmpguard.file_mode", str(rec, "file_mode"));
+	add_str(f, "tmpguard.why", tg_json_str(rec, "why", ""));
+	add_str(f, "tmpguard.language", tg_json_str(rec, "language", ""));
+	add_str(f, "tmpguard.advice", tg_json_str(rec, "advice", ""));
+	add_str(f, "tmpguard.resolved_name", tg_json_str(rec, "resolved_name", ""));
+	add_str(f, "tmpguard.file_mode", tg_json_str(rec, "file_mode", ""));
 	add_int(f, "tmpguard.file_uid", num(rec, "file_uid"));
 	add_bool(f, rec, "created");
 	add_bool(f, rec, "symlink_followed");
 	add_bool(f, rec, "path_changed");
 	add_bool(f, rec, "path_mismatch");
 	add_int(f, "tmpguard.count", num(rec, "count"));
-	add_str(f, "tmpguard.pattern", str(rec, "pattern"));
+	add_str(f, "tmpguard.pattern", tg_json_str(rec, "pattern", ""));
 
 	tags[nt++] = "filesystem";
 	tags[nt++] = TG_FALCO_SOURCE;
 	tags[nt++] = *cid ? "container" : "host";
 	for (size_t i = 0; ri && i < TG_RULE_FALCO_TAGS; i++)
 		tags[nt++] = ri->falco_tags[i];
-	for (size_t i = 0; i < arr_len(get(rec, "cwe")) && nt < 16; i++)
-		tags[nt++] = json_object_get_string(json_object_array_get_idx(get(rec, "cwe"), i));
+	for (size_t i = 0; i < tg_json_array_len(cwes) && nt < 16; i++)
+		tags[nt++] = json_object_get_string(json_object_array_get_idx(cwes, i));
 	o = event(rec, rname, prio, out, tags_json(tags, nt), f, t_ns);
 	free(out);
 	free(cwe);
@@ -285,16 +264,16 @@ static json_object *loss(json_object *rec, int64_t t_ns)
 	if (asprintf(&out,
 		     "%s: Warning tmpguard records lost: the kernel could not deliver %lld records "
 		     "(ring buffer full) between %s and %s (lost=%lld lost_total=%lld)",
-		     str(rec, "time"), (long long)num(rec, "lost"), str(rec, "from"),
-		     str(rec, "to"), (long long)num(rec, "lost"),
-		     (long long)num(rec, "lost_total")) < 0) {
+		     tg_json_str(rec, "time", ""), (long long)num(rec, "lost"),
+		     tg_json_str(rec, "from", ""), tg_json_str(rec, "to", ""),
+		     (long long)num(rec, "lost"), (long long)num(rec, "lost_total")) < 0) {
 		json_object_put(f);
 		return NULL;
 	}
 	add_int(f, "tmpguard.lost", num(rec, "lost"));
 	add_int(f, "tmpguard.lost_total", num(rec, "lost_total"));
-	add_str(f, "tmpguard.loss_from", str(rec, "from"));
-	add_str(f, "tmpguard.loss_to", str(rec, "to"));
+	add_str(f, "tmpguard.loss_from", tg_json_str(rec, "from", ""));
+	add_str(f, "tmpguard.loss_to", tg_json_str(rec, "to", ""));
 	o = event(rec, "tmpguard records lost", "Warning", out, tags_json(tags, 1), f, t_ns);
 	free(out);
 	return o;
@@ -302,24 +281,26 @@ static json_object *loss(json_object *rec, int64_t t_ns)
 
 static json_object *session(json_object *rec, int64_t t_ns)
 {
-	json_object *f = json_object_new_object(), *hooks = get(rec, "hooks"), *o;
+	json_object *f = json_object_new_object(), *hooks = tg_json_get(rec, "hooks"), *o;
 	const char *tags[] = {TG_FALCO_SOURCE};
-	size_t nhooks = arr_len(hooks);
+	size_t nhooks = tg_json_array_len(hooks);
 	char *out = NULL;
 
 	if (asprintf(&out,
 		     "%s: Informational tmpguard session started (version=%s pid=%lld scope=%s "
 		     "enforcement=%s policy=%s hooks=%zu)",
-		     str(rec, "time"), str(rec, "version"), (long long)num(rec, "pid"),
-		     str(rec, "scope"), str(rec, "enforcement"), str(rec, "policy"), nhooks) < 0) {
+		     tg_json_str(rec, "time", ""), tg_json_str(rec, "version", ""),
+		     (long long)num(rec, "pid"), tg_json_str(rec, "scope", ""),
+		     tg_json_str(rec, "enforcement", ""), tg_json_str(rec, "policy", ""),
+		     nhooks) < 0) {
 		json_object_put(f);
 		return NULL;
 	}
-	add_str(f, "tmpguard.version", str(rec, "version"));
+	add_str(f, "tmpguard.version", tg_json_str(rec, "version", ""));
 	add_int(f, "tmpguard.pid", num(rec, "pid"));
-	add_str(f, "tmpguard.scope", str(rec, "scope"));
-	add_str(f, "tmpguard.enforcement", str(rec, "enforcement"));
-	add_str(f, "tmpguard.policy", str(rec, "policy"));
+	add_str(f, "tmpguard.scope", tg_json_str(rec, "scope", ""));
+	add_str(f, "tmpguard.enforcement", tg_json_str(rec, "enforcement", ""));
+	add_str(f, "tmpguard.policy", tg_json_str(rec, "policy", ""));
 	add_int(f, "tmpguard.hooks", (int64_t)nhooks);
 	o = event(rec, "tmpguard session started", "Informational", out, tags_json(tags, 1), f,
 		  t_ns);
@@ -329,19 +310,19 @@ static json_object *session(json_object *rec, int64_t t_ns)
 
 static json_object *summary(json_object *rec, int64_t t_ns)
 {
-	json_object *f = json_object_new_object(), *sev = get(rec, "by_severity"), *o;
+	json_object *f = json_object_new_object(), *sev = tg_json_get(rec, "by_severity"), *o;
 	const char *tags[] = {TG_FALCO_SOURCE};
-	int64_t lost = num(get(rec, "events"), "lost");
+	int64_t lost = num(tg_json_get(rec, "events"), "lost");
 	const char *prio = lost ? "Warning" : "Informational";
 	char *out = NULL;
 
 	if (asprintf(&out,
 		     "%s: %s tmpguard session summary (findings=%lld critical=%lld high=%lld "
 		     "medium=%lld low=%lld lost=%lld started=%s)",
-		     str(rec, "time"), prio, (long long)num(rec, "findings"),
+		     tg_json_str(rec, "time", ""), prio, (long long)num(rec, "findings"),
 		     (long long)num(sev, "critical"), (long long)num(sev, "high"),
 		     (long long)num(sev, "medium"), (long long)num(sev, "low"), (long long)lost,
-		     str(rec, "started")) < 0) {
+		     tg_json_str(rec, "started", "")) < 0) {
 		json_object_put(f);
 		return NULL;
 	}
@@ -351,7 +332,7 @@ static json_object *summary(json_object *rec, int64_t t_ns)
 	add_int(f, "tmpguard.findings_medium", num(sev, "medium"));
 	add_int(f, "tmpguard.findings_low", num(sev, "low"));
 	add_int(f, "tmpguard.lost", lost);
-	add_str(f, "tmpguard.started", str(rec, "started"));
+	add_str(f, "tmpguard.started", tg_json_str(rec, "started", ""));
 	o = event(rec, "tmpguard session summary", prio, out, tags_json(tags, 1), f, t_ns);
 	free(out);
 	return o;
@@ -359,11 +340,11 @@ static json_object *summary(json_object *rec, int64_t t_ns)
 
 json_object *tg_falco_from_record(json_object *rec)
 {
-	const char *type = str(rec, "type");
+	const char *type = tg_json_str(rec, "type", "");
 	int64_t t_ns;
 
 	/* Falcosidekick drops an event whose time is zero or unparsable. */
-	if (tg_parse_rfc3339(str(rec, "time"), &t_ns) || t_ns <= 0)
+	if (tg_parse_rfc3339(tg_json_str(rec, "time", ""), &t_ns) || t_ns <= 0)
 		return NULL;
 	if (!strcmp(type, "finding"))
 		return finding(rec, t_ns);

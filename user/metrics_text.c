@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "escape.h"
 #include "metrics_text.h"
+#include "util/escape.h"
 
 enum fam_type { COUNTER, GAUGE };
 

@@ -3,23 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include "escape.h"
 #include "events.h"
 #include "flags.h"
 #include "output.h"
-
-void tg_format_time(int64_t real_ns, char *buf, size_t len)
-{
-	time_t sec = real_ns / 1000000000;
-	long nsec = real_ns % 1000000000;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09ldZ", nsec);
-}
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 /* requested_link: "present", "absent", "unknown"; the BPF LSM's proof counts as present. */
 static const char *link_state_name(const struct tg_event *e, const struct tg_dir_verdict *v)
@@ -82,23 +70,6 @@ const char *tg_action_taken_name(uint32_t action)
 	default:
 		return "alert";
 	}
-}
-
-json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
-{
-	size_t need = 4 * n + 1;
-	char *buf = malloc(need);
-	bool lossless = false;
-	json_object *o;
-
-	if (!buf)
-		return NULL;
-	tg_escape_json_bytes(s, n, buf, need, &lossless);
-	o = json_object_new_string(buf);
-	free(buf);
-	if (escaped)
-		*escaped = lossless;
-	return o;
 }
 
 /* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
@@ -298,16 +269,6 @@ int tg_output_json(FILE *out, const struct tg_report *r)
 		err = -errno;
 	json_object_put(o);
 	return err;
-}
-
-char *tg_text_dup(const char *s, size_t n)
-{
-	size_t need = tg_escape_text(s, n, NULL, 0) + 1;
-	char *buf = malloc(need);
-
-	if (buf)
-		tg_escape_text(s, n, buf, need);
-	return buf;
 }
 
 static char *esc(const char *s, size_t n)

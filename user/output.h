@@ -27,17 +27,9 @@ struct tg_report {
 	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
 };
 
-/* A JSON string of arbitrary bytes: as is when valid UTF-8, else the lossless \xNN form with
- * *escaped set (escaped may be NULL). */
-json_object *tg_json_bytes(const char *s, size_t n, bool *escaped);
-/* A copy of s safe for a terminal (tg_escape_text); caller frees. NULL on ENOMEM. */
-char *tg_text_dup(const char *s, size_t n);
-
 /* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
 const char *tg_action_taken_name(uint32_t action);
 
-/* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
-void tg_format_time(int64_t real_ns, char *buf, size_t len);
 /* The finding as a JSON object (caller puts it). */
 json_object *tg_report_json(const struct tg_report *r);
 /* One line of JSON, newline-terminated. Returns 0 or -errno. */

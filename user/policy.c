@@ -16,6 +16,7 @@
 #include <linux/types.h> /* tmpguard.h is the BPF ABI: kernel integer types */
 #include "policy.h"
 #include "tmpguard.h"
+#include "util/textfile.h"
 
 #define MAX_MASK	 0777u
 #define MAX_WINDOW_S	 3600u
@@ -776,63 +777,6 @@ static int parse_root(struct ctx *c, yaml_node_t *root)
 	return 0;
 }
 
-/* libyaml reports reader errors (bad UTF-8, control characters) as a byte offset only. */
-static void offset_to_mark(const char *yaml, size_t len, size_t off, yaml_mark_t *mark)
-{
-	size_t i;
-
-	mark->line = 0;
-	mark->column = 0;
-	for (i = 0; i < off && i < len; i++) {
-		if (yaml[i] == '\n') {
-			mark->line++;
-			mark->column = 0;
-		} else {
-			mark->column++;
-		}
-	}
-}
-
-static void yaml_error(struct ctx *c, const yaml_parser_t *parser, const char *yaml, size_t len)
-{
-	yaml_node_t n;
-
-	memset(&n, 0, sizeof(n));
-	if (parser->error == YAML_MEMORY_ERROR) {
-		fail_oom(c);
-		return;
-	}
-	/* At the end of the input libyaml's mark is past a line break the file may not have:
-	 * name the last character instead of a line that does not exist. */
-	if (parser->error == YAML_READER_ERROR)
-		offset_to_mark(yaml, len, parser->problem_offset, &n.start_mark);
-	else if (parser->problem_mark.index >= len)
-		offset_to_mark(yaml, len, len, &n.start_mark);
-	else
-		n.start_mark = parser->problem_mark;
-	if (parser->error == YAML_READER_ERROR && parser->problem_value != -1)
-		fail(c, &n, "not YAML: %s (#x%X); expected UTF-8 text without control characters",
-		     parser->problem ? parser->problem : "unreadable input",
-		     (unsigned int)parser->problem_value);
-	else if (parser->context && strstr(parser->context, "alias"))
-		/* the usual cause: rule: * (a bare * starts an alias) */
-		fail(c, &n,
-		     "not YAML: %s %s; expected well-formed YAML (write a lone * quoted: "
-		     "rule: \"*\")",
-		     parser->problem ? parser->problem : "syntax error", parser->context);
-	else if (parser->context && parser->context_mark.line < n.start_mark.line)
-		/* an unclosed quote or bracket: where it was opened is the useful part */
-		fail(c, &n, "not YAML: %s %s (from line %zu); expected well-formed YAML",
-		     parser->problem ? parser->problem : "syntax error", parser->context,
-		     parser->context_mark.line + 1);
-	else if (parser->context)
-		fail(c, &n, "not YAML: %s %s; expected well-formed YAML",
-		     parser->problem ? parser->problem : "syntax error", parser->context);
-	else
-		fail(c, &n, "not YAML: %s; expected well-formed YAML",
-		     parser->problem ? parser->problem : "syntax error");
-}
-
 static void policy_defaults(struct tg_policy *p)
 {
 	int r;
@@ -878,7 +822,7 @@ struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(yaml ? yaml : ""), len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_error(&c, &parser, yaml, len);
+		tg_yaml_error(&parser, c.name, yaml, len, c.err, c.errlen);
 		goto out_parser;
 	}
 	c.doc = &doc;
@@ -894,7 +838,7 @@ struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len
 		yaml_node_t *root;
 
 		if (!yaml_parser_load(&parser, &extra)) {
-			yaml_error(&c, &parser, yaml, len);
+			tg_yaml_error(&parser, c.name, yaml, len, c.err, c.errlen);
 			rc = -1;
 			break;
 		}
@@ -915,72 +859,6 @@ out:
 		return NULL;
 	}
 	return c.p;
-}
-
-char *tg_read_text_file(const char *path, size_t max, const char *what, size_t *lenp, char *err,
-			size_t errlen)
-{
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	FILE *f;
-
-	f = fopen(path, "re");
-	if (!f) {
-		if (err && errlen)
-			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= max) {
-				if (err && errlen)
-					snprintf(err, errlen,
-						 "cannot read %s: larger than %zu KiB; expected a "
-						 "%s",
-						 path, max >> 10, what);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 16384;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				if (err && errlen)
-					snprintf(err, errlen, "cannot read %s: %s", path,
-						 strerror(ENOMEM));
-				goto fail;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				if (err && errlen)
-					snprintf(err, errlen, "cannot read %s: %s", path,
-						 strerror(errno));
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	*lenp = len;
-	return buf;
-fail:
-	free(buf);
-	fclose(f);
-	return NULL;
-}
-
-void tg_yaml_error(const yaml_parser_t *parser, const char *name, const char *yaml, size_t len,
-		   char *err, size_t errlen)
-{
-	struct ctx c = {.name = name, .err = err, .errlen = errlen};
-
-	yaml_error(&c, parser, yaml, len);
 }
 
 struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen)

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <yaml.h>
 #include "rules.h"
 
 enum tg_action {
@@ -80,14 +79,6 @@ struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len
 /* Reads and parses a file (err also covers "cannot read <file>: <strerror>"). */
 struct tg_policy *tg_policy_load(const char *path, char *err, size_t errlen);
 
-/* Shared with the daemon's config file. */
-/* A whole text file of at most max bytes (what names it in the error), malloc'd; NULL with the
- * reason in err. */
-char *tg_read_text_file(const char *path, size_t max, const char *what, size_t *len, char *err,
-			size_t errlen);
-/* "name:line:col: not YAML: ..." for a parser that failed on yaml. */
-void tg_yaml_error(const yaml_parser_t *parser, const char *name, const char *yaml, size_t len,
-		   char *err, size_t errlen);
 /* The built-in default: policies/default.yaml as compiled into the binary. */
 struct tg_policy *tg_policy_default(char *err, size_t errlen);
 void tg_policy_free(struct tg_policy *p);

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
 #include "query.h"
 #include "report_render.h"
 #include "rules.h"
 #include "store.h"
-#include "timeparse.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2
 
@@ -96,17 +96,10 @@ sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q)
 
 /* ---- rendering ---- */
 
-static json_object *jget(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 /* A field as text: strings as they are, numbers and booleans in JSON form, null as "". */
 static const char *jtext(json_object *o, const char *key)
 {
-	json_object *v = jget(o, key);
+	json_object *v = tg_json_get(o, key);
 
 	return v ? json_object_get_string(v) : "";
 }
@@ -149,15 +142,14 @@ static char *join(json_object *arr, const char *sep)
 /* "1234 sh < 1 systemd": the parent chain as recorded at event time. */
 static char *ancestry_str(json_object *f)
 {
-	json_object *anc = jget(f, "ancestry"), *tr = jget(f, "ancestry_truncated");
+	json_object *anc = tg_json_get(f, "ancestry"), *tr = tg_json_get(f, "ancestry_truncated");
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
 
 	if (!m)
 		return NULL;
-	for (size_t i = 0;
-	     json_object_is_type(anc, json_type_array) && i < json_object_array_length(anc); i++) {
+	for (size_t i = 0; i < tg_json_array_len(anc); i++) {
 		json_object *a = json_object_array_get_idx(anc, i);
 
 		fprintf(m, "%s%s %s", i ? " < " : "", jtext(a, "pid"), jtext(a, "comm"));
@@ -170,8 +162,9 @@ static char *ancestry_str(json_object *f)
 
 int tg_query_csv_row(FILE *out, json_object *f)
 {
-	json_object *proc = jget(f, "proc");
-	char *flags = join(jget(f, "flags"), "|"), *cmd = join(jget(proc, "cmdline"), " ");
+	json_object *proc = tg_json_get(f, "proc");
+	char *flags = join(tg_json_get(f, "flags"), "|");
+	char *cmd = join(tg_json_get(proc, "cmdline"), " ");
 	char *anc = ancestry_str(f);
 	const char *v[] = {
 		jtext(f, "time"),
@@ -217,7 +210,7 @@ static char *esc(const char *s)
 
 int tg_query_text_row(FILE *out, json_object *f)
 {
-	json_object *proc = jget(f, "proc");
+	json_object *proc = tg_json_get(f, "proc");
 	const char *cid = jtext(proc, "container_id"), *action = jtext(f, "action");
 	char *t = esc(jtext(f, "time")), *host = esc(jtext(f, "host"));
 	char *rule = esc(jtext(f, "rule")), *comm = esc(jtext(proc, "comm"));

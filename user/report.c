@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
 #include "report.h"
-#include "timeparse.h"
+#include "util/hash.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define NSEC	 1000000000LL
 #define HOUR_NS	 (3600 * NSEC)
@@ -85,40 +86,9 @@ static void add_gap(struct tg_rpt *r, const char *fmt, ...)
 	r->gaps[r->n_gaps++] = s;
 }
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* An integer field (JSON int), or dflt. */
-static long long get_int(json_object *o, const char *key, long long dflt)
-{
-	json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_int) ? (long long)json_object_get_int64(v)
-							  : dflt;
-}
-
-/* A boolean field: 1, 0, or -1 when absent or null. */
-static int get_bool(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : -1;
-}
-
 static int64_t get_time(json_object *o, const char *key)
 {
-	const char *s = get_str(o, key);
+	const char *s = tg_json_str(o, key, NULL);
 	int64_t t;
 
 	return s && !tg_parse_rfc3339(s, &t) ? t : TG_RPT_NOTIME;
@@ -126,8 +96,7 @@ static int64_t get_time(json_object *o, const char *key)
 
 static bool listed(json_object *arr, const char *key)
 {
-	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-								    : 0;
+	size_t n = tg_json_array_len(arr);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
@@ -175,7 +144,7 @@ bool tg_rpt_unescape_lossless(char *s)
 static char *str_field(struct tg_rpt *r, json_object *o, const char *key, json_object *escaped,
 		       const char *dflt)
 {
-	const char *s = get_str(o, key);
+	const char *s = tg_json_str(o, key, NULL);
 	char *out = dup(r, s ? s : dflt);
 
 	if (out && s && listed(escaped, key))
@@ -228,14 +197,9 @@ const char *tg_rpt_bucket_name(enum tg_rpt_bucket b)
 
 static uint64_t hash2(const char *a, const char *b)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = tg_fnv1a_str(TG_FNV1A_BASIS_REPORT, a);
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-	h = (h ^ 0x100) * 1099511628211ULL; /* no byte: "ab"+"" and "a"+"b" differ */
-	for (; b && *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-	return h;
+	return tg_fnv1a_str(tg_fnv1a_step(h, TG_FNV1A_SEP), b);
 }
 
 static bool row_is(const struct tg_rpt_row *w, const char *key, const char *key2)
@@ -408,14 +372,14 @@ static void touch(struct tg_rpt_session *s, int64_t t)
 
 static void read_posture(struct tg_rpt *r, struct tg_rpt_posture *p, json_object *o)
 {
-	json_object *sys = get(o, "sysctls"), *mounts = get(o, "mounts");
+	json_object *sys = tg_json_get(o, "sysctls"), *mounts = tg_json_get(o, "mounts");
 	size_t n;
 
 	if (!o || !json_object_is_type(o, json_type_object))
 		return;
 	p->known = true;
 	for (int i = 0; i < TG_RPT_NSYSCTL; i++)
-		p->sysctl[i] = get_int(sys, tg_rpt_sysctl_names[i], -1);
+		p->sysctl[i] = tg_json_int(sys, tg_rpt_sysctl_names[i], -1);
 	if (!mounts || !json_object_is_type(mounts, json_type_array))
 		return;
 	n = json_object_array_length(mounts);
@@ -430,13 +394,13 @@ static void read_posture(struct tg_rpt *r, struct tg_rpt_posture *p, json_object
 
 		if (!json_object_is_type(m, json_type_object))
 			continue;
-		d->path = dup(r, get_str(m, "path"));
-		d->fstype = dup(r, get_str(m, "fstype"));
-		d->options = dup(r, get_str(m, "options"));
-		d->mode = dup(r, get_str(m, "mode"));
-		d->mount_point = dup(r, get_str(m, "mount_point"));
-		d->separate = get_bool(m, "separate");
-		d->exists = get_bool(m, "exists");
+		d->path = dup(r, tg_json_str(m, "path", NULL));
+		d->fstype = dup(r, tg_json_str(m, "fstype", NULL));
+		d->options = dup(r, tg_json_str(m, "options", NULL));
+		d->mode = dup(r, tg_json_str(m, "mode", NULL));
+		d->mount_point = dup(r, tg_json_str(m, "mount_point", NULL));
+		d->separate = tg_json_bool(m, "separate", -1);
+		d->exists = tg_json_bool(m, "exists", -1);
 		p->n_mounts++;
 	}
 }
@@ -452,17 +416,18 @@ static void set_exceptions(struct tg_rpt_session *s, json_object *x, bool counts
 
 static void session_record(struct tg_rpt *r, struct tg_rpt_session *s, json_object *o)
 {
-	json_object *hooks = get(o, "hooks");
-	size_t n = hooks && json_object_is_type(hooks, json_type_array)
-			   ? json_object_array_length(hooks)
-			   : 0;
+	json_object *hooks = tg_json_get(o, "hooks");
+	const char *version = tg_json_str(o, "version", NULL);
+	const char *policy = tg_json_str(o, "policy", NULL);
+	const char *enforcement = tg_json_str(o, "enforcement", NULL);
+	size_t n = tg_json_array_len(hooks);
 
 	s->has_record = true;
 	s->start_ns = get_time(o, "time");
-	s->version = get_str(o, "version") ? dup(r, get_str(o, "version")) : NULL;
-	s->policy = get_str(o, "policy") ? dup(r, get_str(o, "policy")) : NULL;
-	s->enforcement = get_str(o, "enforcement") ? dup(r, get_str(o, "enforcement")) : NULL;
-	s->tree_only = get_str(o, "scope") && !strcmp(get_str(o, "scope"), "process-tree");
+	s->version = version ? dup(r, version) : NULL;
+	s->policy = policy ? dup(r, policy) : NULL;
+	s->enforcement = enforcement ? dup(r, enforcement) : NULL;
+	s->tree_only = !strcmp(tg_json_str(o, "scope", ""), "process-tree");
 	s->hooks = calloc(n ? n : 1, sizeof(*s->hooks));
 	if (!s->hooks) {
 		r->failed = true;
@@ -474,13 +439,13 @@ static void session_record(struct tg_rpt *r, struct tg_rpt_session *s, json_obje
 		if (h)
 			s->hooks[s->n_hooks++] = dup(r, h);
 	}
-	read_posture(r, &s->posture, get(o, "posture"));
-	set_exceptions(s, get(o, "exceptions"), false);
+	read_posture(r, &s->posture, tg_json_get(o, "posture"));
+	set_exceptions(s, tg_json_get(o, "exceptions"), false);
 }
 
 static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_object *o)
 {
-	json_object *ev = get(o, "events");
+	json_object *ev = tg_json_get(o, "events");
 	int64_t t = get_time(o, "time");
 
 	s->has_summary = true;
@@ -494,18 +459,18 @@ static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_obj
 		if (s->start_ns == TG_RPT_NOTIME)
 			s->start_ns = t;
 	}
-	if (!s->policy && get_str(o, "policy"))
-		s->policy = dup(r, get_str(o, "policy"));
-	set_exceptions(s, get(o, "exceptions"), true);
-	s->lost_summary = (uint64_t)get_int(ev, "lost", 0);
-	s->not_printed = (uint64_t)get_int(ev, "repeats_not_printed", 0);
-	s->forks_untracked = (uint64_t)get_int(ev, "forks_untracked", 0);
-	s->unresolved = (uint64_t)get_int(ev, "unresolved", 0);
-	s->over_budget = (uint64_t)get_int(ev, "over_budget", 0);
-	s->malformed = (uint64_t)get_int(ev, "malformed", 0);
-	s->commit_failures = (uint64_t)get_int(get(o, "store"), "commit_failures", 0);
-	s->records_failed = (uint64_t)get_int(get(o, "output"), "records_failed", 0);
-	s->hidden_by_replaced = (uint64_t)get_int(o, "suppressed_by_earlier_policies", 0);
+	if (!s->policy && tg_json_str(o, "policy", NULL))
+		s->policy = dup(r, tg_json_str(o, "policy", NULL));
+	set_exceptions(s, tg_json_get(o, "exceptions"), true);
+	s->lost_summary = (uint64_t)tg_json_int(ev, "lost", 0);
+	s->not_printed = (uint64_t)tg_json_int(ev, "repeats_not_printed", 0);
+	s->forks_untracked = (uint64_t)tg_json_int(ev, "forks_untracked", 0);
+	s->unresolved = (uint64_t)tg_json_int(ev, "unresolved", 0);
+	s->over_budget = (uint64_t)tg_json_int(ev, "over_budget", 0);
+	s->malformed = (uint64_t)tg_json_int(ev, "malformed", 0);
+	s->commit_failures = (uint64_t)tg_json_int(tg_json_get(o, "store"), "commit_failures", 0);
+	s->records_failed = (uint64_t)tg_json_int(tg_json_get(o, "output"), "records_failed", 0);
+	s->hidden_by_replaced = (uint64_t)tg_json_int(o, "suppressed_by_earlier_policies", 0);
 }
 
 /* ---- records ---- */
@@ -533,8 +498,8 @@ static void keep_times(struct tg_rpt *r, int64_t t, int sev)
 /* The parent chain as one line, "812 bash < 1 systemd" (parent first). */
 static char *ancestry_text(struct tg_rpt *r, json_object *o, json_object *esc)
 {
-	json_object *a = get(o, "ancestry");
-	size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+	json_object *a = tg_json_get(o, "ancestry");
+	size_t n = tg_json_array_len(a);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -547,10 +512,11 @@ static char *ancestry_text(struct tg_rpt *r, json_object *o, json_object *esc)
 		json_object *x = json_object_array_get_idx(a, i);
 		char *comm = str_field(r, x, "comm", esc, "?");
 
-		fprintf(f, "%s%lld %s", i ? " < " : "", get_int(x, "pid", -1), comm ? comm : "?");
+		fprintf(f, "%s%lld %s", i ? " < " : "", (long long)tg_json_int(x, "pid", -1),
+			comm ? comm : "?");
 		free(comm);
 	}
-	if (n && get_bool(o, "ancestry_truncated") == 1)
+	if (n && tg_json_bool(o, "ancestry_truncated", -1) == 1)
 		fputs(" < ...", f);
 	if (fclose(f)) {
 		free(buf);
@@ -563,12 +529,11 @@ static char *ancestry_text(struct tg_rpt *r, json_object *o, json_object *esc)
 static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int64_t t, int sev,
 			 int rule, const char *host, const char *exe, const char *path)
 {
-	json_object *proc = get(o, "proc"), *cwe = get(o, "cwe");
+	json_object *proc = tg_json_get(o, "proc"), *cwe = tg_json_get(o, "cwe");
 	struct tg_rpt_finding *f =
 		grow(r, r->findings, &r->cap_findings, r->n_findings + 1, sizeof(*f));
 	char buf[256] = "";
-	size_t n = cwe && json_object_is_type(cwe, json_type_array) ? json_object_array_length(cwe)
-								    : 0;
+	size_t n = tg_json_array_len(cwe);
 
 	if (!f)
 		return;
@@ -581,27 +546,27 @@ static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? "," : "",
 			 c ? c : "");
 	}
-	f->pid = get_int(proc, "pid", -1);
-	f->ppid = get_int(proc, "ppid", -1);
-	f->uid = get_int(proc, "uid", -1);
-	f->count = get_int(o, "count", 1);
+	f->pid = tg_json_int(proc, "pid", -1);
+	f->ppid = tg_json_int(proc, "ppid", -1);
+	f->uid = tg_json_int(proc, "uid", -1);
+	f->count = tg_json_int(o, "count", 1);
 	f->host = dup(r, host);
-	f->rule_id = dup(r, get_str(o, "rule"));
-	f->action = dup(r, get_str(o, "action") ? get_str(o, "action") : "alert");
+	f->rule_id = dup(r, tg_json_str(o, "rule", NULL));
+	f->action = dup(r, tg_json_str(o, "action", "alert"));
 	f->exe = dup(r, exe);
 	f->comm = str_field(r, proc, "comm", esc, "");
 	f->user = str_field(r, proc, "user", esc, "");
 	f->cmdline = str_field(r, proc, "cmdline", esc, "");
 	f->path = dup(r, path);
 	f->pattern = str_field(r, o, "pattern", esc, "");
-	f->syscall = dup(r, get_str(o, "syscall"));
-	f->language = dup(r, get_str(o, "language"));
-	f->advice = dup(r, get_str(o, "advice"));
-	f->why = dup(r, get_str(o, "why") ? get_str(o, "why") : tg_rule_why((enum tg_rule)rule));
+	f->syscall = dup(r, tg_json_str(o, "syscall", NULL));
+	f->language = dup(r, tg_json_str(o, "language", NULL));
+	f->advice = dup(r, tg_json_str(o, "advice", NULL));
+	f->why = dup(r, tg_json_str(o, "why", tg_rule_why((enum tg_rule)rule)));
 	f->cwe = dup(r, n ? buf : tg_rule_cwe((enum tg_rule)rule));
 	f->ancestry = ancestry_text(r, o, esc);
-	f->container_id = dup(r, get_str(proc, "container_id"));
-	f->container_runtime = dup(r, get_str(proc, "container_runtime"));
+	f->container_id = dup(r, tg_json_str(proc, "container_id", NULL));
+	f->container_runtime = dup(r, tg_json_str(proc, "container_runtime", NULL));
 }
 
 static bool in_period(const struct tg_rpt *r, int64_t t)
@@ -612,11 +577,11 @@ static bool in_period(const struct tg_rpt *r, int64_t t)
 
 static void add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t where)
 {
-	json_object *proc = get(o, "proc"), *esc = get(o, "escaped_fields"), *cwe;
+	json_object *proc = tg_json_get(o, "proc"), *esc = tg_json_get(o, "escaped_fields"), *cwe;
 	struct tg_rpt_session *s = session >= 0 ? &r->sessions[session] : NULL;
-	const char *rule_id = get_str(o, "rule"), *lang, *cid;
+	const char *rule_id = tg_json_str(o, "rule", NULL), *advice;
 	int64_t t = get_time(o, "time");
-	int sev = tg_severity_parse(get_str(o, "severity"));
+	int sev = tg_severity_parse(tg_json_str(o, "severity", NULL));
 	char *host = NULL, *exe = NULL, *path = NULL, *pattern = NULL, *key = NULL, cwes[256] = "";
 	bool created;
 	int rule;
@@ -639,9 +604,9 @@ static void add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t
 	if (r->failed)
 		goto out;
 	/* One identity per finding: the same record read from two inputs counts once. */
-	if (asprintf(&key, "%zu:%s|%s|%lld|%lld|%zu:%s|%s", strlen(host), host, get_str(o, "time"),
-		     get_int(proc, "pid", -1), get_int(proc, "tid", -1), strlen(path), path,
-		     rule_id) < 0) {
+	if (asprintf(&key, "%zu:%s|%s|%lld|%lld|%zu:%s|%s", strlen(host), host,
+		     tg_json_str(o, "time", NULL), (long long)tg_json_int(proc, "pid", -1),
+		     (long long)tg_json_int(proc, "tid", -1), strlen(path), path, rule_id) < 0) {
 		key = NULL;
 		r->failed = true;
 		goto out;
@@ -657,8 +622,8 @@ static void add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t
 	rule = tg_rule_parse(rule_id);
 	if (rule < 0)
 		rule = TG_RULE_MAX;
-	cwe = get(o, "cwe");
-	n = cwe && json_object_is_type(cwe, json_type_array) ? json_object_array_length(cwe) : 0;
+	cwe = tg_json_get(o, "cwe");
+	n = tg_json_array_len(cwe);
 	for (size_t i = 0; i < n; i++) {
 		const char *c = json_object_get_string(json_object_array_get_idx(cwe, i));
 
@@ -692,12 +657,11 @@ static void add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t
 	pattern = str_field(r, o, "pattern", esc, path);
 	count_in(r, &r->offenders, exe, host, pattern, sev, rule, t);
 	count_in(r, &r->by_pattern, pattern, NULL, NULL, sev, rule, t);
-	cid = get_str(proc, "container_id");
-	count_in(r, &r->by_container, cid ? cid : "", NULL, get_str(proc, "container_runtime"), sev,
-		 rule, t);
-	lang = get_str(o, "language");
-	if (get_str(o, "advice"))
-		count_in(r, &r->advice, rule_id, lang ? lang : "c", get_str(o, "advice"), sev, rule,
+	count_in(r, &r->by_container, tg_json_str(proc, "container_id", ""), NULL,
+		 tg_json_str(proc, "container_runtime", NULL), sev, rule, t);
+	advice = tg_json_str(o, "advice", NULL);
+	if (advice)
+		count_in(r, &r->advice, rule_id, tg_json_str(o, "language", "c"), advice, sev, rule,
 			 t);
 	if (s)
 		s->findings++;
@@ -715,7 +679,7 @@ static void add_loss(struct tg_rpt *r, json_object *o, long session, uint64_t wh
 {
 	struct tg_rpt_loss *l;
 	int64_t from = get_time(o, "from"), to = get_time(o, "to");
-	long long lost = get_int(o, "lost", -1);
+	long long lost = tg_json_int(o, "lost", -1);
 
 	if (from == TG_RPT_NOTIME || to == TG_RPT_NOTIME || lost < 0 || session < 0) {
 		invalid(r, where, "a loss record without from, to and lost");
@@ -738,7 +702,8 @@ static void add_loss(struct tg_rpt *r, json_object *o, long session, uint64_t wh
 /* A health record: the producer stopped working ("unhealthy") or works again ("recovered"). */
 static void add_health(struct tg_rpt *r, json_object *o, long session, uint64_t where)
 {
-	const char *status = get_str(o, "status"), *reason = get_str(o, "reason");
+	const char *status = tg_json_str(o, "status", NULL);
+	const char *reason = tg_json_str(o, "reason", NULL);
 	int64_t t = get_time(o, "time");
 	struct tg_rpt_session *s;
 	void *u;
@@ -782,7 +747,7 @@ static void close_session(struct tg_rpt *r)
 /* The session a finding or loss of host belongs to: the open one, or a new implicit one. */
 static long session_for(struct tg_rpt *r, json_object *o)
 {
-	const char *host = get_str(o, "host");
+	const char *host = tg_json_str(o, "host", NULL);
 	struct tg_rpt_session *s;
 
 	/* Without session records, a change of host is a new session (files concatenated). */
@@ -800,7 +765,7 @@ static long session_for(struct tg_rpt *r, json_object *o)
 
 static void add_record(struct tg_rpt *r, json_object *o, long session, uint64_t where)
 {
-	const char *type = get_str(o, "type");
+	const char *type = tg_json_str(o, "type", NULL);
 	struct tg_rpt_session *s;
 
 	r->inputs[r->n_inputs - 1].records++;
@@ -822,7 +787,7 @@ static void add_record(struct tg_rpt *r, json_object *o, long session, uint64_t 
 		invalid(r, where, "a session record outside the sessions table");
 	} else if (!strcmp(type, "session")) {
 		close_session(r);
-		s = new_session(r, get_str(o, "host") ? get_str(o, "host") : "unknown");
+		s = new_session(r, tg_json_str(o, "host", "unknown"));
 		if (!s)
 			return;
 		session_record(r, s, o);
@@ -912,12 +877,12 @@ long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const c
 		unreadable(r, row);
 		return -1;
 	}
-	if (!get_str(o, "type") || strcmp(get_str(o, "type"), "session")) {
+	if (strcmp(tg_json_str(o, "type", ""), "session")) {
 		invalid(r, row, "a sessions row whose json is not a session record");
 		json_object_put(o);
 		return -1;
 	}
-	s = new_session(r, get_str(o, "host") ? get_str(o, "host") : "unknown");
+	s = new_session(r, tg_json_str(o, "host", "unknown"));
 	if (!s) {
 		json_object_put(o);
 		return -1;
@@ -1426,9 +1391,10 @@ static void build_exceptions(struct tg_rpt *r)
 		r->hidden_by_replaced += s->hidden_by_replaced;
 		for (size_t k = 0; k < n; k++) {
 			json_object *x = json_object_array_get_idx(s->exceptions, k);
-			const char *rule = get_str(x, "rule"), *reason = get_str(x, "reason");
-			const char *in = get_str(x, "applied_in");
-			long line = (long)get_int(x, "line", -1);
+			const char *rule = tg_json_str(x, "rule", NULL);
+			const char *reason = tg_json_str(x, "reason", NULL);
+			const char *in = tg_json_str(x, "applied_in", NULL);
+			long line = (long)tg_json_int(x, "line", -1);
 			struct tg_rpt_exception *e = NULL;
 
 			if (!json_object_is_type(x, json_type_object))
@@ -1457,8 +1423,9 @@ static void build_exceptions(struct tg_rpt *r)
 			}
 			e->sessions++;
 			if (s->exception_counts) {
-				e->hidden_kernel += (uint64_t)get_int(x, "suppressed_kernel", 0);
-				e->hidden_user += (uint64_t)get_int(x, "suppressed_user", 0);
+				e->hidden_kernel +=
+					(uint64_t)tg_json_int(x, "suppressed_kernel", 0);
+				e->hidden_user += (uint64_t)tg_json_int(x, "suppressed_user", 0);
 			} else {
 				e->sessions_uncounted++;
 			}

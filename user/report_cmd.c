@@ -21,7 +21,7 @@
 #include "report_cmd.h"
 #include "report_render.h"
 #include "store_schema.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2
 #define SQLITE_MAGIC  "SQLite format 3" /* and its NUL: 16 bytes */

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
 #include "report_render.h"
+#include "util/json_util.h"
 
 /* The printable form; on ENOMEM a placeholder, never the raw bytes. */
 static char *printable(const char *s)

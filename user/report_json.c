@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advice.h"
-#include "output.h"
 #include "report_render.h"
+#include "util/hash.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define SARIF_SCHEMA                                                                               \
 	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-"         \
@@ -452,14 +454,11 @@ static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
 static json_object *fingerprint(const struct tg_rpt_finding *f)
 {
 	const char *parts[] = {f->rule_id, f->exe, *f->pattern ? f->pattern : f->path};
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = TG_FNV1A_BASIS_REPORT;
 	char buf[32];
 
-	for (size_t i = 0; i < 3; i++) {
-		for (const char *p = parts[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		h = (h ^ 0x100) * 1099511628211ULL;
-	}
+	for (size_t i = 0; i < 3; i++)
+		h = tg_fnv1a_step(tg_fnv1a_str(h, parts[i]), TG_FNV1A_SEP);
 	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)h);
 	return json_object_new_string(buf);
 }

@@ -39,6 +39,8 @@
 #include "session.h"
 #include "sink.h"
 #include "store.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define TG_EXIT_USAGE  2
 #define TG_EXIT_FAILON 3
@@ -177,11 +179,9 @@ static void emit_finding(struct session *s, const struct tg_report *r)
 static void store_record(struct session *s, json_object *o)
 {
 	const struct tg_store_stats *st = tg_store_stats(s->store);
-	json_object *t = NULL, *so, *rm;
-	const char *type;
+	const char *type = tg_json_str(o, "type", "");
+	json_object *so, *rm;
 
-	json_object_object_get_ex(o, "type", &t);
-	type = t ? json_object_get_string(t) : "";
 	if (!strcmp(type, "session")) {
 		tg_store_begin(s->store, o);
 	} else if (!strcmp(type, "loss")) {

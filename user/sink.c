@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include "falco.h"
 #include "sink.h"
+#include "util/json_util.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define WRITE_FAIL                                                                                 \
@@ -95,31 +96,17 @@ int tg_syslog_severity(const char *severity)
 	return -1;
 }
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *type_of(json_object *rec)
-{
-	json_object *t = get(rec, "type");
-
-	return t && json_object_is_type(t, json_type_string) ? json_object_get_string(t) : "";
-}
-
 int tg_record_syslog_severity(json_object *rec)
 {
-	const char *type = type_of(rec);
+	const char *type = tg_json_str(rec, "type", "");
+	json_object *lost = tg_json_get(tg_json_get(rec, "events"), "lost");
 
 	if (!strcmp(type, "finding"))
-		return tg_syslog_severity(json_object_get_string(get(rec, "severity")));
+		return tg_syslog_severity(json_object_get_string(tg_json_get(rec, "severity")));
 	if (!strcmp(type, "loss"))
 		return LOG_WARNING;
 	if (!strcmp(type, "summary"))
-		return json_object_get_int64(get(get(rec, "events"), "lost")) ? LOG_WARNING
-									      : LOG_INFO;
+		return json_object_get_int64(lost) ? LOG_WARNING : LOG_INFO;
 	return -1;
 }
 
@@ -179,7 +166,7 @@ static void fit_scan(json_object *o, json_object *parent, const char *key, size_
 
 static void note_cut(json_object *o, const char *path)
 {
-	json_object *list = get(o, "syslog_truncated");
+	json_object *list = tg_json_get(o, "syslog_truncated");
 
 	if (!list) {
 		list = json_object_new_array();
@@ -211,7 +198,7 @@ size_t tg_json_fit(json_object *o, size_t max)
 			/* What is over, plus what naming the cut adds: its path in the
 			 * syslog_truncated list (and the list itself the first time). */
 			size_t excess = len - max + 8 + strlen(s.path) + 4 +
-					(get(o, "syslog_truncated") ? 0 : 24),
+					(tg_json_get(o, "syslog_truncated") ? 0 : 24),
 			       keep;
 			char *cut;
 
@@ -671,7 +658,7 @@ fail:
 void tg_sinks_record(struct tg_sinks *k, json_object *rec)
 {
 	json_object *falco = NULL, *shaped = rec;
-	const char *type = type_of(rec);
+	const char *type = tg_json_str(rec, "type", "");
 	size_t len = 0;
 	const char *s;
 	char *line;

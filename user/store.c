@@ -13,11 +13,11 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include "output.h"
 #include "rules.h"
 #include "store.h"
 #include "store_schema.h"
-#include "timeparse.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -61,33 +61,9 @@ static void logf_(const struct tg_store *st, const char *fmt, ...)
 
 /* ---- JSON fields ---- */
 
-static json_object *jget(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v = jget(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int jint(json_object *o, const char *key, int64_t *out)
-{
-	json_object *v = jget(o, key);
-
-	if (!v || !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
 static int jtime(json_object *o, const char *key, int64_t *out)
 {
-	const char *s = jstr(o, key);
+	const char *s = tg_json_str(o, key, NULL);
 
 	return s ? tg_parse_rfc3339(s, out) : -1;
 }
@@ -379,9 +355,8 @@ static void report_unclean(struct tg_store *st)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *js = (const char *)sqlite3_column_text(s, 3);
 		json_object *o = js ? json_tokener_parse(js) : NULL;
-		int64_t pid = -1, last = sqlite3_column_int64(s, 2);
+		int64_t pid = tg_json_int(o, "pid", -1), last = sqlite3_column_int64(s, 2);
 
-		jint(o, "pid", &pid);
 		json_object_put(o);
 		tg_format_time(sqlite3_column_int64(s, 1), t1, sizeof(t1));
 		tg_format_time(last, t2, sizeof(t2));
@@ -542,7 +517,7 @@ static const char *json_text(json_object *o)
 
 int tg_store_begin(struct tg_store *st, json_object *session)
 {
-	const char *host = jstr(session, "host");
+	const char *host = tg_json_str(session, "host", NULL);
 	int64_t started;
 
 	if (jtime(session, "time", &started)) {
@@ -585,15 +560,18 @@ static void row_added(struct tg_store *st)
 
 int tg_store_finding(struct tg_store *st, json_object *f)
 {
-	json_object *proc = jget(f, "proc");
-	const char *rule = jstr(f, "rule"), *sev = jstr(f, "severity"), *action = jstr(f, "action");
-	const char *host = jstr(f, "host"), *path = jstr(f, "path"), *exe = jstr(proc, "exe");
-	const char *comm = jstr(proc, "comm"), *cid = jstr(proc, "container_id");
+	json_object *proc = tg_json_get(f, "proc");
+	const char *rule = tg_json_str(f, "rule", NULL), *sev = tg_json_str(f, "severity", NULL);
+	const char *action = tg_json_str(f, "action", NULL), *host = tg_json_str(f, "host", NULL);
+	const char *path = tg_json_str(f, "path", NULL), *exe = tg_json_str(proc, "exe", NULL);
+	const char *comm = tg_json_str(proc, "comm", NULL);
+	const char *cid = tg_json_str(proc, "container_id", NULL);
 	int64_t t, pid, ppid, uid;
 	int level = sev ? tg_severity_parse(sev) : -1;
 
 	if (!st->session || jtime(f, "time", &t) || !rule || level < 0 || !path ||
-	    jint(proc, "pid", &pid) || jint(proc, "ppid", &ppid) || jint(proc, "uid", &uid)) {
+	    !tg_json_int_ex(proc, "pid", &pid) || !tg_json_int_ex(proc, "ppid", &ppid) ||
+	    !tg_json_int_ex(proc, "uid", &uid)) {
 		if (!st->insert_failed)
 			logf_(st, "database %s: %s", st->path,
 			      st->session ? "a finding lacks a field the store indexes"
@@ -635,7 +613,7 @@ int tg_store_loss(struct tg_store *st, json_object *l)
 	int64_t from, to, lost;
 
 	if (!st->session || jtime(l, "from", &from) || jtime(l, "to", &to) ||
-	    jint(l, "lost", &lost)) {
+	    !tg_json_int_ex(l, "lost", &lost)) {
 		logf_(st, "database %s: a loss record without from, to or lost", st->path);
 		return -1;
 	}

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
-#include "escape.h"
-#include "output.h"
+#include "util/escape.h"
+#include "util/json_util.h"
 
 static int hexval(char c)
 {

@@ -7,7 +7,8 @@
  * same policy, or `tmpguard policy check` would show something other than what applies.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -Ibpf tests/fuzz/fuzz_policy.c \
- *         user/policy.c user/rule_registry.c default_policy.c -lyaml -o fuzz_policy
+ *         user/policy.c user/rule_registry.c user/util/textfile.c default_policy.c -lyaml \
+ *         -o fuzz_policy
  *   tests/fuzz/run_fuzz.sh ./fuzz_policy 60 policies/default.yaml policies/strict.yaml \
  *         policies/ci.yaml
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/escape.c: hostile names for terminals and JSON. Unprivileged. */
+/* Unit tests for user/util/escape.c: hostile names for terminals and JSON. Unprivileged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <json.h>
-#include "escape.h"
+#include "util/escape.h"
 
 /* Both escapers, on the bytes of a literal (which may hold NULs), checked in full. */
 #define TEXT(lit, want)	      check_text(lit, sizeof(lit) - 1, want)

@@ -17,7 +17,7 @@
 #include "falco.h"
 #include "output.h"
 #include "rule_registry.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 static const char *const falco_keys[] = {"output", "priority", "rule", "time",
 					 "source", "hostname", "tags", "output_fields"};

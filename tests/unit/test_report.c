@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "report.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define NSEC 1000000000LL
 

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
-#include "escape.h"
 #include "report.h"
 #include "report_render.h"
-#include "timeparse.h"
+#include "util/escape.h"
+#include "util/timefmt.h"
 
 typedef void (*escaper)(FILE *, const char *);
 

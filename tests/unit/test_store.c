@@ -26,6 +26,7 @@
 #include "report_render.h"
 #include "store.h"
 #include "store_schema.h"
+#include "util/timefmt.h"
 
 #define NSEC 1000000000LL
 #define DAY  (86400LL * NSEC)

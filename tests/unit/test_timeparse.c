@@ -4,8 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "output.h"
-#include "timeparse.h"
+#include "util/timefmt.h"
 
 #define NSEC 1000000000LL
 static const int64_t now = 1795847400LL * NSEC; /* 2026-11-28T06:30:00Z */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Time arguments of query and report (--since, --until). Pure. */
-#ifndef TG_TIMEPARSE_H
-#define TG_TIMEPARSE_H
+/* Points in time as text: RFC 3339 written and read back, and the --since/--until forms. Pure. */
+#ifndef TG_TIMEFMT_H
+#define TG_TIMEFMT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
+void tg_format_time(int64_t real_ns, char *buf, size_t len);
 
 /*
  * Parses a point in time into CLOCK_REALTIME nanoseconds:

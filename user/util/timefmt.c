@@ -1,15 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* --since/--until arguments: relative durations, RFC 3339 times and dates. */
+/* RFC 3339 times, and the --since/--until arguments: relative durations, times and dates. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "timeparse.h"
+#include "timefmt.h"
 
 #define NSEC 1000000000LL
+
+void tg_format_time(int64_t real_ns, char *buf, size_t len)
+{
+	time_t sec = real_ns / 1000000000;
+	long nsec = real_ns % 1000000000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", nsec);
+}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
