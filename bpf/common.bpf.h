@@ -253,17 +253,25 @@ static __always_inline bool decode_call(struct task_struct *task, struct tg_call
 		c->flags = how.flags;
 		c->mode = how.mode;
 	}
-	if (c->op == TG_OP_SOCKETCALL) {
-		/* socketcall(call, args): a bind when call is SYS_BIND (2), its arguments the
-		 * caller's array of three 32-bit words (fd, sockaddr, addrlen) */
-		__u32 a[3];
+	return true;
+}
 
-		if (syscall_arg(regs, compat, 0) != 2 ||
-		    bpf_probe_read_user(a, sizeof(a), (void *)syscall_arg(regs, compat, 1)))
-			return false;
-		c->path = a[1];
-		c->op = TG_OP_BIND;
-	}
+/*
+ * An ia32 socketcall, decoded (op TG_OP_SOCKETCALL): a bind when its call is SYS_BIND (2), its
+ * arguments the caller's array of three 32-bit words (fd, sockaddr, addrlen). Makes c that
+ * bind (the sockaddr's word read straight into the low half of c->path: x86 is little-endian,
+ * and no buffer goes on the stack); false for any other call.
+ */
+static __always_inline bool socketcall_bind(struct tg_call *c)
+{
+	struct pt_regs *regs = current_regs();
+
+	c->path = 0;
+	if (syscall_arg(regs, true, 0) != 2 ||
+	    bpf_probe_read_user(&c->path, sizeof(__u32),
+				(void *)(syscall_arg(regs, true, 1) + sizeof(__u32))))
+		return false;
+	c->op = TG_OP_BIND;
 	return true;
 }
 

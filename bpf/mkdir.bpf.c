@@ -32,6 +32,8 @@ __noinline int tg_mkname_exit(long ret)
 
 	if (ret != 0 || !decode_call(task, &c))
 		return 0;
+	if (c.op == TG_OP_SOCKETCALL && !socketcall_bind(&c))
+		return 0;
 	umask = BPF_CORE_READ(task, fs, umask);
 	switch (c.op) {
 	case TG_OP_MKDIR:
