@@ -1537,6 +1537,7 @@ static int session_start(struct session *s, bool scoped)
 	int e;
 
 	s->canary_dirfd = -1; /* health_start() opens it for machine-wide audits */
+	s->worst = -1;	      /* none yet: run's --fail-on reads it however start-up ends */
 	if (tg_check_requirements(err, sizeof(err))) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
@@ -1589,7 +1590,6 @@ static int session_start(struct session *s, bool scoped)
 	gethostname(s->host, sizeof(s->host) - 1);
 	s->started_ns = s->loss_checked_ns = clock_ns(CLOCK_REALTIME);
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
-	s->worst = -1;
 
 	if ((s->db_max_age_days || s->db_max_size_mib) && !s->db_path) {
 		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
