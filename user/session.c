@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * `tmpguard audit` and `tmpguard run`. Both: parse arguments -> check requirements -> load and
- * attach -> consume records (decode -> directory verdict -> classify -> aggregate -> enrich ->
- * advise -> output) -> summary. `run` also starts the command inside the tracked scope.
+ * attach -> consume records (the record pipeline, pipeline.h, with this file's look-ups and
+ * outputs) -> summary. `run` also starts the command inside the tracked scope.
  */
 #define _GNU_SOURCE
 #include <argp.h>
@@ -25,13 +25,12 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include "aggregate.h"
-#include "advice.h"
 #include "config.h"
 #include "enrich.h"
-#include "events.h"
 #include "loader.h"
 #include "metrics.h"
 #include "output.h"
+#include "pipeline.h"
 #include "policy.h"
 #include "policy_kernel.h"
 #include "posture.h"
@@ -71,21 +70,18 @@ struct session {
 	FILE *out;
 	struct tg_bpf *bpf;
 	struct tg_enrich *en;
-	struct tg_agg *agg;
-	struct tg_budget *budget;  /* printed findings per user, per host and minute */
+	struct tg_pipeline pl;	   /* the records' way from the ring buffer to the sinks */
 	uint64_t budget_warned[2]; /* the minute (+1) of the last warning, per reason */
-	struct tg_rules_config rules;
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;
-	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space */
+	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space (pl) */
 	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
 	uint64_t reloads, reload_failures;
 	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
 	int64_t boot_to_real_ns;
 	char host[256];
-	int worst; /* highest severity reported, -1 none */
-	uint64_t received, decode_errors, unresolved, no_finding, printed, suppressed;
+	uint64_t printed;
 	uint64_t lost_reported;
 	uint64_t untracked_reported; /* TG_STAT_TRACK_FULL at the last warning */
 	int64_t loss_checked_ns; /* CLOCK_REALTIME of the last loss check: a loss window's start */
@@ -105,9 +101,7 @@ struct session {
 	struct tg_metrics_addr metrics_addr;
 	struct tg_metrics *metrics;
 	bool bpf_stats;
-	int bpf_stats_fd; /* > 0 while held */
-	/* Findings past exceptions, rate-limited repeats included: [rule][severity]. */
-	uint64_t findings_by[TG_RULE_MAX][TG_METRICS_NR_SEV];
+	int bpf_stats_fd;	   /* > 0 while held */
 	uint64_t exc_user_retired; /* user-space hits of exceptions of policies since replaced */
 	/* output sinks (sink.h); json above is true for the json and falco formats */
 	int format; /* enum tg_format */
@@ -162,8 +156,9 @@ static int64_t event_now(const struct session *s)
  * repeats the rate limit does not print are not stored either (their counts are in the
  * summary's aggregates).
  */
-static void emit_finding(struct session *s, const struct tg_report *r)
+static void emit_finding(void *ctx, const struct tg_report *r)
 {
+	struct session *s = ctx;
 	json_object *o = tg_report_json(r); /* built once, shared by every sink */
 
 	s->printed++;
@@ -240,7 +235,7 @@ static json_object *time_json(int64_t real_ns)
  * another user than the process's real one (a setuid helper). A few names are kept: a lookup
  * goes through NSS.
  */
-static const char *acting_user(uint32_t uid, char *buf, size_t len)
+static const char *acting_user(void *ctx, uint32_t uid, char *buf, size_t len)
 {
 	static struct {
 		uint32_t uid;
@@ -250,6 +245,7 @@ static const char *acting_user(uint32_t uid, char *buf, size_t len)
 	struct passwd pw, *res = NULL;
 	char pwbuf[1024];
 
+	(void)ctx;
 	for (unsigned int i = 0; i < sizeof(cache) / sizeof(cache[0]); i++)
 		if (cache[i].name[0] && cache[i].uid == uid)
 			return snprintf(buf, len, "%s", cache[i].name), buf;
@@ -265,8 +261,9 @@ static const char *acting_user(uint32_t uid, char *buf, size_t len)
 
 /* A flood is said on stderr at once, then at most once a minute per reason; the summary
  * and every report count what it suppressed. */
-static void budget_warn(struct session *s, int why, uint32_t uid)
+static void budget_warn(void *ctx, int why, uint32_t uid)
 {
+	struct session *s = ctx;
 	uint64_t minute = (uint64_t)clock_ns(CLOCK_MONOTONIC) / 60000000000ULL + 1;
 	uint64_t *last = &s->budget_warned[why == TG_BUDGET_HOST];
 
@@ -287,128 +284,65 @@ static void budget_warn(struct session *s, int why, uint32_t uid)
 			s->pol->per_host_per_minute, TG_BUDGET_FLOOR);
 }
 
+/* Said once: the first malformed record's reason (tg_event_decode); the rest are counted. */
+static void malformed_record(void *ctx, const char *why)
+{
+	(void)ctx;
+	fprintf(stderr, "tmpguard: dropping a malformed record: %s\n", why);
+}
+
+/* The pipeline's look-ups in /proc (enrich.c). */
+static int resolve_dir(void *ctx, const struct tg_event *e, const struct tg_dir_key *shared,
+		       size_t n_shared, struct tg_dir_verdict *v)
+{
+	(void)ctx;
+	return tg_resolve_dir(e, shared, n_shared, v);
+}
+
+static enum tg_link_state requested_link(void *ctx, const struct tg_event *e, bool *own)
+{
+	(void)ctx;
+	return tg_requested_link(e, own);
+}
+
+static const struct tg_proc_info *enrich_proc(void *ctx, const struct tg_event *e)
+{
+	struct session *s = ctx;
+
+	return tg_enrich_proc(s->en, e);
+}
+
+static const char *base_dir(void *ctx, const struct tg_event *e, char *buf, size_t len)
+{
+	(void)ctx;
+	return tg_base_status_name(tg_resolve_base(e, buf, len));
+}
+
+/* The pipeline, with this file's look-ups and outputs. */
+static int pipeline_init(struct session *s)
+{
+	const struct tg_pipeline_cb cb = {
+		.ctx = s,
+		.resolve_dir = resolve_dir,
+		.requested_link = requested_link,
+		.proc = enrich_proc,
+		.user_name = acting_user,
+		.base_dir = base_dir,
+		.emit = emit_finding,
+		.budget_warn = budget_warn,
+		.malformed = malformed_record,
+	};
+
+	return tg_pipeline_init(&s->pl, &cb, TG_AGG_MAX, TG_AGG_PER_UID);
+}
+
+/* The ring buffer's callback. Output is flushed after each record judged. */
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
-	struct tg_finding findings[TG_MAX_FINDINGS];
-	const struct tg_proc_info *proc = NULL;
-	struct tg_dir_verdict dir;
-	struct tg_event e;
-	char err[128], pattern[256], base[PATH_MAX], acting[64];
-	const char *base_status = NULL;
-	int n, printed_this_event = 0;
 
-	s->received++;
-	if (tg_event_decode(data, size, &e, err, sizeof(err))) {
-		if (s->decode_errors++ == 0)
-			fprintf(stderr, "tmpguard: dropping a malformed record: %s\n", err);
-		return 0;
-	}
-	if (e.kind != TG_KIND_OPEN && !e.name[0]) {
-		const char *slash = strrchr(e.path, '/');
-
-		const char *base = slash ? slash + 1 : e.path;
-		size_t n = strnlen(base, sizeof(e.name) - 1);
-
-		memcpy(e.name, base, n);
-		e.name[n] = 0;
-	}
-	if (!tg_dir_verdict_from_kernel(&e, &dir) &&
-	    tg_resolve_dir(&e, s->pk.dirs, s->pk.n_dirs, &dir)) {
-		/* The process is gone (or in another mount namespace): an open is judged by
-		 * what the kernel knew, its holding directory, and says so; a mkdir's directory
-		 * is not known at all. Counted either way, and in every report's gaps. */
-		s->unresolved++;
-		if (e.kind != TG_KIND_OPEN)
-			return 0;
-		tg_dir_verdict_holding(&e, &dir);
-	}
-	/* The opened file is not the one the path names: is a symlink there? */
-	if (tg_path_mismatch(&e, &dir) && !(e.facts & (TG_F_PATH_CHANGED | TG_F_LINK_FOLLOWED)))
-		dir.requested_link = tg_requested_link(&e, &dir.requested_link_own);
-	n = tg_classify(&e, &dir, &s->rules, findings);
-	if (e.action == TG_ACT_DENIED || (e.action == TG_ACT_KILLED && e.ret < 0)) {
-		/* The LSM refused the operation: report that decision, and only it. */
-		enum tg_severity sev = TG_SEV_HIGH;
-
-		for (int i = 0; i < n; i++)
-			if ((uint32_t)findings[i].rule == e.rule)
-				sev = findings[i].severity;
-		findings[0].rule = (enum tg_rule)e.rule; /* < TG_R_MAX: tg_event_decode */
-		findings[0].severity = sev;
-		n = 1;
-	}
-	if (!n)
-		s->no_finding++;
-	if (n)
-		base_status = tg_base_status_name(tg_resolve_base(&e, base, sizeof(base)));
-	for (int i = 0; i < n; i++) {
-		struct tg_report r = {
-			.e = &e,
-			.finding = findings[i],
-			.dir = dir,
-			.boot_to_real_ns = s->boot_to_real_ns,
-			.host = s->host,
-			.pattern = pattern,
-			.base_dir = base,
-			.base_status = e.path[0] == '/' ? NULL : base_status,
-		};
-
-		struct tg_match_subject subj;
-		bool print;
-		int x;
-
-		if (!proc)
-			proc = tg_enrich_proc(s->en, &e);
-		r.proc = proc;
-		r.finding.severity = tg_policy_severity(s->pol, r.finding.rule, r.finding.severity);
-		/* Every exception applies here, the kernel-decided ones too: they catch what the
-		 * kernel let through (a reload in progress, an exe replaced since). user and uid
-		 * are the credentials that made the create (fsuid), as in the kernel: a setuid
-		 * helper started by an excepted user acts as its owner, and is judged so. */
-		subj = (struct tg_match_subject){
-			.rule = r.finding.rule,
-			.exe = proc->exe,
-			.comm = e.comm,
-			.path = e.path,
-			.user = acting_user(e.fsuid, acting, sizeof(acting)),
-			.uid = e.fsuid,
-			.container_id = proc->container_id[0] ? proc->container_id : NULL,
-			.cgroup = proc->cgroup,
-		};
-		r.action = (uint32_t)r.finding.rule == e.rule ? e.action : TG_ACT_NONE;
-		x = tg_policy_match(s->pol, &subj);
-		/* An exception the kernel could not honour does not undo a refusal: report it. */
-		if (x >= 0 && (r.action == TG_ACT_NONE || r.action == TG_ACT_WOULD_DENY)) {
-			s->exc_user_hits[x]++;
-			continue;
-		}
-		r.lang = tg_lang_detect(proc->exe, e.comm, proc->is_go);
-		tg_path_pattern(e.path, pattern, sizeof(pattern));
-		r.count = tg_agg_add(s->agg, e.pid, e.fsuid, e.comm, proc->exe, r.finding.rule,
-				     r.finding.severity, pattern, e.ts_ns,
-				     s->pol->per_key_per_minute, &print);
-		if ((int)r.finding.severity > s->worst)
-			s->worst = r.finding.severity;
-		s->findings_by[r.finding.rule][r.finding.severity]++;
-		/* Past the policy's rate limit, repeats of (process, rule, pattern) are counted,
-		 * not printed; the summary has them all. */
-		if (!print) {
-			s->suppressed++;
-			continue;
-		}
-		/* Past the user's or the host's budget (the keys are the user's to vary, the
-		 * uid is not): the same, counted per user. */
-		x = tg_budget_allow(s->budget, e.fsuid, e.ts_ns, s->pol->per_user_per_minute,
-				    s->pol->per_host_per_minute);
-		if (x) {
-			budget_warn(s, x, e.fsuid);
-			continue;
-		}
-		r.same_event = printed_this_event++ > 0;
-		emit_finding(s, &r);
-	}
-	fflush(s->out);
+	if (!tg_pipeline_record(&s->pl, data, size))
+		fflush(s->out);
 	return 0;
 }
 
@@ -566,12 +500,12 @@ static void check_health(struct session *s)
 	if (s->canary_pending && st[TG_STAT_SELF_CREATE] == s->canary_seen_before)
 		problem = "the BPF programs did not see tmpguard's own canary create: they are "
 			  "detached or not running, and nothing is being audited";
-	else if (st[TG_STAT_SENT] > s->received && s->received == s->health_received &&
+	else if (st[TG_STAT_SENT] > s->pl.received && s->pl.received == s->health_received &&
 		 st[TG_STAT_SENT] > s->health_sent)
 		problem = "records committed to the ring buffer are not being delivered: the ring "
 			  "buffer is stalled";
 	s->health_sent = st[TG_STAT_SENT];
-	s->health_received = s->received;
+	s->health_received = s->pl.received;
 	if (problem && !s->unhealthy) {
 		fprintf(stderr, "tmpguard: WARNING: producer unhealthy: %s\n", problem);
 		health_record(s, "unhealthy", problem);
@@ -700,8 +634,8 @@ static void emit_session_record(struct session *s)
 
 static void print_summary(struct session *s)
 {
-	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->agg);
-	size_t n = tg_agg_size(s->agg);
+	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->pl.agg);
+	size_t n = tg_agg_size(s->pl.agg);
 	size_t listed[TG_SUMMARY_AGGREGATES];
 	size_t nl = tg_agg_top(ents, n, TG_SUMMARY_AGGREGATES, listed);
 	uint64_t unlisted = 0; /* findings of the aggregates not listed */
@@ -712,16 +646,16 @@ static void print_summary(struct session *s)
 	tg_bpf_stats(s->bpf, st);
 	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
 	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
-		total += tg_agg_by_severity(s->agg, sev);
+		total += tg_agg_by_severity(s->pl.agg, sev);
 
 	fprintf(stderr,
 		"tmpguard: summary: %llu findings (%llu critical, %llu high, %llu medium, %llu "
 		"low), %zu distinct\n",
 		(unsigned long long)total,
-		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_CRITICAL),
-		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_HIGH),
-		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_MEDIUM),
-		(unsigned long long)tg_agg_by_severity(s->agg, TG_SEV_LOW), n);
+		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_CRITICAL),
+		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_HIGH),
+		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_MEDIUM),
+		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_LOW), n);
 	for (size_t i = 0, l = 0; i < n; i++) {
 		const struct tg_agg_entry *a = ents[i];
 
@@ -766,9 +700,9 @@ static void print_summary(struct session *s)
 		(unsigned long long)st[TG_STAT_PROBE_ENOENT],
 		(unsigned long long)st[TG_STAT_MKDIR_SEEN], (unsigned long long)st[TG_STAT_SENT],
 		(unsigned long long)st[TG_STAT_EXCEPTED], (unsigned long long)st[TG_STAT_LOST],
-		(unsigned long long)s->received, (unsigned long long)s->unresolved,
-		(unsigned long long)s->decode_errors, (unsigned long long)s->suppressed,
-		(unsigned long long)tg_budget_total(s->budget));
+		(unsigned long long)s->pl.received, (unsigned long long)s->pl.unresolved,
+		(unsigned long long)s->pl.decode_errors, (unsigned long long)s->pl.suppressed,
+		(unsigned long long)tg_budget_total(s->pl.budget));
 	fprintf(stderr, "  policy %s: %llu reloads (%llu refused)\n", s->pol->source,
 		(unsigned long long)s->reloads, (unsigned long long)s->reload_failures);
 	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
@@ -794,15 +728,15 @@ static void print_summary(struct session *s)
 			(unsigned long long)st[TG_STAT_DENIED],
 			(unsigned long long)st[TG_STAT_KILLED],
 			(unsigned long long)st[TG_STAT_WOULD_DENY]);
-	if (tg_agg_folded(s->agg))
+	if (tg_agg_folded(s->pl.agg))
 		fprintf(stderr,
 			"  %llu findings of users past their share of the aggregation table were "
 			"counted per user and rule\n",
-			(unsigned long long)tg_agg_folded(s->agg));
-	if (tg_agg_overflow(s->agg))
+			(unsigned long long)tg_agg_folded(s->pl.agg));
+	if (tg_agg_overflow(s->pl.agg))
 		fprintf(stderr,
 			"  %llu findings beyond the aggregation table were printed unaggregated\n",
-			(unsigned long long)tg_agg_overflow(s->agg));
+			(unsigned long long)tg_agg_overflow(s->pl.agg));
 	if (s->health_alerts)
 		fprintf(stderr,
 			"  WARNING: the producer was unhealthy %llu time(s): this report is "
@@ -843,11 +777,11 @@ static void print_summary(struct session *s)
 		for (int i = 0; i <= TG_SEV_CRITICAL; i++)
 			json_object_object_add(
 				sev, tg_severity_name(i),
-				json_object_new_int64(tg_agg_by_severity(s->agg, i)));
+				json_object_new_int64(tg_agg_by_severity(s->pl.agg, i)));
 		json_object_object_add(o, "by_severity", sev);
 		for (int i = 0; i < TG_RULE_MAX; i++)
 			json_object_object_add(rules, tg_rule_id(i),
-					       json_object_new_int64(tg_agg_by_rule(s->agg, i)));
+					       json_object_new_int64(tg_agg_by_rule(s->pl.agg, i)));
 		json_object_object_add(o, "by_rule", rules);
 		for (size_t l = 0; l < nl; l++) {
 			const struct tg_agg_entry *a = ents[listed[l]];
@@ -891,19 +825,19 @@ static void print_summary(struct session *s)
 				       json_object_new_int64(st[TG_STAT_MKDIR_SEEN]));
 		json_object_object_add(ev, "sent", json_object_new_int64(st[TG_STAT_SENT]));
 		json_object_object_add(ev, "lost", json_object_new_int64(st[TG_STAT_LOST]));
-		json_object_object_add(ev, "received", json_object_new_int64(s->received));
-		json_object_object_add(ev, "unresolved", json_object_new_int64(s->unresolved));
-		json_object_object_add(ev, "malformed", json_object_new_int64(s->decode_errors));
+		json_object_object_add(ev, "received", json_object_new_int64(s->pl.received));
+		json_object_object_add(ev, "unresolved", json_object_new_int64(s->pl.unresolved));
+		json_object_object_add(ev, "malformed", json_object_new_int64(s->pl.decode_errors));
 		json_object_object_add(ev, "repeats_not_printed",
-				       json_object_new_int64(s->suppressed));
+				       json_object_new_int64(s->pl.suppressed));
 		json_object_object_add(ev, "over_budget",
-				       json_object_new_int64(tg_budget_total(s->budget)));
+				       json_object_new_int64(tg_budget_total(s->pl.budget)));
 		json_object_object_add(ev, "over_budget_by_host",
-				       json_object_new_int64(tg_budget_by_host(s->budget)));
+				       json_object_new_int64(tg_budget_by_host(s->pl.budget)));
 		{
 			uint32_t uids[64];
 			uint64_t counts[64];
-			size_t nu = tg_budget_suppressed(s->budget, uids, counts, 64);
+			size_t nu = tg_budget_suppressed(s->pl.budget, uids, counts, 64);
 			json_object *by = json_object_new_array();
 
 			for (size_t i = 0; i < nu && i < 64; i++) {
@@ -917,9 +851,9 @@ static void print_summary(struct session *s)
 			json_object_object_add(ev, "over_budget_by_uid", by);
 		}
 		json_object_object_add(ev, "aggregate_overflow",
-				       json_object_new_int64(tg_agg_overflow(s->agg)));
+				       json_object_new_int64(tg_agg_overflow(s->pl.agg)));
 		json_object_object_add(ev, "aggregate_folded",
-				       json_object_new_int64(tg_agg_folded(s->agg)));
+				       json_object_new_int64(tg_agg_folded(s->pl.agg)));
 		json_object_object_add(ev, "denied", json_object_new_int64(st[TG_STAT_DENIED]));
 		json_object_object_add(ev, "killed", json_object_new_int64(st[TG_STAT_KILLED]));
 		json_object_object_add(ev, "would_deny",
@@ -1356,7 +1290,7 @@ static int policy_install(struct session *s, struct tg_policy *pol)
 	s->pol = pol;
 	s->pk = pk;
 	s->exc_user_hits = hits;
-	s->rules = rc;
+	tg_pipeline_set_policy(&s->pl, pol, &rc, s->pk.dirs, s->pk.n_dirs, hits);
 	return 0;
 }
 
@@ -1451,6 +1385,10 @@ static void announce_enforcement(const struct session *s)
 
 /* ---- metrics ---- */
 
+_Static_assert(sizeof(((struct tg_metrics_user *)0)->findings) ==
+		       sizeof(((struct tg_pipeline *)0)->findings_by),
+	       "the pipeline counts findings as the metrics export them");
+
 /* The user-space counters, for the endpoint's next scrape: called once per poll. */
 static void metrics_sync(struct session *s)
 {
@@ -1462,11 +1400,11 @@ static void metrics_sync(struct session *s)
 		.ringbuf_bytes = s->ringbuf_bytes,
 		.run_time_stats_held = s->bpf_stats_fd > 0,
 		.findings_excepted = s->exc_user_retired,
-		.repeats_not_printed = s->suppressed,
-		.over_budget = tg_budget_total(s->budget),
-		.received = s->received,
-		.unresolved = s->unresolved,
-		.malformed = s->decode_errors,
+		.repeats_not_printed = s->pl.suppressed,
+		.over_budget = tg_budget_total(s->pl.budget),
+		.received = s->pl.received,
+		.unresolved = s->pl.unresolved,
+		.malformed = s->pl.decode_errors,
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
 		.health_checked = s->canary_dirfd >= 0,
@@ -1478,7 +1416,7 @@ static void metrics_sync(struct session *s)
 		return;
 	for (size_t i = 0; i < s->pol->n_exceptions; i++)
 		u.findings_excepted += s->exc_user_hits[i];
-	memcpy(u.findings, s->findings_by, sizeof(u.findings));
+	memcpy(u.findings, s->pl.findings_by, sizeof(u.findings));
 	tg_metrics_update(s->metrics, &u);
 }
 
@@ -1537,6 +1475,12 @@ static int session_start(struct session *s, bool scoped)
 	int e;
 
 	s->canary_dirfd = -1; /* health_start() opens it for machine-wide audits */
+	/* First: its worst severity (none yet) is what run's --fail-on reads, however start-up
+	 * ends, and the policy is installed into it. */
+	if (pipeline_init(s)) {
+		fprintf(stderr, "tmpguard: out of memory\n");
+		return 1;
+	}
 	if (tg_check_requirements(err, sizeof(err))) {
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
@@ -1552,10 +1496,10 @@ static int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
 		return 1;
 	}
-	lo.report_cloexec = s->rules.enabled[TG_RULE_INHERITABLE_FD];
-	lo.file_loose_mask = s->rules.file_loose_mask;
-	lo.dir_loose_mask = s->rules.dir_loose_mask;
-	lo.probe_window_ns = s->rules.probe_window_ns;
+	lo.report_cloexec = s->pl.rules.enabled[TG_RULE_INHERITABLE_FD];
+	lo.file_loose_mask = s->pl.rules.file_loose_mask;
+	lo.dir_loose_mask = s->pl.rules.dir_loose_mask;
+	lo.probe_window_ns = s->pl.rules.probe_window_ns;
 
 	s->out = stdout;
 	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
@@ -1580,16 +1524,15 @@ static int session_start(struct session *s, bool scoped)
 	if (metrics_open(s))
 		return 1;
 	s->en = tg_enrich_new();
-	s->agg = tg_agg_new(TG_AGG_MAX, TG_AGG_PER_UID);
-	s->budget = tg_budget_new();
-	if (!s->en || !s->agg || !s->budget) {
+	if (!s->en) {
 		fprintf(stderr, "tmpguard: out of memory\n");
 		return 1;
 	}
 	gethostname(s->host, sizeof(s->host) - 1);
 	s->started_ns = s->loss_checked_ns = clock_ns(CLOCK_REALTIME);
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
-	s->worst = -1;
+	s->pl.host = s->host;
+	s->pl.boot_to_real_ns = s->boot_to_real_ns;
 
 	if ((s->db_max_age_days || s->db_max_size_mib) && !s->db_path) {
 		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
@@ -1684,8 +1627,7 @@ static void session_end(struct session *s)
 	}
 	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
-	tg_agg_free(s->agg);
-	tg_budget_free(s->budget);
+	tg_pipeline_fini(&s->pl);
 	tg_policy_kernel_free(&s->pk);
 	tg_policy_free(s->pol);
 	free(s->exc_user_hits);
@@ -2106,9 +2048,9 @@ out:
 	if (go[1] >= 0)
 		close(go[1]);
 	session_end(&s);
-	if (s.fail_on >= 0 && s.worst >= s.fail_on) {
+	if (s.fail_on >= 0 && s.pl.worst >= s.fail_on) {
 		fprintf(stderr, "tmpguard: failing: a %s finding occurred (--fail-on %s)\n",
-			tg_severity_name(s.worst), tg_severity_name(s.fail_on));
+			tg_severity_name(s.pl.worst), tg_severity_name(s.fail_on));
 		return TG_EXIT_FAILON;
 	}
 	return err;
