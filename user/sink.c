@@ -110,6 +110,20 @@ int tg_record_syslog_severity(json_object *rec)
 	return -1;
 }
 
+void tg_sink_stats_json(const struct tg_sink_stats *st, json_object *summary)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "records_written", json_object_new_int64(st->records_written));
+	json_object_object_add(o, "records_failed", json_object_new_int64(st->records_failed));
+	json_object_object_add(o, "rotations", json_object_new_int64(st->rotations));
+	json_object_object_add(o, "rotations_failed", json_object_new_int64(st->rotations_failed));
+	json_object_object_add(o, "rotation_planted", json_object_new_int64(st->rotation_planted));
+	json_object_object_add(o, "syslog_messages", json_object_new_int64(st->syslog_messages));
+	json_object_object_add(o, "syslog_truncated", json_object_new_int64(st->syslog_truncated));
+	json_object_object_add(summary, "output", o);
+}
+
 int tg_rotated_name(const char *base, unsigned i, char *buf, size_t len)
 {
 	int n = i ? snprintf(buf, len, "%s.%u", base, i) : snprintf(buf, len, "%s", base);
@@ -716,22 +730,17 @@ void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
 	ok(k, &k->wfail, "writing to", stream_name(k));
 }
 
-void tg_sinks_stats_json(const struct tg_sinks *k, json_object *summary)
+void tg_sinks_stats(const struct tg_sinks *k, struct tg_sink_stats *out)
 {
-	json_object *o;
-
-	if (!k)
-		return;
-	o = json_object_new_object();
-	json_object_object_add(o, "records_written", json_object_new_int64(k->written));
-	json_object_object_add(o, "records_failed",
-			       json_object_new_int64(k->wfail.count + k->cfail.count));
-	json_object_object_add(o, "rotations", json_object_new_int64(k->rotations));
-	json_object_object_add(o, "rotations_failed", json_object_new_int64(k->rfail.count));
-	json_object_object_add(o, "rotation_planted", json_object_new_int64(k->planted));
-	json_object_object_add(o, "syslog_messages", json_object_new_int64(k->syslog_msgs));
-	json_object_object_add(o, "syslog_truncated", json_object_new_int64(k->syslog_cut));
-	json_object_object_add(summary, "output", o);
+	*out = (struct tg_sink_stats){
+		.records_written = k->written,
+		.records_failed = k->wfail.count + k->cfail.count,
+		.rotations = k->rotations,
+		.rotations_failed = k->rfail.count,
+		.rotation_planted = k->planted,
+		.syslog_messages = k->syslog_msgs,
+		.syslog_truncated = k->syslog_cut,
+	};
 }
 
 void tg_sinks_close(struct tg_sinks *k)

@@ -54,9 +54,14 @@ struct tg_sinks *tg_sinks_open(const struct tg_sink_opts *o, char *err, size_t e
 void tg_sinks_record(struct tg_sinks *k, json_object *rec);
 /* One finding in the text format (the stream only; nothing when the format is not text). */
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r);
-/* Adds "output": {records_written, records_failed, rotations, rotations_failed,
- * syslog_messages, syslog_truncated} to a summary record. */
-void tg_sinks_stats_json(const struct tg_sinks *k, json_object *summary);
+/* What the sinks did so far, for the summary. */
+struct tg_sink_stats {
+	uint64_t records_written, records_failed; /* failed: not written, or no Falco form */
+	uint64_t rotations, rotations_failed, rotation_planted;
+	uint64_t syslog_messages, syslog_truncated;
+};
+
+void tg_sinks_stats(const struct tg_sinks *k, struct tg_sink_stats *out);
 /* Says on the diagnostics stream what could not be written, if anything, then closes. */
 void tg_sinks_close(struct tg_sinks *k);
 
@@ -72,6 +77,9 @@ int tg_syslog_severity(const char *severity);
 /* Severity of a record sent to syslog: a finding's own, LOG_WARNING for loss (and for a
  * summary that reports lost records), LOG_INFO for a summary; -1: not sent (session). */
 int tg_record_syslog_severity(json_object *rec);
+/* Adds "output": {records_written, records_failed, rotations, rotations_failed,
+ * rotation_planted, syslog_messages, syslog_truncated} to a summary record. */
+void tg_sink_stats_json(const struct tg_sink_stats *st, json_object *summary);
 /* The name of rotated file i of base: base itself for 0, else "base.i". -1 if it does not fit. */
 int tg_rotated_name(const char *base, unsigned i, char *buf, size_t len);
 /*
