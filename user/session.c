@@ -34,6 +34,7 @@
 #include "policy.h"
 #include "policy_kernel.h"
 #include "posture.h"
+#include "record.h"
 #include "rules.h"
 #include "session.h"
 #include "sink.h"
@@ -157,31 +158,19 @@ static int64_t event_now(const struct session *s)
 static void emit_finding(void *ctx, const struct tg_report *r)
 {
 	struct session *s = ctx;
-	json_object *o = tg_report_json(r); /* built once, shared by every sink */
+	const struct tg_record rec = {
+		.kind = TG_RECORD_FINDING,
+		.finding = r,
+		.json = tg_report_json(r), /* built once, shared by every sink and the store */
+	};
 
 	s->printed++;
 	if (!s->json)
 		tg_sinks_text(s->sinks, r);
-	tg_sinks_record(s->sinks, o); /* json or falco lines, syslog */
+	tg_sinks_record(s->sinks, &rec); /* json or falco lines, syslog */
 	if (s->store)
-		tg_store_finding(s->store, o);
-	json_object_put(o);
-}
-
-/* The store's part of a session, loss or summary record; the summary gets what was stored. */
-static void store_record(struct session *s, json_object *o)
-{
-	const char *type = tg_json_str(o, "type", "");
-
-	if (!strcmp(type, "session")) {
-		tg_store_begin(s->store, o);
-	} else if (!strcmp(type, "loss")) {
-		tg_store_loss(s->store, o);
-	} else if (!strcmp(type, "health")) {
-		tg_store_health(s->store, o);
-	} else if (!strcmp(type, "summary")) {
-		tg_store_end(s->store, o, event_now(s));
-	}
+		tg_store_finding(s->store, rec.json);
+	json_object_put(rec.json);
 }
 
 /* From the poll loops: batches committed about every second, and before a policy reload. */
@@ -194,13 +183,12 @@ static void store_tick(struct session *s)
 		tg_store_commit(s->store);
 }
 
-/* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
-static void emit_record(struct session *s, json_object *o)
+/* A session, loss, health or summary record, stored already by the caller (takes its JSON).
+ * Text output shows these on stderr instead. */
+static void emit_record(struct session *s, const struct tg_record *rec)
 {
-	if (s->store)
-		store_record(s, o);
-	tg_sinks_record(s->sinks, o); /* json or falco lines (not text), syslog */
-	json_object_put(o);
+	tg_sinks_record(s->sinks, rec); /* json or falco lines (not text), syslog */
+	json_object_put(rec->json);
 }
 
 static json_object *time_json(int64_t real_ns)
@@ -338,7 +326,8 @@ static void check_loss(struct session *s)
 	 * the process may be stopped or preempted anywhere in between. */
 	int64_t before = clock_ns(CLOCK_REALTIME), now;
 	uint64_t st[TG_STAT_MAX];
-	json_object *o;
+	struct tg_loss loss;
+	struct tg_record rec = {.kind = TG_RECORD_LOSS, .loss = &loss};
 	int err = tg_bpf_stats(s->bpf, st);
 
 	now = clock_ns(CLOCK_REALTIME);
@@ -358,16 +347,18 @@ static void check_loss(struct session *s)
 		"tmpguard: WARNING: %llu records lost so far (ring buffer full); raise "
 		"--ringbuf-size\n",
 		(unsigned long long)st[TG_STAT_LOST]);
-	o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string("loss"));
-	json_object_object_add(o, "time", time_json(now));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "from", time_json(s->loss_checked_ns));
-	json_object_object_add(o, "to", time_json(now));
-	json_object_object_add(o, "lost",
-			       json_object_new_int64(st[TG_STAT_LOST] - s->lost_reported));
-	json_object_object_add(o, "lost_total", json_object_new_int64(st[TG_STAT_LOST]));
-	emit_record(s, o);
+	loss = (struct tg_loss){
+		.time_ns = now,
+		.host = s->host,
+		.from_ns = s->loss_checked_ns,
+		.to_ns = now,
+		.lost = st[TG_STAT_LOST] - s->lost_reported,
+		.lost_total = st[TG_STAT_LOST],
+	};
+	rec.json = tg_loss_json(&loss);
+	if (s->store)
+		tg_store_loss(s->store, rec.json);
+	emit_record(s, &rec);
 	s->lost_reported = st[TG_STAT_LOST];
 	s->loss_checked_ns = before;
 }
@@ -384,14 +375,21 @@ static void check_loss(struct session *s)
 
 static void health_record(struct session *s, const char *status, const char *reason)
 {
-	json_object *o = json_object_new_object();
+	const struct tg_health h = {
+		.time_ns = clock_ns(CLOCK_REALTIME),
+		.host = s->host,
+		.status = status,
+		.reason = reason,
+	};
+	const struct tg_record rec = {
+		.kind = TG_RECORD_HEALTH,
+		.health = &h,
+		.json = tg_health_json(&h),
+	};
 
-	json_object_object_add(o, "type", json_object_new_string("health"));
-	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "reason", json_object_new_string(reason));
-	emit_record(s, o);
+	if (s->store)
+		tg_store_health(s->store, rec.json);
+	emit_record(s, &rec);
 }
 
 /* Canary directories of tmpguards that died without cleaning up (kill -9): "tmpguard-canary.
@@ -549,8 +547,17 @@ static void add_verified(void *ctx, const char *name, const char *sec, int fd)
 		json_object_object_add(ctx, name, json_object_new_int64(info.verified_insns));
 }
 
-/* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
-static void emit_session_record(struct session *s)
+static void count_hook(void *ctx, const char *name, const char *sec, int fd)
+{
+	(void)name;
+	(void)sec;
+	(void)fd;
+	(*(size_t *)ctx)++;
+}
+
+/* The session record's JSON: si, and what the loader holds (hooks, the verifier's work, ia32),
+ * the policy and the host's posture. */
+static json_object *session_json(struct session *s, const struct tg_session_info *si)
 {
 	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
 	const struct tg_summary_policy pol = summary_policy(s, NULL);
@@ -559,13 +566,11 @@ static void emit_session_record(struct session *s)
 	enum tg_ia32 ia32;
 
 	json_object_object_add(o, "type", json_object_new_string("session"));
-	/* Coverage starts now that every program is attached (loading takes seconds). */
-	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "version", json_object_new_string(TG_VERSION));
-	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-	json_object_object_add(o, "scope",
-			       json_object_new_string(s->scoped ? "process-tree" : "host"));
+	json_object_object_add(o, "time", time_json(si->time_ns));
+	json_object_object_add(o, "host", tg_json_bytes(si->host, strlen(si->host), NULL));
+	json_object_object_add(o, "version", json_object_new_string(si->version));
+	json_object_object_add(o, "pid", json_object_new_int64(si->pid));
+	json_object_object_add(o, "scope", json_object_new_string(si->scope));
 	tg_bpf_for_each_attached(s->bpf, add_hook, hooks);
 	json_object_object_add(o, "hooks", hooks);
 	verified = json_object_new_object();
@@ -582,12 +587,33 @@ static void emit_session_record(struct session *s)
 	json_object_object_add(o, "ia32_syscalls", json_object_new_string(tg_ia32_name(ia32)));
 	if (ia32 != TG_IA32_ON)
 		json_object_object_add(o, "ia32_why", json_object_new_string(ia32_why));
-	json_object_object_add(o, "enforcement",
-			       json_object_new_string(enforcement_name(s->enforce_mode)));
+	json_object_object_add(o, "enforcement", json_object_new_string(si->enforcement));
 	json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(s->ringbuf_bytes));
 	tg_summary_policy_json(o, &pol);
 	json_object_object_add(o, "posture", tg_posture_json(NULL));
-	emit_record(s, o);
+	return o;
+}
+
+/* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
+static void emit_session_record(struct session *s)
+{
+	struct tg_session_info si = {
+		/* Coverage starts now that every program is attached (loading takes seconds). */
+		.time_ns = clock_ns(CLOCK_REALTIME),
+		.host = s->host,
+		.version = TG_VERSION,
+		.pid = getpid(),
+		.scope = s->scoped ? "process-tree" : "host",
+		.enforcement = enforcement_name(s->enforce_mode),
+		.policy = s->pol->source,
+	};
+	struct tg_record rec = {.kind = TG_RECORD_SESSION, .session = &si};
+
+	tg_bpf_for_each_attached(s->bpf, count_hook, &si.n_hooks);
+	rec.json = session_json(s, &si);
+	if (s->store)
+		tg_store_begin(s->store, rec.json);
+	emit_record(s, &rec);
 }
 
 /* The summary: on stderr as text, and as a record (also for text output: every sink but the
@@ -597,6 +623,7 @@ static void print_summary(struct session *s)
 	uint64_t st[TG_STAT_MAX] = {0}, khits[TG_KEXC_MAX] = {0};
 	struct tg_sink_stats out;
 	struct tg_summary sum;
+	struct tg_record rec = {.kind = TG_RECORD_SUMMARY, .summary = &sum};
 	struct tg_summary_source src = {
 		.pl = &s->pl,
 		.kstats = st,
@@ -619,7 +646,10 @@ static void print_summary(struct session *s)
 	src.now_ns = clock_ns(CLOCK_REALTIME);
 	tg_summary_collect(&sum, &src);
 	tg_summary_text(stderr, &sum);
-	emit_record(s, tg_summary_json(&sum));
+	rec.json = tg_summary_json(&sum);
+	if (s->store)
+		tg_store_end(s->store, rec.json, event_now(s));
+	emit_record(s, &rec);
 	fflush(s->out);
 }
 
