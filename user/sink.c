@@ -684,7 +684,7 @@ void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec)
 		return;
 	shaped = rec->json;
 	if (k->o.format == TG_FORMAT_FALCO) {
-		shaped = falco = tg_falco_from_record(rec->json);
+		shaped = falco = tg_falco_record(rec);
 		if (!falco) {
 			fail(k, &k->cfail, EINVAL,
 			     "tmpguard: WARNING: a %s record has no Falco form (%s); such records "
