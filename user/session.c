@@ -158,10 +158,12 @@ static int64_t event_now(const struct session *s)
 static void emit_finding(void *ctx, const struct tg_report *r)
 {
 	struct session *s = ctx;
+	/* Its JSON form: built once, shared by the sinks that write JSON and the store; not at
+	 * all for the Falco format alone, which writes from r. */
 	const struct tg_record rec = {
 		.kind = TG_RECORD_FINDING,
 		.finding = r,
-		.json = tg_report_json(r), /* built once, shared by every sink and the store */
+		.json = s->store || tg_sinks_want_json(s->sinks) ? tg_report_json(r) : NULL,
 	};
 
 	s->printed++;

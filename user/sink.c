@@ -712,6 +712,12 @@ void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec)
 	json_object_put(falco);
 }
 
+bool tg_sinks_want_json(const struct tg_sinks *k)
+{
+	return k &&
+	       (k->o.format == TG_FORMAT_JSON || (k->o.format == TG_FORMAT_TEXT && k->o.syslog));
+}
+
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
 {
 	char *buf = NULL;

@@ -54,6 +54,10 @@ struct tg_sinks *tg_sinks_open(const struct tg_sink_opts *o, char *err, size_t e
  * file stands alone.
  */
 void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec);
+/* Whether tg_sinks_record() reads a record's JSON form: for the JSON format, and for syslog
+ * beside the text format. The Falco format and the text stream make their own from the typed
+ * record. */
+bool tg_sinks_want_json(const struct tg_sinks *k);
 /* One finding in the text format (the stream only; nothing when the format is not text). */
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r);
 /* What the sinks did so far, for the summary. */

@@ -195,6 +195,37 @@ static void test_pure_maps(void **state)
 	assert_int_equal(tg_rotated_name("out.json", 1000, buf, 13), -1);
 }
 
+/* Who reads a record's JSON form: the JSON format, syslog beside text; not Falco. */
+static void test_want_json(void **state)
+{
+	struct scratch *t = *state;
+	static const struct {
+		enum tg_format format;
+		bool syslog, want;
+	} cases[] = {
+		{TG_FORMAT_JSON, false, true},	 {TG_FORMAT_JSON, true, true},
+		{TG_FORMAT_FALCO, false, false}, {TG_FORMAT_FALCO, true, false},
+		{TG_FORMAT_TEXT, false, false},	 {TG_FORMAT_TEXT, true, true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = "";
+		struct tg_sinks *k =
+			tg_sinks_open(&(struct tg_sink_opts){.format = cases[i].format,
+							     .path = t->path,
+							     .syslog = cases[i].syslog,
+							     .syslog_facility = LOG_LOCAL7,
+							     .diag = t->diag},
+				      err, sizeof(err));
+
+		if (!k)
+			fail_msg("tg_sinks_open: %s", err);
+		assert_int_equal(tg_sinks_want_json(k), cases[i].want);
+		tg_sinks_close(k);
+	}
+	assert_false(tg_sinks_want_json(NULL));
+}
+
 static void test_record_syslog_severity(void **state)
 {
 	struct tg_report r = {.finding = {TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH}};
@@ -647,6 +678,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pure_maps),
 		cmocka_unit_test(test_record_syslog_severity),
+		cmocka_unit_test_setup_teardown(test_want_json, setup, teardown),
 		cmocka_unit_test(test_json_fit),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_loses_nothing, setup, teardown),
