@@ -27,6 +27,7 @@
 #include "falco.h"
 #include "flags.h"
 #include "rule_registry.h"
+#include "summary.h"
 #include "util/json_util.h"
 #include "util/timefmt.h"
 

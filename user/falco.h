@@ -11,7 +11,6 @@
 #include <json-c/json.h>
 #include "output.h"
 #include "record.h"
-#include "summary.h"
 
 /* Falco's priority for a tmpguard severity: critical -> "Critical", high -> "Error",
  * medium -> "Warning", low -> "Notice". NULL for anything else. */

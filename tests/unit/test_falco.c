@@ -18,6 +18,7 @@
 #include "falco.h"
 #include "output.h"
 #include "rule_registry.h"
+#include "summary.h"
 #include "util/timefmt.h"
 
 static const char *const falco_keys[] = {"output", "priority", "rule", "time",
