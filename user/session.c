@@ -511,6 +511,7 @@ static struct tg_summary_policy summary_policy(const struct session *s, const ui
 		.pol = s->pol,
 		.in_kernel = s->pk.in_kernel,
 		.hid_kernel = khits,
+		.n_hid_kernel = khits ? TG_KEXC_MAX : 0,
 		.hid_user = khits ? s->exc_user_hits : NULL,
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
@@ -1108,14 +1109,15 @@ static void policy_reload(struct session *s)
 			err);
 		return;
 	}
-	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
+	/* The kernel's counters are zeroed with the new exceptions: bank them first. It counts
+	 * the first TG_KEXC_MAX exceptions' hits; a policy may have more. */
 	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-	for (size_t i = 0; i < s->pol->n_exceptions; i++)
+	for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
 		s->exc_retired += khits[i];
 	e = policy_install(s, pol);
 	if (e) {
 		/* The old exceptions are still in force: their hits are theirs, not retired. */
-		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
 			s->exc_retired -= khits[i];
 		s->reload_failures++;
 		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,

@@ -116,6 +116,12 @@ static void text_aggregates(FILE *out, const struct tg_summary *sum)
 			TG_SUMMARY_AGGREGATES);
 }
 
+/* What exception i hid in the kernel: the kernel counts the first TG_KEXC_MAX. */
+static uint64_t hid_kernel(const struct tg_summary_policy *p, size_t i)
+{
+	return p->hid_kernel && i < p->n_hid_kernel ? p->hid_kernel[i] : 0;
+}
+
 static void text_policy(FILE *out, const struct tg_summary_policy *p)
 {
 	fprintf(out, "  policy %s: %llu reloads (%llu refused)\n", p->pol->source, LLU(p->reloads),
@@ -129,8 +135,7 @@ static void text_policy(FILE *out, const struct tg_summary_policy *p)
 			"in "
 			"user space: %s\n",
 			x->line, x->rule < 0 ? "*" : tg_rule_id(x->rule),
-			p->in_kernel[i] ? "the kernel" : "user space",
-			LLU(p->hid_kernel ? p->hid_kernel[i] : 0),
+			p->in_kernel[i] ? "the kernel" : "user space", LLU(hid_kernel(p, i)),
 			LLU(p->hid_user ? p->hid_user[i] : 0), reason ? reason : "?");
 		free(reason);
 	}
@@ -329,7 +334,7 @@ void tg_summary_policy_json(json_object *o, const struct tg_summary_policy *p)
 		json_object_object_add(xo, "applied_in",
 				       json_object_new_string(p->in_kernel[i] ? "kernel" : "user"));
 		if (p->hid_kernel) {
-			add_int(xo, "suppressed_kernel", p->hid_kernel[i]);
+			add_int(xo, "suppressed_kernel", hid_kernel(p, i));
 			add_int(xo, "suppressed_user", p->hid_user ? p->hid_user[i] : 0);
 		}
 		json_object_array_add(xs, xo);

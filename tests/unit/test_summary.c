@@ -110,6 +110,7 @@ static struct fx *build(bool many, size_t per_uid)
 			   .in_kernel = f->in_kernel,
 			   .hid_kernel = f->hid_kernel,
 			   .hid_user = f->hid_user,
+			   .n_hid_kernel = 2,
 			   .reloads = 2,
 			   .reloads_refused = 1},
 		.output = &f->output,
@@ -419,6 +420,31 @@ static void test_policy_json_uncounted(void **state)
 	drop(f);
 }
 
+/* A policy may have more exceptions than the kernel counts (TG_KEXC_MAX): past the counts it
+ * is given, an exception hid nothing in the kernel, and nothing past them is read. */
+static void test_more_exceptions_than_kernel_counts(void **state)
+{
+	struct fx *f = build(false, 0);
+	json_object *o;
+	char *t;
+
+	(void)state;
+	f->src.policy.n_hid_kernel = 1;
+	f->hid_kernel[1] = 99;
+	tg_summary_collect(&f->sum, &f->src);
+	t = text_of(&f->sum);
+	assert_non_null(strstr(t, "    exception line 6 (*, applied in the kernel): hid 0 in the "
+				  "kernel, 7 in user space: two\n"));
+	free(t);
+	o = tg_summary_json(&f->sum);
+	assert_int_equal(
+		num(json_object_array_get_idx(get(o, "exceptions"), 0), "suppressed_kernel"), 4);
+	assert_int_equal(
+		num(json_object_array_get_idx(get(o, "exceptions"), 1), "suppressed_kernel"), 0);
+	json_object_put(o);
+	drop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_text_not_listed_and_folded),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_policy_json_uncounted),
+		cmocka_unit_test(test_more_exceptions_than_kernel_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
