@@ -23,12 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "events.h"
 #include "falco.h"
+#include "flags.h"
 #include "rule_registry.h"
+#include "summary.h"
 #include "util/json_util.h"
 #include "util/timefmt.h"
 
 #define TG_FALCO_SOURCE "tmpguard"
+#define TG_FALCO_TAGS	16
 
 const char *tg_falco_priority(const char *severity)
 {
@@ -47,14 +51,14 @@ const char *tg_falco_priority(const char *severity)
 	return NULL;
 }
 
-/* A number field: any value as json-c converts it (a string of digits too), 0 when absent. */
-static int64_t num(json_object *o, const char *key)
+/* s as the record's JSON form holds it (tg_json_bytes); caller frees. NULL on ENOMEM. */
+static char *json_text(const char *s, size_t n)
 {
-	return json_object_get_int64(tg_json_get(o, key));
+	return tg_json_bytes_dup(s, n, NULL);
 }
 
-/* An array of strings joined by sep (caller frees). */
-static char *join(json_object *arr, const char *sep)
+/* names[0..n) joined by sep (caller frees). */
+static char *join(const char *const *names, size_t n, const char *sep)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -62,9 +66,8 @@ static char *join(json_object *arr, const char *sep)
 
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < tg_json_array_len(arr); i++)
-		fprintf(f, "%s%s", i ? sep : "",
-			json_object_get_string(json_object_array_get_idx(arr, i)));
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? sep : "", names[i]);
 	fclose(f);
 	return buf;
 }
@@ -74,19 +77,14 @@ static void add_str(json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, json_object_new_string(v));
 }
 
-/* A boolean of the finding, as output field "tmpguard.KEY" (false when absent). */
-static void add_bool(json_object *o, json_object *rec, const char *key)
-{
-	json_object *v = tg_json_get(rec, key);
-	char name[64];
-
-	snprintf(name, sizeof(name), "tmpguard.%s", key);
-	json_object_object_add(o, name, json_object_new_boolean(json_object_get_boolean(v)));
-}
-
 static void add_int(json_object *o, const char *key, int64_t v)
 {
 	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static void add_bool(json_object *o, const char *key, bool v)
+{
+	json_object_object_add(o, key, json_object_new_boolean(v));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -138,18 +136,21 @@ static void put_value(FILE *m, const char *v)
 	fputc('"', m);
 }
 
-/* The skeleton every event shares; output_fields starts with evt.time (ns since the epoch). */
-static json_object *event(json_object *rec, const char *rule, const char *priority,
-			  const char *output, json_object *tags, json_object *fields, int64_t t_ns)
+/* The skeleton every event shares: time is t_ns as records write it (tg_format_time), and
+ * output_fields starts with evt.time (t_ns: ns since the epoch). host: as the record holds it.
+ * Takes tags and fields. */
+static json_object *event(const char *time, int64_t t_ns, const char *host, const char *rule,
+			  const char *priority, const char *output, json_object *tags,
+			  json_object *fields)
 {
 	json_object *o = json_object_new_object(), *f = json_object_new_object();
 
 	add_str(o, "output", output);
 	add_str(o, "priority", priority);
 	add_str(o, "rule", rule);
-	add_str(o, "time", tg_json_str(rec, "time", ""));
+	add_str(o, "time", time);
 	add_str(o, "source", TG_FALCO_SOURCE);
-	add_str(o, "hostname", tg_json_str(rec, "host", ""));
+	add_str(o, "hostname", host ? host : "");
 	json_object_object_add(o, "tags", tags);
 	add_int(f, "evt.time", t_ns);
 	json_object_object_foreach(fields, k, v) json_object_object_add(f, k, json_object_get(v));
@@ -158,201 +159,299 @@ static json_object *event(json_object *rec, const char *rule, const char *priori
 	return o;
 }
 
-static json_object *finding(json_object *rec, int64_t t_ns)
-{
-	const char *sev = tg_json_str(rec, "severity", ""), *rule = tg_json_str(rec, "rule", "");
-	const char *prio = tg_falco_priority(sev);
-	/* The record names its rule by id; one this build does not know has no row. */
-	const int r = tg_rule_parse(rule);
-	const struct tg_rule_info *ri = r < 0 ? NULL : tg_rule_info((enum tg_rule)r);
-	json_object *proc = tg_json_get(rec, "proc"), *cwes = tg_json_get(rec, "cwe"), *f, *o;
-	const char *cid = tg_json_str(proc, "container_id", ""), *tags[16];
-	char *cwe, *flags, *out = NULL, rname[128];
-	size_t nt = 0, outlen = 0;
-	FILE *m;
+/* ---- findings ---- */
 
-	if (!prio || !*rule)
+/* A finding's words: its rule, severity and the strings of the process that made it, each as
+ * the finding's JSON form writes it (tg_report_json). */
+struct finding_text {
+	const char *rule, *sev, *prio, *action, *cid;
+	const struct tg_rule_info *ri; /* NULL for a rule this build does not know */
+	char time[64], rname[128], mode[16], file_mode[16];
+	char cwe_buf[64]; /* tg_rule_cwe(), split at its commas as tg_report_json does */
+	const char *cwes[32];
+	size_t ncwe;
+	char *cwe, *flags;
+	char *host, *comm, *user, *path, *exe, *cmdline, *pcomm, *name, *pattern;
+};
+
+static void finding_text_free(struct finding_text *t)
+{
+	free(t->cwe);
+	free(t->flags);
+	free(t->host);
+	free(t->comm);
+	free(t->user);
+	free(t->path);
+	free(t->exe);
+	free(t->cmdline);
+	free(t->pcomm);
+	free(t->name);
+	free(t->pattern);
+}
+
+static int finding_text(struct finding_text *t, const struct tg_report *r, int64_t t_ns)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	const char *names[24];
+	char unknown[24], *save = NULL;
+	int nf = tg_flags_names(e->flags, names, 24, unknown, sizeof(unknown));
+
+	memset(t, 0, sizeof(*t));
+	t->rule = tg_rule_id(r->finding.rule);
+	t->ri = tg_rule_info(r->finding.rule);
+	t->sev = tg_severity_name(r->finding.severity);
+	t->prio = tg_falco_priority(t->sev);
+	t->action = tg_action_taken_name(r->action);
+	t->cid = p->container_id;
+	tg_format_time(t_ns, t->time, sizeof(t->time));
+	snprintf(t->rname, sizeof(t->rname), "Insecure temporary file: %s", t->rule);
+	tg_mode_str(e->mode, t->mode, sizeof(t->mode));
+	tg_mode_str(e->file_mode & 07777, t->file_mode, sizeof(t->file_mode));
+	snprintf(t->cwe_buf, sizeof(t->cwe_buf), "%s", tg_rule_cwe(r->finding.rule));
+	for (char *c = strtok_r(t->cwe_buf, ",", &save); c && t->ncwe < 32;
+	     c = strtok_r(NULL, ",", &save))
+		t->cwes[t->ncwe++] = c;
+	t->cwe = join(t->cwes, t->ncwe, ",");
+	t->flags = join(names, (size_t)nf, "|");
+	t->host = json_text(r->host ? r->host : "", r->host ? strlen(r->host) : 0);
+	t->comm = json_text(e->comm, strlen(e->comm));
+	t->user = json_text(p->user, strlen(p->user));
+	t->path = json_text(e->path, strlen(e->path));
+	t->exe = json_text(p->exe, strlen(p->exe));
+	t->cmdline = json_text(p->cmdline, p->cmdline_len);
+	t->pcomm = json_text(e->pcomm, strlen(e->pcomm));
+	t->name = json_text(e->name, strlen(e->name));
+	t->pattern = json_text(r->pattern ? r->pattern : "", r->pattern ? strlen(r->pattern) : 0);
+	return t->cwe && t->flags && t->host && t->comm && t->user && t->path && t->exe &&
+			       t->cmdline && t->pcomm && t->name && t->pattern
+		       ? 0
+		       : -1;
+}
+
+/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". What the audited
+ * process chose (its names, command line, path) goes through put_value(). */
+static char *finding_output(const struct finding_text *t, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *m = open_memstream(&out, &outlen);
+
+	if (!m)
 		return NULL;
-	cwe = join(cwes, ",");
-	flags = join(tg_json_get(rec, "flags"), "|");
-	m = open_memstream(&out, &outlen);
-	if (!cwe || !flags || !m) {
-		free(cwe);
-		free(flags);
-		if (m)
-			fclose(m);
-		free(out);
-		return NULL;
-	}
-	snprintf(rname, sizeof(rname), "Insecure temporary file: %s", rule);
-	/* Falco's output: "<time>: <Priority> <rule's sentence> (field=value ...)". What the
-	 * audited process chose (its names, command line, path) goes through put_value(). */
-	fprintf(m, "%s: %s %s by ", tg_json_str(rec, "time", ""), prio, rname);
-	put_value(m, tg_json_str(proc, "comm", ""));
-	fprintf(m, " (pid %lld, user ", (long long)num(proc, "pid"));
-	put_value(m, tg_json_str(proc, "user", ""));
+	fprintf(m, "%s: %s %s by ", t->time, t->prio, t->rname);
+	put_value(m, t->comm);
+	fprintf(m, " (pid %lld, user ", (long long)e->pid);
+	put_value(m, t->user);
 	fputs(") on ", m);
-	put_value(m, tg_json_str(rec, "path", ""));
-	fprintf(m, ": %s (process=", ri ? ri->falco_output : "insecure temporary file");
-	put_value(m, tg_json_str(proc, "comm", ""));
+	put_value(m, t->path);
+	fprintf(m, ": %s (process=", t->ri ? t->ri->falco_output : "insecure temporary file");
+	put_value(m, t->comm);
 	fputs(" proc_exepath=", m);
-	put_value(m, tg_json_str(proc, "exe", ""));
+	put_value(m, t->exe);
 	fputs(" command=", m);
-	put_value(m, tg_json_str(proc, "cmdline", ""));
+	put_value(m, t->cmdline);
 	fputs(" parent=", m);
-	put_value(m, tg_json_str(proc, "pcomm", ""));
+	put_value(m, t->pcomm);
 	fprintf(m,
 		" ppid=%lld user_uid=%lld flags=%s mode=%s severity=%s action=%s cwe=%s "
 		"container_id=",
-		(long long)num(proc, "ppid"), (long long)num(proc, "uid"), flags,
-		tg_json_str(rec, "mode", ""), sev, tg_json_str(rec, "action", ""), cwe);
-	put_value(m, *cid ? cid : "host");
+		(long long)e->ppid, (long long)e->uid, t->flags, t->mode, t->sev, t->action,
+		t->cwe);
+	put_value(m, *t->cid ? t->cid : "host");
 	fputc(')', m);
 	fclose(m);
+	return out;
+}
 
-	f = json_object_new_object();
-	add_str(f, "evt.type", tg_json_str(rec, "syscall", ""));
-	add_str(f, "evt.arg.flags", flags);
-	add_str(f, "evt.arg.mode", tg_json_str(rec, "mode", ""));
-	add_str(f, "proc.name", tg_json_str(proc, "comm", ""));
-	add_int(f, "proc.pid", num(proc, "pid"));
-	add_int(f, "proc.ppid", num(proc, "ppid"));
-	add_str(f, "proc.pname", tg_json_str(proc, "pcomm", ""));
-	add_str(f, "proc.exepath", tg_json_str(proc, "exe", ""));
-	add_str(f, "proc.cmdline", tg_json_str(proc, "cmdline", ""));
-	add_str(f, "user.name", tg_json_str(proc, "user", ""));
-	add_int(f, "user.uid", num(proc, "uid"));
-	add_str(f, "fd.name", tg_json_str(rec, "path", ""));
-	add_str(f, "container.id", *cid ? cid : "host");
-	add_str(f, "tmpguard.rule", rule);
-	add_str(f, "tmpguard.severity", sev);
-	add_str(f, "tmpguard.action", tg_json_str(rec, "action", ""));
-	add_str(f, "tmpguard.cwe", cwe);
-	add_str(f, "tmpguard.why", tg_json_str(rec, "why", ""));
-	add_str(f, "tmpguard.language", tg_json_str(rec, "language", ""));
-	add_str(f, "tmpguard.advice", tg_json_str(rec, "advice", ""));
-	add_str(f, "tmpguard.resolved_name", tg_json_str(rec, "resolved_name", ""));
-	add_str(f, "tmpguard.file_mode", tg_json_str(rec, "file_mode", ""));
-	add_int(f, "tmpguard.file_uid", num(rec, "file_uid"));
-	add_bool(f, rec, "created");
-	add_bool(f, rec, "symlink_followed");
-	add_bool(f, rec, "path_changed");
-	add_bool(f, rec, "path_mismatch");
-	add_int(f, "tmpguard.count", num(rec, "count"));
-	add_str(f, "tmpguard.pattern", tg_json_str(rec, "pattern", ""));
+static json_object *finding_fields(const struct finding_text *t, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	json_object *f = json_object_new_object();
 
+	add_str(f, "evt.type", tg_syscall_name(e->syscall));
+	add_str(f, "evt.arg.flags", t->flags);
+	add_str(f, "evt.arg.mode", t->mode);
+	add_str(f, "proc.name", t->comm);
+	add_int(f, "proc.pid", e->pid);
+	add_int(f, "proc.ppid", e->ppid);
+	add_str(f, "proc.pname", t->pcomm);
+	add_str(f, "proc.exepath", t->exe);
+	add_str(f, "proc.cmdline", t->cmdline);
+	add_str(f, "user.name", t->user);
+	add_int(f, "user.uid", e->uid);
+	add_str(f, "fd.name", t->path);
+	add_str(f, "container.id", *t->cid ? t->cid : "host");
+	add_str(f, "tmpguard.rule", t->rule);
+	add_str(f, "tmpguard.severity", t->sev);
+	add_str(f, "tmpguard.action", t->action);
+	add_str(f, "tmpguard.cwe", t->cwe);
+	add_str(f, "tmpguard.why", tg_rule_why(r->finding.rule));
+	add_str(f, "tmpguard.language", tg_lang_name(r->lang));
+	add_str(f, "tmpguard.advice", tg_report_advice(r));
+	add_str(f, "tmpguard.resolved_name", t->name);
+	add_str(f, "tmpguard.file_mode", t->file_mode);
+	add_int(f, "tmpguard.file_uid", e->file_uid);
+	add_bool(f, "tmpguard.created", e->facts & TG_F_CREATED);
+	add_bool(f, "tmpguard.symlink_followed",
+		 e->kind == TG_KIND_OPEN && tg_symlink_followed(e, &r->dir));
+	add_bool(f, "tmpguard.path_changed", e->facts & TG_F_PATH_CHANGED);
+	add_bool(f, "tmpguard.path_mismatch", tg_path_mismatch(e, &r->dir));
+	add_int(f, "tmpguard.count", (int64_t)r->count);
+	add_str(f, "tmpguard.pattern", t->pattern);
+	return f;
+}
+
+json_object *tg_falco_finding(const struct tg_report *r)
+{
+	/* In u64, as tg_report_json adds them: a wild value wraps, never overflows. */
+	int64_t t_ns = (int64_t)(r->e->ts_ns + (uint64_t)r->boot_to_real_ns);
+	const char *tags[TG_FALCO_TAGS];
+	struct finding_text t;
+	json_object *o = NULL;
+	size_t nt = 0;
+	char *out;
+
+	/* Falcosidekick drops an event whose time is zero or before the epoch. */
+	if (t_ns <= 0 || !tg_falco_priority(tg_severity_name(r->finding.severity)))
+		return NULL;
+	if (finding_text(&t, r, t_ns) || !(out = finding_output(&t, r))) {
+		finding_text_free(&t);
+		return NULL;
+	}
 	tags[nt++] = "filesystem";
 	tags[nt++] = TG_FALCO_SOURCE;
-	tags[nt++] = *cid ? "container" : "host";
-	for (size_t i = 0; ri && i < TG_RULE_FALCO_TAGS; i++)
-		tags[nt++] = ri->falco_tags[i];
-	for (size_t i = 0; i < tg_json_array_len(cwes) && nt < 16; i++)
-		tags[nt++] = json_object_get_string(json_object_array_get_idx(cwes, i));
-	o = event(rec, rname, prio, out, tags_json(tags, nt), f, t_ns);
+	tags[nt++] = *t.cid ? "container" : "host";
+	for (size_t i = 0; t.ri && i < TG_RULE_FALCO_TAGS; i++)
+		tags[nt++] = t.ri->falco_tags[i];
+	for (size_t i = 0; i < t.ncwe && nt < TG_FALCO_TAGS; i++)
+		tags[nt++] = t.cwes[i];
+	o = event(t.time, t_ns, t.host, t.rname, t.prio, out, tags_json(tags, nt),
+		  finding_fields(&t, r));
 	free(out);
-	free(cwe);
-	free(flags);
+	finding_text_free(&t);
 	return o;
 }
 
-static json_object *loss(json_object *rec, int64_t t_ns)
-{
-	json_object *f = json_object_new_object(), *o;
-	const char *tags[] = {TG_FALCO_SOURCE};
-	char *out = NULL;
+/* ---- loss, session, summary ---- */
 
+json_object *tg_falco_loss(const struct tg_loss *l)
+{
+	json_object *f, *o;
+	const char *tags[] = {TG_FALCO_SOURCE};
+	char t[64], from[64], to[64], *out = NULL, *host;
+
+	if (l->time_ns <= 0)
+		return NULL;
+	tg_format_time(l->time_ns, t, sizeof(t));
+	tg_format_time(l->from_ns, from, sizeof(from));
+	tg_format_time(l->to_ns, to, sizeof(to));
 	if (asprintf(&out,
 		     "%s: Warning tmpguard records lost: the kernel could not deliver %lld records "
 		     "(ring buffer full) between %s and %s (lost=%lld lost_total=%lld)",
-		     tg_json_str(rec, "time", ""), (long long)num(rec, "lost"),
-		     tg_json_str(rec, "from", ""), tg_json_str(rec, "to", ""),
-		     (long long)num(rec, "lost"), (long long)num(rec, "lost_total")) < 0) {
-		json_object_put(f);
+		     t, (long long)l->lost, from, to, (long long)l->lost,
+		     (long long)l->lost_total) < 0)
 		return NULL;
-	}
-	add_int(f, "tmpguard.lost", num(rec, "lost"));
-	add_int(f, "tmpguard.lost_total", num(rec, "lost_total"));
-	add_str(f, "tmpguard.loss_from", tg_json_str(rec, "from", ""));
-	add_str(f, "tmpguard.loss_to", tg_json_str(rec, "to", ""));
-	o = event(rec, "tmpguard records lost", "Warning", out, tags_json(tags, 1), f, t_ns);
+	f = json_object_new_object();
+	add_int(f, "tmpguard.lost", (int64_t)l->lost);
+	add_int(f, "tmpguard.lost_total", (int64_t)l->lost_total);
+	add_str(f, "tmpguard.loss_from", from);
+	add_str(f, "tmpguard.loss_to", to);
+	host = json_text(l->host, strlen(l->host));
+	o = event(t, l->time_ns, host, "tmpguard records lost", "Warning", out, tags_json(tags, 1),
+		  f);
+	free(host);
 	free(out);
 	return o;
 }
 
-static json_object *session(json_object *rec, int64_t t_ns)
+json_object *tg_falco_session(const struct tg_session_info *s)
 {
-	json_object *f = json_object_new_object(), *hooks = tg_json_get(rec, "hooks"), *o;
+	json_object *f, *o;
 	const char *tags[] = {TG_FALCO_SOURCE};
-	size_t nhooks = tg_json_array_len(hooks);
-	char *out = NULL;
+	char t[64], *out = NULL, *host, *policy;
 
-	if (asprintf(&out,
+	if (s->time_ns <= 0)
+		return NULL;
+	tg_format_time(s->time_ns, t, sizeof(t));
+	host = json_text(s->host, strlen(s->host));
+	policy = json_text(s->policy, strlen(s->policy));
+	if (!policy ||
+	    asprintf(&out,
 		     "%s: Informational tmpguard session started (version=%s pid=%lld scope=%s "
 		     "enforcement=%s policy=%s hooks=%zu)",
-		     tg_json_str(rec, "time", ""), tg_json_str(rec, "version", ""),
-		     (long long)num(rec, "pid"), tg_json_str(rec, "scope", ""),
-		     tg_json_str(rec, "enforcement", ""), tg_json_str(rec, "policy", ""),
-		     nhooks) < 0) {
-		json_object_put(f);
+		     t, s->version, (long long)s->pid, s->scope, s->enforcement, policy,
+		     s->n_hooks) < 0) {
+		free(host);
+		free(policy);
 		return NULL;
 	}
-	add_str(f, "tmpguard.version", tg_json_str(rec, "version", ""));
-	add_int(f, "tmpguard.pid", num(rec, "pid"));
-	add_str(f, "tmpguard.scope", tg_json_str(rec, "scope", ""));
-	add_str(f, "tmpguard.enforcement", tg_json_str(rec, "enforcement", ""));
-	add_str(f, "tmpguard.policy", tg_json_str(rec, "policy", ""));
-	add_int(f, "tmpguard.hooks", (int64_t)nhooks);
-	o = event(rec, "tmpguard session started", "Informational", out, tags_json(tags, 1), f,
-		  t_ns);
+	f = json_object_new_object();
+	add_str(f, "tmpguard.version", s->version);
+	add_int(f, "tmpguard.pid", s->pid);
+	add_str(f, "tmpguard.scope", s->scope);
+	add_str(f, "tmpguard.enforcement", s->enforcement);
+	add_str(f, "tmpguard.policy", policy);
+	add_int(f, "tmpguard.hooks", (int64_t)s->n_hooks);
+	o = event(t, s->time_ns, host, "tmpguard session started", "Informational", out,
+		  tags_json(tags, 1), f);
+	free(host);
+	free(policy);
 	free(out);
 	return o;
 }
 
-static json_object *summary(json_object *rec, int64_t t_ns)
+json_object *tg_falco_summary(const struct tg_summary *s)
 {
-	json_object *f = json_object_new_object(), *sev = tg_json_get(rec, "by_severity"), *o;
+	const uint64_t *sev = s->by_severity;
 	const char *tags[] = {TG_FALCO_SOURCE};
-	int64_t lost = num(tg_json_get(rec, "events"), "lost");
-	const char *prio = lost ? "Warning" : "Informational";
-	char *out = NULL;
+	const char *prio = s->events.lost ? "Warning" : "Informational";
+	char t[64], started[64], *out = NULL, *host;
+	json_object *f, *o;
 
+	if (s->time_ns <= 0)
+		return NULL;
+	tg_format_time(s->time_ns, t, sizeof(t));
+	tg_format_time(s->started_ns, started, sizeof(started));
 	if (asprintf(&out,
 		     "%s: %s tmpguard session summary (findings=%lld critical=%lld high=%lld "
 		     "medium=%lld low=%lld lost=%lld started=%s)",
-		     tg_json_str(rec, "time", ""), prio, (long long)num(rec, "findings"),
-		     (long long)num(sev, "critical"), (long long)num(sev, "high"),
-		     (long long)num(sev, "medium"), (long long)num(sev, "low"), (long long)lost,
-		     tg_json_str(rec, "started", "")) < 0) {
-		json_object_put(f);
+		     t, prio, (long long)s->findings, (long long)sev[TG_SEV_CRITICAL],
+		     (long long)sev[TG_SEV_HIGH], (long long)sev[TG_SEV_MEDIUM],
+		     (long long)sev[TG_SEV_LOW], (long long)s->events.lost, started) < 0)
 		return NULL;
-	}
-	add_int(f, "tmpguard.findings", num(rec, "findings"));
-	add_int(f, "tmpguard.findings_critical", num(sev, "critical"));
-	add_int(f, "tmpguard.findings_high", num(sev, "high"));
-	add_int(f, "tmpguard.findings_medium", num(sev, "medium"));
-	add_int(f, "tmpguard.findings_low", num(sev, "low"));
-	add_int(f, "tmpguard.lost", lost);
-	add_str(f, "tmpguard.started", tg_json_str(rec, "started", ""));
-	o = event(rec, "tmpguard session summary", prio, out, tags_json(tags, 1), f, t_ns);
+	f = json_object_new_object();
+	add_int(f, "tmpguard.findings", (int64_t)s->findings);
+	add_int(f, "tmpguard.findings_critical", (int64_t)sev[TG_SEV_CRITICAL]);
+	add_int(f, "tmpguard.findings_high", (int64_t)sev[TG_SEV_HIGH]);
+	add_int(f, "tmpguard.findings_medium", (int64_t)sev[TG_SEV_MEDIUM]);
+	add_int(f, "tmpguard.findings_low", (int64_t)sev[TG_SEV_LOW]);
+	add_int(f, "tmpguard.lost", (int64_t)s->events.lost);
+	add_str(f, "tmpguard.started", started);
+	host = json_text(s->host, strlen(s->host));
+	o = event(t, s->time_ns, host, "tmpguard session summary", prio, out, tags_json(tags, 1),
+		  f);
+	free(host);
 	free(out);
 	return o;
 }
 
-json_object *tg_falco_from_record(json_object *rec)
+json_object *tg_falco_record(const struct tg_record *rec)
 {
-	const char *type = tg_json_str(rec, "type", "");
-	int64_t t_ns;
-
-	/* Falcosidekick drops an event whose time is zero or unparsable. */
-	if (tg_parse_rfc3339(tg_json_str(rec, "time", ""), &t_ns) || t_ns <= 0)
+	if (!rec)
 		return NULL;
-	if (!strcmp(type, "finding"))
-		return finding(rec, t_ns);
-	if (!strcmp(type, "loss"))
-		return loss(rec, t_ns);
-	if (!strcmp(type, "session"))
-		return session(rec, t_ns);
-	if (!strcmp(type, "summary"))
-		return summary(rec, t_ns);
+	switch (rec->kind) {
+	case TG_RECORD_FINDING:
+		return tg_falco_finding(rec->finding);
+	case TG_RECORD_SESSION:
+		return tg_falco_session(rec->session);
+	case TG_RECORD_LOSS:
+		return tg_falco_loss(rec->loss);
+	case TG_RECORD_SUMMARY:
+		return tg_falco_summary(rec->summary);
+	case TG_RECORD_HEALTH:
+		break;
+	}
 	return NULL;
 }

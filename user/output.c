@@ -43,7 +43,7 @@ static const char *file_type(uint32_t mode)
 	return "unknown";
 }
 
-static const char *advice(const struct tg_report *r)
+const char *tg_report_advice(const struct tg_report *r)
 {
 	if (r->e->kind == TG_KIND_NODE && (r->e->file_mode & S_IFMT) != S_IFREG)
 		return tg_advice_node();
@@ -247,7 +247,7 @@ json_object *tg_report_json(const struct tg_report *r)
 	}
 
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
-	json_object_object_add(o, "advice", json_object_new_string(advice(r)));
+	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r)));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)
 		add_str(o, "pattern", r->pattern, escaped);
@@ -402,7 +402,7 @@ advice:
 	else if (r->action == TG_ACT_WOULD_DENY)
 		fprintf(out, "  action   WOULD DENY (dry run): --enforce would refuse this\n");
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
-	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang), advice(r));
+	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang), tg_report_advice(r));
 	if (fprintf(out, "\n") < 0)
 		err = -errno;
 out:

@@ -30,6 +30,9 @@ struct tg_report {
 /* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
 const char *tg_action_taken_name(uint32_t action);
 
+/* The advice for r: its language's for its rule (tg_advice), or the one for a node that is
+ * not a regular file. */
+const char *tg_report_advice(const struct tg_report *r);
 /* The finding as a JSON object (caller puts it). */
 json_object *tg_report_json(const struct tg_report *r);
 /* One line of JSON, newline-terminated. Returns 0 or -errno. */

@@ -34,21 +34,20 @@
 #include "policy.h"
 #include "policy_kernel.h"
 #include "posture.h"
+#include "record.h"
 #include "rules.h"
 #include "session.h"
 #include "sink.h"
 #include "store.h"
+#include "summary.h"
 #include "util/json_util.h"
 #include "util/timefmt.h"
 
-#define TG_EXIT_USAGE  2
-#define TG_EXIT_FAILON 3
-#define TG_AGG_MAX     65536
-#define TG_AGG_PER_UID (TG_AGG_MAX / 16) /* one user's share of the aggregation table */
-/* The summary lists this many aggregates at most (the most severe, then the most counted) and
- * counts the rest: a flood of distinct names must not make it a record of megabytes. */
-#define TG_SUMMARY_AGGREGATES 512
-#define TG_RINGBUF_DEFAULT    (4u << 20) /* as tg_events in bpf/maps.bpf.h */
+#define TG_EXIT_USAGE	   2
+#define TG_EXIT_FAILON	   3
+#define TG_AGG_MAX	   65536
+#define TG_AGG_PER_UID	   (TG_AGG_MAX / 16) /* one user's share of the aggregation table */
+#define TG_RINGBUF_DEFAULT (4u << 20)	     /* as tg_events in bpf/maps.bpf.h */
 
 struct session {
 	/* options */
@@ -159,48 +158,21 @@ static int64_t event_now(const struct session *s)
 static void emit_finding(void *ctx, const struct tg_report *r)
 {
 	struct session *s = ctx;
-	json_object *o = tg_report_json(r); /* built once, shared by every sink */
+	/* Its JSON form: built once, shared by the sinks that write JSON and the store; not at
+	 * all for the Falco format alone, which writes from r. */
+	const struct tg_record rec = {
+		.kind = TG_RECORD_FINDING,
+		.finding = r,
+		.json = s->store || tg_sinks_want_json(s->sinks) ? tg_report_json(r) : NULL,
+	};
 
 	s->printed++;
 	if (!s->json)
 		tg_sinks_text(s->sinks, r);
-	tg_sinks_record(s->sinks, o); /* json or falco lines, syslog */
+	tg_sinks_record(s->sinks, &rec); /* json or falco lines, syslog */
 	if (s->store)
-		tg_store_finding(s->store, o);
-	json_object_put(o);
-}
-
-/* The store's part of a session, loss or summary record; the summary gets what was stored. */
-static void store_record(struct session *s, json_object *o)
-{
-	const struct tg_store_stats *st = tg_store_stats(s->store);
-	const char *type = tg_json_str(o, "type", "");
-	json_object *so, *rm;
-
-	if (!strcmp(type, "session")) {
-		tg_store_begin(s->store, o);
-	} else if (!strcmp(type, "loss")) {
-		tg_store_loss(s->store, o);
-	} else if (!strcmp(type, "health")) {
-		tg_store_health(s->store, o);
-	} else if (!strcmp(type, "summary")) {
-		so = json_object_new_object();
-		rm = json_object_new_object();
-		json_object_object_add(so, "db",
-				       tg_json_bytes(s->db_path, strlen(s->db_path), NULL));
-		json_object_object_add(so, "findings_stored", json_object_new_int64(st->findings));
-		json_object_object_add(so, "losses_stored", json_object_new_int64(st->losses));
-		json_object_object_add(so, "commit_failures",
-				       json_object_new_int64(st->commit_failures));
-		json_object_object_add(so, "unclean_sessions_found",
-				       json_object_new_int64(st->unclean_found));
-		json_object_object_add(rm, "findings", json_object_new_int64(st->removed.findings));
-		json_object_object_add(rm, "losses", json_object_new_int64(st->removed.losses));
-		json_object_object_add(rm, "sessions", json_object_new_int64(st->removed.sessions));
-		json_object_object_add(so, "retention_removed", rm);
-		json_object_object_add(o, "store", so);
-		tg_store_end(s->store, o, event_now(s));
-	}
+		tg_store_finding(s->store, rec.json);
+	json_object_put(rec.json);
 }
 
 /* From the poll loops: batches committed about every second, and before a policy reload. */
@@ -213,13 +185,12 @@ static void store_tick(struct session *s)
 		tg_store_commit(s->store);
 }
 
-/* A session, loss or summary record (takes o). Text output shows these on stderr instead. */
-static void emit_record(struct session *s, json_object *o)
+/* A session, loss, health or summary record, stored already by the caller (takes its JSON).
+ * Text output shows these on stderr instead. */
+static void emit_record(struct session *s, const struct tg_record *rec)
 {
-	if (s->store)
-		store_record(s, o);
-	tg_sinks_record(s->sinks, o); /* json or falco lines (not text), syslog */
-	json_object_put(o);
+	tg_sinks_record(s->sinks, rec); /* json or falco lines (not text), syslog */
+	json_object_put(rec->json);
 }
 
 static json_object *time_json(int64_t real_ns)
@@ -357,7 +328,8 @@ static void check_loss(struct session *s)
 	 * the process may be stopped or preempted anywhere in between. */
 	int64_t before = clock_ns(CLOCK_REALTIME), now;
 	uint64_t st[TG_STAT_MAX];
-	json_object *o;
+	struct tg_loss loss;
+	struct tg_record rec = {.kind = TG_RECORD_LOSS, .loss = &loss};
 	int err = tg_bpf_stats(s->bpf, st);
 
 	now = clock_ns(CLOCK_REALTIME);
@@ -377,16 +349,18 @@ static void check_loss(struct session *s)
 		"tmpguard: WARNING: %llu records lost so far (ring buffer full); raise "
 		"--ringbuf-size\n",
 		(unsigned long long)st[TG_STAT_LOST]);
-	o = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string("loss"));
-	json_object_object_add(o, "time", time_json(now));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "from", time_json(s->loss_checked_ns));
-	json_object_object_add(o, "to", time_json(now));
-	json_object_object_add(o, "lost",
-			       json_object_new_int64(st[TG_STAT_LOST] - s->lost_reported));
-	json_object_object_add(o, "lost_total", json_object_new_int64(st[TG_STAT_LOST]));
-	emit_record(s, o);
+	loss = (struct tg_loss){
+		.time_ns = now,
+		.host = s->host,
+		.from_ns = s->loss_checked_ns,
+		.to_ns = now,
+		.lost = st[TG_STAT_LOST] - s->lost_reported,
+		.lost_total = st[TG_STAT_LOST],
+	};
+	rec.json = tg_loss_json(&loss);
+	if (s->store)
+		tg_store_loss(s->store, rec.json);
+	emit_record(s, &rec);
 	s->lost_reported = st[TG_STAT_LOST];
 	s->loss_checked_ns = before;
 }
@@ -403,14 +377,21 @@ static void check_loss(struct session *s)
 
 static void health_record(struct session *s, const char *status, const char *reason)
 {
-	json_object *o = json_object_new_object();
+	const struct tg_health h = {
+		.time_ns = clock_ns(CLOCK_REALTIME),
+		.host = s->host,
+		.status = status,
+		.reason = reason,
+	};
+	const struct tg_record rec = {
+		.kind = TG_RECORD_HEALTH,
+		.health = &h,
+		.json = tg_health_json(&h),
+	};
 
-	json_object_object_add(o, "type", json_object_new_string("health"));
-	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "reason", json_object_new_string(reason));
-	emit_record(s, o);
+	if (s->store)
+		tg_store_health(s->store, rec.json);
+	emit_record(s, &rec);
 }
 
 /* Canary directories of tmpguards that died without cleaning up (kill -9): "tmpguard-canary.
@@ -523,42 +504,19 @@ static void check_health(struct session *s)
 		close(fd);
 }
 
-/* The policy in force and, with khits (kernel) and the user-space counts, how much each
- * exception hid. */
-static void add_policy_json(struct session *s, json_object *o, const uint64_t *khits)
+/* The policy in force; with khits, what each exception hid so far in the kernel and here. */
+static struct tg_summary_policy summary_policy(const struct session *s, const uint64_t *khits)
 {
-	json_object *xs = json_object_new_array();
-
-	json_object_object_add(o, "policy",
-			       tg_json_bytes(s->pol->source, strlen(s->pol->source), NULL));
-	json_object_object_add(o, "policy_reloads", json_object_new_int64(s->reloads));
-	json_object_object_add(o, "policy_reloads_refused",
-			       json_object_new_int64(s->reload_failures));
-	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
-		const struct tg_exception *x = &s->pol->exceptions[i];
-		json_object *xo = json_object_new_object();
-
-		json_object_object_add(xo, "line", json_object_new_int(x->line));
-		json_object_object_add(
-			xo, "rule",
-			json_object_new_string(x->rule < 0 ? "*" : tg_rule_id(x->rule)));
-		json_object_object_add(xo, "reason",
-				       tg_json_bytes(x->reason, strlen(x->reason), NULL));
-		json_object_object_add(
-			xo, "applied_in",
-			json_object_new_string(s->pk.in_kernel[i] ? "kernel" : "user"));
-		if (khits) {
-			json_object_object_add(xo, "suppressed_kernel",
-					       json_object_new_int64(khits[i]));
-			json_object_object_add(xo, "suppressed_user",
-					       json_object_new_int64(s->exc_user_hits[i]));
-		}
-		json_object_array_add(xs, xo);
-	}
-	json_object_object_add(o, "exceptions", xs);
-	if (khits)
-		json_object_object_add(o, "suppressed_by_earlier_policies",
-				       json_object_new_int64(s->exc_retired));
+	return (struct tg_summary_policy){
+		.pol = s->pol,
+		.in_kernel = s->pk.in_kernel,
+		.hid_kernel = khits,
+		.n_hid_kernel = khits ? TG_KEXC_MAX : 0,
+		.hid_user = khits ? s->exc_user_hits : NULL,
+		.reloads = s->reloads,
+		.reloads_refused = s->reload_failures,
+		.hid_by_earlier = s->exc_retired,
+	};
 }
 
 static const char *enforcement_name(uint32_t mode)
@@ -592,22 +550,30 @@ static void add_verified(void *ctx, const char *name, const char *sec, int fd)
 		json_object_object_add(ctx, name, json_object_new_int64(info.verified_insns));
 }
 
-/* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
-static void emit_session_record(struct session *s)
+static void count_hook(void *ctx, const char *name, const char *sec, int fd)
+{
+	(void)name;
+	(void)sec;
+	(void)fd;
+	(*(size_t *)ctx)++;
+}
+
+/* The session record's JSON: si, and what the loader holds (hooks, the verifier's work, ia32),
+ * the policy and the host's posture. */
+static json_object *session_json(struct session *s, const struct tg_session_info *si)
 {
 	json_object *o = json_object_new_object(), *hooks = json_object_new_array();
+	const struct tg_summary_policy pol = summary_policy(s, NULL);
 	json_object *verified;
 	const char *ia32_why;
 	enum tg_ia32 ia32;
 
 	json_object_object_add(o, "type", json_object_new_string("session"));
-	/* Coverage starts now that every program is attached (loading takes seconds). */
-	json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
-	json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-	json_object_object_add(o, "version", json_object_new_string(TG_VERSION));
-	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-	json_object_object_add(o, "scope",
-			       json_object_new_string(s->scoped ? "process-tree" : "host"));
+	json_object_object_add(o, "time", time_json(si->time_ns));
+	json_object_object_add(o, "host", tg_json_bytes(si->host, strlen(si->host), NULL));
+	json_object_object_add(o, "version", json_object_new_string(si->version));
+	json_object_object_add(o, "pid", json_object_new_int64(si->pid));
+	json_object_object_add(o, "scope", json_object_new_string(si->scope));
 	tg_bpf_for_each_attached(s->bpf, add_hook, hooks);
 	json_object_object_add(o, "hooks", hooks);
 	verified = json_object_new_object();
@@ -624,255 +590,69 @@ static void emit_session_record(struct session *s)
 	json_object_object_add(o, "ia32_syscalls", json_object_new_string(tg_ia32_name(ia32)));
 	if (ia32 != TG_IA32_ON)
 		json_object_object_add(o, "ia32_why", json_object_new_string(ia32_why));
-	json_object_object_add(o, "enforcement",
-			       json_object_new_string(enforcement_name(s->enforce_mode)));
+	json_object_object_add(o, "enforcement", json_object_new_string(si->enforcement));
 	json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(s->ringbuf_bytes));
-	add_policy_json(s, o, NULL);
+	tg_summary_policy_json(o, &pol);
 	json_object_object_add(o, "posture", tg_posture_json(NULL));
-	emit_record(s, o);
+	return o;
 }
 
+/* What this run can see and do, for reports: hooks, enforcement, policy, the host's posture. */
+static void emit_session_record(struct session *s)
+{
+	struct tg_session_info si = {
+		/* Coverage starts now that every program is attached (loading takes seconds). */
+		.time_ns = clock_ns(CLOCK_REALTIME),
+		.host = s->host,
+		.version = TG_VERSION,
+		.pid = getpid(),
+		.scope = s->scoped ? "process-tree" : "host",
+		.enforcement = enforcement_name(s->enforce_mode),
+		.policy = s->pol->source,
+	};
+	struct tg_record rec = {.kind = TG_RECORD_SESSION, .session = &si};
+
+	tg_bpf_for_each_attached(s->bpf, count_hook, &si.n_hooks);
+	rec.json = session_json(s, &si);
+	if (s->store)
+		tg_store_begin(s->store, rec.json);
+	emit_record(s, &rec);
+}
+
+/* The summary: on stderr as text, and as a record (also for text output: every sink but the
+ * terminal keeps it). */
 static void print_summary(struct session *s)
 {
-	const struct tg_agg_entry *const *ents = tg_agg_sorted(s->pl.agg);
-	size_t n = tg_agg_size(s->pl.agg);
-	size_t listed[TG_SUMMARY_AGGREGATES];
-	size_t nl = tg_agg_top(ents, n, TG_SUMMARY_AGGREGATES, listed);
-	uint64_t unlisted = 0; /* findings of the aggregates not listed */
-	uint64_t st[TG_STAT_MAX] = {0}, total = 0, khits[TG_KEXC_MAX] = {0};
-	uint32_t last_pid = 0;
-	char t1[64], t2[64];
+	uint64_t st[TG_STAT_MAX] = {0}, khits[TG_KEXC_MAX] = {0};
+	struct tg_sink_stats out;
+	struct tg_summary sum;
+	struct tg_record rec = {.kind = TG_RECORD_SUMMARY, .summary = &sum};
+	struct tg_summary_source src = {
+		.pl = &s->pl,
+		.kstats = st,
+		.enforcement = s->enforce_mode,
+		.health_alerts = s->health_alerts,
+		.agg_per_uid = TG_AGG_PER_UID,
+		.host = s->host,
+		.started_ns = s->started_ns,
+		.boot_to_real_ns = s->boot_to_real_ns,
+		.policy = summary_policy(s, khits),
+		.output = s->sinks ? &out : NULL,
+		.db_path = s->store ? s->db_path : NULL,
+		.store = s->store ? tg_store_stats(s->store) : NULL,
+	};
 
 	tg_bpf_stats(s->bpf, st);
 	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-	for (int sev = 0; sev <= TG_SEV_CRITICAL; sev++)
-		total += tg_agg_by_severity(s->pl.agg, sev);
-
-	fprintf(stderr,
-		"tmpguard: summary: %llu findings (%llu critical, %llu high, %llu medium, %llu "
-		"low), %zu distinct\n",
-		(unsigned long long)total,
-		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_CRITICAL),
-		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_HIGH),
-		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_MEDIUM),
-		(unsigned long long)tg_agg_by_severity(s->pl.agg, TG_SEV_LOW), n);
-	for (size_t i = 0, l = 0; i < n; i++) {
-		const struct tg_agg_entry *a = ents[i];
-
-		if (l < nl && listed[l] == i) {
-			l++;
-		} else {
-			unlisted += a->count;
-			continue;
-		}
-
-		char *comm = tg_text_dup(a->comm, strlen(a->comm));
-		char *exe = tg_text_dup(a->exe, strlen(a->exe));
-		char *pat = tg_text_dup(a->pattern, strlen(a->pattern));
-
-		if (a->folded)
-			fprintf(stderr, "  uid %u, past its share of the table (%d keys)\n", a->uid,
-				TG_AGG_PER_UID);
-		else if (i == 0 || a->pid != last_pid)
-			fprintf(stderr, "  pid %u %s (%s)\n", a->pid, comm ? comm : "?",
-				exe ? exe : "?");
-		last_pid = a->folded ? 0 : a->pid;
-		fprintf(stderr, "    %-20s %-8s x%-5llu %s\n", tg_rule_id(a->rule),
-			tg_severity_name(a->severity), (unsigned long long)a->count,
-			pat ? pat : "?");
-		free(comm);
-		free(exe);
-		free(pat);
-	}
-	if (nl < n)
-		fprintf(stderr,
-			"  and %zu more (%llu findings), not listed: the summary lists the %d most "
-			"severe, then most counted\n",
-			n - nl, (unsigned long long)unlisted, TG_SUMMARY_AGGREGATES);
-	fprintf(stderr,
-		"  events: seen %llu (creates %llu, ENOENT probes %llu, loose mkdirs and nodes "
-		"%llu), sent "
-		"%llu, excepted in the kernel %llu, lost %llu; received %llu, unresolved %llu, "
-		"malformed %llu; repeats not printed %llu, over budget %llu\n",
-		(unsigned long long)(st[TG_STAT_CREATE_SEEN] + st[TG_STAT_PROBE_ENOENT] +
-				     st[TG_STAT_MKDIR_SEEN]),
-		(unsigned long long)st[TG_STAT_CREATE_SEEN],
-		(unsigned long long)st[TG_STAT_PROBE_ENOENT],
-		(unsigned long long)st[TG_STAT_MKDIR_SEEN], (unsigned long long)st[TG_STAT_SENT],
-		(unsigned long long)st[TG_STAT_EXCEPTED], (unsigned long long)st[TG_STAT_LOST],
-		(unsigned long long)s->pl.received, (unsigned long long)s->pl.unresolved,
-		(unsigned long long)s->pl.decode_errors, (unsigned long long)s->pl.suppressed,
-		(unsigned long long)tg_budget_total(s->pl.budget));
-	fprintf(stderr, "  policy %s: %llu reloads (%llu refused)\n", s->pol->source,
-		(unsigned long long)s->reloads, (unsigned long long)s->reload_failures);
-	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
-		const struct tg_exception *x = &s->pol->exceptions[i];
-		char *reason = tg_text_dup(x->reason, strlen(x->reason));
-
-		fprintf(stderr,
-			"    exception line %d (%s, applied in %s): hid %llu in the kernel, %llu "
-			"in "
-			"user space: %s\n",
-			x->line, x->rule < 0 ? "*" : tg_rule_id(x->rule),
-			s->pk.in_kernel[i] ? "the kernel" : "user space",
-			(unsigned long long)khits[i], (unsigned long long)s->exc_user_hits[i],
-			reason ? reason : "?");
-		free(reason);
-	}
-	if (s->exc_retired)
-		fprintf(stderr, "    exceptions of earlier policies hid %llu\n",
-			(unsigned long long)s->exc_retired);
-	if (st[TG_STAT_DENIED] || st[TG_STAT_KILLED] || st[TG_STAT_WOULD_DENY] ||
-	    s->enforce_mode != TG_ENFORCE_OFF)
-		fprintf(stderr, "  enforcement: %llu denied, %llu killed, %llu would-deny\n",
-			(unsigned long long)st[TG_STAT_DENIED],
-			(unsigned long long)st[TG_STAT_KILLED],
-			(unsigned long long)st[TG_STAT_WOULD_DENY]);
-	if (tg_agg_folded(s->pl.agg))
-		fprintf(stderr,
-			"  %llu findings of users past their share of the aggregation table were "
-			"counted per user and rule\n",
-			(unsigned long long)tg_agg_folded(s->pl.agg));
-	if (tg_agg_overflow(s->pl.agg))
-		fprintf(stderr,
-			"  %llu findings beyond the aggregation table were printed unaggregated\n",
-			(unsigned long long)tg_agg_overflow(s->pl.agg));
-	if (s->health_alerts)
-		fprintf(stderr,
-			"  WARNING: the producer was unhealthy %llu time(s): this report is "
-			"incomplete\n",
-			(unsigned long long)s->health_alerts);
-	if (st[TG_STAT_LOST])
-		fprintf(stderr, "  WARNING: %llu records were lost: this report is incomplete\n",
-			(unsigned long long)st[TG_STAT_LOST]);
-	if (st[TG_STAT_URING_UNSEEN])
-		fprintf(stderr,
-			"  WARNING: %llu io_uring creates could not be followed to their "
-			"completion "
-			"(IOSQE_CQE_SKIP_SUCCESS, or too many in flight): their outcome is "
-			"unknown\n",
-			(unsigned long long)st[TG_STAT_URING_UNSEEN]);
-	if (st[TG_STAT_STASH_FAILED])
-		fprintf(stderr,
-			"  WARNING: %llu O_CREAT opens could not be followed from entry to exit "
-			"(task storage full or busy): they were not seen\n",
-			(unsigned long long)st[TG_STAT_STASH_FAILED]);
-	if (st[TG_STAT_TRACK_FULL])
-		fprintf(stderr,
-			"  WARNING: %llu forks in the audited process tree were not followed (the "
-			"tracking map was full): what those processes did was not seen\n",
-			(unsigned long long)st[TG_STAT_TRACK_FULL]);
-
-	/* The summary record, also for text output: every sink but the terminal keeps it. */
-	{
-		json_object *o = json_object_new_object(), *sev = json_object_new_object();
-		json_object *rules = json_object_new_object(), *procs = json_object_new_array();
-		json_object *ev = json_object_new_object();
-
-		json_object_object_add(o, "type", json_object_new_string("summary"));
-		json_object_object_add(o, "time", time_json(clock_ns(CLOCK_REALTIME)));
-		json_object_object_add(o, "started", time_json(s->started_ns));
-		json_object_object_add(o, "host", tg_json_bytes(s->host, strlen(s->host), NULL));
-		json_object_object_add(o, "findings", json_object_new_int64(total));
-		for (int i = 0; i <= TG_SEV_CRITICAL; i++)
-			json_object_object_add(
-				sev, tg_severity_name(i),
-				json_object_new_int64(tg_agg_by_severity(s->pl.agg, i)));
-		json_object_object_add(o, "by_severity", sev);
-		for (int i = 0; i < TG_RULE_MAX; i++)
-			json_object_object_add(rules, tg_rule_id(i),
-					       json_object_new_int64(tg_agg_by_rule(s->pl.agg, i)));
-		json_object_object_add(o, "by_rule", rules);
-		for (size_t l = 0; l < nl; l++) {
-			const struct tg_agg_entry *a = ents[listed[l]];
-			json_object *p = json_object_new_object();
-
-			tg_format_time(a->first_ns + s->boot_to_real_ns, t1, sizeof(t1));
-			tg_format_time(a->last_ns + s->boot_to_real_ns, t2, sizeof(t2));
-			json_object_object_add(p, "pid", json_object_new_int64(a->pid));
-			json_object_object_add(p, "uid", json_object_new_int64(a->uid));
-			if (a->folded)
-				json_object_object_add(p, "folded", json_object_new_boolean(1));
-			json_object_object_add(p, "comm",
-					       tg_json_bytes(a->comm, strlen(a->comm), NULL));
-			json_object_object_add(p, "exe",
-					       tg_json_bytes(a->exe, strlen(a->exe), NULL));
-			json_object_object_add(p, "rule",
-					       json_object_new_string(tg_rule_id(a->rule)));
-			json_object_object_add(
-				p, "severity",
-				json_object_new_string(tg_severity_name(a->severity)));
-			json_object_object_add(p, "pattern",
-					       tg_json_bytes(a->pattern, strlen(a->pattern), NULL));
-			json_object_object_add(p, "count", json_object_new_int64(a->count));
-			json_object_object_add(p, "first", json_object_new_string(t1));
-			json_object_object_add(p, "last", json_object_new_string(t2));
-			json_object_array_add(procs, p);
-		}
-		json_object_object_add(o, "aggregates", procs);
-		{
-			json_object *nl_o = json_object_new_object();
-
-			json_object_object_add(nl_o, "keys", json_object_new_int64(n - nl));
-			json_object_object_add(nl_o, "findings", json_object_new_int64(unlisted));
-			json_object_object_add(o, "aggregates_not_listed", nl_o);
-		}
-		json_object_object_add(ev, "creates_seen",
-				       json_object_new_int64(st[TG_STAT_CREATE_SEEN]));
-		json_object_object_add(ev, "probes_recorded",
-				       json_object_new_int64(st[TG_STAT_PROBE_ENOENT]));
-		json_object_object_add(ev, "mkdirs_seen",
-				       json_object_new_int64(st[TG_STAT_MKDIR_SEEN]));
-		json_object_object_add(ev, "sent", json_object_new_int64(st[TG_STAT_SENT]));
-		json_object_object_add(ev, "lost", json_object_new_int64(st[TG_STAT_LOST]));
-		json_object_object_add(ev, "received", json_object_new_int64(s->pl.received));
-		json_object_object_add(ev, "unresolved", json_object_new_int64(s->pl.unresolved));
-		json_object_object_add(ev, "malformed", json_object_new_int64(s->pl.decode_errors));
-		json_object_object_add(ev, "repeats_not_printed",
-				       json_object_new_int64(s->pl.suppressed));
-		json_object_object_add(ev, "over_budget",
-				       json_object_new_int64(tg_budget_total(s->pl.budget)));
-		json_object_object_add(ev, "over_budget_by_host",
-				       json_object_new_int64(tg_budget_by_host(s->pl.budget)));
-		{
-			uint32_t uids[64];
-			uint64_t counts[64];
-			size_t nu = tg_budget_suppressed(s->pl.budget, uids, counts, 64);
-			json_object *by = json_object_new_array();
-
-			for (size_t i = 0; i < nu && i < 64; i++) {
-				json_object *u = json_object_new_object();
-
-				json_object_object_add(u, "uid", json_object_new_int64(uids[i]));
-				json_object_object_add(u, "not_printed",
-						       json_object_new_int64(counts[i]));
-				json_object_array_add(by, u);
-			}
-			json_object_object_add(ev, "over_budget_by_uid", by);
-		}
-		json_object_object_add(ev, "aggregate_overflow",
-				       json_object_new_int64(tg_agg_overflow(s->pl.agg)));
-		json_object_object_add(ev, "aggregate_folded",
-				       json_object_new_int64(tg_agg_folded(s->pl.agg)));
-		json_object_object_add(ev, "denied", json_object_new_int64(st[TG_STAT_DENIED]));
-		json_object_object_add(ev, "killed", json_object_new_int64(st[TG_STAT_KILLED]));
-		json_object_object_add(ev, "would_deny",
-				       json_object_new_int64(st[TG_STAT_WOULD_DENY]));
-		json_object_object_add(ev, "excepted_in_kernel",
-				       json_object_new_int64(st[TG_STAT_EXCEPTED]));
-		json_object_object_add(ev, "health_alerts",
-				       json_object_new_int64(s->health_alerts));
-		json_object_object_add(ev, "io_uring_unseen",
-				       json_object_new_int64(st[TG_STAT_URING_UNSEEN]));
-		json_object_object_add(ev, "opens_unseen",
-				       json_object_new_int64(st[TG_STAT_STASH_FAILED]));
-		json_object_object_add(ev, "forks_untracked",
-				       json_object_new_int64(st[TG_STAT_TRACK_FULL]));
-		json_object_object_add(o, "events", ev);
-		add_policy_json(s, o, khits);
-		tg_sinks_stats_json(s->sinks, o);
-		emit_record(s, o);
-	}
+	if (s->sinks)
+		tg_sinks_stats(s->sinks, &out);
+	src.now_ns = clock_ns(CLOCK_REALTIME);
+	tg_summary_collect(&sum, &src);
+	tg_summary_text(stderr, &sum);
+	rec.json = tg_summary_json(&sum);
+	if (s->store)
+		tg_store_end(s->store, rec.json, event_now(s));
+	emit_record(s, &rec);
 	fflush(s->out);
 }
 
@@ -1329,14 +1109,15 @@ static void policy_reload(struct session *s)
 			err);
 		return;
 	}
-	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
+	/* The kernel's counters are zeroed with the new exceptions: bank them first. It counts
+	 * the first TG_KEXC_MAX exceptions' hits; a policy may have more. */
 	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-	for (size_t i = 0; i < s->pol->n_exceptions; i++)
+	for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
 		s->exc_retired += khits[i];
 	e = policy_install(s, pol);
 	if (e) {
 		/* The old exceptions are still in force: their hits are theirs, not retired. */
-		for (size_t i = 0; i < s->pol->n_exceptions; i++)
+		for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
 			s->exc_retired -= khits[i];
 		s->reload_failures++;
 		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,

@@ -18,7 +18,9 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include "falco.h"
+#include "rules.h"
 #include "sink.h"
+#include "summary.h"
 #include "util/json_util.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -96,18 +98,34 @@ int tg_syslog_severity(const char *severity)
 	return -1;
 }
 
-int tg_record_syslog_severity(json_object *rec)
+int tg_record_syslog_severity(const struct tg_record *rec)
 {
-	const char *type = tg_json_str(rec, "type", "");
-	json_object *lost = tg_json_get(tg_json_get(rec, "events"), "lost");
-
-	if (!strcmp(type, "finding"))
-		return tg_syslog_severity(json_object_get_string(tg_json_get(rec, "severity")));
-	if (!strcmp(type, "loss"))
+	switch (rec->kind) {
+	case TG_RECORD_FINDING:
+		return tg_syslog_severity(tg_severity_name(rec->finding->finding.severity));
+	case TG_RECORD_LOSS:
 		return LOG_WARNING;
-	if (!strcmp(type, "summary"))
-		return json_object_get_int64(lost) ? LOG_WARNING : LOG_INFO;
+	case TG_RECORD_SUMMARY:
+		return rec->summary->events.lost ? LOG_WARNING : LOG_INFO;
+	case TG_RECORD_SESSION:
+	case TG_RECORD_HEALTH:
+		break;
+	}
 	return -1;
+}
+
+void tg_sink_stats_json(const struct tg_sink_stats *st, json_object *summary)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "records_written", json_object_new_int64(st->records_written));
+	json_object_object_add(o, "records_failed", json_object_new_int64(st->records_failed));
+	json_object_object_add(o, "rotations", json_object_new_int64(st->rotations));
+	json_object_object_add(o, "rotations_failed", json_object_new_int64(st->rotations_failed));
+	json_object_object_add(o, "rotation_planted", json_object_new_int64(st->rotation_planted));
+	json_object_object_add(o, "syslog_messages", json_object_new_int64(st->syslog_messages));
+	json_object_object_add(o, "syslog_truncated", json_object_new_int64(st->syslog_truncated));
+	json_object_object_add(summary, "output", o);
 }
 
 int tg_rotated_name(const char *base, unsigned i, char *buf, size_t len)
@@ -559,7 +577,7 @@ static void stream_line(struct tg_sinks *k, const char *line, size_t n, bool is_
 
 /* ---- syslog ---- */
 
-static void syslog_record(struct tg_sinks *k, json_object *rec, json_object *shaped)
+static void syslog_record(struct tg_sinks *k, const struct tg_record *rec, json_object *shaped)
 {
 	int sev = tg_record_syslog_severity(rec);
 	json_object *copy = NULL;
@@ -655,33 +673,35 @@ fail:
 	return NULL;
 }
 
-void tg_sinks_record(struct tg_sinks *k, json_object *rec)
+void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec)
 {
-	json_object *falco = NULL, *shaped = rec;
-	const char *type = tg_json_str(rec, "type", "");
+	json_object *falco = NULL, *shaped;
 	size_t len = 0;
 	const char *s;
 	char *line;
 
 	if (!k || !rec)
 		return;
+	shaped = rec->json;
 	if (k->o.format == TG_FORMAT_FALCO) {
-		shaped = falco = tg_falco_from_record(rec);
+		shaped = falco = tg_falco_record(rec);
 		if (!falco) {
 			fail(k, &k->cfail, EINVAL,
 			     "tmpguard: WARNING: a %s record has no Falco form (%s); such records "
 			     "are dropped and counted\n",
-			     *type ? type : "untyped");
+			     tg_record_kind_name(rec->kind));
 			return;
 		}
 	}
+	if (!shaped)
+		return;
 	if (k->o.format != TG_FORMAT_TEXT) {
 		s = json_object_to_json_string_length(shaped, JSON_FLAGS, &len);
 		line = malloc(len + 1);
 		if (line) {
 			memcpy(line, s, len);
 			line[len] = '\n';
-			stream_line(k, line, len + 1, !strcmp(type, "session"));
+			stream_line(k, line, len + 1, rec->kind == TG_RECORD_SESSION);
 			free(line);
 		} else {
 			fail(k, &k->wfail, ENOMEM, WRITE_FAIL, stream_name(k));
@@ -690,6 +710,12 @@ void tg_sinks_record(struct tg_sinks *k, json_object *rec)
 	if (k->o.syslog)
 		syslog_record(k, rec, shaped);
 	json_object_put(falco);
+}
+
+bool tg_sinks_want_json(const struct tg_sinks *k)
+{
+	return k &&
+	       (k->o.format == TG_FORMAT_JSON || (k->o.format == TG_FORMAT_TEXT && k->o.syslog));
 }
 
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
@@ -716,22 +742,17 @@ void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
 	ok(k, &k->wfail, "writing to", stream_name(k));
 }
 
-void tg_sinks_stats_json(const struct tg_sinks *k, json_object *summary)
+void tg_sinks_stats(const struct tg_sinks *k, struct tg_sink_stats *out)
 {
-	json_object *o;
-
-	if (!k)
-		return;
-	o = json_object_new_object();
-	json_object_object_add(o, "records_written", json_object_new_int64(k->written));
-	json_object_object_add(o, "records_failed",
-			       json_object_new_int64(k->wfail.count + k->cfail.count));
-	json_object_object_add(o, "rotations", json_object_new_int64(k->rotations));
-	json_object_object_add(o, "rotations_failed", json_object_new_int64(k->rfail.count));
-	json_object_object_add(o, "rotation_planted", json_object_new_int64(k->planted));
-	json_object_object_add(o, "syslog_messages", json_object_new_int64(k->syslog_msgs));
-	json_object_object_add(o, "syslog_truncated", json_object_new_int64(k->syslog_cut));
-	json_object_object_add(summary, "output", o);
+	*out = (struct tg_sink_stats){
+		.records_written = k->written,
+		.records_failed = k->wfail.count + k->cfail.count,
+		.rotations = k->rotations,
+		.rotations_failed = k->rfail.count,
+		.rotation_planted = k->planted,
+		.syslog_messages = k->syslog_msgs,
+		.syslog_truncated = k->syslog_cut,
+	};
 }
 
 void tg_sinks_close(struct tg_sinks *k)

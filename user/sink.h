@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 #include "output.h"
+#include "record.h"
 
 enum tg_format {
 	TG_FORMAT_TEXT = 0,
@@ -46,17 +47,27 @@ struct tg_sinks;
 /* Opens every sink. NULL with a message in err (what failed, why, what to do) on failure. */
 struct tg_sinks *tg_sinks_open(const struct tg_sink_opts *o, char *err, size_t errlen);
 /*
- * One record (a JSON object as JSON output prints it: type session, finding, loss or summary;
- * not taken). JSON and Falco formats write it as one line to the stream; syslog gets findings,
- * loss and summary records. The last session record is kept: every file rotation starts the
- * new file with it, so each file stands alone.
+ * One record, by its kind (record.h; nothing is taken). The JSON format writes its JSON form as
+ * one line to the stream, the Falco format its Falco event (falco.h, made from the typed form);
+ * syslog gets findings, loss and summary records, in the stream's shape (JSON for text output).
+ * The last session record is kept: every file rotation starts the new file with it, so each
+ * file stands alone.
  */
-void tg_sinks_record(struct tg_sinks *k, json_object *rec);
+void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec);
+/* Whether tg_sinks_record() reads a record's JSON form: for the JSON format, and for syslog
+ * beside the text format. The Falco format and the text stream make their own from the typed
+ * record. */
+bool tg_sinks_want_json(const struct tg_sinks *k);
 /* One finding in the text format (the stream only; nothing when the format is not text). */
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r);
-/* Adds "output": {records_written, records_failed, rotations, rotations_failed,
- * syslog_messages, syslog_truncated} to a summary record. */
-void tg_sinks_stats_json(const struct tg_sinks *k, json_object *summary);
+/* What the sinks did so far, for the summary. */
+struct tg_sink_stats {
+	uint64_t records_written, records_failed; /* failed: not written, or no Falco form */
+	uint64_t rotations, rotations_failed, rotation_planted;
+	uint64_t syslog_messages, syslog_truncated;
+};
+
+void tg_sinks_stats(const struct tg_sinks *k, struct tg_sink_stats *out);
 /* Says on the diagnostics stream what could not be written, if anything, then closes. */
 void tg_sinks_close(struct tg_sinks *k);
 
@@ -70,8 +81,11 @@ int tg_syslog_facility_parse(const char *name);
  * LOG_WARNING, low LOG_NOTICE; -1 if unknown. */
 int tg_syslog_severity(const char *severity);
 /* Severity of a record sent to syslog: a finding's own, LOG_WARNING for loss (and for a
- * summary that reports lost records), LOG_INFO for a summary; -1: not sent (session). */
-int tg_record_syslog_severity(json_object *rec);
+ * summary that reports lost records), LOG_INFO for a summary; -1: not sent (session, health). */
+int tg_record_syslog_severity(const struct tg_record *rec);
+/* Adds "output": {records_written, records_failed, rotations, rotations_failed,
+ * rotation_planted, syslog_messages, syslog_truncated} to a summary record. */
+void tg_sink_stats_json(const struct tg_sink_stats *st, json_object *summary);
 /* The name of rotated file i of base: base itself for 0, else "base.i". -1 if it does not fit. */
 int tg_rotated_name(const char *base, unsigned i, char *buf, size_t len);
 /*

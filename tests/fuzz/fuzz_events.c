@@ -9,7 +9,9 @@
  * crashing: the decoder accepts exactly the records whose size, path_len and path agree (an
  * oracle written apart from it checks), and copies the path whole; the JSON rendering must
  * parse back as one valid JSON object, and the text rendering must never hold a control byte
- * other than its own newlines.
+ * other than its own newlines. The Falco event, made from the same typed finding, must parse
+ * back too, its output sentence hold no control byte at all, and each string it repeats be the
+ * one the JSON rendering holds.
  *
  *   tests/fuzz/run_fuzz.sh ./fuzz_events 60
  */
@@ -24,6 +26,7 @@
 #include "advice.h"
 #include "aggregate.h"
 #include "events.h"
+#include "falco.h"
 #include "output.h"
 #include "rules.h"
 
@@ -39,6 +42,67 @@ static void check_text(const char *buf, size_t n)
 		    (unsigned char)buf[i + 1] <= 0x9f)
 			abort();
 	}
+}
+
+/* s is one JSON object on one line, as strict a parser as a log shipper's reads it. */
+static void check_json(const char *s)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *back;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	back = json_tokener_parse_ex(tok, s, (int)strlen(s));
+	if (!back || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(back, json_type_object) || strchr(s, '\n'))
+		abort();
+	json_object_put(back);
+	json_tokener_free(tok);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static void same(const char *a, const char *b)
+{
+	if (strcmp(a, b))
+		abort();
+}
+
+/* The finding's Falco event beside its JSON form rec. */
+static void check_falco(const struct tg_report *r, json_object *rec)
+{
+	json_object *f = tg_falco_finding(r), *of = NULL, *proc = NULL;
+	const char *out;
+
+	if (!f) {
+		/* refused only for a time Falcosidekick would drop */
+		if ((int64_t)(r->e->ts_ns + (uint64_t)r->boot_to_real_ns) > 0)
+			abort();
+		return;
+	}
+	check_json(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN));
+	out = str(f, "output");
+	check_text(out, strlen(out));
+	if (strchr(out, '\n'))
+		abort();
+	if (!json_object_object_get_ex(f, "output_fields", &of) ||
+	    !json_object_object_get_ex(rec, "proc", &proc))
+		abort();
+	same(str(f, "time"), str(rec, "time"));
+	same(str(f, "hostname"), str(rec, "host"));
+	same(str(of, "fd.name"), str(rec, "path"));
+	same(str(of, "tmpguard.resolved_name"), str(rec, "resolved_name"));
+	same(str(of, "tmpguard.pattern"), str(rec, "pattern"));
+	same(str(of, "proc.name"), str(proc, "comm"));
+	same(str(of, "proc.pname"), str(proc, "pcomm"));
+	same(str(of, "proc.exepath"), str(proc, "exe"));
+	same(str(of, "proc.cmdline"), str(proc, "cmdline"));
+	same(str(of, "user.name"), str(proc, "user"));
+	json_object_put(f);
 }
 
 /* What tmpguard.h says a record is, apart from its fields' values. */
@@ -159,21 +223,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.same_event = i > 0,
 			.action = e.action,
 		};
-		json_tokener *tok = json_tokener_new();
-		json_object *o = tg_report_json(&r), *back;
-		const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		json_object *o = tg_report_json(&r);
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f;
 
 		/* Strict: what a log shipper's parser would refuse must not be written. */
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-		back = json_tokener_parse_ex(tok, s, (int)strlen(s));
-		if (!back || json_tokener_get_error(tok) != json_tokener_success ||
-		    !json_object_is_type(back, json_type_object) || strchr(s, '\n'))
-			abort();
-		json_object_put(back);
-		json_tokener_free(tok);
+		check_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		check_falco(&r, o);
 		json_object_put(o);
 
 		f = open_memstream(&buf, &len);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * --format falco: real findings (rendered by tg_report_json) and the other records converted
- * to Falco's alert shape, checked against what Falcosidekick requires (FalcoPayload.Check():
- * a known priority, a rule, a non-zero time, non-empty output_fields).
+ * --format falco: findings (the typed struct tg_report live output renders) and the other
+ * records (typed as the session makes them) converted to Falco's alert shape, checked against
+ * what Falcosidekick requires (FalcoPayload.Check(): a known priority, a rule, a non-zero
+ * time, non-empty output_fields); every string the event repeats is the finding's JSON form's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "falco.h"
 #include "output.h"
 #include "rule_registry.h"
+#include "summary.h"
 #include "util/timefmt.h"
 
 static const char *const falco_keys[] = {"output", "priority", "rule", "time",
@@ -111,10 +113,7 @@ static void assert_falco_shape(json_object *f)
 
 static json_object *falco_of(struct fixture *fx)
 {
-	json_object *rec = tg_report_json(&fx->r), *f = tg_falco_from_record(rec);
-
-	json_object_put(rec);
-	return f;
+	return tg_falco_finding(&fx->r);
 }
 
 static void test_priority_map(void **state)
@@ -286,23 +285,46 @@ static void test_every_rule_from_registry(void **state)
 	}
 }
 
-static json_object *parse(const char *text)
+/* An RFC 3339 time as the records write it, in ns since the epoch. */
+static int64_t ns(const char *t)
 {
-	json_object *o = json_tokener_parse(text);
+	int64_t v;
 
-	assert_non_null(o);
-	return o;
+	assert_int_equal(tg_parse_rfc3339(t, &v), 0);
+	return v;
 }
 
 static void test_loss_session_summary(void **state)
 {
-	json_object *rec, *f;
+	struct tg_loss loss = {
+		.time_ns = ns("2026-11-28T06:30:00.000000001Z"),
+		.host = "h",
+		.from_ns = ns("2026-11-28T06:29:59.800000000Z"),
+		.to_ns = ns("2026-11-28T06:30:00.000000001Z"),
+		.lost = 17,
+		.lost_total = 20,
+	};
+	struct tg_session_info session = {
+		.time_ns = ns("2026-11-28T06:00:00.000000000Z"),
+		.host = "h",
+		.version = "0.1.0",
+		.pid = 77,
+		.scope = "host",
+		.enforcement = "off",
+		.policy = "/etc/tg.yaml",
+		.n_hooks = 2,
+	};
+	struct tg_summary summary = {
+		.time_ns = ns("2026-11-28T07:00:00.000000000Z"),
+		.started_ns = ns("2026-11-28T06:00:00.000000000Z"),
+		.host = "h",
+		.findings = 5,
+		.by_severity = {[TG_SEV_MEDIUM] = 2, [TG_SEV_HIGH] = 3},
+	};
+	json_object *f;
 
 	(void)state;
-	rec = parse("{\"type\":\"loss\",\"time\":\"2026-11-28T06:30:00.000000001Z\",\"host\":\"h\","
-		    "\"from\":\"2026-11-28T06:29:59.800000000Z\",\"to\":\"2026-11-28T06:30:00."
-		    "000000001Z\",\"lost\":17,\"lost_total\":20}");
-	f = tg_falco_from_record(rec);
+	f = tg_falco_loss(&loss);
 	assert_falco_shape(f);
 	assert_string_equal(s(f, "priority"), "Warning");
 	assert_string_equal(s(f, "rule"), "tmpguard records lost");
@@ -314,25 +336,16 @@ static void test_loss_session_summary(void **state)
 			    "2026-11-28T06:29:59.800000000Z");
 	assert_non_null(strstr(s(f, "output"), "lost=17"));
 	json_object_put(f);
-	json_object_put(rec);
 
-	rec = parse("{\"type\":\"session\",\"time\":\"2026-11-28T06:00:00.000000000Z\",\"host\":"
-		    "\"h\",\"version\":\"0.1.0\",\"pid\":77,\"scope\":\"host\",\"hooks\":[\"a\","
-		    "\"b\"],\"enforcement\":\"off\",\"policy\":\"/etc/tg.yaml\"}");
-	f = tg_falco_from_record(rec);
+	f = tg_falco_session(&session);
 	assert_falco_shape(f);
 	assert_string_equal(s(f, "priority"), "Informational");
 	assert_string_equal(s(f, "rule"), "tmpguard session started");
 	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.pid")), 77);
 	assert_int_equal(json_object_get_int64(get(get(f, "output_fields"), "tmpguard.hooks")), 2);
 	json_object_put(f);
-	json_object_put(rec);
 
-	rec = parse("{\"type\":\"summary\",\"time\":\"2026-11-28T07:00:00.000000000Z\",\"host\":"
-		    "\"h\",\"started\":\"2026-11-28T06:00:00.000000000Z\",\"findings\":5,"
-		    "\"by_severity\":{\"low\":0,\"medium\":2,\"high\":3,\"critical\":0},"
-		    "\"events\":{\"lost\":0}}");
-	f = tg_falco_from_record(rec);
+	f = tg_falco_summary(&summary);
 	assert_falco_shape(f);
 	assert_string_equal(s(f, "priority"), "Informational");
 	assert_string_equal(s(f, "rule"), "tmpguard session summary");
@@ -342,40 +355,163 @@ static void test_loss_session_summary(void **state)
 		json_object_get_int64(get(get(f, "output_fields"), "tmpguard.findings_high")), 3);
 	json_object_put(f);
 	/* A summary of a run that lost records warns. */
-	json_object_object_add(get(rec, "events"), "lost", json_object_new_int(4));
-	f = tg_falco_from_record(rec);
+	summary.events.lost = 4;
+	f = tg_falco_summary(&summary);
 	assert_falco_shape(f);
 	assert_string_equal(s(f, "priority"), "Warning");
 	json_object_put(f);
-	json_object_put(rec);
 }
 
 static void test_unconvertible(void **state)
 {
-	static const char *const bad[] = {
-		/* no type, unknown type */
-		"{\"time\":\"2026-11-28T06:30:00.000000000Z\"}",
-		"{\"type\":\"other\",\"time\":\"2026-11-28T06:30:00.000000000Z\"}",
-		/* Falcosidekick drops a zero or missing time */
-		"{\"type\":\"loss\",\"lost\":1}",
-		"{\"type\":\"loss\",\"time\":\"yesterday\",\"lost\":1}",
-		"{\"type\":\"loss\",\"time\":\"1970-01-01T00:00:00.000000000Z\",\"lost\":1}",
-		/* a finding without a severity Falco can express, or without a rule */
-		"{\"type\":\"finding\",\"time\":\"2026-11-28T06:30:00.000000000Z\",\"rule\":\"x\","
-		"\"severity\":\"severe\"}",
-		"{\"type\":\"finding\",\"time\":\"2026-11-28T06:30:00.000000000Z\",\"severity\":"
-		"\"high\"}",
+	struct fixture fx;
+	struct tg_loss loss = {.time_ns = 0, .host = "h", .lost = 1};
+	struct tg_health health = {.time_ns = ns("2026-11-28T06:30:00.000000000Z"),
+				   .host = "h",
+				   .status = "unhealthy",
+				   .reason = "r"};
+	struct tg_record rec;
+	json_object *f;
+	const char *what;
+
+	(void)state;
+	for (int i = 0; i < 6; i++) {
+		make_report(&fx, TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH);
+		rec = (struct tg_record){.kind = TG_RECORD_LOSS, .loss = &loss};
+		switch (i) {
+		case 0: /* no Falco form: a health record, a kind this build does not know */
+			what = "a health record";
+			rec = (struct tg_record){.kind = TG_RECORD_HEALTH, .health = &health};
+			break;
+		case 1:
+			what = "a record of kind 99";
+			rec.kind = (enum tg_record_kind)99;
+			break;
+		case 2: /* Falcosidekick drops a zero time, or one before the epoch */
+			what = "a loss at the epoch";
+			break;
+		case 3:
+			what = "a loss before the epoch";
+			loss.time_ns = -1000000000LL;
+			break;
+		case 4: /* a finding without a severity Falco can express */
+			what = "a finding of severity 7";
+			fx.r.finding.severity = (enum tg_severity)7;
+			rec = (struct tg_record){.kind = TG_RECORD_FINDING, .finding = &fx.r};
+			break;
+		default:
+			what = "a finding at the epoch";
+			fx.r.boot_to_real_ns = -(int64_t)fx.e.ts_ns;
+			rec = (struct tg_record){.kind = TG_RECORD_FINDING, .finding = &fx.r};
+			break;
+		}
+		f = tg_falco_record(&rec);
+		if (f)
+			fail_msg("converted %s", what);
+	}
+	assert_null(tg_falco_record(NULL));
+}
+
+/*
+ * Straight from the typed finding: each string the event repeats is the one the finding's JSON
+ * form holds (hostile bytes escaped alike, a NUL in the command line included), and the event
+ * time is the finding's own nanoseconds.
+ */
+static void test_strings_as_the_json_holds_them(void **state)
+{
+	static const struct {
+		const char *falco, *json, *proc;
+	} same[] = {
+		{"proc.name", "comm", "proc"},
+		{"proc.exepath", "exe", "proc"},
+		{"proc.cmdline", "cmdline", "proc"},
+		{"proc.pname", "pcomm", "proc"},
+		{"user.name", "user", "proc"},
+		{"fd.name", "path", NULL},
+		{"tmpguard.resolved_name", "resolved_name", NULL},
+		{"tmpguard.pattern", "pattern", NULL},
+		{"tmpguard.advice", "advice", NULL},
+		{"tmpguard.language", "language", NULL},
+		{"tmpguard.why", "why", NULL},
+		{"evt.arg.mode", "mode", NULL},
+		{"tmpguard.file_mode", "file_mode", NULL},
+	};
+	static const char cmdline[] = "sh\0-c\xff \xc2\x9b";
+	struct fixture fx;
+	json_object *f, *rec, *of;
+
+	(void)state;
+	make_report(&fx, TG_RULE_FOREIGN_FILE_REUSE, TG_SEV_CRITICAL);
+	fx.e.ts_ns = 1500000001ULL;
+	snprintf(fx.e.path, sizeof(fx.e.path), "/tmp/bad\xff\n\\x");
+	snprintf(fx.e.name, sizeof(fx.e.name), "bad\xff\n\\x");
+	snprintf(fx.e.comm, sizeof(fx.e.comm), "\xfe(x)");
+	snprintf(fx.e.pcomm, sizeof(fx.e.pcomm), "m\xc2\x9b");
+	snprintf(fx.p.exe, sizeof(fx.p.exe), "/opt/w\xc3\xb6rker\xff");
+	snprintf(fx.p.user, sizeof(fx.p.user), "r\xc3\xa9mi");
+	memcpy(fx.p.cmdline, cmdline, sizeof(cmdline));
+	fx.p.cmdline_len = sizeof(cmdline) - 1;
+	fx.r.host = "web-\xff";
+	fx.r.pattern = "/tmp/bad*";
+	f = tg_falco_finding(&fx.r);
+	rec = tg_report_json(&fx.r);
+	assert_falco_shape(f);
+	of = get(f, "output_fields");
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		assert_string_equal(s(of, same[i].falco),
+				    s(same[i].proc ? get(rec, same[i].proc) : rec, same[i].json));
+	assert_string_equal(s(f, "hostname"), s(rec, "host"));
+	assert_string_equal(s(f, "hostname"), "web-\\xff");
+	assert_string_equal(s(of, "proc.cmdline"), "sh\\x00-c\\xff \\xc2\\x9b");
+	assert_string_equal(s(f, "time"), s(rec, "time"));
+	assert_int_equal(json_object_get_int64(get(of, "evt.time")), 1764311401500000001LL);
+	json_object_put(rec);
+	json_object_put(f);
+
+	/* no host, no pattern: empty, as the JSON form's absent members read */
+	fx.r.host = NULL;
+	fx.r.pattern = NULL;
+	f = tg_falco_finding(&fx.r);
+	assert_string_equal(s(f, "hostname"), "");
+	assert_string_equal(s(get(f, "output_fields"), "tmpguard.pattern"), "");
+	json_object_put(f);
+}
+
+/* tg_falco_record goes by the kind it is given, to the same event. */
+static void test_record_by_kind(void **state)
+{
+	struct fixture fx;
+	struct tg_loss loss = {.time_ns = 5 * 1000000000LL, .host = "h", .lost = 2};
+	struct tg_session_info si = {.time_ns = 4 * 1000000000LL,
+				     .host = "h",
+				     .version = "1",
+				     .scope = "host",
+				     .enforcement = "off",
+				     .policy = "p"};
+	struct tg_summary sum = {.time_ns = 6 * 1000000000LL, .host = "h"};
+	const struct tg_record recs[] = {
+		{.kind = TG_RECORD_FINDING, .finding = &fx.r},
+		{.kind = TG_RECORD_SESSION, .session = &si},
+		{.kind = TG_RECORD_LOSS, .loss = &loss},
+		{.kind = TG_RECORD_SUMMARY, .summary = &sum},
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		json_object *rec = parse(bad[i]), *f = tg_falco_from_record(rec);
+	make_report(&fx, TG_RULE_LOOSE_MODE, TG_SEV_MEDIUM);
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		json_object *a = tg_falco_record(&recs[i]), *b;
 
-		if (f)
-			fail_msg("converted %s", bad[i]);
-		json_object_put(rec);
+		b = i == 0   ? tg_falco_finding(&fx.r)
+		    : i == 1 ? tg_falco_session(&si)
+		    : i == 2 ? tg_falco_loss(&loss)
+			     : tg_falco_summary(&sum);
+		assert_falco_shape(a);
+		assert_string_equal(json_object_to_json_string(a), json_object_to_json_string(b));
+		json_object_put(a);
+		json_object_put(b);
 	}
-	assert_null(tg_falco_from_record(NULL));
+	assert_string_equal(tg_record_kind_name(TG_RECORD_HEALTH), "health");
+	assert_string_equal(tg_record_kind_name((enum tg_record_kind)99), "unknown");
 }
 
 int main(void)
@@ -388,6 +524,8 @@ int main(void)
 		cmocka_unit_test(test_every_rule_from_registry),
 		cmocka_unit_test(test_loss_session_summary),
 		cmocka_unit_test(test_unconvertible),
+		cmocka_unit_test(test_strings_as_the_json_holds_them),
+		cmocka_unit_test(test_record_by_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include "sink.h"
+#include "summary.h"
 
 struct scratch {
 	char dir[64];
@@ -85,10 +86,23 @@ static json_object *record(const char *type, int seq, size_t pad)
 	return o;
 }
 
-static void put(struct tg_sinks *k, json_object *o)
+/* A record of that kind with the JSON form JSON output prints (all the JSON format reads). */
+static void put(struct tg_sinks *k, enum tg_record_kind kind, int seq, size_t pad)
 {
-	tg_sinks_record(k, o);
-	json_object_put(o);
+	const struct tg_record rec = {.kind = kind,
+				      .json = record(tg_record_kind_name(kind), seq, pad)};
+
+	tg_sinks_record(k, &rec);
+	json_object_put(rec.json);
+}
+
+/* The sinks' counts as the summary record holds them. */
+static void stats_json(const struct tg_sinks *k, json_object *summary)
+{
+	struct tg_sink_stats st;
+
+	tg_sinks_stats(k, &st);
+	tg_sink_stats_json(&st, summary);
 }
 
 /* Every line of path as a JSON object; asserts the file is whole lines of JSON. */
@@ -181,26 +195,60 @@ static void test_pure_maps(void **state)
 	assert_int_equal(tg_rotated_name("out.json", 1000, buf, 13), -1);
 }
 
+/* Who reads a record's JSON form: the JSON format, syslog beside text; not Falco. */
+static void test_want_json(void **state)
+{
+	struct scratch *t = *state;
+	static const struct {
+		enum tg_format format;
+		bool syslog, want;
+	} cases[] = {
+		{TG_FORMAT_JSON, false, true},	 {TG_FORMAT_JSON, true, true},
+		{TG_FORMAT_FALCO, false, false}, {TG_FORMAT_FALCO, true, false},
+		{TG_FORMAT_TEXT, false, false},	 {TG_FORMAT_TEXT, true, true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = "";
+		struct tg_sinks *k =
+			tg_sinks_open(&(struct tg_sink_opts){.format = cases[i].format,
+							     .path = t->path,
+							     .syslog = cases[i].syslog,
+							     .syslog_facility = LOG_LOCAL7,
+							     .diag = t->diag},
+				      err, sizeof(err));
+
+		if (!k)
+			fail_msg("tg_sinks_open: %s", err);
+		assert_int_equal(tg_sinks_want_json(k), cases[i].want);
+		tg_sinks_close(k);
+	}
+	assert_false(tg_sinks_want_json(NULL));
+}
+
 static void test_record_syslog_severity(void **state)
 {
-	json_object *o = record("finding", 0, 0), *ev;
+	struct tg_report r = {.finding = {TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH}};
+	struct tg_loss loss = {.lost = 1};
+	struct tg_summary sum;
+	struct tg_record rec = {.kind = TG_RECORD_FINDING, .finding = &r};
 
 	(void)state;
-	assert_int_equal(tg_record_syslog_severity(o), LOG_ERR);
-	json_object_object_add(o, "severity", json_object_new_string("critical"));
-	assert_int_equal(tg_record_syslog_severity(o), LOG_CRIT);
-	json_object_object_add(o, "type", json_object_new_string("loss"));
-	assert_int_equal(tg_record_syslog_severity(o), LOG_WARNING);
-	json_object_object_add(o, "type", json_object_new_string("summary"));
-	ev = json_object_new_object();
-	json_object_object_add(ev, "lost", json_object_new_int(0));
-	json_object_object_add(o, "events", ev);
-	assert_int_equal(tg_record_syslog_severity(o), LOG_INFO);
-	json_object_object_add(ev, "lost", json_object_new_int(3));
-	assert_int_equal(tg_record_syslog_severity(o), LOG_WARNING);
-	json_object_object_add(o, "type", json_object_new_string("session"));
-	assert_int_equal(tg_record_syslog_severity(o), -1);
-	json_object_put(o);
+	memset(&sum, 0, sizeof(sum));
+	assert_int_equal(tg_record_syslog_severity(&rec), LOG_ERR);
+	r.finding.severity = TG_SEV_CRITICAL;
+	assert_int_equal(tg_record_syslog_severity(&rec), LOG_CRIT);
+	rec = (struct tg_record){.kind = TG_RECORD_LOSS, .loss = &loss};
+	assert_int_equal(tg_record_syslog_severity(&rec), LOG_WARNING);
+	rec = (struct tg_record){.kind = TG_RECORD_SUMMARY, .summary = &sum};
+	sum.events.lost = 0;
+	assert_int_equal(tg_record_syslog_severity(&rec), LOG_INFO);
+	sum.events.lost = 3;
+	assert_int_equal(tg_record_syslog_severity(&rec), LOG_WARNING);
+	rec = (struct tg_record){.kind = TG_RECORD_SESSION};
+	assert_int_equal(tg_record_syslog_severity(&rec), -1);
+	rec = (struct tg_record){.kind = TG_RECORD_HEALTH};
+	assert_int_equal(tg_record_syslog_severity(&rec), -1);
 }
 
 /*
@@ -218,10 +266,10 @@ static void test_rotation(void **state)
 	struct stat st;
 	int expect = -1, kept = 0;
 
-	put(k, record("session", -1, 100));
+	put(k, TG_RECORD_SESSION, -1, 100);
 	for (int i = 0; i < 100; i++)
-		put(k, record("finding", i, 200));
-	tg_sinks_stats_json(k, summary);
+		put(k, TG_RECORD_FINDING, i, 200);
+	stats_json(k, summary);
 	tg_sinks_close(k);
 
 	snprintf(p, sizeof(p), "%s.4", t->path);
@@ -272,9 +320,9 @@ static void test_rotation_loses_nothing(void **state)
 	int next = 0, files = 0;
 	struct stat st;
 
-	put(k, record("session", -1, 50));
+	put(k, TG_RECORD_SESSION, -1, 50);
 	for (int i = 0; i < 200; i++)
-		put(k, record("finding", i, 100 + (i * 37) % 900));
+		put(k, TG_RECORD_FINDING, i, 100 + (i * 37) % 900);
 	tg_sinks_close(k);
 	for (int f = 1000; f >= 0; f--) {
 		size_t bytes, n;
@@ -304,10 +352,10 @@ static void test_record_larger_than_limit(void **state)
 	size_t bytes, n;
 	char p[160];
 
-	put(k, record("session", -1, 10));
-	put(k, record("finding", 0, 100));
-	put(k, record("finding", 1, 3000));
-	put(k, record("finding", 2, 100));
+	put(k, TG_RECORD_SESSION, -1, 10);
+	put(k, TG_RECORD_FINDING, 0, 100);
+	put(k, TG_RECORD_FINDING, 1, 3000);
+	put(k, TG_RECORD_FINDING, 2, 100);
 	tg_sinks_close(k);
 	snprintf(p, sizeof(p), "%s.1", t->path);
 	n = read_lines(p, lines, 8, &bytes);
@@ -343,9 +391,9 @@ static void test_planted_symlinks_not_followed(void **state)
 	assert_int_equal(symlink(target, link3), 0);
 
 	k = open_json(t, 1024, 3);
-	put(k, record("session", -1, 10));
+	put(k, TG_RECORD_SESSION, -1, 10);
 	for (int i = 0; i < 40; i++)
-		put(k, record("finding", i, 200));
+		put(k, TG_RECORD_FINDING, i, 200);
 	tg_sinks_close(k);
 
 	f = fopen(target, "r");
@@ -399,7 +447,7 @@ static void test_refusals(void **state)
 	expect_refused(t, q, 0, TG_FORMAT_JSON, "not sticky");
 	assert_int_equal(chmod(p, 01777), 0);
 	k = open_json_at(t, q, 1 << 20, 2);
-	put(k, record("session", 0, 10));
+	put(k, TG_RECORD_SESSION, 0, 10);
 	tg_sinks_close(k);
 	assert_int_equal(access(q, F_OK), 0);
 
@@ -440,13 +488,13 @@ static void test_append_and_mode(void **state)
 	mode_t old = umask(0);
 
 	k = open_json(t, 0, 0);
-	put(k, record("finding", 1, 10));
+	put(k, TG_RECORD_FINDING, 1, 10);
 	tg_sinks_close(k);
 	umask(old);
 	assert_int_equal(stat(t->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	k = open_json(t, 0, 0);
-	put(k, record("finding", 2, 10));
+	put(k, TG_RECORD_FINDING, 2, 10);
 	tg_sinks_close(k);
 	n = read_lines(t->path, lines, 8, &bytes);
 	assert_int_equal(n, 2);
@@ -470,8 +518,8 @@ static void test_errors_counted_said_once(void **state)
 	if (!k)
 		fail_msg("%s", err);
 	for (int i = 0; i < 5; i++)
-		put(k, record("finding", i, 10));
-	tg_sinks_stats_json(k, summary);
+		put(k, TG_RECORD_FINDING, i, 10);
+	stats_json(k, summary);
 	tg_sinks_close(k);
 	fflush(t->diag);
 	assert_int_equal(count_str(t->diag_buf, "cannot write to /dev/full: No space left"), 1);
@@ -493,20 +541,20 @@ static void test_partial_write_cut_back(void **state)
 	struct stat st;
 
 	signal(SIGXFSZ, SIG_IGN);
-	put(k, record("finding", 0, 300));
+	put(k, TG_RECORD_FINDING, 0, 300);
 	assert_int_equal(stat(t->path, &st), 0);
 	one = (size_t)st.st_size;
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
 	lim.rlim_cur = one * 2 + one / 2; /* room for 1.5 more */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	put(k, record("finding", 1, 300)); /* fits */
-	put(k, record("finding", 2, 300)); /* half of it would: cut back */
-	put(k, record("finding", 3, 300)); /* EFBIG */
+	put(k, TG_RECORD_FINDING, 1, 300); /* fits */
+	put(k, TG_RECORD_FINDING, 2, 300); /* half of it would: cut back */
+	put(k, TG_RECORD_FINDING, 3, 300); /* EFBIG */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	put(k, record("finding", 4, 300)); /* works again */
+	put(k, TG_RECORD_FINDING, 4, 300); /* works again */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	put(k, record("finding", 5, 300)); /* a second burst */
+	put(k, TG_RECORD_FINDING, 5, 300); /* a second burst */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	tg_sinks_close(k);
 	signal(SIGXFSZ, SIG_DFL);
@@ -532,11 +580,11 @@ static void test_header_is_latest_session(void **state)
 	json_object *lines[8];
 	size_t bytes, n;
 
-	put(k, record("session", 100, 10));
-	put(k, record("finding", 0, 600));
-	put(k, record("session", 200, 10));
-	put(k, record("finding", 1, 600));
-	put(k, record("finding", 2, 600));
+	put(k, TG_RECORD_SESSION, 100, 10);
+	put(k, TG_RECORD_FINDING, 0, 600);
+	put(k, TG_RECORD_SESSION, 200, 10);
+	put(k, TG_RECORD_FINDING, 1, 600);
+	put(k, TG_RECORD_FINDING, 2, 600);
 	tg_sinks_close(k);
 	n = read_lines(t->path, lines, 8, &bytes);
 	assert_int_equal(n, 2);
@@ -630,6 +678,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pure_maps),
 		cmocka_unit_test(test_record_syslog_severity),
+		cmocka_unit_test_setup_teardown(test_want_json, setup, teardown),
 		cmocka_unit_test(test_json_fit),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_loses_nothing, setup, teardown),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -92,12 +93,47 @@ static void test_json_getters(void **state)
 	json_object_put(o);
 }
 
+/* The C string a renderer uses is the text the JSON string holds, byte for byte. */
+static void test_json_bytes_dup(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *want;
+		bool escaped;
+	} cases[] = {
+		{"/tmp/plain", 10, "/tmp/plain", false},
+		{"/tmp/a\nb", 8, "/tmp/a\nb", false},
+		{"bad\xff", 4, "bad\\xff", true},
+		{"back\\slash\xc3", 11, "back\\\\slash\\xc3", true},
+		{"nul\0after", 9, "nul\\x00after", true},
+		{"", 0, "", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool e1 = !cases[i].escaped, e2 = cases[i].escaped;
+		char *dup = tg_json_bytes_dup(cases[i].in, cases[i].n, &e1);
+		json_object *o = tg_json_bytes(cases[i].in, cases[i].n, &e2);
+
+		assert_non_null(dup);
+		assert_string_equal(dup, cases[i].want);
+		assert_string_equal(dup, json_object_get_string(o));
+		assert_int_equal(e1, cases[i].escaped);
+		assert_int_equal(e2, cases[i].escaped);
+		free(dup);
+		json_object_put(o);
+	}
+	free(tg_json_bytes_dup("x", 1, NULL)); /* escaped may be NULL */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fnv1a_vectors),
 		cmocka_unit_test(test_fnv1a_report_fingerprint),
 		cmocka_unit_test(test_json_getters),
+		cmocka_unit_test(test_json_bytes_dup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

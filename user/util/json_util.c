@@ -47,20 +47,29 @@ size_t tg_json_array_len(json_object *a)
 	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
-json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
+char *tg_json_bytes_dup(const char *s, size_t n, bool *escaped)
 {
 	size_t need = 4 * n + 1;
 	char *buf = malloc(need);
 	bool lossless = false;
-	json_object *o;
 
 	if (!buf)
 		return NULL;
 	tg_escape_json_bytes(s, n, buf, need, &lossless);
-	o = json_object_new_string(buf);
-	free(buf);
 	if (escaped)
 		*escaped = lossless;
+	return buf;
+}
+
+json_object *tg_json_bytes(const char *s, size_t n, bool *escaped)
+{
+	char *buf = tg_json_bytes_dup(s, n, escaped);
+	json_object *o;
+
+	if (!buf)
+		return NULL;
+	o = json_object_new_string(buf);
+	free(buf);
 	return o;
 }
 

@@ -28,6 +28,9 @@ size_t tg_json_array_len(json_object *a);
 /* A JSON string of arbitrary bytes: as is when valid UTF-8, else the lossless \xNN form with
  * *escaped set (escaped may be NULL). */
 json_object *tg_json_bytes(const char *s, size_t n, bool *escaped);
+/* The text that tg_json_bytes(s, n, escaped) holds, as a C string (caller frees): for what
+ * renders a record's strings without building its JSON. NULL on ENOMEM. */
+char *tg_json_bytes_dup(const char *s, size_t n, bool *escaped);
 /* A copy of s safe for a terminal (tg_escape_text); caller frees. NULL on ENOMEM. */
 char *tg_text_dup(const char *s, size_t n);
 
