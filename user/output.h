@@ -7,25 +7,8 @@
 #include <stdio.h>
 #include <json-c/json.h>
 #include "advice.h"
-#include "enrich.h"
+#include "finding.h"
 #include "rules.h"
-
-struct tg_report {
-	const struct tg_event *e;
-	const struct tg_proc_info *proc;
-	struct tg_finding finding;
-	struct tg_dir_verdict dir;
-	enum tg_lang lang;
-	uint64_t count;		 /* occurrences of this aggregate key so far, this one included */
-	const char *pattern;	 /* aggregate path pattern */
-	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
-	const char *host;
-	bool same_event; /* another finding of the event just printed: text says so briefly */
-	uint32_t action; /* enum tg_action_taken for this finding */
-	/* relative paths: the directory they were resolved from (tg_resolve_base) */
-	const char *base_dir;	 /* "" unless base_status is "ok" */
-	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
-};
 
 /* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
 const char *tg_action_taken_name(uint32_t action);
