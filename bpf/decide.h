@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The rule precedence, written once. Compiled into the BPF programs (the BPF LSM hooks and the
- * kill fallback, which decide in the kernel) and into user space (tg_classify in user/rules.c,
+ * kill fallback, which decide in the kernel) and into user space (tg_classify in user/core/rules.c,
  * which reports): the two can no longer disagree about which rule an event proves. Helper-free
  * C on plain values: no BPF helper, no libc, no kernel type; tmpguard.h's fixed-width types
  * only. tests/unit/test_decide.c covers every branch.

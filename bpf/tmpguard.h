@@ -5,8 +5,8 @@
  *
  * Wire format: fixed-width fields only, 8-byte fields first, every field naturally aligned,
  * explicit padding. Records are variable-length (struct tg_event below says how). The loader
- * checks TG_ABI_VERSION (kept in .rodata of the BPF object); user/events.c checks the layout at
- * compile time and every record's size as it arrives.
+ * checks TG_ABI_VERSION (kept in .rodata of the BPF object); user/core/events.c checks the layout
+ * at compile time and every record's size as it arrives.
  */
 #ifndef TMPGUARD_H
 #define TMPGUARD_H
@@ -234,7 +234,7 @@ struct tg_dir_key {
 };
 
 /*
- * One record per candidate; all fields aligned, see the layout check in user/events.c.
+ * One record per candidate; all fields aligned, see the layout check in user/core/events.c.
  *
  * On the wire (ABI 6) a record is variable-length: the header (every field before path,
  * TG_EVENT_HDR_LEN bytes) followed by path_len bytes of path, the last of which is its NUL and

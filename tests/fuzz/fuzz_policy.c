@@ -6,9 +6,9 @@
  * for the print/parse round trip: tg_policy_print() must write YAML that parses back to the
  * same policy, or `tmpguard policy check` would show something other than what applies.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -Ibpf tests/fuzz/fuzz_policy.c \
- *         user/policy.c user/rule_registry.c user/util/textfile.c default_policy.c -lyaml \
- *         -o fuzz_policy
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser/core -Iuser -Ibpf \
+ *         tests/fuzz/fuzz_policy.c user/core/policy.c user/core/rule_registry.c \
+ *         user/util/textfile.c default_policy.c -lyaml -o fuzz_policy
  *   tests/fuzz/run_fuzz.sh ./fuzz_policy 60 policies/default.yaml policies/strict.yaml \
  *         policies/ci.yaml
  */

@@ -18,7 +18,7 @@ checked against what it did; then every number a report prints is checked agains
 in F (each finding record counts once), never against a constant.
 
 Stores are built the way the writer will build them: TG_STORE_SCHEMA, read out of
-user/store_schema.h, executed by Python's sqlite3, rows holding the real records.
+user/fleet/store_schema.h, executed by Python's sqlite3, rows holding the real records.
 """
 
 import calendar
@@ -47,7 +47,7 @@ import zlib
 TMPGUARD = os.environ.get("TMPGUARD", "")
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SARIF_SCHEMA = os.path.join(SRC, "tests", "data", "sarif-schema-2.1.0.json")
-STORE_SCHEMA_H = os.path.join(SRC, "user", "store_schema.h")
+STORE_SCHEMA_H = os.path.join(SRC, "user", "fleet", "store_schema.h")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "HOME": "/root"}
 CI = os.environ.get("CI") == "true"
@@ -176,8 +176,8 @@ def make_store(path, sessions, schema_version=None):
 
 
 def session_record(host, t_ns, enforcement="off", symlinks=0, scope="host"):
-    """A session record as `audit --format json` writes it first (user/session.c on main:
-    emit_session_record, user/posture.c), which this branch's tmpguard does not write yet."""
+    """A session record as `audit --format json` writes it first (user/cmd/session.c on main:
+    emit_session_record, user/host/posture.c), which this branch's tmpguard does not write yet."""
     def mount(path, fstype, options, separate, mount_point):
         return {"path": path, "fstype": fstype, "mount_point": mount_point,
                 "separate": separate, "options": options, "mode": "1777", "exists": True}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/advice.c: language detection and per-language advice. Unprivileged. */
+/* Unit tests for user/core/advice.c: language detection and per-language advice. Unprivileged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

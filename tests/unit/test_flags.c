@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/flags.c: open(2) flag and mode decoding. Unprivileged. */
+/* Unit tests for user/core/flags.c: open(2) flag and mode decoding. Unprivileged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

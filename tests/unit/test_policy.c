@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for user/policy.c: parsing (valid files, every error class with its line and
+ * Unit tests for user/core/policy.c: parsing (valid files, every error class with its line and
  * column, garbage), defaults, severity overrides, exception matching both ways, kernel
  * decidability, and the print/parse round trip. Unprivileged.
  *

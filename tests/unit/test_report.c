@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for user/report.c, the report model: counts, the period, merging hosts, loss
+ * Unit tests for user/fleet/report.c, the report model: counts, the period, merging hosts, loss
  * windows, unclean sessions, unreadable lines, exceptions, posture remarks, the trend.
  * Records are written here as `audit --format json` prints them. Unprivileged.
  */

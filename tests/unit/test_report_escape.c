@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for user/report_escape.c and the renderers: hostile names (newline, CR, ESC,
+ * Unit tests for user/fleet/report_escape.c and the renderers: hostile names (newline, CR, ESC,
  * quotes, markup, '|', formulas, invalid UTF-8, bidi controls) through Markdown, HTML, CSV,
  * JSON, SARIF and file URIs. Unprivileged.
  */

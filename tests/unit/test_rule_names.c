@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/rule_registry.c: rule ids, CWEs, severities. Unprivileged. */
+/* Unit tests for user/core/rule_registry.c: rule ids, CWEs, severities. Unprivileged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

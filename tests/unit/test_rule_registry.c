@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for user/rule_registry.c as a table: every row complete and well-formed, ids and
+ * Unit tests for user/core/rule_registry.c as a table: every row complete and well-formed, ids and
  * SARIF names unique, and the outputs that name rules reading them from it. A rule added to
  * enum tg_rule without a full row fails here. Unprivileged.
  */

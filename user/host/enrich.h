@@ -12,35 +12,8 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "tmpguard.h"
+#include "process.h"
 #include "rules.h"
-
-#define TG_ANCESTRY_MAX 16
-
-/* One process of the parent chain, as /proc showed it when the first finding was made. */
-struct tg_ancestor {
-	uint32_t pid;
-	char comm[TG_COMM_LEN];
-	char exe[256]; /* "" when unreadable (kernel thread, gone, another namespace) */
-};
-
-struct tg_proc_info {
-	uint32_t pid;
-	uint64_t start_ns; /* the process's start (boot ns): with pid, which process it is */
-	char comm[TG_COMM_LEN];
-	char exe[PATH_MAX];
-	char cmdline[2048]; /* arguments joined by spaces; raw bytes, escaped on output */
-	size_t cmdline_len;
-	char user[64];
-	char cgroup[1024];
-	char container_id[80];
-	const char *runtime; /* "docker", ... or NULL */
-	bool is_go;
-	bool from_kernel; /* the process was gone: fields come from the kernel record */
-	/* Parent, grandparent, ... up to pid 1, or where the chain breaks (a parent exited). */
-	struct tg_ancestor ancestry[TG_ANCESTRY_MAX];
-	unsigned n_ancestry;
-	bool ancestry_truncated; /* longer than TG_ANCESTRY_MAX */
-};
 
 /* The directory a relative path was resolved from (the cwd, or the dirfd of *at calls). */
 enum tg_base_status {

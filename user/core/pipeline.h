@@ -15,9 +15,9 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "aggregate.h"
-#include "enrich.h"
-#include "output.h"
+#include "finding.h"
 #include "policy.h"
+#include "process.h"
 #include "rules.h"
 #include "tmpguard.h"
 

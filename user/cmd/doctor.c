@@ -1019,7 +1019,7 @@ static void check_privileges(struct doctor *d)
 	else
 		check_value(c, "euid %u; %shas %s; lacks %s", (unsigned int)geteuid(),
 			    d->caps_known ? "" : "CapEff unknown, ", have, lack);
-	/* The loader checks all three (user/loader.c): CAP_SYS_ADMIN for mounting tracefs. */
+	/* The loader checks all three (user/host/loader.c): CAP_SYS_ADMIN for mounting tracefs. */
 	if (!*lack) {
 		check_verdict(c,
 			      "%s: tmpguard may mount tracefs, load its programs and attach them",
