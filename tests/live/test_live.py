@@ -1149,6 +1149,29 @@ class Policies(PolicyFiles):
         self.assertFindings(res, q, ["nonexclusive-create"])
         self.assertGreaterEqual(res.summary["events"]["sent"], 1)
 
+    def test_kernel_exception_past_the_256th_counts_its_own_hits(self):
+        # The kernel counts hits per key it holds (at most 256), not per exception of the
+        # policy: an exe exception written after 299 user-space ones still has its own count.
+        p = self.name("/tmp", "kexc-late")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            + "".join("  - rule: nonexclusive-create\n"
+                      "    path: /nonexistent/tg-%d-*\n"
+                      "    reason: \"test: filler %d\"\n" % (i, i) for i in range(299))
+            + "  - rule: \"*\"\n"
+              "    exe: %s\n"
+              "    reason: \"test: this fixture is known to be safe\"\n" % fixture("open_trunc"))
+        res = self.run_fixture("open_trunc", p, opts=["--policy", pol])
+        self.assertOk(res)
+        self.assertClean(res, "a process excepted by exe in the kernel, exception 300")
+        self.assertEqual(res.summary["events"]["excepted_in_kernel"], 1)
+        xs = self.exceptions(res)
+        self.assertEqual(len(xs), 300)
+        self.assertEqual((xs[299]["applied_in"], xs[299]["suppressed_kernel"]), ("kernel", 1),
+                         xs[299])
+        self.assertEqual(sum(x["suppressed_kernel"] for x in xs[:299]), 0)
+
     def test_kernel_exception_by_user(self):
         p = self.name("/tmp", "kexc-user")
         pol = self.policy(

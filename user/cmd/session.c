@@ -511,7 +511,7 @@ static struct tg_summary_policy summary_policy(const struct session *s, const ui
 		.pol = s->pol,
 		.in_kernel = s->pk.in_kernel,
 		.hid_kernel = khits,
-		.n_hid_kernel = khits ? TG_KEXC_MAX : 0,
+		.n_hid_kernel = khits ? s->pol->n_exceptions : 0,
 		.hid_user = khits ? s->exc_user_hits : NULL,
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
@@ -619,11 +619,22 @@ static void emit_session_record(struct session *s)
 	emit_record(s, &rec);
 }
 
+/* What each exception of the policy in force had the kernel drop, by the policy's index (the
+ * kernel counts per key in force): a new array, one entry per exception, or NULL. */
+static uint64_t *kexc_hits(const struct session *s)
+{
+	uint64_t *h = calloc(s->pol->n_exceptions + 1, sizeof(*h));
+
+	if (h)
+		tg_bpf_kexc_hits(s->bpf, s->pk.idx, s->pk.n, h, s->pol->n_exceptions);
+	return h;
+}
+
 /* The summary: on stderr as text, and as a record (also for text output: every sink but the
  * terminal keeps it). */
 static void print_summary(struct session *s)
 {
-	uint64_t st[TG_STAT_MAX] = {0}, khits[TG_KEXC_MAX] = {0};
+	uint64_t st[TG_STAT_MAX] = {0}, *khits = kexc_hits(s);
 	struct tg_sink_stats out;
 	struct tg_summary sum;
 	struct tg_record rec = {.kind = TG_RECORD_SUMMARY, .summary = &sum};
@@ -643,7 +654,6 @@ static void print_summary(struct session *s)
 	};
 
 	tg_bpf_stats(s->bpf, st);
-	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
 	if (s->sinks)
 		tg_sinks_stats(s->sinks, &out);
 	src.now_ns = clock_ns(CLOCK_REALTIME);
@@ -654,6 +664,7 @@ static void print_summary(struct session *s)
 		tg_store_end(s->store, rec.json, event_now(s));
 	emit_record(s, &rec);
 	fflush(s->out);
+	free(khits);
 }
 
 /* ---- arguments ---- */
@@ -1025,7 +1036,7 @@ static void policy_rules(const struct session *s, const struct tg_policy *p,
 /* The kernel's part of a policy: its exceptions and extra shared directories. */
 static int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
 {
-	return tg_bpf_set_policy(b, pk->keys, pk->idx, pk->n, pk->combos, pk->dirs, pk->n_dirs);
+	return tg_bpf_set_policy(b, pk->keys, pk->n, pk->combos, pk->dirs, pk->n_dirs);
 }
 
 static int policy_install(struct session *s, struct tg_policy *pol)
@@ -1096,7 +1107,7 @@ static void apply_enforcement(struct session *s)
 /* SIGHUP: read the file again; a policy that does not load leaves the old one in force. */
 static void policy_reload(struct session *s)
 {
-	uint64_t khits[TG_KEXC_MAX] = {0};
+	uint64_t *khits;
 	struct tg_policy *pol;
 	char err[1024];
 	int e;
@@ -1109,21 +1120,22 @@ static void policy_reload(struct session *s)
 			err);
 		return;
 	}
-	/* The kernel's counters are zeroed with the new exceptions: bank them first. It counts
-	 * the first TG_KEXC_MAX exceptions' hits; a policy may have more. */
-	tg_bpf_kexc_hits(s->bpf, khits, TG_KEXC_MAX);
-	for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
+	/* The kernel's counters are zeroed with the new exceptions: bank them first. */
+	khits = kexc_hits(s);
+	for (size_t i = 0; khits && i < s->pol->n_exceptions; i++)
 		s->exc_retired += khits[i];
 	e = policy_install(s, pol);
 	if (e) {
 		/* The old exceptions are still in force: their hits are theirs, not retired. */
-		for (size_t i = 0; i < s->pol->n_exceptions && i < TG_KEXC_MAX; i++)
+		for (size_t i = 0; khits && i < s->pol->n_exceptions; i++)
 			s->exc_retired -= khits[i];
+		free(khits);
 		s->reload_failures++;
 		fprintf(stderr, "tmpguard: policy reload refused, keeping %s: %s\n", s->pol->source,
 			strerror(-e));
 		return;
 	}
+	free(khits);
 	s->reloads++;
 	apply_enforcement(s);
 	fprintf(stderr, "tmpguard: policy reloaded from %s (%zu exceptions, %zu in the kernel)\n",

@@ -594,8 +594,8 @@ static int map_clear_gen(struct bpf_map *map, size_t key_size, uint32_t gen)
 	return err == ENOENT ? 0 : -err;
 }
 
-int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx,
-		      size_t n, uint32_t combos, const struct tg_dir_key *dirs, size_t n_dirs)
+int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, size_t n, uint32_t combos,
+		      const struct tg_dir_key *dirs, size_t n_dirs)
 {
 	struct tg_settings *set = &b->skel->data->tg_set;
 	uint32_t next = !(set->gen & 1);
@@ -621,7 +621,9 @@ int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, const ui
 	free(zero);
 	for (size_t i = 0; i < n; i++) {
 		struct tg_kexc_key k = keys[i];
-		uint32_t v = idx[i] + next * TG_KEXC_MAX;
+		/* the key's counter: its slot in the generation's half of tg_kexc_hits (the
+		 * policy's own index may be past TG_KEXC_MAX: kexc_hits maps it back) */
+		uint32_t v = (uint32_t)i + next * TG_KEXC_MAX;
 
 		k.gen = next;
 		if (bpf_map__update_elem(b->skel->maps.tg_kexc, &k, sizeof(k), &v, sizeof(v),
@@ -649,15 +651,19 @@ fail:
 	return err;
 }
 
-int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n)
+int tg_bpf_kexc_hits(struct tg_bpf *b, const uint32_t *idx, size_t n_keys, uint64_t *out,
+		     size_t n_out)
 {
 	uint64_t all[2 * TG_KEXC_MAX];
 	uint32_t gen = b->skel->data->tg_set.gen & 1;
 	int err = percpu_sums(b->skel->maps.tg_kexc_hits, all, 2 * TG_KEXC_MAX);
 
+	memset(out, 0, n_out * sizeof(*out));
 	if (err)
 		return err;
-	memcpy(out, all + gen * TG_KEXC_MAX, (n < TG_KEXC_MAX ? n : TG_KEXC_MAX) * sizeof(*out));
+	for (size_t i = 0; i < n_keys && i < TG_KEXC_MAX; i++)
+		if (idx[i] < n_out)
+			out[idx[i]] = all[gen * TG_KEXC_MAX + i];
 	return 0;
 }
 

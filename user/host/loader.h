@@ -86,16 +86,18 @@ int tg_bpf_stats(struct tg_bpf *b, uint64_t out[TG_STAT_MAX]);
 void tg_bpf_set_settings(struct tg_bpf *b, uint32_t file_loose_mask, uint32_t dir_loose_mask,
 			 bool report_cloexec, uint64_t probe_window_ns);
 /*
- * Replaces the kernel-decided exceptions (keys[i] -> exception idx[i]; combos: TG_KEXC_* field
- * sets in use) and the extra shared directories, all or nothing: the new set is written as the
+ * Replaces the kernel-decided exceptions (keys, n <= TG_KEXC_MAX; combos: TG_KEXC_* field sets
+ * in use) and the extra shared directories, all or nothing: the new set is written as the
  * generation not in force, with its hit counters zeroed, and switched to in one store; on an
- * error the one in force is untouched. 0 or -errno.
+ * error the one in force is untouched. Key i counts its hits in slot i. 0 or -errno.
  */
-int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, const uint32_t *idx,
-		      size_t n, uint32_t combos, const struct tg_dir_key *dirs, size_t n_dirs);
-/* Per-exception counts of events the kernel dropped, of the exceptions in force (index <
- * TG_KEXC_MAX). */
-int tg_bpf_kexc_hits(struct tg_bpf *b, uint64_t *out, size_t n);
+int tg_bpf_set_policy(struct tg_bpf *b, const struct tg_kexc_key *keys, size_t n, uint32_t combos,
+		      const struct tg_dir_key *dirs, size_t n_dirs);
+/* How many events each exception of the policy in force had the kernel drop: out[idx[i]] is
+ * key i's count (idx: the policy's index of each of the n_keys keys in force); out has n_out
+ * entries, one per exception of the policy, the others 0. */
+int tg_bpf_kexc_hits(struct tg_bpf *b, const uint32_t *idx, size_t n_keys, uint64_t *out,
+		     size_t n_out);
 /* The policy's enforced rules (bit sets of enum tg_rule_id), in the mode chosen at start. */
 void tg_bpf_set_enforce(struct tg_bpf *b, uint32_t deny_rules, uint32_t kill_rules);
 /* The hooks in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT. */

@@ -116,7 +116,7 @@ static void text_aggregates(FILE *out, const struct tg_summary *sum)
 			TG_SUMMARY_AGGREGATES);
 }
 
-/* What exception i hid in the kernel: the kernel counts the first TG_KEXC_MAX. */
+/* What exception i hid in the kernel (0 when it is not one the kernel holds). */
 static uint64_t hid_kernel(const struct tg_summary_policy *p, size_t i)
 {
 	return p->hid_kernel && i < p->n_hid_kernel ? p->hid_kernel[i] : 0;

@@ -33,8 +33,7 @@ struct tg_summary_policy {
 	/* Per exception, what it hid in the kernel and in user space; NULL: not counted (the
 	 * session record, at start-up). */
 	const uint64_t *hid_kernel, *hid_user;
-	size_t n_hid_kernel; /* entries in hid_kernel (the kernel counts TG_KEXC_MAX): 0 past them
-			      */
+	size_t n_hid_kernel; /* entries in hid_kernel: one per exception of the policy */
 	uint64_t reloads, reloads_refused;
 	uint64_t hid_by_earlier; /* by exceptions of policies since replaced */
 };
