@@ -207,6 +207,105 @@ static int handle_record(void *ctx, void *data, size_t size)
 
 /* ---- common start-up ---- */
 
+/* --output, --syslog: 1 on failure, said. */
+static int sinks_open(struct session *s)
+{
+	char err[1024];
+
+	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
+	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
+	s->sinks = tg_sinks_open(
+		&(struct tg_sink_opts){
+			.format = s->opt.format,
+			.path = s->opt.output_path,
+			.rotate_bytes = s->opt.rotate_bytes,
+			.rotate_keep =
+				s->opt.rotate_keep ? s->opt.rotate_keep : TG_ROTATE_KEEP_DEFAULT,
+			.syslog = s->opt.syslog,
+			.syslog_facility =
+				s->opt.syslog_facility > 0 ? s->opt.syslog_facility : LOG_DAEMON,
+			.syslog_max = s->opt.syslog_max_set ? (size_t)s->opt.syslog_max
+							    : TG_SYSLOG_MAX_DEFAULT,
+			.diag = stderr,
+		},
+		err, sizeof(err));
+	if (!s->sinks) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* --db: 0, or the exit status with the failure said. */
+static int store_open(struct session *s)
+{
+	char err[1024];
+
+	if ((s->opt.db_max_age_days || s->opt.db_max_size_mib) && !s->opt.db_path) {
+		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->opt.db_path) {
+		/* Opened, checked and trimmed before the programs attach, like --output. */
+		struct tg_store_opts so = {
+			.max_age_ns = (s->opt.db_max_age_days ? s->opt.db_max_age_days
+							      : TG_STORE_MAX_AGE_DAYS) *
+				      86400LL * 1000000000LL,
+			.max_bytes = (int64_t)(s->opt.db_max_size_mib ? s->opt.db_max_size_mib
+								      : TG_STORE_MAX_SIZE_MIB)
+				     << 20,
+			.log = stderr,
+		};
+
+		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
+		if (!s->store) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return TG_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Loads and attaches the programs in the mode the options ask, falling back to killing
+ * offenders where BPF LSM is refused and --enforce-fallback=kill allows: 1 on failure, said. */
+static int bpf_load(struct session *s, struct tg_loader_opts *lo, bool scoped)
+{
+	bool lsm_refused = false;
+	char err[1024];
+
+	lo->lsm = s->opt.enforce || s->opt.dry_run;
+	lo->enforce = s->opt.enforce   ? TG_ENFORCE_LSM
+		      : s->opt.dry_run ? TG_ENFORCE_DRY_RUN
+				       : TG_ENFORCE_OFF;
+	lo->enforce_tracked = scoped;
+	lo->hooks = s->opt.hooks;
+	s->scoped = scoped;
+	s->bpf = tg_bpf_start(lo, handle_record, s, err, sizeof(err), &lsm_refused);
+	if (!s->bpf && lsm_refused && s->opt.fallback_kill) {
+		fprintf(stderr,
+			"tmpguard: %s\ntmpguard: falling back to killing offenders "
+			"(--enforce-fallback=kill): the file exists before the process is killed\n",
+			err);
+		lo->lsm = false;
+		lo->enforce = TG_ENFORCE_KILL_FALLBACK;
+		s->bpf = tg_bpf_start(lo, handle_record, s, err, sizeof(err), NULL);
+		s->enforce_mode = TG_ENFORCE_KILL_FALLBACK;
+	} else if (s->bpf && (s->opt.enforce || s->opt.dry_run)) {
+		s->enforce_mode = s->opt.enforce ? TG_ENFORCE_LSM : TG_ENFORCE_DRY_RUN;
+	}
+	if (s->bpf && s->opt.verbose && *tg_bpf_hooks_fallback(s->bpf))
+		fprintf(stderr, "tmpguard: --hooks auto: %s: using syscall tracepoints\n",
+			tg_bpf_hooks_fallback(s->bpf));
+	if (!s->bpf) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		if (lsm_refused)
+			fprintf(stderr, "tmpguard: refusing to start in %s mode without BPF LSM\n",
+				s->opt.enforce ? "enforce" : "dry-run");
+		return 1;
+	}
+	return 0;
+}
+
 static int session_start(struct session *s, bool scoped)
 {
 	struct tg_loader_opts lo = {
@@ -216,7 +315,6 @@ static int session_start(struct session *s, bool scoped)
 	};
 	struct tg_policy *pol;
 	char err[1024];
-	bool lsm_refused = false;
 	int e;
 
 	s->canary_dirfd = -1; /* health_start() opens it for machine-wide audits */
@@ -247,27 +345,8 @@ static int session_start(struct session *s, bool scoped)
 	lo.probe_window_ns = s->pl.rules.probe_window_ns;
 
 	s->out = stdout;
-	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
-	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
-	s->sinks = tg_sinks_open(
-		&(struct tg_sink_opts){
-			.format = s->opt.format,
-			.path = s->opt.output_path,
-			.rotate_bytes = s->opt.rotate_bytes,
-			.rotate_keep =
-				s->opt.rotate_keep ? s->opt.rotate_keep : TG_ROTATE_KEEP_DEFAULT,
-			.syslog = s->opt.syslog,
-			.syslog_facility =
-				s->opt.syslog_facility > 0 ? s->opt.syslog_facility : LOG_DAEMON,
-			.syslog_max = s->opt.syslog_max_set ? (size_t)s->opt.syslog_max
-							    : TG_SYSLOG_MAX_DEFAULT,
-			.diag = stderr,
-		},
-		err, sizeof(err));
-	if (!s->sinks) {
-		fprintf(stderr, "tmpguard: %s\n", err);
+	if (sinks_open(s))
 		return TG_EXIT_USAGE;
-	}
 	if (metrics_open(s))
 		return 1;
 	s->en = tg_enrich_new();
@@ -281,59 +360,12 @@ static int session_start(struct session *s, bool scoped)
 	s->pl.host = s->host;
 	s->pl.boot_to_real_ns = s->boot_to_real_ns;
 
-	if ((s->opt.db_max_age_days || s->opt.db_max_size_mib) && !s->opt.db_path) {
-		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
-		return TG_EXIT_USAGE;
-	}
-	if (s->opt.db_path) {
-		/* Opened, checked and trimmed before the programs attach, like --output. */
-		struct tg_store_opts so = {
-			.max_age_ns = (s->opt.db_max_age_days ? s->opt.db_max_age_days
-							      : TG_STORE_MAX_AGE_DAYS) *
-				      86400LL * 1000000000LL,
-			.max_bytes = (int64_t)(s->opt.db_max_size_mib ? s->opt.db_max_size_mib
-								      : TG_STORE_MAX_SIZE_MIB)
-				     << 20,
-			.log = stderr,
-		};
+	e = store_open(s);
+	if (e)
+		return e;
 
-		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
-		if (!s->store) {
-			fprintf(stderr, "tmpguard: %s\n", err);
-			return TG_EXIT_USAGE;
-		}
-	}
-
-	lo.lsm = s->opt.enforce || s->opt.dry_run;
-	lo.enforce = s->opt.enforce   ? TG_ENFORCE_LSM
-		     : s->opt.dry_run ? TG_ENFORCE_DRY_RUN
-				      : TG_ENFORCE_OFF;
-	lo.enforce_tracked = scoped;
-	lo.hooks = s->opt.hooks;
-	s->scoped = scoped;
-	s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), &lsm_refused);
-	if (!s->bpf && lsm_refused && s->opt.fallback_kill) {
-		fprintf(stderr,
-			"tmpguard: %s\ntmpguard: falling back to killing offenders "
-			"(--enforce-fallback=kill): the file exists before the process is killed\n",
-			err);
-		lo.lsm = false;
-		lo.enforce = TG_ENFORCE_KILL_FALLBACK;
-		s->bpf = tg_bpf_start(&lo, handle_record, s, err, sizeof(err), NULL);
-		s->enforce_mode = TG_ENFORCE_KILL_FALLBACK;
-	} else if (s->bpf && (s->opt.enforce || s->opt.dry_run)) {
-		s->enforce_mode = s->opt.enforce ? TG_ENFORCE_LSM : TG_ENFORCE_DRY_RUN;
-	}
-	if (s->bpf && s->opt.verbose && *tg_bpf_hooks_fallback(s->bpf))
-		fprintf(stderr, "tmpguard: --hooks auto: %s: using syscall tracepoints\n",
-			tg_bpf_hooks_fallback(s->bpf));
-	if (!s->bpf) {
-		fprintf(stderr, "tmpguard: %s\n", err);
-		if (lsm_refused)
-			fprintf(stderr, "tmpguard: refusing to start in %s mode without BPF LSM\n",
-				s->opt.enforce ? "enforce" : "dry-run");
+	if (bpf_load(s, &lo, scoped))
 		return 1;
-	}
 	/* Now that the maps exist: the kernel's part of the policy. */
 	e = kernel_install(s->bpf, &s->pk);
 	if (e) {
@@ -478,32 +510,23 @@ out:
 	return err;
 }
 
-int cmd_run(int argc, char **argv)
+/* The child waits until it is in the tracked set, then execs COMMAND: nothing it does escapes
+ * the scope, not even its first open. Returns its pid, or -1 with the failure said. */
+static pid_t run_spawn(struct session *s)
 {
-	struct session s = {.opt = SESSION_OPTS_DEFAULT};
-	int go[2] = {-1, -1}, status = 0, err;
-	pid_t child = -1;
+	int go[2], err;
+	pid_t child;
 
-	err = parse_args(&s.opt, argc, argv, true);
-	if (err)
-		return err;
-	install_signals();
-	err = session_start(&s, true);
-	if (err)
-		goto out;
-
-	/* The child waits until it is in the tracked set, then execs COMMAND: nothing it does
-	 * escapes the scope, not even its first open. */
 	if (pipe2(go, O_CLOEXEC)) {
 		fprintf(stderr, "tmpguard: pipe: %s\n", strerror(errno));
-		err = 1;
-		goto out;
+		return -1;
 	}
 	child = fork();
 	if (child < 0) {
 		fprintf(stderr, "tmpguard: fork: %s\n", strerror(errno));
-		err = 1;
-		goto out;
+		close(go[0]);
+		close(go[1]);
+		return -1;
 	}
 	if (child == 0) {
 		char c;
@@ -514,26 +537,36 @@ int cmd_run(int argc, char **argv)
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
-		execvp(s.opt.command[0], s.opt.command);
-		fprintf(stderr, "tmpguard: cannot run %s: %s\n", s.opt.command[0], strerror(errno));
+		execvp(s->opt.command[0], s->opt.command);
+		fprintf(stderr, "tmpguard: cannot run %s: %s\n", s->opt.command[0],
+			strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	close(go[0]);
-	go[0] = -1;
-	err = tg_bpf_track(s.bpf, child);
+	err = tg_bpf_track(s->bpf, child);
 	if (err) {
 		fprintf(stderr, "tmpguard: cannot track pid %d: %s\n", child, strerror(-err));
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		err = 1;
-		goto out;
+		close(go[1]);
+		return -1;
 	}
 	if (write(go[1], "g", 1) != 1) {
-		fprintf(stderr, "tmpguard: cannot start %s: %s\n", s.opt.command[0],
+		fprintf(stderr, "tmpguard: cannot start %s: %s\n", s->opt.command[0],
 			strerror(errno));
-		err = 1;
-		goto out;
+		close(go[1]);
+		return -1;
 	}
+	close(go[1]);
+	return child;
+}
+
+/* Reports until COMMAND exits, passing it Ctrl-C and SIGTERM; its wait status (0 if the ring
+ * buffer failed first). */
+static int run_wait(struct session *s, pid_t child)
+{
+	int status = 0, err;
+
 	for (;;) {
 		pid_t w = waitpid(child, &status, WNOHANG);
 
@@ -548,17 +581,39 @@ int cmd_run(int argc, char **argv)
 			kill(child, forward_sig);
 			forward_sig = 0;
 		}
-		err = tg_bpf_poll(s.bpf, 100);
+		err = tg_bpf_poll(s->bpf, 100);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "tmpguard: polling the ring buffer: %s\n", strerror(-err));
 			break;
 		}
-		check_loss(&s);
-		metrics_sync(&s);
-		store_tick(&s);
+		check_loss(s);
+		metrics_sync(s);
+		store_tick(s);
 		if (reload_requested())
-			policy_reload(&s);
+			policy_reload(s);
 	}
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct session s = {.opt = SESSION_OPTS_DEFAULT};
+	int status, err;
+	pid_t child;
+
+	err = parse_args(&s.opt, argc, argv, true);
+	if (err)
+		return err;
+	install_signals();
+	err = session_start(&s, true);
+	if (err)
+		goto out;
+	child = run_spawn(&s);
+	if (child < 0) {
+		err = 1;
+		goto out;
+	}
+	status = run_wait(&s, child);
 	/* COMMAND has exited: every record it produced is already in the ring buffer, and
 	 * session_end() drains it before the summary. */
 	if (WIFEXITED(status))
@@ -568,10 +623,6 @@ int cmd_run(int argc, char **argv)
 	else
 		err = 1;
 out:
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
 	session_end(&s);
 	if (s.opt.fail_on >= 0 && s.pl.worst >= s.opt.fail_on) {
 		fprintf(stderr, "tmpguard: failing: a %s finding occurred (--fail-on %s)\n",
