@@ -8,16 +8,37 @@
 #include "aggregate.h"
 #include "util/hash.h"
 
-struct tg_agg_user {
+struct tg_budget_slot {
 	bool used;
 	uint32_t uid;
-	size_t keys; /* its entries, folded ones not counted */
+	uint64_t n; /* budget: this minute's printed findings, or (in sup) all suppressed;
+		     * aggregation: the user's keys, folded ones not counted */
 };
+
+/* uid's slot in a table of TG_BUDGET_USERS (open addressing), or *others when it is full. */
+static struct tg_budget_slot *budget_slot(struct tg_budget_slot *t, struct tg_budget_slot *others,
+					  uint32_t uid)
+{
+	size_t h = (size_t)(uid * 2654435761u) % TG_BUDGET_USERS;
+
+	for (size_t i = 0; i < TG_BUDGET_USERS; i++) {
+		struct tg_budget_slot *s = &t[(h + i) % TG_BUDGET_USERS];
+
+		if (!s->used) {
+			s->used = true;
+			s->uid = uid;
+			return s;
+		}
+		if (s->uid == uid)
+			return s;
+	}
+	return others;
+}
 
 struct tg_agg {
 	struct tg_agg_entry *entries;
 	size_t n, max, per_uid;
-	struct tg_agg_user users[TG_AGG_USERS], others;
+	struct tg_budget_slot users[TG_BUDGET_USERS], others; /* keys per user */
 	uint64_t folded;
 	size_t *index; /* open addressing: slot -> entry + 1, 0 = empty */
 	size_t nslots;
@@ -69,25 +90,6 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* uid's slot (open addressing), or the one all users past TG_AGG_USERS share */
-static struct tg_agg_user *agg_user(struct tg_agg *a, uint32_t uid)
-{
-	size_t h = (size_t)(uid * 2654435761u) % TG_AGG_USERS;
-
-	for (size_t i = 0; i < TG_AGG_USERS; i++) {
-		struct tg_agg_user *u = &a->users[(h + i) % TG_AGG_USERS];
-
-		if (!u->used) {
-			u->used = true;
-			u->uid = uid;
-			return u;
-		}
-		if (u->uid == uid)
-			return u;
-	}
-	return &a->others;
-}
-
 /* The entry of the key, or the empty slot where it goes. */
 static struct tg_agg_entry *agg_find(struct tg_agg *a, bool folded, uint32_t pid, uint32_t uid,
 				     enum tg_rule rule, const char *pattern, size_t *slot)
@@ -115,7 +117,7 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, uint32_t uid, const char *co
 		    unsigned int per_minute, bool *print)
 {
 	struct tg_agg_entry *e;
-	struct tg_agg_user *u = NULL;
+	struct tg_budget_slot *u = NULL;
 	bool folded = false;
 	size_t slot;
 
@@ -126,8 +128,8 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, uint32_t uid, const char *co
 		/* A new key of a user who holds its share of the table: counted with the
 		 * user's other such keys of this rule, so that one user's flood of names
 		 * leaves room for everyone else's. */
-		u = agg_user(a, uid);
-		if (a->per_uid && u->keys >= a->per_uid) {
+		u = budget_slot(a->users, &a->others, uid);
+		if (a->per_uid && u->n >= a->per_uid) {
 			folded = true;
 			a->folded++;
 			e = agg_find(a, true, 0, uid, rule, "*", &slot);
@@ -163,7 +165,7 @@ uint64_t tg_agg_add(struct tg_agg *a, uint32_t pid, uint32_t uid, const char *co
 	e->first_ns = e->last_ns = e->window_ns = ts_ns;
 	e->window_count = 1;
 	if (!folded) {
-		u->keys++;
+		u->n++;
 		copy_str(e->comm, sizeof(e->comm), comm);
 		copy_str(e->exe, sizeof(e->exe), exe);
 	}
@@ -332,12 +334,6 @@ size_t tg_agg_top(const struct tg_agg_entry *const *ents, size_t n, size_t limit
 
 /* ---- the budget per user and per host ---- */
 
-struct tg_budget_slot {
-	bool used;
-	uint32_t uid;
-	uint64_t n; /* this minute's printed findings, or (in sup) all suppressed */
-};
-
 struct tg_budget {
 	uint64_t minute; /* the window: ts_ns / one minute */
 	uint64_t host_count;
@@ -354,26 +350,6 @@ struct tg_budget *tg_budget_new(void)
 void tg_budget_free(struct tg_budget *b)
 {
 	free(b);
-}
-
-/* uid's slot in a table of TG_BUDGET_USERS (open addressing), or *others when it is full. */
-static struct tg_budget_slot *budget_slot(struct tg_budget_slot *t, struct tg_budget_slot *others,
-					  uint32_t uid)
-{
-	size_t h = (size_t)(uid * 2654435761u) % TG_BUDGET_USERS;
-
-	for (size_t i = 0; i < TG_BUDGET_USERS; i++) {
-		struct tg_budget_slot *s = &t[(h + i) % TG_BUDGET_USERS];
-
-		if (!s->used) {
-			s->used = true;
-			s->uid = uid;
-			return s;
-		}
-		if (s->uid == uid)
-			return s;
-	}
-	return others;
 }
 
 int tg_budget_allow(struct tg_budget *b, uint32_t uid, uint64_t ts_ns, unsigned int per_user,

@@ -31,9 +31,8 @@ struct tg_agg;
 
 /* A user (uid) holds at most per_uid keys (0: no limit); its new keys past that are folded
  * into one key per rule (pid 0, pattern "*"): one user's flood of distinct names cannot fill
- * the table that everyone's findings are counted in. Past TG_AGG_USERS users, the rest share
+ * the table that everyone's findings are counted in. Past TG_BUDGET_USERS users, the rest share
  * one such count. */
-#define TG_AGG_USERS 1024
 struct tg_agg *tg_agg_new(size_t max_entries, size_t per_uid);
 void tg_agg_free(struct tg_agg *a);
 /* Adds one finding; returns its key's count including this one (1: first of its kind), or 0
