@@ -39,6 +39,9 @@ MICRO = [
     ("d", "getppid loop", "getppid", 4000000),
 ]
 ARMS = ["none", "floor", "tmpguard", "auditd", "bpftrace", "strace"]
+# With --reference BINARY: another tmpguard build (an earlier commit) as one more arm, so a
+# change is measured against it side by side, in the same rounds.
+REF_ARM = "tmpguard-ref"
 
 
 def log(msg):
@@ -202,6 +205,7 @@ class Bench:
         self.build = os.path.abspath(args.build_dir)
         self.work = os.path.abspath(args.work_dir)
         self.tmpguard = os.path.join(self.build, "tmpguard")
+        self.reference = os.path.abspath(args.reference) if args.reference else None
         self.workload = os.path.join(self.build, "bench", "bench_workload")
         self.floor = os.path.join(self.build, "bench", "bench_floor")
         self.scale = 10 if args.quick else 1
@@ -299,16 +303,16 @@ class Bench:
         self.own_pids.add(p.pid)
         return p
 
-    def arm_tmpguard(self, tag):
-        out = os.path.join(self.work, f"tmpguard-{tag}.json")
-        err = os.path.join(self.work, f"tmpguard-{tag}.err")
+    def arm_tmpguard(self, tag, binary=None, arm="tmpguard"):
+        out = os.path.join(self.work, f"{arm}-{tag}.json")
+        err = os.path.join(self.work, f"{arm}-{tag}.err")
         for f in (out, err):
             if os.path.exists(f):
                 os.unlink(f)
-        p = self.start([self.tmpguard, "audit", "--format", "json", "--output", out],
+        p = self.start([binary or self.tmpguard, "audit", "--format", "json", "--output", out],
                        out + ".stdout", err, lambda p: "auditing (" in read_file(err),
-                       "tmpguard audit")
-        self.tracepoints["tmpguard"] = syscall_tracepoints(p.pid)
+                       f"{arm} audit")
+        self.tracepoints[arm] = syscall_tracepoints(p.pid)
 
         def stop():
             ru = reap(p, signal.SIGINT, self.hwm.get(p.pid, 0))
@@ -320,6 +324,9 @@ class Bench:
                 raise RuntimeError(f"tmpguard wrote no summary: {read_file(err)[-2000:]}")
             return {"collector": ru, "summary": summary}
         return p, stop
+
+    def arm_tmpguard_ref(self, tag):
+        return self.arm_tmpguard(tag, self.reference, REF_ARM)
 
     def arm_floor(self, tag):
         out = os.path.join(self.work, f"floor-{tag}.out")
@@ -408,7 +415,7 @@ class Bench:
             self.arm_runs.append({"arm": arm, "round": rnd, "pids": {"a": res["pid"]}})
             return
         if arm != "none":
-            _, stop = getattr(self, "arm_" + arm)(f"r{rnd}")
+            _, stop = getattr(self, "arm_" + arm.replace("-", "_"))(f"r{rnd}")
         pids = {}
         try:
             for key, _ in self.workloads:
@@ -421,7 +428,7 @@ class Bench:
 
     # ---- passes ----------------------------------------------------------------------------
     def rounds(self):
-        arms = [a for a in ARMS if a not in self.a.skip]
+        arms = [a for a in ARMS if a not in self.a.skip] + ([REF_ARM] if self.reference else [])
         n = len(arms)
         for rnd in range(self.a.rounds):
             order = arms[rnd % n:] + arms[:rnd % n]
@@ -434,13 +441,13 @@ class Bench:
     def stats_pass(self):
         """Per-program BPF cost (run_time_ns / run_cnt) for each micro workload."""
         out = {}
-        for arm in ("tmpguard", "floor"):
+        for arm in ("tmpguard", "floor") + ((REF_ARM,) if self.reference else ()):
             if arm in self.a.skip:
                 continue
             self.own_pids = set()
             self.host.bpf_stats(True)
             try:
-                p, stop = getattr(self, "arm_" + arm)("stats")
+                p, stop = getattr(self, "arm_" + arm.replace("-", "_"))("stats")
                 ids = prog_ids(p.pid)
 
                 def snap():
@@ -516,7 +523,7 @@ class Bench:
                         "cpu_model": cpu_model(), "shared_noisy": True},
             "quick": self.a.quick, "rounds": self.a.rounds,
             "workloads": dict(self.workloads),
-            "tracepoints": self.tracepoints,
+            "tracepoints": self.tracepoints, "reference": self.reference,
             "samples": self.samples, "arm_runs": self.arm_runs, "bpf_stats": stats,
             "flood": flood, "audit_was_enabled_here": self.host.audit_ever,
             "duration_s": round(time.monotonic() - t0, 1), "error": error,
@@ -541,6 +548,9 @@ def main():
     ap.add_argument("--skip", default="", help="comma-separated arms to leave out")
     ap.add_argument("--no-build-workload", action="store_true",
                     help="leave out workload e1 (the parallel build)")
+    ap.add_argument("--reference", default=None, metavar="BINARY",
+                    help="another tmpguard build (say, an earlier commit's) run as one more arm, "
+                    "tmpguard-ref: ratios and collector CPU and RSS side by side")
     ap.add_argument("--output", default=None, help="JSON results (default bench/results/DATE.json)")
     a = ap.parse_args()
     a.skip = [s for s in a.skip.split(",") if s]
@@ -548,6 +558,9 @@ def main():
         a.rounds = 2 if a.quick else 7
     if a.work_dir is None:
         a.work_dir = os.path.join(a.build_dir, "bench-work")
+    if a.reference and not os.access(a.reference, os.X_OK):
+        log(f"--reference {a.reference}: not an executable")
+        return 2
     if os.geteuid() != 0:
         log("needs root (BPF, auditd)")
         return 2

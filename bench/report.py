@@ -8,6 +8,7 @@ import statistics
 import sys
 
 ARMS = ["floor", "tmpguard", "auditd", "bpftrace", "strace"]
+REF_ARM = "tmpguard-ref"  # bench.py --reference: an earlier build, side by side
 MIB = 1024
 
 
@@ -50,15 +51,21 @@ def fmt_ns(ns):
     return f"{ns:.0f} ns"
 
 
+def arms(res):
+    return ARMS + ([REF_ARM] if res.get("reference") else [])
+
+
 def summarize(res):
     t = by(res["samples"])
     keys = list(res["workloads"])
-    out = {"ratio": {}, "vs_floor": {}, "baseline_ns": {}}
+    out = {"ratio": {}, "vs_floor": {}, "vs_ref": {}, "baseline_ns": {}}
     for k in keys:
         base = [v[0] for (r, kk, a), v in t.items() if kk == k and a == "none"]
         out["baseline_ns"][k] = statistics.median(base) if base else None
-        out["ratio"][k] = {a: stat(ratios(t, k, a)) for a in ARMS}
+        out["ratio"][k] = {a: stat(ratios(t, k, a)) for a in arms(res)}
         out["vs_floor"][k] = stat(ratios(t, k, "tmpguard", "floor"))
+        if res.get("reference"):
+            out["vs_ref"][k] = stat(ratios(t, k, "tmpguard", REF_ARM))
     return out
 
 
@@ -68,7 +75,7 @@ def events(res):
     ops = {(s["round"], s["arm"], s["key"]): s["ops"] for s in res["samples"]}
     for run in res["arm_runs"]:
         arm, rnd, pids = run["arm"], run["round"], run.get("pids", {})
-        if arm == "tmpguard":
+        if arm in ("tmpguard", REF_ARM):
             sm = run["summary"]
             got = {k: sum(a["count"] for a in sm["aggregates"] if a["pid"] == pids.get(k) and
                           a["rule"] == "nonexclusive-create") for k in ("b", "c")}
@@ -146,13 +153,19 @@ def print_report(res, f=sys.stdout):
     p("")
     p("Wall-time ratio to no tracing, per operation: median [min-max] n, over the n rounds in")
     p("which no other process had programs on syscall tracepoints (all rounds if fewer than 3)")
-    hdr = f"{'workload':34} {'baseline':>10}" + "".join(f" {a:>20}" for a in ARMS)
+    hdr = f"{'workload':34} {'baseline':>10}" + "".join(f" {a:>20}" for a in arms(res))
     p(hdr)
     for k, label in w.items():
         row = f"({k}) {label:29} {fmt_ns(s['baseline_ns'][k]) if s['baseline_ns'][k] else '-':>10}"
-        row += "".join(f" {cell(s['ratio'][k][a]):>22}" for a in ARMS)
+        row += "".join(f" {cell(s['ratio'][k][a]):>22}" for a in arms(res))
         p(row)
     p("")
+    if res.get("reference"):
+        p(f"This build against the reference build ({res['reference']}), per round: below 1 "
+          "is faster")
+        for k, label in w.items():
+            p(f"  ({k}) {label:29} {cell(s['vs_ref'][k])}")
+        p("")
     p("tmpguard against the empty-program floor (same tracepoints), per round")
     for k, label in w.items():
         p(f"  ({k}) {label:29} {cell(s['vs_floor'][k])}")
@@ -171,8 +184,8 @@ def print_report(res, f=sys.stdout):
     p("")
     p("Events for (c) insecure creates (expected = creates done) and (b) secure creates")
     for e in events(res):
-        if e["arm"] == "tmpguard":
-            p(f"  round {e['round'] + 1} tmpguard: (c) {e['c_delivered']}/{e['c_expected']} "
+        if e["arm"] in ("tmpguard", REF_ARM):
+            p(f"  round {e['round'] + 1} {e['arm']}: (c) {e['c_delivered']}/{e['c_expected']} "
               f"nonexclusive-create counted, (b) {e['b_findings']} findings; events sent "
               f"{e['sent']} received {e['received']} lost {e['lost']}")
         else:
@@ -193,7 +206,7 @@ def print_report(res, f=sys.stdout):
     for arm, cs in collectors(res).items():
         cpu = statistics.median(c["cpu_s"] for c in cs)
         rss = max(c["maxrss_kib"] for c in cs) / MIB
-        p(f"  {arm:9} cpu {cpu:6.2f} s   peak RSS {rss:6.1f} MiB (max of {len(cs)})")
+        p(f"  {arm:12} cpu {cpu:6.2f} s   peak RSS {rss:6.1f} MiB (max of {len(cs)})")
     fl = res.get("flood")
     if fl:
         p("")
