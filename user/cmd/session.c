@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include "daemon.h"
@@ -23,6 +22,7 @@
 #include "session.h"
 #include "session_int.h"
 #include "session_metrics.h"
+#include "session_outputs.h"
 #include "session_pipeline.h"
 
 static volatile sig_atomic_t exiting;
@@ -51,78 +51,7 @@ void reload_clear(void)
 	reload_asked = 0;
 }
 
-/* ---- where records go ---- */
-
-/* From the poll loops: batches committed about every second, and before a policy reload. */
-static void store_tick(struct session *s)
-{
-	if (!s->store)
-		return;
-	tg_store_tick(s->store, event_now(s));
-	if (reload_requested())
-		tg_store_commit(s->store);
-}
-
 /* ---- common start-up ---- */
-
-/* --output, --syslog: 1 on failure, said. */
-static int sinks_open(struct session *s)
-{
-	char err[1024];
-
-	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
-	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
-	s->sinks = tg_sinks_open(
-		&(struct tg_sink_opts){
-			.format = s->opt.format,
-			.path = s->opt.output_path,
-			.rotate_bytes = s->opt.rotate_bytes,
-			.rotate_keep =
-				s->opt.rotate_keep ? s->opt.rotate_keep : TG_ROTATE_KEEP_DEFAULT,
-			.syslog = s->opt.syslog,
-			.syslog_facility =
-				s->opt.syslog_facility > 0 ? s->opt.syslog_facility : LOG_DAEMON,
-			.syslog_max = s->opt.syslog_max_set ? (size_t)s->opt.syslog_max
-							    : TG_SYSLOG_MAX_DEFAULT,
-			.diag = stderr,
-		},
-		err, sizeof(err));
-	if (!s->sinks) {
-		fprintf(stderr, "tmpguard: %s\n", err);
-		return 1;
-	}
-	return 0;
-}
-
-/* --db: 0, or the exit status with the failure said. */
-static int store_open(struct session *s)
-{
-	char err[1024];
-
-	if ((s->opt.db_max_age_days || s->opt.db_max_size_mib) && !s->opt.db_path) {
-		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
-		return TG_EXIT_USAGE;
-	}
-	if (s->opt.db_path) {
-		/* Opened, checked and trimmed before the programs attach, like --output. */
-		struct tg_store_opts so = {
-			.max_age_ns = (s->opt.db_max_age_days ? s->opt.db_max_age_days
-							      : TG_STORE_MAX_AGE_DAYS) *
-				      86400LL * 1000000000LL,
-			.max_bytes = (int64_t)(s->opt.db_max_size_mib ? s->opt.db_max_size_mib
-								      : TG_STORE_MAX_SIZE_MIB)
-				     << 20,
-			.log = stderr,
-		};
-
-		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
-		if (!s->store) {
-			fprintf(stderr, "tmpguard: %s\n", err);
-			return TG_EXIT_USAGE;
-		}
-	}
-	return 0;
-}
 
 /* Loads and attaches the programs in the mode the options ask, falling back to killing
  * offenders where BPF LSM is refused and --enforce-fallback=kill allows: 1 on failure, said. */
@@ -249,21 +178,7 @@ static void session_end(struct session *s)
 		print_summary(s);
 		tg_bpf_stop(s->bpf);
 	}
-	if (s->store) {
-		const struct tg_store_stats *st = tg_store_stats(s->store);
-
-		fprintf(stderr,
-			"tmpguard: database %s: %llu findings and %llu losses stored this "
-			"session%s; "
-			"retention removed %llu findings, %llu losses, %llu sessions\n",
-			s->opt.db_path, (unsigned long long)st->findings,
-			(unsigned long long)st->losses,
-			st->commit_failures ? " (some commits failed, see above)" : "",
-			(unsigned long long)st->removed.findings,
-			(unsigned long long)st->removed.losses,
-			(unsigned long long)st->removed.sessions);
-		tg_store_close(s->store);
-	}
+	store_close(s);
 	tg_sinks_close(s->sinks);
 	tg_enrich_free(s->en);
 	tg_pipeline_fini(&s->pl);
