@@ -101,6 +101,32 @@ static int bpf_load(struct session *s, struct tg_loader_opts *lo, bool scoped)
 	return 0;
 }
 
+/* The policy in force and the rule settings the programs load with (lo): 0, or the exit
+ * status with the failure said. */
+static int policy_start(struct session *s, struct tg_loader_opts *lo)
+{
+	struct tg_policy *pol;
+	char err[1024];
+	int e;
+
+	/* A policy that does not load stops everything before anything is attached. */
+	pol = read_policy(s->opt.policy_path, err, sizeof(err));
+	if (!pol) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	e = policy_install(s, pol);
+	if (e) {
+		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
+		return 1;
+	}
+	lo->report_cloexec = s->pl.rules.enabled[TG_RULE_INHERITABLE_FD];
+	lo->file_loose_mask = s->pl.rules.file_loose_mask;
+	lo->dir_loose_mask = s->pl.rules.dir_loose_mask;
+	lo->probe_window_ns = s->pl.rules.probe_window_ns;
+	return 0;
+}
+
 int session_start(struct session *s, bool scoped)
 {
 	struct tg_loader_opts lo = {
@@ -108,7 +134,6 @@ int session_start(struct session *s, bool scoped)
 		.filter_tracked = scoped,
 		.ringbuf_bytes = s->opt.ringbuf_bytes,
 	};
-	struct tg_policy *pol;
 	char err[1024];
 	int e;
 
@@ -123,21 +148,9 @@ int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	/* A policy that does not load stops everything before anything is attached. */
-	pol = read_policy(s->opt.policy_path, err, sizeof(err));
-	if (!pol) {
-		fprintf(stderr, "tmpguard: %s\n", err);
-		return TG_EXIT_USAGE;
-	}
-	e = policy_install(s, pol);
-	if (e) {
-		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
-		return 1;
-	}
-	lo.report_cloexec = s->pl.rules.enabled[TG_RULE_INHERITABLE_FD];
-	lo.file_loose_mask = s->pl.rules.file_loose_mask;
-	lo.dir_loose_mask = s->pl.rules.dir_loose_mask;
-	lo.probe_window_ns = s->pl.rules.probe_window_ns;
+	e = policy_start(s, &lo);
+	if (e)
+		return e;
 
 	s->out = stdout;
 	if (sinks_open(s))
@@ -211,6 +224,33 @@ void install_signals(void)
 
 /* ---- audit ---- */
 
+/* What is attached and how to stop (d: the daemon, NULL for audit). */
+static void announce_audit(const struct session *s, const struct daemon *d)
+{
+	fprintf(stderr, "tmpguard: auditing (%d programs attached, %s%s%s%s%s); %s\n",
+		tg_bpf_nr_attached(s->bpf),
+		tg_bpf_hooks(s->bpf) == TG_HOOKS_FENTRY ? "fexit hooks" : "syscall tracepoints",
+		*tg_bpf_hooks_fallback(s->bpf) ? ": " : "", tg_bpf_hooks_fallback(s->bpf),
+		tg_bpf_ia32(s->bpf, NULL) == TG_IA32_OFF
+			? ", no 32-bit syscalls on this host (32-bit emulation is off)"
+			: "",
+		s->opt.pid ? ", scoped to one process tree" : "",
+		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
+}
+
+/* Fault injection for the tests of producer health: detach programs for real. */
+static void test_detach(struct session *s)
+{
+	if (getenv("TMPGUARD_TEST_DETACH")) {
+		char *names = strdup(getenv("TMPGUARD_TEST_DETACH")), *save = NULL;
+
+		for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			fprintf(stderr, "tmpguard: TEST: detaching %s: %s\n", n,
+				tg_bpf_detach(s->bpf, n) ? "no such program" : "done");
+		free(names);
+	}
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	struct session s = {.opt = SESSION_OPTS_DEFAULT};
@@ -241,24 +281,8 @@ int audit_loop(struct session *s, struct daemon *d)
 		err = 1;
 		goto out;
 	}
-	fprintf(stderr, "tmpguard: auditing (%d programs attached, %s%s%s%s%s); %s\n",
-		tg_bpf_nr_attached(s->bpf),
-		tg_bpf_hooks(s->bpf) == TG_HOOKS_FENTRY ? "fexit hooks" : "syscall tracepoints",
-		*tg_bpf_hooks_fallback(s->bpf) ? ": " : "", tg_bpf_hooks_fallback(s->bpf),
-		tg_bpf_ia32(s->bpf, NULL) == TG_IA32_OFF
-			? ", no 32-bit syscalls on this host (32-bit emulation is off)"
-			: "",
-		s->opt.pid ? ", scoped to one process tree" : "",
-		d ? "SIGHUP reloads, SIGTERM stops" : "Ctrl-C to stop");
-	/* Fault injection for the tests of producer health: detach programs for real. */
-	if (getenv("TMPGUARD_TEST_DETACH")) {
-		char *names = strdup(getenv("TMPGUARD_TEST_DETACH")), *save = NULL;
-
-		for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
-			fprintf(stderr, "tmpguard: TEST: detaching %s: %s\n", n,
-				tg_bpf_detach(s->bpf, n) ? "no such program" : "done");
-		free(names);
-	}
+	announce_audit(s, d);
+	test_detach(s);
 	if (d)
 		daemon_notify("READY=1\nSTATUS=auditing");
 	if (s->opt.duration_s)
