@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The `audit` and `run` commands: load, consume records, classify, report, summarise. */
+/* The `audit`, `run` and `daemon` commands (session.c, run_cmd.c, daemon.c): load, consume
+ * records, classify, report, summarise. */
 #ifndef TG_SESSION_H
 #define TG_SESSION_H
 

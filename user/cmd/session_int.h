@@ -83,9 +83,19 @@ static inline int64_t event_now(const struct session *s)
 struct daemon;
 
 /* session.c */
+/* SIGINT and SIGTERM stop (run passes them to COMMAND), SIGHUP asks for a reload, SIGPIPE is
+ * ignored. */
+void install_signals(void);
 /* SIGHUP asked for a reload; a reload starts by clearing it. */
 bool reload_requested(void);
 void reload_clear(void);
+/* SIGINT or SIGTERM received since the last call, for run to pass to COMMAND; 0 if none. */
+int signal_to_forward(void);
+/* Everything until records flow: the pipeline, the policy, the outputs, then the programs
+ * (scoped: run or --pid, only the tracked tree). 0, or the exit status with the failure said. */
+int session_start(struct session *s, bool scoped);
+/* Drain, summary, then everything freed; also after a start-up that failed part way. */
+void session_end(struct session *s);
 /* The poll loop of audit and daemon (d: NULL for audit). */
 int audit_loop(struct session *s, struct daemon *d);
 
