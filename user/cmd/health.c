@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include "health.h"
 #include "record.h"
+#include "record_json.h"
 #include "records.h"
 
 /*
