@@ -2,8 +2,9 @@
 /*
  * The event store: schema creation and refusals, batching and commits, retention by age and
  * by size, unclean-session detection (a real SIGKILL of a writer), query filters (GLOB and
- * quoting safety) and CSV/text rendering. Findings are made by tg_report_json(), the code live
- * output uses, so the store is tested against the real schema. Each test works in its own
+ * quoting safety) and CSV/text rendering. Records reach the store typed, as the session hands
+ * them on; a finding's JSON form is made by tg_report_json() and a loss's by tg_loss_json(), the
+ * code live output uses, so the store is tested against the real schema. Each test works in its own
  * mkdtemp() directory (0700), removed afterwards.
  */
 #define _GNU_SOURCE
@@ -23,9 +24,11 @@
 #include <linux/types.h>
 #include "output.h"
 #include "query.h"
+#include "record_json.h"
 #include "report_render.h"
 #include "store.h"
 #include "store_schema.h"
+#include "summary.h"
 #include "util/timefmt.h"
 
 #define NSEC 1000000000LL
@@ -90,25 +93,43 @@ static struct tg_store *open_store(struct fx *f, int64_t max_age_ns, int64_t max
 	return st;
 }
 
-static json_object *session_json(int64_t t, int pid)
+/* The session record's JSON form, of what the store's readers use (the session makes the rest
+ * from its loader). */
+static json_object *session_json(const struct tg_session_info *si)
 {
 	json_object *o = json_object_new_object();
 	char buf[64];
 
-	tg_format_time(t, buf, sizeof(buf));
+	tg_format_time(si->time_ns, buf, sizeof(buf));
 	json_object_object_add(o, "type", json_object_new_string("session"));
 	json_object_object_add(o, "time", json_object_new_string(buf));
-	json_object_object_add(o, "host", json_object_new_string("testhost"));
-	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "host", json_object_new_string(si->host));
+	json_object_object_add(o, "pid", json_object_new_int64(si->pid));
 	return o;
 }
 
 static void begin(struct tg_store *st, int64_t t)
 {
-	json_object *s = session_json(t, 4242);
+	const struct tg_session_info si = {.time_ns = t, .host = "testhost", .pid = 4242};
+	const struct tg_record rec = {
+		.kind = TG_RECORD_SESSION,
+		.session = &si,
+		.json = session_json(&si),
+	};
 
-	assert_int_equal(tg_store_begin(st, s), 0);
-	json_object_put(s);
+	assert_int_equal(tg_store_begin(st, &rec), 0);
+	json_object_put(rec.json);
+}
+
+/* A clean stop with a summary record whose JSON form is sum (taken). */
+static int end(struct tg_store *st, json_object *sum, int64_t now_ns)
+{
+	static struct tg_summary summary;
+	const struct tg_record rec = {.kind = TG_RECORD_SUMMARY, .summary = &summary, .json = sum};
+	int ret = tg_store_end(st, &rec, now_ns);
+
+	json_object_put(sum);
+	return ret;
 }
 
 struct spec {
@@ -120,15 +141,17 @@ struct spec {
 	size_t pad; /* bytes of cmdline, to grow rows for the size tests */
 };
 
-/* A finding as live output renders it. */
-static json_object *finding(const struct spec *s)
+/* A finding as the pipeline hands it on (valid until the next call), with its JSON form as live
+ * output renders it (caller puts it). */
+static struct tg_record finding(const struct spec *s)
 {
 	static struct tg_event e;
 	static struct tg_proc_info p;
-	struct tg_report r = {0};
+	static struct tg_report r;
 
 	memset(&e, 0, sizeof(e));
 	memset(&p, 0, sizeof(p));
+	memset(&r, 0, sizeof(r));
 	e.kind = TG_KIND_OPEN;
 	e.syscall = TG_SYS_OPENAT;
 	e.flags = O_WRONLY | O_CREAT | O_TRUNC;
@@ -166,15 +189,16 @@ static json_object *finding(const struct spec *s)
 	r.count = 1;
 	r.boot_to_real_ns = s->t - (int64_t)e.ts_ns;
 	r.host = "testhost";
-	return tg_report_json(&r);
+	return (struct tg_record){
+		.kind = TG_RECORD_FINDING, .finding = &r, .json = tg_report_json(&r)};
 }
 
 static void add(struct tg_store *st, const struct spec *s)
 {
-	json_object *o = finding(s);
+	struct tg_record rec = finding(s);
 
-	assert_int_equal(tg_store_finding(st, o), 0);
-	json_object_put(o);
+	assert_int_equal(tg_store_record(st, &rec), 0);
+	json_object_put(rec.json);
 }
 
 static void add_n(struct tg_store *st, int n, int64_t t0, int64_t step, size_t pad)
@@ -369,8 +393,7 @@ static void test_batching(void **state)
 		json_object *sum = json_object_new_object();
 
 		json_object_object_add(sum, "type", json_object_new_string("summary"));
-		assert_int_equal(tg_store_end(st, sum, t + 102 * NSEC), 0);
-		json_object_put(sum);
+		assert_int_equal(end(st, sum, t + 102 * NSEC), 0);
 	}
 	assert_int_equal(count_rows(f->db, n_sql), 7);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM sessions WHERE clean = 1 AND "
@@ -386,7 +409,8 @@ static void test_batching(void **state)
 	tg_store_close(st);
 }
 
-/* The stored row: columns copied from the JSON, the JSON byte for byte as printed. */
+/* The stored row: columns from the typed finding as its JSON has them, the JSON byte for byte
+ * as printed. */
 static void test_columns_and_verbatim_json(void **state)
 {
 	struct fx *f = *state;
@@ -401,13 +425,14 @@ static void test_columns_and_verbatim_json(void **state)
 		.path = "/tmp/sp ace'\"",
 		.cid = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	};
-	json_object *o = finding(&s);
+	struct tg_record rec = finding(&s);
+	json_object *o = rec.json;
 	char *printed = strdup(json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	sqlite3_stmt *q;
 
 	begin(st, now);
-	assert_int_equal(tg_store_finding(st, o), 0);
+	assert_int_equal(tg_store_record(st, &rec), 0);
 	assert_int_equal(tg_store_commit(st), 0);
 	assert_int_equal(
 		sqlite3_prepare_v2(tg_store_db(st),
@@ -434,11 +459,53 @@ static void test_columns_and_verbatim_json(void **state)
 	sqlite3_finalize(q);
 	free(printed);
 	json_object_put(o);
-	/* a record without the indexed fields is refused, not stored half-empty */
+	/* a record without the indexed fields (its typed finding) is refused, not stored
+	 * half-empty */
 	o = json_object_new_object();
 	json_object_object_add(o, "type", json_object_new_string("finding"));
-	assert_int_equal(tg_store_finding(st, o), -1);
+	rec = (struct tg_record){.kind = TG_RECORD_FINDING, .json = o};
+	assert_int_equal(tg_store_record(st, &rec), -1);
 	json_object_put(o);
+	tg_store_close(st);
+}
+
+/* Names that are not UTF-8: the columns hold the text the JSON form holds (its \xNN form), so
+ * that a query matches what it prints. */
+static void test_columns_of_raw_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	struct spec s = {
+		.t = now,
+		.rule = TG_RULE_NONEXCLUSIVE_CREATE,
+		.sev = TG_SEV_HIGH,
+		.pid = 78,
+		.exe = "/opt/w\xc3(rk\xff",
+		.path = "/tmp/\xff\xfe x",
+	};
+	struct tg_record rec = finding(&s);
+	json_object *proc = NULL, *v = NULL;
+	sqlite3_stmt *q;
+
+	begin(st, now);
+	assert_int_equal(tg_store_record(st, &rec), 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(sqlite3_prepare_v2(tg_store_db(st),
+					    "SELECT exe, comm, path FROM findings WHERE pid = 78",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_true(json_object_object_get_ex(rec.json, "proc", &proc));
+	assert_true(json_object_object_get_ex(proc, "exe", &v));
+	assert_string_equal(sqlite3_column_text(q, 0), json_object_get_string(v));
+	assert_string_equal(sqlite3_column_text(q, 0), "/opt/w\\xc3(rk\\xff");
+	assert_true(json_object_object_get_ex(proc, "comm", &v));
+	assert_string_equal(sqlite3_column_text(q, 1), json_object_get_string(v));
+	assert_true(json_object_object_get_ex(rec.json, "path", &v));
+	assert_string_equal(sqlite3_column_text(q, 2), json_object_get_string(v));
+	assert_string_equal(sqlite3_column_text(q, 2), "/tmp/\\xff\\xfe x");
+	sqlite3_finalize(q);
+	json_object_put(rec.json);
 	tg_store_close(st);
 }
 
@@ -449,27 +516,23 @@ static void test_retention_by_age(void **state)
 	struct fx *f = *state;
 	struct tg_store *st = open_store(f, 0, 0, 0);
 	struct tg_retention r = {0};
-	json_object *l;
-	char from[64], to[64];
+	const struct tg_loss l = {
+		.time_ns = now - 119 * DAY + NSEC,
+		.host = "testhost",
+		.from_ns = now - 119 * DAY,
+		.to_ns = now - 119 * DAY + NSEC,
+		.lost = 3,
+		.lost_total = 3,
+	};
+	struct tg_record rec = {.kind = TG_RECORD_LOSS, .loss = &l};
 
 	/* an old session with old findings and an old loss, a recent one with both ages */
 	begin(st, now - 120 * DAY);
 	add_n(st, 5, now - 120 * DAY, NSEC, 0);
-	l = json_object_new_object();
-	tg_format_time(now - 119 * DAY, from, sizeof(from));
-	tg_format_time(now - 119 * DAY + NSEC, to, sizeof(to));
-	json_object_object_add(l, "type", json_object_new_string("loss"));
-	json_object_object_add(l, "from", json_object_new_string(from));
-	json_object_object_add(l, "to", json_object_new_string(to));
-	json_object_object_add(l, "lost", json_object_new_int(3));
-	assert_int_equal(tg_store_loss(st, l), 0);
-	json_object_put(l);
-	{
-		json_object *sum = json_object_new_object();
-
-		assert_int_equal(tg_store_end(st, sum, now - 119 * DAY), 0);
-		json_object_put(sum);
-	}
+	rec.json = tg_loss_json(&l);
+	assert_int_equal(tg_store_record(st, &rec), 0);
+	json_object_put(rec.json);
+	assert_int_equal(end(st, json_object_new_object(), now - 119 * DAY), 0);
 	tg_store_close(st);
 	st = open_store(f, 0, 0, 0);
 	begin(st, now - 100 * DAY);
@@ -805,7 +868,7 @@ static void test_csv_and_text_rows(void **state)
 			 "/tmp/a,\"b\"\n=c\x1b[31m",
 			 NULL,
 			 0};
-	json_object *o = finding(&s);
+	json_object *o = finding(&s).json;
 	char *buf = NULL, *line2;
 	size_t len = 0;
 	FILE *m;
@@ -850,6 +913,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_columns_and_verbatim_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_columns_of_raw_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unclean_session_after_sigkill, setup,

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include "health.h"
 #include "record.h"
+#include "record_json.h"
 #include "records.h"
 
 /*
@@ -59,7 +60,7 @@ void check_loss(struct session *s)
 	};
 	rec.json = tg_loss_json(&loss);
 	if (s->store)
-		tg_store_loss(s->store, rec.json);
+		tg_store_record(s->store, &rec);
 	emit_record(s, &rec);
 	s->lost_reported = st[TG_STAT_LOST];
 	s->loss_checked_ns = before;
@@ -90,7 +91,7 @@ static void health_record(struct session *s, const char *status, const char *rea
 	};
 
 	if (s->store)
-		tg_store_health(s->store, rec.json);
+		tg_store_record(s->store, &rec);
 	emit_record(s, &rec);
 }
 

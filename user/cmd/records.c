@@ -141,7 +141,7 @@ void emit_session_record(struct session *s)
 	tg_bpf_for_each_attached(s->bpf, count_hook, &si.n_hooks);
 	rec.json = session_json(s, &si);
 	if (s->store)
-		tg_store_begin(s->store, rec.json);
+		tg_store_begin(s->store, &rec);
 	emit_record(s, &rec);
 }
 
@@ -187,7 +187,7 @@ void print_summary(struct session *s)
 	tg_summary_text(stderr, &sum);
 	rec.json = tg_summary_json(&sum);
 	if (s->store)
-		tg_store_end(s->store, rec.json, event_now(s));
+		tg_store_end(s->store, &rec, event_now(s));
 	emit_record(s, &rec);
 	fflush(s->out);
 	free(khits);

@@ -31,7 +31,7 @@ static void emit_finding(void *ctx, const struct tg_report *r)
 		tg_sinks_text(s->sinks, r);
 	tg_sinks_record(s->sinks, &rec); /* json or falco lines, syslog */
 	if (s->store)
-		tg_store_finding(s->store, rec.json);
+		tg_store_record(s->store, &rec);
 	json_object_put(rec.json);
 }
 

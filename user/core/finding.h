@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * One finding as the pipeline hands it to the outputs: the rule and severity (struct
- * tg_finding) with the record, the process and what every output prints of them. Types only:
- * the pipeline makes it, output.c, falco.c and sink.c render it.
+ * tg_finding) with the record, the process and what every output prints of them. Types, and the
+ * two readings every output shares (its time, its action's name): the pipeline makes it,
+ * output.c, falco.c and sink.c render it, the store indexes it.
  */
 #ifndef TG_FINDING_H
 #define TG_FINDING_H
@@ -29,5 +30,11 @@ struct tg_report {
 	const char *base_dir;	 /* "" unless base_status is "ok" */
 	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
 };
+
+/* The event's time on CLOCK_REALTIME: in u64, as the kernel's clock is, so a wild value wraps,
+ * never overflows. */
+int64_t tg_report_time_ns(const struct tg_report *r);
+/* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
+const char *tg_action_taken_name(uint32_t action);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The event store's writer and read helpers (SQLite). open -> begin (the session record) ->
- * findings and losses into batches, committed by tick/commit -> end (summary, clean) -> close.
+ * findings, losses and health records into batches (tg_store_record), committed by tick/commit
+ * -> end (summary, clean) -> close. Columns come from the typed records, bodies are their JSON.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include "rules.h"
+#include "finding.h"
 #include "store.h"
 #include "store_schema.h"
 #include "util/json_util.h"
@@ -57,15 +58,6 @@ static void logf_(const struct tg_store *st, const char *fmt, ...)
 	vfprintf(st->o.log, fmt, ap);
 	fputc('\n', st->o.log);
 	va_end(ap);
-}
-
-/* ---- JSON fields ---- */
-
-static int jtime(json_object *o, const char *key, int64_t *out)
-{
-	const char *s = tg_json_str(o, key, NULL);
-
-	return s ? tg_parse_rfc3339(s, out) : -1;
 }
 
 /* ---- statements ---- */
@@ -515,23 +507,43 @@ static const char *json_text(json_object *o)
 	return json_object_to_json_string_ext(o, JSON_FLAGS);
 }
 
-int tg_store_begin(struct tg_store *st, json_object *session)
+/* A string of the record as its JSON form holds it (tg_json_bytes: bytes that are not UTF-8 in
+ * the lossless \xNN form), so that a column matches what query and report read back. Caller
+ * frees; NULL on ENOMEM. */
+static char *json_bytes(const char *s)
 {
-	const char *host = tg_json_str(session, "host", NULL);
-	int64_t started;
+	return tg_json_bytes_dup(s, strlen(s), NULL);
+}
 
-	if (jtime(session, "time", &started)) {
-		logf_(st, "database %s: the session record has no valid time", st->path);
+int tg_store_begin(struct tg_store *st, const struct tg_record *rec)
+{
+	const struct tg_session_info *si = rec->kind == TG_RECORD_SESSION ? rec->session : NULL;
+	char *host;
+	int rc;
+
+	if (!si || !rec->json) {
+		logf_(st,
+		      "database %s: a session begins with the session record, typed and in JSON",
+		      st->path);
 		return -1;
 	}
 	if (commit_tx(st, complete_until(st)) && st->in_tx)
 		return -1;
-	if (begin_tx(st))
+	host = json_bytes(si->host ? si->host : "");
+	if (!host) {
+		logf_(st, "database %s: cannot record the session: out of memory", st->path);
 		return -1;
-	sqlite3_bind_text(st->ins_session, 1, host ? host : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st->ins_session, 2, started);
-	sqlite3_bind_text(st->ins_session, 3, json_text(session), -1, SQLITE_TRANSIENT);
-	if (step_done(st->ins_session) != SQLITE_OK) {
+	}
+	if (begin_tx(st)) {
+		free(host);
+		return -1;
+	}
+	sqlite3_bind_text(st->ins_session, 1, host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_session, 2, si->time_ns);
+	sqlite3_bind_text(st->ins_session, 3, json_text(rec->json), -1, SQLITE_TRANSIENT);
+	rc = step_done(st->ins_session);
+	free(host);
+	if (rc != SQLITE_OK) {
 		logf_(st, "database %s: cannot record the session: %s", st->path,
 		      sqlite3_errmsg(st->db));
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -539,8 +551,8 @@ int tg_store_begin(struct tg_store *st, json_object *session)
 		return -1;
 	}
 	st->session = sqlite3_last_insert_rowid(st->db);
-	st->last_commit_ns = started;
-	return commit_tx(st, started);
+	st->last_commit_ns = si->time_ns;
+	return commit_tx(st, si->time_ns);
 }
 
 static void insert_failed(struct tg_store *st, const char *what)
@@ -558,20 +570,17 @@ static void row_added(struct tg_store *st)
 		commit_tx(st, complete_until(st));
 }
 
-int tg_store_finding(struct tg_store *st, json_object *f)
+/* A finding's row: its columns from the typed report, as its JSON form writes them. */
+static int store_finding(struct tg_store *st, const struct tg_record *rec)
 {
-	json_object *proc = tg_json_get(f, "proc");
-	const char *rule = tg_json_str(f, "rule", NULL), *sev = tg_json_str(f, "severity", NULL);
-	const char *action = tg_json_str(f, "action", NULL), *host = tg_json_str(f, "host", NULL);
-	const char *path = tg_json_str(f, "path", NULL), *exe = tg_json_str(proc, "exe", NULL);
-	const char *comm = tg_json_str(proc, "comm", NULL);
-	const char *cid = tg_json_str(proc, "container_id", NULL);
-	int64_t t, pid, ppid, uid;
-	int level = sev ? tg_severity_parse(sev) : -1;
+	const struct tg_report *r = rec->finding;
+	const struct tg_event *e = r ? r->e : NULL;
+	const struct tg_proc_info *p = r ? r->proc : NULL;
+	char *host = NULL, *exe = NULL, *comm = NULL, *path = NULL;
+	int ret = -1;
 
-	if (!st->session || jtime(f, "time", &t) || !rule || level < 0 || !path ||
-	    !tg_json_int_ex(proc, "pid", &pid) || !tg_json_int_ex(proc, "ppid", &ppid) ||
-	    !tg_json_int_ex(proc, "uid", &uid)) {
+	if (!st->session || !e || !p || !rec->json ||
+	    (unsigned int)r->finding.severity > TG_SEV_CRITICAL) {
 		if (!st->insert_failed)
 			logf_(st, "database %s: %s", st->path,
 			      st->session ? "a finding lacks a field the store indexes"
@@ -579,51 +588,69 @@ int tg_store_finding(struct tg_store *st, json_object *f)
 		st->insert_failed = true;
 		return -1;
 	}
+	host = json_bytes(r->host ? r->host : "");
+	exe = json_bytes(p->exe);
+	comm = json_bytes(e->comm);
+	path = json_bytes(e->path);
+	if (!host || !exe || !comm || !path) {
+		if (!st->insert_failed)
+			logf_(st, "database %s: cannot store a finding: out of memory", st->path);
+		st->insert_failed = true;
+		goto out;
+	}
 	if (begin_tx(st))
-		return -1;
+		goto out;
 	sqlite3_bind_int64(st->ins_finding, 1, st->session);
-	sqlite3_bind_int64(st->ins_finding, 2, t);
-	sqlite3_bind_text(st->ins_finding, 3, host ? host : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st->ins_finding, 4, rule, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st->ins_finding, 5, sev, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st->ins_finding, 6, level);
-	sqlite3_bind_text(st->ins_finding, 7, action ? action : "alert", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st->ins_finding, 8, pid);
-	sqlite3_bind_int64(st->ins_finding, 9, ppid);
-	sqlite3_bind_int64(st->ins_finding, 10, uid);
-	sqlite3_bind_text(st->ins_finding, 11, exe ? exe : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st->ins_finding, 12, comm ? comm : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_finding, 2, tg_report_time_ns(r));
+	sqlite3_bind_text(st->ins_finding, 3, host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 4, tg_rule_id(r->finding.rule), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->ins_finding, 5, tg_severity_name(r->finding.severity), -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st->ins_finding, 6, (int)r->finding.severity);
+	sqlite3_bind_text(st->ins_finding, 7, tg_action_taken_name(r->action), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins_finding, 8, e->pid);
+	sqlite3_bind_int64(st->ins_finding, 9, e->ppid);
+	sqlite3_bind_int64(st->ins_finding, 10, e->uid);
+	sqlite3_bind_text(st->ins_finding, 11, exe, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 12, comm, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st->ins_finding, 13, path, -1, SQLITE_TRANSIENT);
-	if (cid)
-		sqlite3_bind_text(st->ins_finding, 14, cid, -1, SQLITE_TRANSIENT);
+	if (p->container_id[0])
+		sqlite3_bind_text(st->ins_finding, 14, p->container_id, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st->ins_finding, 14);
-	sqlite3_bind_text(st->ins_finding, 15, json_text(f), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_finding, 15, json_text(rec->json), -1, SQLITE_TRANSIENT);
 	if (step_done(st->ins_finding) != SQLITE_OK) {
 		insert_failed(st, "finding");
-		return -1;
+		goto out;
 	}
 	st->stats.findings++;
 	row_added(st);
-	return 0;
+	ret = 0;
+out:
+	free(host);
+	free(exe);
+	free(comm);
+	free(path);
+	return ret;
 }
 
-int tg_store_loss(struct tg_store *st, json_object *l)
+static int store_loss(struct tg_store *st, const struct tg_record *rec)
 {
-	int64_t from, to, lost;
+	const struct tg_loss *l = rec->loss;
 
-	if (!st->session || jtime(l, "from", &from) || jtime(l, "to", &to) ||
-	    !tg_json_int_ex(l, "lost", &lost)) {
-		logf_(st, "database %s: a loss record without from, to or lost", st->path);
+	if (!st->session || !l || !rec->json) {
+		logf_(st, "database %s: %s", st->path,
+		      st->session ? "a loss record without its typed or JSON form"
+				  : "a loss record before the session record");
 		return -1;
 	}
 	if (begin_tx(st))
 		return -1;
 	sqlite3_bind_int64(st->ins_loss, 1, st->session);
-	sqlite3_bind_int64(st->ins_loss, 2, from);
-	sqlite3_bind_int64(st->ins_loss, 3, to);
-	sqlite3_bind_int64(st->ins_loss, 4, lost);
-	sqlite3_bind_text(st->ins_loss, 5, json_text(l), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_loss, 2, l->from_ns);
+	sqlite3_bind_int64(st->ins_loss, 3, l->to_ns);
+	sqlite3_bind_int64(st->ins_loss, 4, (int64_t)l->lost);
+	sqlite3_bind_text(st->ins_loss, 5, json_text(rec->json), -1, SQLITE_TRANSIENT);
 	if (step_done(st->ins_loss) != SQLITE_OK) {
 		insert_failed(st, "loss record");
 		return -1;
@@ -633,28 +660,46 @@ int tg_store_loss(struct tg_store *st, json_object *l)
 	return 0;
 }
 
-int tg_store_health(struct tg_store *st, json_object *h)
+static int store_health(struct tg_store *st, const struct tg_record *rec)
 {
-	json_object *status = NULL;
-	int64_t t;
+	const struct tg_health *h = rec->health;
 
-	if (!st->session || jtime(h, "time", &t) ||
-	    !json_object_object_get_ex(h, "status", &status)) {
-		logf_(st, "database %s: a health record without time or status", st->path);
+	if (!st->session || !h || !h->status || !rec->json) {
+		logf_(st, "database %s: %s", st->path,
+		      st->session ? "a health record without its status or JSON form"
+				  : "a health record before the session record");
 		return -1;
 	}
 	if (begin_tx(st))
 		return -1;
 	sqlite3_bind_int64(st->ins_health, 1, st->session);
-	sqlite3_bind_int64(st->ins_health, 2, t);
-	sqlite3_bind_text(st->ins_health, 3, json_object_get_string(status), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st->ins_health, 4, json_text(h), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_health, 2, h->time_ns);
+	sqlite3_bind_text(st->ins_health, 3, h->status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_health, 4, json_text(rec->json), -1, SQLITE_TRANSIENT);
 	if (step_done(st->ins_health) != SQLITE_OK) {
 		insert_failed(st, "health record");
 		return -1;
 	}
 	row_added(st);
 	return 0;
+}
+
+int tg_store_record(struct tg_store *st, const struct tg_record *rec)
+{
+	switch (rec->kind) {
+	case TG_RECORD_FINDING:
+		return store_finding(st, rec);
+	case TG_RECORD_LOSS:
+		return store_loss(st, rec);
+	case TG_RECORD_HEALTH:
+		return store_health(st, rec);
+	case TG_RECORD_SESSION:
+	case TG_RECORD_SUMMARY:
+		break;
+	}
+	logf_(st, "database %s: a %s record is not a row of its own (the session's begin and end)",
+	      st->path, tg_record_kind_name(rec->kind));
+	return -1;
 }
 
 static int64_t used_bytes(sqlite3 *db);
@@ -684,13 +729,17 @@ void tg_store_tick(struct tg_store *st, int64_t now_ns)
 		tg_store_retain(st, now_ns, &st->stats.removed);
 }
 
-int tg_store_end(struct tg_store *st, json_object *summary, int64_t now_ns)
+int tg_store_end(struct tg_store *st, const struct tg_record *summary, int64_t now_ns)
 {
 	if (!st->session)
 		return -1;
+	if (summary->kind != TG_RECORD_SUMMARY || !summary->json) {
+		logf_(st, "database %s: a session ends with the summary record, in JSON", st->path);
+		return -1;
+	}
 	if (begin_tx(st))
 		return -1;
-	sqlite3_bind_text(st->upd_end, 1, json_text(summary), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->upd_end, 1, json_text(summary->json), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st->upd_end, 2, now_ns);
 	sqlite3_bind_int64(st->upd_end, 3, st->session);
 	if (step_done(st->upd_end) != SQLITE_OK) {

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The event store (SQLite, schema in store_schema.h): the writer behind `audit --db` and the
- * read helpers `query` uses. Records arrive as the JSON objects live output prints; the store
- * keeps each one verbatim and copies the fields it indexes into columns.
+ * read helpers `query` uses. Records arrive typed, with their kind (struct tg_record,
+ * record.h): the columns the store indexes come from the typed form (struct tg_report for a
+ * finding, tg_session_info, tg_loss, tg_health), and the row's body is the record's JSON form
+ * (rec->json, the object live JSON output prints), kept verbatim for query and report to read
+ * back. The store never reads the JSON it is given; a record without its JSON form is refused.
  *
  * Writing is batched: rows go into an open transaction that is committed every
  * TG_STORE_BATCH_ROWS rows, or when tg_store_tick() finds it older than commit_interval_ns, or
@@ -16,8 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <json-c/json.h>
 #include <sqlite3.h>
+#include "record.h"
 
 #define TG_STORE_BATCH_ROWS	   256
 #define TG_STORE_COMMIT_NS	   1000000000LL		   /* ~1 s between commits */
@@ -66,13 +69,15 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 /* Commits what is pending, closes. NULL is fine. A session not ended stays unclean. */
 void tg_store_close(struct tg_store *st);
 
-/* The session record (first record of a run): a new sessions row, committed at once. */
-int tg_store_begin(struct tg_store *st, json_object *session);
-/* A finding or loss record, into the open batch. Returns 0 or -1 (logged). */
-int tg_store_finding(struct tg_store *st, json_object *finding);
-int tg_store_loss(struct tg_store *st, json_object *loss);
-/* A health record (the producer unhealthy or recovered), into the open batch. */
-int tg_store_health(struct tg_store *st, json_object *health);
+/* The session record (TG_RECORD_SESSION, first record of a run): a new sessions row (host,
+ * started_ns from its tg_session_info), committed at once. Returns 0 or -1 (logged). */
+int tg_store_begin(struct tg_store *st, const struct tg_record *session);
+/*
+ * A finding, loss or health record (the producer unhealthy or recovered), by its kind, into
+ * the open batch; after tg_store_begin(). A session or summary record is tg_store_begin()'s or
+ * tg_store_end()'s, refused here. Returns 0 or -1 (logged).
+ */
+int tg_store_record(struct tg_store *st, const struct tg_record *rec);
 /*
  * Called from the poll loop after each poll with the time now. Every record with an event
  * time before the previous tick's now has been handled by then: that becomes the session's
@@ -82,8 +87,9 @@ int tg_store_health(struct tg_store *st, json_object *health);
 void tg_store_tick(struct tg_store *st, int64_t now_ns);
 /* Commits the open batch now (SIGHUP, shutdown). Returns 0 or -1 (logged). */
 int tg_store_commit(struct tg_store *st);
-/* Clean stop, everything drained: the summary record, ended_ns, clean = 1, committed. */
-int tg_store_end(struct tg_store *st, json_object *summary, int64_t now_ns);
+/* Clean stop, everything drained: the summary record (TG_RECORD_SUMMARY), ended_ns = now_ns,
+ * clean = 1, committed. */
+int tg_store_end(struct tg_store *st, const struct tg_record *summary, int64_t now_ns);
 /* Retention by age and size (also run by open and tick). Adds to *r. Returns 0 or -1. */
 int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *r);
 

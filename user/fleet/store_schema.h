@@ -4,7 +4,8 @@
  *
  * Every row keeps the record exactly as live JSON output prints it (column json), so a query
  * or a report over a database sees the same objects as one over JSON-line files. The other
- * columns are copies of fields of that JSON, for indexes.
+ * columns are the record's fields as that JSON holds them (the writer takes them from the
+ * typed record), for indexes.
  *
  * Records (the "type" field of each JSON object):
  *   session  written when auditing starts: host, version, policy, hooks, enforcement, posture,

@@ -305,8 +305,7 @@ static json_object *finding_fields(const struct finding_text *t, const struct tg
 
 json_object *tg_falco_finding(const struct tg_report *r)
 {
-	/* In u64, as tg_report_json adds them: a wild value wraps, never overflows. */
-	int64_t t_ns = (int64_t)(r->e->ts_ns + (uint64_t)r->boot_to_real_ns);
+	int64_t t_ns = tg_report_time_ns(r);
 	const char *tags[TG_FALCO_TAGS];
 	struct finding_text t;
 	json_object *o = NULL;

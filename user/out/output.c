@@ -58,20 +58,6 @@ static json_object *mode_json(uint32_t mode)
 	return json_object_new_string(buf);
 }
 
-const char *tg_action_taken_name(uint32_t action)
-{
-	switch (action) {
-	case TG_ACT_DENIED:
-		return "denied";
-	case TG_ACT_KILLED:
-		return "killed";
-	case TG_ACT_WOULD_DENY:
-		return "would-deny";
-	default:
-		return "alert";
-	}
-}
-
 /* Adds key: the bytes as a valid-UTF-8 string, noting in `escaped` when they were not. */
 static void add_bytes(json_object *obj, const char *key, const char *s, size_t n,
 		      json_object *escaped)
@@ -109,7 +95,7 @@ json_object *tg_report_json(const struct tg_report *r)
 	char buf[64], unknown[24];
 	int n;
 
-	tg_format_time(e->ts_ns + r->boot_to_real_ns, buf, sizeof(buf));
+	tg_format_time(tg_report_time_ns(r), buf, sizeof(buf));
 	json_object_object_add(o, "type", json_object_new_string("finding"));
 	json_object_object_add(o, "time", json_object_new_string(buf));
 	if (r->host)
@@ -311,7 +297,7 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		err = -ENOMEM;
 		goto out;
 	}
-	tg_format_time(e->ts_ns + r->boot_to_real_ns, t, sizeof(t));
+	tg_format_time(tg_report_time_ns(r), t, sizeof(t));
 	tg_flags_str(e->flags, flags, sizeof(flags));
 	tg_mode_str(e->mode, mode, sizeof(mode));
 	tg_mode_str(e->umask, umask, sizeof(umask));

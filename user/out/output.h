@@ -10,9 +10,6 @@
 #include "finding.h"
 #include "rules.h"
 
-/* "alert", "denied", "killed", "would-deny" (enum tg_action_taken). */
-const char *tg_action_taken_name(uint32_t action);
-
 /* The advice for r: its language's for its rule (tg_advice), or the one for a node that is
  * not a regular file. */
 const char *tg_report_advice(const struct tg_report *r);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The records tmpguard writes, by kind: findings (struct tg_report, output.h), the session
+ * The records tmpguard writes, by kind: findings (struct tg_report, finding.h), the session
  * record when auditing starts, loss windows, producer health changes, and the summary at the
- * end (struct tg_summary, summary.h). A record reaches the sinks and the store with its kind
- * and its typed form; its JSON form (what JSON output prints, syslog and the store keep) goes
- * along where something needs it. Pure.
+ * end (struct tg_summary, out/summary.h). A record reaches the sinks (out/) and the store
+ * (fleet/) with its kind and its typed form; its JSON form (what JSON output prints, syslog and
+ * the store keep) goes along where something needs it. Types and the kinds' names, here below
+ * both of them; the JSON forms are out's (output.h, record_json.h, summary.h). Pure.
  */
 #ifndef TG_RECORD_H
 #define TG_RECORD_H
@@ -71,9 +72,5 @@ struct tg_record {
 	};
 	json_object *json; /* its JSON form; NULL when no sink needs it (not taken) */
 };
-
-/* The JSON forms of a loss and a health record (caller puts them). */
-json_object *tg_loss_json(const struct tg_loss *l);
-json_object *tg_health_json(const struct tg_health *h);
 
 #endif
