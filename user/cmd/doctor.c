@@ -23,25 +23,16 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "doctor.h"
+#include "doctor_int.h"
 #include "loader.h"
 #include "tracefs.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TG_EXIT_USAGE 2
 
 /* linux/capability.h numbers; CAP_BPF and CAP_PERFMON exist since 5.8. */
 #define TG_CAP_SYS_ADMIN 21
 #define TG_CAP_PERFMON	 38
 #define TG_CAP_BPF	 39
-
-#define DOCTOR_MAX_CHECKS 32
-
-enum doc_status {
-	DOC_OK,
-	DOC_WARN,
-	DOC_MISSING,
-	DOC_INFO,
-};
 
 static const char *const doc_status_names[] = {
 	[DOC_OK] = "ok",
@@ -50,51 +41,7 @@ static const char *const doc_status_names[] = {
 	[DOC_INFO] = "info",
 };
 
-struct doc_check {
-	enum doc_status status;
-	const char *name;
-	char value[160];
-	char verdict[400];
-};
-
-/* doctor -v: a program of tmpguard's as audit loads it here, and the verifier's work on it. */
-struct doc_prog {
-	char name[64];
-	char sec[96];
-	uint32_t verified_insns;
-};
-
-#define DOCTOR_MAX_PROGS 48
-
-struct doctor {
-	struct doc_prog progs[DOCTOR_MAX_PROGS];
-	int n_progs;
-	char progs_err[512]; /* why they did not load, if they did not */
-	struct doc_check checks[DOCTOR_MAX_CHECKS];
-	struct doc_check overflow; /* written to if checks[] is ever too small */
-	int n;
-	char blockers[600];  /* why tmpguard cannot audit, "; "-separated; empty if it can */
-	struct btf *vmlinux; /* NULL when the kernel's BTF could not be loaded */
-	bool caps_known;
-	uint64_t cap_eff;
-	bool bpf_ok;	/* may load BPF programs and open perf events (CAP_BPF + CAP_PERFMON) */
-	bool sys_admin; /* may mount tracefs */
-	const char *fentry_fn; /* where the fentry probe attached */
-	int fentry_err;	       /* errno of the fentry load, 0 if it loaded, -1 if not tried */
-	int fork_err; /* errno of the tp_btf/sched_process_fork load, 0 if it loaded, -1: not tried
-		       */
-	const char *iou_tp; /* io_uring's submission tracepoint: _submit_req, _submit_sqe (< 6.4) */
-	int iou_id;	    /* its btf_trace_ typedef, < 0 if the kernel has none */
-	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
-	int iouc_err;	    /* the same for tp_btf/io_uring_complete */
-	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
-	enum tg_ia32 ia32;  /* tg_ia32_probe: can a 32-bit syscall be made here? */
-	char ia32_why[256];
-	int sys_exit_err;  /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
-	bool hooks_fentry; /* --hooks auto takes the fexit programs here */
-};
-
-static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
+struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
 {
 	struct doc_check *c = d->n < DOCTOR_MAX_CHECKS ? &d->checks[d->n++] : &d->overflow;
 
@@ -105,8 +52,7 @@ static struct doc_check *check_add(struct doctor *d, enum doc_status status, con
 	return c;
 }
 
-__attribute__((format(printf, 2, 3))) static void check_value(struct doc_check *c, const char *fmt,
-							      ...)
+__attribute__((format(printf, 2, 3))) void check_value(struct doc_check *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,8 +61,7 @@ __attribute__((format(printf, 2, 3))) static void check_value(struct doc_check *
 	va_end(ap);
 }
 
-__attribute__((format(printf, 2, 3))) static void check_verdict(struct doc_check *c,
-								const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void check_verdict(struct doc_check *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,7 +71,7 @@ __attribute__((format(printf, 2, 3))) static void check_verdict(struct doc_check
 }
 
 /* Records one reason tmpguard cannot audit on this host. */
-__attribute__((format(printf, 2, 3))) static void block(struct doctor *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void block(struct doctor *d, const char *fmt, ...)
 {
 	size_t len = strlen(d->blockers);
 	va_list ap;
@@ -141,7 +86,7 @@ __attribute__((format(printf, 2, 3))) static void block(struct doctor *d, const 
 }
 
 /* "EPERM", or "errno 1234" for numbers glibc has no name for. */
-static const char *errno_name(int err)
+const char *errno_name(int err)
 {
 	static char buf[24];
 	const char *name = strerrorname_np(err);
@@ -154,7 +99,7 @@ static const char *errno_name(int err)
 
 /* Reads a small text file (sysctl, securityfs) into buf without its trailing newline. Returns 0
  * or the errno of the failure. */
-static int read_small(const char *path, char *buf, size_t len)
+int read_small(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
@@ -173,7 +118,7 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* A sysctl under /proc/sys as an integer; returns 0 or an errno (EINVAL: not a number). */
-static int read_sysctl(const char *path, long *val)
+int read_sysctl(const char *path, long *val)
 {
 	char buf[64], *end;
 	int err = read_small(path, buf, sizeof(buf));
@@ -187,15 +132,9 @@ static int read_sysctl(const char *path, long *val)
 	return 0;
 }
 
-struct mount_hit {
-	char mnt_point[PATH_MAX];
-	char fstype[64];
-	char mnt_opts[256];
-};
-
 /* The mount that holds path: the longest mount point that is a prefix of it, and of several
  * mounts stacked on that point the last (topmost). Returns 0 or an errno. */
-static int find_mount(const char *path, struct mount_hit *hit)
+int find_mount(const char *path, struct mount_hit *hit)
 {
 	size_t best = 0, cap = 0;
 	struct tg_mountinfo m;
@@ -231,7 +170,7 @@ static int find_mount(const char *path, struct mount_hit *hit)
 }
 
 /* true when word is one of the comma-separated items of list. */
-static bool list_has(const char *list, const char *word)
+bool list_has(const char *list, const char *word)
 {
 	size_t wl = strlen(word);
 	const char *p = list;
@@ -250,7 +189,7 @@ static bool list_has(const char *list, const char *word)
 
 /* Without CAP_BPF and CAP_PERFMON every probe is refused, whatever the kernel offers: say so
  * instead of blaming the kernel. Returns true when it wrote c's verdict. */
-static bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
+bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
 {
 	if (d->bpf_ok)
 		return false;
