@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/bpf.h>
 #include "loader.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -89,5 +90,16 @@ struct mount_hit {
 
 int find_mount(const char *path, struct mount_hit *hit);
 bool list_has(const char *list, const char *word);
+
+/* doctor_bpf.c: what the kernel's BPF can do */
+void check_kernel(struct doctor *d);
+void check_btf(struct doctor *d);
+void check_ringbuf(struct doctor *d);
+void probe_tracing(struct doctor *d);
+void check_prog_type(struct doctor *d, const char *name, enum bpf_prog_type type);
+void check_lsm(struct doctor *d);
+void check_fentry(struct doctor *d);
+void check_hooks(struct doctor *d);
+void load_programs(struct doctor *d);
 
 #endif
