@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What the files of tmpguard doctor share: the report (struct doctor), its checks, and the
- * helpers every check uses to write its line and to read the host's small files and mounts.
+ * What the files of tmpguard doctor share: the report (struct doctor) and its lines, the helpers
+ * every check writes its line and reads the host's small files and mounts with (doctor.c), and
+ * the checks run_checks calls (doctor_bpf.c, doctor_host.c).
  */
 #ifndef TG_DOCTOR_INT_H
 #define TG_DOCTOR_INT_H
@@ -91,6 +92,13 @@ struct mount_hit {
 int find_mount(const char *path, struct mount_hit *hit);
 bool list_has(const char *list, const char *word);
 
+/*
+ * The checks, each adding its lines to d. run_checks calls read_caps first (the verdicts depend
+ * on the privileges), probe_tracing before the lines that report what it tried (check_prog_type's
+ * tracing line, check_fentry, check_io_uring, check_ia32), and check_hooks before check_ia32,
+ * which reads hooks_fentry.
+ */
+
 /* doctor_bpf.c: what the kernel's BPF can do */
 void check_kernel(struct doctor *d);
 void check_btf(struct doctor *d);
@@ -101,5 +109,16 @@ void check_lsm(struct doctor *d);
 void check_fentry(struct doctor *d);
 void check_hooks(struct doctor *d);
 void load_programs(struct doctor *d);
+
+/* doctor_host.c: the host's settings */
+void read_caps(struct doctor *d);
+void check_tracefs(struct doctor *d);
+void check_lockdown(struct doctor *d);
+void check_io_uring(struct doctor *d);
+void check_ia32(struct doctor *d);
+void check_protected(struct doctor *d, const char *name, const char *path, const char *one,
+		     const char *two);
+void check_tmpdir(struct doctor *d, const char *dir);
+void check_privileges(struct doctor *d);
 
 #endif
