@@ -3,45 +3,29 @@
  * tmpguard doctor: one line per check, each with a status, a value and a one-line verdict, then
  * whether tmpguard can audit here. BPF features are probed by loading (and closing at once)
  * programs that do nothing; nothing is attached, mounted or written.
+ *
+ * This file is the report: the helpers every check writes its line and reads the host with, the
+ * order the checks run in, the text and JSON forms, and the arguments. The checks are in
+ * doctor_bpf.c (what the kernel's BPF can do) and doctor_host.c (the host's settings).
  */
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 #include <linux/bpf.h>
-#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "doctor.h"
+#include "doctor_int.h"
 #include "loader.h"
 #include "tracefs.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TG_EXIT_USAGE 2
-
-/* linux/capability.h numbers; CAP_BPF and CAP_PERFMON exist since 5.8. */
-#define TG_CAP_SYS_ADMIN 21
-#define TG_CAP_PERFMON	 38
-#define TG_CAP_BPF	 39
-
-#define DOCTOR_MAX_CHECKS 32
-
-enum doc_status {
-	DOC_OK,
-	DOC_WARN,
-	DOC_MISSING,
-	DOC_INFO,
-};
 
 static const char *const doc_status_names[] = {
 	[DOC_OK] = "ok",
@@ -50,51 +34,7 @@ static const char *const doc_status_names[] = {
 	[DOC_INFO] = "info",
 };
 
-struct doc_check {
-	enum doc_status status;
-	const char *name;
-	char value[160];
-	char verdict[400];
-};
-
-/* doctor -v: a program of tmpguard's as audit loads it here, and the verifier's work on it. */
-struct doc_prog {
-	char name[64];
-	char sec[96];
-	uint32_t verified_insns;
-};
-
-#define DOCTOR_MAX_PROGS 48
-
-struct doctor {
-	struct doc_prog progs[DOCTOR_MAX_PROGS];
-	int n_progs;
-	char progs_err[512]; /* why they did not load, if they did not */
-	struct doc_check checks[DOCTOR_MAX_CHECKS];
-	struct doc_check overflow; /* written to if checks[] is ever too small */
-	int n;
-	char blockers[600];  /* why tmpguard cannot audit, "; "-separated; empty if it can */
-	struct btf *vmlinux; /* NULL when the kernel's BTF could not be loaded */
-	bool caps_known;
-	uint64_t cap_eff;
-	bool bpf_ok;	/* may load BPF programs and open perf events (CAP_BPF + CAP_PERFMON) */
-	bool sys_admin; /* may mount tracefs */
-	const char *fentry_fn; /* where the fentry probe attached */
-	int fentry_err;	       /* errno of the fentry load, 0 if it loaded, -1 if not tried */
-	int fork_err; /* errno of the tp_btf/sched_process_fork load, 0 if it loaded, -1: not tried
-		       */
-	const char *iou_tp; /* io_uring's submission tracepoint: _submit_req, _submit_sqe (< 6.4) */
-	int iou_id;	    /* its btf_trace_ typedef, < 0 if the kernel has none */
-	int iou_err;	    /* errno of the tp_btf load on it, as fork_err */
-	int iouc_err;	    /* the same for tp_btf/io_uring_complete */
-	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
-	enum tg_ia32 ia32;  /* tg_ia32_probe: can a 32-bit syscall be made here? */
-	char ia32_why[256];
-	int sys_exit_err;  /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
-	bool hooks_fentry; /* --hooks auto takes the fexit programs here */
-};
-
-static struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
+struct doc_check *check_add(struct doctor *d, enum doc_status status, const char *name)
 {
 	struct doc_check *c = d->n < DOCTOR_MAX_CHECKS ? &d->checks[d->n++] : &d->overflow;
 
@@ -105,8 +45,7 @@ static struct doc_check *check_add(struct doctor *d, enum doc_status status, con
 	return c;
 }
 
-__attribute__((format(printf, 2, 3))) static void check_value(struct doc_check *c, const char *fmt,
-							      ...)
+__attribute__((format(printf, 2, 3))) void check_value(struct doc_check *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,8 +54,7 @@ __attribute__((format(printf, 2, 3))) static void check_value(struct doc_check *
 	va_end(ap);
 }
 
-__attribute__((format(printf, 2, 3))) static void check_verdict(struct doc_check *c,
-								const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void check_verdict(struct doc_check *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,7 +64,7 @@ __attribute__((format(printf, 2, 3))) static void check_verdict(struct doc_check
 }
 
 /* Records one reason tmpguard cannot audit on this host. */
-__attribute__((format(printf, 2, 3))) static void block(struct doctor *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void block(struct doctor *d, const char *fmt, ...)
 {
 	size_t len = strlen(d->blockers);
 	va_list ap;
@@ -141,7 +79,7 @@ __attribute__((format(printf, 2, 3))) static void block(struct doctor *d, const 
 }
 
 /* "EPERM", or "errno 1234" for numbers glibc has no name for. */
-static const char *errno_name(int err)
+const char *errno_name(int err)
 {
 	static char buf[24];
 	const char *name = strerrorname_np(err);
@@ -154,7 +92,7 @@ static const char *errno_name(int err)
 
 /* Reads a small text file (sysctl, securityfs) into buf without its trailing newline. Returns 0
  * or the errno of the failure. */
-static int read_small(const char *path, char *buf, size_t len)
+int read_small(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
@@ -173,7 +111,7 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* A sysctl under /proc/sys as an integer; returns 0 or an errno (EINVAL: not a number). */
-static int read_sysctl(const char *path, long *val)
+int read_sysctl(const char *path, long *val)
 {
 	char buf[64], *end;
 	int err = read_small(path, buf, sizeof(buf));
@@ -187,15 +125,9 @@ static int read_sysctl(const char *path, long *val)
 	return 0;
 }
 
-struct mount_hit {
-	char mnt_point[PATH_MAX];
-	char fstype[64];
-	char mnt_opts[256];
-};
-
 /* The mount that holds path: the longest mount point that is a prefix of it, and of several
  * mounts stacked on that point the last (topmost). Returns 0 or an errno. */
-static int find_mount(const char *path, struct mount_hit *hit)
+int find_mount(const char *path, struct mount_hit *hit)
 {
 	size_t best = 0, cap = 0;
 	struct tg_mountinfo m;
@@ -231,7 +163,7 @@ static int find_mount(const char *path, struct mount_hit *hit)
 }
 
 /* true when word is one of the comma-separated items of list. */
-static bool list_has(const char *list, const char *word)
+bool list_has(const char *list, const char *word)
 {
 	size_t wl = strlen(word);
 	const char *p = list;
@@ -250,7 +182,7 @@ static bool list_has(const char *list, const char *word)
 
 /* Without CAP_BPF and CAP_PERFMON every probe is refused, whatever the kernel offers: say so
  * instead of blaming the kernel. Returns true when it wrote c's verdict. */
-static bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
+bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
 {
 	if (d->bpf_ok)
 		return false;
@@ -258,778 +190,6 @@ static bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
 	check_verdict(c, "refused, but doctor lacks CAP_BPF and CAP_PERFMON, so this says nothing "
 			 "about the kernel: rerun as root");
 	return true;
-}
-
-/* Loads "r0 = 0; exit" as a BTF-attached program and closes it at once. Returns 0 if the kernel
- * accepted it, otherwise the errno it refused it with. */
-static int try_btf_prog(enum bpf_prog_type type, enum bpf_attach_type attach, int btf_id)
-{
-	const struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach,
-		    .attach_btf_id = (__u32)btf_id);
-	int fd;
-
-	fd = bpf_prog_load(type, "tg_doctor", "GPL", insns, ARRAY_SIZE(insns), &opts);
-	if (fd < 0)
-		return -fd; /* libbpf 1.x returns -errno */
-	close(fd);
-	return 0;
-}
-
-static void read_caps(struct doctor *d)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "re");
-	if (f) {
-		while (getline(&line, &cap, f) > 0) {
-			unsigned long long v;
-
-			if (sscanf(line, "CapEff: %llx", &v) == 1) {
-				d->cap_eff = v;
-				d->caps_known = true;
-				break;
-			}
-		}
-		free(line);
-		fclose(f);
-	}
-	if (!d->caps_known) /* no /proc: root is the best guess left */
-		d->cap_eff = geteuid() == 0 ? ~0ULL : 0;
-	/* bpf_capable() and perfmon_capable() also accept CAP_SYS_ADMIN (kernel/capability.c). */
-	d->sys_admin = d->cap_eff & (1ULL << TG_CAP_SYS_ADMIN);
-	d->bpf_ok = (d->sys_admin || (d->cap_eff & (1ULL << TG_CAP_BPF))) &&
-		    (d->sys_admin || (d->cap_eff & (1ULL << TG_CAP_PERFMON)));
-}
-
-static void check_kernel(struct doctor *d)
-{
-	struct doc_check *c;
-	unsigned int major, minor;
-	struct utsname u;
-
-	if (uname(&u)) {
-		c = check_add(d, DOC_WARN, "kernel");
-		check_value(c, "unknown");
-		check_verdict(c,
-			      "uname failed (%s): cannot tell whether the kernel is 5.15 or later",
-			      strerror(errno));
-		return;
-	}
-	if (sscanf(u.release, "%u.%u", &major, &minor) != 2) {
-		c = check_add(d, DOC_WARN, "kernel");
-		check_value(c, "%s", u.release);
-		check_verdict(c, "cannot read a version from this release; tmpguard needs 5.15 or "
-				 "later, see the BPF checks below");
-		return;
-	}
-	if (major > 5 || (major == 5 && minor >= 15)) {
-		c = check_add(d, DOC_OK, "kernel");
-		check_value(c, "%s", u.release);
-		check_verdict(
-			c,
-			"5.15 or later: new enough for bpf_task_pt_regs and the BPF ring buffer");
-		return;
-	}
-	c = check_add(d, DOC_MISSING, "kernel");
-	check_value(c, "%s", u.release);
-	check_verdict(c, "older than 5.15: tmpguard needs bpf_task_pt_regs (5.15), the BPF ring "
-			 "buffer (5.8) and BTF; run it on a newer kernel");
-	block(d, "kernel %u.%u is older than 5.15", major, minor);
-}
-
-/* The loader reads /sys/kernel/btf/vmlinux itself and refuses to start without it; libbpf's
- * fallbacks (/boot/vmlinux-*) would serve CO-RE but not tp_btf or LSM attach. */
-static void check_btf(struct doctor *d)
-{
-	const char *path = "/sys/kernel/btf/vmlinux";
-	struct doc_check *c;
-	int err;
-
-	if (access(path, R_OK)) {
-		err = errno;
-		c = check_add(d, DOC_MISSING, "btf");
-		check_value(c, "%s: %s", path, errno_name(err));
-		if (err == EACCES)
-			check_verdict(c, "not readable by this user: run as root");
-		else
-			check_verdict(c,
-				      "the kernel exposes no BTF (%s): tmpguard needs a kernel "
-				      "built with CONFIG_DEBUG_INFO_BTF=y",
-				      strerror(err));
-		block(d, "no readable %s", path);
-		return;
-	}
-	errno = 0;
-	d->vmlinux = btf__load_vmlinux_btf();
-	if (!d->vmlinux) {
-		err = errno ? errno : EINVAL;
-		c = check_add(d, DOC_MISSING, "btf");
-		check_value(c, "%s: %s", path, errno_name(err));
-		check_verdict(c, "libbpf cannot parse the kernel's BTF (%s): CO-RE cannot relocate",
-			      strerror(err));
-		block(d, "libbpf cannot parse %s", path);
-		return;
-	}
-	c = check_add(d, DOC_OK, "btf");
-	check_value(c, "%s (%u types)", path, btf__type_cnt(d->vmlinux));
-	check_verdict(c, "kernel types readable: CO-RE relocations and BTF attach work");
-}
-
-static void check_tracefs(struct doctor *d)
-{
-	const char *ev = TG_TRACEFS_PATH "/events/syscalls/sys_enter_openat";
-	bool mounted = tg_tracefs_mounted();
-	struct doc_check *c;
-
-	if (mounted) {
-		c = check_add(d, DOC_OK, "tracefs");
-		check_value(c, "mounted at %s", TG_TRACEFS_PATH);
-		check_verdict(c, "tracepoints can be looked up by name");
-	} else if (d->sys_admin) {
-		c = check_add(d, DOC_INFO, "tracefs");
-		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
-		check_verdict(c, "tmpguard will mount it at start (doctor mounts nothing)");
-	} else {
-		c = check_add(d, DOC_MISSING, "tracefs");
-		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
-		check_verdict(c,
-			      "tmpguard would mount it at start but lacks CAP_SYS_ADMIN; mount it "
-			      "by hand: mount -t tracefs tracefs %s",
-			      TG_TRACEFS_PATH);
-		block(d, "tracefs is not mounted at %s and tmpguard cannot mount it",
-		      TG_TRACEFS_PATH);
-	}
-
-	if (!mounted) {
-		c = check_add(d, DOC_INFO, "sys_enter_openat");
-		check_value(c, "unknown");
-		check_verdict(c,
-			      "cannot look for syscalls/sys_enter_openat until tracefs is mounted");
-	} else if (access(ev, F_OK) == 0) {
-		c = check_add(d, DOC_OK, "sys_enter_openat");
-		check_value(c, "present");
-		check_verdict(c, "syscall tracepoints exist: tmpguard attaches its hooks to them");
-	} else if (errno == ENOENT) {
-		c = check_add(d, DOC_MISSING, "sys_enter_openat");
-		check_value(c, "absent");
-		check_verdict(c, "no syscall tracepoints (kernel built without "
-				 "CONFIG_FTRACE_SYSCALLS): tmpguard cannot see open(2)");
-		block(d, "the kernel has no syscalls/sys_enter_openat tracepoint");
-	} else {
-		c = check_add(d, DOC_WARN, "sys_enter_openat");
-		check_value(c, "%s", errno_name(errno));
-		check_verdict(c, "cannot look at %s (%s): run as root", ev, strerror(errno));
-	}
-}
-
-/*
- * Kernel lockdown (security/lockdown): integrity refuses bpf_probe_write_user, which tmpguard
- * does not use; confidentiality also refuses bpf_probe_read_kernel, which every program of
- * tmpguard calls (BPF_CORE_READ). The mode comes from securityfs when it is mounted (doctor
- * mounts nothing); the verdict from a real load of a program that calls the helper.
- */
-static void check_lockdown(struct doctor *d)
-{
-	const struct bpf_insn insns[] = {
-		/* r1 = fp - 8; r2 = 8; r3 = 0; call bpf_probe_read_kernel; r0 = 0; exit */
-		{.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10},
-		{.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -8},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 8},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = 0},
-		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_kernel},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
-	};
-	char mode[128] = "", *lb, *rb;
-	struct doc_check *c;
-	int fd, err;
-
-	err = read_small("/sys/kernel/security/lockdown", mode, sizeof(mode));
-	if (!err && (lb = strchr(mode, '[')) && (rb = strchr(lb, ']'))) {
-		*rb = '\0';
-		memmove(mode, lb + 1, strlen(lb + 1) + 1);
-	} else {
-		snprintf(mode, sizeof(mode), "%s",
-			 err == ENOENT ? "unknown (securityfs not mounted, or no lockdown LSM)"
-				       : "unknown");
-	}
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns, ARRAY_SIZE(insns),
-			   NULL);
-	if (fd >= 0) {
-		close(fd);
-		c = check_add(d, DOC_OK, "lockdown");
-		check_value(c, "%s", mode);
-		check_verdict(c, "bpf_probe_read_kernel loads: tmpguard's programs may read kernel "
-				 "memory (integrity mode refuses only bpf_probe_write_user, which "
-				 "tmpguard does not use)");
-		return;
-	}
-	c = check_add(d, d->bpf_ok ? DOC_MISSING : DOC_WARN, "lockdown");
-	check_value(c, "%s", mode);
-	if (refused_for_privilege(d, c))
-		return;
-	check_verdict(c,
-		      "a program calling bpf_probe_read_kernel is refused (%s), as "
-		      "lockdown=confidentiality does: no tmpguard program can load; boot with "
-		      "lockdown=integrity or none",
-		      errno_name(-fd));
-	block(d, "the kernel refuses bpf_probe_read_kernel (lockdown %s)", mode);
-}
-
-static void check_ringbuf(struct doctor *d)
-{
-	int r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
-	struct doc_check *c;
-
-	if (r == 1) {
-		c = check_add(d, DOC_OK, "ringbuf map");
-		check_value(c, "supported");
-		check_verdict(c, "tmpguard delivers its events through a BPF ring buffer");
-		return;
-	}
-	c = check_add(d, DOC_MISSING, "ringbuf map");
-	if (r == 0)
-		check_value(c, "refused");
-	else
-		check_value(c, "probe failed: %s", errno_name(-r));
-	if (refused_for_privilege(d, c))
-		return;
-	check_verdict(c, "the kernel would not create a BPF_MAP_TYPE_RINGBUF map: tmpguard cannot "
-			 "deliver events");
-	block(d, "no BPF ring buffer");
-}
-
-/* libbpf_probe_bpf_prog_type() answers only yes or no: it cannot tell a type the kernel lacks
- * from a load the kernel refuses (a missing privilege, a lockdown). */
-static void check_prog_type(struct doctor *d, const char *name, enum bpf_prog_type type)
-{
-	int r = libbpf_probe_bpf_prog_type(type, NULL);
-	struct doc_check *c;
-
-	switch (type) {
-	case BPF_PROG_TYPE_TRACEPOINT:
-		if (r == 1) {
-			c = check_add(d, DOC_OK, name);
-			check_value(c, "supported");
-			check_verdict(c, "tracepoint programs load: tmpguard's open, mkdir and "
-					 "probe hooks can run");
-			return;
-		}
-		c = check_add(d, DOC_MISSING, name);
-		check_value(c, "refused");
-		if (refused_for_privilege(d, c))
-			return;
-		check_verdict(c, "tracepoint programs do not load: tmpguard cannot audit");
-		block(d, "tracepoint programs do not load");
-		return;
-	case BPF_PROG_TYPE_RAW_TRACEPOINT:
-		c = check_add(d, r == 1 ? DOC_OK : DOC_INFO, name);
-		check_value(c, r == 1 ? "supported" : "refused");
-		if (r != 1 && refused_for_privilege(d, c))
-			return;
-		check_verdict(c,
-			      r == 1 ? "raw tracepoint programs load (tmpguard does not use them)"
-				     : "raw tracepoint programs do not load; auditing does not "
-				       "need them");
-		return;
-	default: /* BPF_PROG_TYPE_TRACING */
-		if (r == 1 || d->fork_err == 0) {
-			c = check_add(d, DOC_OK, name);
-			if (r == 1)
-				check_value(c, "supported");
-			else
-				check_value(c, "tp_btf loads, fentry %s",
-					    d->fentry_err > 0 ? errno_name(d->fentry_err)
-							      : "refused");
-			check_verdict(c,
-				      "%stp_btf/sched_process_fork loads: `tmpguard run` and "
-				      "`audit --pid` can follow forks",
-				      r == 1 ? ""
-					     : "libbpf's probe (an fentry load) says no, but ");
-			return;
-		}
-		c = check_add(d, DOC_WARN, name);
-		if (d->fork_err > 0)
-			check_value(c, "tp_btf refused (%s)", errno_name(d->fork_err));
-		else
-			check_value(c, "refused");
-		if (refused_for_privilege(d, c))
-			return;
-		check_verdict(c,
-			      "no tp_btf programs: `tmpguard run` and `audit --pid` cannot follow "
-			      "forks; system-wide auditing is unaffected");
-		return;
-	}
-}
-
-/* Is "bpf" in the active LSM list? securityfs says; /proc/cmdline's lsm= is a fallback. */
-static int bpf_lsm_active(struct doctor *d)
-{
-	char list[512], cmdline[4096];
-	struct mount_hit hit;
-	struct doc_check *c;
-	const char *lsm;
-	int err;
-
-	err = read_small("/sys/kernel/security/lsm", list, sizeof(list));
-	if (!err) {
-		bool on = list_has(list, "bpf");
-
-		c = check_add(d, on ? DOC_OK : DOC_WARN, "bpf lsm active");
-		check_value(c, "%s", list);
-		check_verdict(c, on ? "bpf is an active LSM: attached LSM programs run"
-				    : "bpf is not an active LSM: LSM programs would never run; "
-				      "enforcement needs lsm=...,bpf on the kernel command line");
-		return on;
-	}
-	if (read_small("/proc/cmdline", cmdline, sizeof(cmdline)) == 0) {
-		lsm = strstr(cmdline, "lsm=");
-		if (lsm && (lsm == cmdline || lsm[-1] == ' ')) {
-			bool on;
-
-			lsm += 4;
-			cmdline[lsm - cmdline + strcspn(lsm, " ")] = '\0';
-			on = list_has(lsm, "bpf");
-			c = check_add(d, on ? DOC_OK : DOC_WARN, "bpf lsm active");
-			check_value(c, "lsm=%s (/proc/cmdline)", lsm);
-			check_verdict(c, on ? "bpf is in the boot-time LSM list"
-					    : "bpf is not in the boot-time LSM list: LSM programs "
-					      "would never run");
-			return on;
-		}
-	}
-	c = check_add(d, DOC_INFO, "bpf lsm active");
-	check_value(c, "unknown");
-	if (err == ENOENT && (find_mount("/sys/kernel/security", &hit) ||
-			      strcmp(hit.mnt_point, "/sys/kernel/security") != 0 ||
-			      strcmp(hit.fstype, "securityfs") != 0))
-		check_verdict(c, "securityfs is not mounted, so the active LSM list cannot be read "
-				 "(doctor mounts nothing; mount -t securityfs securityfs "
-				 "/sys/kernel/security to see it)");
-	else
-		check_verdict(c, "cannot read /sys/kernel/security/lsm: %s", strerror(err));
-	return -1;
-}
-
-static void check_lsm(struct doctor *d)
-{
-	int active = bpf_lsm_active(d), id, err;
-	struct doc_check *c;
-
-	if (!d->vmlinux) {
-		c = check_add(d, DOC_INFO, "bpf lsm load");
-		check_value(c, "not tried");
-		check_verdict(c,
-			      "no vmlinux BTF to find the hook in: enforcement (deny) unavailable");
-		return;
-	}
-	id = btf__find_by_name_kind(d->vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
-	if (id < 0) {
-		c = check_add(d, DOC_MISSING, "bpf lsm load");
-		check_value(c, "no bpf_lsm_file_open");
-		check_verdict(c, "kernel built without CONFIG_BPF_LSM: enforcement (deny) "
-				 "unavailable; auditing is unaffected");
-		return;
-	}
-	err = try_btf_prog(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, id);
-	if (err) {
-		c = check_add(d, DOC_WARN, "bpf lsm load");
-		check_value(c, "lsm/file_open: %s", errno_name(err));
-		if (!refused_for_privilege(d, c))
-			check_verdict(c,
-				      "BPF LSM programs refused by this kernel (%s): --enforce "
-				      "unavailable (--enforce-fallback=kill kills after the fact); "
-				      "auditing is unaffected",
-				      errno_name(err));
-	} else if (active == 0) {
-		c = check_add(d, DOC_WARN, "bpf lsm load");
-		check_value(c, "lsm/file_open: loads");
-		check_verdict(c,
-			      "loads, but bpf is not an active LSM: enforcement (deny) unavailable "
-			      "until booted with lsm=...,bpf");
-	} else {
-		c = check_add(d, DOC_OK, "bpf lsm load");
-		check_value(c, "lsm/file_open: loads");
-		check_verdict(c,
-			      active == 1
-				      ? "enforcement available: --enforce denies, --dry-run reports"
-				      : "loads; enforcement (deny) works if bpf is an active "
-					"LSM (unknown, see above)");
-	}
-}
-
-/* tp_btf attaches to the typedef that the kernel's tracepoint macros emit for each event. */
-static int try_tp_btf(struct doctor *d, const char *typedef_name, int *id)
-{
-	*id = btf__find_by_name_kind(d->vmlinux, typedef_name, BTF_KIND_TYPEDEF);
-	return *id < 0 ? -1 : try_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, *id);
-}
-
-/*
- * BPF_PROG_TYPE_TRACING covers fentry and tp_btf, and a kernel may refuse one and take the other
- * (libbpf's yes/no probe is an fentry load, so it can say no while tp_btf works). Both are tried
- * before the program type lines are written so that the TRACING line can say which.
- */
-static void probe_tracing(struct doctor *d)
-{
-	int id;
-
-	d->fentry_fn = "do_sys_openat2";
-	d->fentry_err = -1;
-	d->fork_err = -1;
-	d->iou_tp = "io_uring_submit_req";
-	d->iou_id = -ENOENT;
-	d->iou_err = -1;
-	d->iouc_err = -1;
-	d->ia32_id = -ENOENT;
-	d->sys_exit_err = -1;
-	if (!d->vmlinux)
-		return;
-	id = btf__find_by_name_kind(d->vmlinux, d->fentry_fn, BTF_KIND_FUNC);
-	if (id < 0) {
-		d->fentry_fn = "vfs_open";
-		id = btf__find_by_name_kind(d->vmlinux, d->fentry_fn, BTF_KIND_FUNC);
-	}
-	if (id >= 0)
-		d->fentry_err = try_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, id);
-	/* What tmpguard loads for `run` and `audit --pid` (bpf/proc.bpf.c). */
-	d->fork_err = try_tp_btf(d, "btf_trace_sched_process_fork", &id);
-	/* What tmpguard loads for io_uring (bpf/uring.bpf.c) and 32-bit syscalls (ia32.bpf.c). */
-	d->iou_err = try_tp_btf(d, "btf_trace_io_uring_submit_req", &d->iou_id);
-	if (d->iou_id < 0) {
-		d->iou_tp = "io_uring_submit_sqe";
-		d->iou_err = try_tp_btf(d, "btf_trace_io_uring_submit_sqe", &d->iou_id);
-	}
-	d->iouc_err = try_tp_btf(d, "btf_trace_io_uring_complete", &id);
-	d->sys_exit_err = try_tp_btf(d, "btf_trace_sys_exit", &id);
-	d->ia32_id = btf__find_by_name_kind(d->vmlinux, "__ia32_compat_sys_openat", BTF_KIND_FUNC);
-}
-
-static void check_fentry(struct doctor *d)
-{
-	struct doc_check *c;
-
-	if (!d->vmlinux) {
-		c = check_add(d, DOC_INFO, "fentry load");
-		check_value(c, "not tried");
-		check_verdict(c, "no vmlinux BTF to find an attach point in");
-	} else if (d->fentry_err < 0) {
-		c = check_add(d, DOC_INFO, "fentry load");
-		check_value(c, "not tried");
-		check_verdict(c, "neither do_sys_openat2 nor vfs_open is in vmlinux BTF");
-	} else if (d->fentry_err) {
-		c = check_add(d, DOC_INFO, "fentry load");
-		check_value(c, "fentry/%s: %s", d->fentry_fn, errno_name(d->fentry_err));
-		if (!refused_for_privilege(d, c))
-			check_verdict(c,
-				      "fentry programs refused by this kernel (%s): auditing uses "
-				      "syscall tracepoints (--hooks auto) and is unaffected",
-				      errno_name(d->fentry_err));
-	} else {
-		c = check_add(d, DOC_OK, "fentry load");
-		check_value(c, "fentry/%s: loads", d->fentry_fn);
-		check_verdict(c, "fentry programs load");
-	}
-}
-
-/* What --hooks auto (the default) audits from: the loader's own test, as it will run it. */
-static void check_hooks(struct doctor *d)
-{
-	struct doc_check *c;
-	char why[384];
-
-	if (!d->bpf_ok) {
-		c = check_add(d, DOC_INFO, "hooks");
-		check_value(c, "unknown");
-		check_verdict(c, "cannot load BPF programs without CAP_BPF and CAP_PERFMON to "
-				 "find out");
-	} else if (tg_fentry_loadable(why, sizeof(why)) == 0) {
-		d->hooks_fentry = true;
-		c = check_add(d, DOC_OK, "hooks");
-		check_value(c, "fentry");
-		check_verdict(c,
-			      "--hooks auto audits from fexit programs on do_sys_openat2, "
-			      "do_mkdirat, do_mknodat, __sys_bind, vfs_statx and do_faccessat: no "
-			      "syscall tracepoint, so other syscalls stay on the fast path");
-	} else {
-		c = check_add(d, DOC_OK, "hooks");
-		check_value(c, "tracepoint");
-		check_verdict(c,
-			      "--hooks auto audits from syscall tracepoints (every syscall then "
-			      "takes the tracing slow path): %s",
-			      why);
-	}
-}
-
-/*
- * IORING_OP_OPENAT opens files in an io-wq worker: no open(2), so none of the syscall
- * tracepoints see it. tmpguard follows such requests from submission to completion with tp_btf
- * programs on io_uring's own tracepoints (bpf/uring.bpf.c); without them they bypass it.
- */
-static void check_io_uring(struct doctor *d)
-{
-	bool hooked = d->iou_id >= 0 && d->iou_err == 0 && d->iouc_err == 0;
-	struct doc_check *c;
-	long disabled = 0;
-	int err;
-
-	err = read_sysctl("/proc/sys/kernel/io_uring_disabled", &disabled);
-	if (err && err != ENOENT) {
-		c = check_add(d, DOC_INFO, "io_uring");
-		check_value(c, "unknown");
-		check_verdict(c, "cannot read /proc/sys/kernel/io_uring_disabled: %s",
-			      strerror(err));
-	} else if (disabled == 2) {
-		c = check_add(d, DOC_OK, "io_uring");
-		check_value(c, "io_uring_disabled=2");
-		check_verdict(c, "disabled: no file can be created through io_uring");
-	} else {
-		const char *who = disabled == 1 ? "open to io_uring_group and CAP_SYS_ADMIN"
-						: "open to every process";
-
-		c = check_add(d, hooked ? DOC_OK : DOC_WARN, "io_uring");
-		if (err == ENOENT)
-			check_value(c, "enabled (no io_uring_disabled sysctl)");
-		else
-			check_value(c, "io_uring_disabled=%ld", disabled);
-		if (hooked)
-			check_verdict(c,
-				      "%s: creates through IORING_OP_OPENAT/OPENAT2 are audited "
-				      "(and denied under --enforce); one submitted with "
-				      "IOSQE_CQE_SKIP_SUCCESS is counted, its outcome unseen",
-				      who);
-		else
-			check_verdict(
-				c,
-				"%s: files created through io_uring (IORING_OP_OPENAT) bypass "
-				"tmpguard here (its io_uring hooks cannot load, see below)",
-				who);
-	}
-
-	if (d->iou_id < 0) {
-		c = check_add(d, DOC_INFO, "io_uring tp_btf");
-		check_value(c, "%s", d->vmlinux ? "no io_uring_submit_req tracepoint" : "no BTF");
-		check_verdict(c, "this kernel offers no tp_btf hook for io_uring submissions");
-	} else if (hooked) {
-		c = check_add(d, DOC_OK, "io_uring tp_btf");
-		check_value(c, "%s, io_uring_complete: load", d->iou_tp);
-		check_verdict(c, "tmpguard follows io_uring opens from submission to completion");
-	} else {
-		int e = d->iou_err ? d->iou_err : d->iouc_err;
-
-		c = check_add(d, DOC_WARN, "io_uring tp_btf");
-		check_value(c, "%s: %s", d->iou_err ? d->iou_tp : "io_uring_complete",
-			    e > 0 ? errno_name(e) : "absent");
-		if (!refused_for_privilege(d, c))
-			check_verdict(c, "tmpguard's io_uring programs cannot load here: io_uring "
-					 "creates are not audited");
-	}
-}
-
-/*
- * 32-bit syscalls (gcc -m32 programs, int 0x80) run from the ia32 table, where the per-syscall
- * tracepoints ignore them; tmpguard sees them from the generic sys_exit tracepoint
- * (bpf/ia32.bpf.c).
- */
-static void check_ia32(struct doctor *d)
-{
-	struct doc_check *c;
-
-	d->ia32 = tg_ia32_probe(d->ia32_why, sizeof(d->ia32_why));
-	if (d->ia32 == TG_IA32_OFF && d->vmlinux && d->ia32_id < 0) {
-		c = check_add(d, DOC_OK, "ia32 syscalls");
-		check_value(c, "not built in");
-		check_verdict(c, "no IA32_EMULATION: 32-bit programs cannot run here, and tmpguard "
-				 "leaves its sys_exit hook out");
-	} else if (d->ia32 == TG_IA32_OFF) {
-		c = check_add(d, DOC_OK, "ia32 syscalls");
-		check_value(c, "off");
-		check_verdict(c,
-			      "%s; no 32-bit program can run here, and tmpguard leaves its "
-			      "sys_exit hook out",
-			      d->ia32_why);
-	} else if (d->ia32 == TG_IA32_UNKNOWN && d->sys_exit_err == 0 && !d->hooks_fentry) {
-		c = check_add(d, DOC_INFO, "ia32 syscalls");
-		check_value(c, "unknown; tp_btf/sys_exit: loads");
-		check_verdict(c, "%s: tmpguard keeps its sys_exit hook in case 32-bit programs run",
-			      d->ia32_why);
-	} else if (d->sys_exit_err == 0 && d->hooks_fentry) {
-		c = check_add(d, DOC_OK, "ia32 syscalls");
-		check_value(c, "tp_btf/sys_exit: loads");
-		check_verdict(
-			c, "32-bit open, creat, openat, openat2, mkdir and probes are audited by "
-			   "the fexit programs, as native ones are; --hooks tracepoint would "
-			   "add sys_exit, a hook on every syscall");
-	} else if (d->sys_exit_err == 0) {
-		c = check_add(d, DOC_OK, "ia32 syscalls");
-		check_value(c, "tp_btf/sys_exit: loads");
-		check_verdict(c,
-			      "32-bit open, creat, openat, openat2, mkdir and probes are audited "
-			      "from sys_exit, a hook on every syscall; a host that runs no 32-bit "
-			      "code can boot with ia32_emulation=0 and do without it");
-	} else {
-		c = check_add(d, DOC_WARN, "ia32 syscalls");
-		check_value(c, "tp_btf/sys_exit: %s",
-			    d->sys_exit_err > 0 ? errno_name(d->sys_exit_err) : "absent");
-		if (!refused_for_privilege(d, c))
-			check_verdict(c, "32-bit programs (and int 0x80) create files unseen here");
-	}
-}
-
-/* Documentation/admin-guide/sysctl/fs.rst; symlinks/hardlinks since 3.6, fifos/regular 4.19. */
-static void check_protected(struct doctor *d, const char *name, const char *path, const char *one,
-			    const char *two)
-{
-	struct doc_check *c;
-	long v;
-	int err = read_sysctl(path, &v);
-
-	if (err) {
-		c = check_add(d, DOC_INFO, name);
-		check_value(c, "%s", errno_name(err));
-		if (err == ENOENT)
-			check_verdict(c, "absent: this kernel predates the protection");
-		else
-			check_verdict(c, "cannot read it: %s", strerror(err));
-		return;
-	}
-	if (v == 0) {
-		c = check_add(d, DOC_WARN, name);
-		check_value(c, "0");
-		check_verdict(c, "symlink/planted-file attacks in sticky directories work on this "
-				 "host: the findings tmpguard reports are exploitable here");
-	} else if (v == 1 || (v == 2 && two)) {
-		c = check_add(d, DOC_OK, name);
-		check_value(c, "%ld", v);
-		check_verdict(c, "%s", v == 1 ? one : two);
-	} else {
-		c = check_add(d, DOC_INFO, name);
-		check_value(c, "%ld", v);
-		check_verdict(c, "unexpected value");
-	}
-}
-
-static void check_tmpdir(struct doctor *d, const char *dir)
-{
-	const char *arrow = "", *target = "";
-	char real[PATH_MAX];
-	struct mount_hit hit;
-	struct doc_check *c;
-	bool own_mount;
-	struct stat st;
-	unsigned int perm;
-	long hardlinks;
-	int err;
-
-	if (!realpath(dir, real) || stat(real, &st)) {
-		err = errno;
-		c = check_add(d, DOC_INFO, dir);
-		check_value(c, "%s", errno_name(err));
-		if (err == ENOENT)
-			check_verdict(c, "absent");
-		else
-			check_verdict(c, "cannot look at it: %s", strerror(err));
-		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		c = check_add(d, DOC_INFO, dir);
-		check_value(c, "not a directory");
-		check_verdict(c, "not a temporary directory on this host");
-		return;
-	}
-	if (strcmp(real, dir) != 0) { /* a symlink, e.g. /var/tmp -> /tmp */
-		arrow = "-> ";
-		target = real;
-	}
-	perm = st.st_mode & 07777;
-	err = find_mount(real, &hit);
-	own_mount = err || strcmp(hit.mnt_point, real) == 0; /* unknown: claim no sharing */
-
-	if ((st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH)) {
-		c = check_add(d, DOC_OK, dir);
-		/* Hardlinks cannot cross filesystems: on its own mount nothing outside can be
-		 * linked in. fs.protected_hardlinks=1 limits links to files the linker owns. */
-		if (!own_mount &&
-		    (read_sysctl("/proc/sys/fs/protected_hardlinks", &hardlinks) || hardlinks != 1))
-			check_verdict(
-				c,
-				"sticky and world-writable: a shared directory tmpguard "
-				"audits; on the filesystem of %s, and fs.protected_hardlinks "
-				"is off, so users can hardlink others' files from there into it",
-				hit.mnt_point);
-		else
-			check_verdict(c, "sticky and world-writable: a shared directory tmpguard "
-					 "audits");
-	} else if (st.st_mode & S_IWOTH) {
-		c = check_add(d, DOC_WARN, dir);
-		check_verdict(c,
-			      "world-writable without the sticky bit: any user can delete or "
-			      "replace anyone's files here (chmod 1777 %s)",
-			      dir);
-	} else {
-		c = check_add(d, DOC_INFO, dir);
-		check_verdict(c, "not world-writable: not a shared directory");
-	}
-	if (err)
-		check_value(c, "%s%s%smount unknown (%s), mode %04o", arrow, target,
-			    *target ? ", " : "", errno_name(err), perm);
-	else
-		check_value(c, "%s%s%s%s%s%s%s, %s %s %s, mode %04o", arrow, target,
-			    *target ? ", " : "", hit.fstype, own_mount ? "" : " on ",
-			    own_mount ? "" : hit.mnt_point,
-			    own_mount ? "" : " (not a separate mount)",
-			    list_has(hit.mnt_opts, "nosuid") ? "nosuid" : "suid",
-			    list_has(hit.mnt_opts, "nodev") ? "nodev" : "dev",
-			    list_has(hit.mnt_opts, "noexec") ? "noexec" : "exec", perm);
-}
-
-static void check_privileges(struct doctor *d)
-{
-	static const struct {
-		int bit;
-		const char *name;
-	} caps[] = {
-		{TG_CAP_BPF, "CAP_BPF"},
-		{TG_CAP_PERFMON, "CAP_PERFMON"},
-		{TG_CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
-	};
-	char have[64] = "", lack[64] = "";
-	struct doc_check *c;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(caps); i++) {
-		char *buf = d->cap_eff & (1ULL << caps[i].bit) ? have : lack;
-
-		snprintf(buf + strlen(buf), 64 - strlen(buf), "%s%s", *buf ? " " : "",
-			 caps[i].name);
-	}
-	c = check_add(d, *lack ? DOC_MISSING : DOC_OK, "privileges");
-	if (!*lack)
-		check_value(c, "euid %u; %shas %s", (unsigned int)geteuid(),
-			    d->caps_known ? "" : "CapEff unknown, ", have);
-	else if (!*have)
-		check_value(c, "euid %u; %slacks %s", (unsigned int)geteuid(),
-			    d->caps_known ? "" : "CapEff unknown, ", lack);
-	else
-		check_value(c, "euid %u; %shas %s; lacks %s", (unsigned int)geteuid(),
-			    d->caps_known ? "" : "CapEff unknown, ", have, lack);
-	/* The loader checks all three (user/host/loader.c): CAP_SYS_ADMIN for mounting tracefs. */
-	if (!*lack) {
-		check_verdict(c,
-			      "%s: tmpguard may mount tracefs, load its programs and attach them",
-			      geteuid() == 0 ? "running as root" : "capabilities suffice");
-	} else {
-		check_verdict(c, "tmpguard needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: run it as "
-				 "root (sudo tmpguard ...)");
-		block(d, "not running as root (tmpguard needs CAP_BPF, CAP_PERFMON and "
-			 "CAP_SYS_ADMIN)");
-	}
 }
 
 static void run_checks(struct doctor *d)
@@ -1077,50 +237,6 @@ static void run_checks(struct doctor *d)
 	check_tmpdir(d, "/var/tmp");
 	check_tmpdir(d, "/dev/shm");
 	check_privileges(d);
-}
-
-static int ignore_record(void *ctx, void *data, size_t size)
-{
-	(void)ctx, (void)data, (void)size;
-	return 0;
-}
-
-static void add_prog(void *ctx, const char *name, const char *sec, int fd)
-{
-	struct doctor *d = ctx;
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	struct doc_prog *p;
-
-	if (d->n_progs >= DOCTOR_MAX_PROGS)
-		return;
-	p = &d->progs[d->n_progs++];
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->sec, sizeof(p->sec), "%s", sec);
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		p->verified_insns = info.verified_insns;
-}
-
-/*
- * -v: loads tmpguard's programs as `tmpguard audit` would here (the hooks --hooks auto picks,
- * no enforcement; tracefs is mounted if it is not) and keeps what the verifier did with each:
- * deterministic for a kernel and a mode, budgeted (TG_VERIFIED_INSNS_BUDGET).
- */
-static void load_programs(struct doctor *d)
-{
-	struct tg_loader_opts lo = {
-		.file_loose_mask = 0027,
-		.dir_loose_mask = 0077,
-		.ringbuf_bytes = 1 << 16,
-		.hooks = TG_HOOKS_AUTO,
-	};
-	struct tg_bpf *b =
-		tg_bpf_start(&lo, ignore_record, NULL, d->progs_err, sizeof(d->progs_err), NULL);
-
-	if (!b)
-		return;
-	tg_bpf_for_each_attached(b, add_prog, d);
-	tg_bpf_stop(b);
 }
 
 static void print_progs(const struct doctor *d)
