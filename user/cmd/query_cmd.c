@@ -84,39 +84,107 @@ static int parse_int(struct argp_state *state, const char *what, const char *arg
 	return 0;
 }
 
+/* --uid: a number, or a user name looked up in the user database. */
+static int parse_uid(struct argp_state *state, const char *arg, int64_t *uid)
+{
+	struct passwd *pw;
+
+	if (isdigit((unsigned char)arg[0]))
+		return parse_int(state, "uid", arg, 0, UINT32_MAX, uid) ? EINVAL : 0;
+	pw = getpwnam(arg);
+	if (!pw) {
+		argp_error(state, "unknown user '%s'", arg);
+		return EINVAL;
+	}
+	*uid = pw->pw_uid;
+	return 0;
+}
+
+/* --container: 1 to 64 hex digits, kept in lowercase as the store holds them. */
+static int parse_container(struct argp_state *state, const char *arg, struct query_args *a)
+{
+	size_t n = strlen(arg);
+
+	if (n == 0 || n >= sizeof(a->container) || n > 64) {
+		argp_error(state, "invalid container id '%s': expected 1 to 64 hex digits", arg);
+		return EINVAL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		if (arg[i] && !isxdigit((unsigned char)arg[i])) {
+			argp_error(state, "invalid container id '%s': expected hex digits", arg);
+			return EINVAL;
+		}
+		a->container[i] = tolower((unsigned char)arg[i]);
+	}
+	a->q.container = a->container;
+	return 0;
+}
+
+static int parse_format(struct argp_state *state, const char *arg, int *format)
+{
+	if (!strcmp(arg, "text"))
+		*format = FMT_TEXT;
+	else if (!strcmp(arg, "json"))
+		*format = FMT_JSON;
+	else if (!strcmp(arg, "csv"))
+		*format = FMT_CSV;
+	else {
+		argp_error(state, "invalid format '%s': expected text, json or csv", arg);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* --since and --until: a duration back from now, an RFC 3339 time or a date. */
+static int parse_time(struct argp_state *state, const char *arg, int64_t now_ns, int64_t *t,
+		      bool *has)
+{
+	if (tg_parse_time_arg(arg, now_ns, t)) {
+		argp_error(state,
+			   "invalid time '%s': expected a duration back from now (90s, 15m, 2h, "
+			   "30d, 1w), an RFC 3339 time or a date (2026-11-28)",
+			   arg);
+		return EINVAL;
+	}
+	*has = true;
+	return 0;
+}
+
+/* Once every argument is parsed: what the command needs, and filters that can match. */
+static int check_args(struct argp_state *state, const struct query_args *a)
+{
+	if (!a->db) {
+		argp_error(state, "--db FILE is required");
+		return EINVAL;
+	}
+	if (a->q.has_since && a->q.has_until && a->q.until_ns <= a->q.since_ns) {
+		argp_error(state, "--until is not after --since: nothing can match");
+		return EINVAL;
+	}
+	return 0;
+}
+
 static error_t parse_query(int key, char *arg, struct argp_state *state)
 {
 	struct query_args *a = state->input;
 	struct tg_query *q = &a->q;
 	int64_t v;
-	size_t n;
 
 	switch (key) {
 	case OPT_DB:
 		a->db = arg;
-		break;
+		return 0;
 	case OPT_SINCE:
+		return parse_time(state, arg, a->now_ns, &q->since_ns, &q->has_since);
 	case OPT_UNTIL:
-		if (tg_parse_time_arg(arg, a->now_ns,
-				      key == OPT_SINCE ? &q->since_ns : &q->until_ns)) {
-			argp_error(state,
-				   "invalid time '%s': expected a duration back from now (90s, "
-				   "15m, 2h, 30d, 1w), an RFC 3339 time or a date (2026-11-28)",
-				   arg);
-			return EINVAL;
-		}
-		if (key == OPT_SINCE)
-			q->has_since = true;
-		else
-			q->has_until = true;
-		break;
+		return parse_time(state, arg, a->now_ns, &q->until_ns, &q->has_until);
 	case OPT_RULE:
 		if (tg_rule_parse(arg) < 0) {
 			argp_error(state, "unknown rule '%s'", arg);
 			return EINVAL;
 		}
 		q->rule = arg;
-		break;
+		return 0;
 	case OPT_SEVERITY:
 		q->severity = tg_severity_parse(arg);
 		if (q->severity < 0) {
@@ -125,88 +193,44 @@ static error_t parse_query(int key, char *arg, struct argp_state *state)
 				   arg);
 			return EINVAL;
 		}
-		break;
+		return 0;
 	case OPT_EXE:
 		if (!*arg) {
 			argp_error(state, "--exe needs a path or a name");
 			return EINVAL;
 		}
 		q->exe = arg;
-		break;
+		return 0;
 	case OPT_PID:
 		if (parse_int(state, "pid", arg, 1, INT_MAX, &q->pid))
 			return EINVAL;
 		q->has_pid = true;
-		break;
+		return 0;
 	case OPT_UID:
-		if (isdigit((unsigned char)arg[0])) {
-			if (parse_int(state, "uid", arg, 0, UINT32_MAX, &q->uid))
-				return EINVAL;
-		} else {
-			struct passwd *pw = getpwnam(arg);
-
-			if (!pw) {
-				argp_error(state, "unknown user '%s'", arg);
-				return EINVAL;
-			}
-			q->uid = pw->pw_uid;
-		}
-		q->has_uid = true;
-		break;
-	case OPT_CONTAINER:
-		n = strlen(arg);
-		if (n == 0 || n >= sizeof(a->container) || n > 64) {
-			argp_error(state, "invalid container id '%s': expected 1 to 64 hex digits",
-				   arg);
+		if (parse_uid(state, arg, &q->uid))
 			return EINVAL;
-		}
-		for (size_t i = 0; i <= n; i++) {
-			if (arg[i] && !isxdigit((unsigned char)arg[i])) {
-				argp_error(state, "invalid container id '%s': expected hex digits",
-					   arg);
-				return EINVAL;
-			}
-			a->container[i] = tolower((unsigned char)arg[i]);
-		}
-		q->container = a->container;
-		break;
+		q->has_uid = true;
+		return 0;
+	case OPT_CONTAINER:
+		return parse_container(state, arg, a);
 	case OPT_PATH:
 		q->path_glob = arg;
-		break;
+		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			a->format = FMT_TEXT;
-		else if (!strcmp(arg, "json"))
-			a->format = FMT_JSON;
-		else if (!strcmp(arg, "csv"))
-			a->format = FMT_CSV;
-		else {
-			argp_error(state, "invalid format '%s': expected text, json or csv", arg);
-			return EINVAL;
-		}
-		break;
+		return parse_format(state, arg, &a->format);
 	case OPT_LIMIT:
 		if (parse_int(state, "limit", arg, 1, LONG_MAX, &v))
 			return EINVAL;
 		q->limit = v;
-		break;
+		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		return EINVAL;
 	case ARGP_KEY_END:
-		if (!a->db) {
-			argp_error(state, "--db FILE is required");
-			return EINVAL;
-		}
-		if (q->has_since && q->has_until && q->until_ns <= q->since_ns) {
-			argp_error(state, "--until is not after --since: nothing can match");
-			return EINVAL;
-		}
-		break;
+		return check_args(state, a);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
-	return 0;
 }
 
 static const char query_doc[] =
