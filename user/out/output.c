@@ -99,17 +99,12 @@ static json_object *cwe_json(enum tg_rule rule)
 	return arr;
 }
 
-json_object *tg_report_json(const struct tg_report *r)
+/* What was found: the rule, its severity and CWEs, what was done, through which call. */
+static void add_finding(json_object *o, const struct tg_report *r, json_object *escaped)
 {
-	const struct tg_event *e = r->e;
-	const struct tg_proc_info *p = r->proc;
-	json_object *o = json_object_new_object(), *proc = json_object_new_object();
-	json_object *escaped = json_object_new_array(), *flags = json_object_new_array();
-	const char *names[24];
-	char buf[64], unknown[24];
-	int n;
+	char buf[64];
 
-	tg_format_time(e->ts_ns + r->boot_to_real_ns, buf, sizeof(buf));
+	tg_format_time(r->e->ts_ns + r->boot_to_real_ns, buf, sizeof(buf));
 	json_object_object_add(o, "type", json_object_new_string("finding"));
 	json_object_object_add(o, "time", json_object_new_string(buf));
 	if (r->host)
@@ -121,8 +116,20 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "action",
 			       json_object_new_string(tg_action_taken_name(r->action)));
 	json_object_object_add(o, "why", json_object_new_string(tg_rule_why(r->finding.rule)));
-	json_object_object_add(o, "syscall", json_object_new_string(tg_syscall_name(e->syscall)));
-	json_object_object_add(o, "entry", json_object_new_string(tg_entry_name(e->entry)));
+	json_object_object_add(o, "syscall",
+			       json_object_new_string(tg_syscall_name(r->e->syscall)));
+	json_object_object_add(o, "entry", json_object_new_string(tg_entry_name(r->e->entry)));
+}
+
+/* The file: the path as requested, flags and modes, and what the call created. */
+static void add_file(json_object *o, const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	json_object *flags = json_object_new_array();
+	const char *names[24];
+	char unknown[24];
+	int n;
+
 	add_str(o, "path", e->path, escaped);
 	json_object_object_add(o, "path_truncated",
 			       json_object_new_boolean(e->facts & TG_F_PATH_TRUNC));
@@ -148,6 +155,14 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "created", json_object_new_boolean(e->facts & TG_F_CREATED));
 	json_object_object_add(o, "file_uid", json_object_new_int64(e->file_uid));
 	json_object_object_add(o, "file_nlink", json_object_new_int64(e->file_nlink));
+}
+
+/* The directory and the decision about it: shared?, reached through a link?, the name the
+ * caller used against the one opened, and the ENOENT probe that preceded the create. */
+static void add_decision(json_object *o, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+
 	json_object_object_add(o, "dir_shared", json_object_new_boolean(r->dir.shared));
 	json_object_object_add(o, "requested_dir",
 			       json_object_new_string(r->dir.unknown ? "unknown" : "resolved"));
@@ -187,6 +202,33 @@ json_object *tg_report_json(const struct tg_report *r)
 	} else {
 		json_object_object_add(o, "probe", NULL);
 	}
+}
+
+/* Which process, whatever reuses its pid later: its start, and an id built from it. */
+static void add_start(json_object *proc, const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	char st[64], id[320];
+
+	if (!e->start_ns) {
+		json_object_object_add(proc, "start_time", NULL);
+		json_object_object_add(proc, "exec_id", NULL);
+		return;
+	}
+	/* In u64, as the event time is: a wild value wraps, never overflows. */
+	tg_format_time((int64_t)(e->start_ns + (uint64_t)r->boot_to_real_ns), st, sizeof(st));
+	json_object_object_add(proc, "start_time", json_object_new_string(st));
+	snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
+		 (unsigned long long)e->start_ns, e->pid);
+	add_str(proc, "exec_id", id, escaped);
+}
+
+/* The process: ids, names, command line, cgroup and container, audit session. */
+static json_object *proc_json(const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	json_object *proc = json_object_new_object();
 
 	json_object_object_add(proc, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(proc, "tid", json_object_new_int64(e->tid));
@@ -206,46 +248,53 @@ json_object *tg_report_json(const struct tg_report *r)
 			       p->runtime ? json_object_new_string(p->runtime) : NULL);
 	json_object_object_add(proc, "mntns", json_object_new_int64(e->mntns));
 	json_object_object_add(proc, "sid", json_object_new_int64(e->sid));
-	/* Which process, whatever reuses its pid later: its start, and an id built from it. */
-	if (e->start_ns) {
-		char st[64], id[320];
-
-		/* In u64, as the event time is: a wild value wraps, never overflows. */
-		tg_format_time((int64_t)(e->start_ns + (uint64_t)r->boot_to_real_ns), st,
-			       sizeof(st));
-		json_object_object_add(proc, "start_time", json_object_new_string(st));
-		snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
-			 (unsigned long long)e->start_ns, e->pid);
-		add_str(proc, "exec_id", id, escaped);
-	} else {
-		json_object_object_add(proc, "start_time", NULL);
-		json_object_object_add(proc, "exec_id", NULL);
-	}
+	add_start(proc, r, escaped);
 	json_object_object_add(proc, "auid",
 			       e->auid == TG_AUID_UNSET ? NULL : json_object_new_int64(e->auid));
 	json_object_object_add(proc, "sessionid",
 			       e->ses == TG_AUID_UNSET ? NULL : json_object_new_int64(e->ses));
-	json_object_object_add(o, "proc", proc);
-	if (p->n_ancestry) {
-		json_object *anc = json_object_new_array();
+	return proc;
+}
 
-		for (unsigned i = 0; i < p->n_ancestry; i++) {
-			const struct tg_ancestor *a = &p->ancestry[i];
-			json_object *ao = json_object_new_object();
+/* The parent chain, parent first, when it was read. */
+static void add_ancestry(json_object *o, const struct tg_proc_info *p, json_object *escaped)
+{
+	json_object *anc;
 
-			json_object_object_add(ao, "pid", json_object_new_int64(a->pid));
-			add_str(ao, "comm", a->comm, escaped);
-			if (a->exe[0])
-				add_str(ao, "exe", a->exe, escaped);
-			else
-				json_object_object_add(ao, "exe", NULL);
-			json_object_array_add(anc, ao);
-		}
-		json_object_object_add(o, "ancestry", anc);
-		json_object_object_add(o, "ancestry_truncated",
-				       json_object_new_boolean(p->ancestry_truncated));
+	if (!p->n_ancestry)
+		return;
+	anc = json_object_new_array();
+	for (unsigned i = 0; i < p->n_ancestry; i++) {
+		const struct tg_ancestor *a = &p->ancestry[i];
+		json_object *ao = json_object_new_object();
+
+		json_object_object_add(ao, "pid", json_object_new_int64(a->pid));
+		add_str(ao, "comm", a->comm, escaped);
+		if (a->exe[0])
+			add_str(ao, "exe", a->exe, escaped);
+		else
+			json_object_object_add(ao, "exe", NULL);
+		json_object_array_add(anc, ao);
 	}
+	json_object_object_add(o, "ancestry", anc);
+	json_object_object_add(o, "ancestry_truncated",
+			       json_object_new_boolean(p->ancestry_truncated));
+}
 
+/*
+ * Keys in a fixed order (the record's documented shape): the finding, the file, the decision,
+ * the process and its ancestry, the advice. `escaped` collects, in that order, the keys whose
+ * bytes were not valid UTF-8; it is added last, when not empty.
+ */
+json_object *tg_report_json(const struct tg_report *r)
+{
+	json_object *o = json_object_new_object(), *escaped = json_object_new_array();
+
+	add_finding(o, r, escaped);
+	add_file(o, r, escaped);
+	add_decision(o, r);
+	json_object_object_add(o, "proc", proc_json(r, escaped));
+	add_ancestry(o, r->proc, escaped);
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
 	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r)));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
