@@ -246,17 +246,66 @@ static bool in_period(const struct tg_rpt *r, int64_t t)
 	       (r->opts.until_ns == TG_RPT_NOTIME || t <= r->opts.until_ns);
 }
 
+/* One identity per finding: the same record read from two inputs counts once. False for a
+ * duplicate, and when out of memory (r->failed). */
+static bool first_seen(struct tg_rpt *r, json_object *o, json_object *proc, const char *host,
+		       const char *path, const char *rule_id)
+{
+	char *key;
+	bool created;
+
+	if (asprintf(&key, "%zu:%s|%s|%lld|%lld|%zu:%s|%s", strlen(host), host,
+		     tg_json_str(o, "time", NULL), (long long)tg_json_int(proc, "pid", -1),
+		     (long long)tg_json_int(proc, "tid", -1), strlen(path), path, rule_id) < 0) {
+		r->failed = true;
+		return false;
+	}
+	rpt_table_row(r, &r->seen, key, NULL, &created);
+	free(key);
+	if (r->failed)
+		return false;
+	if (!created)
+		r->inputs[r->n_inputs - 1].duplicates++;
+	return created;
+}
+
+/* The finding's CWEs counted, and listed in cwes ("CWE-377, CWE-59"): the record's, or for
+ * older records without "cwe" the rule's own. */
+static void count_cwes(struct tg_rpt *r, json_object *o, int sev, int rule, int64_t t, char *cwes,
+		       size_t size)
+{
+	json_object *cwe = tg_json_get(o, "cwe");
+	size_t n = tg_json_array_len(cwe);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *c = json_object_get_string(json_object_array_get_idx(cwe, i));
+
+		if (!c)
+			continue;
+		snprintf(cwes + strlen(cwes), size - strlen(cwes), "%s%s", *cwes ? ", " : "", c);
+		rpt_count_in(r, &r->cwe, c, NULL, NULL, sev, rule, t);
+	}
+	if (!n && rule < TG_RULE_MAX) {
+		char buf[64], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", tg_rule_cwe(rule));
+		for (char *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			snprintf(cwes + strlen(cwes), size - strlen(cwes), "%s%s",
+				 *cwes ? ", " : "", c);
+			rpt_count_in(r, &r->cwe, c, NULL, NULL, sev, rule, t);
+		}
+	}
+}
+
 void rpt_add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t where)
 {
-	json_object *proc = tg_json_get(o, "proc"), *esc = tg_json_get(o, "escaped_fields"), *cwe;
+	json_object *proc = tg_json_get(o, "proc"), *esc = tg_json_get(o, "escaped_fields");
 	struct tg_rpt_session *s = session >= 0 ? &r->sessions[session] : NULL;
 	const char *rule_id = tg_json_str(o, "rule", NULL), *advice;
 	int64_t t = rpt_get_time(o, "time");
 	int sev = tg_severity_parse(tg_json_str(o, "severity", NULL));
-	char *host = NULL, *exe = NULL, *path = NULL, *pattern = NULL, *key = NULL, cwes[256] = "";
-	bool created;
+	char *host = NULL, *exe = NULL, *path = NULL, *pattern = NULL, cwes[256] = "";
 	int rule;
-	size_t n;
 
 	if (t == TG_RPT_NOTIME || !rule_id || sev < 0) {
 		rpt_invalid(r, where,
@@ -272,49 +321,13 @@ void rpt_add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t wh
 	host = rpt_str_field(r, o, "host", esc, s ? s->host : "unknown");
 	exe = rpt_str_field(r, proc, "exe", esc, "");
 	path = rpt_str_field(r, o, "path", esc, "");
-	if (r->failed)
+	if (r->failed || !first_seen(r, o, proc, host, path, rule_id))
 		goto out;
-	/* One identity per finding: the same record read from two inputs counts once. */
-	if (asprintf(&key, "%zu:%s|%s|%lld|%lld|%zu:%s|%s", strlen(host), host,
-		     tg_json_str(o, "time", NULL), (long long)tg_json_int(proc, "pid", -1),
-		     (long long)tg_json_int(proc, "tid", -1), strlen(path), path, rule_id) < 0) {
-		key = NULL;
-		r->failed = true;
-		goto out;
-	}
-	rpt_table_row(r, &r->seen, key, NULL, &created);
-	if (r->failed)
-		goto out;
-	if (!created) {
-		r->inputs[r->n_inputs - 1].duplicates++;
-		goto out;
-	}
 
 	rule = tg_rule_parse(rule_id);
 	if (rule < 0)
 		rule = TG_RULE_MAX;
-	cwe = tg_json_get(o, "cwe");
-	n = tg_json_array_len(cwe);
-	for (size_t i = 0; i < n; i++) {
-		const char *c = json_object_get_string(json_object_array_get_idx(cwe, i));
-
-		if (!c)
-			continue;
-		snprintf(cwes + strlen(cwes), sizeof(cwes) - strlen(cwes), "%s%s",
-			 *cwes ? ", " : "", c);
-		rpt_count_in(r, &r->cwe, c, NULL, NULL, sev, rule, t);
-	}
-	if (!n && rule < TG_RULE_MAX) {
-		/* Older records without "cwe": the rule's own. */
-		char buf[64], *save = NULL;
-
-		snprintf(buf, sizeof(buf), "%s", tg_rule_cwe(rule));
-		for (char *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-			snprintf(cwes + strlen(cwes), sizeof(cwes) - strlen(cwes), "%s%s",
-				 *cwes ? ", " : "", c);
-			rpt_count_in(r, &r->cwe, c, NULL, NULL, sev, rule, t);
-		}
-	}
+	count_cwes(r, o, sev, rule, t, cwes, sizeof(cwes));
 	r->total++;
 	r->by_sev[sev]++;
 	if (r->first_ns == TG_RPT_NOTIME || t < r->first_ns)
@@ -339,7 +352,6 @@ void rpt_add_finding(struct tg_rpt *r, json_object *o, long session, uint64_t wh
 	if (r->opts.keep_findings)
 		keep_finding(r, o, esc, t, sev, rule, host, exe, path);
 out:
-	free(key);
 	free(host);
 	free(exe);
 	free(path);

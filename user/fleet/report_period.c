@@ -18,6 +18,7 @@
 #define DAY_NS	 (24 * HOUR_NS)
 #define WEEK_NS	 (7 * DAY_NS)
 #define MAX_BARS 400 /* trend buckets at most; longer periods get wider buckets */
+#define TIME_LEN 32  /* tg_rpt_time's text, "unknown" included */
 
 /* ---- times ---- */
 
@@ -332,10 +333,9 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
-void rpt_build_gaps(struct tg_rpt *r)
+/* Lines or rows of an input that could not be read or understood; undated sessions. */
+static void gaps_inputs(struct tg_rpt *r)
 {
-	char a[32], b[32], d1[32], d2[32];
-
 	for (size_t i = 0; i < r->n_inputs; i++) {
 		const struct tg_rpt_input *in = &r->inputs[i];
 		const char *unit = in->sqlite ? "row" : "line";
@@ -356,100 +356,119 @@ void rpt_build_gaps(struct tg_rpt *r)
 			add_gap(r, "%s: %llu session%s without any time left out of the period",
 				in->name, (unsigned long long)in->undated, plural(in->undated));
 	}
+}
+
+/* Nothing at all, or a period asked for that the sessions do not cover. */
+static void gaps_period(struct tg_rpt *r)
+{
+	char a[32], b[32], d1[32], d2[32];
+	int64_t from = r->opts.since_ns, to = r->opts.until_ns;
+
 	if (!r->n_sessions && r->opts.since_ns == TG_RPT_NOTIME &&
 	    r->opts.until_ns == TG_RPT_NOTIME)
 		add_gap(r, "the inputs hold no session and no finding: this report saw nothing");
-	if (r->opts.since_ns != TG_RPT_NOTIME || r->opts.until_ns != TG_RPT_NOTIME) {
-		int64_t from = r->opts.since_ns, to = r->opts.until_ns;
-
-		if (to == TG_RPT_NOTIME)
-			to = r->opts.now_ns;
-		if (r->covered_from == TG_RPT_NOTIME) {
-			tg_rpt_time(from, a, sizeof(a));
-			tg_rpt_time(to, b, sizeof(b));
-			add_gap(r, "no session covers any of the period asked for (%s to %s)",
-				from == TG_RPT_NOTIME ? "the start" : a, b);
-		} else if (from != TG_RPT_NOTIME && to > from &&
-			   r->covered_ns < (to - from) - NSEC) {
-			tg_rpt_duration(r->covered_ns, d1, sizeof(d1));
-			tg_rpt_duration(to - from, d2, sizeof(d2));
-			add_gap(r,
-				"the sessions cover %s of the %s asked for (%.0f%%): nothing was "
-				"watched the rest of the time",
-				d1, d2, r->covered_ns * 100.0 / (double)(to - from));
-		}
+	if (r->opts.since_ns == TG_RPT_NOTIME && r->opts.until_ns == TG_RPT_NOTIME)
+		return;
+	if (to == TG_RPT_NOTIME)
+		to = r->opts.now_ns;
+	if (r->covered_from == TG_RPT_NOTIME) {
+		tg_rpt_time(from, a, sizeof(a));
+		tg_rpt_time(to, b, sizeof(b));
+		add_gap(r, "no session covers any of the period asked for (%s to %s)",
+			from == TG_RPT_NOTIME ? "the start" : a, b);
+	} else if (from != TG_RPT_NOTIME && to > from && r->covered_ns < (to - from) - NSEC) {
+		tg_rpt_duration(r->covered_ns, d1, sizeof(d1));
+		tg_rpt_duration(to - from, d2, sizeof(d2));
+		add_gap(r,
+			"the sessions cover %s of the %s asked for (%.0f%%): nothing was "
+			"watched the rest of the time",
+			d1, d2, r->covered_ns * 100.0 / (double)(to - from));
 	}
-	for (size_t i = 0; i < r->n_sessions; i++) {
-		const struct tg_rpt_session *s = &r->sessions[i];
+}
 
-		tg_rpt_time(s->start_ns, a, sizeof(a));
-		tg_rpt_time(s->end_ns, b, sizeof(b));
-		if (!s->clean)
-			add_gap(r,
-				"%s: the session started %s has no clean stop (crashed, killed, "
-				"or still running): nothing is known after its last record, at %s",
-				s->host, a, b);
-		for (size_t k = 0; k < s->n_unhealthy; k++) {
-			bool open = s->unhealthy[k].to_ns == TG_RPT_NOTIME;
+/*
+ * When a session was blind: no clean stop, or windows in which the BPF programs were not
+ * working. a (TIME_LEN bytes) gets the session's start, then each window's start in turn; the
+ * counts that follow (gaps_session_counts) name the session by what a holds at the end, which
+ * is the last window's start when there was one.
+ */
+static void gaps_session_blind(struct tg_rpt *r, const struct tg_rpt_session *s, char *a)
+{
+	char b[32];
 
-			tg_rpt_time(s->unhealthy[k].from_ns, a, sizeof(a));
-			tg_rpt_time(open ? s->end_ns : s->unhealthy[k].to_ns, b, sizeof(b));
-			add_gap(r,
-				"%s: the BPF programs were not working from %s %s %s (%s): nothing "
-				"was seen then",
-				s->host, a, open ? "to the session's last record, at" : "to", b,
-				s->unhealthy[k].reason ? s->unhealthy[k].reason
-						       : "no reason given");
-		}
-		if (s->forks_untracked)
-			add_gap(r,
-				"%s: %llu fork%s in the process tree of the session started %s "
-				"%s not followed (the tracking map was full): what %s did was not "
-				"seen",
-				s->host, (unsigned long long)s->forks_untracked,
-				plural(s->forks_untracked), a,
-				s->forks_untracked == 1 ? "was" : "were",
-				s->forks_untracked == 1 ? "that process" : "those processes");
-		if (s->not_printed)
-			add_gap(r,
-				"%s: %llu repeated finding%s of the session started %s counted by "
-				"its summary but not recorded (rate limit): not in these tables",
-				s->host, (unsigned long long)s->not_printed, plural(s->not_printed),
-				a);
-		if (s->over_budget)
-			add_gap(r,
-				"%s: %llu finding%s of the session started %s counted by its "
-				"summary but not recorded: over a user's or the host's budget "
-				"(rate_limit.per_user_per_minute, per_host_per_minute: a flood; "
-				"by uid in the summary)",
-				s->host, (unsigned long long)s->over_budget, plural(s->over_budget),
-				a);
-		if (s->unresolved)
-			add_gap(r,
-				"%s: %llu record%s of the session started %s named a directory "
-				"that could not be resolved (the process was gone, or in another "
-				"mount namespace): opens were judged by the directory holding the "
-				"file, mkdirs not at all",
-				s->host, (unsigned long long)s->unresolved, plural(s->unresolved),
-				a);
-		if (s->malformed)
-			add_gap(r,
-				"%s: %llu record%s of the session started %s could not be decoded",
-				s->host, (unsigned long long)s->malformed, plural(s->malformed), a);
-		if (s->commit_failures)
-			add_gap(r,
-				"%s: %llu commit%s to the store of the session started %s failed: "
-				"the findings of %s are missing from it",
-				s->host, (unsigned long long)s->commit_failures,
-				plural(s->commit_failures), a,
-				s->commit_failures == 1 ? "that batch" : "those batches");
-		if (s->records_failed)
-			add_gap(r,
-				"%s: %llu record%s of the session started %s could not be written "
-				"to its output",
-				s->host, (unsigned long long)s->records_failed,
-				plural(s->records_failed), a);
+	tg_rpt_time(s->start_ns, a, TIME_LEN);
+	tg_rpt_time(s->end_ns, b, sizeof(b));
+	if (!s->clean)
+		add_gap(r,
+			"%s: the session started %s has no clean stop (crashed, killed, "
+			"or still running): nothing is known after its last record, at %s",
+			s->host, a, b);
+	for (size_t k = 0; k < s->n_unhealthy; k++) {
+		bool open = s->unhealthy[k].to_ns == TG_RPT_NOTIME;
+
+		tg_rpt_time(s->unhealthy[k].from_ns, a, TIME_LEN);
+		tg_rpt_time(open ? s->end_ns : s->unhealthy[k].to_ns, b, sizeof(b));
+		add_gap(r,
+			"%s: the BPF programs were not working from %s %s %s (%s): nothing "
+			"was seen then",
+			s->host, a, open ? "to the session's last record, at" : "to", b,
+			s->unhealthy[k].reason ? s->unhealthy[k].reason : "no reason given");
 	}
+}
+
+/* What a session's summary counted but its records do not hold; a: as gaps_session_blind
+ * left it. */
+static void gaps_session_counts(struct tg_rpt *r, const struct tg_rpt_session *s, const char *a)
+{
+	if (s->forks_untracked)
+		add_gap(r,
+			"%s: %llu fork%s in the process tree of the session started %s "
+			"%s not followed (the tracking map was full): what %s did was not "
+			"seen",
+			s->host, (unsigned long long)s->forks_untracked, plural(s->forks_untracked),
+			a, s->forks_untracked == 1 ? "was" : "were",
+			s->forks_untracked == 1 ? "that process" : "those processes");
+	if (s->not_printed)
+		add_gap(r,
+			"%s: %llu repeated finding%s of the session started %s counted by "
+			"its summary but not recorded (rate limit): not in these tables",
+			s->host, (unsigned long long)s->not_printed, plural(s->not_printed), a);
+	if (s->over_budget)
+		add_gap(r,
+			"%s: %llu finding%s of the session started %s counted by its "
+			"summary but not recorded: over a user's or the host's budget "
+			"(rate_limit.per_user_per_minute, per_host_per_minute: a flood; "
+			"by uid in the summary)",
+			s->host, (unsigned long long)s->over_budget, plural(s->over_budget), a);
+	if (s->unresolved)
+		add_gap(r,
+			"%s: %llu record%s of the session started %s named a directory "
+			"that could not be resolved (the process was gone, or in another "
+			"mount namespace): opens were judged by the directory holding the "
+			"file, mkdirs not at all",
+			s->host, (unsigned long long)s->unresolved, plural(s->unresolved), a);
+	if (s->malformed)
+		add_gap(r, "%s: %llu record%s of the session started %s could not be decoded",
+			s->host, (unsigned long long)s->malformed, plural(s->malformed), a);
+	if (s->commit_failures)
+		add_gap(r,
+			"%s: %llu commit%s to the store of the session started %s failed: "
+			"the findings of %s are missing from it",
+			s->host, (unsigned long long)s->commit_failures, plural(s->commit_failures),
+			a, s->commit_failures == 1 ? "that batch" : "those batches");
+	if (s->records_failed)
+		add_gap(r,
+			"%s: %llu record%s of the session started %s could not be written "
+			"to its output",
+			s->host, (unsigned long long)s->records_failed, plural(s->records_failed),
+			a);
+}
+
+/* Records lost, and hosts watched in part: one process tree, or without session records. */
+static void gaps_losses_hosts(struct tg_rpt *r)
+{
+	char a[32], b[32];
+
 	for (size_t i = 0; i < r->n_losses; i++) {
 		const struct tg_rpt_loss *l = &r->losses[i];
 
@@ -476,4 +495,17 @@ void rpt_build_gaps(struct tg_rpt *r)
 				"posture and enforcement unknown there",
 				r->hosts[i].name, r->hosts[i].n_no_record, r->hosts[i].n_sessions,
 				plural(r->hosts[i].n_sessions));
+}
+
+void rpt_build_gaps(struct tg_rpt *r)
+{
+	gaps_inputs(r);
+	gaps_period(r);
+	for (size_t i = 0; i < r->n_sessions; i++) {
+		char a[TIME_LEN];
+
+		gaps_session_blind(r, &r->sessions[i], a);
+		gaps_session_counts(r, &r->sessions[i], a);
+	}
+	gaps_losses_hosts(r);
 }
