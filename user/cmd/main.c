@@ -6,8 +6,8 @@
 #include "tmpguard.h"
 #include "doctor.h"
 #include "policy_cmd.h"
+#include "query_cmd.h"
 #include "report_cmd.h"
-#include "query.h"
 #include "session.h"
 
 #define TG_EXIT_USAGE 2

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * `tmpguard report`: parse arguments -> read every input (a store, or JSON lines) into the
- * model -> finish it -> render it into the output. The model and the renderers are pure
- * (report.c, report_*.c); this file does the I/O.
+ * model -> finish it -> render it into the output. The model and its renderings are fleet's
+ * (pure: report.h, report_render.h), and so is reading a store (tg_rpt_load_store); this file
+ * opens the inputs, reads JSON lines and writes the output.
  */
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,11 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sqlite3.h>
 #include "report.h"
 #include "report_cmd.h"
 #include "report_render.h"
-#include "store_schema.h"
 #include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2
@@ -151,138 +151,16 @@ static int read_lines(struct tg_rpt *r, FILE *f, const char *path)
 	return 0;
 }
 
-/* Session ids of the store -> the model's sessions. */
-struct id_map {
-	int64_t id;
-	long session;
-};
-
-static long lookup(const struct id_map *m, size_t n, int64_t id)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m[mid].id == id)
-			return m[mid].session;
-		if (m[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-static int64_t col_time(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? TG_RPT_NOTIME
-							 : sqlite3_column_int64(st, i);
-}
-
-static int db_fail(sqlite3 *db, const char *path, const char *what)
-{
-	fprintf(stderr, "tmpguard report: %s: %s: %s\n", path, what, sqlite3_errmsg(db));
-	return TG_EXIT_USAGE;
-}
-
+/* A store: its error (what failed, naming the file) on stderr. */
 static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t until)
 {
-	static const char q_sessions[] = "SELECT id, started_ns, ended_ns, last_commit_ns, clean, "
-					 "json, summary FROM sessions ORDER BY id";
-	static const char q_findings[] =
-		"SELECT id, session, json FROM findings WHERE time_ns >= ?1 "
-		"AND time_ns <= ?2 ORDER BY time_ns, id";
-	static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
-				       "from_ns <= ?2 ORDER BY from_ns, id";
-	static const char q_health[] = "SELECT id, session, json FROM health WHERE time_ns >= ?1 "
-				       "AND time_ns <= ?2 ORDER BY time_ns, id";
-	const char *const rows[] = {q_findings, q_losses, q_health};
-	const char *const what[] = {"cannot read its findings", "cannot read its losses",
-				    "cannot read its health records"};
-	struct id_map *map = NULL;
-	size_t n_map = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	int err = TG_EXIT_USAGE, rc;
-	const char *v;
+	char err[PATH_MAX + 1024];
+	int e = tg_rpt_load_store(r, path, since, until, err, sizeof(err));
 
-	/* Read-only, and never created: a mistyped name is an error, not an empty store. */
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		db_fail(db, path, "cannot open the store");
-		goto out;
-	}
-	sqlite3_busy_timeout(db, 5000); /* audit --db may be writing */
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
-			       NULL) != SQLITE_OK) {
-		db_fail(db, path, "not a tmpguard store (no meta table)");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (!v || strtol(v, NULL, 10) != TG_STORE_SCHEMA_VERSION ||
-	    strspn(v, "0123456789") != strlen(v)) {
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			db_fail(db, path, "cannot read its schema version");
-		else
-			fprintf(stderr,
-				"tmpguard report: %s: store schema version %s; this tmpguard reads "
-				"version %d (use the tmpguard that wrote it)\n",
-				path, v ? v : "missing", TG_STORE_SCHEMA_VERSION);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-
-	if (sqlite3_prepare_v2(db, q_sessions, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(db, path, "cannot read its sessions");
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		long s = tg_rpt_db_session(
-			r, (uint64_t)id, (const char *)sqlite3_column_text(st, 5),
-			(const char *)sqlite3_column_text(st, 6), sqlite3_column_int(st, 4) != 0,
-			col_time(st, 1), col_time(st, 2), col_time(st, 3));
-		struct id_map *m =
-			n_map < cap ? map : realloc(map, (cap = cap ? 2 * cap : 64) * sizeof(*m));
-
-		if (!m) {
-			fprintf(stderr, "tmpguard report: out of memory\n");
-			err = 1;
-			goto out;
-		}
-		map = m;
-		map[n_map++] = (struct id_map){id, s};
-	}
-	if (rc != SQLITE_DONE) {
-		db_fail(db, path, "cannot read its sessions");
-		goto out;
-	}
-	for (size_t q = 0; q < 3; q++) {
-		sqlite3_finalize(st);
-		st = NULL;
-		if (sqlite3_prepare_v2(db, rows[q], -1, &st, NULL) != SQLITE_OK) {
-			db_fail(db, path, what[q]);
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, since == TG_RPT_NOTIME ? INT64_MIN : since);
-		sqlite3_bind_int64(st, 2, until == TG_RPT_NOTIME ? INT64_MAX : until);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			tg_rpt_db_record(r, (uint64_t)sqlite3_column_int64(st, 0),
-					 lookup(map, n_map, sqlite3_column_int64(st, 1)),
-					 (const char *)sqlite3_column_text(st, 2));
-		if (rc != SQLITE_DONE) {
-			db_fail(db, path, what[q]);
-			goto out;
-		}
-	}
-	err = 0;
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	free(map);
-	return err;
+	if (!e)
+		return 0;
+	fprintf(stderr, "tmpguard report: %s\n", err);
+	return e == -ENOMEM ? 1 : TG_EXIT_USAGE;
 }
 
 /* One input: a store (by its header) or JSON lines. */

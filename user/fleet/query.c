@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * `tmpguard query`: parse filters -> open the store read-only -> one SELECT with every value
- * bound as a parameter -> each stored finding as text, its JSON line verbatim, or CSV.
+ * Findings from the event store, for `tmpguard query` (cmd/query_cmd.c): one SELECT with every
+ * value bound as a parameter, its rows read one at a time, each stored finding rendered as text
+ * or CSV.
  */
 #define _GNU_SOURCE
-#include <argp.h>
 #include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "query.h"
 #include "report_render.h"
-#include "rules.h"
 #include "store.h"
 #include "util/json_util.h"
-#include "util/timefmt.h"
-
-#define TG_EXIT_USAGE 2
 
 enum { P_SINCE = 1, P_UNTIL, P_RULE, P_SEV, P_EXE, P_PID, P_UID, P_CONT, P_PATH, P_LIMIT };
 
@@ -92,6 +84,60 @@ sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q)
 	if (q->limit > 0)
 		sqlite3_bind_int64(s, P_LIMIT, q->limit);
 	return s;
+}
+
+struct tg_query_rows {
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	const char *path;
+};
+
+struct tg_query_rows *tg_query_open(const char *path, const struct tg_query *q, char *err,
+				    size_t errlen)
+{
+	struct tg_query_rows *rows = calloc(1, sizeof(*rows));
+
+	if (!rows) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rows->path = path;
+	rows->db = tg_store_open_read(path, err, errlen);
+	if (!rows->db) {
+		free(rows);
+		return NULL;
+	}
+	rows->s = tg_query_prepare(rows->db, q);
+	if (!rows->s) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(rows->db));
+		tg_query_close(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+int tg_query_next(struct tg_query_rows *rows, const char **json, char *err, size_t errlen)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(rows->s)) == SQLITE_ROW) {
+		*json = (const char *)sqlite3_column_text(rows->s, 0);
+		if (*json)
+			return 1;
+	}
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, errlen, "reading %s: %s", rows->path, sqlite3_errmsg(rows->db));
+	return -1;
+}
+
+void tg_query_close(struct tg_query_rows *rows)
+{
+	if (!rows)
+		return;
+	sqlite3_finalize(rows->s);
+	sqlite3_close(rows->db);
+	free(rows);
 }
 
 /* ---- rendering ---- */
@@ -249,278 +295,4 @@ out:
 	free(a);
 	free(anc);
 	return err || ferror(out) ? -1 : 0;
-}
-
-/* ---- the command ---- */
-
-enum { FMT_TEXT, FMT_JSON, FMT_CSV };
-
-struct query_args {
-	const char *db;
-	int format;
-	struct tg_query q;
-	char container[80];
-	int64_t now_ns;
-};
-
-enum {
-	OPT_DB = 0x100,
-	OPT_SINCE,
-	OPT_UNTIL,
-	OPT_RULE,
-	OPT_SEVERITY,
-	OPT_EXE,
-	OPT_PID,
-	OPT_UID,
-	OPT_CONTAINER,
-	OPT_PATH,
-	OPT_LIMIT,
-};
-
-static const struct argp_option query_options[] = {
-	{"db", OPT_DB, "FILE", 0, "the event store written by audit --db (required)", 0},
-	{"since", OPT_SINCE, "TIME", 0, "findings at or after TIME: 2h, 30d, 2026-11-28, RFC 3339",
-	 0},
-	{"until", OPT_UNTIL, "TIME", 0, "findings before TIME (same forms)", 0},
-	{"rule", OPT_RULE, "RULE", 0, "this rule id only (nonexclusive-create, ...)", 0},
-	{"severity", OPT_SEVERITY, "SEVERITY", 0, "this severity and above (low..critical)", 0},
-	{"exe", OPT_EXE, "EXE", 0, "executable: the full path or its basename", 0},
-	{"pid", OPT_PID, "PID", 0, "process id", 0},
-	{"uid", OPT_UID, "UID", 0, "real uid of the process (a number or a user name)", 0},
-	{"container", OPT_CONTAINER, "ID", 0, "container id or a prefix of it (12-char short id)",
-	 0},
-	{"path", OPT_PATH, "GLOB", 0, "path as requested, a GLOB pattern: '/tmp/build.*'", 0},
-	{"format", 'f', "FORMAT", 0, "text (default), json (stored records, one per line) or csv",
-	 0},
-	{"limit", OPT_LIMIT, "N", 0, "only the N most recent matches (still printed oldest first)",
-	 0},
-	{},
-};
-
-static int parse_int(struct argp_state *state, const char *what, const char *arg, int64_t min,
-		     int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		argp_error(state, "invalid %s '%s': expected an integer in [%lld, %lld]", what, arg,
-			   (long long)min, (long long)max);
-		return EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static error_t parse_query(int key, char *arg, struct argp_state *state)
-{
-	struct query_args *a = state->input;
-	struct tg_query *q = &a->q;
-	int64_t v;
-	size_t n;
-
-	switch (key) {
-	case OPT_DB:
-		a->db = arg;
-		break;
-	case OPT_SINCE:
-	case OPT_UNTIL:
-		if (tg_parse_time_arg(arg, a->now_ns,
-				      key == OPT_SINCE ? &q->since_ns : &q->until_ns)) {
-			argp_error(state,
-				   "invalid time '%s': expected a duration back from now (90s, "
-				   "15m, 2h, 30d, 1w), an RFC 3339 time or a date (2026-11-28)",
-				   arg);
-			return EINVAL;
-		}
-		if (key == OPT_SINCE)
-			q->has_since = true;
-		else
-			q->has_until = true;
-		break;
-	case OPT_RULE:
-		if (tg_rule_parse(arg) < 0) {
-			argp_error(state, "unknown rule '%s'", arg);
-			return EINVAL;
-		}
-		q->rule = arg;
-		break;
-	case OPT_SEVERITY:
-		q->severity = tg_severity_parse(arg);
-		if (q->severity < 0) {
-			argp_error(state,
-				   "invalid severity '%s': expected low, medium, high or critical",
-				   arg);
-			return EINVAL;
-		}
-		break;
-	case OPT_EXE:
-		if (!*arg) {
-			argp_error(state, "--exe needs a path or a name");
-			return EINVAL;
-		}
-		q->exe = arg;
-		break;
-	case OPT_PID:
-		if (parse_int(state, "pid", arg, 1, INT_MAX, &q->pid))
-			return EINVAL;
-		q->has_pid = true;
-		break;
-	case OPT_UID:
-		if (isdigit((unsigned char)arg[0])) {
-			if (parse_int(state, "uid", arg, 0, UINT32_MAX, &q->uid))
-				return EINVAL;
-		} else {
-			struct passwd *pw = getpwnam(arg);
-
-			if (!pw) {
-				argp_error(state, "unknown user '%s'", arg);
-				return EINVAL;
-			}
-			q->uid = pw->pw_uid;
-		}
-		q->has_uid = true;
-		break;
-	case OPT_CONTAINER:
-		n = strlen(arg);
-		if (n == 0 || n >= sizeof(a->container) || n > 64) {
-			argp_error(state, "invalid container id '%s': expected 1 to 64 hex digits",
-				   arg);
-			return EINVAL;
-		}
-		for (size_t i = 0; i <= n; i++) {
-			if (arg[i] && !isxdigit((unsigned char)arg[i])) {
-				argp_error(state, "invalid container id '%s': expected hex digits",
-					   arg);
-				return EINVAL;
-			}
-			a->container[i] = tolower((unsigned char)arg[i]);
-		}
-		q->container = a->container;
-		break;
-	case OPT_PATH:
-		q->path_glob = arg;
-		break;
-	case 'f':
-		if (!strcmp(arg, "text"))
-			a->format = FMT_TEXT;
-		else if (!strcmp(arg, "json"))
-			a->format = FMT_JSON;
-		else if (!strcmp(arg, "csv"))
-			a->format = FMT_CSV;
-		else {
-			argp_error(state, "invalid format '%s': expected text, json or csv", arg);
-			return EINVAL;
-		}
-		break;
-	case OPT_LIMIT:
-		if (parse_int(state, "limit", arg, 1, LONG_MAX, &v))
-			return EINVAL;
-		q->limit = v;
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		return EINVAL;
-	case ARGP_KEY_END:
-		if (!a->db) {
-			argp_error(state, "--db FILE is required");
-			return EINVAL;
-		}
-		if (q->has_since && q->has_until && q->until_ns <= q->since_ns) {
-			argp_error(state, "--until is not after --since: nothing can match");
-			return EINVAL;
-		}
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const char query_doc[] =
-	"Findings from the event store written by `tmpguard audit --db FILE`, oldest first. "
-	"Filters combine with AND. The database is opened read-only and can be queried while "
-	"audit writes to it. Exit status: 0 (also when nothing matches: \"no findings match\" on "
-	"standard error), 2 on a usage or database error.\v"
-	"Examples:\n"
-	"  tmpguard query --db /var/lib/tmpguard/events.db --since 2h\n"
-	"  tmpguard query --db DB --severity high --exe python3 --format json\n"
-	"  tmpguard query --db DB --path '/tmp/build.*' --since 2026-11-28 --until 2026-11-29\n"
-	"  tmpguard query --db DB --container 3f2a9c1b7d4e --format csv > findings.csv";
-
-int cmd_query(int argc, char **argv)
-{
-	struct argp argp = {.options = query_options, .parser = parse_query, .doc = query_doc};
-	struct query_args a = {.format = FMT_TEXT};
-	struct timespec ts;
-	sqlite3_stmt *s = NULL;
-	sqlite3 *db;
-	char err[1024];
-	uint64_t rows = 0;
-	int rc, ret = 0;
-
-	tg_query_init(&a.q);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	a.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	argv[0] = "tmpguard query";
-	argp_err_exit_status = TG_EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
-		return TG_EXIT_USAGE;
-
-	db = tg_store_open_read(a.db, err, sizeof(err));
-	if (!db) {
-		fprintf(stderr, "tmpguard query: %s\n", err);
-		return TG_EXIT_USAGE;
-	}
-	s = tg_query_prepare(db, &a.q);
-	if (!s) {
-		fprintf(stderr, "tmpguard query: %s: %s\n", a.db, sqlite3_errmsg(db));
-		ret = TG_EXIT_USAGE;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *js = (const char *)sqlite3_column_text(s, 0);
-		json_object *f;
-
-		if (!js)
-			continue;
-		if (a.format == FMT_JSON) {
-			/* Verbatim: the line live JSON output printed. */
-			printf("%s\n", js);
-			rows++;
-			continue;
-		}
-		f = json_tokener_parse(js);
-		if (!f) {
-			fprintf(stderr, "tmpguard query: %s: a stored finding is not valid JSON\n",
-				a.db);
-			continue;
-		}
-		if (a.format == FMT_CSV && rows == 0)
-			tg_query_csv_header(stdout);
-		if (a.format == FMT_CSV)
-			tg_query_csv_row(stdout, f);
-		else
-			tg_query_text_row(stdout, f);
-		json_object_put(f);
-		rows++;
-	}
-	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "tmpguard query: reading %s: %s\n", a.db, sqlite3_errmsg(db));
-		ret = TG_EXIT_USAGE;
-	} else if (rows == 0) {
-		if (a.format == FMT_CSV)
-			tg_query_csv_header(stdout);
-		fprintf(stderr, "tmpguard query: no findings match\n");
-	}
-	if (fflush(stdout)) {
-		fprintf(stderr, "tmpguard query: writing the results: %s\n", strerror(errno));
-		ret = 1;
-	}
-out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return ret;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* `tmpguard query`: findings from the event store, filtered, as text, JSON lines or CSV. */
+/*
+ * Findings from the event store, filtered (the library of `tmpguard query`, cmd/query_cmd.c):
+ * the SELECT, its rows, and a finding as a text line or a CSV row.
+ */
 #ifndef TG_QUERY_H
 #define TG_QUERY_H
 
@@ -31,13 +34,26 @@ void tg_query_init(struct tg_query *q);
  */
 sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q);
 
+/* The findings q matches in the store at path, oldest first, read one at a time. */
+struct tg_query_rows;
+
+/*
+ * Opens the store read-only (tg_store_open_read) and prepares the SELECT for q. NULL and err
+ * set ("cannot open the database PATH: ...", "PATH: <SQLite's message>") on failure.
+ */
+struct tg_query_rows *tg_query_open(const char *path, const struct tg_query *q, char *err,
+				    size_t errlen);
+/* The next finding: its stored JSON line in *json, valid until the next call. Returns 1, 0 when
+ * there is no more, -1 when reading failed (err: "reading PATH: ..."). */
+int tg_query_next(struct tg_query_rows *rows, const char **json, char *err, size_t errlen);
+/* NULL is fine. */
+void tg_query_close(struct tg_query_rows *rows);
+
 /* The CSV header line, and one finding (a stored JSON record) as a CSV row, CRLF-terminated:
  * cells as the report writes them (tg_csv_field: printable, quoted, formulas neutralised). */
 int tg_query_csv_header(FILE *out);
 int tg_query_csv_row(FILE *out, json_object *f);
 /* One readable line per finding, then its ancestry; no raw control byte from the record. */
 int tg_query_text_row(FILE *out, json_object *f);
-
-int cmd_query(int argc, char **argv);
 
 #endif

@@ -5,7 +5,8 @@
  * one report: what was covered and what was not (loss, unclean stops, unreadable lines), the
  * findings by rule, severity, host, executable and container, the trend, the top offenders,
  * the exceptions in force and what they hid, each host's posture. Pure: the caller reads the
- * inputs (report_cmd.c) and the renderers (report_render.h) write the model out.
+ * inputs (cmd/report_cmd.c, and tg_rpt_load_store for a store) and the renderers
+ * (report_render.h) write the model out.
  *
  * Every string the model holds comes from a record and is hostile: raw bytes (a field written
  * in tmpguard's lossless "\xNN" form is decoded back), escaped by each renderer for its format.
@@ -235,6 +236,15 @@ long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const c
 		       bool clean, int64_t started_ns, int64_t ended_ns, int64_t last_commit_ns);
 /* A store's finding or loss row of that session. */
 void tg_rpt_db_record(struct tg_rpt *r, uint64_t row, long session, const char *json);
+/*
+ * A store written by audit --db, read into the current input (report_load.c): its sessions,
+ * and its findings, losses and health records of [since_ns, until_ns] (TG_RPT_NOTIME: open).
+ * Opened read-only, never created. Returns 0; -ENOMEM; -EINVAL when the store cannot be opened
+ * or read, or is not tmpguard's store of this schema version. err says what failed, naming
+ * path ("PATH: not a tmpguard store (no meta table): ...").
+ */
+int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int64_t until_ns,
+		      char *err, size_t errlen);
 /* Closes the inputs and computes the report. Returns 0 or -ENOMEM. */
 int tg_rpt_finish(struct tg_rpt *r);
 

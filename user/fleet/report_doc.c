@@ -411,23 +411,12 @@ static void exceptions(struct doc *d, const struct tg_rpt *r)
 		      (unsigned long long)r->hidden_by_replaced);
 }
 
-static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_rpt_host *h)
+/* The sessions of host h, one row each. */
+static void host_sessions(struct doc *d, const struct tg_rpt *r, const struct tg_rpt_host *h)
 {
 	static const char *const s_head[] = {"Start",  "End",	      "Stop",	  "Scope", "Input",
 					     "Policy", "Enforcement", "Findings", "Lost"};
-	static const char *const sys_head[] = {"Setting", "Value"};
-	static const char *const m_head[] = {"Directory", "Type",      "Options",
-					     "Mode",	  "Own mount", "Mounted at"};
-	const struct tg_rpt_posture *p = h->latest ? &h->latest->posture : NULL;
-	char cov[32];
 
-	d->ops->heading_named(d, 3, "Host ", h->name);
-	tg_rpt_duration(h->covered_ns, cov, sizeof(cov));
-	paraf(d,
-	      "%zu sessions (%zu without a clean stop), %s watched, %llu findings, %llu records "
-	      "lost.",
-	      h->n_sessions, h->n_unclean, cov, (unsigned long long)h->findings,
-	      (unsigned long long)h->lost);
 	d->ops->table(d, s_head, 9);
 	for (size_t i = 0; i < r->n_sessions; i++) {
 		const struct tg_rpt_session *s = &r->sessions[i];
@@ -455,6 +444,64 @@ static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_
 		d->ops->end_row(d);
 	}
 	d->ops->end_table(d);
+}
+
+/* The posture of the host's latest session (known): sysctls and enforcement, then mounts. */
+static void host_posture(struct doc *d, const struct tg_rpt_host *h, const struct tg_rpt_posture *p)
+{
+	static const char *const sys_head[] = {"Setting", "Value"};
+	static const char *const m_head[] = {"Directory", "Type",      "Options",
+					     "Mode",	  "Own mount", "Mounted at"};
+
+	d->ops->table(d, sys_head, 2);
+	for (int i = 0; i < TG_RPT_NSYSCTL; i++) {
+		d->ops->row(d);
+		d->ops->cell_trusted(d, tg_rpt_sysctl_names[i], NULL);
+		if (p->sysctl[i] < 0)
+			d->ops->cell_trusted(d, "not recorded", NULL);
+		else
+			cellf(d, "n", "%ld%s", p->sysctl[i], p->sysctl[i] ? "" : " (weak)");
+		d->ops->end_row(d);
+	}
+	d->ops->row(d);
+	d->ops->cell_trusted(d, "enforcement", NULL);
+	d->ops->cell(d, h->latest->enforcement ? h->latest->enforcement : "not recorded");
+	d->ops->end_row(d);
+	d->ops->end_table(d);
+	d->ops->table(d, m_head, 6);
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const struct tg_rpt_mount *m = &p->mounts[i];
+
+		d->ops->row(d);
+		d->ops->cell(d, m->path);
+		d->ops->cell(d, m->fstype);
+		d->ops->cell(d, m->options);
+		d->ops->cell(d, m->mode);
+		d->ops->cell_trusted(d,
+				     m->exists == 0    ? "absent"
+				     : m->separate < 0 ? "unknown"
+				     : m->separate     ? "yes"
+						       : "no",
+				     NULL);
+		d->ops->cell(d, m->mount_point);
+		d->ops->end_row(d);
+	}
+	d->ops->end_table(d);
+}
+
+static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_rpt_host *h)
+{
+	const struct tg_rpt_posture *p = h->latest ? &h->latest->posture : NULL;
+	char cov[32];
+
+	d->ops->heading_named(d, 3, "Host ", h->name);
+	tg_rpt_duration(h->covered_ns, cov, sizeof(cov));
+	paraf(d,
+	      "%zu sessions (%zu without a clean stop), %s watched, %llu findings, %llu records "
+	      "lost.",
+	      h->n_sessions, h->n_unclean, cov, (unsigned long long)h->findings,
+	      (unsigned long long)h->lost);
+	host_sessions(d, r, h);
 
 	d->ops->heading(d, 4, "Hooks active", NULL);
 	if (!h->n_hooks) {
@@ -467,42 +514,8 @@ static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_
 	}
 
 	d->ops->heading(d, 4, "Posture", NULL);
-	if (p && p->known) {
-		d->ops->table(d, sys_head, 2);
-		for (int i = 0; i < TG_RPT_NSYSCTL; i++) {
-			d->ops->row(d);
-			d->ops->cell_trusted(d, tg_rpt_sysctl_names[i], NULL);
-			if (p->sysctl[i] < 0)
-				d->ops->cell_trusted(d, "not recorded", NULL);
-			else
-				cellf(d, "n", "%ld%s", p->sysctl[i], p->sysctl[i] ? "" : " (weak)");
-			d->ops->end_row(d);
-		}
-		d->ops->row(d);
-		d->ops->cell_trusted(d, "enforcement", NULL);
-		d->ops->cell(d, h->latest->enforcement ? h->latest->enforcement : "not recorded");
-		d->ops->end_row(d);
-		d->ops->end_table(d);
-		d->ops->table(d, m_head, 6);
-		for (size_t i = 0; i < p->n_mounts; i++) {
-			const struct tg_rpt_mount *m = &p->mounts[i];
-
-			d->ops->row(d);
-			d->ops->cell(d, m->path);
-			d->ops->cell(d, m->fstype);
-			d->ops->cell(d, m->options);
-			d->ops->cell(d, m->mode);
-			d->ops->cell_trusted(d,
-					     m->exists == 0    ? "absent"
-					     : m->separate < 0 ? "unknown"
-					     : m->separate     ? "yes"
-							       : "no",
-					     NULL);
-			d->ops->cell(d, m->mount_point);
-			d->ops->end_row(d);
-		}
-		d->ops->end_table(d);
-	}
+	if (p && p->known)
+		host_posture(d, h, p);
 	if (h->n_remarks) {
 		d->ops->list(d);
 		for (size_t i = 0; i < h->n_remarks; i++)
@@ -876,37 +889,22 @@ static void html_cards(struct doc *d, const struct tg_rpt *r)
 }
 
 /* Stacked bars per bucket by severity; loss windows shaded; tooltips in <title>. */
-static void html_chart(struct doc *d, const struct tg_rpt *r)
+/* The chart's frame (viewBox units): size, margins, plot area, bar width, the span of time it
+ * shows and the highest bar. */
+struct chart {
+	double W, H, L, R, T, B;
+	double pw, ph, bw;
+	int64_t span;
+	uint64_t max;
+};
+
+/* Where records were lost, in the known windows. */
+static void chart_losses(struct doc *d, const struct tg_rpt *r, const struct chart *c)
 {
 	const struct tg_rpt_trend *t = &r->trend;
-	const double W = 1100, H = 300, L = 56, R = 16, T = 16, B = 46;
-	double pw = W - L - R, ph = H - T - B, bw = pw / (double)t->n;
-	int64_t span = (int64_t)t->n * t->bucket_ns;
-	uint64_t max = 0;
-	char a[32];
+	const double L = c->L, T = c->T, pw = c->pw, ph = c->ph;
+	int64_t span = c->span;
 
-	for (size_t i = 0; i < t->n; i++) {
-		uint64_t s = 0;
-
-		for (int k = 0; k < TG_RPT_NSEV; k++)
-			s += t->counts[i][k];
-		if (s > max)
-			max = s;
-	}
-	fputs("<div class=\"legend\">", d->out);
-	for (int k = TG_SEV_CRITICAL; k >= 0; k--)
-		fprintf(d->out, "<span><i style=\"background:%s\"></i>%s</span>", sev_colour[k],
-			tg_severity_name(k));
-	fputs("<span><i style=\"background:#9ca3af;opacity:.35\"></i>records lost</span></div>\n",
-	      d->out);
-	fprintf(d->out,
-		"<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-		"aria-label=\"Findings over time by severity\">\n",
-		W, H);
-	fprintf(d->out,
-		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\"/>\n", L,
-		T, pw, ph);
-	/* Where records were lost, in the known windows. */
 	for (size_t i = 0; i < r->n_losses; i++) {
 		const struct tg_rpt_loss *l = &r->losses[i];
 		double x0, x1;
@@ -928,17 +926,15 @@ static void html_chart(struct doc *d, const struct tg_rpt *r)
 			"opacity=\".35\"><title>%llu records lost</title></rect>\n",
 			x0, T, x1 - x0 < 2 ? 2 : x1 - x0, ph, (unsigned long long)l->lost);
 	}
-	/* Grid: 0, half, max. */
-	for (int g = 0; g <= 2; g++) {
-		double y = T + ph - ph * g / 2.0;
-		double v = max ? (double)max * g / 2.0 : g;
+}
 
-		fprintf(d->out,
-			"<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e7eb\"/>"
-			"<text x=\"%.0f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\" "
-			"fill=\"#6b7280\">%.4g</text>\n",
-			L, W - R, y, y, L - 6, y + 4, v);
-	}
+/* One stacked bar per bucket with findings, its counts in its title. */
+static void chart_bars(struct doc *d, const struct tg_rpt_trend *t, const struct chart *c)
+{
+	const double L = c->L, T = c->T, ph = c->ph, bw = c->bw;
+	uint64_t max = c->max;
+	char a[32];
+
 	for (size_t i = 0; i < t->n; i++) {
 		double y = T + ph, gap = bw > 4 ? bw * 0.15 : 0;
 		uint64_t total = 0;
@@ -967,7 +963,14 @@ static void html_chart(struct doc *d, const struct tg_rpt *r)
 		}
 		fputs("</g>\n", d->out);
 	}
-	/* Time axis: first, middle and last bucket. */
+}
+
+/* Time axis: first, middle and last bucket. */
+static void chart_axis(struct doc *d, const struct tg_rpt_trend *t, const struct chart *c)
+{
+	const double W = c->W, H = c->H, L = c->L, R = c->R, B = c->B, bw = c->bw;
+	char a[32];
+
 	for (int k = 0; k < 3; k++) {
 		size_t i = k == 0 ? 0 : k == 1 ? t->n / 2 : t->n - 1;
 		const char *anchor = k == 0 ? "start" : k == 1 ? "middle" : "end";
@@ -985,6 +988,53 @@ static void html_chart(struct doc *d, const struct tg_rpt *r)
 			"fill=\"#374151\">%s</text>\n",
 			x, H - B + 18, anchor, a);
 	}
+}
+
+static void html_chart(struct doc *d, const struct tg_rpt *r)
+{
+	const struct tg_rpt_trend *t = &r->trend;
+	const double W = 1100, H = 300, L = 56, R = 16, T = 16, B = 46;
+	double pw = W - L - R, ph = H - T - B, bw = pw / (double)t->n;
+	int64_t span = (int64_t)t->n * t->bucket_ns;
+	uint64_t max = 0;
+	struct chart c;
+
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t s = 0;
+
+		for (int k = 0; k < TG_RPT_NSEV; k++)
+			s += t->counts[i][k];
+		if (s > max)
+			max = s;
+	}
+	c = (struct chart){W, H, L, R, T, B, pw, ph, bw, span, max};
+	fputs("<div class=\"legend\">", d->out);
+	for (int k = TG_SEV_CRITICAL; k >= 0; k--)
+		fprintf(d->out, "<span><i style=\"background:%s\"></i>%s</span>", sev_colour[k],
+			tg_severity_name(k));
+	fputs("<span><i style=\"background:#9ca3af;opacity:.35\"></i>records lost</span></div>\n",
+	      d->out);
+	fprintf(d->out,
+		"<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+		"aria-label=\"Findings over time by severity\">\n",
+		W, H);
+	fprintf(d->out,
+		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\"/>\n", L,
+		T, pw, ph);
+	chart_losses(d, r, &c);
+	/* Grid: 0, half, max. */
+	for (int g = 0; g <= 2; g++) {
+		double y = T + ph - ph * g / 2.0;
+		double v = max ? (double)max * g / 2.0 : g;
+
+		fprintf(d->out,
+			"<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e7eb\"/>"
+			"<text x=\"%.0f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\" "
+			"fill=\"#6b7280\">%.4g</text>\n",
+			L, W - R, y, y, L - 6, y + 4, v);
+	}
+	chart_bars(d, t, &c);
+	chart_axis(d, t, &c);
 	fprintf(d->out,
 		"<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#9ca3af\"/>\n", L,
 		W - R, T + ph, T + ph);

@@ -155,14 +155,10 @@ static json_object *session_json(const struct tg_rpt *r, const struct tg_rpt_ses
 	return o;
 }
 
-json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
+/* The period asked for, and the part of it the sessions covered. */
+static json_object *period_json(const struct tg_rpt *r)
 {
-	json_object *o = json_object_new_object(), *p = json_object_new_object(), *a, *x;
-	char buf[32];
-
-	add(o, "type", json_object_new_string("report"));
-	add(o, "version", json_object_new_string(version));
-	add(o, "generated", time_json(r->opts.now_ns));
+	json_object *p = json_object_new_object(), *x;
 
 	x = json_object_new_object();
 	add(x, "since", time_json(r->opts.since_ns));
@@ -173,13 +169,17 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 	add(x, "to", time_json(r->covered_to));
 	add(x, "seconds", json_object_new_int64(r->covered_ns / 1000000000));
 	add(p, "covered", x);
-	add(o, "period", p);
+	return p;
+}
 
-	a = json_object_new_array();
+static json_object *inputs_json(const struct tg_rpt *r)
+{
+	json_object *a = json_object_new_array();
+
 	for (size_t i = 0; i < r->n_inputs; i++) {
 		const struct tg_rpt_input *in = &r->inputs[i];
+		json_object *x = json_object_new_object();
 
-		x = json_object_new_object();
 		add(x, "name", str(in->name));
 		add(x, "kind", json_object_new_string(in->sqlite ? "sqlite" : "json-lines"));
 		add(x, "records", u64(in->records));
@@ -189,9 +189,13 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 		add(x, "undated_sessions", u64(in->undated));
 		json_object_array_add(a, x);
 	}
-	add(o, "inputs", a);
+	return a;
+}
 
-	x = json_object_new_object();
+static json_object *totals_json(const struct tg_rpt *r)
+{
+	json_object *x = json_object_new_object();
+
 	add(x, "findings", u64(r->total));
 	add(x, "by_severity", sev_json(r->by_sev));
 	add(x, "hosts", u64(r->n_hosts));
@@ -202,14 +206,17 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 	add(x, "repeats_not_recorded", u64(r->not_printed));
 	add(x, "duplicates", u64(r->duplicates));
 	add(x, "hidden_by_exceptions_of_replaced_policies", u64(r->hidden_by_replaced));
-	add(o, "totals", x);
-	add(o, "not_seen", strings_json(r->gaps, r->n_gaps));
+	return x;
+}
 
-	a = json_object_new_array();
+static json_object *losses_json(const struct tg_rpt *r)
+{
+	json_object *a = json_object_new_array();
+
 	for (size_t i = 0; i < r->n_losses; i++) {
 		const struct tg_rpt_loss *l = &r->losses[i];
+		json_object *x = json_object_new_object();
 
-		x = json_object_new_object();
 		add(x, "host", str(l->host));
 		add(x, "from", time_json(l->from_ns));
 		add(x, "to", time_json(l->to_ns));
@@ -217,35 +224,38 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 		add(x, "window_known", json_object_new_boolean(!l->unknown_time));
 		json_object_array_add(a, x);
 	}
-	add(o, "losses", a);
+	return a;
+}
 
-	a = json_object_new_array();
-	for (size_t i = 0; i < r->n_hosts; i++) {
-		const struct tg_rpt_host *h = &r->hosts[i];
-		json_object *ss = json_object_new_array();
+/* A host: its span, counts, hooks, latest posture and the remarks on it, its sessions. */
+static json_object *host_json(const struct tg_rpt *r, const struct tg_rpt_host *h)
+{
+	json_object *x = json_object_new_object(), *ss = json_object_new_array();
 
-		x = json_object_new_object();
-		add(x, "host", str(h->name));
-		add(x, "first", time_json(h->first_ns));
-		add(x, "last", time_json(h->last_ns));
-		add(x, "covered_seconds", json_object_new_int64(h->covered_ns / 1000000000));
-		add(x, "findings", u64(h->findings));
-		add(x, "lost", u64(h->lost));
-		add(x, "unclean_sessions", u64(h->n_unclean));
-		add(x, "hooks", strings_json(h->hooks, h->n_hooks));
-		add(x, "enforcement",
-		    h->latest && h->latest->enforcement ? str(h->latest->enforcement) : NULL);
-		add(x, "posture", h->latest ? posture_json(&h->latest->posture) : NULL);
-		add(x, "remarks", strings_json(h->remarks, h->n_remarks));
-		for (size_t k = 0; k < r->n_sessions; k++)
-			if (!strcmp(r->sessions[k].host, h->name))
-				json_object_array_add(ss, session_json(r, &r->sessions[k]));
-		add(x, "sessions", ss);
-		json_object_array_add(a, x);
-	}
-	add(o, "hosts", a);
+	add(x, "host", str(h->name));
+	add(x, "first", time_json(h->first_ns));
+	add(x, "last", time_json(h->last_ns));
+	add(x, "covered_seconds", json_object_new_int64(h->covered_ns / 1000000000));
+	add(x, "findings", u64(h->findings));
+	add(x, "lost", u64(h->lost));
+	add(x, "unclean_sessions", u64(h->n_unclean));
+	add(x, "hooks", strings_json(h->hooks, h->n_hooks));
+	add(x, "enforcement",
+	    h->latest && h->latest->enforcement ? str(h->latest->enforcement) : NULL);
+	add(x, "posture", h->latest ? posture_json(&h->latest->posture) : NULL);
+	add(x, "remarks", strings_json(h->remarks, h->n_remarks));
+	for (size_t k = 0; k < r->n_sessions; k++)
+		if (!strcmp(r->sessions[k].host, h->name))
+			json_object_array_add(ss, session_json(r, &r->sessions[k]));
+	add(x, "sessions", ss);
+	return x;
+}
 
-	x = json_object_new_object();
+/* The findings by severity, and the tables by rule, host, executable, container, CWE, path. */
+static json_object *findings_json(const struct tg_rpt *r)
+{
+	json_object *x = json_object_new_object();
+
 	add(x, "by_severity", sev_json(r->by_sev));
 	add(x, "by_rule", table_json(&r->by_rule, "rule", NULL, "cwe", SIZE_MAX));
 	add(x, "by_host", table_json(&r->by_host, "host", NULL, NULL, SIZE_MAX));
@@ -254,16 +264,20 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 	    table_json(&r->by_container, "container_id", NULL, "runtime", SIZE_MAX));
 	add(x, "by_cwe", table_json(&r->cwe, "cwe", NULL, NULL, SIZE_MAX));
 	add(x, "by_path", table_json(&r->by_pattern, "pattern", NULL, NULL, TG_RPT_TOP_PATHS));
-	add(o, "findings", x);
+	return x;
+}
 
-	x = json_object_new_object();
+static json_object *trend_json(const struct tg_rpt *r)
+{
+	json_object *x = json_object_new_object(), *a = json_object_new_array();
+	char buf[32];
+
 	add(x, "bucket", json_object_new_string(tg_rpt_bucket_name(r->trend.unit)));
 	add(x, "bucket_seconds", json_object_new_int64(r->trend.bucket_ns / 1000000000));
 	add(x, "first_half", u64(r->trend.first_half));
 	add(x, "second_half", u64(r->trend.second_half));
 	tg_rpt_change(r->trend.first_half, r->trend.second_half, buf, sizeof(buf));
 	add(x, "change", json_object_new_string(buf));
-	a = json_object_new_array();
 	for (size_t i = 0; i < r->trend.n; i++) {
 		json_object *b = sev_json(r->trend.counts[i]);
 
@@ -271,16 +285,17 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 		json_object_array_add(a, b);
 	}
 	add(x, "buckets", a);
-	add(o, "trend", x);
+	return x;
+}
 
-	add(o, "top_offenders",
-	    table_json(&r->offenders, "exe", "host", "first_pattern", TG_RPT_TOP));
+static json_object *exceptions_json(const struct tg_rpt *r)
+{
+	json_object *a = json_object_new_array();
 
-	a = json_object_new_array();
 	for (size_t i = 0; i < r->n_exceptions; i++) {
 		const struct tg_rpt_exception *e = &r->exceptions[i];
+		json_object *x = json_object_new_object();
 
-		x = json_object_new_object();
 		add(x, "policy", str(e->policy));
 		add(x, "line", json_object_new_int64(e->line));
 		add(x, "rule", str(e->rule));
@@ -292,7 +307,29 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 		add(x, "hidden_user", u64(e->hidden_user));
 		json_object_array_add(a, x);
 	}
-	add(o, "exceptions", a);
+	return a;
+}
+
+json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
+{
+	json_object *o = json_object_new_object(), *hosts = json_object_new_array();
+
+	add(o, "type", json_object_new_string("report"));
+	add(o, "version", json_object_new_string(version));
+	add(o, "generated", time_json(r->opts.now_ns));
+	add(o, "period", period_json(r));
+	add(o, "inputs", inputs_json(r));
+	add(o, "totals", totals_json(r));
+	add(o, "not_seen", strings_json(r->gaps, r->n_gaps));
+	add(o, "losses", losses_json(r));
+	for (size_t i = 0; i < r->n_hosts; i++)
+		json_object_array_add(hosts, host_json(r, &r->hosts[i]));
+	add(o, "hosts", hosts);
+	add(o, "findings", findings_json(r));
+	add(o, "trend", trend_json(r));
+	add(o, "top_offenders",
+	    table_json(&r->offenders, "exe", "host", "first_pattern", TG_RPT_TOP));
+	add(o, "exceptions", exceptions_json(r));
 	add(o, "advice", table_json(&r->advice, "rule", "language", "advice", SIZE_MAX));
 	return o;
 }

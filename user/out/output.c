@@ -85,15 +85,10 @@ static json_object *cwe_json(enum tg_rule rule)
 	return arr;
 }
 
-json_object *tg_report_json(const struct tg_report *r)
+/* What was found: the rule, its severity and CWEs, what was done, through which call. */
+static void add_finding(json_object *o, const struct tg_report *r, json_object *escaped)
 {
-	const struct tg_event *e = r->e;
-	const struct tg_proc_info *p = r->proc;
-	json_object *o = json_object_new_object(), *proc = json_object_new_object();
-	json_object *escaped = json_object_new_array(), *flags = json_object_new_array();
-	const char *names[24];
-	char buf[64], unknown[24];
-	int n;
+	char buf[64];
 
 	tg_format_time(tg_report_time_ns(r), buf, sizeof(buf));
 	json_object_object_add(o, "type", json_object_new_string("finding"));
@@ -107,8 +102,20 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "action",
 			       json_object_new_string(tg_action_taken_name(r->action)));
 	json_object_object_add(o, "why", json_object_new_string(tg_rule_why(r->finding.rule)));
-	json_object_object_add(o, "syscall", json_object_new_string(tg_syscall_name(e->syscall)));
-	json_object_object_add(o, "entry", json_object_new_string(tg_entry_name(e->entry)));
+	json_object_object_add(o, "syscall",
+			       json_object_new_string(tg_syscall_name(r->e->syscall)));
+	json_object_object_add(o, "entry", json_object_new_string(tg_entry_name(r->e->entry)));
+}
+
+/* The file: the path as requested, flags and modes, and what the call created. */
+static void add_file(json_object *o, const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	json_object *flags = json_object_new_array();
+	const char *names[24];
+	char unknown[24];
+	int n;
+
 	add_str(o, "path", e->path, escaped);
 	json_object_object_add(o, "path_truncated",
 			       json_object_new_boolean(e->facts & TG_F_PATH_TRUNC));
@@ -134,6 +141,14 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "created", json_object_new_boolean(e->facts & TG_F_CREATED));
 	json_object_object_add(o, "file_uid", json_object_new_int64(e->file_uid));
 	json_object_object_add(o, "file_nlink", json_object_new_int64(e->file_nlink));
+}
+
+/* The directory and the decision about it: shared?, reached through a link?, the name the
+ * caller used against the one opened, and the ENOENT probe that preceded the create. */
+static void add_decision(json_object *o, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+
 	json_object_object_add(o, "dir_shared", json_object_new_boolean(r->dir.shared));
 	json_object_object_add(o, "requested_dir",
 			       json_object_new_string(r->dir.unknown ? "unknown" : "resolved"));
@@ -173,6 +188,33 @@ json_object *tg_report_json(const struct tg_report *r)
 	} else {
 		json_object_object_add(o, "probe", NULL);
 	}
+}
+
+/* Which process, whatever reuses its pid later: its start, and an id built from it. */
+static void add_start(json_object *proc, const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	char st[64], id[320];
+
+	if (!e->start_ns) {
+		json_object_object_add(proc, "start_time", NULL);
+		json_object_object_add(proc, "exec_id", NULL);
+		return;
+	}
+	/* In u64, as the event time is: a wild value wraps, never overflows. */
+	tg_format_time((int64_t)(e->start_ns + (uint64_t)r->boot_to_real_ns), st, sizeof(st));
+	json_object_object_add(proc, "start_time", json_object_new_string(st));
+	snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
+		 (unsigned long long)e->start_ns, e->pid);
+	add_str(proc, "exec_id", id, escaped);
+}
+
+/* The process: ids, names, command line, cgroup and container, audit session. */
+static json_object *proc_json(const struct tg_report *r, json_object *escaped)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	json_object *proc = json_object_new_object();
 
 	json_object_object_add(proc, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(proc, "tid", json_object_new_int64(e->tid));
@@ -192,46 +234,53 @@ json_object *tg_report_json(const struct tg_report *r)
 			       p->runtime ? json_object_new_string(p->runtime) : NULL);
 	json_object_object_add(proc, "mntns", json_object_new_int64(e->mntns));
 	json_object_object_add(proc, "sid", json_object_new_int64(e->sid));
-	/* Which process, whatever reuses its pid later: its start, and an id built from it. */
-	if (e->start_ns) {
-		char st[64], id[320];
-
-		/* In u64, as the event time is: a wild value wraps, never overflows. */
-		tg_format_time((int64_t)(e->start_ns + (uint64_t)r->boot_to_real_ns), st,
-			       sizeof(st));
-		json_object_object_add(proc, "start_time", json_object_new_string(st));
-		snprintf(id, sizeof(id), "%s:%llu:%u", r->host ? r->host : "",
-			 (unsigned long long)e->start_ns, e->pid);
-		add_str(proc, "exec_id", id, escaped);
-	} else {
-		json_object_object_add(proc, "start_time", NULL);
-		json_object_object_add(proc, "exec_id", NULL);
-	}
+	add_start(proc, r, escaped);
 	json_object_object_add(proc, "auid",
 			       e->auid == TG_AUID_UNSET ? NULL : json_object_new_int64(e->auid));
 	json_object_object_add(proc, "sessionid",
 			       e->ses == TG_AUID_UNSET ? NULL : json_object_new_int64(e->ses));
-	json_object_object_add(o, "proc", proc);
-	if (p->n_ancestry) {
-		json_object *anc = json_object_new_array();
+	return proc;
+}
 
-		for (unsigned i = 0; i < p->n_ancestry; i++) {
-			const struct tg_ancestor *a = &p->ancestry[i];
-			json_object *ao = json_object_new_object();
+/* The parent chain, parent first, when it was read. */
+static void add_ancestry(json_object *o, const struct tg_proc_info *p, json_object *escaped)
+{
+	json_object *anc;
 
-			json_object_object_add(ao, "pid", json_object_new_int64(a->pid));
-			add_str(ao, "comm", a->comm, escaped);
-			if (a->exe[0])
-				add_str(ao, "exe", a->exe, escaped);
-			else
-				json_object_object_add(ao, "exe", NULL);
-			json_object_array_add(anc, ao);
-		}
-		json_object_object_add(o, "ancestry", anc);
-		json_object_object_add(o, "ancestry_truncated",
-				       json_object_new_boolean(p->ancestry_truncated));
+	if (!p->n_ancestry)
+		return;
+	anc = json_object_new_array();
+	for (unsigned i = 0; i < p->n_ancestry; i++) {
+		const struct tg_ancestor *a = &p->ancestry[i];
+		json_object *ao = json_object_new_object();
+
+		json_object_object_add(ao, "pid", json_object_new_int64(a->pid));
+		add_str(ao, "comm", a->comm, escaped);
+		if (a->exe[0])
+			add_str(ao, "exe", a->exe, escaped);
+		else
+			json_object_object_add(ao, "exe", NULL);
+		json_object_array_add(anc, ao);
 	}
+	json_object_object_add(o, "ancestry", anc);
+	json_object_object_add(o, "ancestry_truncated",
+			       json_object_new_boolean(p->ancestry_truncated));
+}
 
+/*
+ * Keys in a fixed order (the record's documented shape): the finding, the file, the decision,
+ * the process and its ancestry, the advice. `escaped` collects, in that order, the keys whose
+ * bytes were not valid UTF-8; it is added last, when not empty.
+ */
+json_object *tg_report_json(const struct tg_report *r)
+{
+	json_object *o = json_object_new_object(), *escaped = json_object_new_array();
+
+	add_finding(o, r, escaped);
+	add_file(o, r, escaped);
+	add_decision(o, r);
+	json_object_object_add(o, "proc", proc_json(r, escaped));
+	add_ancestry(o, r->proc, escaped);
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
 	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r)));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
@@ -282,39 +331,21 @@ static const char *entry_note(uint32_t entry)
 	}
 }
 
-int tg_output_text(FILE *out, const struct tg_report *r)
+/* The record's names, in printable form (tg_text_dup: no control byte reaches a terminal). */
+struct text_names {
+	char *path, *name, *comm, *pcomm, *exe, *cmd, *user;
+};
+
+/* Who: the process, its parent and ancestry, its command line, its container. */
+static void text_process(FILE *out, const struct tg_report *r, const struct text_names *n)
 {
 	const struct tg_event *e = r->e;
 	const struct tg_proc_info *p = r->proc;
-	char t[64], flags[256], mode[16], umask[16], eff[16], fmode[16], dmode[16];
-	char *path = esc(e->path, strlen(e->path)), *name = esc(e->name, strlen(e->name));
-	char *comm = esc(e->comm, strlen(e->comm)), *pcomm = esc(e->pcomm, strlen(e->pcomm));
-	char *exe = esc(p->exe, strlen(p->exe)), *cmd = esc(p->cmdline, p->cmdline_len);
-	char *user = esc(p->user, strlen(p->user));
-	int err = 0;
 
-	if (!path || !name || !comm || !pcomm || !exe || !cmd || !user) {
-		err = -ENOMEM;
-		goto out;
-	}
-	tg_format_time(tg_report_time_ns(r), t, sizeof(t));
-	tg_flags_str(e->flags, flags, sizeof(flags));
-	tg_mode_str(e->mode, mode, sizeof(mode));
-	tg_mode_str(e->umask, umask, sizeof(umask));
-	tg_mode_str(e->mode & ~e->umask & 07777, eff, sizeof(eff));
-	tg_mode_str(e->file_mode & 07777, fmode, sizeof(fmode));
-	tg_mode_str(e->dir_mode & 07777, dmode, sizeof(dmode));
-
-	fprintf(out, "%s  %s  %s (%s)\n", t, upper_sev(r->finding.severity),
-		tg_rule_id(r->finding.rule), tg_rule_cwe(r->finding.rule));
-	if (r->same_event) {
-		fprintf(out, "  (the same %s call of pid %u as above: %s)\n",
-			tg_syscall_name(e->syscall), e->pid, path);
-		goto advice;
-	}
 	fprintf(out, "  process  pid %u tid %u %s  exe %s%s  user %s (uid %u euid %u)\n", e->pid,
-		e->tid, comm, exe, p->from_kernel ? " (exited)" : "", user, e->uid, e->euid);
-	fprintf(out, "  parent   pid %u %s\n", e->ppid, pcomm);
+		e->tid, n->comm, n->exe, p->from_kernel ? " (exited)" : "", n->user, e->uid,
+		e->euid);
+	fprintf(out, "  parent   pid %u %s\n", e->ppid, n->pcomm);
 	if (p->n_ancestry > 1) {
 		fputs("  ancestry", out);
 		for (unsigned i = 0; i < p->n_ancestry; i++) {
@@ -325,10 +356,19 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		}
 		fputs(p->ancestry_truncated ? " < ...\n" : "\n", out);
 	}
-	fprintf(out, "  cmdline  %s%s\n", cmd, (e->facts & TG_F_ARGS_TRUNC) ? " ..." : "");
+	fprintf(out, "  cmdline  %s%s\n", n->cmd, (e->facts & TG_F_ARGS_TRUNC) ? " ..." : "");
 	if (p->container_id[0])
 		fprintf(out, "  container %s %.12s\n", p->runtime, p->container_id);
-	fprintf(out, "  path     %s%s", path, (e->facts & TG_F_PATH_TRUNC) ? " (truncated)" : "");
+}
+
+/* What: the path (and a relative one's directory), the entry made or opened, and notes on a
+ * path that does not name it or a directory that could not be resolved. */
+static void text_path(FILE *out, const struct tg_report *r, const struct text_names *n)
+{
+	const struct tg_event *e = r->e;
+
+	fprintf(out, "  path     %s%s", n->path,
+		(e->facts & TG_F_PATH_TRUNC) ? " (truncated)" : "");
 	if (r->base_status && !strcmp(r->base_status, "ok")) {
 		char *b = tg_text_dup(r->base_dir, strlen(r->base_dir));
 
@@ -339,10 +379,10 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 			r->base_status);
 	}
 	if (e->kind == TG_KIND_NODE)
-		fprintf(out, "  made     %s, a %s, owner uid %u\n", name, file_type(e->file_mode),
-			e->file_uid);
+		fprintf(out, "  made     %s, a %s, owner uid %u\n", n->name,
+			file_type(e->file_mode), e->file_uid);
 	if (e->kind == TG_KIND_OPEN)
-		fprintf(out, "  opened %s%s%s, owner uid %u\n", name,
+		fprintf(out, "  opened %s%s%s, owner uid %u\n", n->name,
 			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",
 			tg_symlink_followed(e, &r->dir) ? " through a symlink" : "", e->file_uid);
 	if (e->facts & TG_F_PATH_CHANGED)
@@ -363,6 +403,20 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 			r->dir.dir_link_uid,
 			r->dir.dir_link_foreign ? " (neither the creator nor the directory's owner)"
 						: "");
+}
+
+/* How: the directory, the call with its flags and modes, the ENOENT probe before it. */
+static void text_call(FILE *out, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	char flags[256], mode[16], umask[16], eff[16], fmode[16], dmode[16];
+
+	tg_flags_str(e->flags, flags, sizeof(flags));
+	tg_mode_str(e->mode, mode, sizeof(mode));
+	tg_mode_str(e->umask, umask, sizeof(umask));
+	tg_mode_str(e->mode & ~e->umask & 07777, eff, sizeof(eff));
+	tg_mode_str(e->file_mode & 07777, fmode, sizeof(fmode));
+	tg_mode_str(e->dir_mode & 07777, dmode, sizeof(dmode));
 	if (e->dir_mode)
 		fprintf(out, "  dir      mode %s owner uid %u%s\n", dmode, e->dir_uid,
 			r->dir.shared ? " (shared: sticky, world-writable)" : "");
@@ -377,27 +431,65 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		fprintf(out, "  probe    %s by pid %u, %.1f ms before\n",
 			tg_syscall_name(e->probe_syscall), e->probe_pid,
 			(double)(e->ts_ns - e->probe_ts_ns) / 1e6);
-advice:
+}
+
+/* What was done about it, why it matters, how to fix it. */
+static void text_action(FILE *out, const struct tg_report *r)
+{
 	if (r->action == TG_ACT_DENIED)
 		fprintf(out, "  action   DENIED: the BPF LSM refused it with EACCES; nothing was "
 			     "written\n");
 	else if (r->action == TG_ACT_KILLED)
 		fprintf(out, "  action   KILLED: the process was sent SIGKILL%s\n",
-			e->ret < 0 ? " and the operation refused"
-				   : " after the call (no BPF LSM: the file exists)");
+			r->e->ret < 0 ? " and the operation refused"
+				      : " after the call (no BPF LSM: the file exists)");
 	else if (r->action == TG_ACT_WOULD_DENY)
 		fprintf(out, "  action   WOULD DENY (dry run): --enforce would refuse this\n");
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
 	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang), tg_report_advice(r));
+}
+
+int tg_output_text(FILE *out, const struct tg_report *r)
+{
+	const struct tg_event *e = r->e;
+	const struct tg_proc_info *p = r->proc;
+	struct text_names n = {
+		.path = esc(e->path, strlen(e->path)),
+		.name = esc(e->name, strlen(e->name)),
+		.comm = esc(e->comm, strlen(e->comm)),
+		.pcomm = esc(e->pcomm, strlen(e->pcomm)),
+		.exe = esc(p->exe, strlen(p->exe)),
+		.cmd = esc(p->cmdline, p->cmdline_len),
+		.user = esc(p->user, strlen(p->user)),
+	};
+	char t[64];
+	int err = 0;
+
+	if (!n.path || !n.name || !n.comm || !n.pcomm || !n.exe || !n.cmd || !n.user) {
+		err = -ENOMEM;
+		goto out;
+	}
+	tg_format_time(tg_report_time_ns(r), t, sizeof(t));
+	fprintf(out, "%s  %s  %s (%s)\n", t, upper_sev(r->finding.severity),
+		tg_rule_id(r->finding.rule), tg_rule_cwe(r->finding.rule));
+	if (r->same_event) {
+		fprintf(out, "  (the same %s call of pid %u as above: %s)\n",
+			tg_syscall_name(e->syscall), e->pid, n.path);
+	} else {
+		text_process(out, r, &n);
+		text_path(out, r, &n);
+		text_call(out, r);
+	}
+	text_action(out, r);
 	if (fprintf(out, "\n") < 0)
 		err = -errno;
 out:
-	free(path);
-	free(name);
-	free(comm);
-	free(pcomm);
-	free(exe);
-	free(cmd);
-	free(user);
+	free(n.path);
+	free(n.name);
+	free(n.comm);
+	free(n.pcomm);
+	free(n.exe);
+	free(n.cmd);
+	free(n.user);
 	return err;
 }

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A store written by `audit --db` into the report's model (report.h): open it read-only, check
+ * that it is tmpguard's store of this schema version, then hand the model its sessions and the
+ * findings, losses and health records of the period, row by row (tg_rpt_db_session,
+ * tg_rpt_db_record).
+ *
+ * Not tg_store_open_read(): the report names what it could not read in its own words ("not a
+ * tmpguard store", "store schema version N"), which its users and tests know, and it has
+ * already told a store from JSON lines by the file's header.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "report.h"
+#include "store_schema.h"
+
+#define BUSY_TIMEOUT_MS 5000 /* audit --db may be writing */
+
+static const char q_sessions[] = "SELECT id, started_ns, ended_ns, last_commit_ns, clean, json, "
+				 "summary FROM sessions ORDER BY id";
+static const char q_findings[] = "SELECT id, session, json FROM findings WHERE time_ns >= ?1 "
+				 "AND time_ns <= ?2 ORDER BY time_ns, id";
+static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
+			       "from_ns <= ?2 ORDER BY from_ns, id";
+static const char q_health[] = "SELECT id, session, json FROM health WHERE time_ns >= ?1 "
+			       "AND time_ns <= ?2 ORDER BY time_ns, id";
+
+/* One store being read. */
+struct load {
+	struct tg_rpt *r;
+	const char *path;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	/* Session ids of the store -> the model's sessions, in id order. */
+	struct id_map {
+		int64_t id;
+		long session;
+	} * map;
+	size_t n_map, cap;
+	char *err;
+	size_t errlen;
+};
+
+static long lookup(const struct load *l, int64_t id)
+{
+	size_t lo = 0, hi = l->n_map;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->map[mid].id == id)
+			return l->map[mid].session;
+		if (l->map[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? TG_RPT_NOTIME
+							 : sqlite3_column_int64(st, i);
+}
+
+/* "PATH: what: SQLite's message". Returns -EINVAL. */
+static int db_fail(struct load *l, const char *what)
+{
+	snprintf(l->err, l->errlen, "%s: %s: %s", l->path, what, sqlite3_errmsg(l->db));
+	return -EINVAL;
+}
+
+/* Read-only, and never created: a mistyped name is an error, not an empty store. */
+static int open_store(struct load *l)
+{
+	int rc;
+	const char *v;
+
+	if (sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return db_fail(l, "cannot open the store");
+	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+			       &l->st, NULL) != SQLITE_OK)
+		return db_fail(l, "not a tmpguard store (no meta table)");
+	rc = sqlite3_step(l->st);
+	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(l->st, 0) : NULL;
+	if (!v || strtol(v, NULL, 10) != TG_STORE_SCHEMA_VERSION ||
+	    strspn(v, "0123456789") != strlen(v)) {
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_fail(l, "cannot read its schema version");
+		snprintf(l->err, l->errlen,
+			 "%s: store schema version %s; this tmpguard reads version %d (use the "
+			 "tmpguard that wrote it)",
+			 l->path, v ? v : "missing", TG_STORE_SCHEMA_VERSION);
+		return -EINVAL;
+	}
+	sqlite3_finalize(l->st);
+	l->st = NULL;
+	return 0;
+}
+
+/* Every session of the store (a report's period is known only once its sessions are). */
+static int read_sessions(struct load *l)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(l->db, q_sessions, -1, &l->st, NULL) != SQLITE_OK)
+		return db_fail(l, "cannot read its sessions");
+	st = l->st;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		long s = tg_rpt_db_session(
+			l->r, (uint64_t)id, (const char *)sqlite3_column_text(st, 5),
+			(const char *)sqlite3_column_text(st, 6), sqlite3_column_int(st, 4) != 0,
+			col_time(st, 1), col_time(st, 2), col_time(st, 3));
+		struct id_map *m =
+			l->n_map < l->cap
+				? l->map
+				: realloc(l->map, (l->cap = l->cap ? 2 * l->cap : 64) * sizeof(*m));
+
+		if (!m) {
+			snprintf(l->err, l->errlen, "out of memory");
+			return -ENOMEM;
+		}
+		l->map = m;
+		l->map[l->n_map++] = (struct id_map){id, s};
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(l, "cannot read its sessions");
+	return 0;
+}
+
+/* The rows of one table (findings, losses, health) in [since, until]. */
+static int read_rows(struct load *l, const char *sql, const char *what, int64_t since,
+		     int64_t until)
+{
+	int rc;
+
+	sqlite3_finalize(l->st);
+	l->st = NULL;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &l->st, NULL) != SQLITE_OK)
+		return db_fail(l, what);
+	sqlite3_bind_int64(l->st, 1, since == TG_RPT_NOTIME ? INT64_MIN : since);
+	sqlite3_bind_int64(l->st, 2, until == TG_RPT_NOTIME ? INT64_MAX : until);
+	while ((rc = sqlite3_step(l->st)) == SQLITE_ROW)
+		tg_rpt_db_record(l->r, (uint64_t)sqlite3_column_int64(l->st, 0),
+				 lookup(l, sqlite3_column_int64(l->st, 1)),
+				 (const char *)sqlite3_column_text(l->st, 2));
+	if (rc != SQLITE_DONE)
+		return db_fail(l, what);
+	return 0;
+}
+
+int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int64_t until_ns,
+		      char *err, size_t errlen)
+{
+	struct load l = {.r = r, .path = path, .err = err, .errlen = errlen};
+	int e;
+
+	e = open_store(&l);
+	if (!e)
+		e = read_sessions(&l);
+	if (!e)
+		e = read_rows(&l, q_findings, "cannot read its findings", since_ns, until_ns);
+	if (!e)
+		e = read_rows(&l, q_losses, "cannot read its losses", since_ns, until_ns);
+	if (!e)
+		e = read_rows(&l, q_health, "cannot read its health records", since_ns, until_ns);
+	sqlite3_finalize(l.st);
+	sqlite3_close(l.db);
+	free(l.map);
+	return e;
+}
