@@ -176,8 +176,8 @@ def make_store(path, sessions, schema_version=None):
 
 
 def session_record(host, t_ns, enforcement="off", symlinks=0, scope="host"):
-    """A session record as `audit --format json` writes it first (user/cmd/session.c on main:
-    emit_session_record, user/host/posture.c), which this branch's tmpguard does not write yet."""
+    """A session record as `audit --format json` writes it first (user/cmd/records.c:
+    emit_session_record, user/host/posture.c), built here by hand with the fields a test needs."""
     def mount(path, fstype, options, separate, mount_point):
         return {"path": path, "fstype": fstype, "mount_point": mount_point,
                 "separate": separate, "options": options, "mode": "1777", "exists": True}
