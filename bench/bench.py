@@ -101,16 +101,34 @@ def bpftool_json(*args):
     raise RuntimeError(f"bpftool {' '.join(args)} failed: {r.stderr.strip()}")
 
 
-def syscall_tracepoints(pid=None):
-    """Syscall tracepoints with a BPF program attached: {pid: sorted names}."""
+def link_ids(pid):
+    """The BPF links pid holds open (link_id in its fds' fdinfo): bpftool here cannot say
+    which process holds a link, and a raw tracepoint (tp_btf) shows only as a link."""
+    ids = set()
+    d = f"/proc/{pid}/fdinfo"
+    try:
+        fds = os.listdir(d)
+    except OSError:
+        return ids
+    for fd in fds:
+        for line in read_file(os.path.join(d, fd)).splitlines():
+            if line.startswith("link_id:"):
+                ids.add(int(line.split()[1]))
+    return ids
+
+
+def syscall_tracepoints(pid=None, owners=()):
+    """Syscall tracepoints with a BPF program attached: {pid: sorted names}. Raw tracepoint
+    links are keyed by the pid among owners that holds them, else by -link id."""
     out = {}
     for e in bpftool_json("perf"):
         tp = e.get("tracepoint", "")
         if e.get("fd_type") == "tracepoint" and tp.startswith(("sys_enter", "sys_exit")):
             out.setdefault(e["pid"], []).append(tp)
+    held = {i: p for p in set(owners) | ({pid} if pid else set()) for i in link_ids(p)}
     for e in bpftool_json("link"):
         if e.get("type") == "raw_tracepoint" and e.get("tp_name") in ("sys_enter", "sys_exit"):
-            out.setdefault(-e["id"], []).append("raw:" + e["tp_name"])
+            out.setdefault(held.get(e["id"], -e["id"]), []).append("raw:" + e["tp_name"])
     out = {k: sorted(v) for k, v in out.items()}
     return out if pid is None else out.get(pid, [])
 
@@ -261,7 +279,8 @@ class Bench:
     def foreign(self):
         """Other processes' programs on syscall tracepoints (others test tmpguard here): they
         run on this benchmark's syscalls too and put every syscall on the slow path."""
-        return {p: v for p, v in syscall_tracepoints().items() if p not in self.own_pids}
+        return {p: v for p, v in syscall_tracepoints(owners=self.own_pids).items()
+                if p not in self.own_pids}
 
     def wait_quiet(self):
         end = time.monotonic() + (5 if self.a.quick else 10)
