@@ -497,12 +497,21 @@ class Bench:
         return out
 
     def flood(self):
-        """Two processes create insecure files as fast as they can; default ring buffer."""
-        if "tmpguard" in self.a.skip:
-            return None
+        """Two processes create insecure files as fast as they can; default ring buffer. With
+        --reference, the two builds flood in turn, --flood-rounds times: {arm: [results]}."""
+        arms = [a for a in ("tmpguard",) + ((REF_ARM,) if self.reference else ())
+                if a not in self.a.skip]
+        out = {}
+        for rnd in range(self.a.flood_rounds if arms else 0):
+            for arm in arms[rnd % len(arms):] + arms[:rnd % len(arms)]:
+                log(f"flood {rnd + 1}/{self.a.flood_rounds}: {arm}")
+                out.setdefault(arm, []).append(self.flood_one(arm))
+        return out or None
+
+    def flood_one(self, arm):
         self.own_pids = set()
         secs = 3 if self.a.quick else 10
-        _, stop = self.arm_tmpguard("flood")
+        _, stop = getattr(self, "arm_" + arm.replace("-", "_"))("flood")
         procs = [subprocess.Popen([self.workload, "flood", "--seconds", str(secs), "--dir",
                                    SHARED], stdout=subprocess.PIPE, text=True)
                  for _ in range(2)]
@@ -570,6 +579,8 @@ def main():
     ap.add_argument("--reference", default=None, metavar="BINARY",
                     help="another tmpguard build (say, an earlier commit's) run as one more arm, "
                     "tmpguard-ref: ratios and collector CPU and RSS side by side")
+    ap.add_argument("--flood-rounds", type=int, default=1,
+                    help="how many times each build floods (alternating with --reference)")
     ap.add_argument("--output", default=None, help="JSON results (default bench/results/DATE.json)")
     a = ap.parse_args()
     a.skip = [s for s in a.skip.split(",") if s]

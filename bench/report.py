@@ -101,6 +101,12 @@ def collectors(res):
     return out
 
 
+def floods(res):
+    """{arm: [flood results]}; results files before --reference hold tmpguard's one."""
+    fl = res.get("flood") or {}
+    return {"tmpguard": [fl]} if "creates" in fl else fl
+
+
 def targets(res, s):
     tg = {k: s["vs_floor"].get(k) for k in s["vs_floor"]}
     out = []
@@ -120,7 +126,7 @@ def targets(res, s):
         ns = sum(v["ns_per_run"] for n, v in progs.items()
                  if n.endswith(("sys_enter_openat", "sys_exit_openat")))
         add(f"BPF entry+exit per open < 300 ns, ({k})", ns < 300, f"{ns:.0f} ns")
-    fl = res.get("flood")
+    fl = (floods(res).get("tmpguard") or [None])[0]
     if fl:
         add("no drops: 2 flooding processes, 10 s, default ring buffer", fl["lost"] == 0,
             f"lost {fl['lost']}, delivered {fl['delivered']}/{fl['creates']} creates "
@@ -207,13 +213,14 @@ def print_report(res, f=sys.stdout):
         cpu = statistics.median(c["cpu_s"] for c in cs)
         rss = max(c["maxrss_kib"] for c in cs) / MIB
         p(f"  {arm:12} cpu {cpu:6.2f} s   peak RSS {rss:6.1f} MiB (max of {len(cs)})")
-    fl = res.get("flood")
-    if fl:
+    if floods(res):
         p("")
-        p(f"Flood: 2 processes x {fl['seconds']} s insecure creates, default ring buffer: "
-          f"{fl['creates']} creates, {fl['delivered']} counted, sent {fl['sent']}, received "
-          f"{fl['received']}, lost {fl['lost']}; collector cpu {fl['collector']['cpu_s']:.2f} s, "
-          f"peak RSS {fl['collector']['maxrss_kib'] / MIB:.1f} MiB")
+    for arm, fl in ((a, f) for a, runs in floods(res).items() for f in runs):
+        p(f"Flood ({arm}): 2 processes x {fl['seconds']} s insecure creates, default ring "
+          f"buffer: {fl['creates']} creates, {fl['delivered']} counted, sent {fl['sent']}, "
+          f"received {fl['received']}, lost {fl['lost']} ({fl['lost'] / max(fl['creates'], 1):.2%}); "
+          f"collector cpu {fl['collector']['cpu_s']:.2f} s, peak RSS "
+          f"{fl['collector']['maxrss_kib'] / MIB:.1f} MiB")
     p("")
     p("Targets")
     for name, verdict, detail in targets(res, s):
