@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "policy.h"
 #include "policy_cmd.h"
 #include "policy_kernel.h"
@@ -76,6 +77,7 @@ int cmd_policy(int argc, char **argv)
 	struct policy_args a = {0};
 	struct tg_policy_kernel pk;
 	struct tg_policy *p;
+	struct timespec now;
 	char err[1024];
 
 	argv[0] = "tmpguard policy";
@@ -89,7 +91,9 @@ int cmd_policy(int argc, char **argv)
 	}
 	tg_policy_print(p, stdout);
 	/* Where each exception will apply here: resolution messages go to stderr. */
-	if (tg_policy_kernel_build(p, &pk, stderr) == 0) {
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (tg_policy_kernel_build(p, &pk, stderr,
+				   (int64_t)now.tv_sec * 1000000000 + now.tv_nsec) == 0) {
 		printf("# on this host:\n");
 		for (size_t i = 0; i < p->n_exceptions; i++)
 			printf("#   exception at line %d: applied in %s\n", p->exceptions[i].line,
