@@ -8,7 +8,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser/core -Iuser -Ibpf \
  *         tests/fuzz/fuzz_policy.c user/core/policy.c user/core/rule_registry.c \
- *         user/util/textfile.c default_policy.c -lyaml -o fuzz_policy
+ *         user/util/textfile.c user/util/timefmt.c default_policy.c -lyaml -o fuzz_policy
  *   tests/fuzz/run_fuzz.sh ./fuzz_policy 60 policies/default.yaml policies/strict.yaml \
  *         policies/ci.yaml
  */
@@ -58,7 +58,8 @@ static bool same_policy(const struct tg_policy *a, const struct tg_policy *b)
 		    !same_str(x->comm, y->comm) || !same_str(x->path, y->path) ||
 		    !same_str(x->user, y->user) || x->has_uid != y->has_uid ||
 		    (x->has_uid && x->uid != y->uid) || !same_str(x->container, y->container) ||
-		    !same_str(x->cgroup, y->cgroup) || !same_str(x->reason, y->reason))
+		    !same_str(x->cgroup, y->cgroup) || !same_str(x->reason, y->reason) ||
+		    !same_str(x->owner, y->owner) || x->expires_ns != y->expires_ns)
 			return false;
 	}
 	return true;
@@ -111,7 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	subj.uid = 1000;
 	subj.container_id = "3f2a";
 	subj.cgroup = "/system.slice/foo.service";
-	tg_policy_match(p, &subj);
+	tg_policy_match(p, &subj, 0);
+	tg_policy_match(p, &subj, INT64_MAX);
+	tg_policy_next_expiry(p, 0);
 	tg_policy_rules_config(p, &cfg);
 	for (r = 0; r < TG_RULE_MAX; r++)
 		if (tg_policy_severity(p, (enum tg_rule)r, TG_SEV_LOW) != TG_SEV_LOW &&
@@ -123,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		tg_exception_kernel_decidable(e);
 		/* an exception without glob characters matches a subject spelled like it, so the
-		 * first match is this one or an earlier one */
+		 * first match is this one or an earlier one; once it has expired, never this one */
 		if (is_literal(e->exe) && is_literal(e->comm) && is_literal(e->path) &&
 		    is_literal(e->container) && is_literal(e->cgroup)) {
 			subj = (struct tg_match_subject){
@@ -137,8 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				.container_id = e->container,
 				.cgroup = e->cgroup,
 			};
-			m = tg_policy_match(p, &subj);
+			m = tg_policy_match(p, &subj, 0);
 			if (m < 0 || (size_t)m > i)
+				abort();
+			m = tg_policy_match(p, &subj, e->expires_ns ? e->expires_ns : INT64_MAX);
+			if (e->expires_ns && (size_t)m == i)
 				abort();
 		}
 	}

@@ -1400,6 +1400,8 @@ class Policies(PolicyFiles):
                                       group=NOBODY, extra_groups=[], cwd="/")
         nob = [self.name("/tmp", "nobody%d" % i) for i in range(2)]
         tg, _ = self.start_audit(["--format", "json", "--duration", "60", "--policy", pol])
+        self.addCleanup(tg.stderr.close)
+        self.addCleanup(tg.stdout.close)
         err_lines = queue.Queue()
         threading.Thread(target=lambda: [err_lines.put(l) for l in tg.stderr],
                          daemon=True).start()
@@ -1437,6 +1439,186 @@ class Policies(PolicyFiles):
         (x,) = res.summary["exceptions"]
         self.assertEqual((x["applied_in"], x["suppressed_kernel"]), ("kernel", 2), x)
         self.assertEqual(res.summary["suppressed_by_earlier_policies"], 0, res.summary)
+
+
+class ExceptionExpiry(PolicyFiles):
+    """Exceptions with an owner and an expiry: an expired one applies nowhere, in user space or
+    in the kernel, including one that expires while tmpguard runs."""
+
+    @staticmethod
+    def rfc3339(t):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+    def test_expired_exceptions_stop_applying_and_future_ones_apply(self):
+        old, new = self.name("/tmp", "old"), self.name("/tmp", "new")
+        k_old, k_new = self.name("/tmp", "kold"), self.name("/tmp", "knew")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: nonexclusive-create\n"
+            "    path: /tmp/tg-old-*\n"
+            "    reason: \"test: an old lock file\"\n"
+            "    owner: \"storage team <storage@example.com>\"\n"
+            "    expires: 2020-01-31\n"
+            "  - rule: nonexclusive-create\n"
+            "    path: /tmp/tg-new-*\n"
+            "    reason: \"test: a current lock file\"\n"
+            "    owner: ops\n"
+            "    expires: 2099-12-31\n"
+            "  - rule: \"*\"\n"
+            "    exe: %s\n"
+            "    reason: \"test: decided in the kernel, expired\"\n"
+            "    expires: \"2020-01-31T12:00:00+02:00\"\n"
+            "  - rule: \"*\"\n"
+            "    exe: %s\n"
+            "    reason: \"test: decided in the kernel, current\"\n"
+            "    expires: \"2099-12-31T23:59:59Z\"\n" % (fixture("open_trunc"),
+                                                      fixture("open_syscall")))
+        res = self.run_cmd([BASH, "-c", 'echo x > "$0"; echo x > "$1"; "$2" "$3"; "$4" "$5"',
+                            old, new, fixture("open_trunc"), k_old, fixture("open_syscall"),
+                            k_new], opts=["--policy", pol])
+        self.assertOk(res)
+        # expired: reported as if the exception were not written; current: hidden
+        self.assertEqual(res.rules(old), ["loose-mode", "nonexclusive-create"], res.describe())
+        self.assertEqual(res.rules(new), ["loose-mode"], res.describe())
+        self.assertEqual(res.rules(k_old), ["nonexclusive-create"], res.describe())
+        self.assertEqual(res.rules(k_new), [], res.describe())
+        # the expired kernel exception was never installed: its create reached user space
+        self.assertEqual(res.summary["events"]["excepted_in_kernel"], 1, res.summary["events"])
+        err = res.err.decode()
+        self.assertIn("tmpguard: exception line 3 (test: an old lock file) expired at "
+                      "2020-02-01T00:00:00Z: no longer applied\n", err)
+        self.assertIn("tmpguard: exception line 13 (test: decided in the kernel, expired) "
+                      "expired at 2020-01-31T10:00:00Z: no longer applied\n", err)
+        self.assertNotIn("tmpguard: exception line 8 (", err)
+        self.assertNotIn("tmpguard: exception line 17 (", err)
+        xs = res.summary["exceptions"]
+        self.assertEqual([x["expired"] for x in xs], [True, False, True, False], xs)
+        self.assertEqual([x["applied_in"] for x in xs], ["user", "user", "kernel", "kernel"], xs)
+        self.assertEqual([x["suppressed_user"] for x in xs], [0, 1, 0, 0], xs)
+        self.assertEqual([x["suppressed_kernel"] for x in xs], [0, 0, 0, 1], xs)
+        self.assertEqual([x.get("owner") for x in xs],
+                         ["storage team <storage@example.com>", "ops", None, None], xs)
+        self.assertEqual([x["expires"] for x in xs],
+                         ["2020-02-01T00:00:00.000000000Z", "2100-01-01T00:00:00.000000000Z",
+                          "2020-01-31T10:00:00.000000000Z", "2099-12-31T23:59:59.000000000Z"])
+        # the session record lists them the same way, from the start
+        self.assertEqual([x["expired"] for x in res.records[0]["exceptions"]],
+                         [True, False, True, False])
+
+    def test_an_exception_that_expires_mid_session_stops_applying_in_the_kernel_too(self):
+        # Two exceptions expire a few seconds after start: one decided in user space (by path)
+        # and one in the kernel (by exe, whose creates never reach the ring buffer while it
+        # holds). Creates before the expiry are hidden; after it (once tmpguard says so) both
+        # are reported, so the kernel's copy was replaced without the expired exception.
+        before, after = self.name("/tmp", "xb"), self.name("/tmp", "xa")
+        k_before, k_after = self.name("/tmp", "kb"), self.name("/tmp", "ka")
+        expiry = int(time.time()) + 10
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: nonexclusive-create\n"
+            "    path: /tmp/tg-x?-%s\n"
+            "    reason: \"test: user space, expires soon\"\n"
+            "    owner: \"test suite\"\n"
+            "    expires: \"%s\"\n"
+            "  - rule: \"*\"\n"
+            "    exe: %s\n"
+            "    reason: \"test: kernel, expires soon\"\n"
+            "    expires: \"%s\"\n" % (self.tok, self.rfc3339(expiry), fixture("open_trunc"),
+                                      self.rfc3339(expiry)))
+        tg, _ = self.start_audit(["--format", "json", "--duration", "60", "--policy", pol])
+        self.addCleanup(tg.stderr.close)
+        self.addCleanup(tg.stdout.close)
+        err_lines = queue.Queue()
+        threading.Thread(target=lambda: [err_lines.put(l) for l in tg.stderr],
+                         daemon=True).start()
+        out = []
+        t_out = threading.Thread(target=lambda: out.append(tg.stdout.read()), daemon=True)
+        t_out.start()
+        create = functools.partial(subprocess.run, check=True, env=ENV, umask=UMASK)
+        create([BASH, "-c", 'echo x > "$0"', before])
+        create([fixture("open_trunc"), k_before], stderr=subprocess.DEVNULL)
+        self.track(k_before)
+        margin = expiry - time.time()
+        self.assertGreater(margin, 1, "start-up and the first creates took until %.1f s before "
+                           "the expiry: too late to test it" % margin)
+        seen, wanted = [], {b"exception line 3 (", b"exception line 8 ("}
+        deadline = expiry + 30
+        while wanted:
+            self.assertLess(time.time(), deadline, "no expiry lines: %r" % seen)
+            try:
+                line = err_lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            for w in list(wanted):
+                if w in line and b"expired at %s: no longer applied" % (
+                        self.rfc3339(expiry).encode()) in line:
+                    wanted.discard(w)
+        self.assertGreaterEqual(time.time(), expiry)
+        create([BASH, "-c", 'echo x > "$0"', after])
+        create([fixture("open_trunc"), k_after], stderr=subprocess.DEVNULL)
+        self.track(k_after)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        self.assertEqual(tg.wait(timeout=30), 0)
+        t_out.join(10)
+        res = Result(0, out[0] if out else b"", b"", time.time() - 60, time.time())
+        self.parse_json(res, res.out)
+        self.assertEqual(res.rules(before), ["loose-mode"], seen)
+        self.assertEqual(res.rules(k_before), [], seen)
+        self.assertEqual(res.rules(after), ["loose-mode", "nonexclusive-create"], seen)
+        self.assertEqual(res.rules(k_after), ["nonexclusive-create"], seen)
+        self.assertEqual(res.summary["events"]["excepted_in_kernel"], 1)
+        self.assertEqual(res.summary["policy_reloads"], 0)
+        # each exception keeps what it hid before it expired, the kernel's count included
+        xs = res.summary["exceptions"]
+        self.assertEqual([(x["applied_in"], x["expired"]) for x in xs],
+                         [("user", True), ("kernel", True)], xs)
+        self.assertEqual([(x["suppressed_user"], x["suppressed_kernel"]) for x in xs],
+                         [(1, 0), (0, 1)], xs)
+        self.assertEqual(xs[0]["owner"], "test suite")
+        self.assertEqual([x["expired"] for x in res.records[0]["exceptions"]], [False, False])
+
+    def test_policy_check_lists_owners_and_expiry_and_warns(self):
+        soon = self.rfc3339(time.time() + 10 * 86400)
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - { rule: nonexclusive-create, path: /tmp/a-*, reason: a, owner: \"team a\",\n"
+            "      expires: 2020-01-31 }\n"
+            "  - { rule: nonexclusive-create, path: /tmp/b-*, reason: b, expires: \"%s\" }\n"
+            "  - { rule: nonexclusive-create, path: /tmp/c-*, reason: c, owner: team c,\n"
+            "      expires: 2099-12-31 }\n"
+            "  - { rule: nonexclusive-create, path: /tmp/d-*, reason: d }\n" % soon)
+        res = self.tg(["policy", "check", pol], parse=False)
+        # valid: an expired exception is a warning, the policy loads and applies the others
+        self.assertEqual(res.rc, 0, res.describe())
+        out, err = res.out.decode(), res.err.decode()
+        self.assertIn("#   exception at line 3: EXPIRED at 2020-02-01T00:00:00Z, no longer "
+                      "applied; owner: team a\n", out)
+        self.assertRegex(out, r"#   exception at line 5: applied in user space; owner: none; "
+                              r"expires %s \(in 10 days\)\n" % re.escape(soon))
+        self.assertRegex(out, r"#   exception at line 6: applied in user space; owner: team c; "
+                              r"expires 2100-01-01T00:00:00Z \(in \d+ days\)\n")
+        self.assertIn("#   exception at line 8: applied in user space; owner: none; never "
+                      "expires\n", out)
+        self.assertIn("    expires: \"2020-02-01T00:00:00Z\"  # the end of 2020-01-31 UTC\n", out)
+        self.assertTrue(out.endswith("# %s: valid; 1 exception expired (no longer applied), "
+                                     "1 expires within 30 days\n" % pol), out)
+        self.assertIn("tmpguard: warning: exception line 3 expired at 2020-02-01T00:00:00Z and "
+                      "is no longer applied; renew its expires or remove it (owner: team a)\n",
+                      err)
+        self.assertIn("tmpguard: note: exception line 5 expires at %s (in 10 days; owner: "
+                      "none)\n" % soon, err)
+        # a malformed expires is an error with its place, like any other
+        bad = self.policy("version: 1\nexceptions:\n  - rule: nonexclusive-create\n"
+                          "    path: /tmp/a-*\n    reason: a\n    expires: 2026-02-30\n")
+        res = self.tg(["policy", "check", bad], parse=False)
+        self.assertEqual(res.rc, 2, res.describe())
+        self.assertIn("%s:6:14: bad expires '2026-02-30'; expected a date YYYY-MM-DD" % bad,
+                      res.err.decode())
 
 
 # ------------------------------------------------------------------------------------------

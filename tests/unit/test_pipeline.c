@@ -658,6 +658,31 @@ static void test_exception_acting_user(void **state)
 	assert_int_equal(hits[0], 1);
 }
 
+/* An exception is judged at the event's time (the boot clock plus the offset to the real one),
+ * not at the time its record is read: one second before its expiry it hides, one after it
+ * does not. */
+static void test_exception_expiry(void **state)
+{
+	const int64_t expiry = 1798675200LL * (int64_t)SEC_NS; /* 2026-12-31T00:00:00Z */
+	struct tg_event e = open_event();
+
+	(void)state;
+	use_policy("version: 1\n"
+		   "exceptions:\n"
+		   "  - { rule: nonexclusive-create, comm: python3, reason: \"its lock file\",\n"
+		   "      expires: \"2026-12-31T00:00:00Z\" }\n");
+	pl.boot_to_real_ns = expiry - (int64_t)e.ts_ns - (int64_t)SEC_NS;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 0);
+	assert_int_equal(hits[0], 1);
+
+	e.ts_ns += 2 * SEC_NS;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 1);
+	assert_int_equal(host.emitted[0].rule, TG_RULE_NONEXCLUSIVE_CREATE);
+	assert_int_equal(hits[0], 1);
+}
+
 /* Past per_key_per_minute, repeats of (process, rule, pattern) are counted, not emitted. */
 static void test_rate_limit(void **state)
 {
@@ -836,6 +861,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrich_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exception_expiry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Unit tests for user/core/policy.c: parsing (valid files, every error class with its line and
- * column, garbage), defaults, severity overrides, exception matching both ways, kernel
- * decidability, and the print/parse round trip. Unprivileged.
+ * column, garbage), defaults, severity overrides, exception matching both ways, exceptions'
+ * owners and expiry, kernel decidability, and the print/parse round trip. Unprivileged.
  *
  * The shipped policies are read from the directory given as argv[1] or in TG_POLICY_DIR
  * (CMake sets it to policies/); without either, those cases are skipped.
@@ -18,7 +18,11 @@
 #include <cmocka.h>
 #include "policy.h"
 
-#define NS 1000000000ULL
+#define NS  1000000000ULL
+#define DAY (86400 * (int64_t)NS)
+/* 2026-12-31T00:00:00Z and 2027-01-01T00:00:00Z */
+#define NYE_NS	    (1798675200LL * (int64_t)NS)
+#define NEW_YEAR_NS (NYE_NS + DAY)
 
 static const char *policy_dir;
 static char err[1024];
@@ -140,6 +144,8 @@ static void assert_same_policy(const struct tg_policy *a, const struct tg_policy
 		assert_str_or_null(x->container, y->container);
 		assert_str_or_null(x->cgroup, y->cgroup);
 		assert_string_equal(x->reason, y->reason);
+		assert_str_or_null(x->owner, y->owner);
+		assert_int_equal(x->expires_ns, y->expires_ns);
 	}
 }
 
@@ -830,90 +836,292 @@ static void test_match(void **state)
 	(void)state;
 	p = must_parse(match_policy);
 	s = matching_subject();
-	assert_int_equal(tg_policy_match(p, &s), 0);
+	assert_int_equal(tg_policy_match(p, &s, 0), 0);
 
 	/* change any one field and the first exception no longer holds */
 	s = matching_subject();
 	s.rule = TG_RULE_CHECK_THEN_CREATE;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.exe = "/usr/bin/food";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.comm = "bar";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.path = "/tmp/foo-1234.lck";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.user = "alicia";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.container_id = "4f2a0123";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.cgroup = "/system.slice/foo.service/sub";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 
 	/* an unknown (NULL) value never satisfies a condition on it */
 	s = matching_subject();
 	s.exe = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.comm = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.path = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.user = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.container_id = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s = matching_subject();
 	s.cgroup = NULL;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 
 	/* rule "*" with uid: any rule, whatever else is unknown; -1 ("no uid") never matches */
 	s = (struct tg_match_subject){.rule = TG_RULE_LOOSE_TEMPDIR, .uid = 1000};
-	assert_int_equal(tg_policy_match(p, &s), 1);
+	assert_int_equal(tg_policy_match(p, &s, 0), 1);
 	s.rule = TG_RULE_INHERITABLE_FD;
-	assert_int_equal(tg_policy_match(p, &s), 1);
+	assert_int_equal(tg_policy_match(p, &s, 0), 1);
 	s.uid = 0;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s.uid = UINT32_MAX;
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	/* the first match wins */
 	s = matching_subject();
 	s.uid = 1000;
-	assert_int_equal(tg_policy_match(p, &s), 0);
+	assert_int_equal(tg_policy_match(p, &s, 0), 0);
 
 	/* no FNM_PATHNAME: * matches across '/' */
 	s = (struct tg_match_subject){
 		.rule = TG_RULE_LOOSE_TEMPDIR, .path = "/tmp/a/b/c/cache", .uid = 5};
-	assert_int_equal(tg_policy_match(p, &s), 2);
+	assert_int_equal(tg_policy_match(p, &s, 0), 2);
 	s.path = "/tmp/a/b/c/cache2";
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s.path = "/tmp/a/b/cache";
 	s.rule = TG_RULE_LOOSE_MODE;
-	assert_int_equal(tg_policy_match(p, &s), -1);
-	assert_int_equal(tg_policy_match(NULL, &s), -1);
-	assert_int_equal(tg_policy_match(p, NULL), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
+	assert_int_equal(tg_policy_match(NULL, &s, 0), -1);
+	assert_int_equal(tg_policy_match(p, NULL, 0), -1);
 	tg_policy_free(p);
 
 	/* user is compared as a name, not a glob */
 	p = must_parse("version: 1\nexceptions: [ { rule: '*', user: 'a*', reason: r } ]\n");
 	s = (struct tg_match_subject){.rule = TG_RULE_LOOSE_MODE, .user = "alice"};
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
 	s.user = "a*";
-	assert_int_equal(tg_policy_match(p, &s), 0);
+	assert_int_equal(tg_policy_match(p, &s, 0), 0);
 	tg_policy_free(p);
 
 	/* no exceptions: nothing matches */
 	p = must_parse("version: 1\n");
 	s = matching_subject();
-	assert_int_equal(tg_policy_match(p, &s), -1);
+	assert_int_equal(tg_policy_match(p, &s, 0), -1);
+	tg_policy_free(p);
+}
+
+/* ---- owners and expiry ---- */
+
+static void test_owner_and_expiry(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t ns;
+	} times[] = {
+		/* a date: the exception holds through that day, UTC */
+		{"2026-12-31", NEW_YEAR_NS},
+		{"\"2026-12-31\"", NEW_YEAR_NS},
+		{"2024-02-29", 1709251200LL * (int64_t)NS},
+		{"1970-01-01", DAY},
+		/* an RFC 3339 time: that instant, offsets and fractions included */
+		{"2026-12-31T18:00:00Z", NYE_NS + 18 * 3600 * (int64_t)NS},
+		{"'2026-12-31T18:00:00+02:00'", NYE_NS + 16 * 3600 * (int64_t)NS},
+		{"2026-12-31T00:00:00.25Z", NYE_NS + (int64_t)NS / 4},
+		/* the last times int64 nanoseconds hold */
+		{"2262-04-11T00:00:00Z", 9223286400LL * (int64_t)NS},
+		{"2262-04-10", 9223286400LL * (int64_t)NS},
+	};
+	const struct tg_exception *x;
+	struct tg_policy *p;
+	char yaml[512];
+
+	(void)state;
+	p = must_parse("version: 1\n"
+		       "exceptions:\n"
+		       "  - rule: nonexclusive-create\n"
+		       "    path: /tmp/foo-*.lock\n"
+		       "    reason: \"lock file\"\n"
+		       "    owner: \"storage team <storage@example.com>\"\n"
+		       "    expires: 2026-12-31\n"
+		       "  - rule: \"*\"\n"
+		       "    uid: 1000\n"
+		       "    reason: r\n");
+	x = &p->exceptions[0];
+	assert_string_equal(x->owner, "storage team <storage@example.com>");
+	assert_true(x->expires_ns == NEW_YEAR_NS);
+	/* owner and expires are not conditions: the exception is the same otherwise */
+	assert_string_equal(x->path, "/tmp/foo-*.lock");
+	assert_false(tg_exception_kernel_decidable(x));
+	/* neither given: no owner, never expires */
+	assert_null(p->exceptions[1].owner);
+	assert_int_equal(p->exceptions[1].expires_ns, 0);
+	assert_round_trip(p);
+	tg_policy_free(p);
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, expires: "
+			 "%s }\n",
+			 times[i].text);
+		p = must_parse(yaml);
+		if (p->exceptions[0].expires_ns != times[i].ns)
+			fail_msg("expires %s: %lld, expected %lld", times[i].text,
+				 (long long)p->exceptions[0].expires_ns, (long long)times[i].ns);
+		assert_round_trip(p);
+		tg_policy_free(p);
+	}
+
+	/* owner alone, and any text: it is shown, never matched */
+	p = must_parse("version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, owner: "
+		       "\"ops\\u00e9 \\\"on call\\\"\\n#2\" }\n");
+	assert_string_equal(p->exceptions[0].owner, "ops\xc3\xa9 \"on call\"\n#2");
+	assert_round_trip(p);
+	tg_policy_free(p);
+	/* exception with an owner and expiry, as the kernel decides it: still decidable */
+	p = must_parse("version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, owner: o, "
+		       "expires: 2030-01-01 }\n");
+	assert_true(tg_exception_kernel_decidable(&p->exceptions[0]));
+	tg_policy_free(p);
+}
+
+static void test_errors_owner_and_expiry(void **state)
+{
+	static const char *const bad_times[] = {
+		"2026-13-01",
+		"2026-02-30",
+		"2025-02-29",
+		"26-12-31",
+		"2026-12-31x",
+		"2026/12/31",
+		"tomorrow",
+		"30d",
+		"2026-12-31T25:00:00Z",
+		"2026-12-31T18:00:00",
+		"2026-12-31T18:00Z",
+		"2026-12-31T18:00:00+2",
+		"1969-12-31",
+		"1960-01-01T00:00:00Z",
+		"2262-04-11",
+		"9999-12-31T23:59:59Z",
+		"20261231",
+		"\"\"",
+	};
+	char yaml[512], prefix[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nexceptions:\n  - rule: '*'\n    uid: 1\n    reason: r\n"
+			 "    expires: %s\n",
+			 bad_times[i]);
+		snprintf(prefix, sizeof(prefix), "p.yaml:6:14: bad expires '");
+		expect_error(yaml, prefix);
+		assert_non_null(strstr(err, "; expected a date YYYY-MM-DD (the exception holds "
+					    "through that day, UTC) or an RFC 3339 time such as "
+					    "2026-12-31T18:00:00Z, from 1970 to 2262"));
+	}
+	expect_error("version: 1\nexceptions:\n  - rule: '*'\n    uid: 1\n    reason: r\n"
+		     "    expires: 2026-02-30\n",
+		     "p.yaml:6:14: bad expires '2026-02-30'; expected a date YYYY-MM-DD");
+	expect_error(
+		"version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, expires: [1] }\n",
+		"p.yaml:3:46: expires is a sequence; expected a date YYYY-MM-DD");
+	expect_error("version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, expires: "
+		     "2030-01-01, expires: 2031-01-01 }\n",
+		     "p.yaml:3:58: duplicate key 'expires' in an exception");
+	expect_error("version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, owner: '' }\n",
+		     "p.yaml:3:44: empty owner; expected owner: \"<who answers for it>\"");
+	expect_error("version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, owner: ' ' }\n",
+		     "p.yaml:3:44: empty owner");
+	expect_error(
+		"version: 1\nexceptions:\n  - { rule: '*', uid: 1, reason: r, owner: {a: b} }\n",
+		"p.yaml:3:44: owner is a mapping; expected owner: ");
+	/* owner and expires do not make an exception: a condition is still needed */
+	expect_error("version: 1\nexceptions:\n  - { rule: '*', reason: r, owner: o, expires: "
+		     "2030-01-01 }\n",
+		     "p.yaml:3:5: exception without a condition");
+}
+
+static void test_match_expiry(void **state)
+{
+	struct tg_match_subject s = {.rule = TG_RULE_NONEXCLUSIVE_CREATE, .uid = 1000};
+	struct tg_policy *p;
+
+	(void)state;
+	p = must_parse("version: 1\n"
+		       "exceptions:\n"
+		       "  - { rule: '*', uid: 1000, reason: first, expires: 2026-12-31 }\n"
+		       "  - { rule: '*', uid: 1000, reason: later, expires: "
+		       "\"2027-06-30T12:00:00Z\" }\n"
+		       "  - { rule: '*', uid: 1000, reason: never }\n");
+	/* unexpired at the event's time: it matches, until the last nanosecond of the day */
+	assert_int_equal(tg_policy_match(p, &s, NYE_NS), 0);
+	assert_int_equal(tg_policy_match(p, &s, NEW_YEAR_NS - 1), 0);
+	/* expired at the event's time: as if it were not there, the next one in order decides */
+	assert_int_equal(tg_policy_match(p, &s, NEW_YEAR_NS), 1);
+	assert_int_equal(tg_policy_match(p, &s, NEW_YEAR_NS + 100 * DAY), 1);
+	assert_int_equal(tg_policy_match(p, &s, p->exceptions[1].expires_ns), 2);
+	assert_int_equal(tg_policy_match(p, &s, INT64_MAX), 2);
+	/* an event from before the epoch's clock (0) is within every expiry */
+	assert_int_equal(tg_policy_match(p, &s, 0), 0);
+
+	assert_false(tg_exception_expired(&p->exceptions[0], NEW_YEAR_NS - 1));
+	assert_true(tg_exception_expired(&p->exceptions[0], NEW_YEAR_NS));
+	assert_false(tg_exception_expired(&p->exceptions[2], INT64_MAX));
+
+	/* the next change: the earliest expiry after now, 0 once none is left */
+	assert_true(tg_policy_next_expiry(p, 0) == NEW_YEAR_NS);
+	assert_true(tg_policy_next_expiry(p, NEW_YEAR_NS - 1) == NEW_YEAR_NS);
+	assert_true(tg_policy_next_expiry(p, NEW_YEAR_NS) == p->exceptions[1].expires_ns);
+	assert_int_equal(tg_policy_next_expiry(p, p->exceptions[1].expires_ns), 0);
+	assert_int_equal(tg_policy_next_expiry(NULL, 0), 0);
+	tg_policy_free(p);
+
+	/* only exception, expired: nothing matches */
+	p = must_parse("version: 1\nexceptions:\n"
+		       "  - { rule: nonexclusive-create, path: /tmp/x, reason: r, expires: "
+		       "1999-12-31 }\n");
+	s = (struct tg_match_subject){.rule = TG_RULE_NONEXCLUSIVE_CREATE, .path = "/tmp/x"};
+	assert_int_equal(tg_policy_match(p, &s, NYE_NS), -1);
+	assert_int_equal(tg_policy_match(p, &s, 946684800LL * (int64_t)NS - 1), 0);
+	tg_policy_free(p);
+}
+
+static void test_print_owner_and_expiry(void **state)
+{
+	struct tg_policy *p;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	p = must_parse(
+		"version: 1\nexceptions:\n"
+		"  - { rule: '*', uid: 1, reason: r, owner: ops, expires: 2026-12-31 }\n"
+		"  - { rule: '*', uid: 2, reason: r, expires: '2027-01-01T06:00:00.5+01:00' }\n");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	tg_policy_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text,
+			       "    owner: \"ops\"\n"
+			       "    expires: \"2027-01-01T00:00:00Z\"  # the end of 2026-12-31 "
+			       "UTC\n"));
+	assert_non_null(strstr(text, "    expires: \"2027-01-01T05:00:00.500000000Z\"\n"));
+	free(text);
 	tg_policy_free(p);
 }
 
@@ -1170,6 +1378,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_huge_and_deep),
 		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_owner_and_expiry),
+		cmocka_unit_test(test_errors_owner_and_expiry),
+		cmocka_unit_test(test_match_expiry),
+		cmocka_unit_test(test_print_owner_and_expiry),
 		cmocka_unit_test(test_kernel_decidable),
 		cmocka_unit_test(test_round_trip_hostile_strings),
 		cmocka_unit_test(test_print_every_default),

@@ -404,7 +404,7 @@ static void test_policy_json_uncounted(void **state)
 {
 	static const char *const keys[] = {"policy", "policy_reloads", "policy_reloads_refused",
 					   "exceptions"};
-	static const char *const xkeys[] = {"line", "rule", "reason", "applied_in"};
+	static const char *const xkeys[] = {"line", "rule", "reason", "applied_in", "expired"};
 	struct fx *f = build(false, 0);
 	json_object *o = json_object_new_object();
 
@@ -412,7 +412,7 @@ static void test_policy_json_uncounted(void **state)
 	f->src.policy.hid_kernel = f->src.policy.hid_user = NULL;
 	tg_summary_policy_json(o, &f->src.policy);
 	assert_keys(o, keys, 4);
-	assert_keys(json_object_array_get_idx(get(o, "exceptions"), 0), xkeys, 4);
+	assert_keys(json_object_array_get_idx(get(o, "exceptions"), 0), xkeys, 5);
 	assert_string_equal(json_object_get_string(get(
 				    json_object_array_get_idx(get(o, "exceptions"), 0), "reason")),
 			    "scratch\x1b files");
@@ -445,6 +445,65 @@ static void test_more_exceptions_than_kernel_counts(void **state)
 	drop(f);
 }
 
+/* Owners and expiries: listed with each exception, and whether it had expired by the summary's
+ * time (the hour before NOW_NS, NOW_NS itself, an hour after). */
+static void test_owner_and_expiry(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"exceptions:\n"
+		"  - { rule: loose-mode, comm: sh, reason: one, owner: \"ops\\x1b team\",\n"
+		"      expires: \"2026-11-28T05:30:00Z\" }\n"
+		"  - { rule: '*', uid: 5, reason: two, expires: \"2026-11-28T07:30:00Z\" }\n"
+		"  - { rule: '*', uid: 6, reason: three, expires: \"2026-11-28T06:30:00Z\" }\n";
+	static const char *const xkeys[] = {
+		"line",		  "rule",    "reason",	"applied_in",
+		"owner",	  "expires", "expired", "suppressed_kernel",
+		"suppressed_user"};
+	struct fx *f = build(false, 0);
+	bool in_kernel[3] = {false, true, true};
+	uint64_t zero[3] = {0};
+	char err[256], *t;
+	json_object *o, *xs;
+
+	(void)state;
+	tg_policy_free(f->pol);
+	f->pol = tg_policy_parse("p.yaml", yaml, strlen(yaml), err, sizeof(err));
+	assert_non_null(f->pol);
+	f->src.policy = (struct tg_summary_policy){.pol = f->pol,
+						   .in_kernel = in_kernel,
+						   .hid_kernel = zero,
+						   .hid_user = zero,
+						   .n_hid_kernel = 3,
+						   .now_ns = NOW_NS};
+	tg_summary_collect(&f->sum, &f->src);
+	t = text_of(&f->sum);
+	assert_non_null(strstr(t,
+			       "    exception line 3 (loose-mode, applied in user space, expired "
+			       "at 2026-11-28T05:30:00Z; owner: ops\\x1b team): hid 0 in the "
+			       "kernel, 0 in user space: one\n"
+			       "    exception line 5 (*, applied in the kernel until "
+			       "2026-11-28T07:30:00Z): hid 0 in the kernel, 0 in user space: two\n"
+			       "    exception line 6 (*, applied in the kernel, expired at "
+			       "2026-11-28T06:30:00Z): hid"));
+	free(t);
+	o = tg_summary_json(&f->sum);
+	xs = get(o, "exceptions");
+	assert_keys(json_object_array_get_idx(xs, 0), xkeys, 9);
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(xs, 0), "owner")),
+			    "ops\x1b team");
+	assert_string_equal(
+		json_object_get_string(get(json_object_array_get_idx(xs, 0), "expires")),
+		"2026-11-28T05:30:00.000000000Z");
+	assert_true(json_object_get_boolean(get(json_object_array_get_idx(xs, 0), "expired")));
+	assert_false(json_object_get_boolean(get(json_object_array_get_idx(xs, 1), "expired")));
+	/* expired at the very nanosecond of its expiry */
+	assert_true(json_object_get_boolean(get(json_object_array_get_idx(xs, 2), "expired")));
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(xs, 1), "owner", NULL));
+	json_object_put(o);
+	drop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_policy_json_uncounted),
 		cmocka_unit_test(test_more_exceptions_than_kernel_counts),
+		cmocka_unit_test(test_owner_and_expiry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,12 +76,41 @@ static void test_invalid(void **state)
 	assert_int_equal(tg_parse_time_arg(NULL, now, &t), -1);
 }
 
+/* Dates alone, and times past what int64 nanoseconds hold (2262-04-11T23:47:16Z). */
+static void test_date_and_range(void **state)
+{
+	int64_t t;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(tg_parse_date("2026-11-28", &t), 0);
+	assert_true(t == now - (6 * 3600 + 1800) * NSEC);
+	assert_int_equal(tg_parse_date("2026-11-28T06:30:00Z", &t), -1);
+	assert_int_equal(tg_parse_date("2026-11-2", &t), -1);
+	assert_int_equal(tg_parse_date(NULL, &t), -1);
+	assert_int_equal(tg_parse_date("2262-04-11", &t), 0);
+	assert_int_equal(tg_parse_date("2262-04-12", &t), -1);
+	assert_int_equal(tg_parse_date("9999-12-31", &t), -1);
+	assert_int_equal(tg_parse_rfc3339("2262-04-11T23:47:16Z", &t), 0);
+	assert_int_equal(tg_parse_rfc3339("2262-04-11T23:47:17Z", &t), -1);
+	assert_int_equal(tg_parse_rfc3339("9999-12-31T23:59:59Z", &t), -1);
+	assert_int_equal(tg_parse_time_arg("9999-12-31", now, &t), -1);
+
+	tg_format_time_short(now, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-28T06:30:00Z");
+	tg_format_time_short(now + 5, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-28T06:30:00.000000005Z");
+	assert_int_equal(tg_parse_rfc3339(buf, &t), 0);
+	assert_true(t == now + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_relative),
 		cmocka_unit_test(test_absolute),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_date_and_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

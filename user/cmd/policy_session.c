@@ -11,6 +11,11 @@
 #include "policy_session.h"
 #include "records.h"
 #include "rules.h"
+#include "util/json_util.h"
+#include "util/timefmt.h"
+
+/* After a failure to take an expired exception out of the kernel, the next try. */
+#define EXPIRY_RETRY_NS (10 * 1000000000LL)
 
 struct tg_policy *read_policy(const char *path, char *err, size_t errlen)
 {
@@ -49,20 +54,50 @@ int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
 	return tg_bpf_set_policy(b, pk->keys, pk->n, pk->combos, pk->dirs, pk->n_dirs);
 }
 
+/* The clock exceptions expire on: the one findings carry once the session has it (so the
+ * kernel and the pipeline agree), the real one before. */
+static int64_t policy_now(const struct session *s)
+{
+	return s->boot_to_real_ns ? event_now(s) : clock_ns(CLOCK_REALTIME);
+}
+
+/* Says which of the policy's exceptions expired after `after` and by `now`. */
+static void say_expired(const struct session *s, int64_t after, int64_t now)
+{
+	for (size_t i = 0; i < s->pol->n_exceptions; i++) {
+		const struct tg_exception *x = &s->pol->exceptions[i];
+		char t[64], *reason;
+
+		if (x->expires_ns <= after || !tg_exception_expired(x, now))
+			continue;
+		tg_format_time_short(x->expires_ns, t, sizeof(t));
+		reason = tg_text_dup(x->reason, strlen(x->reason));
+		fprintf(stderr,
+			"tmpguard: exception line %d (%s) expired at %s: no longer applied\n",
+			x->line, reason ? reason : "?", t);
+		free(reason);
+	}
+}
+
 int policy_install(struct session *s, struct tg_policy *pol)
 {
-	struct tg_policy_kernel pk;
 	uint64_t *hits = calloc(pol->n_exceptions + 1, sizeof(*hits));
+	uint64_t *banked = calloc(pol->n_exceptions + 1, sizeof(*banked));
+	int64_t now = policy_now(s);
+	struct tg_policy_kernel pk;
 	struct tg_rules_config rc;
 	int err;
 
-	if (!hits) {
+	if (!hits || !banked) {
+		free(hits);
+		free(banked);
 		tg_policy_free(pol);
 		return -ENOMEM;
 	}
-	err = tg_policy_kernel_build(pol, &pk, stderr);
+	err = tg_policy_kernel_build(pol, &pk, stderr, now);
 	if (err) {
 		free(hits);
+		free(banked);
 		tg_policy_free(pol);
 		return err;
 	}
@@ -72,6 +107,7 @@ int policy_install(struct session *s, struct tg_policy *pol)
 		err = kernel_install(s->bpf, &pk);
 		if (err) {
 			free(hits);
+			free(banked);
 			tg_policy_kernel_free(&pk);
 			tg_policy_free(pol);
 			return err;
@@ -87,12 +123,78 @@ int policy_install(struct session *s, struct tg_policy *pol)
 		tg_policy_kernel_free(&s->pk);
 		tg_policy_free(s->pol);
 		free(s->exc_user_hits);
+		free(s->exc_kernel_banked);
 	}
 	s->pol = pol;
 	s->pk = pk;
 	s->exc_user_hits = hits;
+	s->exc_kernel_banked = banked;
 	tg_pipeline_set_policy(&s->pl, pol, &rc, s->pk.dirs, s->pk.n_dirs, hits);
+	say_expired(s, 0, now);
+	s->expiry_checked_ns = now;
+	s->expiry_next_ns = tg_policy_next_expiry(pol, now);
 	return 0;
+}
+
+/*
+ * The policy in force goes into the kernel again as of now: without the exceptions expired
+ * since, in one switch like a reload's. What the kernel hid so far stays each exception's.
+ */
+static int policy_reinstall_kernel(struct session *s, int64_t now)
+{
+	struct tg_rules_config rc = s->pl.rules;
+	struct tg_policy_kernel pk;
+	uint64_t *khits = NULL;
+	int err;
+
+	err = tg_policy_kernel_build(s->pol, &pk, NULL, now);
+	if (err)
+		return err;
+	if (s->bpf) {
+		/* The kernel's counters are zeroed with the new keys: read them first. */
+		khits = kexc_hits(s);
+		if (!khits) {
+			tg_policy_kernel_free(&pk);
+			return -ENOMEM;
+		}
+		err = kernel_install(s->bpf, &pk);
+		if (err) {
+			free(khits);
+			tg_policy_kernel_free(&pk);
+			return err;
+		}
+		memcpy(s->exc_kernel_banked, khits, s->pol->n_exceptions * sizeof(*khits));
+		free(khits);
+	}
+	tg_policy_kernel_free(&s->pk);
+	s->pk = pk;
+	tg_pipeline_set_policy(&s->pl, s->pol, &rc, s->pk.dirs, s->pk.n_dirs, s->exc_user_hits);
+	return 0;
+}
+
+void policy_check_expiry(struct session *s)
+{
+	int64_t now;
+	int err;
+
+	if (!s->expiry_next_ns)
+		return;
+	now = policy_now(s);
+	if (now < s->expiry_next_ns)
+		return;
+	/* User space judges each event at its own time: it stopped applying them already. */
+	say_expired(s, s->expiry_checked_ns, now);
+	s->expiry_checked_ns = now;
+	err = policy_reinstall_kernel(s, now);
+	if (err) {
+		fprintf(stderr,
+			"tmpguard: cannot take an expired exception out of the kernel: %s; its "
+			"creates may still be dropped there; trying again in %lld s\n",
+			strerror(-err), EXPIRY_RETRY_NS / 1000000000LL);
+		s->expiry_next_ns = now + EXPIRY_RETRY_NS;
+		return;
+	}
+	s->expiry_next_ns = tg_policy_next_expiry(s->pol, now);
 }
 
 /* The policy's deny/kill rules, in the kernel, in the mode chosen at start-up. */

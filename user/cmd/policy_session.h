@@ -13,6 +13,10 @@ int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk);
 int policy_install(struct session *s, struct tg_policy *pol);
 void apply_enforcement(struct session *s);
 void policy_reload(struct session *s);
+/* The poll loop's look at the clock: an exception expired since the last look is said on
+ * standard error and taken out of the kernel (user space already judges each event at its own
+ * time). */
+void policy_check_expiry(struct session *s);
 void announce_enforcement(const struct session *s);
 
 #endif

@@ -42,6 +42,7 @@ struct tg_summary_policy summary_policy(const struct session *s, const uint64_t 
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
 		.hid_by_earlier = s->exc_retired,
+		.now_ns = event_now(s),
 	};
 }
 
@@ -146,13 +147,17 @@ void emit_session_record(struct session *s)
 }
 
 /* What each exception of the policy in force had the kernel drop, by the policy's index (the
- * kernel counts per key in force): a new array, one entry per exception, or NULL. */
+ * kernel counts per key in force; earlier installs of the same policy are banked): a new
+ * array, one entry per exception, or NULL. */
 uint64_t *kexc_hits(const struct session *s)
 {
 	uint64_t *h = calloc(s->pol->n_exceptions + 1, sizeof(*h));
 
-	if (h)
-		tg_bpf_kexc_hits(s->bpf, s->pk.idx, s->pk.n, h, s->pol->n_exceptions);
+	if (!h)
+		return NULL;
+	tg_bpf_kexc_hits(s->bpf, s->pk.idx, s->pk.n, h, s->pol->n_exceptions);
+	for (size_t i = 0; s->exc_kernel_banked && i < s->pol->n_exceptions; i++)
+		h[i] += s->exc_kernel_banked[i];
 	return h;
 }
 

@@ -101,6 +101,7 @@ static int run_wait(struct session *s, pid_t child)
 		store_tick(s);
 		if (reload_requested())
 			policy_reload(s);
+		policy_check_expiry(s);
 	}
 	return status;
 }

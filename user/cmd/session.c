@@ -206,6 +206,7 @@ void session_end(struct session *s)
 	tg_policy_kernel_free(&s->pk);
 	tg_policy_free(s->pol);
 	free(s->exc_user_hits);
+	free(s->exc_kernel_banked);
 	if (s->bpf_stats_fd > 0)
 		close(s->bpf_stats_fd);
 }
@@ -304,6 +305,7 @@ int audit_loop(struct session *s, struct daemon *d)
 			else
 				policy_reload(s);
 		}
+		policy_check_expiry(s);
 		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}

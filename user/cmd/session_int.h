@@ -37,6 +37,11 @@ struct session {
 	struct tg_policy_kernel pk;
 	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space (pl) */
 	uint64_t exc_retired;	 /* findings hidden by exceptions of policies since replaced */
+	/* per exception of pol: what the kernel hid under pol's earlier installs (an exception
+	 * expired, pol went into the kernel again without it) */
+	uint64_t *exc_kernel_banked;
+	int64_t expiry_next_ns;	   /* the next expiry of one of pol's exceptions, 0: none */
+	int64_t expiry_checked_ns; /* expiries up to this time were applied and said */
 	uint64_t reloads, reload_failures;
 	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */

@@ -93,7 +93,7 @@ static int refusal(const struct tg_event *e, struct tg_finding *f, int n)
  * here, the kernel-decided ones too: they catch what the kernel let through (a reload in
  * progress, an exe replaced since). user and uid are the credentials that made the create
  * (fsuid), as in the kernel: a setuid helper started by an excepted user acts as its owner, and
- * is judged so.
+ * is judged so. An exception holds until its expiry, judged at the event's time.
  */
 static bool excepted(struct tg_pipeline *p, const struct tg_report *r)
 {
@@ -109,7 +109,7 @@ static bool excepted(struct tg_pipeline *p, const struct tg_report *r)
 		.container_id = r->proc->container_id[0] ? r->proc->container_id : NULL,
 		.cgroup = r->proc->cgroup,
 	};
-	int x = tg_policy_match(p->pol, &subj);
+	int x = tg_policy_match(p->pol, &subj, tg_report_time_ns(r));
 
 	/* An exception the kernel could not honour does not undo a refusal: report it. */
 	if (x < 0 || (r->action != TG_ACT_NONE && r->action != TG_ACT_WOULD_DENY))

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "tmpguard.h"
 #include "util/textfile.h"
+#include "util/timefmt.h"
 
 #define MAX_MASK	 0777u
 #define MAX_WINDOW_S	 3600u
@@ -25,10 +26,14 @@
 #define MAX_POLICY_BYTES (4u << 20)
 #define MSG_QUOTE_MAX	 60 /* bytes of a user-supplied value quoted in a message */
 #define NS_PER_S	 1000000000ULL
+#define NS_PER_DAY	 (86400 * (int64_t)NS_PER_S)
 #define BUILTIN_NAME	 "<builtin default>"
 #define EXPECT_EXCEPTION                                                                           \
 	"rule, a condition (exe, comm, path, user, uid, container, cgroup) and reason"
 #define EXPECT_MASK "an octal mask from \"0000\" to \"0777\", such as \"0027\" or 0027"
+#define EXPECT_EXPIRES                                                                             \
+	"a date YYYY-MM-DD (the exception holds through that day, UTC) or an RFC 3339 time such "  \
+	"as 2026-12-31T18:00:00Z, from 1970 to 2262"
 
 static const char *const action_names[] = {
 	[TG_ACTION_ALERT] = "alert",
@@ -579,10 +584,36 @@ static int want_condition(struct ctx *c, yaml_node_t *v, const char *what, bool 
 	return *out ? 0 : -1;
 }
 
+/*
+ * When an exception stops applying. A date means the end of that day, UTC (its next midnight):
+ * "expires: 2026-12-31" holds until 2027-01-01T00:00:00Z. An RFC 3339 time means that instant.
+ * Times before 1970 are refused (0 means never), and int64 nanoseconds end in 2262.
+ */
+static int want_expiry(struct ctx *c, yaml_node_t *v, int64_t *out)
+{
+	char q[MSG_QUOTE_MAX * 4 + 8];
+	const char *s = want_string(c, v, "expires", EXPECT_EXPIRES);
+	int64_t t;
+	bool ok;
+
+	if (!s)
+		return -1;
+	if (!tg_parse_date(s, &t))
+		ok = !__builtin_add_overflow(t, NS_PER_DAY, &t);
+	else
+		ok = !tg_parse_rfc3339(s, &t);
+	if (!ok || t <= 0)
+		return fail(c, v, "bad expires '%s'; expected %s",
+			    quote(q, sizeof(q), s, strlen(s)), EXPECT_EXPIRES);
+	*out = t;
+	return 0;
+}
+
 static int parse_exception(struct ctx *c, yaml_node_t *m, struct tg_exception *e)
 {
-	static const char *const keys[] = {"rule", "exe",	"comm",	  "path",   "user",
-					   "uid",  "container", "cgroup", "reason", NULL};
+	static const char *const keys[] = {"rule",   "exe",   "comm",	   "path",
+					   "user",   "uid",   "container", "cgroup",
+					   "reason", "owner", "expires",   NULL};
 	char q[MSG_QUOTE_MAX * 4 + 8], rules[256];
 	bool has_rule = false, has_reason = false;
 	yaml_node_pair_t *pair;
@@ -630,6 +661,25 @@ static int parse_exception(struct ctx *c, yaml_node_t *m, struct tg_exception *e
 			if (!e->reason)
 				return -1;
 			has_reason = true;
+			continue;
+		}
+		if (!strcmp(k, "owner")) {
+			s = want_string(c, v, "owner", "owner: \"<who answers for it>\"");
+			if (!s)
+				return -1;
+			if (!s[strspn(s, " \t\r\n")])
+				return fail(
+					c, v,
+					"empty owner; expected owner: \"<who answers for it>\", "
+					"such as a team or an address");
+			e->owner = dup_string(c, s);
+			if (!e->owner)
+				return -1;
+			continue;
+		}
+		if (!strcmp(k, "expires")) {
+			if (want_expiry(c, v, &e->expires_ns))
+				return -1;
 			continue;
 		}
 		if ((!strcmp(k, "uid") && e->user) || (!strcmp(k, "user") && e->has_uid))
@@ -899,6 +949,7 @@ void tg_policy_free(struct tg_policy *p)
 		free(e->container);
 		free(e->cgroup);
 		free(e->reason);
+		free(e->owner);
 	}
 	free(p->exceptions);
 	free(p->source);
@@ -937,7 +988,25 @@ static bool glob_holds(const char *glob, const char *value)
 	return !glob || (value && !fnmatch(glob, value, 0));
 }
 
-int tg_policy_match(const struct tg_policy *p, const struct tg_match_subject *s)
+bool tg_exception_expired(const struct tg_exception *e, int64_t now_ns)
+{
+	return e->expires_ns && now_ns >= e->expires_ns;
+}
+
+int64_t tg_policy_next_expiry(const struct tg_policy *p, int64_t now_ns)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; p && i < p->n_exceptions; i++) {
+		int64_t t = p->exceptions[i].expires_ns;
+
+		if (t > now_ns && (!next || t < next))
+			next = t;
+	}
+	return next;
+}
+
+int tg_policy_match(const struct tg_policy *p, const struct tg_match_subject *s, int64_t now_ns)
 {
 	size_t i;
 
@@ -947,6 +1016,10 @@ int tg_policy_match(const struct tg_policy *p, const struct tg_match_subject *s)
 		const struct tg_exception *e = &p->exceptions[i];
 
 		if (e->rule != -1 && e->rule != (int)s->rule)
+			continue;
+		/* Past its expiry an exception is as if it were not written: the finding is
+		 * reported again, for its owner to renew or fix. */
+		if (tg_exception_expired(e, now_ns))
 			continue;
 		if (!glob_holds(e->exe, s->exe) || !glob_holds(e->comm, s->comm) ||
 		    !glob_holds(e->path, s->path) || !glob_holds(e->container, s->container_id) ||
@@ -1153,6 +1226,23 @@ void tg_policy_print(const struct tg_policy *p, FILE *out)
 		fputs("    reason: ", out);
 		print_quoted(out, e->reason ? e->reason : "");
 		fputc('\n', out);
+		if (e->owner) {
+			fputs("    owner: ", out);
+			print_quoted(out, e->owner);
+			fputc('\n', out);
+		}
+		if (e->expires_ns) {
+			char t[64];
+
+			tg_format_time_short(e->expires_ns, t, sizeof(t));
+			fprintf(out, "    expires: \"%s\"", t);
+			/* what "expires: YYYY-MM-DD" became: the day's end */
+			if (e->expires_ns % NS_PER_DAY == 0) {
+				tg_format_time_short(e->expires_ns - NS_PER_DAY, t, sizeof(t));
+				fprintf(out, "  # the end of %.10s UTC", t);
+			}
+			fputc('\n', out);
+		}
 	}
 	fprintf(out,
 		"rate_limit: { per_key_per_minute: %u, per_user_per_minute: %u, "

@@ -27,7 +27,8 @@ struct tg_rule_policy {
 	enum tg_action action;
 };
 
-/* One exception: every condition given must hold. Strings are NULL when absent. */
+/* One exception: every condition given must hold, until it expires. Strings are NULL when
+ * absent. */
 struct tg_exception {
 	int rule;   /* enum tg_rule, or -1 for "*" */
 	char *exe;  /* glob on the executable path */
@@ -39,7 +40,11 @@ struct tg_exception {
 	char *container; /* glob on the container id */
 	char *cgroup;	 /* glob on the cgroup v2 path ("/system.slice/cron.service") */
 	char *reason;	 /* required */
-	int line;	 /* where it starts in the file (1-based), for messages and reports */
+	char *owner;	 /* who answers for it (free text: a team, an address); not a condition */
+	/* CLOCK_REALTIME nanoseconds from which it no longer applies (a date's next midnight
+	 * UTC), 0: never */
+	int64_t expires_ns;
+	int line; /* where it starts in the file (1-based), for messages and reports */
 };
 
 #define TG_PER_USER_PER_MINUTE 120
@@ -72,7 +77,8 @@ struct tg_policy {
  * missing or unsupported version, unknown key (at any level), wrong type (scalar vs list vs
  * mapping, non-integer, out of range), unknown rule id, unknown severity or action, bad glob
  * (unbalanced '[' or trailing '\'), exception without reason or without any condition, empty
- * reason, relative shared_dirs path, duplicate key.
+ * reason or owner, an expires that is neither a date nor an RFC 3339 time (or is before 1970 or
+ * after 2262), relative shared_dirs path, duplicate key.
  */
 struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len, char *err,
 				  size_t errlen);
@@ -102,8 +108,15 @@ struct tg_match_subject {
 	const char *cgroup;
 };
 
-/* Index of the first exception that matches, or -1. */
-int tg_policy_match(const struct tg_policy *p, const struct tg_match_subject *s);
+/* Index of the first exception that matches s at now_ns (CLOCK_REALTIME: the event's time; an
+ * exception expired then does not match), or -1. */
+int tg_policy_match(const struct tg_policy *p, const struct tg_match_subject *s, int64_t now_ns);
+
+/* Whether e no longer applies at now_ns (CLOCK_REALTIME): it expires at or before it. */
+bool tg_exception_expired(const struct tg_exception *e, int64_t now_ns);
+/* The earliest expiry of p's exceptions after now_ns, 0 if none: when what p excepts changes
+ * next. */
+int64_t tg_policy_next_expiry(const struct tg_policy *p, int64_t now_ns);
 
 /*
  * Kernel-decidable: rule "*", at least one condition, and no conditions other than exe (a

@@ -19,15 +19,19 @@ struct tg_policy_kernel {
 	uint32_t *idx; /* exception index of each key */
 	size_t n;
 	uint32_t combos; /* bit c: a key uses field set c */
-	bool *in_kernel; /* per exception: decided in the kernel on this host */
+	/* per exception: decided in the kernel on this host (an expired one: while it applied;
+	 * it has no key) */
+	bool *in_kernel;
 	struct tg_dir_key *dirs;
 	size_t n_dirs;
 };
 
-/* Resolves p on this host. Anything that cannot be resolved (an exe or cgroup that does not
- * exist here, an unknown user, a missing shared dir) is logged on log and left to user space
- * (exceptions) or skipped (directories). Returns 0 or -ENOMEM. */
-int tg_policy_kernel_build(const struct tg_policy *p, struct tg_policy_kernel *k, FILE *log);
+/* Resolves p on this host as of now_ns (CLOCK_REALTIME): exceptions expired by then get no key.
+ * Anything that cannot be resolved (an exe or cgroup that does not exist here, an unknown user,
+ * a missing shared dir) is logged on log (NULL: not logged) and left to user space (exceptions)
+ * or skipped (directories). Returns 0, -ENOMEM, or -E2BIG (too many shared dirs). */
+int tg_policy_kernel_build(const struct tg_policy *p, struct tg_policy_kernel *k, FILE *log,
+			   int64_t now_ns);
 void tg_policy_kernel_free(struct tg_policy_kernel *k);
 
 #endif

@@ -122,6 +122,23 @@ static uint64_t hid_kernel(const struct tg_summary_policy *p, size_t i)
 	return p->hid_kernel && i < p->n_hid_kernel ? p->hid_kernel[i] : 0;
 }
 
+/* ", expired at T; owner: O" or " until T; owner: O", or less: what the policy says of an
+ * exception's life, for the text summary. */
+static void text_expiry_owner(FILE *out, const struct tg_exception *x, int64_t now_ns)
+{
+	char t[64], *owner;
+
+	if (x->expires_ns) {
+		tg_format_time_short(x->expires_ns, t, sizeof(t));
+		fprintf(out, tg_exception_expired(x, now_ns) ? ", expired at %s" : " until %s", t);
+	}
+	if (x->owner) {
+		owner = tg_text_dup(x->owner, strlen(x->owner));
+		fprintf(out, "; owner: %s", owner ? owner : "?");
+		free(owner);
+	}
+}
+
 static void text_policy(FILE *out, const struct tg_summary_policy *p)
 {
 	fprintf(out, "  policy %s: %llu reloads (%llu refused)\n", p->pol->source, LLU(p->reloads),
@@ -130,13 +147,13 @@ static void text_policy(FILE *out, const struct tg_summary_policy *p)
 		const struct tg_exception *x = &p->pol->exceptions[i];
 		char *reason = tg_text_dup(x->reason, strlen(x->reason));
 
-		fprintf(out,
-			"    exception line %d (%s, applied in %s): hid %llu in the kernel, %llu "
-			"in "
-			"user space: %s\n",
-			x->line, x->rule < 0 ? "*" : tg_rule_id(x->rule),
-			p->in_kernel[i] ? "the kernel" : "user space", LLU(hid_kernel(p, i)),
-			LLU(p->hid_user ? p->hid_user[i] : 0), reason ? reason : "?");
+		fprintf(out, "    exception line %d (%s, applied in %s", x->line,
+			x->rule < 0 ? "*" : tg_rule_id(x->rule),
+			p->in_kernel[i] ? "the kernel" : "user space");
+		text_expiry_owner(out, x, p->now_ns);
+		fprintf(out, "): hid %llu in the kernel, %llu in user space: %s\n",
+			LLU(hid_kernel(p, i)), LLU(p->hid_user ? p->hid_user[i] : 0),
+			reason ? reason : "?");
 		free(reason);
 	}
 	if (p->hid_by_earlier)
@@ -333,6 +350,13 @@ void tg_summary_policy_json(json_object *o, const struct tg_summary_policy *p)
 		json_object_object_add(xo, "reason", bytes_json(x->reason));
 		json_object_object_add(xo, "applied_in",
 				       json_object_new_string(p->in_kernel[i] ? "kernel" : "user"));
+		/* who answers for it and until when; expired: no longer applied, as of now_ns */
+		if (x->owner)
+			json_object_object_add(xo, "owner", bytes_json(x->owner));
+		if (x->expires_ns)
+			json_object_object_add(xo, "expires", time_json(x->expires_ns));
+		json_object_object_add(xo, "expired",
+				       json_object_new_boolean(tg_exception_expired(x, p->now_ns)));
 		if (p->hid_kernel) {
 			add_int(xo, "suppressed_kernel", hid_kernel(p, i));
 			add_int(xo, "suppressed_user", p->hid_user ? p->hid_user[i] : 0);

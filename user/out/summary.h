@@ -36,6 +36,7 @@ struct tg_summary_policy {
 	size_t n_hid_kernel; /* entries in hid_kernel: one per exception of the policy */
 	uint64_t reloads, reloads_refused;
 	uint64_t hid_by_earlier; /* by exceptions of policies since replaced */
+	int64_t now_ns;		 /* CLOCK_REALTIME: which exceptions have expired by then */
 };
 
 /* The counters, kernel's and user space's: the "events" member of the record. */

@@ -24,6 +24,33 @@ void tg_format_time(int64_t real_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%09ldZ", nsec);
 }
 
+void tg_format_time_short(int64_t real_ns, char *buf, size_t len)
+{
+	time_t sec = real_ns / 1000000000;
+	long nsec = real_ns % 1000000000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec)
+		snprintf(buf + n, len - n, ".%09ldZ", nsec);
+	else
+		snprintf(buf + n, len - n, "Z");
+}
+
+/* sec * NSEC + ns, or -1 when int64 nanoseconds cannot hold it (a 4-digit year can reach 9999,
+ * they end in 2262). */
+static int to_ns(int64_t sec, int64_t ns, int64_t *out_ns)
+{
+	int64_t v;
+
+	if (__builtin_mul_overflow(sec, NSEC, &v) || __builtin_add_overflow(v, ns, &v))
+		return -1;
+	*out_ns = v;
+	return 0;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -109,8 +136,17 @@ int tg_parse_rfc3339(const char *s, int64_t *out_ns)
 	}
 	if (*p)
 		return -1;
-	*out_ns = ((days * 86400 + hh * 3600 + mm * 60 + ss) - off) * NSEC + ns;
-	return 0;
+	return to_ns((days * 86400 + hh * 3600 + mm * 60 + ss) - off, ns, out_ns);
+}
+
+int tg_parse_date(const char *s, int64_t *out_ns)
+{
+	const char *p = s;
+	int64_t days;
+
+	if (!s || parse_date(&p, &days) || *p)
+		return -1;
+	return to_ns(days * 86400, 0, out_ns);
 }
 
 int tg_parse_time_arg(const char *s, int64_t now_ns, int64_t *out_ns)
@@ -119,19 +155,13 @@ int tg_parse_time_arg(const char *s, int64_t now_ns, int64_t *out_ns)
 		char unit;
 		int64_t sec;
 	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
-	const char *p = s;
-	int64_t days;
 	char *end;
 	long long v;
 
 	if (!s || !*s)
 		return -1;
-	if (isdigit((unsigned char)s[0]) && strlen(s) == 10 && s[4] == '-') {
-		if (parse_date(&p, &days) || *p)
-			return -1;
-		*out_ns = days * 86400 * NSEC;
-		return 0;
-	}
+	if (isdigit((unsigned char)s[0]) && strlen(s) == 10 && s[4] == '-')
+		return tg_parse_date(s, out_ns);
 	if (strlen(s) > 10 && s[4] == '-')
 		return tg_parse_rfc3339(s, out_ns);
 	if (!isdigit((unsigned char)s[0]))

@@ -8,6 +8,8 @@
 
 /* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
 void tg_format_time(int64_t real_ns, char *buf, size_t len);
+/* The same for people: the fraction only when there is one, "2026-11-28T06:30:00Z". */
+void tg_format_time_short(int64_t real_ns, char *buf, size_t len);
 
 /*
  * Parses a point in time into CLOCK_REALTIME nanoseconds:
@@ -19,7 +21,11 @@ void tg_format_time(int64_t real_ns, char *buf, size_t len);
  */
 int tg_parse_time_arg(const char *s, int64_t now_ns, int64_t *out_ns);
 
-/* Parses the RFC 3339 form only (as tg_format_time writes it). Returns 0 or -1. */
+/* Parses the RFC 3339 form only (as tg_format_time writes it). Returns 0, or -1 (also for a time
+ * that int64 nanoseconds cannot hold, past 2262-04-11). */
 int tg_parse_rfc3339(const char *s, int64_t *out_ns);
+
+/* Parses a date, "YYYY-MM-DD" and nothing else, into its midnight UTC. Returns 0 or -1. */
+int tg_parse_date(const char *s, int64_t *out_ns);
 
 #endif
