@@ -324,6 +324,26 @@ static void test_summary_blind_spots(void **state)
 	tg_rpt_free(r);
 }
 
+/* A session with an unhealthy window is still named by its own start in the counts that
+ * follow (they named it by the window's start). */
+static void test_blind_spots_after_unhealthy(void **state)
+{
+	struct tg_rpt *r = new_rpt(NULL, NULL, false);
+
+	(void)state;
+	assert_int_equal(tg_rpt_input(r, "u.json", false), 0);
+	session(r, "2026-11-28T05:00:00Z", "h1");
+	line(r, "{\"type\":\"health\",\"time\":\"2026-11-28T05:10:00Z\",\"host\":\"h1\","
+		"\"status\":\"unhealthy\",\"reason\":\"programs detached\"}");
+	line(r, "{\"type\":\"summary\",\"time\":\"2026-11-28T06:00:00Z\",\"host\":\"h1\","
+		"\"events\":{\"lost\":0,\"malformed\":1},\"policy\":\"p.yaml\",\"exceptions\":[]}");
+	assert_int_equal(tg_rpt_finish(r), 0);
+	assert_true(has_gap(r, "from 2026-11-28T05:10:00Z to the session's last record"));
+	assert_true(has_gap(r, "h1: 1 record of the session started 2026-11-28T05:00:00Z could not "
+			       "be decoded"));
+	tg_rpt_free(r);
+}
+
 static void test_unclean(void **state)
 {
 	struct tg_rpt *r = new_rpt(NULL, NULL, false);
@@ -617,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_summary_blind_spots),
+		cmocka_unit_test(test_blind_spots_after_unhealthy),
 		cmocka_unit_test(test_unclean),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_lossless),

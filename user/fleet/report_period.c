@@ -386,23 +386,18 @@ static void gaps_period(struct tg_rpt *r)
 	}
 }
 
-/*
- * When a session was blind: no clean stop, or windows in which the BPF programs were not
- * working. a (TIME_LEN bytes) gets the session's start, then each window's start in turn; the
- * counts that follow (gaps_session_counts) name the session by what a holds at the end, which
- * is the last window's start when there was one.
- */
-static void gaps_session_blind(struct tg_rpt *r, const struct tg_rpt_session *s, char *a)
+/* When a session was blind: no clean stop, or windows in which the BPF programs were not
+ * working. a: the session's start, as its text. */
+static void gaps_session_blind(struct tg_rpt *r, const struct tg_rpt_session *s, const char *start)
 {
-	char b[32];
+	char a[TIME_LEN], b[TIME_LEN];
 
-	tg_rpt_time(s->start_ns, a, TIME_LEN);
 	tg_rpt_time(s->end_ns, b, sizeof(b));
 	if (!s->clean)
 		add_gap(r,
 			"%s: the session started %s has no clean stop (crashed, killed, "
 			"or still running): nothing is known after its last record, at %s",
-			s->host, a, b);
+			s->host, start, b);
 	for (size_t k = 0; k < s->n_unhealthy; k++) {
 		bool open = s->unhealthy[k].to_ns == TG_RPT_NOTIME;
 
@@ -416,8 +411,7 @@ static void gaps_session_blind(struct tg_rpt *r, const struct tg_rpt_session *s,
 	}
 }
 
-/* What a session's summary counted but its records do not hold; a: as gaps_session_blind
- * left it. */
+/* What a session's summary counted but its records do not hold; a: the session's start. */
 static void gaps_session_counts(struct tg_rpt *r, const struct tg_rpt_session *s, const char *a)
 {
 	if (s->forks_untracked)
@@ -504,6 +498,8 @@ void rpt_build_gaps(struct tg_rpt *r)
 	for (size_t i = 0; i < r->n_sessions; i++) {
 		char a[TIME_LEN];
 
+		/* Each session named by its start, also after its unhealthy windows. */
+		tg_rpt_time(r->sessions[i].start_ns, a, sizeof(a));
 		gaps_session_blind(r, &r->sessions[i], a);
 		gaps_session_counts(r, &r->sessions[i], a);
 	}
