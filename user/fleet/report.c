@@ -247,6 +247,7 @@ void tg_rpt_free(struct tg_rpt *r)
 		free(r->exceptions[i].rule);
 		free(r->exceptions[i].reason);
 		free(r->exceptions[i].applied_in);
+		free(r->exceptions[i].owner);
 	}
 	free(r->exceptions);
 	free(r->trend.counts);

@@ -144,8 +144,27 @@ struct tg_rpt_host {
 	size_t n_remarks;
 };
 
+/*
+ * Where an exception's expiry falls, judged against the report's period: its start (--since,
+ * else the first session's) and its end (--until, else when the report is made). An exception
+ * holds until its expiry, exclusive, as core/policy.c's tg_exception_expired says.
+ */
+enum tg_rpt_expiry {
+	TG_RPT_EXP_NEVER,     /* no expiry given */
+	TG_RPT_EXP_LATER,     /* more than TG_RPT_EXPIRY_SOON after the period's end */
+	TG_RPT_EXP_SOON,      /* after the period's end, within TG_RPT_EXPIRY_SOON of it */
+	TG_RPT_EXP_IN_PERIOD, /* expired during the period: applied only before then */
+	TG_RPT_EXP_BEFORE,    /* expired before the period: did not apply in it */
+	TG_RPT_EXP_UNKNOWN,   /* a record says it had expired, without saying when */
+};
+#define TG_RPT_EXPIRY_SOON (30 * 86400 * 1000000000LL) /* 30 days, in ns */
+
 struct tg_rpt_exception {
 	char *policy, *rule, *reason, *applied_in;
+	char *owner;	    /* NULL: the policy names none */
+	int64_t expires_ns; /* TG_RPT_NOTIME: never expires */
+	enum tg_rpt_expiry expiry;
+	bool expired; /* no longer applied at the period's end (or a record says it had expired) */
 	long line;
 	size_t sessions;	   /* sessions it was in force in */
 	size_t sessions_uncounted; /* of those, how many ended without counts */
@@ -252,6 +271,9 @@ int tg_rpt_finish(struct tg_rpt *r);
 int tg_rpt_table_sort(struct tg_rpt_table *t);
 const struct tg_rpt_row *tg_rpt_table_get(const struct tg_rpt_table *t, const char *key,
 					  const char *key2);
+
+/* "never", "later", "within-30-days", "during-period", "before-period", "expired". */
+const char *tg_rpt_expiry_name(enum tg_rpt_expiry x);
 
 /* "hour", "day", "week". */
 const char *tg_rpt_bucket_name(enum tg_rpt_bucket b);

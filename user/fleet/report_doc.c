@@ -363,23 +363,92 @@ static void offenders(struct doc *d, const struct tg_rpt *r)
 	d->ops->end_table(d);
 }
 
+/* What an exception's expiry means for the period, in the words of the Expires column. */
+static void expiry_text(const struct tg_rpt_exception *e, char *buf, size_t len)
+{
+	char t[32];
+
+	tg_rpt_time(e->expires_ns, t, sizeof(t));
+	switch (e->expiry) {
+	case TG_RPT_EXP_NEVER:
+		snprintf(buf, len, "never expires");
+		break;
+	case TG_RPT_EXP_LATER:
+		snprintf(buf, len, "%s", t);
+		break;
+	case TG_RPT_EXP_SOON:
+		snprintf(buf, len, "%s: expires within 30 days of the report's end", t);
+		break;
+	case TG_RPT_EXP_IN_PERIOD:
+		snprintf(buf, len, "%s: expired during the period, no longer applied after then",
+			 t);
+		break;
+	case TG_RPT_EXP_BEFORE:
+		snprintf(buf, len, "%s: expired before the period, no longer applied", t);
+		break;
+	default:
+		snprintf(buf, len, "expired (when not recorded), no longer applied");
+		break;
+	}
+}
+
+/* One sentence on what an auditor asks of the exceptions: which lapsed, which lapse soon, and
+ * which nobody answers for or that never end. */
+static void expiry_summary(struct doc *d, const struct tg_rpt *r)
+{
+	size_t n[TG_RPT_EXP_UNKNOWN + 1] = {0}, no_owner = 0;
+	int64_t end = r->opts.until_ns != TG_RPT_NOTIME ? r->opts.until_ns : r->opts.now_ns;
+	char buf[512], t[32];
+	size_t len = 0;
+
+	for (size_t i = 0; i < r->n_exceptions; i++) {
+		n[r->exceptions[i].expiry]++;
+		no_owner += !r->exceptions[i].owner;
+	}
+	tg_rpt_time(end, t, sizeof(t));
+#define PART(cond, ...)                                                                            \
+	do {                                                                                       \
+		if ((cond) && len < sizeof(buf))                                                   \
+			len += snprintf(buf + len, sizeof(buf) - len, "%s", len ? "; " : "");      \
+		if ((cond) && len < sizeof(buf))                                                   \
+			len += snprintf(buf + len, sizeof(buf) - len, __VA_ARGS__);                \
+	} while (0)
+	PART(n[TG_RPT_EXP_BEFORE], "%zu expired before the period and no longer applied",
+	     n[TG_RPT_EXP_BEFORE]);
+	PART(n[TG_RPT_EXP_IN_PERIOD], "%zu expired during the period", n[TG_RPT_EXP_IN_PERIOD]);
+	PART(n[TG_RPT_EXP_UNKNOWN], "%zu had expired (when is not recorded)",
+	     n[TG_RPT_EXP_UNKNOWN]);
+	PART(n[TG_RPT_EXP_SOON], "%zu expire%s within 30 days of the report's end (%s)",
+	     n[TG_RPT_EXP_SOON], n[TG_RPT_EXP_SOON] == 1 ? "s" : "", t);
+	PART(no_owner, "%zu %s no owner", no_owner, no_owner == 1 ? "has" : "have");
+	PART(n[TG_RPT_EXP_NEVER], "%zu never expire%s", n[TG_RPT_EXP_NEVER],
+	     n[TG_RPT_EXP_NEVER] == 1 ? "s" : "");
+#undef PART
+	if (len)
+		paraf(d, "Of the %zu exception%s listed: %s.", r->n_exceptions,
+		      r->n_exceptions == 1 ? "" : "s", buf);
+}
+
 static void exceptions(struct doc *d, const struct tg_rpt *r)
 {
 	static const char *const head[] = {"Policy",
 					   "Line",
 					   "Rule",
 					   "Reason",
+					   "Owner",
+					   "Expires",
 					   "Applied in",
 					   "Sessions",
 					   "Hidden in the kernel",
 					   "Hidden in user space"};
+	char exp[160];
 
 	d->ops->heading(d, 2, "Exceptions in force", "exceptions");
 	if (!r->n_exceptions) {
 		d->ops->para(d, "No exception was in force in any session that recorded its "
 				"policy.");
 	} else {
-		d->ops->table(d, head, 8);
+		d->ops->table(d, head, 10);
 		for (size_t i = 0; i < r->n_exceptions; i++) {
 			const struct tg_rpt_exception *e = &r->exceptions[i];
 
@@ -388,6 +457,12 @@ static void exceptions(struct doc *d, const struct tg_rpt *r)
 			cellf(d, "n", "%ld", e->line);
 			d->ops->cell(d, e->rule);
 			d->ops->cell(d, e->reason);
+			if (e->owner)
+				d->ops->cell(d, e->owner);
+			else
+				d->ops->cell_trusted(d, "no owner", NULL);
+			expiry_text(e, exp, sizeof(exp));
+			d->ops->cell_trusted(d, exp, NULL);
 			d->ops->cell(d, e->applied_in);
 			cellf(d, "n", "%zu", e->sessions);
 			if (e->sessions_uncounted == e->sessions) {
@@ -405,6 +480,7 @@ static void exceptions(struct doc *d, const struct tg_rpt *r)
 		d->ops->para(d,
 			     "Hidden: findings the exception suppressed. Sessions without a "
 			     "clean stop never reported their counts (\"or more\", \"unknown\").");
+		expiry_summary(d, r);
 	}
 	if (r->hidden_by_replaced)
 		paraf(d, "Exceptions of policies replaced during a session (SIGHUP) hid %llu more.",

@@ -240,6 +240,42 @@ static bool same(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
+const char *tg_rpt_expiry_name(enum tg_rpt_expiry x)
+{
+	static const char *const names[] = {
+		[TG_RPT_EXP_NEVER] = "never",	       [TG_RPT_EXP_LATER] = "later",
+		[TG_RPT_EXP_SOON] = "within-30-days",  [TG_RPT_EXP_IN_PERIOD] = "during-period",
+		[TG_RPT_EXP_BEFORE] = "before-period", [TG_RPT_EXP_UNKNOWN] = "expired",
+	};
+
+	return (unsigned)x < sizeof(names) / sizeof(names[0]) ? names[x] : "unknown";
+}
+
+/*
+ * Where e's expiry falls in the period. The records' own "expired" says it as of each record's
+ * time; the report judges the expiry against its own period instead, and trusts the flag only
+ * where a record gives no time.
+ */
+static void judge_expiry(const struct tg_rpt *r, struct tg_rpt_exception *e)
+{
+	int64_t end = r->opts.until_ns != TG_RPT_NOTIME ? r->opts.until_ns : r->opts.now_ns;
+	int64_t start = r->opts.since_ns != TG_RPT_NOTIME ? r->opts.since_ns : r->covered_from;
+	int64_t t = e->expires_ns;
+
+	if (t == TG_RPT_NOTIME)
+		e->expiry = e->expired ? TG_RPT_EXP_UNKNOWN : TG_RPT_EXP_NEVER;
+	else if (start != TG_RPT_NOTIME && t <= start)
+		e->expiry = TG_RPT_EXP_BEFORE;
+	else if (t <= end)
+		e->expiry = TG_RPT_EXP_IN_PERIOD;
+	else if (t - end <= TG_RPT_EXPIRY_SOON)
+		e->expiry = TG_RPT_EXP_SOON;
+	else
+		e->expiry = TG_RPT_EXP_LATER;
+	if (t != TG_RPT_NOTIME)
+		e->expired = t <= end;
+}
+
 void rpt_build_exceptions(struct tg_rpt *r)
 {
 	size_t cap = 0;
@@ -254,6 +290,8 @@ void rpt_build_exceptions(struct tg_rpt *r)
 			const char *rule = tg_json_str(x, "rule", NULL);
 			const char *reason = tg_json_str(x, "reason", NULL);
 			const char *in = tg_json_str(x, "applied_in", NULL);
+			const char *owner = tg_json_str(x, "owner", NULL);
+			int64_t expires = rpt_get_time(x, "expires");
 			long line = (long)tg_json_int(x, "line", -1);
 			struct tg_rpt_exception *e = NULL;
 
@@ -262,8 +300,12 @@ void rpt_build_exceptions(struct tg_rpt *r)
 			for (size_t j = 0; j < r->n_exceptions && !e; j++) {
 				struct tg_rpt_exception *c = &r->exceptions[j];
 
+				/* A renewed expiry or a new owner is a new commitment: its own row.
+				 */
 				if (c->line == line && same(c->policy, s->policy) &&
-				    same(c->rule, rule) && same(c->reason, reason))
+				    same(c->rule, rule) && same(c->reason, reason) &&
+				    !c->owner == !owner && same(c->owner, owner) &&
+				    c->expires_ns == expires)
 					e = c;
 			}
 			if (!e) {
@@ -278,11 +320,15 @@ void rpt_build_exceptions(struct tg_rpt *r)
 				e->rule = rpt_dup(r, rule ? rule : "*");
 				e->reason = rpt_dup(r, reason);
 				e->applied_in = rpt_dup(r, in ? in : "unknown");
+				e->owner = owner ? rpt_dup(r, owner) : NULL;
+				e->expires_ns = expires;
 			} else if (!same(e->applied_in, in ? in : "unknown")) {
 				free(e->applied_in);
 				e->applied_in = rpt_dup(r, "kernel or user, by host");
 			}
 			e->sessions++;
+			if (tg_json_bool(x, "expired", 0) == 1)
+				e->expired = true;
 			if (s->exception_counts) {
 				e->hidden_kernel +=
 					(uint64_t)tg_json_int(x, "suppressed_kernel", 0);
@@ -292,4 +338,6 @@ void rpt_build_exceptions(struct tg_rpt *r)
 			}
 		}
 	}
+	for (size_t i = 0; i < r->n_exceptions; i++)
+		judge_expiry(r, &r->exceptions[i]);
 }

@@ -305,6 +305,11 @@ static json_object *exceptions_json(const struct tg_rpt *r)
 		add(x, "sessions_without_counts", u64(e->sessions_uncounted));
 		add(x, "hidden_kernel", u64(e->hidden_kernel));
 		add(x, "hidden_user", u64(e->hidden_user));
+		/* null where the policy names no owner or no expiry: an auditor asks for both */
+		add(x, "owner", e->owner ? str(e->owner) : NULL);
+		add(x, "expires", time_json(e->expires_ns));
+		add(x, "expired", json_object_new_boolean(e->expired));
+		add(x, "expiry", json_object_new_string(tg_rpt_expiry_name(e->expiry)));
 		json_object_array_add(a, x);
 	}
 	return a;
