@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Unit tests for user/fleet/report.c, the report model: counts, the period, merging hosts, loss
- * windows, unclean sessions, unreadable lines, exceptions, posture remarks, the trend.
+ * windows, unclean sessions, unreadable lines, exceptions (their owner and expiry, in the model,
+ * JSON and Markdown), posture remarks, the trend.
  * Records are written here as `audit --format json` prints them. Unprivileged.
  */
 #include <stdarg.h>
@@ -13,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include "report.h"
+#include "report_render.h"
 #include "util/timefmt.h"
 
 #define NSEC 1000000000LL
@@ -488,6 +491,229 @@ static void test_exceptions_posture(void **state)
 	tg_rpt_free(r);
 }
 
+/* A session record and its summary listing the exceptions xs (a JSON array's members). */
+static void session_with(struct tg_rpt *r, const char *start, const char *end, const char *xs,
+			 const char *counts)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"session\",\"time\":\"%s\",\"host\":\"h1\",\"version\":\"0.1.0\","
+		 "\"policy\":\"p.yaml\",\"hooks\":[],\"enforcement\":\"off\",\"exceptions\":[%s]}",
+		 start, xs);
+	line(r, buf);
+	if (!end)
+		return;
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"summary\",\"time\":\"%s\",\"host\":\"h1\",\"events\":{\"lost\":0},"
+		 "\"policy\":\"p.yaml\",\"exceptions\":[%s]}",
+		 end, counts);
+	line(r, buf);
+}
+
+static const struct tg_rpt_exception *exc(const struct tg_rpt *r, long line_no)
+{
+	for (size_t i = 0; i < r->n_exceptions; i++)
+		if (r->exceptions[i].line == line_no)
+			return &r->exceptions[i];
+	fail_msg("no exception of line %ld", line_no);
+	return NULL;
+}
+
+/* The exceptions of the expiry tests, as a session record (expired as of its start, Nov 1). */
+#define X_NEVER                                                                                    \
+	"{\"line\":1,\"rule\":\"*\",\"reason\":\"r1\",\"applied_in\":\"kernel\",\"expired\":"      \
+	"false}"
+#define X_BEFORE                                                                                   \
+	"{\"line\":2,\"rule\":\"*\",\"reason\":\"r2\",\"applied_in\":\"user\",\"owner\":\"ops "    \
+	"<ops@example.com>\",\"expires\":\"2026-10-01T00:00:00Z\",\"expired\":true}"
+#define X_DURING                                                                                   \
+	"{\"line\":3,\"rule\":\"nonexclusive-create\",\"reason\":\"r3\",\"applied_in\":\"user\","  \
+	"\"owner\":\"storage\",\"expires\":\"2026-11-10T00:00:00Z\",\"expired\":false}"
+#define X_SOON                                                                                     \
+	"{\"line\":4,\"rule\":\"*\",\"reason\":\"r4\",\"applied_in\":\"user\",\"expires\":"        \
+	"\"2026-12-20T00:00:00Z\",\"expired\":false}"
+#define X_LATER                                                                                    \
+	"{\"line\":5,\"rule\":\"*\",\"reason\":\"r5\",\"applied_in\":\"user\",\"owner\":\"web\","  \
+	"\"expires\":\"2027-06-30T16:00:00Z\",\"expired\":false}"
+#define X_ALL X_NEVER "," X_BEFORE "," X_DURING "," X_SOON "," X_LATER
+
+static struct tg_rpt *expiry_model(const char *since, const char *until, const char *start)
+{
+	struct tg_rpt *r = new_rpt(since, until, false);
+
+	assert_int_equal(tg_rpt_input(r, "a.json", false), 0);
+	/* A session still running (no summary): the record's own flags are as of Nov 1 (what
+	 * they say of line 3 is not what the report says). */
+	session_with(r, start, NULL, X_ALL, NULL);
+	assert_int_equal(tg_rpt_finish(r), 0);
+	assert_int_equal(r->n_exceptions, 5);
+	return r;
+}
+
+static void test_exception_expiry(void **state)
+{
+	/* The period: Nov 1 (the first session) to Nov 28 12:00 (now). */
+	struct tg_rpt *r = expiry_model(NULL, NULL, "2026-11-01T00:00:00Z");
+	const struct tg_rpt_exception *e;
+
+	(void)state;
+	e = exc(r, 1);
+	assert_null(e->owner);
+	assert_true(e->expires_ns == TG_RPT_NOTIME);
+	assert_int_equal(e->expiry, TG_RPT_EXP_NEVER);
+	assert_false(e->expired);
+	e = exc(r, 2);
+	assert_string_equal(e->owner, "ops <ops@example.com>");
+	assert_true(e->expires_ns == T("2026-10-01T00:00:00Z"));
+	assert_int_equal(e->expiry, TG_RPT_EXP_BEFORE);
+	assert_true(e->expired);
+	e = exc(r, 3); /* the record said not yet (Nov 1); by the period's end it had */
+	assert_int_equal(e->expiry, TG_RPT_EXP_IN_PERIOD);
+	assert_true(e->expired);
+	e = exc(r, 4); /* 22 days after the end */
+	assert_null(e->owner);
+	assert_int_equal(e->expiry, TG_RPT_EXP_SOON);
+	assert_false(e->expired);
+	assert_int_equal(exc(r, 5)->expiry, TG_RPT_EXP_LATER);
+	tg_rpt_free(r);
+
+	/* --until moves the end: before Nov 10, line 3 still held; line 4 is then far off. */
+	r = expiry_model(NULL, "2026-11-05T00:00:00Z", "2026-11-01T00:00:00Z");
+	assert_int_equal(exc(r, 3)->expiry, TG_RPT_EXP_SOON);
+	assert_false(exc(r, 3)->expired);
+	assert_int_equal(exc(r, 4)->expiry, TG_RPT_EXP_LATER);
+	tg_rpt_free(r);
+	/* --since after Nov 10 (a session in it): line 3 lapsed before the period; line 4,
+	 * exactly 30 days after the end, is "soon". */
+	r = expiry_model("2026-11-15T00:00:00Z", "2026-11-20T00:00:00Z", "2026-11-16T00:00:00Z");
+	assert_int_equal(exc(r, 3)->expiry, TG_RPT_EXP_BEFORE);
+	assert_int_equal(exc(r, 4)->expiry, TG_RPT_EXP_SOON);
+	tg_rpt_free(r);
+	/* An expiry exactly at the end: no longer applied then (tg_exception_expired's rule). */
+	r = expiry_model(NULL, "2026-11-10T00:00:00Z", "2026-11-01T00:00:00Z");
+	assert_int_equal(exc(r, 3)->expiry, TG_RPT_EXP_IN_PERIOD);
+	assert_true(exc(r, 3)->expired);
+	tg_rpt_free(r);
+}
+
+static void test_exception_owner_identity(void **state)
+{
+	struct tg_rpt *r = new_rpt(NULL, NULL, false);
+
+	(void)state;
+	assert_int_equal(tg_rpt_input(r, "a.json", false), 0);
+	/* The same line twice: the summary's counts join the record's row. */
+	session_with(r, "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z", X_LATER,
+		     "{\"line\":5,\"rule\":\"*\",\"reason\":\"r5\",\"applied_in\":\"user\","
+		     "\"owner\":\"web\",\"expires\":\"2027-06-30T16:00:00Z\",\"expired\":false,"
+		     "\"suppressed_kernel\":0,\"suppressed_user\":4}");
+	/* Renewed with another owner: a row of its own, each with its own owner. */
+	session_with(r, "2026-11-22T00:00:00Z", NULL,
+		     "{\"line\":5,\"rule\":\"*\",\"reason\":\"r5\",\"applied_in\":\"user\","
+		     "\"owner\":\"web-2\",\"expires\":\"2027-06-30T16:00:00Z\"}",
+		     NULL);
+	/* A record that says it expired without saying when. */
+	session_with(r, "2026-11-23T00:00:00Z", NULL,
+		     "{\"line\":9,\"rule\":\"*\",\"reason\":\"r9\",\"applied_in\":\"user\","
+		     "\"expired\":true}",
+		     NULL);
+	assert_int_equal(tg_rpt_finish(r), 0);
+	assert_int_equal(r->n_exceptions, 3);
+	assert_string_equal(r->exceptions[0].owner, "web");
+	assert_int_equal(r->exceptions[0].sessions, 1);
+	assert_int_equal(r->exceptions[0].hidden_user, 4);
+	assert_string_equal(r->exceptions[1].owner, "web-2");
+	assert_int_equal(r->exceptions[2].expiry, TG_RPT_EXP_UNKNOWN);
+	assert_true(r->exceptions[2].expired);
+	tg_rpt_free(r);
+}
+
+static char *render(int (*fn)(FILE *, const struct tg_rpt *, const char *), const struct tg_rpt *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(fn(f, r, "0.1.0"), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_exception_expiry_json(void **state)
+{
+	struct tg_rpt *r = expiry_model(NULL, NULL, "2026-11-01T00:00:00Z");
+	char *j = render(tg_rpt_json_write, r);
+	json_object *o = json_tokener_parse(j), *xs, *x, *v;
+	static const struct {
+		long line;
+		const char *owner, *expires, *expiry;
+		bool expired;
+	} want[] = {
+		{1, NULL, NULL, "never", false},
+		{2, "ops <ops@example.com>", "2026-10-01T00:00:00", "before-period", true},
+		{3, "storage", "2026-11-10T00:00:00", "during-period", true},
+		{4, NULL, "2026-12-20T00:00:00", "within-30-days", false},
+		{5, "web", "2027-06-30T16:00:00", "later", false},
+	};
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "exceptions", &xs));
+	assert_int_equal(json_object_array_length(xs), 5);
+	for (size_t i = 0; i < 5; i++) {
+		x = json_object_array_get_idx(xs, i);
+		assert_int_equal(json_object_get_int(json_object_object_get(x, "line")),
+				 want[i].line);
+		/* The fields there were before, unchanged. */
+		assert_non_null(json_object_object_get(x, "reason"));
+		assert_non_null(json_object_object_get(x, "hidden_user"));
+		/* owner and expires always present: null where the policy gives none. */
+		assert_true(json_object_object_get_ex(x, "owner", &v));
+		if (want[i].owner)
+			assert_string_equal(json_object_get_string(v), want[i].owner);
+		else
+			assert_null(v);
+		assert_true(json_object_object_get_ex(x, "expires", &v));
+		if (want[i].expires)
+			assert_true(!strncmp(json_object_get_string(v), want[i].expires,
+					     strlen(want[i].expires)));
+		else
+			assert_null(v);
+		assert_int_equal(json_object_get_boolean(json_object_object_get(x, "expired")),
+				 want[i].expired);
+		assert_string_equal(json_object_get_string(json_object_object_get(x, "expiry")),
+				    want[i].expiry);
+	}
+	json_object_put(o);
+	free(j);
+	tg_rpt_free(r);
+}
+
+static void test_exception_expiry_md(void **state)
+{
+	struct tg_rpt *r = expiry_model(NULL, NULL, "2026-11-01T00:00:00Z");
+	char *md = render(tg_rpt_md, r);
+
+	(void)state;
+	assert_non_null(strstr(md, "| Owner | Expires |"));
+	assert_non_null(strstr(md, "| r1 | no owner | never expires |"));
+	assert_non_null(strstr(md, "| r2 | ops &lt;ops\\@example.com&gt; | 2026-10-01T00:00:00Z: "
+				   "expired before the period, no longer applied |"));
+	assert_non_null(strstr(md, "| r3 | storage | 2026-11-10T00:00:00Z: expired during the "
+				   "period, no longer applied after then |"));
+	assert_non_null(strstr(md, "| r4 | no owner | 2026-12-20T00:00:00Z: expires within 30 "
+				   "days of the report's end |"));
+	assert_non_null(strstr(md, "| r5 | web | 2027-06-30T16:00:00Z |"));
+	assert_non_null(strstr(md, "Of the 5 exceptions listed: 1 expired before the period and "
+				   "no longer applied; 1 expired during the period; 1 expires "
+				   "within 30 days of the report's end (2026-11-28T12:00:00Z); 2 "
+				   "have no owner; 1 never expires."));
+	free(md);
+	tg_rpt_free(r);
+}
+
 static bool has(char **v, size_t n, const char *needle)
 {
 	for (size_t i = 0; i < n; i++)
@@ -642,6 +868,10 @@ int main(void)
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_lossless),
 		cmocka_unit_test(test_exceptions_posture),
+		cmocka_unit_test(test_exception_expiry),
+		cmocka_unit_test(test_exception_owner_identity),
+		cmocka_unit_test(test_exception_expiry_json),
+		cmocka_unit_test(test_exception_expiry_md),
 		cmocka_unit_test(test_posture_remarks),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_text),

@@ -201,7 +201,8 @@ static struct tg_rpt *hostile_model(void)
 		"\"posture\":{\"sysctls\":{\"fs.protected_symlinks\":0},\"mounts\":[{\"path\":"
 		"\"/tmp\\n<m>\",\"fstype\":\"|\",\"options\":\"rw\",\"mode\":\"0777\","
 		"\"separate\":true}]},\"exceptions\":[{\"line\":1,\"rule\":\"*\",\"reason\":"
-		"\"=cmd|' /C calc'!A0\\r\\n<script>\",\"applied_in\":\"user\"}]}");
+		"\"=cmd|' /C calc'!A0\\r\\n<script>\",\"applied_in\":\"user\",\"owner\":"
+		"\"<i>own</i>|\\u001b[2J\\n[o](javascript:alert(1))\\u202e\"}]}");
 	line(r,
 	     "{\"type\":\"finding\",\"time\":\"2026-11-28T05:01:00Z\",\"host\":\"h<b>|\\n\","
 	     "\"rule\":\"nonexclusive-create\",\"severity\":\"high\",\"cwe\":[\"CWE-377\"],"
@@ -258,6 +259,10 @@ static void test_render_md(void **state)
 	assert_null(strstr(md, "<b>"));
 	assert_non_null(strstr(md, "&lt;script&gt;"));
 	assert_non_null(strstr(md, "### Host h&lt;b&gt;\\|\\\\n"));
+	/* An exception's owner like its reason: no markup, no link, no cell break, no control. */
+	assert_non_null(strstr(
+		md, "| &lt;i&gt;own&lt;/i&gt;\\|\\\\x1b\\[2J\\\\n\\[o\\](javascript:alert(1))"
+		    "\\\\xe2\\\\x80\\\\xae | never expires |"));
 	/* Every row of a table has its header's number of cells. */
 	while ((l = strsep(&rest, "\n"))) {
 		int n = 0;
@@ -293,6 +298,8 @@ static void test_render_html(void **state)
 	assert_null(strstr(h, "://"));
 	assert_non_null(strstr(h, "<svg class=\"chart\""));
 	assert_non_null(strstr(h, "Host h&lt;b&gt;|\\n</h3>"));
+	assert_non_null(strstr(h, "<td>&lt;i&gt;own&lt;/i&gt;|\\x1b[2J\\n[o](javascript:alert(1))"
+				  "\\xe2\\x80\\xae</td>"));
 	assert_non_null(strstr(h, "/tmp/\\n\\x1b[*m|&lt;script&gt;`\\xff"));
 	/* Tags balance where it matters: every table closes. */
 	for (p = h; (p = strstr(p, "<table>")); p++)
