@@ -77,6 +77,11 @@ def rfc3339_ns(s):
     return secs * 10**9 + int((m.group(2) or "0").ljust(9, "0"))
 
 
+def sec_rfc3339(ns):
+    """As the report's Markdown and HTML print a time: to the second (floor)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns // 10**9))
+
+
 def ns_rfc3339(ns):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + ".%09dZ" % (ns % 10**9)
 
@@ -175,7 +180,33 @@ def make_store(path, sessions, schema_version=None):
     db.close()
 
 
-def session_record(host, t_ns, enforcement="off", symlinks=0, scope="host"):
+DAY = 86400 * 10**9
+
+
+def fleet_exceptions(t0, now_ns, counts=None):
+    """The exceptions of the fleet's policy as the session record and the summary list them
+    (user/out/summary.c: tg_summary_policy_json), with owner and expiry around t0, the first
+    finding: one that expires within 30 days, one that expired before the report's period, one
+    that expired during it, one without owner or expiry (its owner elsewhere hostile). expired
+    is as of now_ns, the record's time; counts: line -> (kernel, user), for a summary."""
+    xs = [
+        {"line": 12, "rule": "*", "reason": "lock files of the backup agent",
+         "applied_in": "kernel", "owner": "backup team <backup@example.com>",
+         "expires": ns_rfc3339(t0 + 10 * DAY)},
+        {"line": 15, "rule": "nonexclusive-create", "reason": "cron jobs, until migrated",
+         "applied_in": "user", "owner": "<i>x</i> | ops", "expires": ns_rfc3339(t0 - 2 * DAY)},
+        {"line": 18, "rule": "*", "reason": "the incident of the week", "applied_in": "user",
+         "owner": "secops", "expires": ns_rfc3339(t0 - 2 * 10**8)},
+        {"line": 21, "rule": "*", "reason": "build cache", "applied_in": "user"},
+    ]
+    for x in xs:
+        x["expired"] = "expires" in x and rfc3339_ns(x["expires"]) <= now_ns
+        if counts is not None:
+            x["suppressed_kernel"], x["suppressed_user"] = counts.get(x["line"], (0, 0))
+    return xs
+
+
+def session_record(host, t_ns, enforcement="off", symlinks=0, scope="host", exceptions=None):
     """A session record as `audit --format json` writes it first (user/cmd/records.c:
     emit_session_record, user/host/posture.c), built here by hand with the fields a test needs."""
     def mount(path, fstype, options, separate, mount_point):
@@ -189,8 +220,9 @@ def session_record(host, t_ns, enforcement="off", symlinks=0, scope="host"):
         "enforcement": enforcement, "ringbuf_bytes": 8 << 20,
         "policy": "/etc/tmpguard/policy.yaml", "policy_reloads": 0,
         "policy_reloads_refused": 0,
-        "exceptions": [{"line": 12, "rule": "*", "reason": "lock files of the backup agent",
-                        "applied_in": "kernel"}],
+        "exceptions": exceptions if exceptions is not None else [
+            {"line": 12, "rule": "*", "reason": "lock files of the backup agent",
+             "applied_in": "kernel"}],
         "posture": {
             "sysctls": {"fs.protected_symlinks": symlinks, "fs.protected_regular": 2,
                         "fs.protected_fifos": 1, "fs.protected_hardlinks": 1},
@@ -626,16 +658,16 @@ class Merge(ReportCase):
         half = len(f) // 2
         summ = dict(summaries[0])
         summ["time"] = ns_rfc3339(t1 + 10**9)
-        summ["exceptions"] = [{"line": 12, "rule": "*", "reason": "lock files of the backup agent",
-                               "applied_in": "kernel", "suppressed_kernel": 7,
-                               "suppressed_user": 2}]
+        summ["exceptions"] = fleet_exceptions(t0, t1 + 10**9, {12: (7, 2), 18: (0, 3)})
         loss = {"type": "loss", "time": ns_rfc3339(t1), "host": HOST_C,
                 "from": ns_rfc3339(t0 + 1000), "to": ns_rfc3339(t0 + 2000), "lost": 42}
         return [
-            {"record": session_record(HOST_C, t0 - 10**9), "summary": summ, "clean": True,
-             "findings": f[:half]},
+            {"record": session_record(HOST_C, t0 - 10**9,
+                                      exceptions=fleet_exceptions(t0, t0 - 10**9)),
+             "summary": summ, "clean": True, "findings": f[:half]},
             # Killed: no summary, not clean; its last commit after its last finding.
-            {"record": session_record(HOST_C, t0 - 5 * 10**8, enforcement="lsm", symlinks=1),
+            {"record": session_record(HOST_C, t0 - 5 * 10**8, enforcement="lsm", symlinks=1,
+                                      exceptions=fleet_exceptions(t0, t0 - 5 * 10**8)),
              "summary": None, "clean": False, "findings": f[half:], "losses": [loss],
              "last_commit_ns": t1 + 5 * 10**8},
         ]
@@ -674,7 +706,19 @@ class Merge(ReportCase):
         x = m["exceptions"]
         self.assertEqual([(e["reason"], e["sessions"], e["sessions_without_counts"],
                            e["hidden_kernel"], e["hidden_user"]) for e in x],
-                         [("lock files of the backup agent", 2, 1, 7, 2)])
+                         [("lock files of the backup agent", 2, 1, 7, 2),
+                          ("cron jobs, until migrated", 2, 1, 0, 0),
+                          ("the incident of the week", 2, 1, 0, 3),
+                          ("build cache", 2, 1, 0, 0)])
+        # Owner and expiry, judged against the period (its end: now, no --until).
+        t0 = min(rfc3339_ns(f["time"]) for f in self.rec.findings)
+        self.assertEqual([(e["line"], e["owner"], e["expired"], e["expiry"]) for e in x],
+                         [(12, "backup team <backup@example.com>", False, "within-30-days"),
+                          (15, "<i>x</i> | ops", True, "before-period"),
+                          (18, "secops", True, "during-period"),
+                          (21, None, False, "never")])
+        self.assertEqual([e["expires"] and rfc3339_ns(e["expires"]) for e in x],
+                         [t0 + 10 * DAY, t0 - 2 * DAY, t0 - 2 * 10**8, None])
 
     def test_posture_weak(self):
         db = self.path("weak.db")
@@ -754,6 +798,27 @@ class Merge(ReportCase):
             self.assertRegex(text, r"(?m)^%s\t%d\t" % (re.escape(host), len(self.rec.findings)))
         self.assertRegex(text, r"(?m)^%s\t\S+\t\S+\t42\t" % HOST_C)  # the loss window
         self.assertIn("no clean stop", text)
+        # Each exception with its owner and expiry, in the words an auditor reads.
+        t0 = min(rfc3339_ns(f["time"]) for f in self.rec.findings)
+        for out in (text, self.render("md", inputs).decode()):
+            md = out is not text
+            sep = r" \| " if md else r"\t"
+            owner_x = r"&lt;i&gt;x&lt;/i&gt; \\\| ops" if md else re.escape("<i>x</i> | ops")
+            backup = (r"backup team &lt;backup\\@example\.com&gt;" if md else
+                      re.escape("backup team <backup@example.com>"))
+            for want in (
+                    backup + sep + re.escape(sec_rfc3339(t0 + 10 * DAY)) +
+                    ": expires within 30 days of the report's end" + sep + "kernel",
+                    owner_x + sep + re.escape(sec_rfc3339(t0 - 2 * DAY)) +
+                    ": expired before the period, no longer applied" + sep,
+                    "secops" + sep + re.escape(sec_rfc3339(t0 - 2 * 10**8)) +
+                    ": expired during the period, no longer applied after then" + sep,
+                    "build cache" + sep + "no owner" + sep + "never expires" + sep):
+                self.assertRegex(out, want)
+            self.assertIn("Of the 4 exceptions listed: 1 expired before the period and no longer "
+                          "applied; 1 expired during the period; 1 expires within 30 days of "
+                          "the report's end (", out)
+            self.assertIn("); 1 has no owner; 1 never expires.", out)
         check_screenshot(self, shot, self.rec.findings)
 
 
