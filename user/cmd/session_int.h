@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 #include "enrich.h"
+#include "hostid.h"
 #include "loader.h"
 #include "metrics.h"
 #include "options.h"
@@ -42,6 +43,8 @@ struct session {
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
 	int64_t boot_to_real_ns;
 	char host[256];
+	char host_id[TG_HOST_ID_MAX]; /* hostid.h: --host-id, else hostname:machine-id */
+	bool host_id_weak;	      /* no machine id: the hostname alone */
 	uint64_t printed;
 	uint64_t lost_reported;
 	uint64_t untracked_reported; /* TG_STAT_TRACK_FULL at the last warning */
