@@ -829,14 +829,14 @@ class Inputs(ReportCase):
             f.write("2026-11-28T06:07:29Z  HIGH  nonexclusive-create\n  process pid 1\n")
         nodb = self.path("plain.db")
         sqlite3.connect(nodb).execute("CREATE TABLE t(x)").connection.commit()
-        v2 = self.path("v2.db")
-        make_store(v2, [], schema_version=2)
+        v2 = self.path("v99.db")
+        make_store(v2, [], schema_version=99)
         missing = self.path("missing.json")
         cases = [
             ([missing], missing + ": No such file"),
             (["--db", self.rec.file], "not an SQLite store"),
             ([nodb], "not a tmpguard store"),
-            ([v2], "store schema version 2"),
+            ([v2], "store schema version 99"),
             ([txt], "none of its 2 lines is a JSON record"),
             (["--since", "yesterday", self.rec.file], "invalid --since 'yesterday'"),
             (["--format", "pdf", self.rec.file], "invalid format 'pdf'"),

@@ -56,6 +56,7 @@ int store_open(struct session *s)
 								      : TG_STORE_MAX_SIZE_MIB)
 				     << 20,
 			.log = stderr,
+			.host_id = s->host_id,
 		};
 
 		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
