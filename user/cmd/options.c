@@ -37,6 +37,8 @@ enum {
 	OPT_DB_MAX_SIZE,
 	OPT_HOOKS,
 	OPT_HOST_ID,
+	OPT_FORWARD,
+	OPT_FORWARD_PASSWORD_FILE,
 };
 
 /* clang-format off */
@@ -61,7 +63,9 @@ enum {
 	{ "db", OPT_DB, "FILE", 0, "also write every record to the event store FILE (SQLite; see tmpguard query)", 0 }, \
 	{ "db-max-age", OPT_DB_MAX_AGE, "DAYS", 0, "with --db: delete findings older than DAYS (90)", 0 }, \
 	{ "db-max-size", OPT_DB_MAX_SIZE, "MIB", 0, "with --db: delete the oldest findings beyond MIB (1024)", 0 }, \
-	{ "host-id", OPT_HOST_ID, "ID", 0, "this host's identity in the fleet (HOSTNAME:MACHINE-ID from /etc/machine-id); give each container or test instance its own", 0 }
+	{ "host-id", OPT_HOST_ID, "ID", 0, "this host's identity in the fleet (HOSTNAME:MACHINE-ID from /etc/machine-id); give each container or test instance its own", 0 }, \
+	{ "forward", OPT_FORWARD, "URL", 0, "with --db: forward the store's rows to PostgreSQL at URL, postgresql://USER@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=FILE] (no password in it)", 0 }, \
+	{ "forward-password-file", OPT_FORWARD_PASSWORD_FILE, "FILE", 0, "--forward's password: the first line of FILE (owned by root, mode 0600); else libpq's PGPASSWORD or PGPASSFILE", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -173,6 +177,12 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		o->host_id = arg;
+		break;
+	case OPT_FORWARD:
+		o->forward_url = arg;
+		break;
+	case OPT_FORWARD_PASSWORD_FILE:
+		o->forward_password_file = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -360,6 +370,16 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 	}
 	if (o->rotate_keep && !o->rotate_bytes) {
 		fprintf(stderr, "tmpguard: --rotate-keep needs --rotate-size\n");
+		return TG_EXIT_USAGE;
+	}
+	if (o->forward_url && !o->db_path) {
+		fprintf(stderr,
+			"tmpguard: --forward needs --db FILE: the local store is what rows "
+			"are forwarded from (and where they wait while the target is away)\n");
+		return TG_EXIT_USAGE;
+	}
+	if (o->forward_password_file && !o->forward_url) {
+		fprintf(stderr, "tmpguard: --forward-password-file needs --forward URL\n");
 		return TG_EXIT_USAGE;
 	}
 	if (o->syslog_opts_set && !o->syslog) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 #include "enrich.h"
+#include "forward.h"
 #include "hostid.h"
 #include "loader.h"
 #include "metrics.h"
@@ -67,6 +68,10 @@ struct session {
 	/* the event store (--db), the output sinks (sink.h) */
 	struct tg_sinks *sinks;
 	struct tg_store *store;
+	/* --forward: the store's rows to the fleet store (forward.h) */
+	struct tg_forward *forward;
+	char forward_target[TG_FORWARD_TARGET_MAX];
+	int64_t forward_saved[TG_FWD_NSTREAMS]; /* the marks last written to the store */
 };
 
 static inline int64_t clock_ns(clockid_t c)
