@@ -365,8 +365,8 @@ struct tg_forward {
 	bool outage;	      /* failing since outage_start */
 	int64_t outage_start; /* CLOCK_MONOTONIC */
 	unsigned attempts;
-	char outage_class[256]; /* what the last logged failure was about */
-	uint64_t waited;	/* backlog when the server came back */
+	char outage_class[1024]; /* what the last logged failure was about */
+	uint64_t waited;	 /* backlog when the server came back */
 	int64_t backoff, next_try;
 	int64_t counted_at;	       /* CLOCK_MONOTONIC of the last backlog count */
 	int64_t *ensured, *batch_days; /* partitions made on this connection; a batch's days */
@@ -515,7 +515,7 @@ static void failed(struct tg_forward *f, const char *err)
 		      "after %lld s, doubling up to %lld s)",
 		      err, (long long)(f->backoff_min / 1000000000),
 		      (long long)(f->backoff_max / 1000000000));
-	} else if (strcmp(cls, f->outage_class)) {
+	} else if (strncmp(cls, f->outage_class, sizeof(f->outage_class) - 1)) {
 		logf_(f, "still failing, now: %s", err);
 	}
 	snprintf(f->outage_class, sizeof(f->outage_class), "%s", cls);
