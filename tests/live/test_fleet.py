@@ -59,9 +59,12 @@ POLICY_ALL = ("version: 1\nrate_limit: { per_key_per_minute: 100000, per_user_pe
 
 
 class Cluster:
-    """A PostgreSQL cluster of our own in a temporary directory, on a unix socket only."""
+    """A PostgreSQL cluster of our own in a temporary directory, on a unix socket only; with
+    tls, on 127.0.0.1 too, TLS only there, its certificate signed by a CA of the test's."""
 
-    def __init__(self):
+    def __init__(self, tls=False):
+        self.tls = tls
+        self.port = 5432
         self.dir = tempfile.mkdtemp(prefix="tg-pg-", dir="/tmp")
         self.data = os.path.join(self.dir, "data")
         self.admin_pw = "admin-%s" % L.token()
@@ -75,17 +78,59 @@ class Cluster:
                           "--auth-local=scram-sha-256", "--auth-host=reject",
                           "--pwfile=" + pwfile])
         os.unlink(pwfile)
-        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("listen_addresses = ''\nunix_socket_directories = '%s'\n" % self.dir)
-        self.start()
-        self.sql("CREATE ROLE tmpguard LOGIN PASSWORD '%s'" % PASSWORD)
         # A root-only place for tmpguard's files, and its password file.
         self.private = tempfile.mkdtemp(prefix="tg-fleet-", dir="/var/lib")
         os.chmod(self.private, 0o700)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("listen_addresses = ''\nunix_socket_directories = '%s'\n" % self.dir)
+            if tls:
+                self.port = free_port()
+                self.make_certs()
+                f.write("listen_addresses = '127.0.0.1'\nport = %d\nssl = on\n"
+                        "ssl_cert_file = '%s/server.pem'\nssl_key_file = '%s/server.key'\n"
+                        % (self.port, self.dir, self.dir))
+        if tls:
+            # TCP only with TLS; pg_hba.conf takes the first line that matches.
+            hba = os.path.join(self.data, "pg_hba.conf")
+            with open(hba) as f:
+                rest = f.read()
+            with open(hba, "w") as f:
+                f.write("hostnossl all all 127.0.0.1/32 reject\n"
+                        "hostssl all all 127.0.0.1/32 scram-sha-256\n" + rest)
+        self.start()
+        self.sql("CREATE ROLE tmpguard LOGIN PASSWORD '%s'" % PASSWORD)
         self.pwfile = os.path.join(self.private, "password")
         fd = os.open(self.pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.write(fd, (PASSWORD + "\n").encode())
         os.close(fd)
+
+    def openssl(self, *args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, env=ENV,
+                       timeout=WAIT, cwd=self.dir)
+
+    def make_certs(self):
+        """A CA (its certificate for tmpguard in self.ca), the server's key and certificate
+        for localhost signed by it, and another CA that signed nothing (self.other_ca)."""
+        self.ca = os.path.join(self.private, "ca.pem")
+        self.other_ca = os.path.join(self.private, "other-ca.pem")
+        for key, cert, cn in (("ca.key", self.ca, "tmpguard test CA"),
+                              ("other.key", self.other_ca, "another CA")):
+            self.openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                         "-subj", "/CN=" + cn, "-keyout", key, "-out", cert,
+                         "-addext", "basicConstraints=critical,CA:TRUE",
+                         "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        with open(os.path.join(self.dir, "san.ext"), "w") as f:
+            f.write("subjectAltName = DNS:localhost\n")
+        self.openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                     "-keyout", "server.key", "-out", "server.csr")
+        self.openssl("x509", "-req", "-in", "server.csr", "-CA", self.ca, "-CAkey", "ca.key",
+                     "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out",
+                     "server.pem")
+        for name in ("server.key", "server.pem"):
+            path = os.path.join(self.dir, name)
+            shutil.chown(path, "postgres", "postgres")
+            os.chmod(path, 0o600)
+        os.unlink(os.path.join(self.dir, "ca.key"))
 
     def as_postgres(self, argv, check=True):
         p = subprocess.run(["runuser", "-u", "postgres", "--"] + argv, capture_output=True,
@@ -104,7 +149,8 @@ class Cluster:
     def sql(self, sql, db="postgres", user="postgres"):
         """Rows of sql (psql -At, tab-separated), as lists of strings."""
         env = dict(ENV, PGPASSWORD=self.admin_pw if user == "postgres" else PASSWORD)
-        p = subprocess.run([PG_BIN + "/psql", "-h", self.dir, "-U", user, "-d", db, "-At",
+        p = subprocess.run([PG_BIN + "/psql", "-h", self.dir, "-p", str(self.port),
+                            "-U", user, "-d", db, "-At",
                             "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
                            capture_output=True, env=env, timeout=WAIT, stdin=subprocess.DEVNULL)
         if p.returncode:
@@ -113,6 +159,9 @@ class Cluster:
 
     def database(self, name):
         self.sql("CREATE DATABASE %s OWNER tmpguard ENCODING 'UTF8'" % name)
+        if self.tls:
+            return ("postgresql://tmpguard@localhost:%d/%s?sslmode=verify-full&sslrootcert=%s"
+                    % (self.port, name, self.ca))
         return "postgresql://tmpguard@%s/%s" % (self.dir.replace("/", "%2F"), name)
 
     def close(self):
@@ -197,11 +246,12 @@ class Host:
 class FleetCase(L.TgTestCase):
     cluster = None
     n_db = 0
+    tls = False
 
     @classmethod
     def setUpClass(cls):
         if os.access(PG_BIN + "/initdb", os.X_OK):
-            cls.cluster = Cluster()
+            cls.cluster = Cluster(tls=cls.tls)
 
     @classmethod
     def tearDownClass(cls):
@@ -392,6 +442,8 @@ class FleetErrors(FleetCase):
         self.assertIn('password authentication failed for user "tmpguard"', h.text())
         self.assertIn("check the password (--forward-password-file, PGPASSWORD or PGPASSFILE)",
                       h.text())
+        self.assertEqual(h.text().count("rows wait in the local store"), 1, h.text())
+        self.assertNotIn("still failing", h.text())
         n = self.assertKept(h)
         self.assertEqual(self.pg("SELECT count(*) FROM pg_namespace WHERE nspname = "
                                  "'tmpguard'"), [["0"]])
@@ -441,6 +493,35 @@ class FleetErrors(FleetCase):
         dropped = self.pg("SELECT tmpguard.drop_findings_before(now() + interval '3 days')")
         self.assertEqual(sorted(r[0] for r in dropped), parts)
         self.assertEqual(self.pg("SELECT count(*) FROM tmpguard.findings"), [["0"]])
+
+
+class FleetTls(FleetCase):
+    """To a server on 127.0.0.1 that takes TLS only, its certificate signed by a local CA."""
+    tls = True
+
+    def test_verified_tls(self):
+        # sslmode=verify-full against the CA that signed it: forwarded (the server takes
+        # nothing else on TCP)
+        h = self.run_host("fleet-tls")
+        self.assertEqual(self.assertExactlyOnce(h), len(local_findings(h.db)))
+        self.assertIn("to postgresql://tmpguard@localhost:%d/%s as host fleet-tls"
+                      % (self.cluster.port, self.dbname), h.text())
+        # another CA: refused, said with what to check, every row kept
+        url = self.url.replace(self.cluster.ca, self.cluster.other_ca)
+        h = self.run_host("fleet-tls-other-ca", url=url)
+        self.assertIn("certificate verify failed", h.text())
+        self.assertIn("check sslmode and sslrootcert in the URL", h.text())
+        self.assertEqual(self.pg_findings("fleet-tls-other-ca"), {})
+        self.assertGreater(len(local_findings(h.db)), 0)
+        # without TLS: the server's pg_hba.conf refuses it, and the hint says where to look
+        url = self.url.split("?")[0] + "?sslmode=disable"
+        h = self.run_host("fleet-tls-off", url=url)
+        self.assertRegex(h.text(), r"pg_hba.conf rejects connection .* no encryption \(allow "
+                                   r"this host and user in the server's pg_hba.conf, or fix the "
+                                   r"user and sslmode in the URL\)")
+        # retried, and said once
+        self.assertEqual(h.text().count("rows wait in the local store"), 1, h.text())
+        self.assertNotIn("still failing", h.text())
 
 
 def main():
