@@ -65,7 +65,15 @@ class Cluster:
     def __init__(self, tls=False):
         self.tls = tls
         self.port = 5432
+        self.private = None
         self.dir = tempfile.mkdtemp(prefix="tg-pg-", dir="/tmp")
+        try:
+            self.setup()
+        except BaseException:
+            self.close()  # setUpClass failed: tearDownClass will not run
+            raise
+
+    def setup(self):
         self.data = os.path.join(self.dir, "data")
         self.admin_pw = "admin-%s" % L.token()
         shutil.chown(self.dir, "postgres", "postgres")
@@ -83,13 +91,13 @@ class Cluster:
         os.chmod(self.private, 0o700)
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("listen_addresses = ''\nunix_socket_directories = '%s'\n" % self.dir)
-            if tls:
+            if self.tls:
                 self.port = free_port()
                 self.make_certs()
                 f.write("listen_addresses = '127.0.0.1'\nport = %d\nssl = on\n"
                         "ssl_cert_file = '%s/server.pem'\nssl_key_file = '%s/server.key'\n"
                         % (self.port, self.dir, self.dir))
-        if tls:
+        if self.tls:
             # TCP only with TLS; pg_hba.conf takes the first line that matches.
             hba = os.path.join(self.data, "pg_hba.conf")
             with open(hba) as f:
@@ -165,10 +173,12 @@ class Cluster:
         return "postgresql://tmpguard@%s/%s" % (self.dir.replace("/", "%2F"), name)
 
     def close(self):
-        self.as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-m", "immediate", "stop"],
-                         check=False)
+        if os.path.exists(os.path.join(self.dir, "data", "postmaster.pid")):
+            self.as_postgres([PG_BIN + "/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m",
+                              "immediate", "stop"], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
-        shutil.rmtree(self.private, ignore_errors=True)
+        if self.private:
+            shutil.rmtree(self.private, ignore_errors=True)
 
 
 def local_findings(db):
