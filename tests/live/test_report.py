@@ -894,14 +894,14 @@ class Inputs(ReportCase):
             f.write("2026-11-28T06:07:29Z  HIGH  nonexclusive-create\n  process pid 1\n")
         nodb = self.path("plain.db")
         sqlite3.connect(nodb).execute("CREATE TABLE t(x)").connection.commit()
-        v2 = self.path("v2.db")
-        make_store(v2, [], schema_version=2)
+        v2 = self.path("v99.db")
+        make_store(v2, [], schema_version=99)
         missing = self.path("missing.json")
         cases = [
             ([missing], missing + ": No such file"),
             (["--db", self.rec.file], "not an SQLite store"),
             ([nodb], "not a tmpguard store"),
-            ([v2], "store schema version 2"),
+            ([v2], "store schema version 99"),
             ([txt], "none of its 2 lines is a JSON record"),
             (["--since", "yesterday", self.rec.file], "invalid --since 'yesterday'"),
             (["--format", "pdf", self.rec.file], "invalid format 'pdf'"),
@@ -914,6 +914,21 @@ class Inputs(ReportCase):
                 args, p.returncode, p.stderr))
             self.assertIn(msg, p.stderr.decode(errors="replace"), args)
             self.assertEqual(p.stdout, b"", args)
+
+    def test_version_1_store_is_read_as_it_is(self):
+        # A store written before forwarding (schema 1, tests/data/store-v1.db: two clean
+        # runs and one killed) is read without being migrated: the report opens it
+        # read-only, and its file is left as it was.
+        src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "data", "store-v1.db")
+        v1 = self.path("v1.db")
+        shutil.copyfile(src, v1)
+        with open(v1, "rb") as f:
+            before = f.read()
+        model = self.report_json([v1])
+        self.assertEqual(model["totals"]["findings"], 9, model["totals"])
+        with open(v1, "rb") as f:
+            self.assertEqual(f.read(), before)
 
     def test_output_not_through_a_planted_link(self):
         victim = self.path("victim")

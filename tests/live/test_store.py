@@ -403,21 +403,21 @@ class StoreQuery(StoreCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"cannot open the database", p.stderr)
         self.assertFalse(os.path.exists(missing))
-        # a database of another schema version
-        other = os.path.join(self.dir, "v2.db")
+        # a database of a newer schema version
+        other = os.path.join(self.dir, "v3.db")
         shutil.copy(self.db, other)
         con = sqlite3.connect(other)
-        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         con.commit()
         con.close()
         p = subprocess.run([TMPGUARD, "query", "--db", other], env=ENV, capture_output=True,
                            timeout=WAIT)
         self.assertEqual(p.returncode, 2)
-        self.assertIn(b"schema version 2", p.stderr)
+        self.assertIn(b"schema version 3", p.stderr)
         p = subprocess.run([TMPGUARD, "audit", "--db", other], env=ENV, capture_output=True,
                            timeout=WAIT)
         self.assertEqual(p.returncode, 2)
-        self.assertIn(b"schema version 2", p.stderr)
+        self.assertIn(b"schema version 3", p.stderr)
 
 
 class StoreCrash(StoreCase):

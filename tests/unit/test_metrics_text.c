@@ -272,6 +272,46 @@ static void test_without_kernel(void **state)
 	free(t);
 }
 
+static void test_forward(void **state)
+{
+	struct tg_metrics_snapshot s;
+	char *t;
+
+	(void)state;
+	fill(&s);
+	t = render(&s);
+	/* off: no family of it */
+	assert_null(strstr(t, "tmpguard_forward_"));
+	free(t);
+	s.user.forward_on = true;
+	s.user.forward_up = false;
+	s.user.forward_backlog = 1234;
+	s.user.forward_lag_ns = 31500000000LL;
+	s.user.forward_rows[1] = 5000; /* findings */
+	s.user.forward_rows[0] = 12;   /* sessions */
+	s.user.forward_duplicates = 7;
+	s.user.forward_batches = 9;
+	s.user.forward_errors = 6;
+	s.user.forward_outages = 1;
+	s.user.forward_gap_rows = 40;
+	s.user.forward_gaps = 2;
+	t = render(&s);
+	check_exposition(t);
+	assert_line(t, "tmpguard_forward_up 0");
+	assert_line(t, "tmpguard_forward_backlog_rows 1234");
+	assert_line(t, "tmpguard_forward_lag_seconds 31.500000000");
+	assert_line(t, "tmpguard_forward_rows_total{stream=\"sessions\"} 12");
+	assert_line(t, "tmpguard_forward_rows_total{stream=\"findings\"} 5000");
+	assert_line(t, "tmpguard_forward_rows_total{stream=\"gaps\"} 0");
+	assert_line(t, "tmpguard_forward_rows_duplicate_total 7");
+	assert_line(t, "tmpguard_forward_batches_total 9");
+	assert_line(t, "tmpguard_forward_errors_total 6");
+	assert_line(t, "tmpguard_forward_outages_total 1");
+	assert_line(t, "tmpguard_forward_gap_rows_total 40");
+	assert_line(t, "tmpguard_forward_gaps_total 2");
+	free(t);
+}
+
 static void test_parse_addr(void **state)
 {
 	static const struct {
@@ -355,7 +395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure),      cmocka_unit_test(test_values),
 		cmocka_unit_test(test_label_escaping), cmocka_unit_test(test_without_kernel),
-		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_forward),	       cmocka_unit_test(test_parse_addr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

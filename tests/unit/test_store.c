@@ -302,15 +302,15 @@ static void test_schema_refusals(void **state)
 	tg_store_close(open_store(f, 0, 0, 0));
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-				      "UPDATE meta SET value = '2' WHERE key = "
+				      "UPDATE meta SET value = '3' WHERE key = "
 				      "'schema_version'",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(tg_store_open(f->db, &o, now, err, sizeof(err)));
-	assert_non_null(strstr(err, "schema version 2"));
+	assert_non_null(strstr(err, "schema version 3; this tmpguard reads versions 1 to 2"));
 	assert_null(tg_store_open_read(f->db, err, sizeof(err)));
-	assert_non_null(strstr(err, "schema version 2"));
+	assert_non_null(strstr(err, "schema version 3"));
 
 	/* an SQLite database that is not ours */
 	snprintf(other, sizeof(other), "%s/other.db", f->dir);
@@ -605,6 +605,288 @@ static void test_retention_by_size(void **state)
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM pragma_integrity_check WHERE "
 					   "integrity_check = 'ok'"),
 			 1);
+	tg_store_close(st);
+}
+
+/* ---- schema version 2: migration, keys, forwarding marks ---- */
+
+/* One text value from the store (another connection); a new string, or NULL. */
+static char *text_of(const char *db, const char *sql)
+{
+	char err[512], *v = NULL;
+	sqlite3 *r = tg_store_open_read(db, err, sizeof(err));
+	sqlite3_stmt *s;
+
+	if (!r)
+		fail_msg("tg_store_open_read: %s", err);
+	assert_int_equal(sqlite3_prepare_v2(r, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		v = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(r);
+	return v;
+}
+
+/* tests/data/store-v1.db: written by tmpguard 0.1.0 before schema version 2 (two `run --db`
+ * sessions that stopped cleanly, a third killed with SIGKILL), copied into the test's
+ * directory as the field has it. */
+static void copy_v1(struct fx *f)
+{
+	const char *dir = getenv("TG_TEST_DATA");
+	char src[512], buf[65536];
+	ssize_t n;
+	int in, out;
+
+	if (!dir)
+		fail_msg("TG_TEST_DATA is not set (tests/CMakeLists.txt sets it to tests/data)");
+	snprintf(src, sizeof(src), "%s/store-v1.db", dir);
+	in = open(src, O_RDONLY);
+	assert_true(in >= 0);
+	out = open(f->db, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	close(in);
+	close(out);
+}
+
+static void test_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store_opts o = {.log = f->logf, .host_id = "test-host:0123"};
+	char err[512], *v1_json, *json;
+	struct tg_store *st;
+	sqlite3 *r;
+
+	copy_v1(f);
+	/* the read side reads version 1 as it is, and leaves it so */
+	r = tg_store_open_read(f->db, err, sizeof(err));
+	if (!r)
+		fail_msg("tg_store_open_read (v1): %s", err);
+	assert_int_equal(tg_store_schema_version(r), 1);
+	sqlite3_close(r);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM findings"), 9);
+	v1_json = text_of(f->db, "SELECT group_concat(id || ' ' || session || ' ' || json, '|') "
+				 "FROM (SELECT * FROM findings ORDER BY id)");
+	assert_non_null(v1_json);
+
+	/* the writer migrates it in place */
+	st = tg_store_open(f->db, &o, now, err, sizeof(err));
+	if (!st)
+		fail_msg("tg_store_open (v1): %s", err);
+	assert_true(tg_store_stats(st)->migrated);
+	assert_non_null(strstr(logged(f), "migrated from store schema version 1 to 2"));
+	/* the crashed third session is said, once, as before */
+	assert_int_equal(tg_store_stats(st)->unclean_found, 1);
+	assert_int_equal(tg_store_schema_version(tg_store_db(st)), 2);
+	/* every row, with its id and session, byte for byte */
+	json = text_of(f->db, "SELECT group_concat(id || ' ' || session || ' ' || json, '|') FROM "
+			      "(SELECT * FROM findings ORDER BY id)");
+	assert_string_equal(json, v1_json);
+	free(json);
+	free(v1_json);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM sessions"), 3);
+	/* keys: one each, distinct; the host's identity; revs in id order, the crashed session's
+	 * moved on when it was marked ended */
+	assert_int_equal(count_rows(f->db, "SELECT count(DISTINCT key) FROM sessions WHERE key "
+					   "!= 0"),
+			 3);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM sessions WHERE host_id = "
+					   "'test-host:0123'"),
+			 3);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions WHERE id = 1"), 1);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions WHERE id = 2"), 2);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions WHERE id = 3"), 4);
+	assert_int_equal(count_rows(f->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+					   "'session_rev'"),
+			 4);
+	/* AUTOINCREMENT everywhere, the forwarding tables, every index again */
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
+					   "'table' AND sql LIKE '%AUTOINCREMENT%'"),
+			 5);
+	assert_int_equal(count_rows(f->db, "SELECT seq FROM sqlite_sequence WHERE name = "
+					   "'findings'"),
+			 9);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
+					   "'index' AND name LIKE 'findings_%'"),
+			 10);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM pragma_foreign_key_list("
+					   "'findings') WHERE \"table\" = 'sessions'"),
+			 1);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM pragma_integrity_check WHERE "
+					   "integrity_check = 'ok'"),
+			 1);
+	/* and it goes on: the next finding is id 10 of a fourth session */
+	begin(st, now);
+	add_n(st, 1, now, 0, 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(count_rows(f->db, "SELECT max(id) FROM findings"), 10);
+	assert_int_equal(count_rows(f->db, "SELECT session FROM findings WHERE id = 10"), 4);
+	tg_store_close(st);
+	/* opened again: nothing more to migrate */
+	st = open_store(f, 0, 0, 0);
+	assert_false(tg_store_stats(st)->migrated);
+	tg_store_close(st);
+}
+
+/* Without AUTOINCREMENT, SQLite gives the largest id again once its row is gone, and a
+ * forwarder's mark on ids would skip the new row. */
+static void test_ids_never_reused(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+
+	begin(st, now);
+	add_n(st, 3, now, NSEC, 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(sqlite3_exec(tg_store_db(st), "DELETE FROM findings WHERE id = 3", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	add_n(st, 1, now + 5 * NSEC, 0, 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(count_rows(f->db, "SELECT max(id) FROM findings"), 4);
+	tg_store_close(st);
+}
+
+/* A session's rev moves on when the row changes: when it starts, every heartbeat of commits,
+ * at its end. */
+static void test_session_revs(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	int64_t r0;
+
+	begin(st, now);
+	r0 = count_rows(f->db, "SELECT rev FROM sessions");
+	assert_true(r0 > 0);
+	add_n(st, 1, now, 0, 0);
+	tg_store_tick(st, now + NSEC);
+	tg_store_tick(st, now + 3 * NSEC);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions"), r0);
+	/* a heartbeat later: the fleet hears of it */
+	tg_store_tick(st, now + TG_STORE_IDLE_HEARTBEAT_NS + 2 * NSEC);
+	tg_store_tick(st, now + 2 * TG_STORE_IDLE_HEARTBEAT_NS + 2 * NSEC);
+	assert_true(count_rows(f->db, "SELECT rev FROM sessions") > r0);
+	r0 = count_rows(f->db, "SELECT rev FROM sessions");
+	assert_int_equal(end(st, json_object_new_object(), now + 100 * NSEC), 0);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions"), r0 + 1);
+	assert_int_equal(count_rows(f->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+					   "'session_rev'"),
+			 r0 + 1);
+	tg_store_close(st);
+	/* a counter of its own: not given again once the session holding it is gone */
+	st = open_store(f, 0, 0, 0);
+	assert_int_equal(sqlite3_exec(tg_store_db(st), "DELETE FROM sessions", NULL, NULL, NULL),
+			 SQLITE_OK);
+	begin(st, now + 200 * NSEC);
+	assert_int_equal(count_rows(f->db, "SELECT rev FROM sessions"), r0 + 2);
+	tg_store_close(st);
+}
+
+static void test_forward_marks(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	int64_t hwm[TG_FWD_NSTREAMS] = {0}, again[TG_FWD_NSTREAMS];
+
+	assert_int_equal(tg_store_forward_target(st, "postgresql://u@h/db", hwm), 0);
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++)
+		assert_int_equal(hwm[i], 0);
+	hwm[TG_FWD_FINDINGS] = 7;
+	hwm[TG_FWD_SESSIONS] = 2;
+	assert_int_equal(tg_store_forwarded(st, "postgresql://u@h/db", hwm), 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	/* never lowered */
+	hwm[TG_FWD_FINDINGS] = 3;
+	assert_int_equal(tg_store_forwarded(st, "postgresql://u@h/db", hwm), 0);
+	tg_store_close(st);
+	st = open_store(f, 0, 0, 0);
+	assert_int_equal(tg_store_forward_target(st, "postgresql://u@h/db", again), 0);
+	assert_int_equal(again[TG_FWD_FINDINGS], 7);
+	assert_int_equal(again[TG_FWD_SESSIONS], 2);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM forward_state"), TG_FWD_NSTREAMS);
+	tg_store_close(st);
+}
+
+/* Retention by age keeps what a known target has not committed. */
+static void test_retention_keeps_unforwarded(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	int64_t hwm[TG_FWD_NSTREAMS] = {0};
+	struct tg_retention r = {0};
+
+	assert_int_equal(tg_store_forward_target(st, "T", hwm), 0);
+	begin(st, now - 120 * DAY);
+	add_n(st, 5, now - 120 * DAY, NSEC, 0);
+	assert_int_equal(end(st, json_object_new_object(), now - 119 * DAY), 0);
+	tg_store_close(st);
+	/* all too old, none forwarded: all kept */
+	st = open_store(f, TG_STORE_MAX_AGE_DAYS * DAY, 0, 0);
+	assert_int_equal(tg_store_stats(st)->removed.findings, 0);
+	assert_int_equal(tg_store_stats(st)->removed.sessions, 0);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM findings"), 5);
+	/* two forwarded: those two go; the session stays with its other findings */
+	hwm[TG_FWD_FINDINGS] = 2;
+	assert_int_equal(tg_store_forwarded(st, "T", hwm), 0);
+	assert_int_equal(tg_store_retain(st, now, &r), 0);
+	assert_int_equal(r.findings, 2);
+	assert_int_equal(count_rows(f->db, "SELECT min(id) FROM findings"), 3);
+	/* every finding forwarded, but not the session's last change: it stays */
+	hwm[TG_FWD_FINDINGS] = 5;
+	assert_int_equal(tg_store_forwarded(st, "T", hwm), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tg_store_retain(st, now, &r), 0);
+	assert_int_equal(r.findings, 3);
+	assert_int_equal(r.sessions, 0);
+	hwm[TG_FWD_SESSIONS] = count_rows(f->db, "SELECT max(rev) FROM sessions");
+	assert_int_equal(tg_store_forwarded(st, "T", hwm), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tg_store_retain(st, now, &r), 0);
+	assert_int_equal(r.sessions, 1);
+	assert_int_equal(tg_store_stats(st)->evicted_unforwarded, 0);
+	tg_store_close(st);
+}
+
+/* The size limit evicts what every target has first; what it must take beyond is counted,
+ * logged and recorded as a forward gap, per target that lacked it. */
+static void test_size_limit_records_gaps(void **state)
+{
+	struct fx *f = *state;
+	const int64_t limit = 1 << 20;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	int64_t hwm[TG_FWD_NSTREAMS] = {0}, n_after, gap_rows;
+
+	assert_int_equal(tg_store_forward_target(st, "A", hwm), 0);
+	hwm[TG_FWD_FINDINGS] = 1000; /* A has the first 1000 */
+	assert_int_equal(tg_store_forward_target(st, "B", (int64_t[TG_FWD_NSTREAMS]){0}), 0);
+	begin(st, now - DAY);
+	add_n(st, 3000, now - DAY, NSEC, 1500); /* ~ 6 MiB */
+	assert_int_equal(tg_store_forwarded(st, "A", hwm), 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	tg_store_close(st);
+
+	st = open_store(f, 0, limit, 0);
+	n_after = count_rows(f->db, "SELECT count(*) FROM findings");
+	assert_true(n_after > 0 && n_after < 3000);
+	/* B has nothing: every evicted row is a gap for it; A only lacks those above 1000 */
+	assert_int_equal(count_rows(f->db, "SELECT sum(evicted) FROM forward_gaps WHERE target = "
+					   "'B'"),
+			 3000 - n_after);
+	gap_rows = count_rows(f->db, "SELECT COALESCE(sum(evicted), 0) FROM forward_gaps WHERE "
+				     "target = 'A'");
+	assert_int_equal(gap_rows, 3000 - n_after - 1000 > 0 ? 3000 - n_after - 1000 : 0);
+	assert_true(count_rows(f->db, "SELECT min(first_id) FROM forward_gaps WHERE target = "
+				      "'B'") == 1);
+	assert_true(count_rows(f->db, "SELECT min(from_ns) FROM forward_gaps WHERE target = "
+				      "'B'") == now - DAY);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM forward_gaps WHERE session_key "
+					   "= (SELECT key FROM sessions)"),
+			 count_rows(f->db, "SELECT count(*) FROM forward_gaps"));
+	assert_int_equal(tg_store_stats(st)->evicted_unforwarded, 3000 - n_after);
+	assert_true(tg_store_stats(st)->forward_gaps >= 1);
+	assert_non_null(strstr(logged(f), "that B did not have yet (ids 1 to"));
+	assert_non_null(strstr(logged(f), "recorded as a forward gap"));
 	tg_store_close(st);
 }
 
@@ -916,6 +1198,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_columns_of_raw_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_revs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_keeps_unforwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit_records_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unclean_session_after_sigkill, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_query_filters, setup, teardown),

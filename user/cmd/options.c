@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hostid.h"
 #include "loader.h"
 #include "options.h"
 #include "rules.h"
@@ -35,6 +36,9 @@ enum {
 	OPT_DB_MAX_AGE,
 	OPT_DB_MAX_SIZE,
 	OPT_HOOKS,
+	OPT_HOST_ID,
+	OPT_FORWARD,
+	OPT_FORWARD_PASSWORD_FILE,
 };
 
 /* clang-format off */
@@ -58,7 +62,10 @@ enum {
 	{ "syslog-max-size", OPT_SYSLOG_MAX, "BYTES", 0, "shorten syslog messages longer than BYTES (8000, fits rsyslog's default; 0: never, e.g. for journald)", 0 }, \
 	{ "db", OPT_DB, "FILE", 0, "also write every record to the event store FILE (SQLite; see tmpguard query)", 0 }, \
 	{ "db-max-age", OPT_DB_MAX_AGE, "DAYS", 0, "with --db: delete findings older than DAYS (90)", 0 }, \
-	{ "db-max-size", OPT_DB_MAX_SIZE, "MIB", 0, "with --db: delete the oldest findings beyond MIB (1024)", 0 }
+	{ "db-max-size", OPT_DB_MAX_SIZE, "MIB", 0, "with --db: delete the oldest findings beyond MIB (1024)", 0 }, \
+	{ "host-id", OPT_HOST_ID, "ID", 0, "this host's identity in the fleet (HOSTNAME:MACHINE-ID from /etc/machine-id); give each container or test instance its own", 0 }, \
+	{ "forward", OPT_FORWARD, "URL", 0, "with --db: forward the store's rows to PostgreSQL at URL, postgresql://USER@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=FILE] (no password in it)", 0 }, \
+	{ "forward-password-file", OPT_FORWARD_PASSWORD_FILE, "FILE", 0, "--forward's password: the first line of FILE (owned by root, mode 0600); else libpq's PGPASSWORD or PGPASSFILE", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -160,6 +167,22 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 	case OPT_DB_MAX_SIZE:
 		if (parse_long(arg, "size in MiB", 1, 1 << 30, state, &o->db_max_size_mib))
 			return EINVAL;
+		break;
+	case OPT_HOST_ID:
+		if (!tg_host_id_valid(arg)) {
+			opt_error(state,
+				  "invalid host id '%s': 1 to %d bytes of letters, digits and "
+				  "._:@/+-",
+				  arg, TG_HOST_ID_MAX - 1);
+			return EINVAL;
+		}
+		o->host_id = arg;
+		break;
+	case OPT_FORWARD:
+		o->forward_url = arg;
+		break;
+	case OPT_FORWARD_PASSWORD_FILE:
+		o->forward_password_file = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -347,6 +370,16 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 	}
 	if (o->rotate_keep && !o->rotate_bytes) {
 		fprintf(stderr, "tmpguard: --rotate-keep needs --rotate-size\n");
+		return TG_EXIT_USAGE;
+	}
+	if (o->forward_url && !o->db_path) {
+		fprintf(stderr,
+			"tmpguard: --forward needs --db FILE: the local store is what rows "
+			"are forwarded from (and where they wait while the target is away)\n");
+		return TG_EXIT_USAGE;
+	}
+	if (o->forward_password_file && !o->forward_url) {
+		fprintf(stderr, "tmpguard: --forward-password-file needs --forward URL\n");
 		return TG_EXIT_USAGE;
 	}
 	if (o->syslog_opts_set && !o->syslog) {

@@ -44,6 +44,10 @@ struct session_opts {
 	/* the event store (--db) */
 	const char *db_path;
 	long db_max_age_days, db_max_size_mib; /* 0: the defaults */
+	/* the fleet: this host's identity, forwarding the store to PostgreSQL */
+	const char *host_id; /* NULL: hostname:machine-id */
+	const char *forward_url;
+	const char *forward_password_file;
 };
 
 #define SESSION_OPTS_DEFAULT                                                                       \

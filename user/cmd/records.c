@@ -98,6 +98,8 @@ static json_object *session_json(struct session *s, const struct tg_session_info
 	json_object_object_add(o, "type", json_object_new_string("session"));
 	json_object_object_add(o, "time", time_json(si->time_ns));
 	json_object_object_add(o, "host", tg_json_bytes(si->host, strlen(si->host), NULL));
+	if (si->host_id)
+		json_object_object_add(o, "host_id", json_object_new_string(si->host_id));
 	json_object_object_add(o, "version", json_object_new_string(si->version));
 	json_object_object_add(o, "pid", json_object_new_int64(si->pid));
 	json_object_object_add(o, "scope", json_object_new_string(si->scope));
@@ -131,6 +133,7 @@ void emit_session_record(struct session *s)
 		/* Coverage starts now that every program is attached (loading takes seconds). */
 		.time_ns = clock_ns(CLOCK_REALTIME),
 		.host = s->host,
+		.host_id = s->host_id,
 		.version = TG_VERSION,
 		.pid = getpid(),
 		.scope = s->scoped ? "process-tree" : "host",

@@ -163,6 +163,11 @@ int session_start(struct session *s, bool scoped)
 		return 1;
 	}
 	gethostname(s->host, sizeof(s->host) - 1);
+	if (tg_host_id(s->opt.host_id, s->host_id, sizeof(s->host_id), &s->host_id_weak, err,
+		       sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
 	s->started_ns = s->loss_checked_ns = clock_ns(CLOCK_REALTIME);
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	s->pl.host = s->host;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <time.h>
 #include "enrich.h"
+#include "forward.h"
+#include "hostid.h"
 #include "loader.h"
 #include "metrics.h"
 #include "options.h"
@@ -47,6 +49,8 @@ struct session {
 	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
 	int64_t boot_to_real_ns;
 	char host[256];
+	char host_id[TG_HOST_ID_MAX]; /* hostid.h: --host-id, else hostname:machine-id */
+	bool host_id_weak;	      /* no machine id: the hostname alone */
 	uint64_t printed;
 	uint64_t lost_reported;
 	uint64_t untracked_reported; /* TG_STAT_TRACK_FULL at the last warning */
@@ -69,6 +73,10 @@ struct session {
 	/* the event store (--db), the output sinks (sink.h) */
 	struct tg_sinks *sinks;
 	struct tg_store *store;
+	/* --forward: the store's rows to the fleet store (forward.h) */
+	struct tg_forward *forward;
+	char forward_target[TG_FORWARD_TARGET_MAX];
+	int64_t forward_saved[TG_FWD_NSTREAMS]; /* the marks last written to the store */
 };
 
 static inline int64_t clock_ns(clockid_t c)

@@ -7,6 +7,9 @@
 
 /* ---- metrics ---- */
 
+_Static_assert(sizeof(((struct tg_metrics_user *)0)->forward_rows) ==
+		       sizeof(((struct tg_forward_stats *)0)->rows),
+	       "the forwarder counts rows by stream as the metrics export them");
 _Static_assert(sizeof(((struct tg_metrics_user *)0)->findings) ==
 		       sizeof(((struct tg_pipeline *)0)->findings_by),
 	       "the pipeline counts findings as the metrics export them");
@@ -38,6 +41,23 @@ void metrics_sync(struct session *s)
 		return;
 	for (size_t i = 0; i < s->pol->n_exceptions; i++)
 		u.findings_excepted += s->exc_user_hits[i];
+	if (s->forward) {
+		const struct tg_store_stats *st = tg_store_stats(s->store);
+		struct tg_forward_stats fs;
+
+		tg_forward_stats(s->forward, &fs);
+		u.forward_on = true;
+		u.forward_up = fs.up;
+		u.forward_backlog = fs.backlog;
+		u.forward_lag_ns = fs.lag_ns;
+		memcpy(u.forward_rows, fs.rows, sizeof(u.forward_rows));
+		u.forward_duplicates = fs.duplicates;
+		u.forward_batches = fs.batches;
+		u.forward_errors = fs.errors;
+		u.forward_outages = fs.outages;
+		u.forward_gap_rows = st->evicted_unforwarded;
+		u.forward_gaps = st->forward_gaps;
+	}
 	memcpy(u.findings, s->pl.findings_by, sizeof(u.findings));
 	tg_metrics_update(s->metrics, &u);
 }

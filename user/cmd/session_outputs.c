@@ -2,9 +2,11 @@
 /*
  * Where a session's records go, over its life: the sinks (--output, --syslog, sink.h) and the
  * event store (--db, store.h), opened before the programs attach, the store committed from the
- * poll loops and closed with what it kept.
+ * poll loops and closed with what it kept; with --forward, the forwarder (forward.h) that
+ * sends the store's rows on, whose marks the store keeps.
  */
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include "session_outputs.h"
 
@@ -56,6 +58,7 @@ int store_open(struct session *s)
 								      : TG_STORE_MAX_SIZE_MIB)
 				     << 20,
 			.log = stderr,
+			.host_id = s->host_id,
 		};
 
 		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
@@ -64,7 +67,67 @@ int store_open(struct session *s)
 			return TG_EXIT_USAGE;
 		}
 	}
+	return forward_open(s);
+}
+
+/* --forward URL: the URL and the password file checked, the target made known to the store
+ * (so that retention keeps what it lacks), the forwarder started on the store. 0, or the exit
+ * status with the failure said. */
+int forward_open(struct session *s)
+{
+	struct tg_forward_opts fo = {
+		.db_path = s->opt.db_path,
+		.url = s->opt.forward_url,
+		.target = s->forward_target,
+		.version = TG_VERSION,
+		.log = stderr,
+	};
+	char err[1024], *pw = NULL;
+
+	if (!s->opt.forward_url)
+		return 0;
+	if (tg_forward_target(s->opt.forward_url, s->forward_target, sizeof(s->forward_target), err,
+			      sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	if (s->host_id_weak) {
+		fprintf(stderr,
+			"tmpguard: this host has no machine id (/etc/machine-id is missing or "
+			"empty; systemd-machine-id-setup makes one), so its name alone would "
+			"identify it in the fleet: give --host-id ID\n");
+		return TG_EXIT_USAGE;
+	}
+	if (s->opt.forward_password_file) {
+		pw = tg_forward_read_password(s->opt.forward_password_file, err, sizeof(err));
+		if (!pw) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return TG_EXIT_USAGE;
+		}
+	}
+	fo.password = pw;
+	if (tg_store_forward_target(s->store, s->forward_target, fo.hwm)) {
+		tg_forward_password_free(pw);
+		return 1;
+	}
+	memcpy(s->forward_saved, fo.hwm, sizeof(fo.hwm));
+	s->forward = tg_forward_start(&fo, err, sizeof(err));
+	tg_forward_password_free(pw);
+	if (!s->forward) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "tmpguard: forwarding %s to %s as host %s\n", s->opt.db_path,
+		s->forward_target, s->host_id);
 	return 0;
+}
+
+/* The forwarder's marks into the store, when they moved: written with its next batch. */
+static void forward_save(struct session *s, const struct tg_forward_stats *fs)
+{
+	if (memcmp(fs->hwm, s->forward_saved, sizeof(fs->hwm)) &&
+	    !tg_store_forwarded(s->store, s->forward_target, fs->hwm))
+		memcpy(s->forward_saved, fs->hwm, sizeof(fs->hwm));
 }
 
 /* From the poll loops: batches committed about every second, and before a policy reload. */
@@ -72,14 +135,39 @@ void store_tick(struct session *s)
 {
 	if (!s->store)
 		return;
+	if (s->forward) {
+		struct tg_forward_stats fs;
+
+		tg_forward_stats(s->forward, &fs);
+		forward_save(s, &fs);
+	}
 	tg_store_tick(s->store, event_now(s));
 	if (reload_requested())
 		tg_store_commit(s->store);
 }
 
-/* At the end: what the store kept and what retention removed, said; then it is closed. */
+/* At the end: the forwarder flushes what it can and stops, its marks kept; what the store kept
+ * and what retention removed, said; then it is closed. */
 void store_close(struct session *s)
 {
+	if (s->forward) {
+		struct tg_forward_stats fs;
+		bool left = tg_forward_stop(s->forward, TG_FORWARD_STOP_NS, &fs) != 0;
+
+		s->forward = NULL;
+		forward_save(s, &fs);
+		fprintf(stderr,
+			"tmpguard: forward to %s: %llu findings, %llu losses, %llu health records "
+			"and %llu session updates sent this session (%llu were there already); %s",
+			s->forward_target, (unsigned long long)fs.rows[TG_FWD_FINDINGS],
+			(unsigned long long)fs.rows[TG_FWD_LOSSES],
+			(unsigned long long)fs.rows[TG_FWD_HEALTH],
+			(unsigned long long)fs.rows[TG_FWD_SESSIONS],
+			(unsigned long long)fs.duplicates, left ? "" : "nothing left to send\n");
+		if (left)
+			fprintf(stderr, "%llu rows not sent yet stay in %s for the next start\n",
+				(unsigned long long)fs.backlog, s->opt.db_path);
+	}
 	if (s->store) {
 		const struct tg_store_stats *st = tg_store_stats(s->store);
 

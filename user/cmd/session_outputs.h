@@ -9,9 +9,12 @@
 int sinks_open(struct session *s);
 /* --db, before the programs attach: 0, or the exit status with the failure said. */
 int store_open(struct session *s);
+/* --forward, after the store: 0, or the exit status with the failure said. */
+int forward_open(struct session *s);
 /* From the poll loops: batches committed about every second, and before a policy reload. */
 void store_tick(struct session *s);
-/* At the end: what the store kept and what retention removed, said; then it is closed. */
+/* At the end: the forwarder flushed and stopped; what the store kept and what retention
+ * removed, said; then it is closed. */
 void store_close(struct session *s);
 
 #endif

@@ -35,6 +35,7 @@ const char *tg_record_kind_name(enum tg_record_kind kind);
 struct tg_session_info {
 	int64_t time_ns; /* CLOCK_REALTIME: auditing starts, every program attached */
 	const char *host;
+	const char *host_id; /* the host's identity in a fleet (host/hostid.h); NULL: none */
 	const char *version;
 	int64_t pid;
 	const char *scope;	 /* "host" or "process-tree" */

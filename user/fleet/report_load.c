@@ -88,14 +88,17 @@ static int open_store(struct load *l)
 		return db_fail(l, "not a tmpguard store (no meta table)");
 	rc = sqlite3_step(l->st);
 	v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(l->st, 0) : NULL;
-	if (!v || strtol(v, NULL, 10) != TG_STORE_SCHEMA_VERSION ||
-	    strspn(v, "0123456789") != strlen(v)) {
+	/* A version-1 store (before forwarding) holds every column read here: read as it is,
+	 * not migrated (the report opens it read-only). */
+	if (!v || strtol(v, NULL, 10) < TG_STORE_SCHEMA_READ_MIN ||
+	    strtol(v, NULL, 10) > TG_STORE_SCHEMA_VERSION || strspn(v, "0123456789") != strlen(v)) {
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return db_fail(l, "cannot read its schema version");
 		snprintf(l->err, l->errlen,
-			 "%s: store schema version %s; this tmpguard reads version %d (use the "
-			 "tmpguard that wrote it)",
-			 l->path, v ? v : "missing", TG_STORE_SCHEMA_VERSION);
+			 "%s: store schema version %s; this tmpguard reads versions %d to %d (use "
+			 "the tmpguard that wrote it)",
+			 l->path, v ? v : "missing", TG_STORE_SCHEMA_READ_MIN,
+			 TG_STORE_SCHEMA_VERSION);
 		return -EINVAL;
 	}
 	sqlite3_finalize(l->st);

@@ -31,6 +31,9 @@ struct tg_store {
 	char *path;
 	struct tg_store_opts o;
 	sqlite3_stmt *ins_finding, *ins_loss, *ins_health, *ins_session, *upd_commit, *upd_end;
+	sqlite3_stmt *upd_rev;	/* meta's session_rev */
+	int64_t rev;		/* the last session_rev given */
+	int64_t rev_commit_ns;	/* last_commit_ns when the session's rev last changed */
 	int64_t session;	/* our sessions.id, 0 before tg_store_begin() */
 	bool in_tx;		/* a batch is open */
 	unsigned pending;	/* rows in it */
@@ -112,6 +115,20 @@ static int begin_tx(struct tg_store *st)
 	return 0;
 }
 
+/*
+ * The next session_rev, recorded in meta within the open transaction: a session row that
+ * changes takes it, and the forwarder sends sessions whose rev passed its mark. A counter of
+ * its own, not max(rev) + 1: that would be given again once retention deleted the session
+ * that held it. -1 on failure.
+ */
+static int64_t next_rev(struct tg_store *st)
+{
+	sqlite3_bind_int64(st->upd_rev, 1, st->rev + 1);
+	if (step_done(st->upd_rev) != SQLITE_OK)
+		return -1;
+	return ++st->rev;
+}
+
 /* Commits the open batch, recording how far it is complete in sessions.last_commit_ns. */
 static int commit_tx(struct tg_store *st, int64_t last_commit_ns)
 {
@@ -124,6 +141,16 @@ static int commit_tx(struct tg_store *st, int64_t last_commit_ns)
 	if (st->session) {
 		sqlite3_bind_int64(st->upd_commit, 1, last_commit_ns);
 		sqlite3_bind_int64(st->upd_commit, 2, st->session);
+		/* A new rev (the session is sent again) when the commit time moved on by a
+		 * heartbeat: the fleet sees the host alive without a row a second per host. */
+		if (last_commit_ns - st->rev_commit_ns >= TG_STORE_IDLE_HEARTBEAT_NS) {
+			int64_t rev = next_rev(st);
+
+			if (rev > 0) {
+				sqlite3_bind_int64(st->upd_commit, 3, rev);
+				st->rev_commit_ns = last_commit_ns;
+			}
+		}
 		rc = step_done(st->upd_commit);
 		if (rc != SQLITE_OK)
 			logf_(st, "database %s: cannot record the commit time: %s", st->path,
@@ -275,13 +302,14 @@ int tg_store_schema_version(sqlite3 *db)
 	return v;
 }
 
-/* Checks that db holds tmpguard's schema, version TG_STORE_SCHEMA_VERSION. */
-static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
+/* Checks that db holds tmpguard's schema, of a version from min to TG_STORE_SCHEMA_VERSION;
+ * returns it, or -1 with err set. */
+static int check_schema(sqlite3 *db, const char *path, int min, char *err, size_t errlen)
 {
 	int v = tg_store_schema_version(db);
 
-	if (v == TG_STORE_SCHEMA_VERSION)
-		return 0;
+	if (v >= min && v <= TG_STORE_SCHEMA_VERSION)
+		return v;
 	if (v < 0)
 		snprintf(err, errlen, "cannot read the database %s: %s", path, sqlite3_errmsg(db));
 	else if (v == 0)
@@ -289,9 +317,110 @@ static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
 			 path);
 	else
 		snprintf(err, errlen,
-			 "the database %s has store schema version %d; this tmpguard reads and "
-			 "writes version %d only (use a new file, or the tmpguard that wrote it)",
-			 path, v, TG_STORE_SCHEMA_VERSION);
+			 "the database %s has store schema version %d; this tmpguard reads "
+			 "versions %d to %d (use a new file, or the tmpguard that wrote it)",
+			 path, v, min, TG_STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+/*
+ * Version 1 -> 2 in place, in one transaction: SQLite cannot add AUTOINCREMENT to a table, so
+ * each table is rebuilt (sqlite.org/lang_altertable.html, "other kinds of table schema
+ * changes": foreign keys off, new tables, copy, drop, rename, indexes, foreign_key_check).
+ * Ids are kept, so that what `query` printed before still names the same rows; every session
+ * gets a random key and a rev in id order, host_id is the host's identity now (a file is
+ * written where its writer runs).
+ */
+static const char migrate_v1_sql[] =
+	"CREATE TABLE sessions_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT NOT NULL, "
+	"started_ns INTEGER NOT NULL, ended_ns INTEGER, last_commit_ns INTEGER, clean INTEGER NOT "
+	"NULL DEFAULT 0, json TEXT NOT NULL, summary TEXT, host_id TEXT, key INTEGER NOT NULL "
+	"UNIQUE DEFAULT (random()), rev INTEGER NOT NULL DEFAULT 0);\n"
+	"INSERT INTO sessions_v2(id, host, started_ns, ended_ns, last_commit_ns, clean, json, "
+	"summary, host_id, rev) SELECT id, host, started_ns, ended_ns, last_commit_ns, clean, "
+	"json, summary, COALESCE(@host_id, host), id FROM sessions ORDER BY id;\n"
+	"CREATE TABLE findings_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL "
+	"REFERENCES sessions(id) ON DELETE CASCADE, time_ns INTEGER NOT NULL, host TEXT NOT NULL, "
+	"rule TEXT NOT NULL, severity TEXT NOT NULL, severity_level INTEGER NOT NULL, action TEXT "
+	"NOT NULL, pid INTEGER NOT NULL, ppid INTEGER NOT NULL, uid INTEGER NOT NULL, exe TEXT NOT "
+	"NULL, comm TEXT NOT NULL, path TEXT NOT NULL, container_id TEXT, json TEXT NOT NULL);\n"
+	"INSERT INTO findings_v2 SELECT id, session, time_ns, host, rule, severity, "
+	"severity_level, action, pid, ppid, uid, exe, comm, path, container_id, json FROM findings "
+	"ORDER BY id;\n"
+	"CREATE TABLE losses_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL "
+	"REFERENCES sessions(id) ON DELETE CASCADE, from_ns INTEGER NOT NULL, to_ns INTEGER NOT "
+	"NULL, lost INTEGER NOT NULL, json TEXT NOT NULL);\n"
+	"INSERT INTO losses_v2 SELECT id, session, from_ns, to_ns, lost, json FROM losses ORDER BY "
+	"id;\n"
+	"CREATE TABLE health_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL "
+	"REFERENCES sessions(id) ON DELETE CASCADE, time_ns INTEGER NOT NULL, status TEXT NOT "
+	"NULL, json TEXT NOT NULL);\n"
+	"INSERT INTO health_v2 SELECT id, session, time_ns, status, json FROM health ORDER BY id;\n"
+	"DROP TABLE findings;\n"
+	"DROP TABLE losses;\n"
+	"DROP TABLE health;\n"
+	"DROP TABLE sessions;\n"
+	"ALTER TABLE sessions_v2 RENAME TO sessions;\n"
+	"ALTER TABLE findings_v2 RENAME TO findings;\n"
+	"ALTER TABLE losses_v2 RENAME TO losses;\n"
+	"ALTER TABLE health_v2 RENAME TO health;\n"
+	"INSERT OR REPLACE INTO meta(key, value) SELECT 'session_rev', COALESCE(max(rev), 0) FROM "
+	"sessions;\n";
+
+/* The statements of sql, one after the other, with @host_id bound where it occurs. */
+static int exec_script(struct tg_store *st, const char *sql, const char *host_id)
+{
+	const char *tail = sql;
+
+	while (*tail) {
+		sqlite3_stmt *s = NULL;
+		int rc = sqlite3_prepare_v2(st->db, tail, -1, &s, &tail);
+
+		if (rc != SQLITE_OK)
+			return -1;
+		if (!s)
+			continue; /* whitespace at the end */
+		if (sqlite3_bind_parameter_index(s, "@host_id"))
+			sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "@host_id"), host_id,
+					  -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return -1;
+	}
+	return 0;
+}
+
+static int migrate_v1(struct tg_store *st, char *err, size_t errlen)
+{
+	char sql[128];
+
+	/* Not inside a transaction: SQLite ignores the pragma there. */
+	if (exec(st, "PRAGMA foreign_keys = OFF") || exec(st, "BEGIN IMMEDIATE"))
+		goto fail;
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
+		 TG_STORE_SCHEMA_VERSION);
+	if (exec_script(st, migrate_v1_sql, st->o.host_id) || exec(st, TG_STORE_SCHEMA) ||
+	    query_int(st->db, "SELECT count(*) FROM pragma_foreign_key_check") != 0 ||
+	    exec(st, sql)) {
+		snprintf(err, errlen,
+			 "cannot migrate the database %s from store schema version 1 to %d: %s "
+			 "(it is left as it was)",
+			 st->path, TG_STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		exec(st, "PRAGMA foreign_keys = ON");
+		return -1;
+	}
+	if (exec(st, "COMMIT") || exec(st, "PRAGMA foreign_keys = ON"))
+		goto fail;
+	st->stats.migrated = true;
+	logf_(st, "database %s: migrated from store schema version 1 to %d", st->path,
+	      TG_STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot migrate the database %s: %s", st->path,
+		 sqlite3_errmsg(st->db));
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
 
@@ -339,9 +468,14 @@ static void report_unclean(struct tg_store *st)
 			       "FROM sessions WHERE clean = 0 AND ended_ns IS NULL ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
 		return;
-	if (sqlite3_prepare_v2(st->db, "UPDATE sessions SET ended_ns = ?1 WHERE id = ?2", -1, &u,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "UPDATE sessions SET ended_ns = ?1, rev = ?3 WHERE id = ?2",
+			       -1, &u, NULL) != SQLITE_OK) {
 		sqlite3_finalize(s);
+		return;
+	}
+	if (begin_tx(st)) {
+		sqlite3_finalize(s);
+		sqlite3_finalize(u);
 		return;
 	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -358,6 +492,7 @@ static void report_unclean(struct tg_store *st)
 		      (long long)pid, t1, t2);
 		sqlite3_bind_int64(u, 1, last);
 		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		sqlite3_bind_int64(u, 3, next_rev(st));
 		if (step_done(u) != SQLITE_OK)
 			logf_(st, "database %s: cannot mark session %lld: %s", st->path,
 			      (long long)sqlite3_column_int64(s, 0), sqlite3_errmsg(st->db));
@@ -365,6 +500,7 @@ static void report_unclean(struct tg_store *st)
 	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(u);
+	commit_tx(st, st->last_commit_ns);
 }
 
 struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, int64_t now_ns,
@@ -427,9 +563,17 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 	if (query_int(st->db, "SELECT count(*) FROM sqlite_master") == 0) {
 		if (create_schema(st, err, errlen))
 			goto fail;
-	} else if (check_schema(st->db, path, err, errlen)) {
-		goto fail;
+	} else {
+		int v = check_schema(st->db, path, 1, err, errlen);
+
+		if (v < 0 || (v == 1 && migrate_v1(st, err, errlen)))
+			goto fail;
 	}
+	st->rev = query_int(st->db, "SELECT max(COALESCE((SELECT CAST(value AS INTEGER) FROM meta "
+				    "WHERE key = 'session_rev'), 0), COALESCE((SELECT max(rev) "
+				    "FROM sessions), 0))");
+	if (st->rev < 0)
+		goto sqlfail;
 	/*
 	 * WAL: readers (query, report) read while we write. synchronous = NORMAL: a commit is
 	 * written to the WAL without fsync, which is synced at checkpoints. A process crash
@@ -459,13 +603,16 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 	    prepare(st, &st->ins_health,
 		    "INSERT INTO health(session, time_ns, status, json) VALUES (?1, ?2, ?3, ?4)") ||
 	    prepare(st, &st->ins_session,
-		    "INSERT INTO sessions(host, started_ns, last_commit_ns, clean, json) VALUES "
-		    "(?1, ?2, ?2, 0, ?3)") ||
-	    prepare(st, &st->upd_commit, "UPDATE sessions SET last_commit_ns = ?1 WHERE id = ?2") ||
+		    "INSERT INTO sessions(host, started_ns, last_commit_ns, clean, json, host_id, "
+		    "rev) VALUES (?1, ?2, ?2, 0, ?3, ?4, ?5)") ||
+	    prepare(st, &st->upd_commit,
+		    "UPDATE sessions SET last_commit_ns = ?1, rev = COALESCE(?3, rev) WHERE id = "
+		    "?2") ||
 	    prepare(st, &st->upd_end,
 		    "UPDATE sessions SET summary = ?1, ended_ns = ?2, last_commit_ns = ?2, clean = "
-		    "1 "
-		    "WHERE id = ?3"))
+		    "1, rev = ?4 WHERE id = ?3") ||
+	    prepare(st, &st->upd_rev,
+		    "INSERT OR REPLACE INTO meta(key, value) VALUES ('session_rev', ?1)"))
 		goto sqlfail;
 	report_unclean(st);
 	if (tg_store_retain(st, now_ns, &st->stats.removed)) {
@@ -493,6 +640,7 @@ void tg_store_close(struct tg_store *st)
 	sqlite3_finalize(st->ins_session);
 	sqlite3_finalize(st->upd_commit);
 	sqlite3_finalize(st->upd_end);
+	sqlite3_finalize(st->upd_rev);
 	sqlite3_close(st->db);
 	if (st->fd >= 0)
 		close(st->fd); /* after sqlite3_close: see struct tg_store */
@@ -541,6 +689,9 @@ int tg_store_begin(struct tg_store *st, const struct tg_record *rec)
 	sqlite3_bind_text(st->ins_session, 1, host, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st->ins_session, 2, si->time_ns);
 	sqlite3_bind_text(st->ins_session, 3, json_text(rec->json), -1, SQLITE_TRANSIENT);
+	if (si->host_id)
+		sqlite3_bind_text(st->ins_session, 4, si->host_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st->ins_session, 5, next_rev(st));
 	rc = step_done(st->ins_session);
 	free(host);
 	if (rc != SQLITE_OK) {
@@ -551,7 +702,7 @@ int tg_store_begin(struct tg_store *st, const struct tg_record *rec)
 		return -1;
 	}
 	st->session = sqlite3_last_insert_rowid(st->db);
-	st->last_commit_ns = si->time_ns;
+	st->last_commit_ns = st->rev_commit_ns = si->time_ns;
 	return commit_tx(st, si->time_ns);
 }
 
@@ -742,6 +893,7 @@ int tg_store_end(struct tg_store *st, const struct tg_record *summary, int64_t n
 	sqlite3_bind_text(st->upd_end, 1, json_text(summary->json), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st->upd_end, 2, now_ns);
 	sqlite3_bind_int64(st->upd_end, 3, st->session);
+	sqlite3_bind_int64(st->upd_end, 4, next_rev(st));
 	if (step_done(st->upd_end) != SQLITE_OK) {
 		logf_(st, "database %s: cannot record the summary: %s", st->path,
 		      sqlite3_errmsg(st->db));
@@ -749,7 +901,7 @@ int tg_store_end(struct tg_store *st, const struct tg_record *summary, int64_t n
 	}
 	/* Drained: every record up to now is in this last batch. */
 	st->handled_ns = now_ns + TG_STORE_INFLIGHT_NS;
-	st->last_commit_ns = now_ns;
+	st->last_commit_ns = st->rev_commit_ns = now_ns;
 	return commit_tx(st, now_ns);
 }
 
@@ -766,27 +918,141 @@ static int64_t used_bytes(sqlite3 *db)
 	return pages < 0 || free_pages < 0 || size < 0 ? -1 : (pages - free_pages) * size;
 }
 
-static int delete_rows(struct tg_store *st, const char *sql, int64_t a, int64_t b, uint64_t *count)
+/* Runs sql with ?1..?n bound to v[0..n-1], adding the rows it changed to *count. */
+static int delete_rows(struct tg_store *st, const char *sql, const int64_t *v, int n,
+		       uint64_t *count)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(s, 1, a);
-	sqlite3_bind_int64(s, 2, b);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(s, i + 1, v[i]);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return -1;
-	*count += sqlite3_changes(st->db);
+	if (count)
+		*count += sqlite3_changes(st->db);
 	return 0;
 }
+
+/* The lowest mark of any known target for stream: rows above it are not everywhere yet.
+ * INT64_MAX without a target (nothing to keep for anyone). */
+static int64_t forwarded_everywhere(struct tg_store *st, enum tg_fwd_stream stream)
+{
+	sqlite3_stmt *s;
+	int64_t v = INT64_MAX;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT min(hwm) FROM forward_state WHERE stream = ?1", -1,
+			       &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, tg_fwd_stream_name(stream), -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Which findings the size limit takes first: low before medium, high and critical, oldest
+ * first in each, so that a flood of low and medium ones cannot push out the real attack. */
+#define EVICT_ORDER " ORDER BY severity_level, time_ns, id LIMIT ?1"
+
+/*
+ * The size limit must evict findings that some target has not committed (everything a target
+ * has is gone already): for each such target, a forward_gaps row saying how many, which ids,
+ * from when to when, keyed by the first one's session; then they go. Adds them to *evicted.
+ */
+static int evict_unforwarded(struct tg_store *st, int64_t k, int64_t now_ns, uint64_t *evicted)
+{
+	static const char gap_sql[] =
+		"WITH e AS (SELECT id, session, time_ns FROM findings" EVICT_ORDER "), "
+		"u AS (SELECT * FROM e WHERE id > ?2) "
+		"INSERT INTO forward_gaps(target, stream, host_id, session_key, first_id, last_id, "
+		"evicted, from_ns, to_ns, time_ns) "
+		"SELECT ?3, 'findings', s.host_id, s.key, (SELECT min(id) FROM u), (SELECT max(id) "
+		"FROM u), (SELECT count(*) FROM u), (SELECT min(time_ns) FROM u), (SELECT "
+		"max(time_ns) FROM u), ?4 FROM u JOIN sessions s ON s.id = u.session WHERE u.id = "
+		"(SELECT min(id) FROM u)";
+	sqlite3_stmt *t, *g;
+	int64_t v[1] = {k};
+	uint64_t before = *evicted;
+	int rc = SQLITE_ROW;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT target, hwm FROM forward_state WHERE stream = 'findings'",
+			       -1, &t, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, gap_sql, -1, &g, NULL) != SQLITE_OK) {
+		sqlite3_finalize(t);
+		return -1;
+	}
+	while ((rc = sqlite3_step(t)) == SQLITE_ROW) {
+		sqlite3_bind_int64(g, 1, k);
+		sqlite3_bind_int64(g, 2, sqlite3_column_int64(t, 1));
+		sqlite3_bind_text(g, 3, (const char *)sqlite3_column_text(t, 0), -1,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_int64(g, 4, now_ns);
+		if (step_done(g) != SQLITE_OK)
+			break;
+		st->stats.forward_gaps += sqlite3_changes(st->db);
+	}
+	sqlite3_finalize(t);
+	sqlite3_finalize(g);
+	if (rc != SQLITE_DONE ||
+	    delete_rows(st,
+			"DELETE FROM findings WHERE id IN (SELECT id FROM findings" EVICT_ORDER ")",
+			v, 1, evicted))
+		return -1;
+	st->stats.evicted_unforwarded += *evicted - before;
+	return 0;
+}
+
+/* Says what the size limit evicted unforwarded in this pass: the gaps written since gap0. */
+static void log_gaps(struct tg_store *st, int64_t gap0)
+{
+	sqlite3_stmt *s;
+	char t1[64], t2[64];
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT target, sum(evicted), min(first_id), max(last_id), "
+			       "min(from_ns), max(to_ns) FROM forward_gaps WHERE id > ?1 GROUP BY "
+			       "target",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, gap0);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		tg_format_time(sqlite3_column_int64(s, 4), t1, sizeof(t1));
+		tg_format_time(sqlite3_column_int64(s, 5), t2, sizeof(t2));
+		logf_(st,
+		      "database %s: the size limit of %lld MiB evicted %lld findings that %s did "
+		      "not have yet (ids %lld to %lld, times %s to %s): recorded as a forward gap; "
+		      "raise --db-max-size or bring the target back",
+		      st->path, (long long)(st->o.max_bytes >> 20),
+		      (long long)sqlite3_column_int64(s, 1), sqlite3_column_text(s, 0),
+		      (long long)sqlite3_column_int64(s, 2), (long long)sqlite3_column_int64(s, 3),
+		      t1, t2);
+	}
+	sqlite3_finalize(s);
+}
+
+/*
+ * Whether a session may go: another session's, ended before the cutoff (?1), without findings
+ * left, and nothing of it that a target still lacks: its own last change (?3: the sessions
+ * mark), its losses (?4) and health records (?5), which deleting it would take along.
+ */
+#define SESSION_GOES                                                                               \
+	"id != ?2 AND COALESCE(ended_ns, last_commit_ns, started_ns) < ?1 AND rev <= ?3 AND NOT "  \
+	"EXISTS (SELECT 1 FROM findings f WHERE f.session = s.id) AND NOT EXISTS (SELECT 1 FROM "  \
+	"losses l WHERE l.session = s.id AND l.id > ?4) AND NOT EXISTS (SELECT 1 FROM health h "   \
+	"WHERE h.session = s.id AND h.id > ?5)"
 
 int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *total)
 {
 	struct tg_retention r = {0};
-	int64_t cutoff = now_ns - st->o.max_age_ns, used;
+	int64_t cutoff = now_ns - st->o.max_age_ns, used, gap0;
+	int64_t fwd[TG_FWD_NSTREAMS];
 	uint64_t before;
 
 	st->last_retain_ns = now_ns;
@@ -796,25 +1062,36 @@ int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *to
 		return -1;
 	if (begin_tx(st))
 		return -1;
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++)
+		if ((fwd[i] = forwarded_everywhere(st, i)) < 0)
+			goto fail;
+	gap0 = query_int(st->db, "SELECT COALESCE(max(id), 0) FROM forward_gaps");
 	r.bytes_before = used_bytes(st->db);
+	/* By age, only what every known target has: the rest waits for the forwarder. */
 	if (st->o.max_age_ns &&
-	    (delete_rows(st, "DELETE FROM findings WHERE time_ns < ?1", cutoff, 0, &r.findings) ||
-	     delete_rows(st, "DELETE FROM losses WHERE to_ns < ?1", cutoff, 0, &r.losses) ||
+	    (delete_rows(st, "DELETE FROM findings WHERE time_ns < ?1 AND id <= ?2",
+			 (int64_t[]){cutoff, fwd[TG_FWD_FINDINGS]}, 2, &r.findings) ||
+	     delete_rows(st, "DELETE FROM losses WHERE to_ns < ?1 AND id <= ?2",
+			 (int64_t[]){cutoff, fwd[TG_FWD_LOSSES]}, 2, &r.losses) ||
 	     /* The losses of a session that goes now (the cascade would not count them). */
 	     delete_rows(st,
-			 "DELETE FROM losses WHERE session IN (SELECT id FROM sessions s WHERE "
-			 "id != ?2 AND COALESCE(ended_ns, last_commit_ns, started_ns) < ?1 AND "
-			 "NOT EXISTS (SELECT 1 FROM findings f WHERE f.session = s.id))",
-			 cutoff, st->session, &r.losses) ||
+			 "DELETE FROM losses WHERE session IN (SELECT id FROM sessions s "
+			 "WHERE " SESSION_GOES ")",
+			 (int64_t[]){cutoff, st->session, fwd[TG_FWD_SESSIONS], fwd[TG_FWD_LOSSES],
+				     fwd[TG_FWD_HEALTH]},
+			 5, &r.losses) ||
+	     delete_rows(st, "DELETE FROM sessions AS s WHERE " SESSION_GOES,
+			 (int64_t[]){cutoff, st->session, fwd[TG_FWD_SESSIONS], fwd[TG_FWD_LOSSES],
+				     fwd[TG_FWD_HEALTH]},
+			 5, &r.sessions) ||
 	     delete_rows(st,
-			 "DELETE FROM sessions WHERE id != ?2 AND COALESCE(ended_ns, "
-			 "last_commit_ns, started_ns) < ?1 AND NOT EXISTS (SELECT 1 FROM findings "
-			 "f WHERE f.session = sessions.id)",
-			 cutoff, st->session, &r.sessions)))
+			 "DELETE FROM forward_gaps AS g WHERE time_ns < ?1 AND id <= "
+			 "COALESCE((SELECT hwm FROM forward_state f WHERE f.target = g.target AND "
+			 "f.stream = 'gaps'), 0)",
+			 (int64_t[]){cutoff}, 1, NULL)))
 		goto fail;
-	/* Low findings first, then medium, high and critical, oldest first in each, until the
-	 * live pages fit: a flood of low and medium ones cannot push out the real attack. Each
-	 * round removes about the share of findings by which the database is too large. */
+	/* By size: what every target has first, in EVICT_ORDER, then what some target lacks,
+	 * each round about the share of findings by which the database is too large. */
 	while (st->o.max_bytes && (used = used_bytes(st->db)) > st->o.max_bytes) {
 		int64_t n = query_int(st->db, "SELECT count(*) FROM findings"), k;
 
@@ -832,10 +1109,13 @@ int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *to
 		before = r.findings;
 		if (delete_rows(
 			    st,
-			    "DELETE FROM findings WHERE id IN (SELECT id FROM findings ORDER BY "
-			    "severity_level, time_ns, id LIMIT ?1)",
-			    k, 0, &r.findings) ||
-		    exec(st, "PRAGMA incremental_vacuum"))
+			    "DELETE FROM findings WHERE id IN (SELECT id FROM findings WHERE id "
+			    "<= ?2" EVICT_ORDER ")",
+			    (int64_t[]){k, fwd[TG_FWD_FINDINGS]}, 2, &r.findings))
+			goto fail;
+		if (r.findings == before && evict_unforwarded(st, k, now_ns, &r.findings))
+			goto fail;
+		if (exec(st, "PRAGMA incremental_vacuum"))
 			goto fail;
 		if (r.findings == before)
 			break;
@@ -847,6 +1127,8 @@ int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *to
 	r.bytes_after = used_bytes(st->db);
 	if (commit_tx(st, complete_until(st)))
 		return -1;
+	if (gap0 >= 0)
+		log_gaps(st, gap0);
 	if (r.findings || r.losses || r.sessions) {
 		/* The WAL holds the shrunk pages until a checkpoint writes them back. */
 		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -874,6 +1156,85 @@ fail:
 	st->in_tx = false;
 	st->pending = 0;
 	return -1;
+}
+
+/* ---- forwarding ---- */
+
+const char *tg_fwd_stream_name(enum tg_fwd_stream s)
+{
+	static const char *const names[] = {
+		[TG_FWD_SESSIONS] = "sessions", [TG_FWD_FINDINGS] = "findings",
+		[TG_FWD_LOSSES] = "losses",	[TG_FWD_HEALTH] = "health",
+		[TG_FWD_GAPS] = "gaps",
+	};
+
+	return (unsigned int)s < TG_FWD_NSTREAMS ? names[s] : "unknown";
+}
+
+int tg_store_forward_target(struct tg_store *st, const char *target, int64_t hwm[TG_FWD_NSTREAMS])
+{
+	sqlite3_stmt *ins = NULL, *sel = NULL;
+	int ret = -1;
+
+	if (commit_tx(st, complete_until(st)) && st->in_tx)
+		return -1;
+	if (begin_tx(st))
+		return -1;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR IGNORE INTO forward_state(target, stream, hwm) VALUES "
+			       "(?1, ?2, 0)",
+			       -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "SELECT hwm FROM forward_state WHERE target = ?1 AND stream = ?2",
+			       -1, &sel, NULL) != SQLITE_OK)
+		goto out;
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
+		sqlite3_bind_text(ins, 1, target, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, tg_fwd_stream_name(i), -1, SQLITE_STATIC);
+		sqlite3_bind_text(sel, 1, target, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(sel, 2, tg_fwd_stream_name(i), -1, SQLITE_STATIC);
+		if (step_done(ins) != SQLITE_OK || sqlite3_step(sel) != SQLITE_ROW)
+			goto out;
+		hwm[i] = sqlite3_column_int64(sel, 0);
+		sqlite3_reset(sel);
+	}
+	ret = commit_tx(st, complete_until(st));
+out:
+	if (ret)
+		logf_(st, "database %s: cannot record the forward target %s: %s", st->path, target,
+		      sqlite3_errmsg(st->db));
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
+	return ret;
+}
+
+int tg_store_forwarded(struct tg_store *st, const char *target, const int64_t hwm[TG_FWD_NSTREAMS])
+{
+	sqlite3_stmt *u;
+	int ret = 0;
+
+	if (begin_tx(st))
+		return -1;
+	if (sqlite3_prepare_v2(st->db,
+			       "UPDATE forward_state SET hwm = max(hwm, ?1), updated_ns = ?2 WHERE "
+			       "target = ?3 AND stream = ?4 AND hwm < ?1",
+			       -1, &u, NULL) != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < TG_FWD_NSTREAMS && !ret; i++) {
+		sqlite3_bind_int64(u, 1, hwm[i]);
+		sqlite3_bind_int64(u, 2, st->now_ns);
+		sqlite3_bind_text(u, 3, target, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(u, 4, tg_fwd_stream_name(i), -1, SQLITE_STATIC);
+		if (step_done(u) != SQLITE_OK)
+			ret = -1;
+	}
+	if (ret)
+		logf_(st, "database %s: cannot record how far %s has the rows: %s", st->path,
+		      target, sqlite3_errmsg(st->db));
+	sqlite3_finalize(u);
+	if (!ret)
+		row_added(st);
+	return ret;
 }
 
 const struct tg_store_stats *tg_store_stats(const struct tg_store *st)
@@ -918,7 +1279,7 @@ sqlite3 *tg_store_open_read(const char *path, char *err, size_t errlen)
 	 * fail with SQLITE_BUSY. */
 	sqlite3_busy_timeout(db, 10000);
 	sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
-	if (check_schema(db, path, err, errlen)) {
+	if (check_schema(db, path, TG_STORE_SCHEMA_READ_MIN, err, errlen) < 0) {
 		sqlite3_close(db);
 		return NULL;
 	}

@@ -12,6 +12,11 @@
  * at tg_store_commit() / tg_store_end(). A process crash loses at most that open batch.
  *
  * Times: every *_ns is CLOCK_REALTIME nanoseconds on the clock findings carry (event time).
+ *
+ * The store is also the forwarder's spool (forward.h): a version 1 file is migrated in place
+ * when opened for writing; every target's high-water mark is kept here, and retention never
+ * deletes a row a known target has not committed, except when the size limit forces it, and
+ * then the rows are counted, logged and recorded as a forward gap (store_schema.h).
  */
 #ifndef TG_STORE_H
 #define TG_STORE_H
@@ -39,6 +44,7 @@ struct tg_store_opts {
 	unsigned batch_rows;	    /* 0: TG_STORE_BATCH_ROWS */
 	int64_t commit_interval_ns; /* 0: TG_STORE_COMMIT_NS */
 	FILE *log;		    /* warnings and notes ("tmpguard: ..."); NULL: silent */
+	const char *host_id;	    /* given to sessions of a version 1 file (hostid.h) */
 };
 
 /* What one retention pass removed. */
@@ -50,8 +56,23 @@ struct tg_retention {
 struct tg_store_stats {
 	uint64_t findings, losses; /* rows written by this store (committed or pending) */
 	uint64_t commits, commit_failures;
-	uint64_t unclean_found;	     /* earlier sessions found not stopped cleanly at open */
-	struct tg_retention removed; /* sum of every retention pass */
+	uint64_t unclean_found;	      /* earlier sessions found not stopped cleanly at open */
+	struct tg_retention removed;  /* sum of every retention pass */
+	uint64_t evicted_unforwarded; /* findings the size limit removed before every target had
+				       * them */
+	uint64_t forward_gaps;	      /* forward_gaps rows written for them */
+	bool migrated;		      /* the file was version 1, now 2 */
+};
+
+/* What a forward target takes from the store, each with its own high-water mark: sessions by
+ * rev, the others by id (store_schema.h). */
+enum tg_fwd_stream {
+	TG_FWD_SESSIONS,
+	TG_FWD_FINDINGS,
+	TG_FWD_LOSSES,
+	TG_FWD_HEALTH,
+	TG_FWD_GAPS,
+	TG_FWD_NSTREAMS
 };
 
 struct tg_store;
@@ -61,7 +82,8 @@ struct tg_store;
  * file must be a regular file (not a symlink) owned by root, not writable by group or others,
  * in a directory that only its owner (root) can write to; sqlite's -wal and -shm files take the
  * database file's permissions. One writer at a time (an flock on the file). Creates the schema
- * on a new file, refuses one of another schema version. Reports (once) earlier sessions that
+ * on a new file; migrates a version 1 file to version 2 in one transaction (ids and rows kept,
+ * o->host_id given to its sessions); refuses a newer one. Reports (once) earlier sessions that
  * did not stop cleanly, then applies retention at now_ns. NULL and err set on failure.
  */
 struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, int64_t now_ns,
@@ -93,14 +115,25 @@ int tg_store_end(struct tg_store *st, const struct tg_record *summary, int64_t n
 /* Retention by age and size (also run by open and tick). Adds to *r. Returns 0 or -1. */
 int tg_store_retain(struct tg_store *st, int64_t now_ns, struct tg_retention *r);
 
+/* forward_state's name of a stream: "sessions", "findings", "losses", "health", "gaps". */
+const char *tg_fwd_stream_name(enum tg_fwd_stream s);
+/* Makes target (forward.h's tg_forward_target()) known to the store, so that retention keeps
+ * what it has not committed, and fills hwm with its marks (0 for a new target). 0 or -1
+ * (logged). */
+int tg_store_forward_target(struct tg_store *st, const char *target, int64_t hwm[TG_FWD_NSTREAMS]);
+/* The target has committed everything up to hwm: written with the open batch (never
+ * lowering a mark). 0 or -1 (logged). */
+int tg_store_forwarded(struct tg_store *st, const char *target, const int64_t hwm[TG_FWD_NSTREAMS]);
+
 const struct tg_store_stats *tg_store_stats(const struct tg_store *st);
 sqlite3 *tg_store_db(struct tg_store *st);
 /* The session row this store writes, 0 before tg_store_begin(). */
 int64_t tg_store_session_id(const struct tg_store *st);
 
 /*
- * Read side (query, report): opens path read-only, with a busy timeout so that it can read
- * while a writer commits, and checks the schema version. NULL and err set on failure.
+ * Read side (query, report, the forwarder): opens path read-only, with a busy timeout so that
+ * it can read while a writer commits, and checks the schema version (TG_STORE_SCHEMA_READ_MIN
+ * up to this tmpguard's). NULL and err set on failure.
  */
 sqlite3 *tg_store_open_read(const char *path, char *err, size_t errlen);
 /* The schema version stored in meta: 0 = a database without tmpguard's meta table, -1 on

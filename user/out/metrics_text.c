@@ -102,6 +102,53 @@ static const char *str(const char *s)
 	return s ? s : "";
 }
 
+/* --forward: how far the fleet store is behind, what reached it, what never will. */
+static void render_forward(const struct tg_metrics_user *u, FILE *out)
+{
+	static const char *const streams[TG_METRICS_FWD_STREAMS] = {"sessions", "findings",
+								    "losses", "health", "gaps"};
+	struct fam f;
+
+	if (!u->forward_on)
+		return;
+	fam_begin(&f, out, "tmpguard_forward_up", GAUGE,
+		  "1 while the forwarder's last attempt to reach the fleet store (--forward) "
+		  "worked, 0 while it is failing and rows wait in the local store.");
+	put_u64(&f, NULL, u->forward_up);
+	fam_begin(&f, out, "tmpguard_forward_backlog_rows", GAUGE,
+		  "Rows of the local store the fleet store does not have yet: findings, losses, "
+		  "health records and forward gaps.");
+	put_u64(&f, NULL, u->forward_backlog);
+	fam_begin(&f, out, "tmpguard_forward_lag_seconds", GAUGE,
+		  "Age (event time) of the oldest row not forwarded yet; 0 when none waits.");
+	put_seconds(&f, NULL, u->forward_lag_ns > 0 ? (uint64_t)u->forward_lag_ns : 0);
+	fam_begin(&f, out, "tmpguard_forward_rows", COUNTER,
+		  "Rows committed in the fleet store, by stream (a session is sent again when it "
+		  "changes).");
+	for (int i = 0; i < TG_METRICS_FWD_STREAMS; i++)
+		put_u64(&f, (const char *const[]){"stream", streams[i], NULL}, u->forward_rows[i]);
+	fam_begin(&f, out, "tmpguard_forward_rows_duplicate", COUNTER,
+		  "Rows sent again that the fleet store already had (a retry after a commit whose "
+		  "answer was lost): kept once.");
+	put_u64(&f, NULL, u->forward_duplicates);
+	fam_begin(&f, out, "tmpguard_forward_batches", COUNTER,
+		  "Batches the fleet store committed.");
+	put_u64(&f, NULL, u->forward_batches);
+	fam_begin(&f, out, "tmpguard_forward_errors", COUNTER,
+		  "Failed attempts to connect to the fleet store or to commit a batch there.");
+	put_u64(&f, NULL, u->forward_errors);
+	fam_begin(&f, out, "tmpguard_forward_outages", COUNTER,
+		  "Times forwarding started failing (each logged once, and again at recovery).");
+	put_u64(&f, NULL, u->forward_outages);
+	fam_begin(&f, out, "tmpguard_forward_gap_rows", COUNTER,
+		  "Findings the local store's size limit evicted before the fleet store had them: "
+		  "lost to the fleet, each recorded in a forward gap.");
+	put_u64(&f, NULL, u->forward_gap_rows);
+	fam_begin(&f, out, "tmpguard_forward_gaps", COUNTER,
+		  "Forward gaps recorded (from/to and count of the findings evicted unforwarded).");
+	put_u64(&f, NULL, u->forward_gaps);
+}
+
 static void render_user(const struct tg_metrics_user *u, FILE *out)
 {
 	struct fam f;
@@ -161,6 +208,7 @@ static void render_user(const struct tg_metrics_user *u, FILE *out)
 		  "Policy reloads refused (the file did not load): the previous policy stayed.");
 	put_u64(&f, NULL, u->reloads_refused);
 
+	render_forward(u, out);
 	if (!u->health_checked)
 		return;
 	fam_begin(&f, out, "tmpguard_producer_healthy", GAUGE,

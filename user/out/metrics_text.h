@@ -19,6 +19,7 @@
 #define TG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TG_METRICS_MAX_PROGS	64
 #define TG_METRICS_NR_SEV	(TG_SEV_CRITICAL + 1)
+#define TG_METRICS_FWD_STREAMS	5 /* sessions, findings, losses, health, gaps (store.h) */
 
 /* What user space counts; the collector thread owns it and hands copies to the endpoint. */
 struct tg_metrics_user {
@@ -39,6 +40,15 @@ struct tg_metrics_user {
 	bool health_checked;
 	bool producer_healthy;
 	uint64_t health_alerts; /* transitions to unhealthy */
+	/* forwarding to the fleet store (--forward; absent when off): forward.h's counters, and
+	 * the store's for what its size limit evicted before the target had it */
+	bool forward_on;
+	bool forward_up;
+	uint64_t forward_backlog;
+	int64_t forward_lag_ns;
+	uint64_t forward_rows[TG_METRICS_FWD_STREAMS]; /* by enum tg_fwd_stream */
+	uint64_t forward_duplicates, forward_batches, forward_errors, forward_outages;
+	uint64_t forward_gap_rows, forward_gaps;
 };
 
 /* One attached BPF program and its kernel run-time statistics. */

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The forwarder's pure parts and its checks of what it is given: --forward URLs (a password in
+ * one is refused), the password file's owner and mode, COPY's text escaping, the fleet
+ * schema's version checks and partition names, the hints that go with libpq's errors. The
+ * forwarder against a real PostgreSQL is tests/live/test_fleet.py.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include "forward.h"
+#include "pg_schema.h"
+
+#define NSEC 1000000000LL
+
+static void test_target(void **state)
+{
+	char t[TG_FORWARD_TARGET_MAX], err[512];
+
+	(void)state;
+	assert_int_equal(tg_forward_target("postgresql://tg@db.example.com:5433/fleet?sslmode="
+					   "verify-full&sslrootcert=/etc/tmpguard/ca.pem",
+					   t, sizeof(t), err, sizeof(err)),
+			 0);
+	assert_string_equal(t, "postgresql://tg@db.example.com:5433/fleet");
+	/* a unix socket directory, percent-encoded as in a URI */
+	assert_int_equal(tg_forward_target("postgresql://tg@%2Fvar%2Frun%2Fpostgresql/fleet", t,
+					   sizeof(t), err, sizeof(err)),
+			 0);
+	assert_string_equal(t, "postgresql://tg@%2Fvar%2Frun%2Fpostgresql/fleet");
+	/* key=value strings too */
+	assert_int_equal(tg_forward_target("host=db user=tg dbname=fleet sslmode=require", t,
+					   sizeof(t), err, sizeof(err)),
+			 0);
+	assert_string_equal(t, "postgresql://tg@db/fleet");
+	/* a password, however given, is refused with what to do instead */
+	assert_int_equal(tg_forward_target("postgresql://tg:secret@db/fleet", t, sizeof(t), err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "refusing a --forward URL with a password in it"));
+	assert_non_null(strstr(err, "--forward-password-file"));
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(tg_forward_target("postgresql://db/fleet?password=secret", t, sizeof(t),
+					   err, sizeof(err)),
+			 -1);
+	assert_int_equal(
+		tg_forward_target("host=db password=secret", t, sizeof(t), err, sizeof(err)), -1);
+	/* what does not parse, said with the expected form */
+	assert_int_equal(tg_forward_target("postgresql://db/fleet?nosuchoption=1", t, sizeof(t),
+					   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "invalid --forward URL"));
+	assert_non_null(strstr(err, "nosuchoption"));
+	assert_non_null(strstr(err, "postgresql://USER@HOST[:PORT]/DATABASE"));
+	assert_int_equal(tg_forward_target("http://db/fleet", t, sizeof(t), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid --forward URL"));
+}
+
+static void test_password_file(void **state)
+{
+	char dir[] = "/tmp/tg-forward-test-XXXXXX", path[128], link[160], err[512], *pw;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pw", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("s3cret\nsecond line\n", fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+	pw = tg_forward_read_password(path, err, sizeof(err));
+	assert_non_null(pw);
+	assert_string_equal(pw, "s3cret");
+	tg_forward_password_free(pw);
+	assert_int_equal(chmod(path, 0400), 0);
+	pw = tg_forward_read_password(path, err, sizeof(err));
+	assert_non_null(pw);
+	tg_forward_password_free(pw);
+	/* readable by others */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_null(tg_forward_read_password(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "group or others may read or write it (chmod 600"));
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(tg_forward_read_password(path, err, sizeof(err)));
+	/* a symbolic link, a missing file, an empty one */
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_null(tg_forward_read_password(link, err, sizeof(err)));
+	assert_non_null(strstr(err, "symbolic link"));
+	snprintf(link, sizeof(link), "%s/missing", dir);
+	assert_null(tg_forward_read_password(link, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot open the password file"));
+	assert_int_equal(truncate(path, 0), 0);
+	assert_null(tg_forward_read_password(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "is empty"));
+	/* someone else's (needs root to make one) */
+	if (geteuid() == 0) {
+		assert_int_equal(truncate(path, 0), 0);
+		fp = fopen(path, "w");
+		fputs("x\n", fp);
+		fclose(fp);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_null(tg_forward_read_password(path, err, sizeof(err)));
+		assert_non_null(strstr(err, "owned by uid 65534"));
+	}
+	snprintf(link, sizeof(link), "rm -rf '%s'", dir);
+	assert_int_equal(system(link), 0);
+}
+
+static void test_copy_text(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	(void)state;
+	assert_int_equal(tg_forward_copy_text(&buf, &len, &cap, "plain /tmp/x"), 0);
+	assert_string_equal(buf, "plain /tmp/x");
+	len = 0;
+	assert_int_equal(tg_forward_copy_text(&buf, &len, &cap,
+					      "a\\b\tc\nd\re\bf\fg\vh \"{\\\"k\\\":1}\" \\N"),
+			 0);
+	assert_string_equal(buf, "a\\\\b\\tc\\nd\\re\\bf\\fg\\vh \"{\\\\\"k\\\\\":1}\" \\\\N");
+	assert_int_equal(len, strlen(buf));
+	/* bytes above 0x7f pass as they are (the JSON text is UTF-8, with \xNN for the rest) */
+	len = 0;
+	assert_int_equal(tg_forward_copy_text(&buf, &len, &cap, "caf\xc3\xa9"), 0);
+	assert_string_equal(buf, "caf\xc3\xa9");
+	/* growth past the first allocation */
+	len = 0;
+	for (int i = 0; i < 20000; i++)
+		assert_int_equal(tg_forward_copy_text(&buf, &len, &cap, "\t\t\t\t"), 0);
+	assert_int_equal(len, 160000);
+	assert_true(cap > len);
+	free(buf);
+}
+
+static void test_versions(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_int_equal(tg_pg_check_server(150018, err, sizeof(err)), 0);
+	assert_int_equal(tg_pg_check_server(TG_PG_MIN_SERVER, err, sizeof(err)), 0);
+	assert_int_equal(tg_pg_check_server(100023, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 10.23, older than 11"));
+	assert_non_null(strstr(err, "upgrade the server"));
+	assert_int_equal(tg_pg_check_server(90624, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 9.6,"));
+	assert_int_equal(tg_pg_check_schema(0, err, sizeof(err)), 0);
+	assert_int_equal(tg_pg_check_schema(TG_PG_SCHEMA_VERSION, err, sizeof(err)), 0);
+	assert_int_equal(tg_pg_check_schema(TG_PG_SCHEMA_VERSION + 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "newer than this tmpguard's"));
+	assert_non_null(strstr(err, "upgrade tmpguard on this host"));
+}
+
+static void test_partitions(void **state)
+{
+	char name[64];
+
+	(void)state;
+	assert_int_equal(tg_pg_day(0), 0);
+	assert_int_equal(tg_pg_day(86400 * NSEC - 1), 0);
+	assert_int_equal(tg_pg_day(86400 * NSEC), 1);
+	assert_int_equal(tg_pg_day(-1), -1); /* floored: 1969-12-31 */
+	tg_pg_partition_name(tg_pg_day(1795847400LL * NSEC), name, sizeof(name));
+	assert_string_equal(name, "findings_p20261128");
+	tg_pg_partition_name(-1, name, sizeof(name));
+	assert_string_equal(name, "findings_p19691231");
+	tg_pg_partition_name(0, name, sizeof(name));
+	assert_string_equal(name, "findings_p19700101");
+}
+
+static void test_hints(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(tg_pg_hint(NULL, "connection to server on socket "
+						"\"/tmp/x/.s.PGSQL.5432\" failed: FATAL:  "
+						"password authentication failed for user \"tg\""),
+			       "--forward-password-file"));
+	assert_non_null(
+		strstr(tg_pg_hint(NULL, "fe_sendauth: no password supplied"), "PGPASSWORD"));
+	assert_non_null(strstr(tg_pg_hint(NULL, "connection to server on socket "
+						"\"/tmp/x/.s.PGSQL.5432\" failed: No such file or "
+						"directory"),
+			       "is PostgreSQL running"));
+	assert_non_null(strstr(tg_pg_hint(NULL, "FATAL:  database \"flet\" does not exist"),
+			       "create the database"));
+	assert_non_null(strstr(tg_pg_hint("53100", "could not extend file"), "disk space"));
+	assert_non_null(strstr(tg_pg_hint("42501", "permission denied for database fleet"),
+			       "CREATE on the database"));
+	assert_string_equal(tg_pg_hint("XX000", "something else"), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_target),	   cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_copy_text),  cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_partitions), cmocka_unit_test(test_hints),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

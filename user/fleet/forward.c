@@ -1,0 +1,1017 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The forwarder (forward.h): a thread that reads the store's rows above each stream's mark and
+ * copies them to PostgreSQL, a batch per transaction, retrying with backoff while it cannot.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <libpq-fe.h>
+#include "forward.h"
+#include "pg_schema.h"
+
+/* ---- the target and its password ---- */
+
+/* Appends s to out (of len bytes) with '/' and '%' percent-encoded, as in a URI's host. */
+static void put_host(char *out, size_t len, const char *s)
+{
+	size_t n = strlen(out);
+
+	for (; *s && n + 4 < len; s++) {
+		if (*s == '/' || *s == '%')
+			n += snprintf(out + n, len - n, "%%%02X", (unsigned char)*s);
+		else
+			out[n++] = *s;
+	}
+	out[n] = 0;
+}
+
+int tg_forward_target(const char *url, char *target, size_t len, char *err, size_t errlen)
+{
+	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL;
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	bool password = false;
+
+	if (!opts) {
+		char *nl = perr ? strchr(perr, '\n') : NULL;
+
+		if (nl)
+			*nl = 0;
+		snprintf(err, errlen,
+			 "invalid --forward URL: %s (expected "
+			 "postgresql://USER@HOST[:PORT]/DATABASE, "
+			 "with options such as ?sslmode=verify-full&sslrootcert=FILE after it)",
+			 perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return -1;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		if (!strcmp(o->keyword, "password"))
+			password = true;
+		else if (!strcmp(o->keyword, "user"))
+			user = o->val;
+		else if (!strcmp(o->keyword, "host"))
+			host = o->val;
+		else if (!strcmp(o->keyword, "hostaddr") && !host)
+			host = o->val;
+		else if (!strcmp(o->keyword, "port"))
+			port = o->val;
+		else if (!strcmp(o->keyword, "dbname"))
+			db = o->val;
+	}
+	if (password) {
+		snprintf(err, errlen,
+			 "refusing a --forward URL with a password in it: every user of this host "
+			 "can read a command line (ps, /proc/PID/cmdline); put the password in a "
+			 "file only root can read and give --forward-password-file FILE, or set "
+			 "PGPASSWORD or PGPASSFILE");
+		PQconninfoFree(opts);
+		return -1;
+	}
+	snprintf(target, len, "postgresql://%s%s", user ? user : "", user ? "@" : "");
+	put_host(target, len, host ? host : "");
+	if (port)
+		snprintf(target + strlen(target), len - strlen(target), ":%s", port);
+	snprintf(target + strlen(target), len - strlen(target), "/%s", db ? db : "");
+	PQconninfoFree(opts);
+	return 0;
+}
+
+char *tg_forward_read_password(const char *path, char *err, size_t errlen)
+{
+	char buf[4096], *pw = NULL;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 errno == ELOOP ? "refusing the password file %s: it is a symbolic link"
+					: "cannot open the password file %s: %s",
+			 path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb)) {
+		snprintf(err, errlen, "cannot read the password file %s: %s", path,
+			 strerror(errno));
+	} else if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "refusing the password file %s: not a regular file", path);
+	} else if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "refusing the password file %s: it is owned by uid %u, not root (chown "
+			 "root it)",
+			 path, sb.st_uid);
+	} else if (sb.st_mode & 077) {
+		snprintf(err, errlen,
+			 "refusing the password file %s: group or others may read or write it "
+			 "(chmod 600 %s)",
+			 path, path);
+	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+		snprintf(err, errlen, "cannot read the password file %s: %s", path,
+			 strerror(errno));
+	} else {
+		buf[n] = 0;
+		buf[strcspn(buf, "\r\n")] = 0;
+		if (!buf[0])
+			snprintf(err, errlen,
+				 "the password file %s is empty (its first line is "
+				 "the password)",
+				 path);
+		else if (!(pw = strdup(buf)))
+			snprintf(err, errlen, "out of memory");
+	}
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return pw;
+}
+
+void tg_forward_password_free(char *pw)
+{
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+}
+
+/* ---- COPY's text format ---- */
+
+static int grow(char **buf, size_t *len, size_t *cap, size_t more)
+{
+	char *b;
+	size_t c;
+
+	if (*len + more + 1 <= *cap)
+		return 0;
+	c = *cap ? *cap : 65536;
+	while (c < *len + more + 1)
+		c *= 2;
+	b = realloc(*buf, c);
+	if (!b)
+		return -1;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
+static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (grow(buf, len, cap, n))
+		return -1;
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = 0;
+	return 0;
+}
+
+int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	if (grow(buf, len, cap, 2 * strlen(s)))
+		return -1;
+	for (; *s; s++) {
+		char e = 0;
+
+		switch (*s) {
+		case '\\':
+			e = '\\';
+			break;
+		case '\n':
+			e = 'n';
+			break;
+		case '\r':
+			e = 'r';
+			break;
+		case '\t':
+			e = 't';
+			break;
+		case '\b':
+			e = 'b';
+			break;
+		case '\f':
+			e = 'f';
+			break;
+		case '\v':
+			e = 'v';
+			break;
+		}
+		if (e) {
+			(*buf)[(*len)++] = '\\';
+			(*buf)[(*len)++] = e;
+		} else {
+			(*buf)[(*len)++] = *s;
+		}
+	}
+	(*buf)[*len] = 0;
+	return 0;
+}
+
+/* ---- the streams ---- */
+
+/*
+ * One stream: the store's rows above the mark (?1), a batch (?2) at a time, the mark's column
+ * first; the temporary table their COPY fills, with exactly those columns; the insert from it.
+ * host_id is the session's (its hostname for a session written without one).
+ */
+struct stream {
+	enum tg_fwd_stream id;
+	const char *select;
+	const char *stage;
+	const char *insert;
+	int time_col; /* the column whose day picks the partition; -1: not partitioned */
+	bool upsert;  /* a row is sent again when it changes: none of it is a duplicate */
+};
+
+static const struct stream streams[] = {
+	{
+		TG_FWD_SESSIONS,
+		"SELECT rev, COALESCE(host_id, host), key, host, started_ns, ended_ns, "
+		"last_commit_ns, clean, json, summary FROM sessions WHERE rev > ?1 ORDER BY rev "
+		"LIMIT ?2",
+		"tg_stage_sessions",
+		"INSERT INTO tmpguard.sessions AS t (host_id, session_key, host, started, "
+		"started_ns, ended_ns, last_commit, last_commit_ns, clean, rev, body, summary) "
+		"SELECT host_id, session_key, host, tmpguard.ns_time(started_ns), started_ns, "
+		"ended_ns, tmpguard.ns_time(last_commit_ns), last_commit_ns, clean <> 0, rev, "
+		"body::json, summary::json FROM tg_stage_sessions ON CONFLICT (host_id, "
+		"session_key) DO UPDATE SET host = EXCLUDED.host, ended_ns = EXCLUDED.ended_ns, "
+		"last_commit = EXCLUDED.last_commit, last_commit_ns = EXCLUDED.last_commit_ns, "
+		"clean = EXCLUDED.clean, rev = EXCLUDED.rev, summary = EXCLUDED.summary, received "
+		"= now() WHERE t.rev < EXCLUDED.rev",
+		-1,
+		true,
+	},
+	{
+		TG_FWD_FINDINGS,
+		"SELECT f.id, COALESCE(s.host_id, s.host), s.key, f.time_ns, f.host, f.rule, "
+		"f.severity, f.severity_level, f.action, f.pid, f.ppid, f.uid, f.exe, f.comm, "
+		"f.path, f.container_id, f.json FROM findings f JOIN sessions s ON s.id = "
+		"f.session WHERE f.id > ?1 ORDER BY f.id LIMIT ?2",
+		"tg_stage_findings",
+		"INSERT INTO tmpguard.findings (host_id, session_key, seq, time, time_ns, host, "
+		"rule, severity, severity_level, action, pid, ppid, uid, exe, comm, path, "
+		"container_id, body) SELECT host_id, session_key, seq, tmpguard.ns_time(time_ns), "
+		"time_ns, host, rule, severity, severity_level, action, pid, ppid, uid, exe, comm, "
+		"path, container_id, body::json FROM tg_stage_findings ON CONFLICT DO NOTHING",
+		3,
+		false,
+	},
+	{
+		TG_FWD_LOSSES,
+		"SELECT l.id, COALESCE(s.host_id, s.host), s.key, l.from_ns, l.to_ns, l.lost, "
+		"l.json FROM losses l JOIN sessions s ON s.id = l.session WHERE l.id > ?1 ORDER "
+		"BY l.id LIMIT ?2",
+		"tg_stage_losses",
+		"INSERT INTO tmpguard.losses (host_id, session_key, seq, time, from_ns, to_ns, "
+		"lost, body) SELECT host_id, session_key, seq, tmpguard.ns_time(to_ns), from_ns, "
+		"to_ns, lost, body::json FROM tg_stage_losses ON CONFLICT DO NOTHING",
+		-1,
+		false,
+	},
+	{
+		TG_FWD_HEALTH,
+		"SELECT h.id, COALESCE(s.host_id, s.host), s.key, h.time_ns, h.status, h.json "
+		"FROM health h JOIN sessions s ON s.id = h.session WHERE h.id > ?1 ORDER BY h.id "
+		"LIMIT ?2",
+		"tg_stage_health",
+		"INSERT INTO tmpguard.health (host_id, session_key, seq, time, time_ns, status, "
+		"body) SELECT host_id, session_key, seq, tmpguard.ns_time(time_ns), time_ns, "
+		"status, body::json FROM tg_stage_health ON CONFLICT DO NOTHING",
+		-1,
+		false,
+	},
+	{
+		TG_FWD_GAPS,
+		"SELECT id, COALESCE(host_id, ''), stream, session_key, first_id, last_id, "
+		"evicted, from_ns, to_ns, time_ns FROM forward_gaps WHERE target = ?3 AND id > ?1 "
+		"ORDER BY id LIMIT ?2",
+		"tg_stage_gaps",
+		"INSERT INTO tmpguard.forward_gaps (host_id, stream, session_key, first_seq, "
+		"last_seq, evicted, from_time, to_time, time) SELECT host_id, stream, session_key, "
+		"first_seq, last_seq, evicted, tmpguard.ns_time(from_ns), tmpguard.ns_time(to_ns), "
+		"tmpguard.ns_time(time_ns) FROM tg_stage_gaps ON CONFLICT DO NOTHING",
+		-1,
+		false,
+	},
+};
+_Static_assert(sizeof(streams) / sizeof(streams[0]) == TG_FWD_NSTREAMS, "a row per stream");
+
+/* The temporary tables, once per connection: emptied by each commit. */
+static const char stage_sql[] =
+	"CREATE TEMP TABLE tg_stage_sessions (rev bigint, host_id text, session_key bigint, "
+	"host text, started_ns bigint, ended_ns bigint, last_commit_ns bigint, clean integer, "
+	"body text, summary text) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE tg_stage_findings (seq bigint, host_id text, session_key bigint, "
+	"time_ns bigint, host text, rule text, severity text, severity_level smallint, action "
+	"text, pid integer, ppid integer, uid bigint, exe text, comm text, path text, "
+	"container_id text, body text) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE tg_stage_losses (seq bigint, host_id text, session_key bigint, "
+	"from_ns bigint, to_ns bigint, lost bigint, body text) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE tg_stage_health (seq bigint, host_id text, session_key bigint, "
+	"time_ns bigint, status text, body text) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE tg_stage_gaps (seq bigint, host_id text, stream text, session_key "
+	"bigint, first_seq bigint, last_seq bigint, evicted bigint, from_ns bigint, to_ns "
+	"bigint, time_ns bigint) ON COMMIT DELETE ROWS;"
+	"SET statement_timeout = '60s';";
+
+/* What the backlog counts, per stream (?1: the mark, ?2: the target), with the event time of
+ * the oldest row waiting. */
+static const char *const backlog_sql[TG_FWD_NSTREAMS] = {
+	[TG_FWD_FINDINGS] = "SELECT count(*), (SELECT time_ns FROM findings WHERE id > ?1 ORDER "
+			    "BY id LIMIT 1) FROM findings WHERE id > ?1",
+	[TG_FWD_LOSSES] = "SELECT count(*), (SELECT to_ns FROM losses WHERE id > ?1 ORDER BY id "
+			  "LIMIT 1) FROM losses WHERE id > ?1",
+	[TG_FWD_HEALTH] = "SELECT count(*), (SELECT time_ns FROM health WHERE id > ?1 ORDER BY "
+			  "id LIMIT 1) FROM health WHERE id > ?1",
+	[TG_FWD_GAPS] = "SELECT count(*), (SELECT time_ns FROM forward_gaps WHERE target = ?2 AND "
+			"id > ?1 ORDER BY id LIMIT 1) FROM forward_gaps WHERE target = ?2 AND id "
+			"> ?1",
+};
+
+/* ---- the forwarder ---- */
+
+struct tg_forward {
+	char *url, *target, *password, *version, *db_path;
+	unsigned batch;
+	int64_t backoff_min, backoff_max;
+	FILE *log;
+	bool url_sets_timeout; /* the URL has its own connect_timeout */
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC: stop asked, thread done */
+	/* under mu */
+	bool stop, done;
+	int64_t deadline; /* CLOCK_MONOTONIC */
+	struct tg_forward_stats stats;
+	PGcancel *cancel;
+
+	/* the thread's own */
+	sqlite3 *db;
+	sqlite3_stmt *sel[TG_FWD_NSTREAMS], *count[TG_FWD_NSTREAMS];
+	PGconn *pg;
+	int64_t hwm[TG_FWD_NSTREAMS];
+	bool stop_tried;      /* one connection attempt at stop, whatever the backoff */
+	bool outage;	      /* failing since outage_start */
+	int64_t outage_start; /* CLOCK_MONOTONIC */
+	unsigned attempts;
+	char outage_class[1024]; /* what the last logged failure was about */
+	uint64_t waited;	 /* backlog when the server came back */
+	int64_t backoff, next_try;
+	int64_t counted_at;	       /* CLOCK_MONOTONIC of the last backlog count */
+	int64_t *ensured, *batch_days; /* partitions made on this connection; a batch's days */
+	size_t n_ensured, cap_ensured, n_batch_days, cap_batch_days;
+	char *buf;
+	size_t len, cap;
+	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
+	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
+};
+
+static int64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void logf_(struct tg_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line, written at once: the session's thread writes to the same stream. */
+static void logf_(struct tg_forward *f, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	if (!f->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(f->log, "tmpguard: forward to %s: %s\n", f->target, line);
+	fflush(f->log);
+}
+
+/* Rows of the store the target lacks, and the event time of the oldest. */
+static void count_backlog(struct tg_forward *f)
+{
+	uint64_t total = 0;
+	int64_t oldest = INT64_MAX, lag = 0;
+
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
+		sqlite3_stmt *s = f->count[i];
+
+		if (!s)
+			continue;
+		sqlite3_bind_int64(s, 1, f->hwm[i]);
+		if (sqlite3_bind_parameter_count(s) >= 2)
+			sqlite3_bind_text(s, 2, f->target, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			total += sqlite3_column_int64(s, 0);
+			if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
+			    sqlite3_column_int64(s, 1) < oldest)
+				oldest = sqlite3_column_int64(s, 1);
+		}
+		sqlite3_reset(s);
+	}
+	if (total && oldest != INT64_MAX) {
+		lag = now_ns(CLOCK_REALTIME) - oldest;
+		if (lag < 0)
+			lag = 0;
+	}
+	f->counted_at = now_ns(CLOCK_MONOTONIC);
+	pthread_mutex_lock(&f->mu);
+	f->stats.backlog = total;
+	f->stats.lag_ns = lag;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static bool stopping(struct tg_forward *f, int64_t *deadline)
+{
+	bool s;
+
+	pthread_mutex_lock(&f->mu);
+	s = f->stop;
+	if (deadline)
+		*deadline = f->deadline;
+	pthread_mutex_unlock(&f->mu);
+	return s;
+}
+
+/* Past the stop's deadline: leave what is left for the next start. */
+static bool out_of_time(struct tg_forward *f)
+{
+	int64_t deadline;
+
+	return stopping(f, &deadline) && now_ns(CLOCK_MONOTONIC) >= deadline;
+}
+
+static void disconnect(struct tg_forward *f)
+{
+	if (!f->pg)
+		return;
+	pthread_mutex_lock(&f->mu);
+	PQfreeCancel(f->cancel);
+	f->cancel = NULL;
+	pthread_mutex_unlock(&f->mu);
+	PQfinish(f->pg);
+	f->pg = NULL;
+	f->n_ensured = 0;
+}
+
+/* Failures of the server being away, as opposed to refusing us for a reason to fix: within
+ * one outage, only a change of reason is said again. */
+static bool unreachable(const char *e)
+{
+	static const char *const away[] = {
+		"Connection refused",
+		"No such file or directory",
+		"server closed the connection",
+		"terminating connection",
+		"starting up",
+		"shutting down",
+		"timeout expired",
+		"could not send data",
+		"could not receive data",
+		"no connection to the server",
+		"Connection reset",
+		"57P0",
+	};
+
+	for (size_t i = 0; i < sizeof(away) / sizeof(away[0]); i++)
+		if (strstr(e, away[i]))
+			return true;
+	return false;
+}
+
+static void failed(struct tg_forward *f, const char *err)
+{
+	const char *cls = unreachable(err) ? "unreachable" : err;
+	int64_t now = now_ns(CLOCK_MONOTONIC);
+
+	disconnect(f);
+	pthread_mutex_lock(&f->mu);
+	f->stats.errors++;
+	f->stats.up = false;
+	if (!f->outage)
+		f->stats.outages++;
+	pthread_mutex_unlock(&f->mu);
+	if (!f->outage) {
+		f->outage = true;
+		f->outage_start = now;
+		f->attempts = 0;
+		logf_(f,
+		      "%s; rows wait in the local store and are sent once it works (retried "
+		      "after %lld s, doubling up to %lld s)",
+		      err, (long long)(f->backoff_min / 1000000000),
+		      (long long)(f->backoff_max / 1000000000));
+	} else if (strncmp(cls, f->outage_class, sizeof(f->outage_class) - 1)) {
+		logf_(f, "still failing, now: %s", err);
+	}
+	snprintf(f->outage_class, sizeof(f->outage_class), "%s", cls);
+	f->attempts++;
+	f->next_try = now + f->backoff;
+	f->backoff = f->backoff * 2 > f->backoff_max ? f->backoff_max : f->backoff * 2;
+}
+
+static int exec_ok(struct tg_forward *f, const char *sql, const char *what, char *err,
+		   size_t errlen)
+{
+	PGresult *r = PQexec(f->pg, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		tg_pg_error(f->pg, r, what, err, errlen);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* The partition of day, made once per connection. */
+static int ensure_day(struct tg_forward *f, int64_t day, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < f->n_ensured; i++)
+		if (f->ensured[i] == day)
+			return 0;
+	if (tg_pg_ensure_partition(f->pg, day, err, errlen))
+		return -1;
+	if (f->n_ensured == f->cap_ensured) {
+		size_t c = f->cap_ensured ? 2 * f->cap_ensured : 16;
+		int64_t *d = realloc(f->ensured, c * sizeof(*d));
+
+		if (!d)
+			return 0; /* made; only not remembered */
+		f->ensured = d;
+		f->cap_ensured = c;
+	}
+	f->ensured[f->n_ensured++] = day;
+	return 0;
+}
+
+/* Today's and tomorrow's partitions, made ahead so that the first rows of a day do not wait
+ * for one. */
+static int ensure_ahead(struct tg_forward *f, char *err, size_t errlen)
+{
+	int64_t today = tg_pg_day(now_ns(CLOCK_REALTIME));
+
+	if (today == f->day_checked && f->n_ensured)
+		return 0;
+	if (ensure_day(f, today, err, errlen) || ensure_day(f, today + 1, err, errlen))
+		return -1;
+	f->day_checked = today;
+	return 0;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static int connect_pg(struct tg_forward *f, bool quick, char *err, size_t errlen)
+{
+	const char *kw[8], *val[8];
+	const char *enc;
+	int n = 0;
+
+	kw[n] = "dbname"; /* expanded: the URL, then what follows overrides it */
+	val[n++] = f->url;
+	if (f->password) {
+		kw[n] = "password";
+		val[n++] = f->password;
+	}
+	kw[n] = "fallback_application_name";
+	val[n++] = "tmpguard";
+	kw[n] = "client_encoding";
+	val[n++] = "UTF8";
+	if (!f->url_sets_timeout) {
+		kw[n] = "connect_timeout";
+		val[n++] = quick ? "2" : "10";
+	}
+	kw[n] = NULL;
+	val[n] = NULL;
+	f->pg = PQconnectdbParams(kw, val, 1);
+	if (!f->pg || PQstatus(f->pg) != CONNECTION_OK) {
+		tg_pg_error(f->pg, NULL, "cannot connect", err, errlen);
+		return -1;
+	}
+	/* The server's notices ("schema tmpguard already exists, skipping") are not ours to
+	 * print: libpq would write them to stderr. */
+	PQsetNoticeProcessor(f->pg, ignore_notice, NULL);
+	enc = PQparameterStatus(f->pg, "server_encoding");
+	if (enc && strcmp(enc, "UTF8")) {
+		snprintf(err, errlen,
+			 "the database's encoding is %s: tmpguard's records are UTF-8 (create the "
+			 "database with ENCODING 'UTF8')",
+			 enc);
+		return -1;
+	}
+	if (tg_pg_migrate(f->pg, f->version, err, errlen) ||
+	    exec_ok(f, stage_sql, "cannot prepare the copy tables", err, errlen) ||
+	    ensure_ahead(f, err, errlen))
+		return -1;
+	pthread_mutex_lock(&f->mu);
+	f->cancel = PQgetCancel(f->pg);
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+/* The days of the batch's rows, each once (a batch of a sane host holds one or two). */
+static void batch_day(struct tg_forward *f, int64_t day)
+{
+	for (size_t i = 0; i < f->n_batch_days; i++)
+		if (f->batch_days[i] == day)
+			return;
+	if (f->n_batch_days == f->cap_batch_days) {
+		size_t c = f->cap_batch_days ? 2 * f->cap_batch_days : 8;
+		int64_t *d = realloc(f->batch_days, c * sizeof(*d));
+
+		if (!d)
+			return;
+		f->batch_days = d;
+		f->cap_batch_days = c;
+	}
+	f->batch_days[f->n_batch_days++] = day;
+}
+
+/* A batch of d's rows above the mark into f->buf, as COPY text. Its size, and the last mark
+ * in *last; -1 when the store cannot be read. */
+static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *last, char *err,
+		      size_t errlen)
+{
+	sqlite3_stmt *s = f->sel[d->id];
+	char num[32];
+	int rows = 0, rc;
+
+	f->len = 0;
+	f->n_batch_days = 0;
+	sqlite3_bind_int64(s, 1, f->hwm[d->id]);
+	sqlite3_bind_int(s, 2, (int)f->batch);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_text(s, 3, f->target, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int nc = sqlite3_column_count(s);
+
+		for (int c = 0; c < nc; c++) {
+			int e = c ? put(&f->buf, &f->len, &f->cap, "\t", 1) : 0;
+
+			if (sqlite3_column_type(s, c) == SQLITE_NULL)
+				e = e || put(&f->buf, &f->len, &f->cap, "\\N", 2);
+			else if (sqlite3_column_type(s, c) == SQLITE_INTEGER)
+				e = e || put(&f->buf, &f->len, &f->cap, num,
+					     snprintf(num, sizeof(num), "%lld",
+						      (long long)sqlite3_column_int64(s, c)));
+			else
+				e = e ||
+				    tg_forward_copy_text(&f->buf, &f->len, &f->cap,
+							 (const char *)sqlite3_column_text(s, c));
+			if (e) {
+				sqlite3_reset(s);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+		}
+		if (put(&f->buf, &f->len, &f->cap, "\n", 1)) {
+			sqlite3_reset(s);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (d->time_col >= 0)
+			batch_day(f, tg_pg_day(sqlite3_column_int64(s, d->time_col)));
+		*last = sqlite3_column_int64(s, 0);
+		rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "cannot read the local store's %s: %s",
+			 tg_fwd_stream_name(d->id), sqlite3_errmsg(f->db));
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return rows;
+}
+
+/* One batch of d: copied, inserted, committed, then the mark moves on. The rows sent, or -1
+ * with err set. */
+static int send_batch(struct tg_forward *f, const struct stream *d, char *err, size_t errlen)
+{
+	int64_t last = f->hwm[d->id];
+	uint64_t inserted = 0;
+	char sql[64];
+	PGresult *r;
+	int rows = read_batch(f, d, &last, err, errlen);
+
+	if (rows <= 0)
+		return rows;
+	for (size_t i = 0; i < f->n_batch_days; i++)
+		if (ensure_day(f, f->batch_days[i], err, errlen))
+			return -1;
+	if (exec_ok(f, "BEGIN", "cannot begin a batch", err, errlen))
+		return -1;
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", d->stage);
+	r = PQexec(f->pg, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		tg_pg_error(f->pg, r, "cannot copy a batch", err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(f->pg, f->buf, (int)f->len) != 1 || PQputCopyEnd(f->pg, NULL) != 1) {
+		tg_pg_error(f->pg, NULL, "cannot copy a batch", err, errlen);
+		return -1;
+	}
+	r = PQgetResult(f->pg);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		tg_pg_error(f->pg, r, "cannot copy a batch", err, errlen);
+		PQclear(r);
+		while ((r = PQgetResult(f->pg)))
+			PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(f->pg)))
+		PQclear(r);
+	r = PQexec(f->pg, d->insert);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(sql, sizeof(sql), "cannot insert a batch of %s",
+			 tg_fwd_stream_name(d->id));
+		tg_pg_error(f->pg, r, sql, err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	inserted = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	r = PQexec(f->pg, "COMMIT");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT")) {
+		tg_pg_error(f->pg, r, "cannot commit a batch", err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	pthread_mutex_lock(&f->mu);
+	f->stats.batches++;
+	f->stats.rows[d->id] += rows;
+	if (!d->upsert && inserted < (uint64_t)rows)
+		f->stats.duplicates += rows - inserted;
+	/* Fault injection for the tests: the commit's answer "lost" every Nth batch, as when a
+	 * connection breaks after the server committed. The batch goes again: the server must
+	 * keep one copy of each row. */
+	if (f->forget_every && ++f->forget_n % f->forget_every == 0) {
+		pthread_mutex_unlock(&f->mu);
+		return rows;
+	}
+	f->hwm[d->id] = last;
+	f->stats.hwm[d->id] = last;
+	pthread_mutex_unlock(&f->mu);
+	return rows;
+}
+
+/* Every stream, batch after batch, until none is left (or the stop's time is up). */
+static int send_all(struct tg_forward *f, char *err, size_t errlen)
+{
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
+		int n;
+
+		do {
+			if (out_of_time(f))
+				return 0;
+			n = send_batch(f, &streams[i], err, errlen);
+			if (n < 0)
+				return -1;
+			/* A long catch-up keeps the backlog it reports current. */
+			if (n && now_ns(CLOCK_MONOTONIC) - f->counted_at >= TG_FORWARD_POLL_NS)
+				count_backlog(f);
+		} while (n == (int)f->batch);
+	}
+	return ensure_ahead(f, err, errlen);
+}
+
+/* Waits until t (CLOCK_MONOTONIC) or a stop request. */
+static void wait_until(struct tg_forward *f, int64_t t)
+{
+	struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+
+	pthread_mutex_lock(&f->mu);
+	if (!f->stop)
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void *forward_main(void *arg)
+{
+	struct tg_forward *f = arg;
+	char err[1024];
+
+	for (;;) {
+		int64_t now = now_ns(CLOCK_MONOTONIC), deadline;
+		bool stop = stopping(f, &deadline);
+
+		if (stop && now >= deadline)
+			break;
+		count_backlog(f);
+		if (!f->pg && (now >= f->next_try || (stop && !f->stop_tried))) {
+			f->stop_tried = stop;
+			if (connect_pg(f, stop, err, sizeof(err))) {
+				failed(f, err);
+			} else if (f->outage) {
+				count_backlog(f);
+				pthread_mutex_lock(&f->mu);
+				f->waited = f->stats.backlog;
+				pthread_mutex_unlock(&f->mu);
+			}
+		}
+		if (f->pg) {
+			if (send_all(f, err, sizeof(err))) {
+				failed(f, err);
+			} else {
+				pthread_mutex_lock(&f->mu);
+				f->stats.up = true;
+				pthread_mutex_unlock(&f->mu);
+				f->backoff = f->backoff_min;
+				if (f->outage) {
+					logf_(f,
+					      "working again after %.1f s (%u failed attempts); "
+					      "%llu "
+					      "rows had waited, now sent",
+					      (now_ns(CLOCK_MONOTONIC) - f->outage_start) / 1e9,
+					      f->attempts, (unsigned long long)f->waited);
+					f->outage = false;
+					f->outage_class[0] = 0;
+				}
+			}
+		}
+		if (stop) {
+			/* Flushing: as long as the server takes rows and there are some. */
+			count_backlog(f);
+			if (!f->pg || !f->stats.backlog)
+				break;
+			continue;
+		}
+		/* New rows, and the next attempt after a failure, are looked for every poll. */
+		wait_until(f, now_ns(CLOCK_MONOTONIC) + TG_FORWARD_POLL_NS);
+	}
+	count_backlog(f);
+	disconnect(f);
+	pthread_mutex_lock(&f->mu);
+	f->done = true;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static void forward_free(struct tg_forward *f)
+{
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
+		sqlite3_finalize(f->sel[i]);
+		sqlite3_finalize(f->count[i]);
+	}
+	sqlite3_close(f->db);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	tg_forward_password_free(f->password);
+	free(f->url);
+	free(f->target);
+	free(f->version);
+	free(f->db_path);
+	free(f->ensured);
+	free(f->batch_days);
+	free(f->buf);
+	free(f);
+}
+
+struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, size_t errlen)
+{
+	struct tg_forward *f = calloc(1, sizeof(*f));
+	PQconninfoOption *opts;
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	const char *forget = getenv("TMPGUARD_TEST_FORWARD_FORGET");
+
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	f->url = strdup(o->url);
+	f->target = strdup(o->target);
+	f->password = o->password ? strdup(o->password) : NULL;
+	f->version = strdup(o->version ? o->version : "");
+	f->db_path = strdup(o->db_path);
+	if (!f->url || !f->target || (o->password && !f->password) || !f->version || !f->db_path) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	f->batch = o->batch_rows ? o->batch_rows : TG_FORWARD_BATCH_ROWS;
+	f->backoff_min = o->backoff_min_ns ? o->backoff_min_ns : TG_FORWARD_BACKOFF_MIN;
+	f->backoff_max = o->backoff_max_ns ? o->backoff_max_ns : TG_FORWARD_BACKOFF_MAX;
+	f->backoff = f->backoff_min;
+	f->log = o->log;
+	f->day_checked = INT64_MIN;
+	if (forget && *forget)
+		f->forget_every = (unsigned)strtoul(forget, NULL, 10);
+	memcpy(f->hwm, o->hwm, sizeof(f->hwm));
+	memcpy(f->stats.hwm, o->hwm, sizeof(f->hwm));
+	opts = PQconninfoParse(f->url, NULL);
+	for (PQconninfoOption *p = opts; p && p->keyword; p++)
+		if (!strcmp(p->keyword, "connect_timeout") && p->val && *p->val)
+			f->url_sets_timeout = true;
+	PQconninfoFree(opts);
+
+	/* Its own connection, read-only: the session's writer is never in its way. */
+	f->db = tg_store_open_read(o->db_path, err, errlen);
+	if (!f->db)
+		goto fail;
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
+		if (sqlite3_prepare_v3(f->db, streams[i].select, -1, SQLITE_PREPARE_PERSISTENT,
+				       &f->sel[i], NULL) != SQLITE_OK ||
+		    (backlog_sql[i] &&
+		     sqlite3_prepare_v3(f->db, backlog_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&f->count[i], NULL) != SQLITE_OK)) {
+			snprintf(err, errlen, "cannot read the store %s for forwarding: %s",
+				 o->db_path, sqlite3_errmsg(f->db));
+			goto fail;
+		}
+	}
+	count_backlog(f);
+	/* Signals go to the session's thread, which handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	errno = pthread_create(&f->thread, NULL, forward_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (errno) {
+		snprintf(err, errlen, "cannot start the forwarder: %s", strerror(errno));
+		goto fail;
+	}
+	return f;
+fail:
+	forward_free(f);
+	return NULL;
+}
+
+void tg_forward_stats(struct tg_forward *f, struct tg_forward_stats *out)
+{
+	pthread_mutex_lock(&f->mu);
+	*out = f->stats;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Waits until the thread is done or t (CLOCK_MONOTONIC) passes. */
+static bool wait_done(struct tg_forward *f, int64_t t)
+{
+	struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+	bool done;
+
+	pthread_mutex_lock(&f->mu);
+	while (!f->done && pthread_cond_timedwait(&f->cv, &f->mu, &ts) != ETIMEDOUT)
+		;
+	done = f->done;
+	pthread_mutex_unlock(&f->mu);
+	return done;
+}
+
+int tg_forward_stop(struct tg_forward *f, int64_t flush_ns, struct tg_forward_stats *out)
+{
+	int64_t deadline = now_ns(CLOCK_MONOTONIC) + flush_ns;
+	int ret;
+
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	f->deadline = deadline;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	/* A statement in progress ends within a second or two of the deadline; one stuck in a
+	 * server that does not answer is cancelled. */
+	if (!wait_done(f, deadline + 2000000000LL)) {
+		pthread_mutex_lock(&f->mu);
+		if (f->cancel)
+			PQcancel(f->cancel, (char[256]){0}, 256);
+		pthread_mutex_unlock(&f->mu);
+		if (!wait_done(f, now_ns(CLOCK_MONOTONIC) + 3000000000LL)) {
+			tg_forward_stats(f, out);
+			logf_(f,
+			      "did not stop in time; %llu rows stay in the local store for the "
+			      "next start",
+			      (unsigned long long)out->backlog);
+			pthread_detach(f->thread); /* it still uses f: left as it is */
+			return -1;
+		}
+	}
+	pthread_join(f->thread, NULL);
+	*out = f->stats;
+	ret = out->backlog ? -1 : 0;
+	forward_free(f);
+	return ret;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The forwarder: the local store's rows (store.h, the durable spool) to the fleet store in
+ * PostgreSQL (pg_schema.h), from a thread of its own with its own read-only SQLite connection
+ * and its own PostgreSQL connection, so that nothing it waits for (a slow server, an outage, a
+ * timeout) reaches event handling.
+ *
+ * Each stream (sessions, findings, losses, health, gaps) is read above the target's high-water
+ * mark in id order (rev for sessions), a batch at a time; a batch is copied into a temporary
+ * table and inserted with ON CONFLICT DO NOTHING (sessions: DO UPDATE, when newer) in one
+ * transaction; once the server has committed it, the mark moves on. A row's key there is
+ * (host_id, session key, id), so a batch sent again (the commit's answer was lost, the host
+ * crashed before recording the mark) changes nothing: every row arrives once.
+ *
+ * The marks live in the writer's store: the forwarder publishes them (tg_forward_stats()) and
+ * the session writes them with its next batch (tg_store_forwarded()); a crash in between sends
+ * a batch again, which is harmless. While the server cannot be reached or refuses, rows wait
+ * in the store and the forwarder retries after 1 s, doubling to 30 s; it says so once when the
+ * outage starts and once when it ends, with how long it lasted and how many rows waited.
+ */
+#ifndef TG_FORWARD_H
+#define TG_FORWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "store.h"
+
+#define TG_FORWARD_BATCH_ROWS  1000
+#define TG_FORWARD_POLL_NS     (1000LL * 1000000LL)  /* looks for new rows every second */
+#define TG_FORWARD_BACKOFF_MIN (1000LL * 1000000LL)  /* first retry after an error */
+#define TG_FORWARD_BACKOFF_MAX (30LL * 1000000000LL) /* then doubling up to this */
+#define TG_FORWARD_STOP_NS     (5LL * 1000000000LL)  /* a clean stop flushes this long */
+#define TG_FORWARD_TARGET_MAX  512
+
+struct tg_forward_opts {
+	const char *db_path;  /* the local store (already open for writing by the session) */
+	const char *url;      /* checked by tg_forward_target() */
+	const char *target;   /* its name there (forward_state) */
+	const char *password; /* NULL: libpq's own (PGPASSWORD, PGPASSFILE, ~/.pgpass) */
+	const char *version;  /* tmpguard's, recorded with the schema migrations */
+	int64_t hwm[TG_FWD_NSTREAMS]; /* where the target stands (tg_store_forward_target()) */
+	unsigned batch_rows;	      /* 0: TG_FORWARD_BATCH_ROWS */
+	int64_t backoff_min_ns, backoff_max_ns; /* 0: the defaults */
+	FILE *log;				/* "tmpguard: forward to ...: ..." */
+};
+
+struct tg_forward_stats {
+	bool up;			/* the last attempt worked */
+	int64_t hwm[TG_FWD_NSTREAMS];	/* everything up to here is committed there */
+	uint64_t rows[TG_FWD_NSTREAMS]; /* rows sent and committed */
+	uint64_t duplicates;		/* of them, rows the target had already (a retry) */
+	uint64_t batches, errors, outages;
+	uint64_t backlog; /* findings, losses, health records and gaps the target lacks */
+	int64_t lag_ns;	  /* how old (event time) the oldest of them is; 0 without backlog */
+};
+
+/*
+ * --forward URL: a libpq connection URI (postgresql://USER@HOST:PORT/DB?sslmode=...) or
+ * key=value string, refused when it does not parse or holds a password (the command line is
+ * visible to every user: the password comes from a file or the environment). Its name for
+ * forward_state, "postgresql://USER@HOST:PORT/DB" without the options, goes to target. 0, or
+ * -1 with the reason and what to do in err.
+ */
+int tg_forward_target(const char *url, char *target, size_t len, char *err, size_t errlen);
+/*
+ * --forward-password-file FILE: a regular file owned by root (or this user), neither readable
+ * nor writable by group or others; its first line is the password. A new string (free with
+ * tg_forward_password_free()), or NULL with the reason in err.
+ */
+char *tg_forward_read_password(const char *path, char *err, size_t errlen);
+void tg_forward_password_free(char *pw);
+
+/* Pure: appends s to *buf (of *len bytes, *cap allocated) escaped for COPY's text format
+ * (backslash, tab, newline, carriage return and the other C escapes). -1 on ENOMEM. */
+int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* Opens the store for reading and starts the thread. NULL, with err set, on failure. */
+struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, size_t errlen);
+/* A copy of the current counters and marks (thread-safe). */
+void tg_forward_stats(struct tg_forward *f, struct tg_forward_stats *out);
+/*
+ * Stops the thread: it sends what is left for up to flush_ns, then ends; the final counters
+ * and marks go to *out. A thread stuck in the server past that is cancelled (PQcancel), then
+ * left behind if it still does not end. Frees f. Returns 0, or -1 when rows were left unsent
+ * (they stay in the store for the next start).
+ */
+int tg_forward_stop(struct tg_forward *f, int64_t flush_ns, struct tg_forward_stats *out);
+
+#endif
