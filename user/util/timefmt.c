@@ -12,31 +12,30 @@
 
 #define NSEC 1000000000LL
 
-void tg_format_time(int64_t real_ns, char *buf, size_t len)
+/* The time to the second, then the fraction (all nine digits, or none when short and zero). */
+static void format_time(int64_t real_ns, char *buf, size_t len, bool short_form)
 {
-	time_t sec = real_ns / 1000000000;
-	long nsec = real_ns % 1000000000;
+	time_t sec = real_ns / NSEC;
+	long nsec = real_ns % NSEC;
 	struct tm tm;
 	size_t n;
 
 	gmtime_r(&sec, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09ldZ", nsec);
+	if (short_form && !nsec)
+		snprintf(buf + n, len - n, "Z");
+	else
+		snprintf(buf + n, len - n, ".%09ldZ", nsec);
+}
+
+void tg_format_time(int64_t real_ns, char *buf, size_t len)
+{
+	format_time(real_ns, buf, len, false);
 }
 
 void tg_format_time_short(int64_t real_ns, char *buf, size_t len)
 {
-	time_t sec = real_ns / 1000000000;
-	long nsec = real_ns % 1000000000;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (nsec)
-		snprintf(buf + n, len - n, ".%09ldZ", nsec);
-	else
-		snprintf(buf + n, len - n, "Z");
+	format_time(real_ns, buf, len, true);
 }
 
 /* sec * NSEC + ns, or -1 when int64 nanoseconds cannot hold it (a 4-digit year can reach 9999,
