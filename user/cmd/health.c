@@ -27,13 +27,13 @@ void check_loss(struct session *s)
 {
 	/* The window runs from before the previous read of the counters to after this one:
 	 * the process may be stopped or preempted anywhere in between. */
-	int64_t before = clock_ns(CLOCK_REALTIME), now;
+	int64_t before = tg_clock_ns(CLOCK_REALTIME), now;
 	uint64_t st[TG_STAT_MAX];
 	struct tg_loss loss;
 	struct tg_record rec = {.kind = TG_RECORD_LOSS, .loss = &loss};
 	int err = tg_bpf_stats(s->bpf, st);
 
-	now = clock_ns(CLOCK_REALTIME);
+	now = tg_clock_ns(CLOCK_REALTIME);
 	/* A blind spot of a scoped run: said at once, and in the summary. */
 	if (!err && st[TG_STAT_TRACK_FULL] != s->untracked_reported) {
 		fprintf(stderr,
@@ -79,7 +79,7 @@ void check_loss(struct session *s)
 static void health_record(struct session *s, const char *status, const char *reason)
 {
 	const struct tg_health h = {
-		.time_ns = clock_ns(CLOCK_REALTIME),
+		.time_ns = tg_clock_ns(CLOCK_REALTIME),
 		.host = s->host,
 		.status = status,
 		.reason = reason,
@@ -156,7 +156,7 @@ void health_start(struct session *s)
 			"tmpguard: WARNING: no directory for the health canary (%s): "
 			"a detached producer would go unnoticed\n",
 			strerror(errno));
-	s->health_next_ns = clock_ns(CLOCK_MONOTONIC); /* the first canary at once */
+	s->health_next_ns = tg_clock_ns(CLOCK_MONOTONIC); /* the first canary at once */
 }
 
 void health_end(struct session *s)
@@ -173,7 +173,7 @@ void check_health(struct session *s)
 {
 	uint64_t st[TG_STAT_MAX];
 	const char *problem = NULL;
-	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	int64_t now = tg_clock_ns(CLOCK_MONOTONIC);
 	int fd;
 
 	if (s->canary_dirfd < 0 || now < s->health_next_ns || tg_bpf_stats(s->bpf, st))

@@ -140,7 +140,6 @@ int cmd_policy(int argc, char **argv)
 	size_t n_expired = 0, n_soon = 0;
 	struct tg_policy_kernel pk;
 	struct tg_policy *p;
-	struct timespec ts;
 	char err[1024], when[64];
 	int64_t now;
 
@@ -154,8 +153,7 @@ int cmd_policy(int argc, char **argv)
 		return TG_EXIT_USAGE;
 	}
 	tg_policy_print(p, stdout);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	now = tg_clock_ns(CLOCK_REALTIME);
 	tg_format_time_short(now - now % NS_PER_S, when, sizeof(when));
 	/* Where each exception will apply here, and until when: resolution messages, expired
 	 * exceptions and those about to expire go to stderr too. */

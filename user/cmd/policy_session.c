@@ -58,7 +58,7 @@ int kernel_install(struct tg_bpf *b, const struct tg_policy_kernel *pk)
  * kernel and the pipeline agree), the real one before. */
 static int64_t policy_now(const struct session *s)
 {
-	return s->boot_to_real_ns ? event_now(s) : clock_ns(CLOCK_REALTIME);
+	return s->boot_to_real_ns ? event_now(s) : tg_clock_ns(CLOCK_REALTIME);
 }
 
 /* Says which of the policy's exceptions expired after `after` and by `now`. */

@@ -249,15 +249,13 @@ int cmd_query(int argc, char **argv)
 	struct argp argp = {.options = query_options, .parser = parse_query, .doc = query_doc};
 	struct query_args a = {.format = FMT_TEXT};
 	struct tg_query_rows *rows;
-	struct timespec ts;
 	const char *js;
 	char err[PATH_MAX + 1024];
 	uint64_t n = 0;
 	int rc, ret = 0;
 
 	tg_query_init(&a.q);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	a.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	a.now_ns = tg_clock_ns(CLOCK_REALTIME);
 	argv[0] = "tmpguard query";
 	argp_err_exit_status = TG_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))

@@ -131,7 +131,7 @@ void emit_session_record(struct session *s)
 {
 	struct tg_session_info si = {
 		/* Coverage starts now that every program is attached (loading takes seconds). */
-		.time_ns = clock_ns(CLOCK_REALTIME),
+		.time_ns = tg_clock_ns(CLOCK_REALTIME),
 		.host = s->host,
 		.host_id = s->host_id,
 		.version = TG_VERSION,
@@ -190,7 +190,7 @@ void print_summary(struct session *s)
 	tg_bpf_stats(s->bpf, st);
 	if (s->sinks)
 		tg_sinks_stats(s->sinks, &out);
-	src.now_ns = clock_ns(CLOCK_REALTIME);
+	src.now_ns = tg_clock_ns(CLOCK_REALTIME);
 	tg_summary_collect(&sum, &src);
 	tg_summary_text(stderr, &sum);
 	rec.json = tg_summary_json(&sum);

@@ -111,14 +111,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int parse_time(const char *arg, const char *opt, int64_t now, int64_t *out)
 {
 	if (!arg || !tg_parse_time_arg(arg, now, out))
@@ -337,7 +329,7 @@ int cmd_report(int argc, char **argv)
 	struct tg_rpt_opts o = {
 		.since_ns = TG_RPT_NOTIME,
 		.until_ns = TG_RPT_NOTIME,
-		.now_ns = now_ns(),
+		.now_ns = tg_clock_ns(CLOCK_REALTIME),
 	};
 	struct tg_rpt *r = NULL;
 	char *tmp = NULL;

@@ -168,8 +168,8 @@ int session_start(struct session *s, bool scoped)
 		fprintf(stderr, "tmpguard: %s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	s->started_ns = s->loss_checked_ns = clock_ns(CLOCK_REALTIME);
-	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	s->started_ns = s->loss_checked_ns = tg_clock_ns(CLOCK_REALTIME);
+	s->boot_to_real_ns = tg_clock_ns(CLOCK_REALTIME) - tg_clock_ns(CLOCK_BOOTTIME);
 	s->pl.host = s->host;
 	s->pl.boot_to_real_ns = s->boot_to_real_ns;
 
@@ -292,7 +292,7 @@ int audit_loop(struct session *s, struct daemon *d)
 	if (d)
 		daemon_notify("READY=1\nSTATUS=auditing");
 	if (s->opt.duration_s)
-		deadline = clock_ns(CLOCK_MONOTONIC) + s->opt.duration_s * 1000000000LL;
+		deadline = tg_clock_ns(CLOCK_MONOTONIC) + s->opt.duration_s * 1000000000LL;
 	while (!exiting) {
 		err = tg_bpf_poll(s->bpf, 200);
 		if (err < 0 && err != -EINTR) {
@@ -311,7 +311,7 @@ int audit_loop(struct session *s, struct daemon *d)
 				policy_reload(s);
 		}
 		policy_check_expiry(s);
-		if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
+		if (deadline && tg_clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
 	err = 0;

@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "policy_kernel.h"
 #include "sink.h"
+#include "util/timefmt.h"
 #include "store.h"
 
 #define TG_EXIT_FAILON 3
@@ -79,18 +80,10 @@ struct session {
 	int64_t forward_saved[TG_FWD_NSTREAMS]; /* the marks last written to the store */
 };
 
-static inline int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Now on the clock findings carry (CLOCK_BOOTTIME + the offset taken at start). */
 static inline int64_t event_now(const struct session *s)
 {
-	return clock_ns(CLOCK_BOOTTIME) + s->boot_to_real_ns;
+	return tg_clock_ns(CLOCK_BOOTTIME) + s->boot_to_real_ns;
 }
 
 struct daemon;

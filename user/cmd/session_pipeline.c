@@ -69,7 +69,7 @@ static const char *acting_user(void *ctx, uint32_t uid, char *buf, size_t len)
 static void budget_warn(void *ctx, int why, uint32_t uid)
 {
 	struct session *s = ctx;
-	uint64_t minute = (uint64_t)clock_ns(CLOCK_MONOTONIC) / 60000000000ULL + 1;
+	uint64_t minute = (uint64_t)tg_clock_ns(CLOCK_MONOTONIC) / 60000000000ULL + 1;
 	uint64_t *last = &s->budget_warned[why == TG_BUDGET_HOST];
 
 	if (*last == minute)

@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 #include "forward.h"
 #include "pg_schema.h"
+#include "util/timefmt.h"
 
 /* ---- the target and its password ---- */
 
@@ -377,14 +378,6 @@ struct tg_forward {
 	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
 };
 
-static int64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void logf_(struct tg_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One line, written at once: the session's thread writes to the same stream. */
@@ -425,11 +418,11 @@ static void count_backlog(struct tg_forward *f)
 		sqlite3_reset(s);
 	}
 	if (total && oldest != INT64_MAX) {
-		lag = now_ns(CLOCK_REALTIME) - oldest;
+		lag = tg_clock_ns(CLOCK_REALTIME) - oldest;
 		if (lag < 0)
 			lag = 0;
 	}
-	f->counted_at = now_ns(CLOCK_MONOTONIC);
+	f->counted_at = tg_clock_ns(CLOCK_MONOTONIC);
 	pthread_mutex_lock(&f->mu);
 	f->stats.backlog = total;
 	f->stats.lag_ns = lag;
@@ -453,7 +446,7 @@ static bool out_of_time(struct tg_forward *f)
 {
 	int64_t deadline;
 
-	return stopping(f, &deadline) && now_ns(CLOCK_MONOTONIC) >= deadline;
+	return stopping(f, &deadline) && tg_clock_ns(CLOCK_MONOTONIC) >= deadline;
 }
 
 static void disconnect(struct tg_forward *f)
@@ -497,7 +490,7 @@ static bool unreachable(const char *e)
 static void failed(struct tg_forward *f, const char *err)
 {
 	const char *cls = unreachable(err) ? "unreachable" : err;
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = tg_clock_ns(CLOCK_MONOTONIC);
 
 	disconnect(f);
 	pthread_mutex_lock(&f->mu);
@@ -561,7 +554,7 @@ static int ensure_day(struct tg_forward *f, int64_t day, char *err, size_t errle
  * for one. */
 static int ensure_ahead(struct tg_forward *f, char *err, size_t errlen)
 {
-	int64_t today = tg_pg_day(now_ns(CLOCK_REALTIME));
+	int64_t today = tg_pg_day(tg_clock_ns(CLOCK_REALTIME));
 
 	if (today == f->day_checked && f->n_ensured)
 		return 0;
@@ -788,7 +781,7 @@ static int send_all(struct tg_forward *f, char *err, size_t errlen)
 			if (n < 0)
 				return -1;
 			/* A long catch-up keeps the backlog it reports current. */
-			if (n && now_ns(CLOCK_MONOTONIC) - f->counted_at >= TG_FORWARD_POLL_NS)
+			if (n && tg_clock_ns(CLOCK_MONOTONIC) - f->counted_at >= TG_FORWARD_POLL_NS)
 				count_backlog(f);
 		} while (n == (int)f->batch);
 	}
@@ -812,7 +805,7 @@ static void *forward_main(void *arg)
 	char err[1024];
 
 	for (;;) {
-		int64_t now = now_ns(CLOCK_MONOTONIC), deadline;
+		int64_t now = tg_clock_ns(CLOCK_MONOTONIC), deadline;
 		bool stop = stopping(f, &deadline);
 
 		if (stop && now >= deadline)
@@ -842,7 +835,8 @@ static void *forward_main(void *arg)
 					      "working again after %.1f s (%u failed attempts); "
 					      "%llu "
 					      "rows had waited, now sent",
-					      (now_ns(CLOCK_MONOTONIC) - f->outage_start) / 1e9,
+					      (tg_clock_ns(CLOCK_MONOTONIC) - f->outage_start) /
+						      1e9,
 					      f->attempts, (unsigned long long)f->waited);
 					f->outage = false;
 					f->outage_class[0] = 0;
@@ -857,7 +851,7 @@ static void *forward_main(void *arg)
 			continue;
 		}
 		/* New rows, and the next attempt after a failure, are looked for every poll. */
-		wait_until(f, now_ns(CLOCK_MONOTONIC) + TG_FORWARD_POLL_NS);
+		wait_until(f, tg_clock_ns(CLOCK_MONOTONIC) + TG_FORWARD_POLL_NS);
 	}
 	count_backlog(f);
 	disconnect(f);
@@ -984,7 +978,7 @@ static bool wait_done(struct tg_forward *f, int64_t t)
 
 int tg_forward_stop(struct tg_forward *f, int64_t flush_ns, struct tg_forward_stats *out)
 {
-	int64_t deadline = now_ns(CLOCK_MONOTONIC) + flush_ns;
+	int64_t deadline = tg_clock_ns(CLOCK_MONOTONIC) + flush_ns;
 	int ret;
 
 	pthread_mutex_lock(&f->mu);
@@ -999,7 +993,7 @@ int tg_forward_stop(struct tg_forward *f, int64_t flush_ns, struct tg_forward_st
 		if (f->cancel)
 			PQcancel(f->cancel, (char[256]){0}, 256);
 		pthread_mutex_unlock(&f->mu);
-		if (!wait_done(f, now_ns(CLOCK_MONOTONIC) + 3000000000LL)) {
+		if (!wait_done(f, tg_clock_ns(CLOCK_MONOTONIC) + 3000000000LL)) {
 			tg_forward_stats(f, out);
 			logf_(f,
 			      "did not stop in time; %llu rows stay in the local store for the "

@@ -12,6 +12,14 @@
 
 #define NSEC 1000000000LL
 
+int64_t tg_clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
 /* The time to the second, then the fraction (all nine digits, or none when short and zero). */
 static void format_time(int64_t real_ns, char *buf, size_t len, bool short_form)
 {

@@ -5,8 +5,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* RFC 3339 UTC with nanoseconds: "2026-11-28T06:30:00.123456789Z". */
+/* Now on clock c (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME), in nanoseconds. */
+int64_t tg_clock_ns(clockid_t c);
+
 void tg_format_time(int64_t real_ns, char *buf, size_t len);
 /* The same for people: the fraction only when there is one, "2026-11-28T06:30:00Z". */
 void tg_format_time_short(int64_t real_ns, char *buf, size_t len);
