@@ -316,6 +316,7 @@ static void test_json(void **state)
 					  "aggregates_not_listed",
 					  "events",
 					  "policy",
+					  "policy_sha256",
 					  "policy_reloads",
 					  "policy_reloads_refused",
 					  "exceptions",
@@ -402,16 +403,23 @@ static void test_json(void **state)
 /* The session record's policy: what is in force, nothing counted yet. */
 static void test_policy_json_uncounted(void **state)
 {
-	static const char *const keys[] = {"policy", "policy_reloads", "policy_reloads_refused",
-					   "exceptions"};
+	static const char *const keys[] = {
+		"policy",	  "policy_sha256",	    "policy_since",
+		"policy_reloads", "policy_reloads_refused", "exceptions"};
 	static const char *const xkeys[] = {"line", "rule", "reason", "applied_in", "expired"};
 	struct fx *f = build(false, 0);
 	json_object *o = json_object_new_object();
 
 	(void)state;
 	f->src.policy.hid_kernel = f->src.policy.hid_user = NULL;
+	f->src.policy.since_ns = 1795847400LL * 1000000000LL;
 	tg_summary_policy_json(o, &f->src.policy);
-	assert_keys(o, keys, 4);
+	assert_keys(o, keys, 6);
+	/* The policy by content: sha256sum of the bytes parsed, and since when it is in force. */
+	assert_string_equal(json_object_get_string(get(o, "policy_sha256")),
+			    "25156936058edca102f392d857070d9c158f0b978adf52beb1d792c5f77edbd2");
+	assert_string_equal(json_object_get_string(get(o, "policy_since")),
+			    "2026-11-28T06:30:00.000000000Z");
 	assert_keys(json_object_array_get_idx(get(o, "exceptions"), 0), xkeys, 5);
 	assert_string_equal(json_object_get_string(get(
 				    json_object_array_get_idx(get(o, "exceptions"), 0), "reason")),

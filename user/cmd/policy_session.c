@@ -126,6 +126,7 @@ int policy_install(struct session *s, struct tg_policy *pol)
 		free(s->exc_kernel_banked);
 	}
 	s->pol = pol;
+	s->policy_since_ns = tg_clock_ns(CLOCK_REALTIME);
 	s->pk = pk;
 	s->exc_user_hits = hits;
 	s->exc_kernel_banked = banked;

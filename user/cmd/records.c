@@ -42,6 +42,7 @@ struct tg_summary_policy summary_policy(const struct session *s, const uint64_t 
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
 		.hid_by_earlier = s->exc_retired,
+		.since_ns = s->policy_since_ns,
 		.now_ns = event_now(s),
 	};
 }

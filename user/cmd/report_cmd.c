@@ -21,6 +21,7 @@
 #include "report.h"
 #include "report_cmd.h"
 #include "report_render.h"
+#include "util/sha256.h"
 #include "util/timefmt.h"
 
 #define TG_EXIT_USAGE 2
@@ -36,17 +37,22 @@ struct input {
 struct args {
 	struct input *inputs;
 	size_t n_inputs;
-	const char *since, *until, *output;
+	const char *since, *until, *output, *as_of;
 	enum fmt fmt;
 };
 
-enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL };
+enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL, OPT_AS_OF };
 
 static const struct argp_option options[] = {
 	{"db", OPT_DB, "FILE", 0, "a store written by audit --db (repeatable)", 0},
 	{"since", OPT_SINCE, "TIME", 0,
 	 "only findings from TIME on: 30d, 12h, an RFC 3339 time or a date", 0},
 	{"until", OPT_UNTIL, "TIME", 0, "only findings up to TIME (default: no limit)", 0},
+	{"as-of", OPT_AS_OF, "TIME", 0,
+	 "make the report as if at TIME (default: now): its date, relative --since/--until, "
+	 "expiries and hosts that stopped reporting are judged then; the same inputs and TIME "
+	 "give the same bytes",
+	 0},
 	{"format", 'f', "FORMAT", 0, "md (default), html, json, sarif or csv", 0},
 	{"output", 'o', "FILE", 0,
 	 "write the report to FILE (replaced atomically) instead of standard output", 0},
@@ -89,6 +95,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_UNTIL:
 		a->until = arg;
 		break;
+	case OPT_AS_OF:
+		a->as_of = arg;
+		break;
 	case 'o':
 		a->output = arg;
 		break;
@@ -124,13 +133,23 @@ static int parse_time(const char *arg, const char *opt, int64_t now, int64_t *ou
 
 /* ---- inputs ---- */
 
+/* JSON lines, hashed as they are read (the bytes read are what the report saw, also from a
+ * pipe). */
 static int read_lines(struct tg_rpt *r, FILE *f, const char *path)
 {
-	char *line = NULL;
+	struct tg_sha256 *h = tg_sha256_new();
+	char *line = NULL, hex[TG_SHA256_HEX];
 	size_t cap = 0;
+	int64_t bytes = 0;
 	ssize_t n;
 
+	if (!h) {
+		fprintf(stderr, "tmpguard report: out of memory\n");
+		return 1;
+	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
+		tg_sha256_update(h, line, (size_t)n);
+		bytes += n;
 		if (n && line[n - 1] == '\n')
 			n--;
 		tg_rpt_line(r, line, (size_t)n);
@@ -138,7 +157,13 @@ static int read_lines(struct tg_rpt *r, FILE *f, const char *path)
 	free(line);
 	if (ferror(f)) {
 		fprintf(stderr, "tmpguard report: cannot read %s: %s\n", path, strerror(errno));
+		tg_sha256_free(h);
 		return TG_EXIT_USAGE;
+	}
+	tg_rpt_input_size(r, bytes);
+	if (tg_sha256_final(h, hex) || tg_rpt_input_digest(r, hex, "SHA-256 of the bytes read")) {
+		fprintf(stderr, "tmpguard report: out of memory\n");
+		return 1;
 	}
 	return 0;
 }
@@ -342,7 +367,8 @@ int cmd_report(int argc, char **argv)
 		err = TG_EXIT_USAGE;
 		goto out;
 	}
-	if (parse_time(a.since, "--since", o.now_ns, &o.since_ns) ||
+	if (parse_time(a.as_of, "--as-of", o.now_ns, &o.now_ns) ||
+	    parse_time(a.since, "--since", o.now_ns, &o.since_ns) ||
 	    parse_time(a.until, "--until", o.now_ns, &o.until_ns)) {
 		err = TG_EXIT_USAGE;
 		goto out;

@@ -46,8 +46,9 @@ struct session {
 	int64_t expiry_next_ns;	   /* the next expiry of one of pol's exceptions, 0: none */
 	int64_t expiry_checked_ns; /* expiries up to this time were applied and said */
 	uint64_t reloads, reload_failures;
-	uint32_t enforce_mode; /* enum tg_enforce_mode in force */
-	bool scoped;	       /* run or --pid: enforcement only inside the tracked tree */
+	int64_t policy_since_ns; /* CLOCK_REALTIME: when the policy in force was installed */
+	uint32_t enforce_mode;	 /* enum tg_enforce_mode in force */
+	bool scoped;		 /* run or --pid: enforcement only inside the tracked tree */
 	int64_t boot_to_real_ns;
 	char host[256];
 	char host_id[TG_HOST_ID_MAX]; /* hostid.h: --host-id, else hostname:machine-id */

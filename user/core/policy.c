@@ -16,6 +16,7 @@
 #include <linux/types.h> /* tmpguard.h is the BPF ABI: kernel integer types */
 #include "policy.h"
 #include "tmpguard.h"
+#include "util/sha256.h"
 #include "util/textfile.h"
 #include "util/timefmt.h"
 
@@ -863,6 +864,11 @@ struct tg_policy *tg_policy_parse(const char *name, const char *yaml, size_t len
 	policy_defaults(c.p);
 	c.p->source = strdup(c.name);
 	if (!c.p->source) {
+		fail_oom(&c);
+		goto out;
+	}
+	/* Which policy was in force, for reports: a person checks it with sha256sum. */
+	if (tg_sha256_hex(yaml ? yaml : "", len, c.p->sha256)) {
 		fail_oom(&c);
 		goto out;
 	}

@@ -51,7 +51,8 @@ struct tg_exception {
 #define TG_PER_HOST_PER_MINUTE 1000
 
 struct tg_policy {
-	char *source; /* file name, or "<builtin default>" */
+	char *source;	 /* file name, or "<builtin default>" */
+	char sha256[65]; /* of the bytes parsed (the file as loaded), lowercase hex */
 	int version;
 	struct tg_rule_policy rules[TG_RULE_MAX];
 	uint32_t file_loose_mask; /* rules.loose-mode.mask, default 0027 */

@@ -7,6 +7,7 @@
  *   report_count.c   findings counted into tables keyed by rule, host, executable, ...
  *   report_period.c  the period: sessions in it, what they cover, the trend, what was not seen
  *   report_hosts.c   per host: its sessions, hooks and posture; the exceptions in force
+ *   report_evidence.c per host: the policies in force, forward gaps, whether it went silent
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,6 +133,11 @@ void rpt_free_session(struct tg_rpt_session *s)
 	free(s->version);
 	free(s->policy);
 	free(s->enforcement);
+	free(s->host_id);
+	free(s->policy_sha256);
+	free(s->end_policy);
+	free(s->end_policy_sha256);
+	free(s->exc_idx);
 	for (size_t i = 0; i < s->n_hooks; i++)
 		free(s->hooks[i]);
 	free(s->hooks);
@@ -175,6 +181,7 @@ int tg_rpt_finish(struct tg_rpt *r)
 	rpt_coverage(r, NULL, &r->covered_from, &r->covered_to, &r->covered_ns);
 	rpt_build_hosts(r);
 	rpt_build_exceptions(r);
+	rpt_build_evidence(r);
 	rpt_build_trend(r);
 	rpt_build_gaps(r);
 	if (tg_rpt_table_sort(&r->by_rule) || tg_rpt_table_sort(&r->by_exe) ||
@@ -192,9 +199,18 @@ void tg_rpt_free(struct tg_rpt *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_inputs; i++)
+	for (size_t i = 0; i < r->n_inputs; i++) {
 		free(r->inputs[i].name);
+		free(r->inputs[i].digest_how);
+	}
 	free(r->inputs);
+	for (size_t i = 0; i < r->n_fwd_gaps; i++) {
+		free(r->fwd_gaps[i].host);
+		free(r->fwd_gaps[i].host_id);
+		free(r->fwd_gaps[i].target);
+		free(r->fwd_gaps[i].stream);
+	}
+	free(r->fwd_gaps);
 	for (size_t i = 0; i < r->n_sessions; i++)
 		rpt_free_session(&r->sessions[i]);
 	free(r->sessions);
@@ -240,6 +256,12 @@ void tg_rpt_free(struct tg_rpt *r)
 		for (size_t k = 0; k < h->n_remarks; k++)
 			free(h->remarks[k]);
 		free(h->remarks);
+		for (size_t k = 0; k < h->n_policies; k++) {
+			free(h->policies[k].path);
+			free(h->policies[k].sha256);
+			free(h->policies[k].exceptions);
+		}
+		free(h->policies);
 	}
 	free(r->hosts);
 	for (size_t i = 0; i < r->n_exceptions; i++) {

@@ -44,6 +44,14 @@ struct tg_rpt_input {
 	const char *invalid_why; /* why the first was refused (static) */
 	uint64_t duplicates;	 /* findings already read from an earlier input */
 	uint64_t undated;	 /* sessions without any time, left out of a bounded period */
+	/* What the report read, by content (tg_rpt_input_digest): "" / NULL / -1 when unknown */
+	char sha256[65];  /* lowercase hex */
+	char *digest_how; /* what was hashed, in words */
+	int64_t bytes;	  /* how many bytes were hashed */
+	/* An SQLite store's write-ahead log, read with it (tg_rpt_input_wal): "" / 0 when none */
+	char wal_sha256[65];
+	uint64_t wal_bytes;
+	uint64_t forward_gaps; /* forward gap rows read from it */
 };
 
 /* What a session record says about its host (NULL/-1 where it says nothing). */
@@ -103,6 +111,15 @@ struct tg_rpt_session {
 	/* health records: when the producer was not working, and why */
 	struct tg_rpt_unhealthy *unhealthy;
 	size_t n_unhealthy;
+	char *host_id;		 /* the session record's (hostid.h), NULL: not recorded */
+	char *policy_sha256;	 /* the session record's: in force from the start */
+	char *end_policy;	 /* the summary's policy, digest and since when: in force at the */
+	char *end_policy_sha256; /* stop (another one after a reload); NULL: no summary says */
+	int64_t end_policy_since_ns;
+	uint64_t policy_reloads; /* the summary's */
+	int64_t heard_ns;	 /* a store's heartbeat (last commit); NOTIME: no heartbeat */
+	size_t *exc_idx;	 /* its exceptions: indices into tg_rpt.exceptions */
+	size_t n_exc_idx;
 };
 
 struct tg_rpt_loss {
@@ -131,6 +148,35 @@ struct tg_rpt_table {
 	size_t n_slots;
 };
 
+/* A policy in force on a host, by content: from/to the span of the sessions (or parts of them,
+ * across a reload) it was in force in. */
+struct tg_rpt_policy {
+	char *path;
+	char *sha256; /* NULL: not recorded (before tmpguard recorded it) */
+	int64_t from_ns, to_ns;
+	size_t sessions;
+	bool partial; /* reloaded more than once in a session: policies between unrecorded */
+	bool exceptions_known; /* false: only in force before a reload (the summary lists the
+				* exceptions of the policy at the stop) */
+	size_t *exceptions;    /* indices into tg_rpt.exceptions, ascending */
+	size_t n_exceptions;
+};
+
+/* Rows a host's store evicted (its size limit) before a forward target had them: they are in
+ * neither store. Stream: "findings". Ids: the host store's row ids. */
+struct tg_rpt_fwd_gap {
+	char *host, *host_id, *target, *stream;
+	int64_t session_key, first_id, last_id;
+	uint64_t evicted;
+	int64_t from_ns, to_ns; /* the evicted rows' times */
+	int64_t time_ns;	/* when they were evicted */
+};
+
+/* A host is taken to have stopped reporting when its latest session has no end and was last
+ * heard from (its store's heartbeat, every 30 s while idle) this long before the report's
+ * end: --until, or when the report is made, whichever is earlier. */
+#define TG_RPT_SILENT_NS (120 * 1000000000LL)
+
 struct tg_rpt_host {
 	char *name;
 	size_t n_sessions, n_unclean, n_no_record, n_tree_only;
@@ -142,6 +188,12 @@ struct tg_rpt_host {
 	const struct tg_rpt_session *latest; /* latest session with a record, or NULL */
 	char **remarks;			     /* posture remarks: where the host is weak */
 	size_t n_remarks;
+	struct tg_rpt_policy *policies; /* by from, then digest */
+	size_t n_policies;
+	const struct tg_rpt_fwd_gap *fwd_gaps; /* its run of tg_rpt.fwd_gaps (by from) */
+	size_t n_fwd_gaps;
+	uint64_t fwd_evicted;
+	const struct tg_rpt_session *silent; /* stopped reporting: its latest session, or NULL */
 };
 
 /*
@@ -225,6 +277,10 @@ struct tg_rpt {
 	struct tg_rpt_trend trend;
 	char **gaps; /* what this report could not see, one sentence each */
 	size_t n_gaps;
+	struct tg_rpt_fwd_gap *fwd_gaps; /* deduplicated; after finish: by host, then from */
+	size_t n_fwd_gaps, cap_fwd_gaps;
+	uint64_t fwd_evicted;
+	size_t n_silent; /* hosts that stopped reporting */
 
 	/* internal */
 	long open_session; /* JSON lines: the session records go to, -1 none */
@@ -256,9 +312,32 @@ long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const c
 /* A store's finding or loss row of that session. */
 void tg_rpt_db_record(struct tg_rpt *r, uint64_t row, long session, const char *json);
 /*
+ * The content hash of the current input (sha256_hex: 64 hex digits) and what was hashed, in
+ * words that the report prints ("the file's bytes as read", "the rows read, in ..."), and how
+ * many bytes (-1: not bytes of a file). Returns 0, -EINVAL (not a SHA-256) or -ENOMEM.
+ */
+int tg_rpt_input_digest(struct tg_rpt *r, const char *sha256_hex, const char *how);
+void tg_rpt_input_size(struct tg_rpt *r, int64_t bytes);
+/* An SQLite store's write-ahead log, read with the current input. 0 or -EINVAL. */
+int tg_rpt_input_wal(struct tg_rpt *r, const char *sha256_hex, uint64_t bytes);
+/*
+ * A forward gap of the current input (a forward_gaps row, store_schema.h): host is the host's
+ * name as its sessions give it, or NULL (then a session of the same host_id names it, else
+ * host_id does). Gaps outside the period are left out; one read from two inputs counts once.
+ */
+struct tg_rpt_gap_row {
+	const char *host, *host_id, *target, *stream;
+	int64_t session_key, first_id, last_id;
+	uint64_t evicted;
+	int64_t from_ns, to_ns, time_ns;
+};
+void tg_rpt_db_gap(struct tg_rpt *r, uint64_t row, const struct tg_rpt_gap_row *g);
+/*
  * A store written by audit --db, read into the current input (report_load.c): its sessions,
  * and its findings, losses and health records of [since_ns, until_ns] (TG_RPT_NOTIME: open).
- * Opened read-only, never created. Returns 0; -ENOMEM; -EINVAL when the store cannot be opened
+ * Opened read-only, never created, read in one read transaction; the input's digest is the
+ * SHA-256 of the file's bytes as read in it (and of its write-ahead log, if it has one).
+ * Returns 0; -ENOMEM; -EINVAL when the store cannot be opened
  * or read, or is not tmpguard's store of this schema version. err says what failed, naming
  * path ("PATH: not a tmpguard store (no meta table): ...").
  */

@@ -150,9 +150,69 @@ static void overview(struct doc *d, const struct tg_rpt *r)
 	d->ops->end_table(d);
 }
 
+/* Rows evicted before a forward target had them, one row per forward gap. */
+static void fwd_gaps(struct doc *d, const struct tg_rpt *r)
+{
+	static const char *const head[] = {"Host", "Target", "Rows",	   "Ids",
+					   "From", "To",     "Evicted at", "Evicted"};
+
+	d->ops->heading(d, 3, "Forward gaps", "forward-gaps");
+	d->ops->para(d, "Rows a host's store evicted (its size limit) before a forward target "
+			"had them: they are in no store.");
+	d->ops->table(d, head, 8);
+	for (size_t i = 0; i < r->n_fwd_gaps; i++) {
+		const struct tg_rpt_fwd_gap *g = &r->fwd_gaps[i];
+
+		d->ops->row(d);
+		d->ops->cell(d, g->host);
+		d->ops->cell(d, g->target);
+		d->ops->cell(d, g->stream);
+		cellf(d, "n", "%lld to %lld", (long long)g->first_id, (long long)g->last_id);
+		cell_time(d, g->from_ns);
+		cell_time(d, g->to_ns);
+		cell_time(d, g->time_ns);
+		cell_u64(d, g->evicted);
+		d->ops->end_row(d);
+	}
+	d->ops->end_table(d);
+}
+
+/* Hosts whose latest session has no end and whose store went quiet. */
+static void silent_hosts(struct doc *d, const struct tg_rpt *r)
+{
+	static const char *const head[] = {"Host", "Session started", "Last heard from",
+					   "Silent for"};
+	int64_t end = r->opts.now_ns;
+	char dur[32];
+
+	if (r->opts.until_ns != TG_RPT_NOTIME && r->opts.until_ns < end)
+		end = r->opts.until_ns;
+	d->ops->heading(d, 3, "Hosts that stopped reporting", "silent");
+	paraf(d,
+	      "A host whose latest session has no end and whose store was last heard from (its "
+	      "heartbeat) more than %llds before the report's end.",
+	      TG_RPT_SILENT_NS / 1000000000LL);
+	d->ops->table(d, head, 4);
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		const struct tg_rpt_session *s = r->hosts[i].silent;
+
+		if (!s)
+			continue;
+		d->ops->row(d);
+		d->ops->cell(d, r->hosts[i].name);
+		cell_time(d, s->start_ns);
+		cell_time(d, s->heard_ns);
+		tg_rpt_duration(end - s->heard_ns, dur, sizeof(dur));
+		d->ops->cell_trusted(d, dur, "n");
+		d->ops->end_row(d);
+	}
+	d->ops->end_table(d);
+}
+
+static void loss_windows(struct doc *d, const struct tg_rpt *r);
+
 static void not_seen(struct doc *d, const struct tg_rpt *r)
 {
-	static const char *const loss_head[] = {"Host", "From", "To", "Records lost", "Window"};
 
 	d->ops->heading(d, 2, "What this report could not see", "gaps");
 	if (!r->n_gaps) {
@@ -164,8 +224,18 @@ static void not_seen(struct doc *d, const struct tg_rpt *r)
 			d->ops->item(d, r->gaps[i], "gap");
 		d->ops->end_list(d);
 	}
-	if (!r->n_losses)
-		return;
+	if (r->n_losses)
+		loss_windows(d, r);
+	if (r->n_fwd_gaps)
+		fwd_gaps(d, r);
+	if (r->n_silent)
+		silent_hosts(d, r);
+}
+
+static void loss_windows(struct doc *d, const struct tg_rpt *r)
+{
+	static const char *const loss_head[] = {"Host", "From", "To", "Records lost", "Window"};
+
 	d->ops->heading(d, 3, "Loss windows", "loss");
 	d->ops->table(d, loss_head, 5);
 	for (size_t i = 0; i < r->n_losses; i++) {
@@ -565,6 +635,70 @@ static void host_posture(struct doc *d, const struct tg_rpt_host *h, const struc
 	d->ops->end_table(d);
 }
 
+/* The exceptions a policy held, by their lines (rows of "Exceptions in force"). */
+static void policy_exceptions(const struct tg_rpt *r, const struct tg_rpt_policy *p, char *buf,
+			      size_t len)
+{
+	size_t n = 0;
+	long last = -1;
+
+	if (!p->exceptions_known) {
+		snprintf(buf, len, "not recorded (replaced by a reload)");
+		return;
+	}
+	if (!p->n_exceptions) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	n = (size_t)snprintf(buf, len, "line%s", p->n_exceptions == 1 ? "" : "s");
+	for (size_t i = 0; i < p->n_exceptions && n < len; i++) {
+		long line = r->exceptions[p->exceptions[i]].line;
+
+		if (line != last)
+			n += (size_t)snprintf(buf + n, len - n, "%s %ld", i ? "," : "", line);
+		last = line;
+	}
+}
+
+/* The policies in force on host h, by content: path, digest, when, and their exceptions. */
+static void host_policies(struct doc *d, const struct tg_rpt *r, const struct tg_rpt_host *h)
+{
+	static const char *const head[] = {"Policy", "SHA-256",	 "From",
+					   "To",     "Sessions", "Exceptions"};
+	char exc[512];
+	bool partial = false;
+
+	d->ops->heading(d, 4, "Policies in force", NULL);
+	if (!h->n_policies) {
+		d->ops->para(d, "Not recorded (no session record).");
+		return;
+	}
+	d->ops->table(d, head, 6);
+	for (size_t i = 0; i < h->n_policies; i++) {
+		const struct tg_rpt_policy *p = &h->policies[i];
+
+		d->ops->row(d);
+		d->ops->cell(d, p->path);
+		if (p->sha256)
+			d->ops->cell(d, p->sha256);
+		else
+			d->ops->cell_trusted(d, "not recorded", NULL);
+		cell_time(d, p->from_ns);
+		cell_time(d, p->to_ns);
+		cellf(d, "n", "%zu", p->sessions);
+		policy_exceptions(r, p, exc, sizeof(exc));
+		d->ops->cell_trusted(d, exc, NULL);
+		d->ops->end_row(d);
+		partial |= p->partial;
+	}
+	d->ops->end_table(d);
+	d->ops->para(d, "SHA-256 of the policy file as loaded (sha256sum gives it). Exceptions: "
+			"their lines in \"Exceptions in force\".");
+	if (partial)
+		d->ops->para(d, "A session reloaded its policy more than once: the policies "
+				"between its first and its last are not recorded.");
+}
+
 static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_rpt_host *h)
 {
 	const struct tg_rpt_posture *p = h->latest ? &h->latest->posture : NULL;
@@ -578,6 +712,7 @@ static void host_section(struct doc *d, const struct tg_rpt *r, const struct tg_
 	      h->n_sessions, h->n_unclean, cov, (unsigned long long)h->findings,
 	      (unsigned long long)h->lost);
 	host_sessions(d, r, h);
+	host_policies(d, r, h);
 
 	d->ops->heading(d, 4, "Hooks active", NULL);
 	if (!h->n_hooks) {
@@ -635,19 +770,52 @@ static void cwe_advice(struct doc *d, const struct tg_rpt *r)
 	d->ops->end_table(d);
 }
 
+/* What each digest of the inputs is of, once per kind of digest. */
+static void digests_said(struct doc *d, const struct tg_rpt *r)
+{
+	for (size_t i = 0; i < r->n_inputs; i++) {
+		const char *how = r->inputs[i].digest_how;
+		bool said = false;
+
+		for (size_t k = 0; k < i && how && !said; k++)
+			said = r->inputs[k].digest_how && !strcmp(r->inputs[k].digest_how, how);
+		if (how && !said)
+			paraf(d, "SHA-256 of %s input: %s.",
+			      r->inputs[i].sqlite ? "an SQLite store" : "a JSON-line", how);
+	}
+	for (size_t i = 0; i < r->n_inputs; i++)
+		if (r->inputs[i].wal_bytes) {
+			d->ops->para(d,
+				     "A store with a write-ahead log (audit still writing it, or "
+				     "stopped without a clean close) was read with its log: both "
+				     "are hashed. A stopped store has none, and sha256sum of the "
+				     "file gives its digest.");
+			break;
+		}
+}
+
 static void inputs(struct doc *d, const struct tg_rpt *r)
 {
-	static const char *const head[] = {"Input",	 "Kind",	   "Records",
-					   "Unreadable", "Not understood", "Duplicates"};
+	static const char *const head[] = {"Input",   "Kind",	    "Bytes",	      "SHA-256",
+					   "Records", "Unreadable", "Not understood", "Duplicates"};
+	char wal[160];
 
 	d->ops->heading(d, 2, "Inputs", "inputs");
-	d->ops->table(d, head, 6);
+	d->ops->table(d, head, 8);
 	for (size_t i = 0; i < r->n_inputs; i++) {
 		const struct tg_rpt_input *in = &r->inputs[i];
 
 		d->ops->row(d);
 		d->ops->cell(d, in->name);
 		d->ops->cell_trusted(d, in->sqlite ? "SQLite store" : "JSON lines", NULL);
+		if (in->bytes >= 0)
+			cellf(d, "n", "%lld", (long long)in->bytes);
+		else
+			d->ops->cell_trusted(d, "-", "n");
+		snprintf(wal, sizeof(wal), "; write-ahead log (%llu bytes): %s",
+			 (unsigned long long)in->wal_bytes, in->wal_sha256);
+		cellf(d, NULL, "%s%s", *in->sha256 ? in->sha256 : "not hashed",
+		      in->wal_bytes ? wal : "");
 		cell_u64(d, in->records);
 		cell_u64(d, in->unreadable);
 		cell_u64(d, in->invalid);
@@ -655,6 +823,7 @@ static void inputs(struct doc *d, const struct tg_rpt *r)
 		d->ops->end_row(d);
 	}
 	d->ops->end_table(d);
+	digests_said(d, r);
 }
 
 static int body(struct doc *d, const struct tg_rpt *r)

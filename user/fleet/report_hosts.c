@@ -276,12 +276,29 @@ static void judge_expiry(const struct tg_rpt *r, struct tg_rpt_exception *e)
 		e->expired = t <= end;
 }
 
+/* Exception idx was in force in session s: the host's policy links to it (report_evidence.c). */
+static void session_exception(struct tg_rpt *r, struct tg_rpt_session *s, size_t idx)
+{
+	size_t *v;
+
+	for (size_t i = 0; i < s->n_exc_idx; i++)
+		if (s->exc_idx[i] == idx)
+			return;
+	v = realloc(s->exc_idx, (s->n_exc_idx + 1) * sizeof(*v));
+	if (!v) {
+		r->failed = true;
+		return;
+	}
+	s->exc_idx = v;
+	s->exc_idx[s->n_exc_idx++] = idx;
+}
+
 void rpt_build_exceptions(struct tg_rpt *r)
 {
 	size_t cap = 0;
 
 	for (size_t i = 0; i < r->n_sessions && !r->failed; i++) {
-		const struct tg_rpt_session *s = &r->sessions[i];
+		struct tg_rpt_session *s = &r->sessions[i];
 		size_t n = s->exceptions ? json_object_array_length(s->exceptions) : 0;
 
 		r->hidden_by_replaced += s->hidden_by_replaced;
@@ -327,6 +344,7 @@ void rpt_build_exceptions(struct tg_rpt *r)
 				e->applied_in = rpt_dup(r, "kernel or user, by host");
 			}
 			e->sessions++;
+			session_exception(r, s, (size_t)(e - r->exceptions));
 			if (tg_json_bool(x, "expired", 0) == 1)
 				e->expired = true;
 			if (s->exception_counts) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What the files of the report's model share (report.c, report_read.c, report_count.c,
- * report_period.c, report_hosts.c); the renderers and the rest of tmpguard use report.h.
+ * report_period.c, report_hosts.c, report_evidence.c); the renderers and the rest of tmpguard use
+ * report.h.
  *
  * Allocation failures do not travel back up: they set r->failed, which every entry point of
  * report.h checks and turns into -ENOMEM.
@@ -52,6 +53,9 @@ void rpt_coverage(struct tg_rpt *r, const char *host, int64_t *from, int64_t *to
 /* report_hosts.c: */
 void rpt_build_hosts(struct tg_rpt *r);
 void rpt_build_exceptions(struct tg_rpt *r);
+/* report_evidence.c: per host, the policies in force (after the exceptions), its forward
+ * gaps, whether it stopped reporting */
+void rpt_build_evidence(struct tg_rpt *r);
 /* report_period.c: */
 void rpt_build_trend(struct tg_rpt *r);
 void rpt_build_gaps(struct tg_rpt *r);

@@ -147,6 +147,7 @@ static json_object *session_json(const struct tg_rpt *r, const struct tg_rpt_ses
 						  : "host"));
 	add(o, "version", s->version ? str(s->version) : NULL);
 	add(o, "policy", s->policy ? str(s->policy) : NULL);
+	add(o, "policy_sha256", s->policy_sha256 ? str(s->policy_sha256) : NULL);
 	add(o, "enforcement", s->enforcement ? str(s->enforcement) : NULL);
 	add(o, "hooks", s->has_record ? strings_json(s->hooks, s->n_hooks) : NULL);
 	add(o, "findings", u64(s->findings));
@@ -187,6 +188,20 @@ static json_object *inputs_json(const struct tg_rpt *r)
 		add(x, "invalid", u64(in->invalid));
 		add(x, "duplicates", u64(in->duplicates));
 		add(x, "undated_sessions", u64(in->undated));
+		add(x, "forward_gaps", u64(in->forward_gaps));
+		/* What the report read, by content: null where it could not say */
+		add(x, "bytes", in->bytes >= 0 ? json_object_new_int64(in->bytes) : NULL);
+		add(x, "sha256", *in->sha256 ? json_object_new_string(in->sha256) : NULL);
+		add(x, "digest", in->digest_how ? str(in->digest_how) : NULL);
+		if (in->wal_bytes) {
+			json_object *w = json_object_new_object();
+
+			add(w, "bytes", u64(in->wal_bytes));
+			add(w, "sha256", json_object_new_string(in->wal_sha256));
+			add(x, "write_ahead_log", w);
+		} else {
+			add(x, "write_ahead_log", NULL);
+		}
 		json_object_array_add(a, x);
 	}
 	return a;
@@ -206,6 +221,9 @@ static json_object *totals_json(const struct tg_rpt *r)
 	add(x, "repeats_not_recorded", u64(r->not_printed));
 	add(x, "duplicates", u64(r->duplicates));
 	add(x, "hidden_by_exceptions_of_replaced_policies", u64(r->hidden_by_replaced));
+	add(x, "forward_gaps", u64(r->n_fwd_gaps));
+	add(x, "forward_gap_rows", u64(r->fwd_evicted));
+	add(x, "hosts_stopped_reporting", u64(r->n_silent));
 	return x;
 }
 
@@ -225,6 +243,68 @@ static json_object *losses_json(const struct tg_rpt *r)
 		json_object_array_add(a, x);
 	}
 	return a;
+}
+
+static json_object *policies_json(const struct tg_rpt_host *h)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < h->n_policies; i++) {
+		const struct tg_rpt_policy *p = &h->policies[i];
+		json_object *x = json_object_new_object(), *xs = NULL;
+
+		add(x, "policy", str(p->path));
+		add(x, "sha256", p->sha256 ? str(p->sha256) : NULL);
+		add(x, "from", time_json(p->from_ns));
+		add(x, "to", time_json(p->to_ns));
+		add(x, "sessions", u64(p->sessions));
+		add(x, "partial", json_object_new_boolean(p->partial));
+		/* indices into the report's "exceptions"; null: not recorded */
+		if (p->exceptions_known) {
+			xs = json_object_new_array();
+			for (size_t k = 0; k < p->n_exceptions; k++)
+				json_object_array_add(xs, u64(p->exceptions[k]));
+		}
+		add(x, "exceptions", xs);
+		json_object_array_add(a, x);
+	}
+	return a;
+}
+
+static json_object *fwd_gaps_json(const struct tg_rpt_host *h)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < h->n_fwd_gaps; i++) {
+		const struct tg_rpt_fwd_gap *g = &h->fwd_gaps[i];
+		json_object *x = json_object_new_object();
+
+		add(x, "host_id", str(g->host_id));
+		add(x, "target", str(g->target));
+		add(x, "stream", str(g->stream));
+		add(x, "session_key", json_object_new_int64(g->session_key));
+		add(x, "first_id", json_object_new_int64(g->first_id));
+		add(x, "last_id", json_object_new_int64(g->last_id));
+		add(x, "evicted", u64(g->evicted));
+		add(x, "from", time_json(g->from_ns));
+		add(x, "to", time_json(g->to_ns));
+		add(x, "evicted_at", time_json(g->time_ns));
+		json_object_array_add(a, x);
+	}
+	return a;
+}
+
+/* A host that stopped reporting: when it was last heard from; null when it did not. */
+static json_object *silent_json(const struct tg_rpt_host *h)
+{
+	json_object *x;
+
+	if (!h->silent)
+		return NULL;
+	x = json_object_new_object();
+	add(x, "session_start", time_json(h->silent->start_ns));
+	add(x, "last_heard", time_json(h->silent->heard_ns));
+	return x;
 }
 
 /* A host: its span, counts, hooks, latest posture and the remarks on it, its sessions. */
@@ -248,6 +328,10 @@ static json_object *host_json(const struct tg_rpt *r, const struct tg_rpt_host *
 		if (!strcmp(r->sessions[k].host, h->name))
 			json_object_array_add(ss, session_json(r, &r->sessions[k]));
 	add(x, "sessions", ss);
+	add(x, "policies", policies_json(h));
+	add(x, "forward_gaps", fwd_gaps_json(h));
+	add(x, "forward_gap_rows", u64(h->fwd_evicted));
+	add(x, "stopped_reporting", silent_json(h));
 	return x;
 }
 
@@ -584,6 +668,28 @@ static json_object *sarif_result(const struct tg_rpt *r, const struct tg_rpt_fin
 	return o;
 }
 
+/* The inputs by content, in the run's properties (SARIF's artifacts are what was analysed:
+ * here the executables). */
+static json_object *sarif_inputs(const struct tg_rpt *r)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < r->n_inputs; i++) {
+		const struct tg_rpt_input *in = &r->inputs[i];
+		json_object *x = json_object_new_object();
+
+		add(x, "name", str(in->name));
+		add(x, "kind", json_object_new_string(in->sqlite ? "sqlite" : "json-lines"));
+		add(x, "bytes", in->bytes >= 0 ? json_object_new_int64(in->bytes) : NULL);
+		add(x, "sha256", *in->sha256 ? json_object_new_string(in->sha256) : NULL);
+		add(x, "write_ahead_log_sha256",
+		    in->wal_bytes ? json_object_new_string(in->wal_sha256) : NULL);
+		add(x, "records", u64(in->records));
+		json_object_array_add(a, x);
+	}
+	return a;
+}
+
 json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 {
 	json_object *log = json_object_new_object(), *runs = json_object_new_array();
@@ -669,6 +775,7 @@ json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 	add(props, "covered_to", time_json(r->covered_to));
 	add(props, "hosts", u64(r->n_hosts));
 	add(props, "records_lost", u64(r->lost));
+	add(props, "inputs", sarif_inputs(r));
 	add(run, "properties", props);
 	json_object_array_add(runs, run);
 	add(log, "runs", runs);

@@ -3,19 +3,28 @@
  * A store written by `audit --db` into the report's model (report.h): open it read-only, check
  * that it is tmpguard's store of this schema version, then hand the model its sessions and the
  * findings, losses and health records of the period, row by row (tg_rpt_db_session,
- * tg_rpt_db_record).
+ * tg_rpt_db_record), and its forward gaps (tg_rpt_db_gap).
+ *
+ * All of it in one read transaction, so that a store audit is still writing is read as one
+ * snapshot; inside it the file's bytes are hashed as they are then (tg_rpt_input_digest), and
+ * its write-ahead log's, if it has one with frames in it (tg_rpt_input_wal): a stopped store
+ * has none, and sha256sum gives the same digest.
  *
  * Not tg_store_open_read(): the report names what it could not read in its own words ("not a
  * tmpguard store", "store schema version N"), which its users and tests know, and it has
  * already told a store from JSON lines by the file's header.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "report.h"
 #include "store_schema.h"
+#include "util/sha256.h"
 
 #define BUSY_TIMEOUT_MS 5000 /* audit --db may be writing */
 
@@ -25,6 +34,10 @@ static const char q_findings[] = "SELECT id, session, json FROM findings WHERE t
 				 "AND time_ns <= ?2 ORDER BY time_ns, id";
 static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
 			       "from_ns <= ?2 ORDER BY from_ns, id";
+static const char q_gaps[] =
+	"SELECT g.id, s.host, g.host_id, g.target, g.stream, g.session_key, g.first_id, "
+	"g.last_id, g.evicted, g.from_ns, g.to_ns, g.time_ns FROM forward_gaps g LEFT JOIN "
+	"sessions s ON s.key = g.session_key ORDER BY g.id";
 static const char q_health[] = "SELECT id, session, json FROM health WHERE time_ns >= ?1 "
 			       "AND time_ns <= ?2 ORDER BY time_ns, id";
 
@@ -83,6 +96,8 @@ static int open_store(struct load *l)
 	if (sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		return db_fail(l, "cannot open the store");
 	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(l, "cannot begin a read transaction");
 	if (sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
 			       &l->st, NULL) != SQLITE_OK)
 		return db_fail(l, "not a tmpguard store (no meta table)");
@@ -159,6 +174,82 @@ static int read_rows(struct load *l, const char *sql, const char *what, int64_t 
 	return 0;
 }
 
+/* The file's bytes as they are in the read transaction, and its write-ahead log's. */
+static int hash_store(struct load *l)
+{
+	char hex[TG_SHA256_HEX], *wal = NULL;
+	uint64_t size;
+	int fd = open(l->path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0 || (e = tg_sha256_fd(fd, hex, &size))) {
+		e = fd < 0 ? -errno : e;
+		if (fd >= 0)
+			close(fd);
+		snprintf(l->err, l->errlen, "%s: cannot read it to hash it: %s", l->path,
+			 strerror(-e));
+		return -EINVAL;
+	}
+	close(fd);
+	tg_rpt_input_size(l->r, (int64_t)size);
+	if (tg_rpt_input_digest(l->r, hex,
+				"SHA-256 of the file's bytes as read in the report's read "
+				"transaction"))
+		return -ENOMEM;
+	if (asprintf(&wal, "%s-wal", l->path) < 0)
+		return -ENOMEM;
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	free(wal);
+	if (fd >= 0 && !tg_sha256_fd(fd, hex, &size) && size)
+		tg_rpt_input_wal(l->r, hex, size);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* The forward gaps of a version 2 store (a version 1 store has none). */
+static int read_gaps(struct load *l)
+{
+	int rc;
+
+	sqlite3_finalize(l->st);
+	l->st = NULL;
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+			       "'forward_gaps'",
+			       -1, &l->st, NULL) != SQLITE_OK)
+		return db_fail(l, "cannot read its tables");
+	rc = sqlite3_step(l->st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(l, "cannot read its tables");
+	sqlite3_finalize(l->st);
+	l->st = NULL;
+	if (sqlite3_prepare_v2(l->db, q_gaps, -1, &l->st, NULL) != SQLITE_OK)
+		return db_fail(l, "cannot read its forward gaps");
+	while ((rc = sqlite3_step(l->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = l->st;
+		struct tg_rpt_gap_row g = {
+			.host = (const char *)sqlite3_column_text(st, 1),
+			.host_id = (const char *)sqlite3_column_text(st, 2),
+			.target = (const char *)sqlite3_column_text(st, 3),
+			.stream = (const char *)sqlite3_column_text(st, 4),
+			.session_key = sqlite3_column_int64(st, 5),
+			.first_id = sqlite3_column_int64(st, 6),
+			.last_id = sqlite3_column_int64(st, 7),
+			.evicted = (uint64_t)sqlite3_column_int64(st, 8),
+			.from_ns = sqlite3_column_int64(st, 9),
+			.to_ns = sqlite3_column_int64(st, 10),
+			.time_ns = sqlite3_column_int64(st, 11),
+		};
+
+		tg_rpt_db_gap(l->r, (uint64_t)sqlite3_column_int64(st, 0), &g);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(l, "cannot read its forward gaps");
+	return 0;
+}
+
 int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int64_t until_ns,
 		      char *err, size_t errlen)
 {
@@ -166,6 +257,9 @@ int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int6
 	int e;
 
 	e = open_store(&l);
+	/* One snapshot for every read below: open_store's read began it. */
+	if (!e)
+		e = hash_store(&l);
 	if (!e)
 		e = read_sessions(&l);
 	if (!e)
@@ -174,7 +268,12 @@ int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int6
 		e = read_rows(&l, q_losses, "cannot read its losses", since_ns, until_ns);
 	if (!e)
 		e = read_rows(&l, q_health, "cannot read its health records", since_ns, until_ns);
+	if (!e)
+		e = read_gaps(&l);
 	sqlite3_finalize(l.st);
+	l.st = NULL;
+	if (l.db)
+		sqlite3_exec(l.db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(l.db);
 	free(l.map);
 	return e;

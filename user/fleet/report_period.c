@@ -491,6 +491,42 @@ static void gaps_losses_hosts(struct tg_rpt *r)
 				plural(r->hosts[i].n_sessions));
 }
 
+/* Rows evicted before a forward target had them, and hosts that stopped reporting. */
+static void gaps_fleet(struct tg_rpt *r)
+{
+	char a[TIME_LEN], b[TIME_LEN], c[TIME_LEN], d[32];
+	int64_t end = r->opts.now_ns;
+
+	for (size_t i = 0; i < r->n_fwd_gaps; i++) {
+		const struct tg_rpt_fwd_gap *g = &r->fwd_gaps[i];
+
+		tg_rpt_time(g->from_ns, a, sizeof(a));
+		tg_rpt_time(g->to_ns, b, sizeof(b));
+		tg_rpt_time(g->time_ns, c, sizeof(c));
+		add_gap(r,
+			"%s: %llu %s evicted by its store's size limit at %s before %s had them "
+			"(ids %lld to %lld, from %s to %s): a forward gap, in no store",
+			g->host, (unsigned long long)g->evicted, g->stream, c, g->target,
+			(long long)g->first_id, (long long)g->last_id, a, b);
+	}
+	if (r->opts.until_ns != TG_RPT_NOTIME && r->opts.until_ns < end)
+		end = r->opts.until_ns;
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		const struct tg_rpt_session *s = r->hosts[i].silent;
+
+		if (!s)
+			continue;
+		tg_rpt_time(s->heard_ns, a, sizeof(a));
+		tg_rpt_time(s->start_ns, b, sizeof(b));
+		tg_rpt_time(end, c, sizeof(c));
+		tg_rpt_duration(end - s->heard_ns, d, sizeof(d));
+		add_gap(r,
+			"%s: stopped reporting: last heard from at %s, %s before the report's end "
+			"(%s); its session started %s has no end",
+			r->hosts[i].name, a, d, c, b);
+	}
+}
+
 void rpt_build_gaps(struct tg_rpt *r)
 {
 	gaps_inputs(r);
@@ -504,4 +540,5 @@ void rpt_build_gaps(struct tg_rpt *r)
 		gaps_session_counts(r, &r->sessions[i], a);
 	}
 	gaps_losses_hosts(r);
+	gaps_fleet(r);
 }

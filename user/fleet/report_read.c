@@ -33,6 +33,8 @@ static struct tg_rpt_session *new_session(struct tg_rpt *r, const char *host)
 		.input = r->n_inputs - 1,
 		.start_ns = TG_RPT_NOTIME,
 		.end_ns = TG_RPT_NOTIME,
+		.end_policy_since_ns = TG_RPT_NOTIME,
+		.heard_ns = TG_RPT_NOTIME,
 	};
 	for (int i = 0; i < TG_RPT_NSYSCTL; i++)
 		s->posture.sysctl[i] = -1;
@@ -104,6 +106,8 @@ static void session_record(struct tg_rpt *r, struct tg_rpt_session *s, json_obje
 	const char *version = tg_json_str(o, "version", NULL);
 	const char *policy = tg_json_str(o, "policy", NULL);
 	const char *enforcement = tg_json_str(o, "enforcement", NULL);
+	const char *host_id = tg_json_str(o, "host_id", NULL);
+	const char *digest = tg_json_str(o, "policy_sha256", NULL);
 	size_t n = tg_json_array_len(hooks);
 
 	s->has_record = true;
@@ -111,6 +115,8 @@ static void session_record(struct tg_rpt *r, struct tg_rpt_session *s, json_obje
 	s->version = version ? rpt_dup(r, version) : NULL;
 	s->policy = policy ? rpt_dup(r, policy) : NULL;
 	s->enforcement = enforcement ? rpt_dup(r, enforcement) : NULL;
+	s->host_id = host_id ? rpt_dup(r, host_id) : NULL;
+	s->policy_sha256 = digest ? rpt_dup(r, digest) : NULL;
 	s->tree_only = !strcmp(tg_json_str(o, "scope", ""), "process-tree");
 	s->hooks = calloc(n ? n : 1, sizeof(*s->hooks));
 	if (!s->hooks) {
@@ -145,6 +151,13 @@ static void session_summary(struct tg_rpt *r, struct tg_rpt_session *s, json_obj
 	}
 	if (!s->policy && tg_json_str(o, "policy", NULL))
 		s->policy = rpt_dup(r, tg_json_str(o, "policy", NULL));
+	/* The policy in force at the stop, and since when (a reload changes both). */
+	if (tg_json_str(o, "policy", NULL))
+		s->end_policy = rpt_dup(r, tg_json_str(o, "policy", NULL));
+	if (tg_json_str(o, "policy_sha256", NULL))
+		s->end_policy_sha256 = rpt_dup(r, tg_json_str(o, "policy_sha256", NULL));
+	s->end_policy_since_ns = rpt_get_time(o, "policy_since");
+	s->policy_reloads = (uint64_t)tg_json_int(o, "policy_reloads", 0);
 	set_exceptions(s, tg_json_get(o, "exceptions"), true);
 	s->lost_summary = (uint64_t)tg_json_int(ev, "lost", 0);
 	s->not_printed = (uint64_t)tg_json_int(ev, "repeats_not_printed", 0);
@@ -377,8 +390,13 @@ long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const c
 		else
 			unreadable(r, row);
 	}
-	/* The store's columns say more than the records: when it stopped, if it did. */
+	/* The store's columns say more than the records: when it stopped, if it did, and when it
+	 * was last heard from (the writer commits at least every 30 s, also when idle). */
 	s->clean = clean;
+	s->heard_ns = started_ns;
+	if (last_commit_ns != TG_RPT_NOTIME &&
+	    (s->heard_ns == TG_RPT_NOTIME || last_commit_ns > s->heard_ns))
+		s->heard_ns = last_commit_ns;
 	if (ended_ns != TG_RPT_NOTIME) {
 		s->end_ns = ended_ns;
 		s->end_recorded = true;
@@ -437,11 +455,93 @@ int tg_rpt_input(struct tg_rpt *r, const char *name, bool sqlite)
 		return -ENOMEM;
 	r->inputs = in;
 	in = &r->inputs[r->n_inputs];
-	*in = (struct tg_rpt_input){.sqlite = sqlite};
+	*in = (struct tg_rpt_input){.sqlite = sqlite, .bytes = -1};
 	in->name = rpt_dup(r, name);
 	if (r->failed)
 		return -ENOMEM;
 	r->n_inputs++;
 	r->line = 0;
 	return 0;
+}
+
+static bool is_sha256(const char *hex)
+{
+	return hex && strlen(hex) == 64 && strspn(hex, "0123456789abcdef") == 64;
+}
+
+int tg_rpt_input_digest(struct tg_rpt *r, const char *sha256_hex, const char *how)
+{
+	struct tg_rpt_input *in;
+
+	if (!r->n_inputs || !is_sha256(sha256_hex))
+		return -EINVAL;
+	in = &r->inputs[r->n_inputs - 1];
+	memcpy(in->sha256, sha256_hex, 65);
+	free(in->digest_how);
+	in->digest_how = rpt_dup(r, how ? how : "");
+	return r->failed ? -ENOMEM : 0;
+}
+
+void tg_rpt_input_size(struct tg_rpt *r, int64_t bytes)
+{
+	if (r->n_inputs)
+		r->inputs[r->n_inputs - 1].bytes = bytes;
+}
+
+int tg_rpt_input_wal(struct tg_rpt *r, const char *sha256_hex, uint64_t bytes)
+{
+	struct tg_rpt_input *in;
+
+	if (!r->n_inputs || !is_sha256(sha256_hex))
+		return -EINVAL;
+	in = &r->inputs[r->n_inputs - 1];
+	memcpy(in->wal_sha256, sha256_hex, 65);
+	in->wal_bytes = bytes;
+	return 0;
+}
+
+/* ---- forward gaps ---- */
+
+static bool same_gap(const struct tg_rpt_fwd_gap *a, const struct tg_rpt_gap_row *b)
+{
+	return a->session_key == b->session_key && a->first_id == b->first_id &&
+	       a->last_id == b->last_id && !strcmp(a->host_id, b->host_id ? b->host_id : "") &&
+	       !strcmp(a->target, b->target ? b->target : "") &&
+	       !strcmp(a->stream, b->stream ? b->stream : "");
+}
+
+void tg_rpt_db_gap(struct tg_rpt *r, uint64_t row, const struct tg_rpt_gap_row *g)
+{
+	struct tg_rpt_fwd_gap *v;
+
+	(void)row;
+	if (r->failed || !r->n_inputs)
+		return;
+	r->inputs[r->n_inputs - 1].records++;
+	r->inputs[r->n_inputs - 1].forward_gaps++;
+	/* In the period: its rows' times overlap it. */
+	if ((r->opts.since_ns != TG_RPT_NOTIME && g->to_ns < r->opts.since_ns) ||
+	    (r->opts.until_ns != TG_RPT_NOTIME && g->from_ns > r->opts.until_ns))
+		return;
+	for (size_t i = 0; i < r->n_fwd_gaps; i++)
+		if (same_gap(&r->fwd_gaps[i], g))
+			return; /* the same store given twice, or a store and the fleet store */
+	v = rpt_grow(r, r->fwd_gaps, &r->cap_fwd_gaps, r->n_fwd_gaps + 1, sizeof(*v));
+	if (!v)
+		return;
+	r->fwd_gaps = v;
+	v = &r->fwd_gaps[r->n_fwd_gaps++];
+	*v = (struct tg_rpt_fwd_gap){
+		.session_key = g->session_key,
+		.first_id = g->first_id,
+		.last_id = g->last_id,
+		.evicted = g->evicted,
+		.from_ns = g->from_ns,
+		.to_ns = g->to_ns,
+		.time_ns = g->time_ns,
+	};
+	v->host = g->host ? rpt_dup(r, g->host) : NULL;
+	v->host_id = rpt_dup(r, g->host_id);
+	v->target = rpt_dup(r, g->target);
+	v->stream = rpt_dup(r, g->stream ? g->stream : "findings");
 }

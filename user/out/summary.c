@@ -337,6 +337,12 @@ void tg_summary_policy_json(json_object *o, const struct tg_summary_policy *p)
 	json_object *xs = json_object_new_array();
 
 	json_object_object_add(o, "policy", bytes_json(p->pol->source));
+	/* Which policy, by content (sha256sum of the file as loaded), and since when: a reload
+	 * (SIGHUP) shows in the summary as another digest and a later time. */
+	if (p->pol->sha256[0])
+		json_object_object_add(o, "policy_sha256", json_object_new_string(p->pol->sha256));
+	if (p->since_ns)
+		json_object_object_add(o, "policy_since", time_json(p->since_ns));
 	add_int(o, "policy_reloads", p->reloads);
 	add_int(o, "policy_reloads_refused", p->reloads_refused);
 	for (size_t i = 0; i < p->pol->n_exceptions; i++) {

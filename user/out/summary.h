@@ -37,6 +37,7 @@ struct tg_summary_policy {
 	uint64_t reloads, reloads_refused;
 	uint64_t hid_by_earlier; /* by exceptions of policies since replaced */
 	int64_t now_ns;		 /* CLOCK_REALTIME: which exceptions have expired by then */
+	int64_t since_ns;	 /* CLOCK_REALTIME: when pol was installed; 0 unknown */
 };
 
 /* The counters, kernel's and user space's: the "events" member of the record. */
