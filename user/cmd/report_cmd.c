@@ -161,7 +161,8 @@ static int read_lines(struct tg_rpt *r, FILE *f, const char *path)
 		return TG_EXIT_USAGE;
 	}
 	tg_rpt_input_size(r, bytes);
-	if (tg_sha256_final(h, hex) || tg_rpt_input_digest(r, hex, "SHA-256 of the bytes read")) {
+	if (tg_sha256_final(h, hex) ||
+	    tg_rpt_input_digest(r, hex, "of JSON lines: the bytes read")) {
 		fprintf(stderr, "tmpguard report: out of memory\n");
 		return 1;
 	}

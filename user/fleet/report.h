@@ -312,9 +312,10 @@ long tg_rpt_db_session(struct tg_rpt *r, uint64_t row, const char *json, const c
 /* A store's finding or loss row of that session. */
 void tg_rpt_db_record(struct tg_rpt *r, uint64_t row, long session, const char *json);
 /*
- * The content hash of the current input (sha256_hex: 64 hex digits) and what was hashed, in
- * words that the report prints ("the file's bytes as read", "the rows read, in ..."), and how
- * many bytes (-1: not bytes of a file). Returns 0, -EINVAL (not a SHA-256) or -ENOMEM.
+ * The content hash of the current input (sha256_hex: 64 lowercase hex digits) and what was
+ * hashed, in words the report prints after "SHA-256 " ("of JSON lines: the bytes read", "of
+ * PostgreSQL: the rows read, in ..."). Returns 0, -EINVAL (not a SHA-256) or -ENOMEM.
+ * tg_rpt_input_size: how many bytes were hashed (-1, the default: not bytes of a file).
  */
 int tg_rpt_input_digest(struct tg_rpt *r, const char *sha256_hex, const char *how);
 void tg_rpt_input_size(struct tg_rpt *r, int64_t bytes);

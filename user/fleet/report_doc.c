@@ -153,7 +153,7 @@ static void overview(struct doc *d, const struct tg_rpt *r)
 /* Rows evicted before a forward target had them, one row per forward gap. */
 static void fwd_gaps(struct doc *d, const struct tg_rpt *r)
 {
-	static const char *const head[] = {"Host", "Target", "Rows",	   "Ids",
+	static const char *const head[] = {"Host", "Target", "Stream",	   "Ids",
 					   "From", "To",     "Evicted at", "Evicted"};
 
 	d->ops->heading(d, 3, "Forward gaps", "forward-gaps");
@@ -780,8 +780,7 @@ static void digests_said(struct doc *d, const struct tg_rpt *r)
 		for (size_t k = 0; k < i && how && !said; k++)
 			said = r->inputs[k].digest_how && !strcmp(r->inputs[k].digest_how, how);
 		if (how && !said)
-			paraf(d, "SHA-256 of %s input: %s.",
-			      r->inputs[i].sqlite ? "an SQLite store" : "a JSON-line", how);
+			paraf(d, "SHA-256 %s.", how);
 	}
 	for (size_t i = 0; i < r->n_inputs; i++)
 		if (r->inputs[i].wal_bytes) {

@@ -192,8 +192,8 @@ static int hash_store(struct load *l)
 	close(fd);
 	tg_rpt_input_size(l->r, (int64_t)size);
 	if (tg_rpt_input_digest(l->r, hex,
-				"SHA-256 of the file's bytes as read in the report's read "
-				"transaction"))
+				"of an SQLite store: its file's bytes as read in the report's one "
+				"read transaction"))
 		return -ENOMEM;
 	if (asprintf(&wal, "%s-wal", l->path) < 0)
 		return -ENOMEM;
