@@ -893,6 +893,27 @@ static int post_row(struct tg_forward *f, enum tg_fwd_stream id, sqlite3_stmt *s
 	return rc;
 }
 
+/*
+ * HTTP, a stream that is not posted (sessions, gaps): the target wants none of it, so its
+ * mark follows the store's last row, and retention, which keeps what a known target lacks,
+ * does not keep these rows for it.
+ */
+static void pass_stream(struct tg_forward *f, enum tg_fwd_stream id)
+{
+	sqlite3_stmt *s;
+	const char *sql = id == TG_FWD_SESSIONS ? "SELECT COALESCE(max(rev), 0) FROM sessions"
+						: "SELECT COALESCE(max(id), 0) FROM forward_gaps";
+
+	if (sqlite3_prepare_v2(f->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > f->hwm[id]) {
+		pthread_mutex_lock(&f->mu);
+		f->hwm[id] = f->stats.hwm[id] = sqlite3_column_int64(s, 0);
+		pthread_mutex_unlock(&f->mu);
+	}
+	sqlite3_finalize(s);
+}
+
 /* HTTP: a batch of d's rows above the mark, each posted in turn, the mark moving on after
  * each. The rows passed (posted or skipped), or -1 with err set. */
 static int post_batch(struct tg_forward *f, enum tg_fwd_stream id, char *err, size_t errlen)
@@ -901,8 +922,10 @@ static int post_batch(struct tg_forward *f, enum tg_fwd_stream id, char *err, si
 	bool quick = stopping(f, NULL);
 	int rows = 0, rc;
 
-	if (!s)
+	if (!s) {
+		pass_stream(f, id);
 		return 0;
+	}
 	sqlite3_bind_int64(s, 1, f->hwm[id]);
 	sqlite3_bind_int(s, 2, (int)f->batch);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
