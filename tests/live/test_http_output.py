@@ -32,6 +32,7 @@ sys.dont_write_bytecode = True  # importing the harness must not rewrite files i
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tmpguard_test as L  # noqa: E402
 from tmpguard_test import ENV, PYTHON, TMPGUARD, UMASK  # noqa: E402
+import test_fleet  # noqa: E402
 from test_fleet import LOOP, POLICY_ALL, free_port  # noqa: E402
 
 WAIT = 60
@@ -51,7 +52,7 @@ class Receiver:
         self.port = port or free_port()
         self.cert = cert
         self.answer = answer or (lambda n: 200)
-        self.posts, self.refused = [], []
+        self.posts, self.refused, self.times = [], [], []
         self.n = 0
         self.lock = threading.Lock()
         self.server = None
@@ -88,6 +89,8 @@ class Receiver:
                     rec.n += 1
                     (rec.posts if 200 <= status < 300 else rec.refused).append(
                         (dict(self.headers), body))
+                    if 200 <= status < 300:
+                        rec.times.append(time.monotonic())
                     text = b"ok" if status < 300 else b"go away: " + str(status).encode()
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(text)))
@@ -251,6 +254,7 @@ class HttpOutage(HttpCase):
         time.sleep(12)
         r.start()
         t_back = time.time()
+        n_back = len(r.keys())
         rc = t.wait()
         err = t.text()
         self.assertEqual(rc, 0, err)
@@ -281,10 +285,14 @@ class HttpOutage(HttpCase):
         con.close()
         self.assertEqual(mark, last)
         self.assertEqual(smark, rev)
+        # the catch-up: the rows that waited, posted one by one on one kept-alive connection
+        burst = r.times[n_back:n_back + int(back[0][2])]
+        rate = (len(burst) - 1) / (burst[-1] - burst[0]) if len(burst) > 1 else 0
         print("\n  %d findings in %.0f s, %d posted before the receiver went away for %.0f s; "
               "posting back after %s s (%s failed attempts), %s rows had waited; every one "
-              "at the receiver once" % (len(local), time.time() - t0, before, t_back - t_stop,
-                                        back[0][0], back[0][1], back[0][2]), file=sys.stderr)
+              "at the receiver once; the %d waiting posted at %.0f posts/s" % (
+                  len(local), time.time() - t0, before, t_back - t_stop, back[0][0], back[0][1],
+                  back[0][2], len(burst), rate), file=sys.stderr)
 
     def test_500_answers_are_retried(self):
         """A receiver that answers 500 to its first posts: retried with backoff, said once,
@@ -381,6 +389,44 @@ class HttpSecurity(HttpCase):
         t = self.run_tg(url, secs=0.5)
         self.assertEqual(len(r.posts), n, t.text())
         self.assertIn("SSL certificate problem", t.text())
+
+
+class HttpAndForward(HttpCase):
+    """--http-output beside --forward: two targets on one store, each with its own marks."""
+    cluster = None
+
+    @classmethod
+    def setUpClass(cls):
+        if os.access(test_fleet.PG_BIN + "/initdb", os.X_OK):
+            cls.cluster = test_fleet.Cluster()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.cluster:
+            cls.cluster.close()
+
+    def test_both_targets_get_every_finding(self):
+        self.require(self.cluster is not None, test_fleet.PG_MISSING)
+        name = "http_fwd_%d" % os.getpid()
+        url = self.cluster.database(name)
+        r = self.receiver()
+        t = self.run_tg("http://127.0.0.1:%d/" % r.port, secs=3,
+                        opts=["--forward", url, "--forward-password-file",
+                              self.cluster.pwfile])
+        local, _ = self.assertAllArrived(t, r)
+        pg = {"%s/%s/findings/%s" % tuple(row) for row in self.cluster.sql(
+            "SELECT host_id, session_key, seq FROM tmpguard.findings", db=name,
+            user="tmpguard")}
+        self.assertEqual(pg, set(local), t.text())
+        con = sqlite3.connect("file:%s?mode=ro" % t.db, uri=True)
+        marks = con.execute("SELECT target, hwm FROM forward_state WHERE stream = 'findings' "
+                            "ORDER BY target").fetchall()
+        last = con.execute("SELECT max(id) FROM findings").fetchone()[0]
+        con.close()
+        self.assertEqual([m[0].split(":")[0] for m in marks], ["http", "postgresql"])
+        self.assertEqual({m[1] for m in marks}, {last})
+        self.assertIn("nothing left to post", t.text())
+        self.assertIn("nothing left to send", t.text())
 
 
 def main():
