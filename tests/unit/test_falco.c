@@ -362,6 +362,32 @@ static void test_loss_session_summary(void **state)
 	json_object_put(f);
 }
 
+/* The producer's health: an Error when it stops delivering, a Notice when it is back. */
+static void test_health(void **state)
+{
+	struct tg_health h = {.time_ns = ns("2026-11-28T06:30:00.000000000Z"),
+			      .host = "web-1",
+			      .status = "unhealthy",
+			      .reason = "canary not seen for 10 s"};
+	json_object *f = tg_falco_health(&h);
+
+	(void)state;
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Error");
+	assert_string_equal(s(f, "rule"), "tmpguard producer unhealthy");
+	assert_string_equal(s(f, "hostname"), "web-1");
+	assert_string_equal(s(get(f, "output_fields"), "tmpguard.reason"),
+			    "canary not seen for 10 s");
+	assert_non_null(strstr(s(f, "output"), "reason=\"canary not seen for 10 s\")"));
+	json_object_put(f);
+	h.status = "recovered";
+	f = tg_falco_health(&h);
+	assert_falco_shape(f);
+	assert_string_equal(s(f, "priority"), "Notice");
+	assert_string_equal(s(f, "rule"), "tmpguard producer recovered");
+	json_object_put(f);
+}
+
 static void test_unconvertible(void **state)
 {
 	struct fixture fx;
@@ -379,8 +405,10 @@ static void test_unconvertible(void **state)
 		make_report(&fx, TG_RULE_NONEXCLUSIVE_CREATE, TG_SEV_HIGH);
 		rec = (struct tg_record){.kind = TG_RECORD_LOSS, .loss = &loss};
 		switch (i) {
-		case 0: /* no Falco form: a health record, a kind this build does not know */
-			what = "a health record";
+		case 0: /* no Falco form: a health record at the epoch, a kind this build does
+			 * not know */
+			what = "a health record at the epoch";
+			health.time_ns = 0;
 			rec = (struct tg_record){.kind = TG_RECORD_HEALTH, .health = &health};
 			break;
 		case 1:
@@ -523,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_every_severity_and_container),
 		cmocka_unit_test(test_every_rule_from_registry),
 		cmocka_unit_test(test_loss_session_summary),
+		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_unconvertible),
 		cmocka_unit_test(test_strings_as_the_json_holds_them),
 		cmocka_unit_test(test_record_by_kind),

@@ -2,8 +2,10 @@
 /*
  * The forwarder's pure parts and its checks of what it is given: --forward URLs (a password in
  * one is refused), the password file's owner and mode, COPY's text escaping, the fleet
- * schema's version checks and partition names, the hints that go with libpq's errors. The
- * forwarder against a real PostgreSQL is tests/live/test_fleet.py.
+ * schema's version checks and partition names, the hints that go with libpq's errors;
+ * --http-output URLs (a user or password in one is refused, unechoed) and the key each post
+ * carries. The forwarder against a real PostgreSQL is tests/live/test_fleet.py, against a real
+ * HTTP receiver tests/live/test_http_output.py.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -17,7 +19,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include "forward.h"
+#include "http_post.h"
 #include "pg_schema.h"
 
 #define NSEC 1000000000LL
@@ -202,12 +206,55 @@ static void test_hints(void **state)
 	assert_string_equal(tg_pg_hint("XX000", "something else"), "");
 }
 
+static void test_http_target(void **state)
+{
+	char t[TG_FORWARD_TARGET_MAX], err[512];
+
+	(void)state;
+	assert_int_equal(tg_http_target("https://sidekick.example.com:2801/?token=x", t, sizeof(t),
+					err, sizeof(err)),
+			 0);
+	assert_string_equal(t, "https://sidekick.example.com:2801/"); /* no query */
+	assert_int_equal(tg_http_target("http://127.0.0.1/falco", t, sizeof(t), err, sizeof(err)),
+			 0);
+	assert_string_equal(t, "http://127.0.0.1:80/falco");
+	assert_int_equal(
+		tg_http_target("http://u:hunter2@127.0.0.1/", t, sizeof(t), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "user name or password"));
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(tg_http_target("http://u@127.0.0.1/", t, sizeof(t), err, sizeof(err)), -1);
+	assert_int_equal(tg_http_target("ftp://127.0.0.1/", t, sizeof(t), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "scheme is ftp"));
+	assert_int_equal(tg_http_target("not a url", t, sizeof(t), err, sizeof(err)), -1);
+}
+
+static void test_http_body(void **state)
+{
+	char *b = tg_http_body("{\"rule\":\"r\",\"output_fields\":{\"evt.time\":1}}", "web-1:abc",
+			       42, "findings", 7);
+	json_object *o, *f;
+
+	(void)state;
+	assert_non_null(b);
+	o = json_tokener_parse(b);
+	assert_true(json_object_object_get_ex(o, "output_fields", &f));
+	assert_string_equal(json_object_get_string(json_object_object_get(f, "tmpguard.key")),
+			    "web-1:abc/42/findings/7");
+	assert_int_equal(json_object_get_int64(json_object_object_get(f, "tmpguard.seq")), 7);
+	assert_int_equal(json_object_get_int64(json_object_object_get(f, "evt.time")), 1);
+	json_object_put(o);
+	free(b);
+	assert_null(tg_http_body("{\"rule\":\"r\"}", "h", 1, "findings", 1));
+	assert_null(tg_http_body("not json", "h", 1, "findings", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_target),	   cmocka_unit_test(test_password_file),
-		cmocka_unit_test(test_copy_text),  cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_partitions), cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_target),	    cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_copy_text),   cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_partitions),  cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_http_target), cmocka_unit_test(test_http_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

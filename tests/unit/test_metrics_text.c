@@ -309,6 +309,30 @@ static void test_forward(void **state)
 	assert_line(t, "tmpguard_forward_outages_total 1");
 	assert_line(t, "tmpguard_forward_gap_rows_total 40");
 	assert_line(t, "tmpguard_forward_gaps_total 2");
+	assert_null(strstr(t, "tmpguard_http_output_"));
+	free(t);
+	s.user.http = (struct tg_metrics_http){.on = true,
+					       .backlog = 3,
+					       .lag_ns = 2000000000LL,
+					       .errors = 4,
+					       .outages = 1,
+					       .refused = 2,
+					       .skipped = 5};
+	s.user.http.rows[1] = 100; /* findings */
+	s.user.http.rows[2] = 1;   /* losses */
+	t = render(&s);
+	check_exposition(t);
+	assert_line(t, "tmpguard_http_output_up 0");
+	assert_line(t, "tmpguard_http_output_backlog_rows 3");
+	assert_line(t, "tmpguard_http_output_lag_seconds 2.000000000");
+	assert_line(t, "tmpguard_http_output_rows_total{stream=\"findings\"} 100");
+	assert_line(t, "tmpguard_http_output_rows_total{stream=\"losses\"} 1");
+	assert_line(t, "tmpguard_http_output_rows_total{stream=\"health\"} 0");
+	assert_line(t, "tmpguard_http_output_errors_total 4");
+	assert_line(t, "tmpguard_http_output_refused_total 2");
+	assert_line(t, "tmpguard_http_output_outages_total 1");
+	assert_line(t, "tmpguard_http_output_skipped_total 5");
+	assert_line(t, "tmpguard_forward_up 0"); /* both, side by side */
 	free(t);
 }
 

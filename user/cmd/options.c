@@ -39,6 +39,9 @@ enum {
 	OPT_HOST_ID,
 	OPT_FORWARD,
 	OPT_FORWARD_PASSWORD_FILE,
+	OPT_HTTP_OUTPUT,
+	OPT_HTTP_OUTPUT_AUTH_FILE,
+	OPT_HTTP_OUTPUT_CA,
 };
 
 /* clang-format off */
@@ -65,7 +68,10 @@ enum {
 	{ "db-max-size", OPT_DB_MAX_SIZE, "MIB", 0, "with --db: delete the oldest findings beyond MIB (1024)", 0 }, \
 	{ "host-id", OPT_HOST_ID, "ID", 0, "this host's identity in the fleet (HOSTNAME:MACHINE-ID from /etc/machine-id); give each container or test instance its own", 0 }, \
 	{ "forward", OPT_FORWARD, "URL", 0, "with --db: forward the store's rows to PostgreSQL at URL, postgresql://USER@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=FILE] (no password in it)", 0 }, \
-	{ "forward-password-file", OPT_FORWARD_PASSWORD_FILE, "FILE", 0, "--forward's password: the first line of FILE (owned by root, mode 0600); else libpq's PGPASSWORD or PGPASSFILE", 0 }
+	{ "forward-password-file", OPT_FORWARD_PASSWORD_FILE, "FILE", 0, "--forward's password: the first line of FILE (owned by root, mode 0600); else libpq's PGPASSWORD or PGPASSFILE", 0 }, \
+	{ "http-output", OPT_HTTP_OUTPUT, "URL", 0, "with --db: post each finding, loss and health record in the store to URL (http:// or https://, no user or password in it) as one Falco event, as Falcosidekick takes them; at least once, from the store", 0 }, \
+	{ "http-output-auth-file", OPT_HTTP_OUTPUT_AUTH_FILE, "FILE", 0, "--http-output's Authorization header value: the first line of FILE (owned by root, mode 0600); else $TMPGUARD_HTTP_AUTH", 0 }, \
+	{ "http-output-ca", OPT_HTTP_OUTPUT_CA, "FILE", 0, "verify --http-output's https against the CA certificates in FILE (PEM) instead of the system's", 0 }
 /* clang-format on */
 
 static const struct argp_option audit_options[] = {
@@ -183,6 +189,15 @@ static error_t parse_output(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FORWARD_PASSWORD_FILE:
 		o->forward_password_file = arg;
+		break;
+	case OPT_HTTP_OUTPUT:
+		o->http_output_url = arg;
+		break;
+	case OPT_HTTP_OUTPUT_AUTH_FILE:
+		o->http_output_auth_file = arg;
+		break;
+	case OPT_HTTP_OUTPUT_CA:
+		o->http_output_ca = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -380,6 +395,17 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 	}
 	if (o->forward_password_file && !o->forward_url) {
 		fprintf(stderr, "tmpguard: --forward-password-file needs --forward URL\n");
+		return TG_EXIT_USAGE;
+	}
+	if (o->http_output_url && !o->db_path) {
+		fprintf(stderr,
+			"tmpguard: --http-output needs --db FILE: the local store is what events "
+			"are posted from (and where they wait while the receiver is away)\n");
+		return TG_EXIT_USAGE;
+	}
+	if ((o->http_output_auth_file || o->http_output_ca) && !o->http_output_url) {
+		fprintf(stderr, "tmpguard: --http-output-auth-file and --http-output-ca need "
+				"--http-output URL\n");
 		return TG_EXIT_USAGE;
 	}
 	if (o->syslog_opts_set && !o->syslog) {

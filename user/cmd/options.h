@@ -48,6 +48,10 @@ struct session_opts {
 	const char *host_id; /* NULL: hostname:machine-id */
 	const char *forward_url;
 	const char *forward_password_file;
+	/* posting to an event router (--http-output) */
+	const char *http_output_url;
+	const char *http_output_auth_file;
+	const char *http_output_ca;
 };
 
 #define SESSION_OPTS_DEFAULT                                                                       \

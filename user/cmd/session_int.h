@@ -79,6 +79,10 @@ struct session {
 	struct tg_forward *forward;
 	char forward_target[TG_FORWARD_TARGET_MAX];
 	int64_t forward_saved[TG_FWD_NSTREAMS]; /* the marks last written to the store */
+	/* --http-output: the same, posting to an event router (http_post.h) */
+	struct tg_forward *http;
+	char http_target[TG_FORWARD_TARGET_MAX];
+	int64_t http_saved[TG_FWD_NSTREAMS];
 };
 
 /* Now on the clock findings carry (CLOCK_BOOTTIME + the offset taken at start). */

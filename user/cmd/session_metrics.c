@@ -58,6 +58,25 @@ void metrics_sync(struct session *s)
 		u.forward_gap_rows = st->evicted_unforwarded;
 		u.forward_gaps = st->forward_gaps;
 	}
+	if (s->http) {
+		const struct tg_store_stats *st = tg_store_stats(s->store);
+		struct tg_forward_stats fs;
+
+		tg_forward_stats(s->http, &fs);
+		u.http = (struct tg_metrics_http){
+			.on = true,
+			.up = fs.up,
+			.backlog = fs.backlog,
+			.lag_ns = fs.lag_ns,
+			.errors = fs.errors,
+			.outages = fs.outages,
+			.refused = fs.refused,
+			.skipped = fs.skipped,
+			.gap_rows = st->evicted_unforwarded,
+			.gaps = st->forward_gaps,
+		};
+		memcpy(u.http.rows, fs.rows, sizeof(u.http.rows));
+	}
 	memcpy(u.findings, s->pl.findings_by, sizeof(u.findings));
 	tg_metrics_update(s->metrics, &u);
 }

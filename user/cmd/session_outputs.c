@@ -2,13 +2,31 @@
 /*
  * Where a session's records go, over its life: the sinks (--output, --syslog, sink.h) and the
  * event store (--db, store.h), opened before the programs attach, the store committed from the
- * poll loops and closed with what it kept; with --forward, the forwarder (forward.h) that
- * sends the store's rows on, whose marks the store keeps.
+ * poll loops and closed with what it kept; with --forward and --http-output, the forwarders
+ * (forward.h) that send the store's rows on, to PostgreSQL and to an event router, whose marks
+ * the store keeps.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include "falco.h"
+#include "http_post.h"
 #include "session_outputs.h"
+
+/* The store's falco column (store.h): the record's Falco form, as --format falco prints it. */
+static char *falco_text(const struct tg_record *rec)
+{
+	json_object *o = tg_falco_record(rec);
+	char *t;
+
+	if (!o)
+		return NULL;
+	t = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return t;
+}
 
 /* --output, --syslog: 1 on failure, said. */
 int sinks_open(struct session *s)
@@ -43,6 +61,7 @@ int sinks_open(struct session *s)
 int store_open(struct session *s)
 {
 	char err[1024];
+	int rc;
 
 	if ((s->opt.db_max_age_days || s->opt.db_max_size_mib) && !s->opt.db_path) {
 		fprintf(stderr, "tmpguard: --db-max-age and --db-max-size need --db FILE\n");
@@ -59,6 +78,7 @@ int store_open(struct session *s)
 				     << 20,
 			.log = stderr,
 			.host_id = s->host_id,
+			.falco = falco_text,
 		};
 
 		s->store = tg_store_open(s->opt.db_path, &so, event_now(s), err, sizeof(err));
@@ -67,7 +87,9 @@ int store_open(struct session *s)
 			return TG_EXIT_USAGE;
 		}
 	}
-	return forward_open(s);
+	if ((rc = forward_open(s)))
+		return rc;
+	return http_open(s);
 }
 
 /* --forward URL: the URL and the password file checked, the target made known to the store
@@ -122,12 +144,81 @@ int forward_open(struct session *s)
 	return 0;
 }
 
-/* The forwarder's marks into the store, when they moved: written with its next batch. */
+/* --http-output's Authorization value: the file's first line, else the environment's. */
+static int http_auth(struct session *s, char **auth)
+{
+	const char *env = getenv(TG_HTTP_AUTH_ENV);
+	char err[1024];
+
+	*auth = NULL;
+	if (s->opt.http_output_auth_file) {
+		*auth = tg_forward_read_secret(s->opt.http_output_auth_file,
+					       "the Authorization file", err, sizeof(err));
+		if (!*auth) {
+			fprintf(stderr, "tmpguard: %s\n", err);
+			return TG_EXIT_USAGE;
+		}
+	} else if (env && *env && !(*auth = strdup(env))) {
+		fprintf(stderr, "tmpguard: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* --http-output URL: as --forward, to an event router (http_post.h). 0, or the exit status
+ * with the failure said. */
+int http_open(struct session *s)
+{
+	struct tg_forward_opts fo = {
+		.kind = TG_FORWARD_HTTP,
+		.db_path = s->opt.db_path,
+		.url = s->opt.http_output_url,
+		.target = s->http_target,
+		.ca_file = s->opt.http_output_ca,
+		.version = TG_VERSION,
+		.log = stderr,
+	};
+	char err[1024], *auth = NULL;
+	int rc;
+
+	if (!s->opt.http_output_url)
+		return 0;
+	if (tg_http_target(s->opt.http_output_url, s->http_target, sizeof(s->http_target), err,
+			   sizeof(err))) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	if ((rc = http_auth(s, &auth)))
+		return rc;
+	fo.password = auth;
+	if (tg_store_forward_target(s->store, s->http_target, fo.hwm)) {
+		tg_forward_password_free(auth);
+		return 1;
+	}
+	memcpy(s->http_saved, fo.hwm, sizeof(fo.hwm));
+	s->http = tg_forward_start(&fo, err, sizeof(err));
+	tg_forward_password_free(auth);
+	if (!s->http) {
+		fprintf(stderr, "tmpguard: %s\n", err);
+		return TG_EXIT_USAGE;
+	}
+	fprintf(stderr, "tmpguard: posting %s's findings to %s as host %s (Falco events)\n",
+		s->opt.db_path, s->http_target, s->host_id);
+	return 0;
+}
+
+/* A forwarder's marks into the store, when they moved: written with its next batch. */
+static void marks_save(struct session *s, const char *target, int64_t saved[TG_FWD_NSTREAMS],
+		       const struct tg_forward_stats *fs)
+{
+	if (memcmp(fs->hwm, saved, sizeof(fs->hwm)) &&
+	    !tg_store_forwarded(s->store, target, fs->hwm))
+		memcpy(saved, fs->hwm, sizeof(fs->hwm));
+}
+
 static void forward_save(struct session *s, const struct tg_forward_stats *fs)
 {
-	if (memcmp(fs->hwm, s->forward_saved, sizeof(fs->hwm)) &&
-	    !tg_store_forwarded(s->store, s->forward_target, fs->hwm))
-		memcpy(s->forward_saved, fs->hwm, sizeof(fs->hwm));
+	marks_save(s, s->forward_target, s->forward_saved, fs);
 }
 
 /* From the poll loops: batches committed about every second, and before a policy reload. */
@@ -141,15 +232,46 @@ void store_tick(struct session *s)
 		tg_forward_stats(s->forward, &fs);
 		forward_save(s, &fs);
 	}
+	if (s->http) {
+		struct tg_forward_stats fs;
+
+		tg_forward_stats(s->http, &fs);
+		marks_save(s, s->http_target, s->http_saved, &fs);
+	}
 	tg_store_tick(s->store, event_now(s));
 	if (reload_requested())
 		tg_store_commit(s->store);
 }
 
-/* At the end: the forwarder flushes what it can and stops, its marks kept; what the store kept
- * and what retention removed, said; then it is closed. */
+/* --http-output's stop: its flush, its marks, what it posted. */
+static void http_close(struct session *s)
+{
+	struct tg_forward_stats fs;
+	bool left;
+
+	if (!s->http)
+		return;
+	left = tg_forward_stop(s->http, TG_FORWARD_STOP_NS, &fs) != 0;
+	s->http = NULL;
+	marks_save(s, s->http_target, s->http_saved, &fs);
+	fprintf(stderr,
+		"tmpguard: http output to %s: %llu findings, %llu losses and %llu health records "
+		"posted this session (%llu refused answers, %llu rows without a Falco form "
+		"skipped); %s",
+		s->http_target, (unsigned long long)fs.rows[TG_FWD_FINDINGS],
+		(unsigned long long)fs.rows[TG_FWD_LOSSES],
+		(unsigned long long)fs.rows[TG_FWD_HEALTH], (unsigned long long)fs.refused,
+		(unsigned long long)fs.skipped, left ? "" : "nothing left to post\n");
+	if (left)
+		fprintf(stderr, "%llu rows not posted yet stay in %s for the next start\n",
+			(unsigned long long)fs.backlog, s->opt.db_path);
+}
+
+/* At the end: the forwarders flush what they can and stop, their marks kept; what the store
+ * kept and what retention removed, said; then it is closed. */
 void store_close(struct session *s)
 {
+	http_close(s);
 	if (s->forward) {
 		struct tg_forward_stats fs;
 		bool left = tg_forward_stop(s->forward, TG_FORWARD_STOP_NS, &fs) != 0;

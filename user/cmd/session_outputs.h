@@ -11,6 +11,8 @@ int sinks_open(struct session *s);
 int store_open(struct session *s);
 /* --forward, after the store: 0, or the exit status with the failure said. */
 int forward_open(struct session *s);
+/* --http-output URL: the forwarder to an event router. 0, or the exit status, said. */
+int http_open(struct session *s);
 /* From the poll loops: batches committed about every second, and before a policy reload. */
 void store_tick(struct session *s);
 /* At the end: the forwarder flushed and stopped; what the store kept and what retention

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The forwarder (forward.h): a thread that reads the store's rows above each stream's mark and
- * copies them to PostgreSQL, a batch per transaction, retrying with backoff while it cannot.
+ * copies them to its target, retrying with backoff while it cannot: PostgreSQL, a batch per
+ * transaction, or an HTTP receiver (http_post.h), a post per row. Both kinds share everything
+ * but the sending (the spool's reading, the marks, the backoff and its log, the stop's flush),
+ * so they live here together: a target is one or the other (f->kind), and the few places that
+ * differ (connect, send a batch, disconnect, cancel) say so.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <sys/stat.h>
 #include <libpq-fe.h>
 #include "forward.h"
+#include "http_post.h"
 #include "pg_schema.h"
 #include "util/timefmt.h"
 
@@ -89,7 +94,7 @@ int tg_forward_target(const char *url, char *target, size_t len, char *err, size
 	return 0;
 }
 
-char *tg_forward_read_password(const char *path, char *err, size_t errlen)
+char *tg_forward_read_secret(const char *path, const char *what, char *err, size_t errlen)
 {
 	char buf[4096], *pw = NULL;
 	struct stat sb;
@@ -99,43 +104,46 @@ char *tg_forward_read_password(const char *path, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen,
-			 errno == ELOOP ? "refusing the password file %s: it is a symbolic link"
-					: "cannot open the password file %s: %s",
-			 path, strerror(errno));
+			 errno == ELOOP ? "refusing %s %s: it is a symbolic link"
+					: "cannot open %s %s: %s",
+			 what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb)) {
-		snprintf(err, errlen, "cannot read the password file %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
 	} else if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "refusing the password file %s: not a regular file", path);
+		snprintf(err, errlen, "refusing %s %s: not a regular file", what, path);
 	} else if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
 		snprintf(err, errlen,
-			 "refusing the password file %s: it is owned by uid %u, not root (chown "
+			 "refusing %s %s: it is owned by uid %u, not root (chown "
 			 "root it)",
-			 path, sb.st_uid);
+			 what, path, sb.st_uid);
 	} else if (sb.st_mode & 077) {
 		snprintf(err, errlen,
-			 "refusing the password file %s: group or others may read or write it "
+			 "refusing %s %s: group or others may read or write it "
 			 "(chmod 600 %s)",
-			 path, path);
+			 what, path, path);
 	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		snprintf(err, errlen, "cannot read the password file %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
 	} else {
 		buf[n] = 0;
 		buf[strcspn(buf, "\r\n")] = 0;
 		if (!buf[0])
 			snprintf(err, errlen,
-				 "the password file %s is empty (its first line is "
-				 "the password)",
-				 path);
+				 "%s %s is empty (its first line is "
+				 "the secret)",
+				 what, path);
 		else if (!(pw = strdup(buf)))
 			snprintf(err, errlen, "out of memory");
 	}
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return pw;
+}
+
+char *tg_forward_read_password(const char *path, char *err, size_t errlen)
+{
+	return tg_forward_read_secret(path, "the password file", err, errlen);
 }
 
 void tg_forward_password_free(char *pw)
@@ -339,10 +347,28 @@ static const char *const backlog_sql[TG_FWD_NSTREAMS] = {
 			"> ?1",
 };
 
+/*
+ * What an HTTP target reads: each row's id, its session's host id and key, and its Falco form;
+ * NULL: the stream is not posted (sessions change and are sent again, which posts cannot
+ * express; a forward gap has no Falco form).
+ */
+static const char *const http_select[TG_FWD_NSTREAMS] = {
+	[TG_FWD_FINDINGS] = "SELECT f.id, COALESCE(s.host_id, s.host), s.key, f.falco FROM "
+			    "findings f JOIN sessions s ON s.id = f.session WHERE f.id > ?1 "
+			    "ORDER BY f.id LIMIT ?2",
+	[TG_FWD_LOSSES] = "SELECT l.id, COALESCE(s.host_id, s.host), s.key, l.falco FROM losses "
+			  "l JOIN sessions s ON s.id = l.session WHERE l.id > ?1 ORDER BY l.id "
+			  "LIMIT ?2",
+	[TG_FWD_HEALTH] = "SELECT h.id, COALESCE(s.host_id, s.host), s.key, h.falco FROM health "
+			  "h JOIN sessions s ON s.id = h.session WHERE h.id > ?1 ORDER BY h.id "
+			  "LIMIT ?2",
+};
+
 /* ---- the forwarder ---- */
 
 struct tg_forward {
-	char *url, *target, *password, *version, *db_path;
+	enum tg_forward_kind kind;
+	char *url, *target, *password, *version, *db_path, *ca_file;
 	unsigned batch;
 	int64_t backoff_min, backoff_max;
 	FILE *log;
@@ -356,11 +382,13 @@ struct tg_forward {
 	int64_t deadline; /* CLOCK_MONOTONIC */
 	struct tg_forward_stats stats;
 	PGcancel *cancel;
+	struct tg_http *http; /* set and freed by the thread, aborted by the stop */
 
 	/* the thread's own */
 	sqlite3 *db;
 	sqlite3_stmt *sel[TG_FWD_NSTREAMS], *count[TG_FWD_NSTREAMS];
 	PGconn *pg;
+	bool connected; /* pg connected, or http made */
 	int64_t hwm[TG_FWD_NSTREAMS];
 	bool stop_tried;      /* one connection attempt at stop, whatever the backoff */
 	bool outage;	      /* failing since outage_start */
@@ -376,6 +404,7 @@ struct tg_forward {
 	size_t len, cap;
 	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
 	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
+	bool skip_said;			 /* rows without a Falco form: said once */
 };
 
 static void logf_(struct tg_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -391,7 +420,8 @@ static void logf_(struct tg_forward *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(f->log, "tmpguard: forward to %s: %s\n", f->target, line);
+	fprintf(f->log, "tmpguard: %s to %s: %s\n",
+		f->kind == TG_FORWARD_HTTP ? "http output" : "forward", f->target, line);
 	fflush(f->log);
 }
 
@@ -451,6 +481,13 @@ static bool out_of_time(struct tg_forward *f)
 
 static void disconnect(struct tg_forward *f)
 {
+	f->connected = false;
+	if (f->http) {
+		pthread_mutex_lock(&f->mu);
+		tg_http_free(f->http);
+		f->http = NULL;
+		pthread_mutex_unlock(&f->mu);
+	}
 	if (!f->pg)
 		return;
 	pthread_mutex_lock(&f->mu);
@@ -479,6 +516,18 @@ static bool unreachable(const char *e)
 		"no connection to the server",
 		"Connection reset",
 		"57P0",
+		/* an HTTP receiver away or busy (http_post.h) */
+		"Couldn't connect",
+		"Could not connect",
+		"Failed to connect",
+		"Timeout was reached",
+		"timed out",
+		"Empty reply",
+		"Recv failure",
+		"Send failure",
+		"answered HTTP 5",
+		"answered HTTP 408",
+		"answered HTTP 429",
 	};
 
 	for (size_t i = 0; i < sizeof(away) / sizeof(away[0]); i++)
@@ -615,7 +664,28 @@ static int connect_pg(struct tg_forward *f, bool quick, char *err, size_t errlen
 	pthread_mutex_lock(&f->mu);
 	f->cancel = PQgetCancel(f->pg);
 	pthread_mutex_unlock(&f->mu);
+	f->connected = true;
 	return 0;
+}
+
+/* HTTP: a handle, which connects at its first post and keeps the connection. */
+static int connect_http(struct tg_forward *f, char *err, size_t errlen)
+{
+	struct tg_http *h = tg_http_new(f->url, f->password, f->ca_file, err, errlen);
+
+	if (!h)
+		return -1;
+	pthread_mutex_lock(&f->mu);
+	f->http = h;
+	pthread_mutex_unlock(&f->mu);
+	f->connected = true;
+	return 0;
+}
+
+static int connect_target(struct tg_forward *f, bool quick, char *err, size_t errlen)
+{
+	return f->kind == TG_FORWARD_HTTP ? connect_http(f, err, errlen)
+					  : connect_pg(f, quick, err, errlen);
 }
 
 /* The days of the batch's rows, each once (a batch of a sane host holds one or two). */
@@ -768,6 +838,117 @@ static int send_batch(struct tg_forward *f, const struct stream *d, char *err, s
 	return rows;
 }
 
+/* A row without a Falco form (stored before an HTTP target was known): passed over, said once. */
+static void skipped(struct tg_forward *f, enum tg_fwd_stream id)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stats.skipped++;
+	pthread_mutex_unlock(&f->mu);
+	if (f->skip_said || id == TG_FWD_HEALTH)
+		return;
+	f->skip_said = true;
+	logf_(f,
+	      "%s stored before an HTTP target was known have no Falco form and are not "
+	      "posted (they stay in the local store; counted as skipped)",
+	      tg_fwd_stream_name(id));
+}
+
+/* One row posted; its mark moves on once the receiver answered 2xx. 0, or -1 with err. */
+static int post_row(struct tg_forward *f, enum tg_fwd_stream id, sqlite3_stmt *s, bool quick,
+		    char *err, size_t errlen)
+{
+	const char *falco = (const char *)sqlite3_column_text(s, 3);
+	char *body;
+	long status;
+	bool refused;
+	int rc;
+
+	if (!falco) {
+		skipped(f, id);
+		return 0;
+	}
+	body = tg_http_body(falco, (const char *)sqlite3_column_text(s, 1),
+			    sqlite3_column_int64(s, 2), tg_fwd_stream_name(id),
+			    sqlite3_column_int64(s, 0));
+	if (!body) {
+		snprintf(err, errlen, "the %s row %lld's Falco form is not a Falco event",
+			 tg_fwd_stream_name(id), (long long)sqlite3_column_int64(s, 0));
+		return -1;
+	}
+	rc = tg_http_post(f->http, body, strlen(body), quick, &status, &refused, err, errlen);
+	free(body);
+	pthread_mutex_lock(&f->mu);
+	if (rc && refused)
+		f->stats.refused++;
+	if (!rc) {
+		f->stats.batches++;
+		f->stats.rows[id]++;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (rc && refused)
+		snprintf(err + strlen(err), errlen - strlen(err),
+			 ": it refuses the %s row %lld, which waits (with every row after it) "
+			 "until it takes it; fix the receiver or its configuration",
+			 tg_fwd_stream_name(id), (long long)sqlite3_column_int64(s, 0));
+	return rc;
+}
+
+/*
+ * HTTP, a stream that is not posted (sessions, gaps): the target wants none of it, so its
+ * mark follows the store's last row, and retention, which keeps what a known target lacks,
+ * does not keep these rows for it.
+ */
+static void pass_stream(struct tg_forward *f, enum tg_fwd_stream id)
+{
+	sqlite3_stmt *s;
+	const char *sql = id == TG_FWD_SESSIONS ? "SELECT COALESCE(max(rev), 0) FROM sessions"
+						: "SELECT COALESCE(max(id), 0) FROM forward_gaps";
+
+	if (sqlite3_prepare_v2(f->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > f->hwm[id]) {
+		pthread_mutex_lock(&f->mu);
+		f->hwm[id] = f->stats.hwm[id] = sqlite3_column_int64(s, 0);
+		pthread_mutex_unlock(&f->mu);
+	}
+	sqlite3_finalize(s);
+}
+
+/* HTTP: a batch of d's rows above the mark, each posted in turn, the mark moving on after
+ * each. The rows passed (posted or skipped), or -1 with err set. */
+static int post_batch(struct tg_forward *f, enum tg_fwd_stream id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = f->sel[id];
+	bool quick = stopping(f, NULL);
+	int rows = 0, rc;
+
+	if (!s) {
+		pass_stream(f, id);
+		return 0;
+	}
+	sqlite3_bind_int64(s, 1, f->hwm[id]);
+	sqlite3_bind_int(s, 2, (int)f->batch);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (post_row(f, id, s, quick, err, errlen)) {
+			sqlite3_reset(s);
+			return -1;
+		}
+		pthread_mutex_lock(&f->mu);
+		f->hwm[id] = f->stats.hwm[id] = sqlite3_column_int64(s, 0);
+		pthread_mutex_unlock(&f->mu);
+		rows++;
+		if (out_of_time(f))
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "cannot read the local store's %s: %s",
+			 tg_fwd_stream_name(id), sqlite3_errmsg(f->db));
+		return -1;
+	}
+	return rows;
+}
+
 /* Every stream, batch after batch, until none is left (or the stop's time is up). */
 static int send_all(struct tg_forward *f, char *err, size_t errlen)
 {
@@ -777,7 +958,8 @@ static int send_all(struct tg_forward *f, char *err, size_t errlen)
 		do {
 			if (out_of_time(f))
 				return 0;
-			n = send_batch(f, &streams[i], err, errlen);
+			n = f->kind == TG_FORWARD_HTTP ? post_batch(f, i, err, errlen)
+						       : send_batch(f, &streams[i], err, errlen);
 			if (n < 0)
 				return -1;
 			/* A long catch-up keeps the backlog it reports current. */
@@ -785,7 +967,7 @@ static int send_all(struct tg_forward *f, char *err, size_t errlen)
 				count_backlog(f);
 		} while (n == (int)f->batch);
 	}
-	return ensure_ahead(f, err, errlen);
+	return f->kind == TG_FORWARD_HTTP ? 0 : ensure_ahead(f, err, errlen);
 }
 
 /* Waits until t (CLOCK_MONOTONIC) or a stop request. */
@@ -811,9 +993,9 @@ static void *forward_main(void *arg)
 		if (stop && now >= deadline)
 			break;
 		count_backlog(f);
-		if (!f->pg && (now >= f->next_try || (stop && !f->stop_tried))) {
+		if (!f->connected && (now >= f->next_try || (stop && !f->stop_tried))) {
 			f->stop_tried = stop;
-			if (connect_pg(f, stop, err, sizeof(err))) {
+			if (connect_target(f, stop, err, sizeof(err))) {
 				failed(f, err);
 			} else if (f->outage) {
 				count_backlog(f);
@@ -822,7 +1004,7 @@ static void *forward_main(void *arg)
 				pthread_mutex_unlock(&f->mu);
 			}
 		}
-		if (f->pg) {
+		if (f->connected) {
 			if (send_all(f, err, sizeof(err))) {
 				failed(f, err);
 			} else {
@@ -846,7 +1028,7 @@ static void *forward_main(void *arg)
 		if (stop) {
 			/* Flushing: as long as the server takes rows and there are some. */
 			count_backlog(f);
-			if (!f->pg || !f->stats.backlog)
+			if (!f->connected || !f->stats.backlog)
 				break;
 			continue;
 		}
@@ -876,6 +1058,7 @@ static void forward_free(struct tg_forward *f)
 	free(f->target);
 	free(f->version);
 	free(f->db_path);
+	free(f->ca_file);
 	free(f->ensured);
 	free(f->batch_days);
 	free(f->buf);
@@ -904,11 +1087,16 @@ struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, 
 	f->password = o->password ? strdup(o->password) : NULL;
 	f->version = strdup(o->version ? o->version : "");
 	f->db_path = strdup(o->db_path);
-	if (!f->url || !f->target || (o->password && !f->password) || !f->version || !f->db_path) {
+	f->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
+	f->kind = o->kind;
+	if (!f->url || !f->target || (o->password && !f->password) || !f->version || !f->db_path ||
+	    (o->ca_file && !f->ca_file)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	f->batch = o->batch_rows ? o->batch_rows : TG_FORWARD_BATCH_ROWS;
+	f->batch = o->batch_rows		? o->batch_rows
+		   : f->kind == TG_FORWARD_HTTP ? TG_FORWARD_HTTP_BATCH
+						: TG_FORWARD_BATCH_ROWS;
 	f->backoff_min = o->backoff_min_ns ? o->backoff_min_ns : TG_FORWARD_BACKOFF_MIN;
 	f->backoff_max = o->backoff_max_ns ? o->backoff_max_ns : TG_FORWARD_BACKOFF_MAX;
 	f->backoff = f->backoff_min;
@@ -918,7 +1106,7 @@ struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, 
 		f->forget_every = (unsigned)strtoul(forget, NULL, 10);
 	memcpy(f->hwm, o->hwm, sizeof(f->hwm));
 	memcpy(f->stats.hwm, o->hwm, sizeof(f->hwm));
-	opts = PQconninfoParse(f->url, NULL);
+	opts = f->kind == TG_FORWARD_PG ? PQconninfoParse(f->url, NULL) : NULL;
 	for (PQconninfoOption *p = opts; p && p->keyword; p++)
 		if (!strcmp(p->keyword, "connect_timeout") && p->val && *p->val)
 			f->url_sets_timeout = true;
@@ -929,8 +1117,12 @@ struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, 
 	if (!f->db)
 		goto fail;
 	for (int i = 0; i < TG_FWD_NSTREAMS; i++) {
-		if (sqlite3_prepare_v3(f->db, streams[i].select, -1, SQLITE_PREPARE_PERSISTENT,
-				       &f->sel[i], NULL) != SQLITE_OK ||
+		const char *sel = f->kind == TG_FORWARD_HTTP ? http_select[i] : streams[i].select;
+
+		if (!sel)
+			continue; /* not posted: neither read nor counted */
+		if (sqlite3_prepare_v3(f->db, sel, -1, SQLITE_PREPARE_PERSISTENT, &f->sel[i],
+				       NULL) != SQLITE_OK ||
 		    (backlog_sql[i] &&
 		     sqlite3_prepare_v3(f->db, backlog_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					&f->count[i], NULL) != SQLITE_OK)) {
@@ -992,6 +1184,8 @@ int tg_forward_stop(struct tg_forward *f, int64_t flush_ns, struct tg_forward_st
 		pthread_mutex_lock(&f->mu);
 		if (f->cancel)
 			PQcancel(f->cancel, (char[256]){0}, 256);
+		if (f->http)
+			tg_http_abort(f->http);
 		pthread_mutex_unlock(&f->mu);
 		if (!wait_done(f, tg_clock_ns(CLOCK_MONOTONIC) + 3000000000LL)) {
 			tg_forward_stats(f, out);

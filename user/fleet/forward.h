@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The forwarder: the local store's rows (store.h, the durable spool) to the fleet store in
- * PostgreSQL (pg_schema.h), from a thread of its own with its own read-only SQLite connection
- * and its own PostgreSQL connection, so that nothing it waits for (a slow server, an outage, a
- * timeout) reaches event handling.
+ * The forwarder: the local store's rows (store.h, the durable spool) to a target, the fleet
+ * store in PostgreSQL (pg_schema.h) or an event router over HTTP (http_post.h), from a thread of
+ * its own with its own read-only SQLite connection and its own PostgreSQL connection, so that
+ * nothing it waits for (a slow server, an outage, a timeout) reaches event handling.
  *
  * Each stream (sessions, findings, losses, health, gaps) is read above the target's high-water
  * mark in id order (rev for sessions), a batch at a time; a batch is copied into a temporary
@@ -17,6 +17,16 @@
  * a batch again, which is harmless. While the server cannot be reached or refuses, rows wait
  * in the store and the forwarder retries after 1 s, doubling to 30 s; it says so once when the
  * outage starts and once when it ends, with how long it lasted and how many rows waited.
+ *
+ * An HTTP target shares all of this (the spool, the marks, the backoff, the stop's flush, the
+ * gaps retention records): it posts findings, loss windows and health records, each row's
+ * Falco form (the store's falco column) as one POST, in id order, and its mark moves on after
+ * each answer 2xx. A post whose answer was lost is sent again: at least once, each post
+ * carrying its row's key for the receiver to drop a copy. An answer that refuses the event
+ * (3xx, 4xx but 408 and 429) stops the stream there, said once with the answer, and it is
+ * retried with the same backoff until the receiver takes it: nothing is skipped. Sessions and
+ * forward gaps are not posted; rows stored before any HTTP target was known have no Falco form
+ * and are passed over (counted: skipped).
  */
 #ifndef TG_FORWARD_H
 #define TG_FORWARD_H
@@ -33,12 +43,21 @@
 #define TG_FORWARD_BACKOFF_MAX (30LL * 1000000000LL) /* then doubling up to this */
 #define TG_FORWARD_STOP_NS     (5LL * 1000000000LL)  /* a clean stop flushes this long */
 #define TG_FORWARD_TARGET_MAX  512
+#define TG_FORWARD_HTTP_BATCH  100 /* rows read per pass, posted one by one */
+
+enum tg_forward_kind {
+	TG_FORWARD_PG,	 /* --forward URL */
+	TG_FORWARD_HTTP, /* --http-output URL */
+};
 
 struct tg_forward_opts {
+	enum tg_forward_kind kind;
 	const char *db_path;  /* the local store (already open for writing by the session) */
-	const char *url;      /* checked by tg_forward_target() */
+	const char *url;      /* checked by tg_forward_target() or tg_http_target() */
 	const char *target;   /* its name there (forward_state) */
-	const char *password; /* NULL: libpq's own (PGPASSWORD, PGPASSFILE, ~/.pgpass) */
+	const char *password; /* NULL: libpq's own (PGPASSWORD, PGPASSFILE, ~/.pgpass); HTTP: the
+			       * Authorization header's value, NULL: none */
+	const char *ca_file;  /* HTTP: verify https against this CA bundle, NULL: the system's */
 	const char *version;  /* tmpguard's, recorded with the schema migrations */
 	int64_t hwm[TG_FWD_NSTREAMS]; /* where the target stands (tg_store_forward_target()) */
 	unsigned batch_rows;	      /* 0: TG_FORWARD_BATCH_ROWS */
@@ -47,11 +66,13 @@ struct tg_forward_opts {
 };
 
 struct tg_forward_stats {
-	bool up;			/* the last attempt worked */
-	int64_t hwm[TG_FWD_NSTREAMS];	/* everything up to here is committed there */
-	uint64_t rows[TG_FWD_NSTREAMS]; /* rows sent and committed */
-	uint64_t duplicates;		/* of them, rows the target had already (a retry) */
-	uint64_t batches, errors, outages;
+	bool up;			   /* the last attempt worked */
+	int64_t hwm[TG_FWD_NSTREAMS];	   /* everything up to here is committed there */
+	uint64_t rows[TG_FWD_NSTREAMS];	   /* rows sent and committed */
+	uint64_t duplicates;		   /* of them, rows the target had already (a retry) */
+	uint64_t batches, errors, outages; /* HTTP: a batch is a post */
+	uint64_t refused;		   /* HTTP: answers refusing a post (3xx, 4xx) */
+	uint64_t skipped;		   /* HTTP: rows without a Falco form, not posted */
 	uint64_t backlog; /* findings, losses, health records and gaps the target lacks */
 	int64_t lag_ns;	  /* how old (event time) the oldest of them is; 0 without backlog */
 };
@@ -70,6 +91,8 @@ int tg_forward_target(const char *url, char *target, size_t len, char *err, size
  * tg_forward_password_free()), or NULL with the reason in err.
  */
 char *tg_forward_read_password(const char *path, char *err, size_t errlen);
+/* The same for another secret, what naming it in messages ("the Authorization file"). */
+char *tg_forward_read_secret(const char *path, const char *what, char *err, size_t errlen);
 void tg_forward_password_free(char *pw);
 
 /* Pure: appends s to *buf (of *len bytes, *cap allocated) escaped for COPY's text format

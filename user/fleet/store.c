@@ -44,6 +44,7 @@ struct tg_store {
 	int64_t last_commit_ns; /* sessions.last_commit_ns as last written */
 	int64_t last_retain_ns; /* when retention last ran */
 	bool insert_failed;	/* an insert failure was logged (once) */
+	bool falco;		/* an HTTP target is known: rows keep their Falco form */
 	struct tg_store_stats stats;
 };
 
@@ -503,6 +504,50 @@ static void report_unclean(struct tg_store *st)
 	commit_tx(st, st->last_commit_ns);
 }
 
+/*
+ * The Falco form of a row (an HTTP target's body, http_post.h) in a column of its own, added
+ * in place to a file that lacks it: an older tmpguard still reads and writes the file (its
+ * inserts name their columns), so this is no new schema version.
+ */
+static int add_falco_columns(struct tg_store *st)
+{
+	static const char *const tables[] = {"findings", "losses", "health"};
+	char sql[160];
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM pragma_table_info('%s') WHERE name = 'falco'",
+			 tables[i]);
+		if (query_int(st->db, sql) > 0)
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN falco TEXT", tables[i]);
+		if (exec(st, sql))
+			return -1;
+	}
+	return 0;
+}
+
+static bool http_target_known(sqlite3 *db)
+{
+	return query_int(db, "SELECT count(*) FROM forward_state WHERE target LIKE 'http://%' OR "
+			     "target LIKE 'https://%'") > 0;
+}
+
+/* The record's Falco form (the session renders it, opts' falco) while an HTTP target is known;
+ * NULL otherwise (caller frees). */
+static char *falco_form(struct tg_store *st, const struct tg_record *rec)
+{
+	return st->falco && st->o.falco ? st->o.falco(rec) : NULL;
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, char *text)
+{
+	if (text)
+		sqlite3_bind_text(s, i, text, -1, free);
+	else
+		sqlite3_bind_null(s, i);
+}
+
 struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, int64_t now_ns,
 			       char *err, size_t errlen)
 {
@@ -569,6 +614,9 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 		if (v < 0 || (v == 1 && migrate_v1(st, err, errlen)))
 			goto fail;
 	}
+	if (add_falco_columns(st))
+		goto sqlfail;
+	st->falco = http_target_known(st->db);
 	st->rev = query_int(st->db, "SELECT max(COALESCE((SELECT CAST(value AS INTEGER) FROM meta "
 				    "WHERE key = 'session_rev'), 0), COALESCE((SELECT max(rev) "
 				    "FROM sessions), 0))");
@@ -595,13 +643,16 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 		goto sqlfail;
 	if (prepare(st, &st->ins_finding,
 		    "INSERT INTO findings(session, time_ns, host, rule, severity, severity_level, "
-		    "action, pid, ppid, uid, exe, comm, path, container_id, json) VALUES (?1, ?2, "
-		    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)") ||
+		    "action, pid, ppid, uid, exe, comm, path, container_id, json, falco) VALUES "
+		    "(?1, "
+		    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)") ||
 	    prepare(st, &st->ins_loss,
-		    "INSERT INTO losses(session, from_ns, to_ns, lost, json) VALUES (?1, ?2, ?3, "
-		    "?4, ?5)") ||
+		    "INSERT INTO losses(session, from_ns, to_ns, lost, json, falco) VALUES (?1, "
+		    "?2, "
+		    "?3, ?4, ?5, ?6)") ||
 	    prepare(st, &st->ins_health,
-		    "INSERT INTO health(session, time_ns, status, json) VALUES (?1, ?2, ?3, ?4)") ||
+		    "INSERT INTO health(session, time_ns, status, json, falco) VALUES (?1, ?2, ?3, "
+		    "?4, ?5)") ||
 	    prepare(st, &st->ins_session,
 		    "INSERT INTO sessions(host, started_ns, last_commit_ns, clean, json, host_id, "
 		    "rev) VALUES (?1, ?2, ?2, 0, ?3, ?4, ?5)") ||
@@ -770,6 +821,7 @@ static int store_finding(struct tg_store *st, const struct tg_record *rec)
 	else
 		sqlite3_bind_null(st->ins_finding, 14);
 	sqlite3_bind_text(st->ins_finding, 15, json_text(rec->json), -1, SQLITE_TRANSIENT);
+	bind_text_or_null(st->ins_finding, 16, falco_form(st, rec));
 	if (step_done(st->ins_finding) != SQLITE_OK) {
 		insert_failed(st, "finding");
 		goto out;
@@ -802,6 +854,7 @@ static int store_loss(struct tg_store *st, const struct tg_record *rec)
 	sqlite3_bind_int64(st->ins_loss, 3, l->to_ns);
 	sqlite3_bind_int64(st->ins_loss, 4, (int64_t)l->lost);
 	sqlite3_bind_text(st->ins_loss, 5, json_text(rec->json), -1, SQLITE_TRANSIENT);
+	bind_text_or_null(st->ins_loss, 6, falco_form(st, rec));
 	if (step_done(st->ins_loss) != SQLITE_OK) {
 		insert_failed(st, "loss record");
 		return -1;
@@ -827,6 +880,7 @@ static int store_health(struct tg_store *st, const struct tg_record *rec)
 	sqlite3_bind_int64(st->ins_health, 2, h->time_ns);
 	sqlite3_bind_text(st->ins_health, 3, h->status, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st->ins_health, 4, json_text(rec->json), -1, SQLITE_TRANSIENT);
+	bind_text_or_null(st->ins_health, 5, falco_form(st, rec));
 	if (step_done(st->ins_health) != SQLITE_OK) {
 		insert_failed(st, "health record");
 		return -1;
@@ -1199,6 +1253,7 @@ int tg_store_forward_target(struct tg_store *st, const char *target, int64_t hwm
 		sqlite3_reset(sel);
 	}
 	ret = commit_tx(st, complete_until(st));
+	st->falco = http_target_known(st->db);
 out:
 	if (ret)
 		logf_(st, "database %s: cannot record the forward target %s: %s", st->path, target,

@@ -45,6 +45,10 @@ struct tg_store_opts {
 	int64_t commit_interval_ns; /* 0: TG_STORE_COMMIT_NS */
 	FILE *log;		    /* warnings and notes ("tmpguard: ..."); NULL: silent */
 	const char *host_id;	    /* given to sessions of a version 1 file (hostid.h) */
+	/* A record's Falco form as JSON text (malloc'd; NULL: it has none), kept in the row's
+	 * falco column while an HTTP target (http_post.h) is known in forward_state: that is
+	 * what the target posts. NULL: never kept. */
+	char *(*falco)(const struct tg_record *rec);
 };
 
 /* What one retention pass removed. */

@@ -436,6 +436,42 @@ json_object *tg_falco_summary(const struct tg_summary *s)
 	return o;
 }
 
+/* The producer stopped delivering records (an Error: tmpguard is blind until it recovers), or
+ * works again (a Notice). The reason is tmpguard's own words, through put_value(). */
+json_object *tg_falco_health(const struct tg_health *h)
+{
+	const char *tags[] = {TG_FALCO_SOURCE};
+	bool bad = h->status && !strcmp(h->status, "unhealthy");
+	const char *prio = bad ? "Error" : "Notice";
+	char t[64], rule[64], *out = NULL, *host, *reason;
+	json_object *f, *o;
+	FILE *m;
+	size_t n;
+
+	if (h->time_ns <= 0 || !h->status)
+		return NULL;
+	tg_format_time(h->time_ns, t, sizeof(t));
+	snprintf(rule, sizeof(rule), "tmpguard producer %s", bad ? "unhealthy" : "recovered");
+	reason = json_text(h->reason ? h->reason : "", h->reason ? strlen(h->reason) : 0);
+	if (!reason || !(m = open_memstream(&out, &n))) {
+		free(reason);
+		return NULL;
+	}
+	fprintf(m, "%s: %s %s (status=%s reason=", t, prio, rule, h->status);
+	put_value(m, reason);
+	fputc(')', m);
+	fclose(m);
+	f = json_object_new_object();
+	add_str(f, "tmpguard.status", h->status);
+	add_str(f, "tmpguard.reason", reason);
+	host = json_text(h->host ? h->host : "", h->host ? strlen(h->host) : 0);
+	o = event(t, h->time_ns, host, rule, prio, out, tags_json(tags, 1), f);
+	free(host);
+	free(reason);
+	free(out);
+	return o;
+}
+
 json_object *tg_falco_record(const struct tg_record *rec)
 {
 	if (!rec)
@@ -450,7 +486,7 @@ json_object *tg_falco_record(const struct tg_record *rec)
 	case TG_RECORD_SUMMARY:
 		return tg_falco_summary(rec->summary);
 	case TG_RECORD_HEALTH:
-		break;
+		return tg_falco_health(rec->health);
 	}
 	return NULL;
 }

@@ -149,6 +149,51 @@ static void render_forward(const struct tg_metrics_user *u, FILE *out)
 	put_u64(&f, NULL, u->forward_gaps);
 }
 
+/* --http-output: the same questions for the event router. */
+static void render_http(const struct tg_metrics_http *h, FILE *out)
+{
+	/* enum tg_fwd_stream's findings, losses and health: 1, 2, 3 */
+	static const char *const streams[] = {"findings", "losses", "health"};
+	struct fam f;
+
+	if (!h->on)
+		return;
+	fam_begin(&f, out, "tmpguard_http_output_up", GAUGE,
+		  "1 while the last post to the event router (--http-output) was taken, 0 while "
+		  "posts fail and rows wait in the local store.");
+	put_u64(&f, NULL, h->up);
+	fam_begin(&f, out, "tmpguard_http_output_backlog_rows", GAUGE,
+		  "Findings, losses and health records of the local store not posted yet.");
+	put_u64(&f, NULL, h->backlog);
+	fam_begin(&f, out, "tmpguard_http_output_lag_seconds", GAUGE,
+		  "Age (event time) of the oldest row not posted yet; 0 when none waits.");
+	put_seconds(&f, NULL, h->lag_ns > 0 ? (uint64_t)h->lag_ns : 0);
+	fam_begin(&f, out, "tmpguard_http_output_rows", COUNTER,
+		  "Rows posted and taken (2xx), one Falco event a post, by stream.");
+	for (int i = 0; i < 3; i++)
+		put_u64(&f, (const char *const[]){"stream", streams[i], NULL}, h->rows[i + 1]);
+	fam_begin(&f, out, "tmpguard_http_output_errors", COUNTER,
+		  "Failed posts (no answer, or an answer other than 2xx).");
+	put_u64(&f, NULL, h->errors);
+	fam_begin(&f, out, "tmpguard_http_output_refused", COUNTER,
+		  "Posts the receiver refused (3xx, or 4xx but 408 and 429): the row waits.");
+	put_u64(&f, NULL, h->refused);
+	fam_begin(&f, out, "tmpguard_http_output_outages", COUNTER,
+		  "Times posting started failing (each logged once, and again at recovery).");
+	put_u64(&f, NULL, h->outages);
+	fam_begin(&f, out, "tmpguard_http_output_skipped", COUNTER,
+		  "Rows stored before an HTTP target was known, without a Falco form: not "
+		  "posted.");
+	put_u64(&f, NULL, h->skipped);
+	fam_begin(&f, out, "tmpguard_http_output_gap_rows", COUNTER,
+		  "Findings the local store's size limit evicted before every target had them, "
+		  "each recorded in a forward gap.");
+	put_u64(&f, NULL, h->gap_rows);
+	fam_begin(&f, out, "tmpguard_http_output_gaps", COUNTER,
+		  "Forward gaps recorded for those findings.");
+	put_u64(&f, NULL, h->gaps);
+}
+
 static void render_user(const struct tg_metrics_user *u, FILE *out)
 {
 	struct fam f;
@@ -209,6 +254,7 @@ static void render_user(const struct tg_metrics_user *u, FILE *out)
 	put_u64(&f, NULL, u->reloads_refused);
 
 	render_forward(u, out);
+	render_http(&u->http, out);
 	if (!u->health_checked)
 		return;
 	fam_begin(&f, out, "tmpguard_producer_healthy", GAUGE,

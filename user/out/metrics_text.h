@@ -49,6 +49,15 @@ struct tg_metrics_user {
 	uint64_t forward_rows[TG_METRICS_FWD_STREAMS]; /* by enum tg_fwd_stream */
 	uint64_t forward_duplicates, forward_batches, forward_errors, forward_outages;
 	uint64_t forward_gap_rows, forward_gaps;
+	/* posting to an event router (--http-output; absent when off), forward.h's counters */
+	struct tg_metrics_http {
+		bool on, up;
+		uint64_t backlog;
+		int64_t lag_ns;
+		uint64_t rows[TG_METRICS_FWD_STREAMS]; /* posted, by enum tg_fwd_stream */
+		uint64_t errors, outages, refused, skipped;
+		uint64_t gap_rows, gaps; /* the store's, as for --forward */
+	} http;
 };
 
 /* One attached BPF program and its kernel run-time statistics. */
