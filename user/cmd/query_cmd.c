@@ -169,7 +169,7 @@ static int parse_time(struct argp_state *state, const char *arg, int64_t now_ns,
 static int check_args(struct argp_state *state, const struct query_args *a)
 {
 	if (!a->db) {
-		argp_error(state, "--db FILE or --db postgresql://USER@HOST/DB is required");
+		argp_error(state, "--db FILE is required (or --db postgresql://USER@HOST/DB)");
 		return EINVAL;
 	}
 	if (a->password_file && !tg_pg_is_url(a->db)) {
