@@ -218,6 +218,7 @@ class FleetRead(F.FleetCase):
         first = self.fleet_report(until)
         digest = first["inputs"][0]["sha256"]
         self.assertRegex(digest or "", "^[0-9a-f]{64}$")
+        self.assertEqual(first["inputs"][0]["kind"], "postgresql")
         self.assertEqual(self.fleet_report(until)["inputs"][0]["sha256"], digest)
         host = self.hosts[2].name
         self.assertEqual([h["forward_gaps"] for h in first["hosts"] if h["forward_gaps"]], [])

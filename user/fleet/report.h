@@ -60,6 +60,19 @@ struct tg_rpt_input {
 	uint64_t forward_gaps; /* forward gap rows read from it */
 };
 
+/* An input's kind, as the JSON names it and as a reader does. */
+static inline const char *tg_rpt_input_kind(const struct tg_rpt_input *in)
+{
+	return in->postgresql ? "postgresql" : in->sqlite ? "sqlite" : "json-lines";
+}
+
+static inline const char *tg_rpt_input_kind_name(const struct tg_rpt_input *in)
+{
+	return in->postgresql ? "PostgreSQL fleet store"
+	       : in->sqlite   ? "SQLite store"
+			      : "JSON lines";
+}
+
 /* What a session record says about its host (NULL/-1 where it says nothing). */
 #define TG_RPT_NSYSCTL 4
 extern const char *const tg_rpt_sysctl_names[TG_RPT_NSYSCTL]; /* fs.protected_symlinks, ... */

@@ -806,7 +806,7 @@ static void inputs(struct doc *d, const struct tg_rpt *r)
 
 		d->ops->row(d);
 		d->ops->cell(d, in->name);
-		d->ops->cell_trusted(d, in->sqlite ? "SQLite store" : "JSON lines", NULL);
+		d->ops->cell_trusted(d, tg_rpt_input_kind_name(in), NULL);
 		if (in->bytes >= 0)
 			cellf(d, "n", "%lld", (long long)in->bytes);
 		else

@@ -182,7 +182,7 @@ static json_object *inputs_json(const struct tg_rpt *r)
 		json_object *x = json_object_new_object();
 
 		add(x, "name", str(in->name));
-		add(x, "kind", json_object_new_string(in->sqlite ? "sqlite" : "json-lines"));
+		add(x, "kind", json_object_new_string(tg_rpt_input_kind(in)));
 		add(x, "records", u64(in->records));
 		add(x, "unreadable", u64(in->unreadable));
 		add(x, "invalid", u64(in->invalid));
@@ -679,7 +679,7 @@ static json_object *sarif_inputs(const struct tg_rpt *r)
 		json_object *x = json_object_new_object();
 
 		add(x, "name", str(in->name));
-		add(x, "kind", json_object_new_string(in->sqlite ? "sqlite" : "json-lines"));
+		add(x, "kind", json_object_new_string(tg_rpt_input_kind(in)));
 		add(x, "bytes", in->bytes >= 0 ? json_object_new_int64(in->bytes) : NULL);
 		add(x, "sha256", *in->sha256 ? json_object_new_string(in->sha256) : NULL);
 		add(x, "write_ahead_log_sha256",
