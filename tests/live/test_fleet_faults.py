@@ -48,6 +48,7 @@ import unittest
 sys.dont_write_bytecode = True  # importing must not rewrite files in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tmpguard_test as L  # noqa: E402
+import test_daemon as D  # noqa: E402
 import test_fleet as F  # noqa: E402
 from tmpguard_test import ENV, TMPGUARD, fixture  # noqa: E402
 
@@ -130,11 +131,23 @@ class SmallDiskCluster(F.Cluster):
 class DiskFullCase(F.FleetCase):
     small = "data"
     room = 2 << 20
+    no_mount = None
 
     @classmethod
     def setUpClass(cls):
         if os.access(F.PG_BIN + "/initdb", os.X_OK):
-            cls.cluster = SmallDiskCluster(cls.small)
+            try:
+                cls.cluster = SmallDiskCluster(cls.small)
+            except subprocess.CalledProcessError as e:
+                if "mount" not in e.cmd:
+                    raise
+                cls.no_mount = e.stderr.decode(errors="replace").strip()
+
+    def setUp(self):
+        if self.no_mount:
+            # a capability of the machine (a container may not mount), not a package
+            self.skipTest("cannot mount a tmpfs here for the server's disk: " + self.no_mount)
+        super().setUp()
 
     def full_disk_outage(self):
         """Two hosts forward for 70 s; once both have forwarded, the data directory's
@@ -387,6 +400,117 @@ class FleetOldServer(F.FleetCase):
         print("\n  refused through the proxy (server_version rewritten %d times); %d findings "
               "kept, then %d forwarded once from the real server" % (old.rewritten, n, total),
               file=sys.stderr)
+
+
+class FleetDaemon(D.DaemonCase, F.FleetCase):
+    """`tmpguard daemon` (foreground, as systemd runs it: tests/live/test_daemon.py's
+    DaemonCase) with db, forward, forward-password-file, host-id and metrics-addr in its
+    configuration, forwarding the machine's findings to a real cluster."""
+
+    def pg_paths(self, paths):
+        rows = self.pg("SELECT path FROM tmpguard.findings WHERE host_id = 'fleet-daemon'")
+        return {r[0] for r in rows} & set(paths)
+
+    def wait_forwarded(self, d, paths):
+        wait_for("findings for %s in PostgreSQL" % ", ".join(paths),
+                 lambda: d.poll() is None and
+                 self.pg("SELECT to_regclass('tmpguard.findings') IS NOT NULL") == [["t"]] and
+                 self.pg_paths(paths) == set(paths), WAIT)
+
+    def wait_metrics(self, port):
+        def settled():
+            m = F.scrape(port)
+            return m if (m.get("tmpguard_forward_up") == 1.0 and
+                         m.get("tmpguard_forward_backlog_rows") == 0.0) else None
+        return wait_for("tmpguard_forward_up 1 and backlog 0", settled, WAIT)
+
+    def test_daemon_forwards_through_reload_and_flushes_at_stop(self):
+        port = F.free_port()
+        db = os.path.join(self.dir, "store.db")
+        conf = ("format: json\noutput: %s\ndb: %s\nforward: %s\nforward-password-file: %s\n"
+                "host-id: fleet-daemon\nmetrics-addr: 127.0.0.1:%d\n" % (
+                    self.out, db, self.url, self.cluster.pwfile, port))
+        self.write_config(conf + "policy: %s\n" % self.policy_file)
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        before = self.make_finding("before")
+        self.wait_forwarded(d, [before])
+        m = self.wait_metrics(port)
+        self.assertGreaterEqual(m.get('tmpguard_forward_rows_total{stream="findings"}', 0), 1, m)
+
+        # SIGHUP with a new policy that hides some names: forwarding goes on
+        later = self.policy(F.POLICY_ALL + 'exceptions:\n  - rule: "*"\n    path: /tmp/tg-'
+                            'hidden-*\n    reason: "test: hidden after the reload"\n')
+        self.write_config(conf + "policy: %s\n" % later)
+        d.send_signal(signal.SIGHUP)
+        self.expect_notify(d, "RELOADING=1")
+        self.expect_notify(d, "READY=1")
+        hidden = self.make_finding("hidden")
+        after = self.make_finding("after")
+        self.wait_forwarded(d, [after])
+        self.wait_metrics(port)
+
+        # a burst right before SIGTERM: the stop flushes it
+        base = self.name("/tmp", "burst")
+        n = 300
+        subprocess.run([L.SH, "-c", 'i=0; while [ $i -lt %d ]; do : > "%s.$i"; '
+                        'i=$((i+1)); done' % (n, base)], env=ENV, check=True, timeout=120)
+        burst = ["%s.%d" % (base, i) for i in range(n)]
+        for path in burst:
+            self.track(path)
+        rc, err = self.stop(d)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("policy reloaded from %s" % later, err)
+        self.assertIn("nothing left to send", err)
+        self.assertNotIn("rows wait in the local store", err)
+        host = type("H", (), {"name": "fleet-daemon", "db": db, "text": lambda _: err})()
+        total = self.assertExactlyOnce(host)
+        self.assertEqual(total, len(self.records()) - len(
+            [r for r in self.records() if r["type"] != "finding"]))
+        self.assertEqual(self.pg_paths([before, after] + burst), set([before, after] + burst))
+        self.assertEqual(self.pg_paths([hidden]), set())
+        s = self.pg("SELECT count(*), bool_and(clean), bool_and(summary IS NOT NULL) FROM "
+                    "tmpguard.sessions WHERE host_id = 'fleet-daemon'")
+        self.assertEqual(s, [["1", "t", "t"]], err)
+        print("\n  daemon: %d findings of the machine, each in PostgreSQL once, the %d of the "
+              "burst before SIGTERM included" % (total, n), file=sys.stderr)
+
+
+class DaemonCheck(D.DaemonCase):
+    def test_check_shows_exception_owners_and_expiry(self):
+        """`daemon --check` says of the configured policy's exceptions what `policy check`
+        says: owner, expiry, and which expired (no longer applied) or expire soon."""
+        soon = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 10 * 86400))
+        pol = self.policy(
+            "version: 1\nexceptions:\n"
+            "  - rule: \"*\"\n    path: /tmp/tg-old-*\n    reason: \"test: old\"\n"
+            "    owner: \"storage team <storage@example.com>\"\n    expires: 2020-01-31\n"
+            "  - rule: \"*\"\n    path: /tmp/tg-new-*\n    reason: \"test: new\"\n"
+            "    owner: ops\n    expires: 2099-12-31\n"
+            "  - rule: \"*\"\n    path: /tmp/tg-soon-*\n    reason: \"test: soon\"\n"
+            "    expires: %s\n" % soon)
+        self.write_config("format: json\npolicy: %s\n" % pol)
+        r = subprocess.run([TMPGUARD, "daemon", "--config", self.config, "--check"],
+                           capture_output=True, env=ENV, timeout=60)
+        out, err = r.stdout.decode(), r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        # the same lines as policy check's
+        p = subprocess.run([TMPGUARD, "policy", "check", pol], capture_output=True, env=ENV,
+                           timeout=60)
+        lines = [ln for ln in p.stdout.decode().splitlines() if ln.startswith("#   ")]
+        self.assertEqual(len(lines), 4, p.stdout)
+        for ln in lines:
+            self.assertIn(ln, out)
+        self.assertIn("#   exception at line 3: EXPIRED at 2020-02-01T00:00:00Z, no longer "
+                      "applied; owner: storage team <storage@example.com>", out)
+        self.assertRegex(out, r"exception at line 8: applied in user space; owner: ops; "
+                              r"expires 2100-01-01T00:00:00Z")
+        self.assertIn("# policy %s: valid, 3 exceptions; 1 exception expired (no longer "
+                      "applied), 1 expires within 30 days" % pol, out)
+        self.assertIn("warning: exception line 3 expired at 2020-02-01T00:00:00Z and is no "
+                      "longer applied; renew its expires or remove it (owner: storage team "
+                      "<storage@example.com>)", err)
+        self.assertIn("note: exception line 13 expires at", err)
 
 
 def main():
