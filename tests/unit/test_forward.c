@@ -201,6 +201,8 @@ static void test_hints(void **state)
 	assert_non_null(strstr(tg_pg_hint(NULL, "FATAL:  database \"flet\" does not exist"),
 			       "create the database"));
 	assert_non_null(strstr(tg_pg_hint("53100", "could not extend file"), "disk space"));
+	assert_non_null(
+		strstr(tg_pg_hint("23514", "refused row 23"), "CHECK constraint or trigger"));
 	assert_non_null(strstr(tg_pg_hint("42501", "permission denied for database fleet"),
 			       "CREATE on the database"));
 	assert_string_equal(tg_pg_hint("XX000", "something else"), "");

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include "config.h"
 #include "daemon.h"
+#include "policy_cmd.h"
 #include "policy_session.h"
 #include "session.h"
 
@@ -150,6 +151,29 @@ void daemon_reload(struct session *s, struct daemon *d)
 	daemon_notify("READY=1");
 }
 
+/* --check: the configuration as read, then its policy's exceptions with their owners and
+ * expiry as `policy check` shows them. 0, or 2 when the policy does not load. */
+static int daemon_check(const char *path, const struct tg_daemon_config *cfg,
+			const struct session_opts *o)
+{
+	size_t n_expired, n_soon;
+	struct tg_policy *pol;
+	char perr[1024];
+
+	pol = read_policy(o->policy_path, perr, sizeof(perr));
+	if (!pol) {
+		fprintf(stderr, "tmpguard daemon: %s\n", perr);
+		return TG_EXIT_USAGE;
+	}
+	printf("# %s: valid\n%s", path, cfg->text);
+	policy_print_exceptions(pol, &n_expired, &n_soon);
+	printf("# policy %s: valid, %zu exceptions", pol->source, pol->n_exceptions);
+	policy_print_expiry_counts(n_expired, n_soon);
+	printf("\n");
+	tg_policy_free(pol);
+	return 0;
+}
+
 static const char daemon_doc[] =
 	"Audit the whole machine as a service: the options come from a YAML configuration file "
 	"whose keys are `tmpguard audit`'s long options (format: json, output: FILE, policy: "
@@ -189,7 +213,10 @@ int cmd_daemon(int argc, char **argv)
 {
 	static const struct argp_option opts[] = {
 		{"config", 'c', "FILE", 0, "configuration file (/etc/tmpguard/tmpguard.yaml)", 0},
-		{"check", 'k', NULL, 0, "check the configuration and its policy, print them, exit",
+		{"check", 'k', NULL, 0,
+		 "check the configuration and its policy, print them (each exception with its "
+		 "owner "
+		 "and expiry, expired ones warned about), exit",
 		 0},
 		{},
 	};
@@ -206,18 +233,7 @@ int cmd_daemon(int argc, char **argv)
 	d.config_path = a.config;
 	err = daemon_config(a.config, &d.cfg, &s.opt);
 	if (!err && a.check) {
-		struct tg_policy *pol;
-		char perr[1024];
-
-		pol = read_policy(s.opt.policy_path, perr, sizeof(perr));
-		if (!pol) {
-			fprintf(stderr, "tmpguard daemon: %s\n", perr);
-			err = TG_EXIT_USAGE;
-		} else {
-			printf("# %s: valid\n%s# policy %s: valid, %zu exceptions\n", a.config,
-			       d.cfg.text, pol->source, pol->n_exceptions);
-			tg_policy_free(pol);
-		}
+		err = daemon_check(a.config, &d.cfg, &s.opt);
 	} else if (!err) {
 		err = audit_loop(&s, &d);
 	}

@@ -128,6 +128,37 @@ static int describe_exception(const struct tg_exception *x, const struct tg_poli
 	return expired ? 1 : soon ? 2 : 0;
 }
 
+void policy_print_exceptions(const struct tg_policy *p, size_t *n_expired, size_t *n_soon)
+{
+	struct tg_policy_kernel pk;
+	int64_t now = tg_clock_ns(CLOCK_REALTIME);
+	char when[64];
+
+	*n_expired = *n_soon = 0;
+	tg_format_time_short(now - now % NS_PER_S, when, sizeof(when));
+	/* Where each exception will apply here, and until when: resolution messages, expired
+	 * exceptions and those about to expire go to stderr too. */
+	if (tg_policy_kernel_build(p, &pk, stderr, now))
+		return;
+	printf("# on this host, as of %s:\n", when);
+	for (size_t i = 0; i < p->n_exceptions; i++) {
+		int state = describe_exception(&p->exceptions[i], &pk, i, now);
+
+		*n_expired += state == 1;
+		*n_soon += state == 2;
+	}
+	printf("#   shared_dirs resolved: %zu of %zu\n", pk.n_dirs, p->n_shared_dirs);
+	tg_policy_kernel_free(&pk);
+}
+
+void policy_print_expiry_counts(size_t n_expired, size_t n_soon)
+{
+	if (n_expired || n_soon)
+		printf("; %zu exception%s expired (no longer applied), %zu expire%s within %d days",
+		       n_expired, n_expired == 1 ? "" : "s", n_soon, n_soon == 1 ? "s" : "",
+		       EXPIRES_SOON_DAYS);
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	struct argp argp = {
@@ -137,11 +168,9 @@ int cmd_policy(int argc, char **argv)
 		.doc = policy_doc,
 	};
 	struct policy_args a = {0};
-	size_t n_expired = 0, n_soon = 0;
-	struct tg_policy_kernel pk;
+	size_t n_expired, n_soon;
 	struct tg_policy *p;
-	char err[1024], when[64];
-	int64_t now;
+	char err[1024];
 
 	argv[0] = "tmpguard policy";
 	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
@@ -153,27 +182,10 @@ int cmd_policy(int argc, char **argv)
 		return TG_EXIT_USAGE;
 	}
 	tg_policy_print(p, stdout);
-	now = tg_clock_ns(CLOCK_REALTIME);
-	tg_format_time_short(now - now % NS_PER_S, when, sizeof(when));
-	/* Where each exception will apply here, and until when: resolution messages, expired
-	 * exceptions and those about to expire go to stderr too. */
-	if (tg_policy_kernel_build(p, &pk, stderr, now) == 0) {
-		printf("# on this host, as of %s:\n", when);
-		for (size_t i = 0; i < p->n_exceptions; i++) {
-			int state = describe_exception(&p->exceptions[i], &pk, i, now);
-
-			n_expired += state == 1;
-			n_soon += state == 2;
-		}
-		printf("#   shared_dirs resolved: %zu of %zu\n", pk.n_dirs, p->n_shared_dirs);
-		tg_policy_kernel_free(&pk);
-	}
+	policy_print_exceptions(p, &n_expired, &n_soon);
 	/* Valid either way: an expired exception is one that no longer hides anything. */
 	printf("# %s: valid", p->source);
-	if (n_expired || n_soon)
-		printf("; %zu exception%s expired (no longer applied), %zu expire%s within %d days",
-		       n_expired, n_expired == 1 ? "" : "s", n_soon, n_soon == 1 ? "s" : "",
-		       EXPIRES_SOON_DAYS);
+	policy_print_expiry_counts(n_expired, n_soon);
 	printf("\n");
 	tg_policy_free(p);
 	return 0;

@@ -177,8 +177,17 @@ const char *tg_pg_hint(const char *sqlstate, const char *m)
 		 "apply it once as the database's owner), then INSERT, UPDATE and SELECT on "
 		 "schema tmpguard's tables"},
 		{"53100", "No space left",
-		 "the PostgreSQL server is out of disk space: free space there (or drop old "
-		 "partitions with tmpguard.drop_findings_before()); rows wait in the local store"},
+		 "the PostgreSQL server is out of disk space: free space on the filesystem of its "
+		 "data directory or pg_wal (and start PostgreSQL again if it stopped), or drop "
+		 "old days with SELECT tmpguard.drop_findings_before(CUTOFF)"},
+		/* a row refused for what it holds: it holds up its stream (no quarantine yet) */
+		{"23514", "violates check constraint",
+		 "the server refuses a row for what it holds: a CHECK constraint or trigger on "
+		 "tmpguard's tables? The stream's later rows wait behind it until the server takes "
+		 "it"},
+		{"22021", "invalid byte sequence",
+		 "the server refuses a row's bytes as not UTF-8, which tmpguard should never send "
+		 "(report it): the stream's later rows wait behind it"},
 		{"53300", "too many clients",
 		 "the server has no connection to spare: raise max_connections or put a pooler "
 		 "in front of it"},
