@@ -401,6 +401,36 @@ class FleetForward(FleetCase):
                                         "ON c.oid = i.inhrelid WHERE i.inhparent = "
                                         "'tmpguard.findings'::regclass ORDER BY 1"))),
               file=sys.stderr)
+        self.assertReportIsTheStores(hosts)
+
+    def assertReportIsTheStores(self, hosts):
+        """The fleet report over PostgreSQL, after the outage, is the report over the three
+        hosts' stores (given in host-id order, as the fleet store gives its rows), but for how
+        the inputs are named; tests/live/test_fleet_read.py checks the filters and formats."""
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+
+        def report(*inputs):
+            p = subprocess.run([TMPGUARD, "report", "--format", "json", "--until", until,
+                                "--as-of", until] + list(inputs), capture_output=True,
+                               env=ENV, timeout=WAIT, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            d = json.loads(p.stdout)
+            self.assertTrue(all(i["records"] > 0 for i in d["inputs"]), d["inputs"])
+
+            def strip(o):  # which input a session came from
+                if isinstance(o, dict):
+                    return {k: strip(v) for k, v in o.items() if k != "input"}
+                return [strip(v) for v in o] if isinstance(o, list) else o
+            del d["inputs"], d["generated"]
+            return json.dumps(strip(d), sort_keys=True)
+
+        pg = report("--db", self.url, "--password-file", self.cluster.pwfile)
+        local = report(*sum((["--db", h.db] for h in sorted(hosts, key=lambda h:
+                                                              h.name.encode())), []))
+        self.assertEqual(pg, local, "report --db postgresql://... differs from the report "
+                         "over the three stores")
+        print("  report --db postgresql://... equals the report over the three stores (%d "
+              "findings)" % json.loads(pg)["totals"]["findings"], file=sys.stderr)
 
 
 class FleetErrors(FleetCase):
