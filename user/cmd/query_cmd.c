@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "pg_read.h"
 #include "query.h"
 #include "query_cmd.h"
 #include "rules.h"
@@ -27,6 +28,8 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 struct query_args {
 	const char *db;
+	const char *password_file; /* --db postgresql://...: the password */
+	const char *hosts[TG_QUERY_HOSTS_MAX];
 	int format;
 	struct tg_query q;
 	char container[80];
@@ -45,10 +48,22 @@ enum {
 	OPT_CONTAINER,
 	OPT_PATH,
 	OPT_LIMIT,
+	OPT_HOST,
+	OPT_PASSWORD_FILE,
 };
 
 static const struct argp_option query_options[] = {
-	{"db", OPT_DB, "FILE", 0, "the event store written by audit --db (required)", 0},
+	{"db", OPT_DB, "FILE|URL", 0,
+	 "the event store written by audit --db, or the fleet store: postgresql://USER@HOST/DB "
+	 "(required)",
+	 0},
+	{"host", OPT_HOST, "HOST", 0,
+	 "this host only: its host id (HOSTNAME:MACHINE-ID) or hostname (repeatable: any of them)",
+	 0},
+	{"password-file", OPT_PASSWORD_FILE, "FILE", 0,
+	 "--db URL: the password, first line of FILE (root's, mode 0600); else PGPASSWORD or "
+	 "PGPASSFILE",
+	 0},
 	{"since", OPT_SINCE, "TIME", 0, "findings at or after TIME: 2h, 30d, 2026-11-28, RFC 3339",
 	 0},
 	{"until", OPT_UNTIL, "TIME", 0, "findings before TIME (same forms)", 0},
@@ -154,7 +169,12 @@ static int parse_time(struct argp_state *state, const char *arg, int64_t now_ns,
 static int check_args(struct argp_state *state, const struct query_args *a)
 {
 	if (!a->db) {
-		argp_error(state, "--db FILE is required");
+		argp_error(state, "--db FILE is required (or --db postgresql://USER@HOST/DB)");
+		return EINVAL;
+	}
+	if (a->password_file && !tg_pg_is_url(a->db)) {
+		argp_error(state, "--password-file is for --db postgresql://...: a store file has "
+				  "no password");
 		return EINVAL;
 	}
 	if (a->q.has_since && a->q.has_until && a->q.until_ns <= a->q.since_ns) {
@@ -173,6 +193,21 @@ static error_t parse_query(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case OPT_DB:
 		a->db = arg;
+		return 0;
+	case OPT_PASSWORD_FILE:
+		a->password_file = arg;
+		return 0;
+	case OPT_HOST:
+		if (!*arg) {
+			argp_error(state, "--host needs a host id or a hostname");
+			return EINVAL;
+		}
+		if (q->n_hosts == TG_QUERY_HOSTS_MAX) {
+			argp_error(state, "at most %d --host", TG_QUERY_HOSTS_MAX);
+			return EINVAL;
+		}
+		a->hosts[q->n_hosts++] = arg;
+		q->hosts = a->hosts;
 		return 0;
 	case OPT_SINCE:
 		return parse_time(state, arg, a->now_ns, &q->since_ns, &q->has_since);
@@ -234,15 +269,19 @@ static error_t parse_query(int key, char *arg, struct argp_state *state)
 }
 
 static const char query_doc[] =
-	"Findings from the event store written by `tmpguard audit --db FILE`, oldest first. "
-	"Filters combine with AND. The database is opened read-only and can be queried while "
-	"audit writes to it. Exit status: 0 (also when nothing matches: \"no findings match\" on "
-	"standard error), 2 on a usage or database error.\v"
+	"Findings from the event store written by `tmpguard audit --db FILE`, or from the fleet "
+	"store in PostgreSQL its forwarders fill (--db postgresql://USER@HOST/DB, no password "
+	"in it), oldest first (by time, then host id). Filters combine with AND. The database is "
+	"opened read-only and can be queried while audit writes to it. Exit status: 0 (also "
+	"when nothing matches: \"no findings match\" on standard error), 2 on a usage or "
+	"database error.\v"
 	"Examples:\n"
 	"  tmpguard query --db /var/lib/tmpguard/events.db --since 2h\n"
 	"  tmpguard query --db DB --severity high --exe python3 --format json\n"
 	"  tmpguard query --db DB --path '/tmp/build.*' --since 2026-11-28 --until 2026-11-29\n"
-	"  tmpguard query --db DB --container 3f2a9c1b7d4e --format csv > findings.csv";
+	"  tmpguard query --db DB --container 3f2a9c1b7d4e --format csv > findings.csv\n"
+	"  tmpguard query --db postgresql://tmpguard@db.example/fleet --password-file FILE \\\n"
+	"      --host web-1 --exe /usr/bin/python3 --since 7d";
 
 int cmd_query(int argc, char **argv)
 {
@@ -250,7 +289,7 @@ int cmd_query(int argc, char **argv)
 	struct query_args a = {.format = FMT_TEXT};
 	struct tg_query_rows *rows;
 	const char *js;
-	char err[PATH_MAX + 1024];
+	char err[PATH_MAX + 1024], name[TG_PG_NAME_MAX] = "";
 	uint64_t n = 0;
 	int rc, ret = 0;
 
@@ -261,7 +300,11 @@ int cmd_query(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return TG_EXIT_USAGE;
 
-	rows = tg_query_open(a.db, &a.q, err, sizeof(err));
+	if (tg_pg_is_url(a.db))
+		rows = tg_query_open_pg(a.db, a.password_file, &a.q, name, sizeof(name), err,
+					sizeof(err));
+	else
+		rows = tg_query_open(a.db, &a.q, err, sizeof(err));
 	if (!rows) {
 		fprintf(stderr, "tmpguard query: %s\n", err);
 		return TG_EXIT_USAGE;
@@ -278,7 +321,7 @@ int cmd_query(int argc, char **argv)
 		f = json_tokener_parse(js);
 		if (!f) {
 			fprintf(stderr, "tmpguard query: %s: a stored finding is not valid JSON\n",
-				a.db);
+				*name ? name : a.db);
 			continue;
 		}
 		if (a.format == FMT_CSV && n == 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "pg_read.h"
 #include "report.h"
 #include "report_cmd.h"
 #include "report_render.h"
@@ -31,19 +32,34 @@ enum fmt { FMT_MD, FMT_HTML, FMT_JSON, FMT_SARIF, FMT_CSV };
 struct input {
 	const char *path;
 	bool db; /* given with --db: must be a store */
+	bool pg; /* --db postgresql://...: the fleet store */
 };
 
 struct args {
 	struct input *inputs;
 	size_t n_inputs;
 	const char *since, *until, *output;
+	const char *password_file; /* for --db postgresql://... */
+	const char *hosts[TG_RPT_HOSTS_MAX];
+	size_t n_hosts;
 	enum fmt fmt;
 };
 
-enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL };
+enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL, OPT_HOST, OPT_PASSWORD_FILE };
 
 static const struct argp_option options[] = {
-	{"db", OPT_DB, "FILE", 0, "a store written by audit --db (repeatable)", 0},
+	{"db", OPT_DB, "FILE|URL", 0,
+	 "a store written by audit --db, or the fleet store: postgresql://USER@HOST/DB "
+	 "(repeatable)",
+	 0},
+	{"host", OPT_HOST, "HOST", 0,
+	 "stores: only this host's sessions, by host id (HOSTNAME:MACHINE-ID) or hostname "
+	 "(repeatable: any of them)",
+	 0},
+	{"password-file", OPT_PASSWORD_FILE, "FILE", 0,
+	 "--db URL: the password, first line of FILE (root's, mode 0600); else PGPASSWORD or "
+	 "PGPASSFILE",
+	 0},
 	{"since", OPT_SINCE, "TIME", 0,
 	 "only findings from TIME on: 30d, 12h, an RFC 3339 time or a date", 0},
 	{"until", OPT_UNTIL, "TIME", 0, "only findings up to TIME (default: no limit)", 0},
@@ -59,11 +75,15 @@ static const char doc[] =
 	"covered and what could not be seen (records lost, sessions that did not stop cleanly, "
 	"unreadable lines), findings by rule, severity, host, executable and container, the "
 	"trend, the top offenders, the exceptions in force and what they hid, each host's "
-	"posture, CWEs and advice. Several inputs make one fleet report.\v"
+	"posture, CWEs and advice. Several inputs make one fleet report; the fleet store in "
+	"PostgreSQL (--db postgresql://USER@HOST/DB, no password in it) is one input holding "
+	"every host that forwards there.\v"
 	"Examples:\n"
 	"  tmpguard report --db /var/lib/tmpguard/events.db --since 30d\n"
 	"  tmpguard report --format html --output report.html host1.json host2.json\n"
 	"  tmpguard report --format sarif --output tmpguard.sarif findings.json\n"
+	"  tmpguard report --db postgresql://tmpguard@db.example/fleet --password-file FILE "
+	"--since 1d\n"
 	"\n"
 	"Exit status: 0, or 2 for a usage error or an input that cannot be read (the message "
 	"names the file and what is wrong).";
@@ -81,7 +101,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!in)
 			argp_failure(state, 1, ENOMEM, "arguments");
 		a->inputs = in;
-		a->inputs[a->n_inputs++] = (struct input){.path = arg, .db = key == OPT_DB};
+		a->inputs[a->n_inputs++] = (struct input){
+			.path = arg, .db = key == OPT_DB, .pg = key == OPT_DB && tg_pg_is_url(arg)};
+		break;
+	case OPT_HOST:
+		if (!*arg || a->n_hosts == TG_RPT_HOSTS_MAX) {
+			argp_error(state, "--host needs a host id or a hostname (at most %d)",
+				   TG_RPT_HOSTS_MAX);
+			return EINVAL;
+		}
+		a->hosts[a->n_hosts++] = arg;
+		break;
+	case OPT_PASSWORD_FILE:
+		a->password_file = arg;
 		break;
 	case OPT_SINCE:
 		a->since = arg;
@@ -104,6 +136,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!a->n_inputs)
 			argp_error(state, "no input: give --db FILE or INPUT files");
+		for (size_t i = 0; a->n_hosts && i < a->n_inputs; i++)
+			if (!a->inputs[i].db)
+				argp_error(state,
+					   "--host reads stores (--db) only: %s is not given "
+					   "with --db",
+					   a->inputs[i].path);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -148,6 +186,19 @@ static int read_store(struct tg_rpt *r, const char *path, int64_t since, int64_t
 {
 	char err[PATH_MAX + 1024];
 	int e = tg_rpt_load_store(r, path, since, until, err, sizeof(err));
+
+	if (!e)
+		return 0;
+	fprintf(stderr, "tmpguard report: %s\n", err);
+	return e == -ENOMEM ? 1 : TG_EXIT_USAGE;
+}
+
+/* The fleet store: its error (naming it, without password) on stderr. */
+static int read_pg(struct tg_rpt *r, const struct input *in, const char *password_file,
+		   int64_t since, int64_t until)
+{
+	char err[PATH_MAX + 1024];
+	int e = tg_rpt_load_pg(r, in->path, password_file, since, until, err, sizeof(err));
 
 	if (!e)
 		return 0;
@@ -354,6 +405,8 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	o.keep_findings = a.fmt == FMT_CSV || a.fmt == FMT_SARIF;
+	o.hosts = a.hosts;
+	o.n_hosts = a.n_hosts;
 	r = tg_rpt_new(&o);
 	if (!r) {
 		fprintf(stderr, "tmpguard report: out of memory\n");
@@ -361,7 +414,10 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < a.n_inputs; i++) {
-		err = read_input(r, &a.inputs[i], o.since_ns, o.until_ns);
+		if (a.inputs[i].pg)
+			err = read_pg(r, &a.inputs[i], a.password_file, o.since_ns, o.until_ns);
+		else
+			err = read_input(r, &a.inputs[i], o.since_ns, o.until_ns);
 		if (err)
 			goto out;
 	}

@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "query.h"
+#include "query_pg.h"
 #include "report_render.h"
 #include "store.h"
 #include "util/json_util.h"
 
-enum { P_SINCE = 1, P_UNTIL, P_RULE, P_SEV, P_EXE, P_PID, P_UID, P_CONT, P_PATH, P_LIMIT };
+enum { P_SINCE = 1, P_UNTIL, P_RULE, P_SEV, P_EXE, P_PID, P_UID, P_CONT, P_PATH, P_LIMIT, P_HOST0 };
 
 void tg_query_init(struct tg_query *q)
 {
@@ -21,48 +22,74 @@ void tg_query_init(struct tg_query *q)
 	q->severity = -1;
 }
 
-sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q)
+/* A version-1 store's sessions have no host_id nor key: the host and 0 stand in for them. */
+static bool has_host_ids(sqlite3 *db)
 {
-	char where[1024] = "1", sql[2048];
 	sqlite3_stmt *s;
-	size_t n = 1;
+	bool ok = sqlite3_prepare_v2(db, "SELECT host_id, key FROM sessions LIMIT 0", -1, &s,
+				     NULL) == SQLITE_OK;
 
-#define ADD(cond) n += snprintf(where + n, sizeof(where) - n, " AND %s", cond)
+	sqlite3_finalize(s);
+	return ok;
+}
+
+/* "?11,?12,...": the --host values' parameters. */
+static void host_params(char *buf, size_t len, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s?%zu", i ? "," : "", P_HOST0 + i);
+}
+
+/* The WHERE clause of q (findings f joined with their session s; hid: the host id). */
+static size_t where_clause(const struct tg_query *q, const char *hid, char *where, size_t len)
+{
+	char hosts[TG_QUERY_HOSTS_MAX * 6 + 1];
+	size_t n = snprintf(where, len, "1");
+
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		n += snprintf(where + n, n < len ? len - n : 0, " AND ");                          \
+		n += snprintf(where + n, n < len ? len - n : 0, __VA_ARGS__);                      \
+	} while (0)
 	if (q->has_since)
-		ADD("time_ns >= ?1");
+		ADD("f.time_ns >= ?1");
 	if (q->has_until)
-		ADD("time_ns < ?2");
+		ADD("f.time_ns < ?2");
 	if (q->rule)
-		ADD("rule = ?3");
+		ADD("f.rule = ?3");
 	if (q->severity >= 0)
-		ADD("severity_level >= ?4");
-	/* The full path, or the basename: exe ends in "/NAME" (or is NAME, when the process was
-	 * gone and the kernel gave only its name). */
-	if (q->exe)
-		ADD("(exe = ?5 OR substr(exe, -length(?5) - 1) = '/' || ?5)");
+		ADD("f.severity_level >= ?4");
+	/* A full path (from '/') exactly; a basename: exe ends in "/NAME" (or is NAME, when
+	 * the process was gone and the kernel gave only its name). */
+	if (q->exe && q->exe[0] == '/')
+		ADD("f.exe = ?5");
+	else if (q->exe)
+		ADD("(f.exe = ?5 OR substr(f.exe, -length(?5) - 1) = '/' || ?5)");
 	if (q->has_pid)
-		ADD("pid = ?6");
+		ADD("f.pid = ?6");
 	if (q->has_uid)
-		ADD("uid = ?7");
+		ADD("f.uid = ?7");
 	/* A prefix of a lowercase hex id, as a range so the index serves it: every id starting
 	 * with P sorts at or after P and before P || 'g' ('g' follows every hex digit). */
 	if (q->container)
-		ADD("container_id >= ?8 AND container_id < ?8 || 'g'");
+		ADD("f.container_id >= ?8 AND f.container_id < ?8 || 'g'");
 	if (q->path_glob)
-		ADD("path GLOB ?9");
+		ADD("f.path GLOB ?9");
+	if (q->n_hosts) {
+		host_params(hosts, sizeof(hosts), q->n_hosts);
+		ADD("(%s IN (%s) OR %s IN (SELECT %s FROM sessions s2 WHERE s2.host IN (%s)))", hid,
+		    hosts, hid,
+		    !strcmp(hid, "s.host") ? "s2.host" : "COALESCE(s2.host_id, s2.host)", hosts);
+	}
 #undef ADD
-	if (n >= sizeof(where))
-		return NULL;
-	if (q->limit > 0)
-		snprintf(sql, sizeof(sql),
-			 "SELECT json, time_ns FROM (SELECT json, time_ns, id FROM findings WHERE "
-			 "%s ORDER BY time_ns DESC, id DESC LIMIT ?10) ORDER BY time_ns, id",
-			 where);
-	else
-		snprintf(sql, sizeof(sql),
-			 "SELECT json, time_ns FROM findings WHERE %s ORDER BY time_ns, id", where);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return NULL;
+	return n;
+}
+
+static void bind_all(sqlite3_stmt *s, const struct tg_query *q)
+{
 	if (q->has_since)
 		sqlite3_bind_int64(s, P_SINCE, q->since_ns);
 	if (q->has_until)
@@ -83,6 +110,41 @@ sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q)
 		sqlite3_bind_text(s, P_PATH, q->path_glob, -1, SQLITE_STATIC);
 	if (q->limit > 0)
 		sqlite3_bind_int64(s, P_LIMIT, q->limit);
+	for (size_t i = 0; i < q->n_hosts; i++)
+		sqlite3_bind_text(s, P_HOST0 + (int)i, q->hosts[i], -1, SQLITE_STATIC);
+}
+
+sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q)
+{
+	bool v2 = has_host_ids(db);
+	const char *hid = v2 ? "COALESCE(s.host_id, s.host)" : "s.host", *key = v2 ? "s.key" : "0";
+	char where[4096], sql[8192];
+	sqlite3_stmt *s;
+	int n;
+
+	if (q->n_hosts > TG_QUERY_HOSTS_MAX ||
+	    where_clause(q, hid, where, sizeof(where)) >= sizeof(where))
+		return NULL;
+	/* The order `query --db postgresql://...` gives too (query_pg.c): time, host id,
+	 * session key, id. */
+	if (q->limit > 0)
+		n = snprintf(
+			sql, sizeof(sql),
+			"SELECT json, time_ns FROM (SELECT f.json, f.time_ns, %s AS h, %s AS k, "
+			"f.id FROM findings f JOIN sessions s ON s.id = f.session WHERE %s "
+			"ORDER BY f.time_ns DESC, h DESC, k DESC, f.id DESC LIMIT ?10) ORDER BY "
+			"time_ns, h, k, id",
+			hid, key, where);
+	else
+		n = snprintf(sql, sizeof(sql),
+			     "SELECT f.json, f.time_ns FROM findings f JOIN sessions s ON s.id = "
+			     "f.session WHERE %s ORDER BY f.time_ns, %s, %s, f.id",
+			     where, hid, key);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	bind_all(s, q);
 	return s;
 }
 
@@ -90,6 +152,7 @@ struct tg_query_rows {
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	const char *path;
+	struct tg_query_pg *pg; /* a fleet store: query_pg.c reads it */
 };
 
 struct tg_query_rows *tg_query_open(const char *path, const struct tg_query *q, char *err,
@@ -116,10 +179,31 @@ struct tg_query_rows *tg_query_open(const char *path, const struct tg_query *q, 
 	return rows;
 }
 
+struct tg_query_rows *tg_query_open_pg(const char *url, const char *password_file,
+				       const struct tg_query *q, char *name, size_t namelen,
+				       char *err, size_t errlen)
+{
+	struct tg_query_rows *rows = calloc(1, sizeof(*rows));
+
+	if (!rows) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rows->path = url;
+	rows->pg = tg_query_pg_open(url, password_file, q, name, namelen, err, errlen);
+	if (!rows->pg) {
+		free(rows);
+		return NULL;
+	}
+	return rows;
+}
+
 int tg_query_next(struct tg_query_rows *rows, const char **json, char *err, size_t errlen)
 {
 	int rc;
 
+	if (rows->pg)
+		return tg_query_pg_next(rows->pg, json, err, errlen);
 	while ((rc = sqlite3_step(rows->s)) == SQLITE_ROW) {
 		*json = (const char *)sqlite3_column_text(rows->s, 0);
 		if (*json)
@@ -135,6 +219,7 @@ void tg_query_close(struct tg_query_rows *rows)
 {
 	if (!rows)
 		return;
+	tg_query_pg_close(rows->pg);
 	sqlite3_finalize(rows->s);
 	sqlite3_close(rows->db);
 	free(rows);

@@ -24,13 +24,22 @@ struct tg_query {
 	const char *container; /* a prefix of the (lowercase hex) container id */
 	const char *path_glob; /* SQLite GLOB on the path as requested */
 	long limit;	       /* the newest N (printed oldest first); 0: all */
+	/* Host ids (HOSTNAME:MACHINE-ID) or hostnames, n_hosts of them, any of which matches: a
+	 * finding's host id is one of them, or is the host id of a session whose hostname is. */
+	const char *const *hosts;
+	size_t n_hosts;
 };
+
+/* At most this many --host values. */
+#define TG_QUERY_HOSTS_MAX 64
 
 void tg_query_init(struct tg_query *q);
 
 /*
  * The SELECT for q, prepared and bound (every value a parameter, never spliced into the SQL).
- * Rows: json, time_ns, in time order. NULL on error (sqlite3_errmsg(db)).
+ * Rows: json, time_ns, in the order both backends share: time, then host id, session key and
+ * the row's id (the forwarded seq). An --exe starting with '/' is a full path, matched exactly (an
+ * index serves it); without one, a basename. NULL on error (sqlite3_errmsg(db)).
  */
 sqlite3_stmt *tg_query_prepare(sqlite3 *db, const struct tg_query *q);
 
@@ -43,6 +52,14 @@ struct tg_query_rows;
  */
 struct tg_query_rows *tg_query_open(const char *path, const struct tg_query *q, char *err,
 				    size_t errlen);
+/*
+ * The same over the fleet store in PostgreSQL at url (pg_read.h: read-only, password from
+ * password_file or libpq's environment), in the same order (query_pg.c). Its name (the URL
+ * without password and options) in name. NULL and err set on failure.
+ */
+struct tg_query_rows *tg_query_open_pg(const char *url, const char *password_file,
+				       const struct tg_query *q, char *name, size_t namelen,
+				       char *err, size_t errlen);
 /* The next finding: its stored JSON line in *json, valid until the next call. Returns 1, 0 when
  * there is no more, -1 when reading failed (err: "reading PATH: ..."). */
 int tg_query_next(struct tg_query_rows *rows, const char **json, char *err, size_t errlen);

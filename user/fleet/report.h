@@ -30,14 +30,20 @@ struct tg_rpt_opts {
 	int64_t since_ns, until_ns; /* the period; TG_RPT_NOTIME: open */
 	int64_t now_ns;		    /* when the report is made */
 	bool keep_findings;	    /* keep every finding (csv, sarif) */
+	/* --host: only the sessions (and their rows) of these host ids, or of hosts of these
+	 * names; stores only (report_load.c, report_load_pg.c). */
+	const char *const *hosts;
+	size_t n_hosts;
 };
+#define TG_RPT_HOSTS_MAX 64
 
 /* One input file. */
 struct tg_rpt_input {
 	char *name;
 	bool sqlite;
-	uint64_t records;	   /* records read, of every type */
-	uint64_t unreadable;	   /* lines (rows) that are not JSON objects */
+	bool postgresql;     /* (with sqlite: rows of a store) the fleet store, named by its URL */
+	uint64_t records;    /* records read, of every type */
+	uint64_t unreadable; /* lines (rows) that are not JSON objects */
 	uint64_t first_unreadable; /* line (row id) of the first */
 	uint64_t invalid;	   /* JSON objects that are no record this version knows */
 	uint64_t first_invalid;
@@ -264,6 +270,14 @@ void tg_rpt_db_record(struct tg_rpt *r, uint64_t row, long session, const char *
  */
 int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int64_t until_ns,
 		      char *err, size_t errlen);
+/*
+ * The fleet store in PostgreSQL at url, read as one input named by the URL without password
+ * and options (report_load_pg.c): its sessions, and the rows of [since_ns, until_ns], as
+ * tg_rpt_load_store reads a store. password_file: NULL for libpq's own. Returns 0, -ENOMEM,
+ * or -EINVAL with what failed and what to do in err.
+ */
+int tg_rpt_load_pg(struct tg_rpt *r, const char *url, const char *password_file, int64_t since_ns,
+		   int64_t until_ns, char *err, size_t errlen);
 /* Closes the inputs and computes the report. Returns 0 or -ENOMEM. */
 int tg_rpt_finish(struct tg_rpt *r);
 

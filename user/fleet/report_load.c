@@ -9,6 +9,7 @@
  * tmpguard store", "store schema version N"), which its users and tests know, and it has
  * already told a store from JSON lines by the file's header.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +20,15 @@
 
 #define BUSY_TIMEOUT_MS 5000 /* audit --db may be writing */
 
+/* %s: " AND <--host condition>" or "" (host_cond()). */
 static const char q_sessions[] = "SELECT id, started_ns, ended_ns, last_commit_ns, clean, json, "
-				 "summary FROM sessions ORDER BY id";
+				 "summary FROM sessions WHERE true%s ORDER BY id";
 static const char q_findings[] = "SELECT id, session, json FROM findings WHERE time_ns >= ?1 "
-				 "AND time_ns <= ?2 ORDER BY time_ns, id";
+				 "AND time_ns <= ?2%s ORDER BY time_ns, id";
 static const char q_losses[] = "SELECT id, session, json FROM losses WHERE to_ns >= ?1 AND "
-			       "from_ns <= ?2 ORDER BY from_ns, id";
+			       "from_ns <= ?2%s ORDER BY from_ns, id";
 static const char q_health[] = "SELECT id, session, json FROM health WHERE time_ns >= ?1 "
-			       "AND time_ns <= ?2 ORDER BY time_ns, id";
+			       "AND time_ns <= ?2%s ORDER BY time_ns, id";
 
 /* One store being read. */
 struct load {
@@ -42,6 +44,9 @@ struct load {
 	size_t n_map, cap;
 	char *err;
 	size_t errlen;
+	int version;	/* the store's schema version */
+	char *hosts;	/* --host: " AND <condition on a session's row>", or "" */
+	char *in_hosts; /* the same for the rows of a table: " AND session IN (...)" */
 };
 
 static long lookup(const struct load *l, int64_t id)
@@ -101,8 +106,66 @@ static int open_store(struct load *l)
 			 TG_STORE_SCHEMA_VERSION);
 		return -EINVAL;
 	}
+	l->version = (int)strtol(v, NULL, 10);
 	sqlite3_finalize(l->st);
 	l->st = NULL;
+	return 0;
+}
+
+/*
+ * --host as SQL, values ?3, ?4, ...: a session whose host id (its hostname before version 2)
+ * is one named, or is that of a session whose hostname is (as query and the fleet store's
+ * loader say it).
+ */
+static int host_cond(struct load *l)
+{
+	const struct tg_rpt_opts *o = &l->r->opts;
+	const char *hid = l->version >= 2 ? "COALESCE(host_id, host)" : "host";
+	char *list = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!o->n_hosts) {
+		l->hosts = strdup("");
+		l->in_hosts = strdup("");
+		return l->hosts && l->in_hosts ? 0 : -ENOMEM;
+	}
+	m = open_memstream(&list, &len);
+	if (!m)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_hosts; i++)
+		fprintf(m, "%s?%zu", i ? "," : "", i + 3);
+	if (fclose(m) ||
+	    asprintf(&l->hosts,
+		     " AND (%s IN (%s) OR %s IN (SELECT %s FROM sessions WHERE host IN (%s)))", hid,
+		     list, hid, hid, list) < 0 ||
+	    asprintf(&l->in_hosts, " AND session IN (SELECT id FROM sessions WHERE true%s)",
+		     l->hosts) < 0) {
+		free(list);
+		return -ENOMEM;
+	}
+	free(list);
+	return 0;
+}
+
+/* The statement sql (with its "%s" for --host) prepared, the hosts bound. */
+static int prepare(struct load *l, const char *sql, const char *cond, const char *what)
+{
+	char *full;
+	int rc;
+
+	sqlite3_finalize(l->st);
+	l->st = NULL;
+	if (asprintf(&full, sql, cond) < 0) {
+		snprintf(l->err, l->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sqlite3_prepare_v2(l->db, full, -1, &l->st, NULL);
+	free(full);
+	if (rc != SQLITE_OK)
+		return db_fail(l, what);
+	for (size_t i = 0; i < l->r->opts.n_hosts; i++)
+		sqlite3_bind_text(l->st, (int)i + 3, l->r->opts.hosts[i], -1, SQLITE_STATIC);
 	return 0;
 }
 
@@ -110,10 +173,10 @@ static int open_store(struct load *l)
 static int read_sessions(struct load *l)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = prepare(l, q_sessions, l->hosts, "cannot read its sessions");
 
-	if (sqlite3_prepare_v2(l->db, q_sessions, -1, &l->st, NULL) != SQLITE_OK)
-		return db_fail(l, "cannot read its sessions");
+	if (rc)
+		return rc;
 	st = l->st;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -142,12 +205,10 @@ static int read_sessions(struct load *l)
 static int read_rows(struct load *l, const char *sql, const char *what, int64_t since,
 		     int64_t until)
 {
-	int rc;
+	int rc = prepare(l, sql, l->in_hosts, what);
 
-	sqlite3_finalize(l->st);
-	l->st = NULL;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &l->st, NULL) != SQLITE_OK)
-		return db_fail(l, what);
+	if (rc)
+		return rc;
 	sqlite3_bind_int64(l->st, 1, since == TG_RPT_NOTIME ? INT64_MIN : since);
 	sqlite3_bind_int64(l->st, 2, until == TG_RPT_NOTIME ? INT64_MAX : until);
 	while ((rc = sqlite3_step(l->st)) == SQLITE_ROW)
@@ -166,6 +227,10 @@ int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int6
 	int e;
 
 	e = open_store(&l);
+	if (!e && host_cond(&l)) {
+		snprintf(err, errlen, "out of memory");
+		e = -ENOMEM;
+	}
 	if (!e)
 		e = read_sessions(&l);
 	if (!e)
@@ -177,5 +242,7 @@ int tg_rpt_load_store(struct tg_rpt *r, const char *path, int64_t since_ns, int6
 	sqlite3_finalize(l.st);
 	sqlite3_close(l.db);
 	free(l.map);
+	free(l.hosts);
+	free(l.in_hosts);
 	return e;
 }
