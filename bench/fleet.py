@@ -424,13 +424,16 @@ def main():
                                                             res["pg_settings"]))
         end_ns = int(time.time()) * 10**9
         res["stages"], prev = [], 0
+        out = a.out or os.path.join(HERE, "results", time.strftime(
+            "%Y%m%d-%H%M%S-fleet.json", time.gmtime()))
         for i, size in enumerate(a.sizes):
             res["stages"].append(stage(a, c, url, a.pg_env, i, size, prev, end_ns, work))
             prev = size
-        res["seconds"] = round(time.monotonic() - t_start)
+            # what is measured so far, written at every size: a long run stopped keeps it
+            res["seconds"] = round(time.monotonic() - t_start)
+            with open(out, "w") as f:
+                json.dump(res, f, indent=1)
         print_tables(res)
-        out = a.out or os.path.join(HERE, "results", time.strftime(
-            "%Y%m%d-%H%M%S-fleet.json", time.gmtime()))
         with open(out, "w") as f:
             json.dump(res, f, indent=1)
         print("\nfleet: written %s (%d s)" % (out, res["seconds"]))
