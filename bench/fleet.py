@@ -148,7 +148,21 @@ def record(build, work, lock):
 
 def start_cluster(settings):
     import test_fleet  # noqa: E402 (needs tests/lib on the path)
-    c = test_fleet.Cluster()
+
+    class Cluster(test_fleet.Cluster):
+        """The tests' cluster, in /var/tmp under a name of the benchmark's own: a run lasts
+        long enough for a test's clean-up of /tmp/tg-pg-* to take it away."""
+
+        def __init__(self):
+            self.tls, self.port, self.private = False, 5432, None
+            self.dir = tempfile.mkdtemp(prefix="tg-fleet-bench-pg-", dir="/var/tmp")
+            try:
+                self.setup()
+            except BaseException:
+                self.close()
+                raise
+
+    c = Cluster()
     if settings:
         with open(os.path.join(c.data, "postgresql.conf"), "a") as f:
             f.write("".join("%s\n" % s for s in settings))
