@@ -250,6 +250,60 @@ static void test_http_body(void **state)
 	assert_null(tg_http_body("not json", "h", 1, "findings", 1));
 }
 
+/* A batch refused for what it holds is no outage; it is halved down to the one row refused. */
+static void test_refusal(void **state)
+{
+	unsigned n = TG_FORWARD_BATCH_ROWS, tries = 0;
+
+	(void)state;
+	assert_true(tg_forward_data_refusal("23514"));
+	assert_true(tg_forward_data_refusal("22P02"));
+	assert_true(tg_forward_data_refusal("23505"));
+	assert_false(tg_forward_data_refusal("53100")); /* disk full: an outage */
+	assert_false(tg_forward_data_refusal("57P01"));
+	assert_false(tg_forward_data_refusal("28P01"));
+	assert_false(tg_forward_data_refusal(""));
+	assert_false(tg_forward_data_refusal(NULL));
+	assert_false(tg_forward_data_refusal("2351"));
+	while ((n = tg_forward_halve(n)))
+		tries++;
+	assert_int_equal(tries, 9); /* 1000, 500, ..., 3, 1: ten batches find the row */
+	assert_int_equal(tg_forward_halve(2), 1);
+	assert_int_equal(tg_forward_halve(3), 1);
+	assert_int_equal(tg_forward_halve(1), 0);
+	assert_int_equal(tg_forward_halve(0), 0);
+}
+
+/* One outage, said once: the SQLSTATE, not the file PostgreSQL names, makes the reason. */
+static void test_failure_class(void **state)
+{
+	char a[256], b[256];
+
+	(void)state;
+	tg_forward_failure_class("cannot insert a batch of findings: could not extend file "
+				 "\"base/16384/t3_16500\": No space left on device [53100] (free "
+				 "space on the server's data disk)",
+				 a, sizeof(a));
+	tg_forward_failure_class("cannot insert a batch of findings: could not extend file "
+				 "\"base/16384/t3_16611\": No space left on device [53100] (free "
+				 "space on the server's data disk)",
+				 b, sizeof(b));
+	assert_string_equal(a, "[53100]");
+	assert_string_equal(a, b);
+	tg_forward_failure_class("cannot connect: password authentication failed for user "
+				 "\"tg\" [28P01]",
+				 b, sizeof(b));
+	assert_string_equal(b, "[28P01]");
+	/* without an SQLSTATE: the text before the first quoted name */
+	tg_forward_failure_class("cannot connect: database \"x\" does not exist", a, sizeof(a));
+	tg_forward_failure_class("cannot connect: database \"y\" does not exist", b, sizeof(b));
+	assert_string_equal(a, "cannot connect: database ");
+	assert_string_equal(a, b);
+	/* a bracket that is no SQLSTATE is text */
+	tg_forward_failure_class("the server said [oops]", a, sizeof(a));
+	assert_string_equal(a, "the server said [oops]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_copy_text),   cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_partitions),  cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_http_target), cmocka_unit_test(test_http_body),
+		cmocka_unit_test(test_refusal),	    cmocka_unit_test(test_failure_class),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,7 @@ static void test_forward(void **state)
 	s.user.forward_batches = 9;
 	s.user.forward_errors = 6;
 	s.user.forward_outages = 1;
+	s.user.forward_refused_rows = 3;
 	s.user.forward_gap_rows = 40;
 	s.user.forward_gaps = 2;
 	t = render(&s);
@@ -307,6 +308,7 @@ static void test_forward(void **state)
 	assert_line(t, "tmpguard_forward_batches_total 9");
 	assert_line(t, "tmpguard_forward_errors_total 6");
 	assert_line(t, "tmpguard_forward_outages_total 1");
+	assert_line(t, "tmpguard_forward_refused_rows_total 3");
 	assert_line(t, "tmpguard_forward_gap_rows_total 40");
 	assert_line(t, "tmpguard_forward_gaps_total 2");
 	assert_null(strstr(t, "tmpguard_http_output_"));

@@ -808,6 +808,37 @@ static void test_forward_marks(void **state)
 	tg_store_close(st);
 }
 
+/* Rows a target refused for what they hold: recorded once each; the table is made in place in
+ * a file that lacks it (written by a tmpguard before it). */
+static void test_forward_refused(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	struct tg_fwd_refused r[2] = {
+		{TG_FWD_FINDINGS, 5, "23514", "path /tmp/x is not allowed here"},
+		{TG_FWD_HEALTH, 9, "22P02", "invalid input syntax for type json"},
+	};
+	sqlite3 *db;
+
+	assert_int_equal(tg_store_forward_refused(st, "postgresql://u@h/db", r, 2), 0);
+	assert_int_equal(tg_store_forward_refused(st, "postgresql://u@h/db", r, 1), 0);
+	assert_int_equal(tg_store_forward_refused(st, "postgresql://u@h/db", r, 0), 0);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM forward_refused"), 2);
+	assert_int_equal(count_rows(f->db, "SELECT row_id FROM forward_refused WHERE stream = "
+					   "'findings' AND sqlstate = '23514' AND reason LIKE "
+					   "'%not allowed%'"),
+			 5);
+	tg_store_close(st);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE forward_refused", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store(f, 0, 0, 0);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM forward_refused"), 0);
+	tg_store_close(st);
+}
+
 /* Retention by age keeps what a known target has not committed. */
 static void test_retention_keeps_unforwarded(void **state)
 {
@@ -1202,6 +1233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_revs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_keeps_unforwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_limit_records_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unclean_session_after_sigkill, setup,

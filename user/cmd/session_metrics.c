@@ -55,6 +55,7 @@ void metrics_sync(struct session *s)
 		u.forward_batches = fs.batches;
 		u.forward_errors = fs.errors;
 		u.forward_outages = fs.outages;
+		u.forward_refused_rows = fs.refused_rows;
 		u.forward_gap_rows = st->evicted_unforwarded;
 		u.forward_gaps = st->forward_gaps;
 	}

@@ -207,11 +207,13 @@ int http_open(struct session *s)
 	return 0;
 }
 
-/* A forwarder's marks into the store, when they moved: written with its next batch. */
+/* A forwarder's marks into the store, when they moved, and the rows the target refused (the
+ * marks passed them), both written with its next batch. */
 static void marks_save(struct session *s, const char *target, int64_t saved[TG_FWD_NSTREAMS],
 		       const struct tg_forward_stats *fs)
 {
 	if (memcmp(fs->hwm, saved, sizeof(fs->hwm)) &&
+	    !tg_store_forward_refused(s->store, target, fs->refusals, fs->n_refusals) &&
 	    !tg_store_forwarded(s->store, target, fs->hwm))
 		memcpy(saved, fs->hwm, sizeof(fs->hwm));
 }
@@ -231,6 +233,8 @@ void store_tick(struct session *s)
 
 		tg_forward_stats(s->forward, &fs);
 		forward_save(s, &fs);
+		if (fs.n_refusals && !memcmp(fs.hwm, s->forward_saved, sizeof(fs.hwm)))
+			tg_forward_refusals_taken(s->forward, fs.n_refusals);
 	}
 	if (s->http) {
 		struct tg_forward_stats fs;
@@ -289,6 +293,13 @@ void store_close(struct session *s)
 		if (left)
 			fprintf(stderr, "%llu rows not sent yet stay in %s for the next start\n",
 				(unsigned long long)fs.backlog, s->opt.db_path);
+		if (fs.refused_rows)
+			fprintf(stderr,
+				"tmpguard: forward to %s: it refused %llu rows for what they hold "
+				"this session; they stay in %s (its forward_refused table lists "
+				"them)\n",
+				s->forward_target, (unsigned long long)fs.refused_rows,
+				s->opt.db_path);
 	}
 	if (s->store) {
 		const struct tg_store_stats *st = tg_store_stats(s->store);

@@ -405,6 +405,9 @@ struct tg_forward {
 	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
 	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
 	bool skip_said;			 /* rows without a Falco form: said once */
+	unsigned cur[TG_FWD_NSTREAMS];	 /* PostgreSQL: its batch now (halved on a refusal) */
+	char state[6];			 /* the SQLSTATE of the batch's failure, "" if none */
+	char reason[256];		 /* and the server's message */
 };
 
 static void logf_(struct tg_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -536,11 +539,49 @@ static bool unreachable(const char *e)
 	return false;
 }
 
+bool tg_forward_data_refusal(const char *sqlstate)
+{
+	return sqlstate && strlen(sqlstate) == 5 &&
+	       (!strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2));
+}
+
+/* The SQLSTATE in "... [XXXXX]" at err's end or before its " (hint)"; NULL without one. */
+static const char *sqlstate_of(const char *err, char state[6])
+{
+	for (const char *p = strchr(err, '['); p; p = strchr(p + 1, '[')) {
+		size_t n = strspn(p + 1, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+		if (n == 5 && p[6] == ']' && (!p[7] || !strncmp(p + 7, " (", 2))) {
+			memcpy(state, p + 1, 5);
+			state[5] = 0;
+			return state;
+		}
+	}
+	return NULL;
+}
+
+void tg_forward_failure_class(const char *err, char *out, size_t len)
+{
+	char state[6];
+
+	if (sqlstate_of(err, state))
+		snprintf(out, len, "[%s]", state);
+	else
+		snprintf(out, len, "%.*s", (int)strcspn(err, "\""), err);
+}
+
+unsigned tg_forward_halve(unsigned cur)
+{
+	return cur <= 1 ? 0 : cur / 2;
+}
+
 static void failed(struct tg_forward *f, const char *err)
 {
-	const char *cls = unreachable(err) ? "unreachable" : err;
+	char cls[sizeof(f->outage_class)] = "unreachable";
 	int64_t now = tg_clock_ns(CLOCK_MONOTONIC);
 
+	if (!unreachable(err))
+		tg_forward_failure_class(err, cls, sizeof(cls));
 	disconnect(f);
 	pthread_mutex_lock(&f->mu);
 	f->stats.errors++;
@@ -557,7 +598,7 @@ static void failed(struct tg_forward *f, const char *err)
 		      "after %lld s, doubling up to %lld s)",
 		      err, (long long)(f->backoff_min / 1000000000),
 		      (long long)(f->backoff_max / 1000000000));
-	} else if (strncmp(cls, f->outage_class, sizeof(f->outage_class) - 1)) {
+	} else if (strcmp(cls, f->outage_class)) {
 		logf_(f, "still failing, now: %s", err);
 	}
 	snprintf(f->outage_class, sizeof(f->outage_class), "%s", cls);
@@ -718,7 +759,7 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 	f->len = 0;
 	f->n_batch_days = 0;
 	sqlite3_bind_int64(s, 1, f->hwm[d->id]);
-	sqlite3_bind_int(s, 2, (int)f->batch);
+	sqlite3_bind_int(s, 2, (int)f->cur[d->id]);
 	if (sqlite3_bind_parameter_count(s) >= 3)
 		sqlite3_bind_text(s, 3, f->target, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -763,16 +804,90 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 	return rows;
 }
 
-/* One batch of d: copied, inserted, committed, then the mark moves on. The rows sent, or -1
- * with err set. */
-static int send_batch(struct tg_forward *f, const struct stream *d, char *err, size_t errlen)
+/* A statement of the batch failed: err says why; the SQLSTATE and the server's message are
+ * kept for telling a refusal of the rows (tg_forward_data_refusal()) from an outage. */
+static void batch_error(struct tg_forward *f, const PGresult *r, const char *what, char *err,
+			size_t errlen)
 {
-	int64_t last = f->hwm[d->id];
-	uint64_t inserted = 0;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	snprintf(f->state, sizeof(f->state), "%s", state ? state : "");
+	snprintf(f->reason, sizeof(f->reason), "%s", msg ? msg : "");
+	tg_pg_error(f->pg, r, what, err, errlen);
+}
+
+/* The COPY of f->buf into d's temporary table. 0, or -1 with err set. */
+static int copy_batch(struct tg_forward *f, const struct stream *d, char *err, size_t errlen)
+{
 	char sql[64];
 	PGresult *r;
-	int rows = read_batch(f, d, &last, err, errlen);
+	int ret = 0;
 
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", d->stage);
+	r = PQexec(f->pg, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		batch_error(f, r, "cannot copy a batch", err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(f->pg, f->buf, (int)f->len) != 1 || PQputCopyEnd(f->pg, NULL) != 1) {
+		batch_error(f, NULL, "cannot copy a batch", err, errlen);
+		return -1;
+	}
+	r = PQgetResult(f->pg);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		batch_error(f, r, "cannot copy a batch", err, errlen);
+		ret = -1;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(f->pg)))
+		PQclear(r);
+	return ret;
+}
+
+/* The rows copied, inserted and committed; how many the insert added in *inserted. 0, or -1
+ * with err set. */
+static int insert_batch(struct tg_forward *f, const struct stream *d, uint64_t *inserted, char *err,
+			size_t errlen)
+{
+	char what[64];
+	PGresult *r = PQexec(f->pg, d->insert);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(what, sizeof(what), "cannot insert a batch of %s",
+			 tg_fwd_stream_name(d->id));
+		batch_error(f, r, what, err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	*inserted = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	r = PQexec(f->pg, "COMMIT");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT")) {
+		batch_error(f, r, "cannot commit a batch", err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/*
+ * One batch of d: copied, inserted, committed, then the mark moves on. The rows sent, -1 with
+ * err set, or -2 when the server refused the rows for what they hold (f->state, f->reason; the
+ * transaction rolled back, the connection still good): *last is then the batch's last id.
+ */
+static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *last, char *err,
+		      size_t errlen)
+{
+	uint64_t inserted = 0;
+	int rows;
+
+	*last = f->hwm[d->id];
+	f->state[0] = 0;
+	rows = read_batch(f, d, last, err, errlen);
 	if (rows <= 0)
 		return rows;
 	for (size_t i = 0; i < f->n_batch_days; i++)
@@ -780,46 +895,12 @@ static int send_batch(struct tg_forward *f, const struct stream *d, char *err, s
 			return -1;
 	if (exec_ok(f, "BEGIN", "cannot begin a batch", err, errlen))
 		return -1;
-	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", d->stage);
-	r = PQexec(f->pg, sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		tg_pg_error(f->pg, r, "cannot copy a batch", err, errlen);
-		PQclear(r);
+	if (copy_batch(f, d, err, errlen) || insert_batch(f, d, &inserted, err, errlen)) {
+		if (tg_forward_data_refusal(f->state) &&
+		    !exec_ok(f, "ROLLBACK", "cannot roll a refused batch back", err, errlen))
+			return -2;
 		return -1;
 	}
-	PQclear(r);
-	if (PQputCopyData(f->pg, f->buf, (int)f->len) != 1 || PQputCopyEnd(f->pg, NULL) != 1) {
-		tg_pg_error(f->pg, NULL, "cannot copy a batch", err, errlen);
-		return -1;
-	}
-	r = PQgetResult(f->pg);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		tg_pg_error(f->pg, r, "cannot copy a batch", err, errlen);
-		PQclear(r);
-		while ((r = PQgetResult(f->pg)))
-			PQclear(r);
-		return -1;
-	}
-	PQclear(r);
-	while ((r = PQgetResult(f->pg)))
-		PQclear(r);
-	r = PQexec(f->pg, d->insert);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		snprintf(sql, sizeof(sql), "cannot insert a batch of %s",
-			 tg_fwd_stream_name(d->id));
-		tg_pg_error(f->pg, r, sql, err, errlen);
-		PQclear(r);
-		return -1;
-	}
-	inserted = strtoull(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	r = PQexec(f->pg, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT")) {
-		tg_pg_error(f->pg, r, "cannot commit a batch", err, errlen);
-		PQclear(r);
-		return -1;
-	}
-	PQclear(r);
 	pthread_mutex_lock(&f->mu);
 	f->stats.batches++;
 	f->stats.rows[d->id] += rows;
@@ -832,10 +913,83 @@ static int send_batch(struct tg_forward *f, const struct stream *d, char *err, s
 		pthread_mutex_unlock(&f->mu);
 		return rows;
 	}
-	f->hwm[d->id] = last;
-	f->stats.hwm[d->id] = last;
+	f->hwm[d->id] = *last;
+	f->stats.hwm[d->id] = *last;
 	pthread_mutex_unlock(&f->mu);
 	return rows;
+}
+
+/*
+ * A row the server refuses alone: published for the session to record (forward_refused), the
+ * mark moved past it, said once. False when the session has not recorded the earlier ones
+ * yet: the row waits for the next pass.
+ */
+static bool refuse_row(struct tg_forward *f, enum tg_fwd_stream id, int64_t row)
+{
+	struct tg_fwd_refused *r;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->stats.n_refusals == TG_FWD_REFUSALS_MAX) {
+		pthread_mutex_unlock(&f->mu);
+		return false;
+	}
+	r = &f->stats.refusals[f->stats.n_refusals++];
+	r->stream = id;
+	r->id = row;
+	snprintf(r->sqlstate, sizeof(r->sqlstate), "%s", f->state);
+	snprintf(r->reason, sizeof(r->reason), "%s", f->reason);
+	f->stats.refused_rows++;
+	f->hwm[id] = f->stats.hwm[id] = row;
+	pthread_mutex_unlock(&f->mu);
+	logf_(f,
+	      "refuses the %s row %lld for what it holds [%s]: %s; it is not sent again and "
+	      "the stream goes on past it; the row stays in the local store, recorded in its "
+	      "forward_refused table (tmpguard query --db FILE shows the row; sqlite3 FILE "
+	      "'SELECT * FROM forward_refused' the refusals): fix the server's constraint or "
+	      "trigger",
+	      tg_fwd_stream_name(id), (long long)row, f->state, f->reason);
+	return true;
+}
+
+void tg_forward_refusals_taken(struct tg_forward *f, unsigned n)
+{
+	pthread_mutex_lock(&f->mu);
+	if (n > f->stats.n_refusals)
+		n = f->stats.n_refusals;
+	memmove(f->stats.refusals, f->stats.refusals + n,
+		(f->stats.n_refusals - n) * sizeof(f->stats.refusals[0]));
+	f->stats.n_refusals -= n;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/*
+ * PostgreSQL, the next batch of d. A batch the server refuses for what it holds (SQLSTATE
+ * class 22 or 23) is no outage: the same rows go again in halves down to one row, which is
+ * then refused (refuse_row()); a good batch restores the full size. The rows sent (a refused
+ * row counts as one, so that the stream goes on), 0 when none is left or the refused row
+ * must wait, or -1 with err set.
+ */
+static int send_pg(struct tg_forward *f, const struct stream *d, char *err, size_t errlen)
+{
+	for (;;) {
+		int64_t last;
+		int n = send_batch(f, d, &last, err, errlen);
+
+		if (n != -2) {
+			if (n > 0)
+				f->cur[d->id] = f->batch;
+			return n;
+		}
+		if (!tg_forward_halve(f->cur[d->id])) {
+			if (!refuse_row(f, d->id, last))
+				return 0;
+			f->cur[d->id] = f->batch;
+			return 1;
+		}
+		f->cur[d->id] = tg_forward_halve(f->cur[d->id]);
+		if (out_of_time(f))
+			return 0;
+	}
 }
 
 /* A row without a Falco form (stored before an HTTP target was known): passed over, said once. */
@@ -959,13 +1113,13 @@ static int send_all(struct tg_forward *f, char *err, size_t errlen)
 			if (out_of_time(f))
 				return 0;
 			n = f->kind == TG_FORWARD_HTTP ? post_batch(f, i, err, errlen)
-						       : send_batch(f, &streams[i], err, errlen);
+						       : send_pg(f, &streams[i], err, errlen);
 			if (n < 0)
 				return -1;
 			/* A long catch-up keeps the backlog it reports current. */
 			if (n && tg_clock_ns(CLOCK_MONOTONIC) - f->counted_at >= TG_FORWARD_POLL_NS)
 				count_backlog(f);
-		} while (n == (int)f->batch);
+		} while (f->kind == TG_FORWARD_HTTP ? n == (int)f->batch : n > 0);
 	}
 	return f->kind == TG_FORWARD_HTTP ? 0 : ensure_ahead(f, err, errlen);
 }
@@ -1104,6 +1258,8 @@ struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, 
 	f->day_checked = INT64_MIN;
 	if (forget && *forget)
 		f->forget_every = (unsigned)strtoul(forget, NULL, 10);
+	for (int i = 0; i < TG_FWD_NSTREAMS; i++)
+		f->cur[i] = f->batch;
 	memcpy(f->hwm, o->hwm, sizeof(f->hwm));
 	memcpy(f->stats.hwm, o->hwm, sizeof(f->hwm));
 	opts = f->kind == TG_FORWARD_PG ? PQconninfoParse(f->url, NULL) : NULL;

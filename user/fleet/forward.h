@@ -18,6 +18,11 @@
  * in the store and the forwarder retries after 1 s, doubling to 30 s; it says so once when the
  * outage starts and once when it ends, with how long it lasted and how many rows waited.
  *
+ * A batch the server refuses for what it holds (SQLSTATE class 22 or 23: a constraint or
+ * trigger there) is no outage: the same rows go again in halves down to one row; a row refused
+ * alone is published (stats' refusals) for the session to record in forward_refused, said
+ * once, counted, and the mark moves past it; the next good batch is full size again.
+ *
  * An HTTP target shares all of this (the spool, the marks, the backoff, the stop's flush, the
  * gaps retention records): it posts findings, loss windows and health records, each row's
  * Falco form (the store's falco column) as one POST, in id order, and its mark moves on after
@@ -65,6 +70,8 @@ struct tg_forward_opts {
 	FILE *log;				/* "tmpguard: forward to ...: ..." */
 };
 
+#define TG_FWD_REFUSALS_MAX 8 /* refused rows published, waiting for the session to record */
+
 struct tg_forward_stats {
 	bool up;			   /* the last attempt worked */
 	int64_t hwm[TG_FWD_NSTREAMS];	   /* everything up to here is committed there */
@@ -73,6 +80,11 @@ struct tg_forward_stats {
 	uint64_t batches, errors, outages; /* HTTP: a batch is a post */
 	uint64_t refused;		   /* HTTP: answers refusing a post (3xx, 4xx) */
 	uint64_t skipped;		   /* HTTP: rows without a Falco form, not posted */
+	uint64_t refused_rows;		   /* PostgreSQL: rows refused for what they hold */
+	/* Of them, those the session has yet to record (tg_store_forward_refused()), oldest
+	 * first: the marks above already passed them. */
+	struct tg_fwd_refused refusals[TG_FWD_REFUSALS_MAX];
+	unsigned n_refusals;
 	uint64_t backlog; /* findings, losses, health records and gaps the target lacks */
 	int64_t lag_ns;	  /* how old (event time) the oldest of them is; 0 without backlog */
 };
@@ -99,10 +111,26 @@ void tg_forward_password_free(char *pw);
  * (backslash, tab, newline, carriage return and the other C escapes). -1 on ENOMEM. */
 int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s);
 
+/* Pure: true for an SQLSTATE of class 22 (data exception) or 23 (integrity constraint
+ * violation): the server refuses the rows for what they hold, not for being away. */
+bool tg_forward_data_refusal(const char *sqlstate);
+/*
+ * Pure: what a failure is about, for saying it once per outage: the SQLSTATE of an error
+ * ending "... [XXXXX]" or "... [XXXXX] (hint)" (so a message naming a new file at each attempt
+ * is one failure), else the text before its first quote. Into out (len bytes).
+ */
+void tg_forward_failure_class(const char *err, char *out, size_t len);
+/* Pure: the next batch size after a batch of cur rows failed with a data refusal (halved,
+ * at least 1); 0 when cur was 1 already (that row is refused). */
+unsigned tg_forward_halve(unsigned cur);
+
 /* Opens the store for reading and starts the thread. NULL, with err set, on failure. */
 struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, size_t errlen);
 /* A copy of the current counters and marks (thread-safe). */
 void tg_forward_stats(struct tg_forward *f, struct tg_forward_stats *out);
+/* The session recorded the first n of the refusals its last tg_forward_stats() copy held:
+ * they leave the list, making room for more. */
+void tg_forward_refusals_taken(struct tg_forward *f, unsigned n);
 /*
  * Stops the thread: it sends what is left for up to flush_ns, then ends; the final counters
  * and marks go to *out. A thread stuck in the server past that is cancelled (PQcancel), then

@@ -614,7 +614,7 @@ struct tg_store *tg_store_open(const char *path, const struct tg_store_opts *o, 
 		if (v < 0 || (v == 1 && migrate_v1(st, err, errlen)))
 			goto fail;
 	}
-	if (add_falco_columns(st))
+	if (add_falco_columns(st) || exec(st, TG_STORE_SCHEMA_REFUSED))
 		goto sqlfail;
 	st->falco = http_target_known(st->db);
 	st->rev = query_int(st->db, "SELECT max(COALESCE((SELECT CAST(value AS INTEGER) FROM meta "
@@ -1287,6 +1287,43 @@ int tg_store_forwarded(struct tg_store *st, const char *target, const int64_t hw
 		logf_(st, "database %s: cannot record how far %s has the rows: %s", st->path,
 		      target, sqlite3_errmsg(st->db));
 	sqlite3_finalize(u);
+	if (!ret)
+		row_added(st);
+	return ret;
+}
+
+int tg_store_forward_refused(struct tg_store *st, const char *target,
+			     const struct tg_fwd_refused *r, unsigned n)
+{
+	sqlite3_stmt *ins;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	if (begin_tx(st))
+		return -1;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR IGNORE INTO forward_refused(target, stream, row_id, "
+			       "sqlstate, reason, time_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		logf_(st, "database %s: cannot record the rows %s refused: %s", st->path, target,
+		      sqlite3_errmsg(st->db));
+		return -1;
+	}
+	for (unsigned i = 0; i < n && !ret; i++) {
+		sqlite3_bind_text(ins, 1, target, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, tg_fwd_stream_name(r[i].stream), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, r[i].id);
+		sqlite3_bind_text(ins, 4, r[i].sqlstate, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 5, r[i].reason, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 6, st->now_ns);
+		if (step_done(ins) != SQLITE_OK)
+			ret = -1;
+	}
+	if (ret)
+		logf_(st, "database %s: cannot record the rows %s refused: %s", st->path, target,
+		      sqlite3_errmsg(st->db));
+	sqlite3_finalize(ins);
 	if (!ret)
 		row_added(st);
 	return ret;

@@ -129,6 +129,18 @@ int tg_store_forward_target(struct tg_store *st, const char *target, int64_t hwm
  * lowering a mark). 0 or -1 (logged). */
 int tg_store_forwarded(struct tg_store *st, const char *target, const int64_t hwm[TG_FWD_NSTREAMS]);
 
+/* A row a target refused for what it holds (forward.h): its stream, id, SQLSTATE, message. */
+struct tg_fwd_refused {
+	enum tg_fwd_stream stream;
+	int64_t id;
+	char sqlstate[6];
+	char reason[256];
+};
+/* Records n refused rows of target in forward_refused, with the open batch (each row once:
+ * recording one again changes nothing). 0 or -1 (logged). */
+int tg_store_forward_refused(struct tg_store *st, const char *target,
+			     const struct tg_fwd_refused *r, unsigned n);
+
 const struct tg_store_stats *tg_store_stats(const struct tg_store *st);
 sqlite3 *tg_store_db(struct tg_store *st);
 /* The session row this store writes, 0 before tg_store_begin(). */

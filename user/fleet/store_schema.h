@@ -118,4 +118,22 @@
 	"  time_ns INTEGER NOT NULL);\n" /* when they were evicted */                              \
 	"CREATE INDEX IF NOT EXISTS forward_gaps_target ON forward_gaps(target, id);\n"
 
+/*
+ * Rows a target refused for what they hold (PostgreSQL's SQLSTATE class 22 or 23: a CHECK
+ * constraint or trigger on the server), each once: the mark went past them, so retention treats
+ * them as forwarded; they are no forward gap (they exist here). Made in place at each open
+ * (IF NOT EXISTS): an older tmpguard opens the file as before and ignores the table, so this is
+ * no new schema version.
+ */
+#define TG_STORE_SCHEMA_REFUSED                                                                    \
+	"CREATE TABLE IF NOT EXISTS forward_refused(\n"                                            \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  target TEXT NOT NULL,\n"                                                                \
+	"  stream TEXT NOT NULL,\n"    /* findings, losses, health, sessions, gaps */              \
+	"  row_id INTEGER NOT NULL,\n" /* its id in that table (rev for sessions) */               \
+	"  sqlstate TEXT NOT NULL,\n"                                                              \
+	"  reason TEXT NOT NULL,\n" /* the server's message */                                     \
+	"  time_ns INTEGER NOT NULL,\n"                                                            \
+	"  UNIQUE (target, stream, row_id));\n"
+
 #endif

@@ -140,6 +140,10 @@ static void render_forward(const struct tg_metrics_user *u, FILE *out)
 	fam_begin(&f, out, "tmpguard_forward_outages", COUNTER,
 		  "Times forwarding started failing (each logged once, and again at recovery).");
 	put_u64(&f, NULL, u->forward_outages);
+	fam_begin(&f, out, "tmpguard_forward_refused_rows", COUNTER,
+		  "Rows the fleet store refused for what they hold (a constraint or trigger there, "
+		  "SQLSTATE class 22 or 23): passed over, kept locally in forward_refused.");
+	put_u64(&f, NULL, u->forward_refused_rows);
 	fam_begin(&f, out, "tmpguard_forward_gap_rows", COUNTER,
 		  "Findings the local store's size limit evicted before the fleet store had them: "
 		  "lost to the fleet, each recorded in a forward gap.");

@@ -48,6 +48,7 @@ struct tg_metrics_user {
 	int64_t forward_lag_ns;
 	uint64_t forward_rows[TG_METRICS_FWD_STREAMS]; /* by enum tg_fwd_stream */
 	uint64_t forward_duplicates, forward_batches, forward_errors, forward_outages;
+	uint64_t forward_refused_rows; /* rows the fleet store refused for what they hold */
 	uint64_t forward_gap_rows, forward_gaps;
 	/* posting to an event router (--http-output; absent when off), forward.h's counters */
 	struct tg_metrics_http {
