@@ -84,8 +84,9 @@ static void test_sql(void **state)
 	tg_query_init(&q);
 	assert_int_equal(tg_query_pg_sql(&q, &s), 0);
 	assert_int_equal(s.n, 0);
+	/* led by the indexed time (time_ns to the microsecond: the same order) */
 	assert_string_equal(s.sql, "SELECT body, time_ns FROM tmpguard.findings WHERE true ORDER "
-				   "BY time_ns, host_id COLLATE \"C\", session_key, seq");
+				   "BY time, time_ns, host_id COLLATE \"C\", session_key, seq");
 	tg_query_pg_sql_free(&s);
 
 	q.has_since = q.has_until = true;
@@ -112,8 +113,9 @@ static void test_sql(void **state)
 			       "tmpguard.sessions WHERE host = ANY (ARRAY[$6::text,$7::text])) || "
 			       "ARRAY[$6::text,$7::text])"));
 	assert_string_equal(s.values[6], "db-1:0123");
-	assert_true(has(s.sql, "LIMIT $8::bigint) t ORDER BY time_ns, host_id COLLATE \"C\", "
-			       "session_key, seq"));
+	assert_true(has(s.sql, "ORDER BY time DESC, time_ns DESC, host_id COLLATE \"C\" DESC, "
+			       "session_key DESC, seq DESC LIMIT $8::bigint) t ORDER BY time_ns, "
+			       "host_id COLLATE \"C\", session_key, seq"));
 	assert_int_equal(s.n, 8);
 	/* no value is ever spliced into the SQL */
 	assert_false(has(s.sql, "python3"));
