@@ -143,32 +143,41 @@ static int where(const struct pgload *l, struct conds *w, const char *lo_col, co
 	return fclose(m) ? -ENOMEM : 0;
 }
 
-/* Every session (of the hosts asked for): the period is known only once they are. */
-static int read_sessions(struct pgload *l)
+/* The rows of sql (a format with one %s: " AND <--host condition>"), all at once. */
+static int select_hosts(struct pgload *l, const char *sql_fmt, const char *what, PGresult **res)
 {
 	struct conds w = {0};
-	PGresult *res;
 	char *sql = NULL;
 	int e = where(l, &w, NULL, NULL, false);
 
-	if (e ||
-	    asprintf(&sql,
-		     "SELECT host_id, session_key, started_ns, ended_ns, last_commit_ns, clean, "
-		     "body, summary FROM tmpguard.sessions WHERE true%s ORDER BY host_id "
-		     "COLLATE \"C\", started_ns, session_key",
-		     w.sql) < 0) {
+	if (e || asprintf(&sql, sql_fmt, w.sql) < 0) {
 		free(w.sql);
 		snprintf(l->err, l->errlen, "out of memory");
 		return -ENOMEM;
 	}
-	res = PQexecParams(l->c, sql, w.n, NULL, w.values, NULL, NULL, 0);
+	*res = PQexecParams(l->c, sql, w.n, NULL, w.values, NULL, NULL, 0);
 	free(sql);
 	free(w.sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		e = fail(l, res, "cannot read its sessions");
-		PQclear(res);
-		return e;
+	if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
+		e = fail(l, *res, what);
+		PQclear(*res);
+		*res = NULL;
 	}
+	return e;
+}
+
+/* Every session (of the hosts asked for): the period is known only once they are. */
+static int read_sessions(struct pgload *l)
+{
+	PGresult *res;
+	int e = select_hosts(l,
+			     "SELECT host_id, session_key, started_ns, ended_ns, last_commit_ns, "
+			     "clean, body, summary FROM tmpguard.sessions WHERE true%s ORDER BY "
+			     "host_id COLLATE \"C\", started_ns, session_key",
+			     "cannot read its sessions", &res);
+
+	if (e)
+		return e;
 	l->map = calloc((size_t)PQntuples(res) + 1, sizeof(*l->map));
 	for (int i = 0; l->map && i < PQntuples(res); i++) {
 		long s = tg_rpt_db_session(l->r, (uint64_t)i + 1, PQgetvalue(res, i, 6),
@@ -233,8 +242,15 @@ static int read_rows(struct pgload *l, const char *table, const char *lo_col, co
 	return e;
 }
 
-/* timestamptz -> ns since the epoch (the server keeps microseconds). */
-#define PG_NS(col) "(extract(epoch FROM " col ") * 1000000)::bigint * 1000"
+/* Their times: timestamptz (microseconds) to ns since the epoch. */
+static const char q_gaps[] =
+	"SELECT g.host_id, (SELECT s.host FROM tmpguard.sessions s WHERE s.host_id = g.host_id "
+	"ORDER BY s.started_ns DESC LIMIT 1), g.stream, g.session_key, g.first_seq, g.last_seq, "
+	"g.evicted, (extract(epoch FROM g.from_time) * 1000000)::bigint * 1000, "
+	"(extract(epoch FROM g.to_time) * 1000000)::bigint * 1000, "
+	"(extract(epoch FROM g.time) * 1000000)::bigint * 1000 FROM tmpguard.forward_gaps g "
+	"WHERE true%s ORDER BY g.host_id COLLATE \"C\", g.time, g.stream, g.session_key, "
+	"g.first_seq";
 
 /*
  * The forward gaps the hosts recorded (rows their size limit evicted before this store had
@@ -242,47 +258,11 @@ static int read_rows(struct pgload *l, const char *table, const char *lo_col, co
  */
 static int read_gaps(struct pgload *l)
 {
-	struct conds w = {0};
 	PGresult *res;
-	char *sql = NULL;
-	int e = where(l, &w, NULL, NULL, false);
+	int e = select_hosts(l, q_gaps, "cannot read its forward gaps", &res);
 
-	if (e ||
-	    asprintf(
-		    &sql,
-		    "SELECT g.host_id, (SELECT s.host FROM tmpguard.sessions s WHERE "
-		    "s.host_id = g.host_id ORDER BY s.started_ns DESC LIMIT 1), g.stream, "
-		    "g.session_key, g.first_seq, g.last_seq, g.evicted, " PG_NS(
-			    "g.from_time") ", " PG_NS("g.to_time") ", " PG_NS("g.time") " "
-											"FROM "
-											"tmpguard."
-											"forward_"
-											"gaps g "
-											"WHERE "
-											"true%s "
-											"ORDER BY "
-											"g.host_id "
-											"COLLATE "
-											"\"C\", "
-											"g.time, "
-											"g.stream, "
-											"g.session_"
-											"key, "
-											"g.first_"
-											"seq",
-		    w.sql) < 0) {
-		free(w.sql);
-		snprintf(l->err, l->errlen, "out of memory");
-		return -ENOMEM;
-	}
-	res = PQexecParams(l->c, sql, w.n, NULL, w.values, NULL, NULL, 0);
-	free(sql);
-	free(w.sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		e = fail(l, res, "cannot read its forward gaps");
-		PQclear(res);
+	if (e)
 		return e;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct tg_rpt_gap_row g = {
 			.host = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
