@@ -504,53 +504,59 @@ class FleetErrors(FleetCase):
         self.pg("INSERT INTO tmpguard.schema_migrations(version, tmpguard) VALUES (99, 'x')")
         h = self.run_host("fleet-err-schema")
         self.assertIn("the fleet database has tmpguard schema version 99, newer than this "
-                      "tmpguard's 2: upgrade tmpguard on this host", h.text())
+                      "tmpguard's 3: upgrade tmpguard on this host", h.text())
         self.assertGreater(len(local_findings(h.db)), len(self.pg_findings(h.name)))
         # once it is fixed, the waiting rows go
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 99")
         self.run_host("fleet-err-schema", secs=0.1)
         self.assertExactlyOnce(h)
 
-    def test_schema_1_is_migrated_to_2(self):
+    def test_schema_1_is_migrated_to_3(self):
         """A fleet database at schema version 1 (as the first fleet build left it: no
-        (host_id, path, time) index, bodies compressed with pglz) is brought to version 2 by
-        the next host that connects, without losing or repeating a row."""
+        (host_id, path, time) index, bodies compressed with pglz and moved out of line) is
+        brought to version 3 by the next host that connects, without losing or repeating a
+        row."""
+        def body(col):
+            return self.pg("SELECT DISTINCT a.%s FROM pg_attribute a JOIN pg_class c ON "
+                           "c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE n.nspname = 'tmpguard' AND c.relname LIKE 'findings%%' AND "
+                           "c.relkind IN ('r', 'p') AND a.attname = 'body'" % col)
+
         def state():
             return (self.pg("SELECT max(version) FROM tmpguard.schema_migrations"),
                     self.pg("SELECT count(*) FROM pg_indexes WHERE schemaname = 'tmpguard' "
                             "AND indexdef LIKE '%(host_id, path, \"time\")%'"),
-                    self.pg("SELECT DISTINCT a.attcompression FROM pg_attribute a JOIN "
-                            "pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
-                            "c.relnamespace WHERE n.nspname = 'tmpguard' AND c.relname LIKE "
-                            "'findings%' AND c.relkind IN ('r', 'p') AND a.attname = 'body'"))
+                    body("attcompression"), body("attstorage"))
 
         first = self.run_host("fleet-migrate")
         self.assertExactlyOnce(first)
-        version, indexes, compression = state()
-        self.assertEqual(version, [["2"]])
+        version, indexes, compression, storage = state()
+        self.assertEqual(version, [["3"]])
         partitions = int(self.pg("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                  "'tmpguard.findings'::regclass")[0][0])
         self.assertEqual(int(indexes[0][0]), partitions + 1)  # the parent's and each one's
         self.assertEqual(compression, [["l"]])  # Debian's PostgreSQL 15 has lz4
+        self.assertEqual(storage, [["m"]])  # the parent's and the partitions made after it
         # back to version 1
         self.pg("DROP INDEX tmpguard.findings_host_path")
         self.pg("DO $$ DECLARE p record; BEGIN FOR p IN SELECT c.relname FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'tmpguard' "
                 "AND c.relname LIKE 'findings%' AND c.relkind IN ('r', 'p') LOOP EXECUTE "
-                "format('ALTER TABLE tmpguard.%I ALTER COLUMN body SET COMPRESSION pglz', "
-                "p.relname); END LOOP; END $$")
-        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 2")
+                "format('ALTER TABLE ONLY tmpguard.%I ALTER COLUMN body SET COMPRESSION pglz, "
+                "ALTER COLUMN body SET STORAGE EXTENDED', p.relname); END LOOP; END $$")
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3)")
         self.assertEqual(state()[0], [["1"]])
-        self.assertEqual(state()[2], [["p"]])
+        self.assertEqual(state()[2:], ([["p"]], [["x"]]))
         h = self.run_host("fleet-migrate")
         self.assertExactlyOnce(h)
-        version, indexes, compression = state()
-        self.assertEqual(version, [["2"]])
+        version, indexes, compression, storage = state()
+        self.assertEqual(version, [["3"]])
         self.assertEqual(int(indexes[0][0]), partitions + 1)
         self.assertEqual(compression, [["l"]])
+        self.assertEqual(storage, [["m"]])  # the existing partitions too
         self.assertEqual(self.pg("SELECT version, tmpguard IS NOT NULL FROM "
                                  "tmpguard.schema_migrations ORDER BY 1"),
-                         [["1", "t"], ["2", "t"]])
+                         [["1", "t"], ["2", "t"], ["3", "t"]])
 
     def test_partitions_and_retention(self):
         h = self.run_host("fleet-part")
