@@ -544,6 +544,7 @@ class FleetErrors(FleetCase):
                 "AND c.relname LIKE 'findings%' AND c.relkind IN ('r', 'p') LOOP EXECUTE "
                 "format('ALTER TABLE ONLY tmpguard.%I ALTER COLUMN body SET COMPRESSION pglz, "
                 "ALTER COLUMN body SET STORAGE EXTENDED', p.relname); END LOOP; END $$")
+        self.pg("DROP INDEX tmpguard.sessions_host")
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3)")
         self.assertEqual(state()[0], [["1"]])
         self.assertEqual(state()[2:], ([["p"]], [["x"]]))
@@ -554,6 +555,9 @@ class FleetErrors(FleetCase):
         self.assertEqual(int(indexes[0][0]), partitions + 1)
         self.assertEqual(compression, [["l"]])
         self.assertEqual(storage, [["m"]])  # the existing partitions too
+        self.assertEqual(self.pg("SELECT indexdef FROM pg_indexes WHERE schemaname = "
+                                 "'tmpguard' AND indexname = 'sessions_host'"),
+                         [["CREATE INDEX sessions_host ON tmpguard.sessions USING btree (host)"]])
         self.assertEqual(self.pg("SELECT version, tmpguard IS NOT NULL FROM "
                                  "tmpguard.schema_migrations ORDER BY 1"),
                          [["1", "t"], ["2", "t"], ["3", "t"]])

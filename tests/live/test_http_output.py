@@ -306,6 +306,48 @@ class HttpOutage(HttpCase):
         self.assertEqual(len(re.findall(r"answered HTTP 500 \(\"go away: 500\"\)", err)), 1, err)
         self.assertEqual(len(re.findall(r"working again after", err)), 1, err)
 
+    def test_evicted_before_posted_is_posted_as_a_gap(self):
+        """The receiver away while the store fills, then a size limit at the next start: the
+        findings evicted unposted are a forward gap of this target, and the receiver, back,
+        gets it as a Falco Warning with the count and ids, besides every finding still kept."""
+        r = self.receiver()
+        url = "http://127.0.0.1:%d/" % r.port
+        r.stop()
+        first = Tg(self, url, 6, gap=0.003)
+        self.assertEqual(first.wait(), 0, first.text())
+        self.assertEqual(r.posts, [])
+        self.assertGreater(os.path.getsize(first.db), 1 << 20, "not enough findings to evict")
+        r.start()
+        t = Tg(self, url, 0.1, opts=["--db-max-size", "1"])
+        self.assertEqual(t.wait(), 0, t.text())
+        self.assertIn("recorded as a forward gap", t.text())
+        con = sqlite3.connect("file:%s?mode=ro" % t.db, uri=True)
+        gaps = con.execute("SELECT id, stream, first_id, last_id, evicted FROM forward_gaps "
+                           "WHERE target = ? ORDER BY id", (url,)).fetchall()
+        con.close()
+        self.assertTrue(gaps, "the size limit recorded no forward gap\n" + t.text())
+        local, keys = self.assertAllArrived(t, r)
+        events = r.events()
+        self.assertFalco(events, local)
+        posted = [e for e in events if e["output_fields"]["tmpguard.stream"] == "gaps"]
+        self.assertEqual([e["output_fields"]["tmpguard.seq"] for e in posted],
+                         [g[0] for g in gaps])
+        for e, (_, stream, lo, hi, n) in zip(posted, gaps):
+            f = e["output_fields"]
+            self.assertEqual((e["rule"], e["priority"], e["hostname"]),
+                             ("tmpguard forward gap", "Warning", socket.gethostname()))
+            self.assertEqual((f["tmpguard.gap_stream"], f["tmpguard.evicted"],
+                              f["tmpguard.target"]), (stream, n, url))
+            self.assertIn("%d %s of" % (n, stream), e["output"])
+            self.assertIn("(ids %d-%d," % (lo, hi), e["output"])
+            self.assertRegex(f["tmpguard.gap_from"], r"^\d{4}-\d\d-\d\dT")
+        # posted once: a third start posts nothing again
+        before = len(r.posts)
+        t3 = Tg(self, url, 0.1)
+        self.assertEqual(t3.wait(), 0, t3.text())
+        again = [e for e in r.events()[before:] if e["output_fields"]["tmpguard.stream"] == "gaps"]
+        self.assertEqual(again, [])
+
     def test_refusing_answer_stops_and_waits(self):
         """A 400 (the receiver refuses the event): the stream waits at that row, said once
         with the answer; nothing is skipped, and the rows stay for the next start."""

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include "forward.h"
 #include "http_post.h"
@@ -353,7 +354,9 @@ static const char *const backlog_sql[TG_FWD_NSTREAMS] = {
 /*
  * What an HTTP target reads: each row's id, its session's host id and key, and its Falco form;
  * NULL: the stream is not posted (sessions change and are sent again, which posts cannot
- * express; a forward gap has no Falco form).
+ * express). A forward gap of this target has no stored Falco form: its event is made from the
+ * row (gap_event(), columns 4 on); its session may have gone by age, so its hostname may be
+ * the host id.
  */
 static const char *const http_select[TG_FWD_NSTREAMS] = {
 	[TG_FWD_FINDINGS] = "SELECT f.id, COALESCE(s.host_id, s.host), s.key, f.falco FROM "
@@ -365,6 +368,11 @@ static const char *const http_select[TG_FWD_NSTREAMS] = {
 	[TG_FWD_HEALTH] = "SELECT h.id, COALESCE(s.host_id, s.host), s.key, h.falco FROM health "
 			  "h JOIN sessions s ON s.id = h.session WHERE h.id > ?1 ORDER BY h.id "
 			  "LIMIT ?2",
+	[TG_FWD_GAPS] = "SELECT g.id, COALESCE(g.host_id, s.host_id, s.host, ''), g.session_key, "
+			"NULL, COALESCE(s.host, g.host_id, ''), g.stream, g.evicted, g.first_id, "
+			"g.last_id, g.from_ns, g.to_ns, g.time_ns FROM forward_gaps g LEFT JOIN "
+			"sessions s ON s.key = g.session_key WHERE g.target = ?3 AND g.id > ?1 "
+			"ORDER BY g.id LIMIT ?2",
 };
 
 /* ---- the forwarder ---- */
@@ -1010,11 +1018,67 @@ static void skipped(struct tg_forward *f, enum tg_fwd_stream id)
 	      tg_fwd_stream_name(id));
 }
 
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+/*
+ * The Falco event of a forward gap row (http_select[TG_FWD_GAPS]): rows this target never had,
+ * evicted by the store's size limit while it was away; a Warning, in the shape of the losses'
+ * (falco.h), so that the receiver's side learns what it will never get. A new string, or NULL.
+ */
+static char *gap_event(const struct tg_forward *f, sqlite3_stmt *s)
+{
+	const char *host = (const char *)sqlite3_column_text(s, 4);
+	const char *what = (const char *)sqlite3_column_text(s, 5);
+	long long n = sqlite3_column_int64(s, 6);
+	int64_t t_ns = sqlite3_column_int64(s, 11);
+	char t[64], from[64], to[64], *out = NULL, *text = NULL;
+	json_object *o, *fl, *tags;
+
+	tg_format_time(t_ns, t, sizeof(t));
+	tg_format_time(sqlite3_column_int64(s, 9), from, sizeof(from));
+	tg_format_time(sqlite3_column_int64(s, 10), to, sizeof(to));
+	if (asprintf(&out,
+		     "%s: Warning tmpguard forward gap: %lld %s of %s (ids %lld-%lld, from %s to "
+		     "%s) "
+		     "were evicted from its local store by its size limit before they were posted "
+		     "to %s: they will not arrive",
+		     t, n, what, host, (long long)sqlite3_column_int64(s, 7),
+		     (long long)sqlite3_column_int64(s, 8), from, to, f->target) < 0)
+		return NULL;
+	o = json_object_new_object();
+	fl = json_object_new_object();
+	tags = json_object_new_array();
+	add_str(o, "output", out);
+	add_str(o, "priority", "Warning");
+	add_str(o, "rule", "tmpguard forward gap");
+	add_str(o, "time", t);
+	add_str(o, "source", "tmpguard");
+	add_str(o, "hostname", host);
+	json_object_array_add(tags, json_object_new_string("tmpguard"));
+	json_object_object_add(o, "tags", tags);
+	json_object_object_add(fl, "evt.time", json_object_new_int64(t_ns));
+	add_str(fl, "tmpguard.gap_stream", what);
+	json_object_object_add(fl, "tmpguard.evicted", json_object_new_int64(n));
+	add_str(fl, "tmpguard.gap_from", from);
+	add_str(fl, "tmpguard.gap_to", to);
+	add_str(fl, "tmpguard.target", f->target);
+	json_object_object_add(o, "output_fields", fl);
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	free(out);
+	return text;
+}
+
 /* One row posted; its mark moves on once the receiver answered 2xx. 0, or -1 with err. */
 static int post_row(struct tg_forward *f, enum tg_fwd_stream id, sqlite3_stmt *s, bool quick,
 		    char *err, size_t errlen)
 {
-	const char *falco = (const char *)sqlite3_column_text(s, 3);
+	char *made = id == TG_FWD_GAPS ? gap_event(f, s) : NULL;
+	const char *falco = made ? made : (const char *)sqlite3_column_text(s, 3);
 	char *body;
 	long status;
 	bool refused;
@@ -1027,6 +1091,7 @@ static int post_row(struct tg_forward *f, enum tg_fwd_stream id, sqlite3_stmt *s
 	body = tg_http_body(falco, (const char *)sqlite3_column_text(s, 1),
 			    sqlite3_column_int64(s, 2), tg_fwd_stream_name(id),
 			    sqlite3_column_int64(s, 0));
+	free(made);
 	if (!body) {
 		snprintf(err, errlen, "the %s row %lld's Falco form is not a Falco event",
 			 tg_fwd_stream_name(id), (long long)sqlite3_column_int64(s, 0));
@@ -1051,17 +1116,15 @@ static int post_row(struct tg_forward *f, enum tg_fwd_stream id, sqlite3_stmt *s
 }
 
 /*
- * HTTP, a stream that is not posted (sessions, gaps): the target wants none of it, so its
+ * HTTP, a stream that is not posted (sessions): the target wants none of it, so its
  * mark follows the store's last row, and retention, which keeps what a known target lacks,
  * does not keep these rows for it.
  */
 static void pass_stream(struct tg_forward *f, enum tg_fwd_stream id)
 {
 	sqlite3_stmt *s;
-	const char *sql = id == TG_FWD_SESSIONS ? "SELECT COALESCE(max(rev), 0) FROM sessions"
-						: "SELECT COALESCE(max(id), 0) FROM forward_gaps";
-
-	if (sqlite3_prepare_v2(f->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(f->db, "SELECT COALESCE(max(rev), 0) FROM sessions", -1, &s, NULL) !=
+	    SQLITE_OK)
 		return;
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > f->hwm[id]) {
 		pthread_mutex_lock(&f->mu);
@@ -1085,6 +1148,8 @@ static int post_batch(struct tg_forward *f, enum tg_fwd_stream id, char *err, si
 	}
 	sqlite3_bind_int64(s, 1, f->hwm[id]);
 	sqlite3_bind_int(s, 2, (int)f->batch);
+	if (id == TG_FWD_GAPS)
+		sqlite3_bind_text(s, 3, f->target, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (post_row(f, id, s, quick, err, errlen)) {
 			sqlite3_reset(s);
