@@ -338,6 +338,30 @@ def stage(a, c, url, env, i, size, prev, end_ns, work):
             "explain_host_path_time": plan}
 
 
+def live_stage(a, c, url, env, prev, end_ns, work):
+    """A fleet's steady state: --live-rows findings of the last day (what hosts forward as it
+    happens) into the store that already holds every stage's rows. The stages replay 14 days
+    of history, every host's rows across every day's partition at once; here the inserts go
+    to the last day's partitions only, as they do in operation."""
+    hosts_dir = os.path.join(work, "hosts")
+    sqlite_db = os.path.join(work, "all.db")
+    stage_no = len(a.sizes)
+    log("live: generating %d findings of the last day for %d hosts (unlocked)"
+        % (a.live_rows, a.hosts))
+    gen = run_json([a.driver, "gen", "--rec", a.recorded, "--dir", hosts_dir, "--sqlite",
+                    sqlite_db, "--hosts", str(a.hosts), "--rows", str(a.live_rows), "--stage",
+                    str(stage_no), "--stages", str(stage_no + 1), "--end", str(end_ns),
+                    "--days", "1"])[0]
+    with locked(a.lock):
+        ing = ingest(a, c, url, env, stage_no, hosts_dir)
+        sz = sizes_of(c, sqlite_db)
+    if sz["pg_rows"] != prev + a.live_rows:
+        raise SystemExit("fleet: PostgreSQL holds %d findings, expected %d"
+                         % (sz["pg_rows"], prev + a.live_rows))
+    return {"size": prev + a.live_rows, "live_rows": a.live_rows, "generate": gen,
+            "ingest": ing, "storage": sz}
+
+
 def print_tables(res):
     print("\nIngest (tmpguard's forwarder -> PostgreSQL %s), rows committed / wall time"
           % res["pg_settings"].get("server_version", ""))
@@ -358,6 +382,11 @@ def print_tables(res):
     for comp, (n, sec, fc, pc) in tot.items():
         print("%10s %6s %27d %8.1f %10.0f %10.1f %10.1f   (PG CPU %.0f us a row)"
               % ("all", comp, n, sec, n / sec, fc, pc, pc / n * 1e6))
+    for r in res.get("live", {}).get("ingest", []):
+        print("%10s %6s %6d %6d %10d %8.1f %10.0f %10.1f %10.1f   (the last day only, into "
+              "%d)" % ("live", r["toast_compression"], r["hosts"], r["concurrency"],
+                        r["findings"], r["seconds"], r["rows_per_s"],
+                        r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"], res["live"]["size"]))
     res["ingest_total"] = {comp: {"findings": n, "seconds": round(sec, 2),
                                   "rows_per_s": round(n / sec), "forwarder_cpu_s": round(fc, 1),
                                   "pg_cpu_s": round(pc, 1)}
@@ -400,6 +429,9 @@ def main():
                     help="default_toast_compression of each group (pglz, the default, and lz4)")
     ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                     help="a postgresql.conf line added to the defaults (repeatable)")
+    ap.add_argument("--live-rows", type=int, default=500000,
+                    help="then this many findings of the last day only, into the full store "
+                         "(a fleet's steady state; 0: none)")
     ap.add_argument("--lock", default=None, help="flock this file while measuring")
     ap.add_argument("--work", default="/var/tmp", help="where the stores go (needs ~5 KB a row)")
     ap.add_argument("--keep", action="store_true", help="keep the stores and the cluster dir")
@@ -408,7 +440,7 @@ def main():
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     if a.quick:
-        a.rows, a.hosts, a.reps = 60000, 12, 5
+        a.rows, a.hosts, a.reps, a.live_rows = 60000, 12, 5, 12000
     a.sizes = ([int(x) for x in a.sizes.split(",")] if a.sizes else
                [a.rows // 5, 3 * a.rows // 5, a.rows])
     a.concurrency = [int(x) for x in a.concurrency.split(",")]
@@ -447,6 +479,9 @@ def main():
             res["seconds"] = round(time.monotonic() - t_start)
             with open(out, "w") as f:
                 json.dump(res, f, indent=1)
+        if a.live_rows:
+            res["live"] = live_stage(a, c, url, a.pg_env, prev, end_ns, work)
+            res["seconds"] = round(time.monotonic() - t_start)
         print_tables(res)
         with open(out, "w") as f:
             json.dump(res, f, indent=1)
