@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "hostid.h"
 #include "loader.h"
 #include "options.h"
@@ -334,10 +335,12 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 		.parser = parse_common,
 		.args_doc = run ? "-- COMMAND [ARGS...]" : NULL,
 		.doc = run ? run_doc : audit_doc,
+		.children = tg_cli_children,
 	};
 	int err;
 
 	argv[0] = (char *)name;
+	o->cmd_name = name;
 	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
 	o->hooks = -1;
 	err = argp_parse(&argp, argc, argv, flags, NULL, o);
