@@ -95,12 +95,15 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-/* "tmpguard help COMMAND" is "tmpguard COMMAND --help". */
+/* "tmpguard help COMMAND" is "tmpguard COMMAND --help"; "tmpguard help" (name NULL) is
+ * "tmpguard --help". */
 static int help_for(const char *name, const struct argp *argp, char *prog)
 {
-	char help[] = "--help", *argv[] = {(char *)name, help, NULL};
-	const struct command *c = find_command(name);
+	char help[] = "--help", *argv[] = {name ? (char *)name : prog, help, NULL};
+	const struct command *c = name ? find_command(name) : NULL;
 
+	if (!name)
+		return argp_parse(argp, 2, argv, 0, NULL, NULL) ? TG_EXIT_USAGE : 0;
 	if (!c) {
 		fprintf(stderr, "tmpguard: unknown command '%s'\n", name);
 		argp_help(argp, stderr, ARGP_HELP_SEE, prog);
@@ -129,10 +132,7 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &a))
 		return TG_EXIT_USAGE;
 	if (!strcmp(a.argv[0], "help")) {
-		if (a.argc > 1)
-			return help_for(a.argv[1], &argp, prog);
-		argp_help(&argp, stdout, ARGP_HELP_STD_HELP, prog);
-		return tg_cli_stdout_done("tmpguard");
+		return help_for(a.argc > 1 ? a.argv[1] : NULL, &argp, prog);
 	}
 	if (!strcmp(a.argv[0], "version")) {
 		print_version(stdout, NULL);

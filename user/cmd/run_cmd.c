@@ -25,6 +25,7 @@
  * the scope, not even its first open. Returns its pid, or -1 with the failure said. */
 static pid_t run_spawn(struct session *s)
 {
+	sigset_t stop, old;
 	int go[2], err;
 	pid_t child;
 
@@ -32,7 +33,15 @@ static pid_t run_spawn(struct session *s)
 		fprintf(stderr, "tmpguard: pipe: %s\n", strerror(errno));
 		return -1;
 	}
+	/* A SIGINT or SIGTERM passed on at once waits until the child's handlers are the
+	 * defaults again: it would otherwise land in tmpguard's handler and be lost. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	child = fork();
+	if (child != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (child < 0) {
 		fprintf(stderr, "tmpguard: fork: %s\n", strerror(errno));
 		close(go[0]);
@@ -45,6 +54,7 @@ static pid_t run_spawn(struct session *s)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
