@@ -306,7 +306,8 @@ static const char audit_doc[] =
 	"Watch the whole machine for files and directories created insecurely in shared "
 	"(sticky, world-writable) directories, and print each finding with the secure call to "
 	"use instead. Stops on SIGINT/SIGTERM or after --duration, then prints a per-process "
-	"summary on standard error.\v"
+	"summary on standard error. Exit status: 0, 1 on a failure at run time, 2 on a usage "
+	"error or without root, 141 when the output's reader went away (EPIPE).\v"
 	"Examples:\n"
 	"  tmpguard audit\n"
 	"  tmpguard audit --format json --output /var/log/tmpguard.json\n"
@@ -315,7 +316,8 @@ static const char audit_doc[] =
 static const char run_doc[] =
 	"Run COMMAND and report only what it and all its descendants do. Exits with COMMAND's "
 	"status (128+N if killed by signal N), or 3 if --fail-on is given and a finding at or "
-	"above that severity occurred.\v"
+	"above that severity occurred, or 141 if the output's reader went away (EPIPE: COMMAND "
+	"gets SIGTERM).\v"
 	"Examples:\n"
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard run --format json --output findings.json -- ./test.sh";
