@@ -3,7 +3,8 @@
  * Where records go: a stream (standard output, or --output FILE with size-based rotation) in
  * text, JSON-lines or Falco format, and syslog(3). Every record is written whole or not at all;
  * a record that cannot be written is counted and said on the diagnostics stream once per burst
- * of failures, and tmpguard keeps running.
+ * of failures, and tmpguard keeps running (but audit and run stop when the stream's reader goes
+ * away: tg_sinks_reader_gone()).
  *
  * Every file created here is created securely: O_CREAT|O_EXCL|O_NOFOLLOW, 0600, relative to a
  * directory opened with O_NOFOLLOW that only root or tmpguard's user can rename files in, so
