@@ -119,6 +119,10 @@ static void test_text_no_control_bytes(void **state)
 	assert_non_null(strstr(out, "O_WRONLY|O_CREAT|O_TRUNC"));
 	assert_non_null(strstr(out, "HIGH  nonexclusive-create"));
 	assert_non_null(strstr(out, "mktemp"));
+	/* one line each: the path, then what the call opened (no "(directory)" for an open) */
+	assert_non_null(strstr(
+		out, "\\\\end\n  opened   a\\nb\\x1b]0;title\\x07 (created), owner uid 0\n"));
+	assert_null(strstr(out, "(directory)"));
 	free(out);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "cli.h"
 #include "config.h"
 #include "daemon.h"
 #include "policy_cmd.h"
@@ -220,7 +221,10 @@ int cmd_daemon(int argc, char **argv)
 		 0},
 		{},
 	};
-	struct argp argp = {.options = opts, .parser = parse_daemon, .doc = daemon_doc};
+	struct argp argp = {.options = opts,
+			    .parser = parse_daemon,
+			    .doc = daemon_doc,
+			    .children = tg_cli_children};
 	struct daemon_args a = {.config = "/etc/tmpguard/tmpguard.yaml"};
 	struct session s = {.opt = SESSION_OPTS_DEFAULT};
 	struct daemon d = {0};

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "hostid.h"
 #include "loader.h"
 #include "options.h"
@@ -305,7 +306,8 @@ static const char audit_doc[] =
 	"Watch the whole machine for files and directories created insecurely in shared "
 	"(sticky, world-writable) directories, and print each finding with the secure call to "
 	"use instead. Stops on SIGINT/SIGTERM or after --duration, then prints a per-process "
-	"summary on standard error.\v"
+	"summary on standard error. Exit status: 0, 1 on a failure at run time, 2 on a usage "
+	"error or without root, 141 when the output's reader went away (EPIPE).\v"
 	"Examples:\n"
 	"  tmpguard audit\n"
 	"  tmpguard audit --format json --output /var/log/tmpguard.json\n"
@@ -314,7 +316,8 @@ static const char audit_doc[] =
 static const char run_doc[] =
 	"Run COMMAND and report only what it and all its descendants do. Exits with COMMAND's "
 	"status (128+N if killed by signal N), or 3 if --fail-on is given and a finding at or "
-	"above that severity occurred.\v"
+	"above that severity occurred, or 141 if the output's reader went away (EPIPE: COMMAND "
+	"gets SIGTERM).\v"
 	"Examples:\n"
 	"  tmpguard run --fail-on high -- make check\n"
 	"  tmpguard run --format json --output findings.json -- ./test.sh";
@@ -334,10 +337,12 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 		.parser = parse_common,
 		.args_doc = run ? "-- COMMAND [ARGS...]" : NULL,
 		.doc = run ? run_doc : audit_doc,
+		.children = tg_cli_children,
 	};
 	int err;
 
 	argv[0] = (char *)name;
+	o->cmd_name = name;
 	argp_err_exit_status = TG_EXIT_USAGE; /* argp exits on a usage error, 0 on --help */
 	o->hooks = -1;
 	err = argp_parse(&argp, argc, argv, flags, NULL, o);

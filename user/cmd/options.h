@@ -28,6 +28,7 @@ struct session_opts {
 	bool enforce, dry_run, fallback_kill;
 	int hooks;		 /* enum tg_hooks; -1: not given (TMPGUARD_HOOKS, else auto) */
 	const char *config_name; /* daemon: the configuration file the options come from */
+	const char *cmd_name;	 /* "tmpguard audit", "tmpguard run", "tmpguard daemon" */
 	/* --metrics-addr, --bpf-stats */
 	const char *metrics_addr_text; /* NULL: no endpoint */
 	struct tg_metrics_addr metrics_addr;

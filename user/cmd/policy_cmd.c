@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `tmpguard policy check [FILE]`: validate a policy and print it as it will apply here. */
 #include <argp.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "cli.h"
 #include "policy.h"
 #include "policy_cmd.h"
 #include "policy_kernel.h"
@@ -15,12 +17,6 @@
 #define NS_PER_S      1000000000LL
 /* An exception that expires within this many days is pointed out, for its owner to renew. */
 #define EXPIRES_SOON_DAYS 30
-
-static const struct argp_option policy_options[] = {
-	/* -h has always meant help here; argp's own short help is -? */
-	{NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0},
-	{},
-};
 
 static const char policy_doc[] =
 	"Validate a policy file and print the effective policy (every default filled in), and "
@@ -46,9 +42,6 @@ static error_t parse_policy(int key, char *arg, struct argp_state *state)
 	struct policy_args *a = state->input;
 
 	switch (key) {
-	case 'h':
-		argp_state_help(state, state->out_stream, ARGP_HELP_STD_HELP);
-		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0) {
 			if (strcmp(arg, "check")) {
@@ -162,10 +155,10 @@ void policy_print_expiry_counts(size_t n_expired, size_t n_soon)
 int cmd_policy(int argc, char **argv)
 {
 	struct argp argp = {
-		.options = policy_options,
 		.parser = parse_policy,
 		.args_doc = "check [FILE]",
 		.doc = policy_doc,
+		.children = tg_cli_children,
 	};
 	struct policy_args a = {0};
 	size_t n_expired, n_soon;

@@ -264,14 +264,12 @@ void announce_enforcement(const struct session *s)
 		[TG_ENFORCE_KILL_FALLBACK] = "killed with SIGKILL from the exit tracepoint, after "
 					     "the file exists",
 	};
-	int n = 0;
 
 	for (int r = 0; r < TG_RULE_MAX; r++) {
 		enum tg_action a = s->pol->rules[r].action;
 
 		if (a == TG_ACTION_ALERT || !s->pol->rules[r].enabled)
 			continue;
-		n++;
 		if (s->enforce_mode == TG_ENFORCE_OFF)
 			fprintf(stderr,
 				"tmpguard: note: the policy asks '%s' for %s; without --enforce it "
@@ -282,9 +280,21 @@ void announce_enforcement(const struct session *s)
 				tg_rule_id(r), how[s->enforce_mode],
 				s->scoped ? " (this process tree only)" : "");
 	}
-	if (n == 0 && s->enforce_mode != TG_ENFORCE_OFF)
-		fprintf(stderr,
-			"tmpguard: WARNING: --%s given, but the policy has no rule with "
-			"action deny or kill: nothing will be enforced\n",
-			s->opt.enforce ? "enforce" : "dry-run");
+	/* No such rule with --enforce or --dry-run: warn_nothing_to_enforce() said so before
+	 * the programs loaded. */
+}
+
+void warn_nothing_to_enforce(const struct session *s)
+{
+	for (int r = 0; r < TG_RULE_MAX; r++)
+		if (s->pol->rules[r].enabled && s->pol->rules[r].action != TG_ACTION_ALERT)
+			return;
+	fprintf(stderr,
+		"%s: WARNING: --%s: the policy %s has no enabled rule with action deny or kill: "
+		"nothing will be %s, findings are only reported. Give a policy that denies "
+		"(--policy policies/strict.yaml denies symlink-follow and foreign-file-reuse), or "
+		"set action: deny on the rules to block in yours (tmpguard-policy(5))\n",
+		s->opt.cmd_name ? s->opt.cmd_name : "tmpguard",
+		s->opt.enforce ? "enforce" : "dry-run", s->pol->source,
+		s->opt.enforce ? "blocked" : "reported as would-deny");
 }

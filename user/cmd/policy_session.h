@@ -18,5 +18,9 @@ void policy_reload(struct session *s);
  * time). */
 void policy_check_expiry(struct session *s);
 void announce_enforcement(const struct session *s);
+/* --enforce or --dry-run with a policy that has no enabled deny or kill rule: says that nothing
+ * will be blocked and what to give instead (before the programs load, whose failure to load the
+ * LSM would otherwise be all the user sees). */
+void warn_nothing_to_enforce(const struct session *s);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "cli.h"
 #include "pg_read.h"
 #include "query.h"
 #include "query_cmd.h"
@@ -285,7 +286,10 @@ static const char query_doc[] =
 
 int cmd_query(int argc, char **argv)
 {
-	struct argp argp = {.options = query_options, .parser = parse_query, .doc = query_doc};
+	struct argp argp = {.options = query_options,
+			    .parser = parse_query,
+			    .doc = query_doc,
+			    .children = tg_cli_children};
 	struct query_args a = {.format = FMT_TEXT};
 	struct tg_query_rows *rows;
 	const char *js;
@@ -316,6 +320,8 @@ int cmd_query(int argc, char **argv)
 			/* Verbatim: the line live JSON output printed. */
 			printf("%s\n", js);
 			n++;
+			if (ferror(stdout))
+				break;
 			continue;
 		}
 		f = json_tokener_parse(js);
@@ -332,6 +338,8 @@ int cmd_query(int argc, char **argv)
 			tg_query_text_row(stdout, f);
 		json_object_put(f);
 		n++;
+		if (ferror(stdout))
+			break; /* said below: a reader that went away, or a full disk */
 	}
 	if (rc < 0) {
 		fprintf(stderr, "tmpguard query: %s\n", err);
@@ -341,10 +349,9 @@ int cmd_query(int argc, char **argv)
 			tg_query_csv_header(stdout);
 		fprintf(stderr, "tmpguard query: no findings match\n");
 	}
-	if (fflush(stdout)) {
-		fprintf(stderr, "tmpguard query: writing the results: %s\n", strerror(errno));
-		ret = 1;
-	}
+	rc = tg_cli_stdout_done("tmpguard query");
+	if (rc)
+		ret = rc;
 	tg_query_close(rows);
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "cli.h"
 #include "pg_read.h"
 #include "report.h"
 #include "report_cmd.h"
@@ -404,6 +405,7 @@ int cmd_report(int argc, char **argv)
 		.parser = parse_opt,
 		.args_doc = "[INPUT...]",
 		.doc = doc,
+		.children = tg_cli_children,
 	};
 	struct tg_rpt_opts o = {
 		.since_ns = TG_RPT_NOTIME,
@@ -474,7 +476,9 @@ int cmd_report(int argc, char **argv)
 		if (tmp && err)
 			unlink(tmp);
 	}
-	if (err) {
+	if (err == -EPIPE) {
+		err = tg_cli_output_closed("tmpguard report");
+	} else if (err) {
 		fprintf(stderr, "tmpguard report: cannot write %s: %s\n",
 			a.output ? a.output : "to standard output", strerror(-err));
 		err = 1;

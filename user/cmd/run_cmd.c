@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "cli.h"
 #include "health.h"
 #include "policy_session.h"
 #include "rule_registry.h"
@@ -24,6 +25,7 @@
  * the scope, not even its first open. Returns its pid, or -1 with the failure said. */
 static pid_t run_spawn(struct session *s)
 {
+	sigset_t stop, old;
 	int go[2], err;
 	pid_t child;
 
@@ -31,7 +33,15 @@ static pid_t run_spawn(struct session *s)
 		fprintf(stderr, "tmpguard: pipe: %s\n", strerror(errno));
 		return -1;
 	}
+	/* A SIGINT or SIGTERM passed on at once waits until the child's handlers are the
+	 * defaults again: it would otherwise land in tmpguard's handler and be lost. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	child = fork();
+	if (child != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (child < 0) {
 		fprintf(stderr, "tmpguard: fork: %s\n", strerror(errno));
 		close(go[0]);
@@ -44,6 +54,7 @@ static pid_t run_spawn(struct session *s)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
@@ -71,9 +82,9 @@ static pid_t run_spawn(struct session *s)
 	return child;
 }
 
-/* Reports until COMMAND exits, passing it Ctrl-C and SIGTERM; its wait status (0 if the ring
- * buffer failed first). */
-static int run_wait(struct session *s, pid_t child)
+/* Reports until COMMAND exits, passing it Ctrl-C and SIGTERM, and SIGTERM when the reader of
+ * the output goes away (*closed set); its wait status (0 if the ring buffer failed first). */
+static int run_wait(struct session *s, pid_t child, bool *closed)
 {
 	int status = 0, err, sig;
 
@@ -90,6 +101,12 @@ static int run_wait(struct session *s, pid_t child)
 		if (sig) {
 			/* Ctrl-C or SIGTERM: pass it to COMMAND, keep reporting until it exits. */
 			kill(child, sig);
+		}
+		if (!*closed && tg_sinks_reader_gone(s->sinks)) {
+			/* `tmpguard run -- CMD | head`: no one reads the findings any more */
+			tg_cli_output_closed("tmpguard run");
+			kill(child, SIGTERM);
+			*closed = true;
 		}
 		err = tg_bpf_poll(s->bpf, 100);
 		if (err < 0 && err != -EINTR) {
@@ -109,6 +126,7 @@ static int run_wait(struct session *s, pid_t child)
 int cmd_run(int argc, char **argv)
 {
 	struct session s = {.opt = SESSION_OPTS_DEFAULT};
+	bool closed = false;
 	int status, err;
 	pid_t child;
 
@@ -124,7 +142,7 @@ int cmd_run(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	status = run_wait(&s, child);
+	status = run_wait(&s, child, &closed);
 	/* COMMAND has exited: every record it produced is already in the ring buffer, and
 	 * session_end() drains it before the summary. */
 	if (WIFEXITED(status))
@@ -133,6 +151,8 @@ int cmd_run(int argc, char **argv)
 		err = 128 + WTERMSIG(status);
 	else
 		err = 1;
+	if (closed)
+		err = TG_EXIT_EPIPE;
 out:
 	session_end(&s);
 	if (s.opt.fail_on >= 0 && s.pl.worst >= s.opt.fail_on) {

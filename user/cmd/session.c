@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli.h"
 #include "daemon.h"
 #include "health.h"
 #include "policy_session.h"
@@ -120,6 +121,8 @@ static int policy_start(struct session *s, struct tg_loader_opts *lo)
 		fprintf(stderr, "tmpguard: cannot apply the policy: %s\n", strerror(-e));
 		return 1;
 	}
+	if (s->opt.enforce || s->opt.dry_run)
+		warn_nothing_to_enforce(s);
 	lo->report_cloexec = s->pl.rules.enabled[TG_RULE_INHERITABLE_FD];
 	lo->file_loose_mask = s->pl.rules.file_loose_mask;
 	lo->dir_loose_mask = s->pl.rules.dir_loose_mask;
@@ -145,7 +148,7 @@ int session_start(struct session *s, bool scoped)
 		return 1;
 	}
 	if (tg_check_requirements(err, sizeof(err))) {
-		fprintf(stderr, "tmpguard: %s\n", err);
+		fprintf(stderr, "%s: %s\n", s->opt.cmd_name ? s->opt.cmd_name : "tmpguard", err);
 		return TG_EXIT_USAGE;
 	}
 	e = policy_start(s, &lo);
@@ -313,6 +316,11 @@ int audit_loop(struct session *s, struct daemon *d)
 		policy_check_expiry(s);
 		if (deadline && tg_clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
+		/* `tmpguard audit | head`: once the reader is gone, stop as SIGINT would. */
+		if (!d && tg_sinks_reader_gone(s->sinks)) {
+			err = tg_cli_output_closed("tmpguard audit");
+			goto out;
+		}
 	}
 	err = 0;
 out:

@@ -48,6 +48,9 @@ int sinks_open(struct session *s)
 			.syslog_max = s->opt.syslog_max_set ? (size_t)s->opt.syslog_max
 							    : TG_SYSLOG_MAX_DEFAULT,
 			.diag = stderr,
+			/* audit and run stop when their reader goes; the daemon's FIFO reader
+			 * may come back */
+			.stop_on_epipe = !s->opt.config_name,
 		},
 		err, sizeof(err));
 	if (!s->sinks) {

@@ -69,8 +69,8 @@ int tg_check_requirements(char *err, size_t errlen)
 	 * CAP_SYS_PTRACE 19 reads other users' /proc/PID/exe. */
 	if (!has_cap(capeff, 39) || !has_cap(capeff, 38) || !has_cap(capeff, 21)) {
 		snprintf(err, errlen,
-			 "tmpguard needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load its "
-			 "BPF programs: run it as root (sudo tmpguard ...)");
+			 "needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load its BPF "
+			 "programs: run it with sudo, or as root");
 		return -1;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {

@@ -378,11 +378,14 @@ static void text_path(FILE *out, const struct tg_report *r, const struct text_na
 		fprintf(out, " (relative to %s: %s)", e->dfd == -100 ? "the cwd" : "a dirfd",
 			r->base_status);
 	}
+	fputc('\n', out);
+	/* What the call made or opened: the kind of entry matters only for a node (mkdir,
+	 * mknod), an open's entry is a file. */
 	if (e->kind == TG_KIND_NODE)
 		fprintf(out, "  made     %s, a %s, owner uid %u\n", n->name,
 			file_type(e->file_mode), e->file_uid);
 	if (e->kind == TG_KIND_OPEN)
-		fprintf(out, "  opened %s%s%s, owner uid %u\n", n->name,
+		fprintf(out, "  opened   %s%s%s, owner uid %u\n", n->name,
 			(e->facts & TG_F_CREATED) ? " (created)" : " (existing)",
 			tg_symlink_followed(e, &r->dir) ? " through a symlink" : "", e->file_uid);
 	if (e->facts & TG_F_PATH_CHANGED)

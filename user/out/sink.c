@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -43,6 +44,8 @@ struct tg_sinks {
 	int dirfd;	  /* its directory, -1 for standard output */
 	int fd;		  /* current file, or 1 */
 	bool is_reg;	  /* a regular file of ours: cut back after a partial write */
+	bool is_pipe;	  /* a pipe or FIFO: its reader can go away */
+	bool epipe;	  /* a write met EPIPE: the reader went away */
 	uint64_t size;	  /* bytes in the current file */
 	uint64_t body;	  /* bytes in it besides the session record copied at its start */
 	char *header;	  /* the last session record, as written (one line) */
@@ -389,6 +392,32 @@ static const char *stream_name(const struct tg_sinks *k)
 
 /* ---- the stream ---- */
 
+bool tg_fd_reader_gone(int fd)
+{
+	struct pollfd p = {.fd = fd};
+
+	/* A pipe's write end polls POLLERR once no reader is left (pipe_poll()). */
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+bool tg_sinks_reader_gone(const struct tg_sinks *k)
+{
+	return k && (k->epipe || (k->is_pipe && tg_fd_reader_gone(k->fd)));
+}
+
+/* A failed write to the stream; EPIPE is the caller's to say when it stops on it. */
+static void stream_fail(struct tg_sinks *k, int err)
+{
+	if (err == EPIPE)
+		k->epipe = true;
+	if (err == EPIPE && k->o.stop_on_epipe) {
+		k->wfail.count++;
+		k->wfail.last_err = err;
+		return;
+	}
+	fail(k, &k->wfail, err, WRITE_FAIL, stream_name(k));
+}
+
 /* buf, whole or not at all: a partial write is cut back off the file. Returns 0 or -errno. */
 static int write_whole(struct tg_sinks *k, const char *buf, size_t n)
 {
@@ -566,7 +595,7 @@ static void stream_line(struct tg_sinks *k, const char *line, size_t n, bool is_
 	}
 	e = write_whole(k, line, n);
 	if (e) {
-		fail(k, &k->wfail, -e, WRITE_FAIL, stream_name(k));
+		stream_fail(k, -e);
 		return;
 	}
 	k->written++;
@@ -654,6 +683,8 @@ struct tg_sinks *tg_sinks_open(const struct tg_sink_opts *o, char *err, size_t e
 			goto fail;
 		}
 	}
+	if (fstat(k->fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		k->is_pipe = true;
 	if (o->syslog) {
 		if (stat("/dev/log", &st) || !S_ISSOCK(st.st_mode))
 			fprintf(k->diag,
@@ -735,7 +766,7 @@ void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
 	}
 	free(buf);
 	if (e) {
-		fail(k, &k->wfail, e, WRITE_FAIL, stream_name(k));
+		stream_fail(k, e);
 		return;
 	}
 	k->written++;

@@ -3,7 +3,8 @@
  * Where records go: a stream (standard output, or --output FILE with size-based rotation) in
  * text, JSON-lines or Falco format, and syslog(3). Every record is written whole or not at all;
  * a record that cannot be written is counted and said on the diagnostics stream once per burst
- * of failures, and tmpguard keeps running.
+ * of failures, and tmpguard keeps running (but audit and run stop when the stream's reader goes
+ * away: tg_sinks_reader_gone()).
  *
  * Every file created here is created securely: O_CREAT|O_EXCL|O_NOFOLLOW, 0600, relative to a
  * directory opened with O_NOFOLLOW that only root or tmpguard's user can rename files in, so
@@ -40,6 +41,7 @@ struct tg_sink_opts {
 	int syslog_facility; /* LOG_DAEMON, LOG_LOCAL0, ... */
 	size_t syslog_max;   /* longest message body; 0: no limit */
 	FILE *diag;	     /* warnings (stderr when NULL) */
+	bool stop_on_epipe;  /* the caller stops when the reader goes: EPIPE is not warned about */
 };
 
 struct tg_sinks;
@@ -60,6 +62,11 @@ void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec);
 bool tg_sinks_want_json(const struct tg_sinks *k);
 /* One finding in the text format (the stream only; nothing when the format is not text). */
 void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r);
+/* Whether the stream's reader went away: a write met EPIPE, or the stream is a pipe or FIFO
+ * that no one reads any more (found without writing, so an idle session notices too). */
+bool tg_sinks_reader_gone(const struct tg_sinks *k);
+/* Whether fd is the write end of a pipe that no one reads any more. */
+bool tg_fd_reader_gone(int fd);
 /* What the sinks did so far, for the summary. */
 struct tg_sink_stats {
 	uint64_t records_written, records_failed; /* failed: not written, or no Falco form */
