@@ -100,14 +100,16 @@ static void malformed_record(void *ctx, const char *why)
 static int resolve_dir(void *ctx, const struct tg_event *e, const struct tg_dir_key *shared,
 		       size_t n_shared, struct tg_dir_verdict *v)
 {
-	(void)ctx;
-	return tg_resolve_dir(e, shared, n_shared, v);
+	struct session *s = ctx;
+
+	return tg_resolve_dir(s->en, e, shared, n_shared, v);
 }
 
 static enum tg_link_state requested_link(void *ctx, const struct tg_event *e, bool *own)
 {
-	(void)ctx;
-	return tg_requested_link(e, own);
+	struct session *s = ctx;
+
+	return tg_requested_link(s->en, e, own);
 }
 
 static const struct tg_proc_info *enrich_proc(void *ctx, const struct tg_event *e)

@@ -466,14 +466,18 @@ const char *tg_base_status_name(enum tg_base_status s)
 
 /*
  * stat (or lstat, nofollow) path as the process saw it: from its root, cwd or dirfd through
- * /proc/PID, or from tmpguard's own view when the process is gone and shares its mount
- * namespace (absolute paths only). Returns stat's result, errno set.
+ * /proc/PID, or, when the process is gone (absolute paths only), from tmpguard's own view if
+ * it shares the process's mount namespace, else through the root of a live process in that
+ * namespace (tmpguard in a container, with the host's PID namespace, sees the host's /tmp so).
+ * Returns stat's result, errno set.
  */
-static int stat_as_proc(const struct tg_event *e, const char *path, bool nofollow, struct stat *st)
+static int stat_as_proc(struct tg_enrich *en, const struct tg_event *e, const char *path,
+			bool nofollow, struct stat *st)
 {
 	char full[TG_PATH_LEN + 64];
 	struct stat ns;
-	int r;
+	pid_t other;
+	int r, err;
 
 	if (path[0] == '/')
 		snprintf(full, sizeof(full), "/proc/%u/root%s", e->pid, path);
@@ -482,9 +486,17 @@ static int stat_as_proc(const struct tg_event *e, const char *path, bool nofollo
 	else
 		snprintf(full, sizeof(full), "/proc/%u/fd/%d/%s", e->pid, e->dfd, path);
 	r = nofollow ? lstat(full, st) : stat(full, st);
-	if (r != 0 && path[0] == '/' && stat("/proc/self/ns/mnt", &ns) == 0 &&
-	    ns.st_ino == e->mntns)
-		r = nofollow ? lstat(path, st) : stat(path, st);
+	if (r == 0 || path[0] != '/')
+		return r;
+	err = errno;
+	if (stat("/proc/self/ns/mnt", &ns) == 0 && ns.st_ino == e->mntns)
+		return nofollow ? lstat(path, st) : stat(path, st);
+	other = en ? pid_in_mntns(en, e->mntns) : 0;
+	if (other && other != (pid_t)e->pid) {
+		snprintf(full, sizeof(full), "/proc/%d/root%s", (int)other, path);
+		return nofollow ? lstat(full, st) : stat(full, st);
+	}
+	errno = err;
 	return r;
 }
 
@@ -501,14 +513,14 @@ static void path_dir(const char *path, char *dir, size_t len)
 		snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
-enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own)
+enum tg_link_state tg_requested_link(struct tg_enrich *en, const struct tg_event *e, bool *own)
 {
 	struct stat st, dst;
 
 	*own = false;
 	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC) || !e->path[0])
 		return TG_LINK_UNKNOWN;
-	if (stat_as_proc(e, e->path, true, &st) == 0) {
+	if (stat_as_proc(en, e, e->path, true, &st) == 0) {
 		char dir[TG_PATH_LEN];
 
 		if (!S_ISLNK(st.st_mode))
@@ -516,7 +528,7 @@ enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own)
 		/* The follower's own link, or the directory owner's: not someone else's. */
 		path_dir(e->path, dir, sizeof(dir));
 		*own = st.st_uid == e->fsuid ||
-		       (stat_as_proc(e, dir, false, &dst) == 0 && st.st_uid == dst.st_uid);
+		       (stat_as_proc(en, e, dir, false, &dst) == 0 && st.st_uid == dst.st_uid);
 		return TG_LINK_PRESENT;
 	}
 	/* ENOENT: the name is gone, or the process (its /proc entry) is: the directory tells. */
@@ -524,7 +536,7 @@ enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own)
 		char dir[TG_PATH_LEN];
 
 		path_dir(e->path, dir, sizeof(dir));
-		if (stat_as_proc(e, dir, false, &st) == 0)
+		if (stat_as_proc(en, e, dir, false, &st) == 0)
 			return TG_LINK_ABSENT;
 	}
 	return TG_LINK_UNKNOWN;
@@ -549,8 +561,8 @@ static bool is_shared_dir(const struct stat *st, const struct tg_dir_key *extra,
  * shared directory fills v->dir_link*. Prefixes are lexical ("a/../b" is looked up as the
  * kernel would, through a's target), so each lstat() sees what the walk saw there.
  */
-static void find_dir_link(const struct tg_event *e, const char *dir, const struct tg_dir_key *extra,
-			  size_t n_extra, struct tg_dir_verdict *v)
+static void find_dir_link(struct tg_enrich *en, const struct tg_event *e, const char *dir,
+			  const struct tg_dir_key *extra, size_t n_extra, struct tg_dir_verdict *v)
 {
 	char prefix[TG_PATH_LEN], parent[TG_PATH_LEN];
 	size_t len = strlen(dir), i = 0;
@@ -566,12 +578,12 @@ static void find_dir_link(const struct tg_event *e, const char *dir, const struc
 		while (i < len && dir[i] != '/')
 			i++;
 		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, dir);
-		if (stat_as_proc(e, prefix, true, &lst) != 0)
+		if (stat_as_proc(en, e, prefix, true, &lst) != 0)
 			return;
 		if (!S_ISLNK(lst.st_mode))
 			continue;
 		path_dir(prefix, parent, sizeof(parent));
-		if (stat_as_proc(e, parent, false, &pst) != 0 ||
+		if (stat_as_proc(en, e, parent, false, &pst) != 0 ||
 		    !is_shared_dir(&pst, extra, n_extra))
 			continue;
 		v->dir_link = true;
@@ -581,8 +593,8 @@ static void find_dir_link(const struct tg_event *e, const char *dir, const struc
 	}
 }
 
-int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
-		   struct tg_dir_verdict *v)
+int tg_resolve_dir(struct tg_enrich *en, const struct tg_event *e,
+		   const struct tg_dir_key *extra_shared, size_t n_extra, struct tg_dir_verdict *v)
 {
 	char dir[TG_PATH_LEN];
 	struct stat st;
@@ -591,11 +603,11 @@ int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shar
 	if (e->facts & (TG_F_PATH_FAULT | TG_F_PATH_TRUNC))
 		return -1;
 	path_dir(e->path, dir, sizeof(dir));
-	if (stat_as_proc(e, dir, false, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat_as_proc(en, e, dir, false, &st) != 0 || !S_ISDIR(st.st_mode))
 		return -1;
 	v->shared = is_shared_dir(&st, extra_shared, n_extra);
 	if (!v->shared) {
-		find_dir_link(e, dir, extra_shared, n_extra, v);
+		find_dir_link(en, e, dir, extra_shared, n_extra, v);
 		v->shared = v->dir_link;
 	}
 	v->is_holding_dir =

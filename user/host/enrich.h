@@ -33,19 +33,20 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
 /*
  * Resolves the directory the caller named when the kernel could not (TG_F_REQDIR_UNKNOWN):
  * the path's directory part, looked up from the process's root, cwd or dirfd through
- * /proc/PID, or from tmpguard's own view when the process is gone and shares its mount
- * namespace. extra_shared are the policy's shared_dirs (kernel dev_t encoding). Returns 0 and
- * fills v, or -1 when it cannot be resolved.
+ * /proc/PID, or when the process is gone from tmpguard's own view (same mount namespace) or
+ * through a live process of its mount namespace (en may be NULL: not that). extra_shared are the
+ * policy's shared_dirs (kernel dev_t encoding). Returns 0 and fills v, or -1 when it cannot be
+ * resolved.
  */
-int tg_resolve_dir(const struct tg_event *e, const struct tg_dir_key *extra_shared, size_t n_extra,
-		   struct tg_dir_verdict *v);
+int tg_resolve_dir(struct tg_enrich *en, const struct tg_event *e,
+		   const struct tg_dir_key *extra_shared, size_t n_extra, struct tg_dir_verdict *v);
 
 /*
  * The requested path's last component now, not followed: a symlink, something else or
  * nothing, or unknown (the process and its view are gone, the path was cut or unreadable).
  * Asked only when the opened file is not the one the path names.
  */
-enum tg_link_state tg_requested_link(const struct tg_event *e, bool *own);
+enum tg_link_state tg_requested_link(struct tg_enrich *en, const struct tg_event *e, bool *own);
 
 /*
  * For a relative path: the directory it was resolved from, as /proc/PID/cwd or
