@@ -249,6 +249,74 @@ class Daemon(DaemonCase):
         self.assertIn(b"writable by group or others", r.stderr)
 
 
+class SystemdProtocol(DaemonCase):
+    """The watchdog and journald's priorities as systemd sets them up (WATCHDOG_USEC,
+    JOURNAL_STREAM); tests/vm/test_service.py has a real systemd act on them."""
+
+    def pings(self, d, seconds):
+        n, deadline = 0, time.time() + seconds
+        while time.time() < deadline:
+            self.sock.settimeout(max(0.1, deadline - time.time()))
+            try:
+                n += "WATCHDOG=1" in self.sock.recv(4096).decode().split("\n")
+            except socket.timeout:
+                pass
+        return n
+
+    def test_watchdog_fed_while_healthy_only(self):
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        self.env.update(WATCHDOG_USEC="2000000", WATCHDOG_PID=str(os.getpid()))
+        d = self.start()  # WATCHDOG_PID is not the daemon's: the watchdog is not its
+        self.expect_notify(d, "READY=1")
+        self.assertEqual(self.pings(d, 3), 0)
+        self.stop(d)
+        del self.env["WATCHDOG_PID"]
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        self.assertGreaterEqual(self.pings(d, 4), 3)  # every 1 s: half of WATCHDOG_USEC
+        self.stop(d)
+        # The open programs detached (the live health test's knob): the canary fails
+        # within two rounds (4 s) and the pings stop.
+        self.env["TMPGUARD_TEST_DETACH"] = ",".join(
+            ["tracepoint__syscalls__sys_exit_" + s for s in ("open", "openat", "openat2",
+                                                             "creat")] +
+            ["fexit__do_sys_openat2"])
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        self.pings(d, 6)
+        self.assertEqual(self.pings(d, 4), 0, "still fed with the producer unhealthy")
+        rc, err = self.stop(d)
+        self.assertIn("no longer feeding systemd's watchdog", err)
+
+    def test_journal_priorities(self):
+        # stderr a pipe that JOURNAL_STREAM names, as systemd does for StandardError=journal.
+        r, w = os.pipe()
+        st = os.fstat(w)
+        self.write_config("format: json\noutput: %s\n" % self.out)
+        os.chmod(self.config, 0o666)  # a warning at start-up
+        env = dict(self.env, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        d = subprocess.Popen([TMPGUARD, "daemon", "--config", self.config],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w,
+                             env=env)
+        os.close(w)
+        self.addCleanup(lambda: d.poll() is None and (d.kill(), d.wait()))
+        self.expect_notify(d, "READY=1")
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=WAIT)
+        with os.fdopen(r, "rb") as fh:
+            lines = fh.read().decode().splitlines()
+        self.assertTrue(lines and all(re.match(r"<[0-7]>", line) for line in lines), lines)
+        self.assertIn("<4>tmpguard: WARNING: the configuration", "\n".join(lines))
+        self.assertTrue([x for x in lines if x.startswith("<6>tmpguard: auditing (")], lines)
+        # Without JOURNAL_STREAM (a terminal, a file): no prefixes.
+        os.chmod(self.config, 0o600)
+        d = self.start()
+        self.expect_notify(d, "READY=1")
+        rc, err = self.stop(d)
+        self.assertTrue(err.startswith("tmpguard: "), err)
+        self.assertNotIn("<6>", err)
+
+
 class SystemdUnit(DaemonCase):
     """The shipped unit: systemd accepts it, and tmpguard works within what it grants."""
 
@@ -267,11 +335,21 @@ class SystemdUnit(DaemonCase):
         path = os.path.join(self.dir, "tmpguard.service")
         with open(path, "w") as fh:
             fh.write(text)
+        # Documentation=man:tmpguard(8) is looked up with man(1): the page from the source
+        # tree when it is there; without it, only that lookup may complain.
+        env = dict(ENV, SYSTEMD_LOG_LEVEL="warning")
+        page = os.path.join(ROOT, "docs", "man", "tmpguard.8")
+        if os.path.exists(page):
+            os.makedirs(os.path.join(self.dir, "man", "man8"))
+            shutil.copy(page, os.path.join(self.dir, "man", "man8"))
+            env["MANPATH"] = os.path.join(self.dir, "man")
         r = subprocess.run([analyze, "verify", path], capture_output=True, timeout=120,
-                           env=dict(ENV, SYSTEMD_LOG_LEVEL="warning"))
+                           env=env)
         problems = [line for line in r.stderr.decode().splitlines()
-                    if "tmpguard.service" in line]
-        self.assertEqual(r.returncode, 0, r.stderr)
+                    if "tmpguard.service" in line and
+                    (os.path.exists(page) or "'man tmpguard(8)'" not in line)]
+        if os.path.exists(page) or problems:
+            self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(problems, [], r.stderr)
 
     def test_unit_protocol(self):
@@ -283,6 +361,25 @@ class SystemdUnit(DaemonCase):
         self.assertTrue(svc["ExecStart"].startswith("/usr/sbin/tmpguard daemon --config "))
         self.assertEqual(svc["UMask"], "0077")
         self.assertEqual(svc["PrivateTmp"], "no")
+        self.assertEqual(svc["WatchdogSec"], "30")
+        self.assertEqual(svc["NotifyAccess"], "main")
+        docs = self.unit()["Unit"]["Documentation"].split()
+        self.assertIn("man:tmpguard(8)", docs)
+
+    def test_security_exposure_at_most_3(self):
+        """systemd-analyze security rates the unit file itself (--offline, systemd 250+):
+        at most 3.0 ("OK"); what each directive costs tmpguard is tested by starting the
+        unit under a real systemd (tests/vm/test_service.py)."""
+        analyze = shutil.which("systemd-analyze")
+        self.require(analyze, "systemd-analyze is not installed (apt-get install systemd)")
+        r = subprocess.run([analyze, "security", "--offline=true", "--no-pager", UNIT],
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(ENV, SYSTEMD_LOG_LEVEL="warning"))
+        if "--offline" in r.stderr and "unrecognized option" in r.stderr:
+            self.skipTest("this systemd-analyze has no --offline (systemd before 250)")
+        m = re.search(r"Overall exposure level for tmpguard.service: (\d+\.\d)", r.stdout)
+        self.assertTrue(m, r.stdout + r.stderr)
+        self.assertLessEqual(float(m.group(1)), 3.0, r.stdout)
 
     def test_runs_with_the_units_capabilities_only(self):
         setpriv = shutil.which("setpriv")

@@ -41,6 +41,9 @@ Options:
                      repeatable; a no-op for other directories. The current directory (or
                      --cwd) is exposed this way automatically
   --append PARAMS    extra kernel command line parameters (e.g. lsm=...)
+  --systemd          boot systemd as PID 1 over the prepared root (instead of chroot) and run
+                     COMMAND as a service of it (tmpguard-vm.service, in /run/systemd/system);
+                     the VM powers off when COMMAND ends. For tests of the shipped unit
   --probe            print the guest's kernel release, active LSMs, BTF and boot time on stderr
                      before COMMAND (COMMAND may then be omitted)
   --rebuild          rebuild the cached initramfs even if its inputs did not change
@@ -86,6 +89,7 @@ opt_mem=${MEM:-2048}
 opt_smp=2
 opt_cwd=
 opt_probe=0
+opt_systemd=0
 opt_rebuild=0
 opt_verbose=0
 opt_append=
@@ -118,6 +122,7 @@ while [[ $# -gt 0 ]]; do
 	--append) need_arg "$@"; opt_append+=" $2"; shift 2 ;;
 	--append=*) opt_append+=" ${1#*=}"; shift ;;
 	--probe) opt_probe=1; shift ;;
+	--systemd) opt_systemd=1; shift ;;
 	--rebuild) opt_rebuild=1; shift ;;
 	-v | --verbose) opt_verbose=1; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -267,6 +272,9 @@ for p in "${MOD_ORDER[@]}"; do
 	*.zst) command -v zstd >/dev/null || skip "$p is zstd-compressed and zstd is not installed" ;;
 	esac
 done
+if [[ $opt_systemd = 1 && ! -x /lib/systemd/systemd ]]; then
+	skip "--systemd needs systemd on this machine (apt-get install systemd)"
+fi
 if [[ ${#opt_overlays[@]} -gt 0 && -z ${MOD_SEEN[overlay]:-} ]]; then
 	skip "--overlay needs overlayfs, which kernel $KVER does not have"
 fi
@@ -373,6 +381,49 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 # command itself writes into pipes, as it would under a test harness on the host.
 stty -F /dev/ttyS1 raw -echo || fail "no second serial port"
 stty -F /dev/ttyS2 raw -echo || fail "no third serial port"
+# --systemd: systemd becomes PID 1 of the prepared root and runs the command as a service whose
+# stdout and stderr are the serial ports; the service reports the status on the console and
+# powers the VM off. Nothing of the initramfs is needed any more (switch_root empties it).
+if [ "$TG_VM_SYSTEMD" = 1 ]; then
+	cp /tg/cmd.sh $H/run/tmpguard-vm/cmd.sh
+	mkdir -p $H/run/systemd/system
+	cat >$H/run/tmpguard-vm/service.sh <<EOF
+#!/bin/sh
+echo "$TG_VM_TOKEN begin at \$(cut -d' ' -f1 /proc/uptime) s" >/dev/ttyS0
+/usr/bin/env -i /bin/sh /run/tmpguard-vm/cmd.sh </dev/null >/dev/ttyS1 2>/dev/ttyS2
+rc=\$?
+echo "$TG_VM_TOKEN command ended at \$(cut -d' ' -f1 /proc/uptime) s" >/dev/ttyS0
+echo "$TG_VM_TOKEN exit=\$rc" >/dev/ttyS0
+sleep 0.5
+exec /bin/systemctl poweroff --force --force
+EOF
+	cat >$H/run/systemd/system/tmpguard-vm.service <<EOF
+[Unit]
+Description=the command run-in-vm.sh was given
+After=basic.target
+[Service]
+ExecStart=/bin/sh /run/tmpguard-vm/service.sh
+StandardInput=null
+StandardOutput=null
+EOF
+	cat >$H/run/systemd/system/tmpguard-vm.target <<EOF
+[Unit]
+Description=run-in-vm.sh's command under systemd
+Requires=basic.target tmpguard-vm.service
+After=basic.target
+EOF
+	# Units of the host that only slow the boot down or reach out of the VM.
+	for u in systemd-timesyncd.service systemd-pstore.service systemd-firstboot.service \
+		systemd-machine-id-commit.service systemd-random-seed.service ldconfig.service \
+		apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer \
+		dpkg-db-backup.timer podman-auto-update.timer getty@tty1.service \
+		serial-getty@ttyS0.service; do
+		ln -sf /dev/null $H/run/systemd/system/$u
+	done
+	echo "tmpguard-vm: starting systemd at $(cut -d' ' -f1 /proc/uptime) s"
+	exec switch_root $H /lib/systemd/systemd --unit=tmpguard-vm.target --show-status=false \
+		--log-level=notice
+fi
 mkfifo /tg/stdout /tg/stderr
 cat /tg/stdout >/dev/ttyS1 &
 cat_out=$!
@@ -556,6 +607,7 @@ mkdir -p "$RUN/cpio/tg"
 {
 	echo "TG_VM_TOKEN=$TOKEN"
 	echo "TG_VM_PROBE=$opt_probe"
+	echo "TG_VM_SYSTEMD=$opt_systemd"
 	# Largest msize the virtio transport takes in every kernel we boot (6.1 caps it near 512 KiB).
 	echo "TG_VM_MSIZE=262144"
 	echo "TG_VM_9P_CACHE=${TG_VM_9P_CACHE:-loose}"

@@ -6,12 +6,14 @@
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include "cli.h"
 #include "config.h"
@@ -26,6 +28,9 @@ struct daemon {
 	struct tg_daemon_config
 		*retired; /* earlier ones, kept for pointers the session still holds */
 	size_t n_retired;
+	int64_t watchdog_ns;	  /* WATCHDOG_USEC, 0 when systemd set no watchdog */
+	int64_t watchdog_next_ns; /* when the next WATCHDOG=1 is due */
+	bool watchdog_starved;	  /* pings stopped for an unhealthy producer (said once) */
 };
 
 /* systemd's readiness protocol (sd_notify(3)): one datagram to $NOTIFY_SOCKET, if set. */
@@ -49,6 +54,164 @@ void daemon_notify(const char *msg)
 		fprintf(stderr, "tmpguard: cannot notify the service manager: %s\n",
 			strerror(errno));
 	close(fd);
+}
+
+/*
+ * The watchdog (WatchdogSec=): systemd passes WATCHDOG_USEC (and WATCHDOG_PID, which must be
+ * ours). WATCHDOG=1 goes out at half of it, from the poll loop, only while the producer-health
+ * canary passes: once the programs stop seeing tmpguard's canary create or records stop
+ * flowing (health.c), the pings stop and systemd restarts the service, which attaches afresh.
+ */
+static void daemon_watchdog_init(struct daemon *d)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	char *end;
+	unsigned long long v;
+
+	d->watchdog_ns = 0;
+	if (!usec || (pid && strtoll(pid, NULL, 10) != getpid()))
+		return;
+	errno = 0;
+	v = strtoull(usec, &end, 10);
+	if (errno || *end || !v || v > INT64_MAX / 1000)
+		return;
+	d->watchdog_ns = (int64_t)v * 1000;
+	d->watchdog_next_ns = 0; /* the first ping at once */
+}
+
+void daemon_watchdog(struct session *s, struct daemon *d)
+{
+	int64_t now;
+
+	if (!d->watchdog_ns)
+		return;
+	if (s->unhealthy) {
+		if (!d->watchdog_starved)
+			fprintf(stderr,
+				"tmpguard: ERROR: producer unhealthy: no longer feeding "
+				"systemd's "
+				"watchdog, which will restart tmpguard within %" PRId64 " s\n",
+				d->watchdog_ns / 1000000000);
+		d->watchdog_starved = true;
+		return;
+	}
+	d->watchdog_starved = false;
+	now = tg_clock_ns(CLOCK_MONOTONIC);
+	if (now < d->watchdog_next_ns)
+		return;
+	daemon_notify("WATCHDOG=1");
+	d->watchdog_next_ns = now + d->watchdog_ns / 2;
+}
+
+/*
+ * Journald priorities. When stderr is the journal's stream ($JOURNAL_STREAM names its device
+ * and inode, sd_journal_stream_fd(3)), every line gets sd-daemon(3)'s "<N>" prefix, which
+ * systemd's SyslogLevelPrefix=yes (the default) turns into the entry's priority. A line that
+ * already starts with "<N>" keeps it; a WARNING is a warning, an ERROR an error, and so is
+ * a message of tmpguard's (or libbpf's) that starts with one of the phrases errors of this
+ * program start with ("cannot", "refusing", "failed", "out of memory", a refused reload, ...);
+ * the rest is information. Every message of tmpguard goes through stderr, so they all get
+ * one without each call site changing.
+ */
+#define LOG_LINE_MAX 4096
+struct journal_stream {
+	int fd;
+	size_t len;
+	char line[LOG_LINE_MAX];
+};
+
+static int journal_priority(const char *line, size_t len)
+{
+	static const char *const errors[] = {
+		"cannot ",
+		"refusing ",
+		"failed ",
+		"error",
+		"out of memory",
+		"no such ",
+		"polling ",
+		"policy reload refused",
+		"configuration reload refused",
+	};
+	char text[LOG_LINE_MAX + 1];
+	const char *body;
+
+	memcpy(text, line, len);
+	text[len] = 0;
+	if (strstr(text, "WARNING"))
+		return 4; /* LOG_WARNING */
+	if (strstr(text, "ERROR"))
+		return 3; /* LOG_ERR */
+	/* "tmpguard: cannot ...", "tmpguard daemon: ...: failed ...", "libbpf: failed ..." */
+	body = strstr(text, ": ");
+	if (!body || (strncmp(text, "tmpguard", 8) && strncmp(text, "libbpf", 6)))
+		return 6; /* LOG_INFO: continuation lines, summaries */
+	body += 2;
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (!strncmp(body, errors[i], strlen(errors[i])))
+			return 3;
+	return 6;
+}
+
+/* One whole line (or a cut one at LOG_LINE_MAX) to the journal, with its priority. */
+static void journal_emit(struct journal_stream *j)
+{
+	char prefix[4] = "<6>";
+	bool has = j->len >= 3 && j->line[0] == '<' && j->line[1] >= '0' && j->line[1] <= '7' &&
+		   j->line[2] == '>';
+	struct iovec iov[2];
+
+	if (!has)
+		prefix[1] = (char)('0' + journal_priority(j->line, j->len));
+	iov[0] = (struct iovec){.iov_base = prefix, .iov_len = has ? 0 : 3};
+	iov[1] = (struct iovec){.iov_base = j->line, .iov_len = j->len};
+	if (writev(j->fd, iov, 2) < 0) {
+		/* nowhere left to say it */
+	}
+	j->len = 0;
+}
+
+static ssize_t journal_write(void *cookie, const char *buf, size_t size)
+{
+	struct journal_stream *j = cookie;
+
+	for (size_t i = 0; i < size; i++) {
+		j->line[j->len++] = buf[i];
+		if (buf[i] == '\n' || j->len == sizeof(j->line))
+			journal_emit(j);
+	}
+	return (ssize_t)size;
+}
+
+static int journal_close(void *cookie)
+{
+	struct journal_stream *j = cookie;
+
+	if (j->len) {
+		j->line[j->len++] = '\n';
+		journal_emit(j);
+	}
+	return 0;
+}
+
+static void daemon_journal_init(void)
+{
+	static struct journal_stream j;
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	FILE *f;
+
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) ||
+	    st.st_dev != dev || st.st_ino != ino)
+		return;
+	j.fd = STDERR_FILENO;
+	f = fopencookie(&j, "w",
+			(cookie_io_functions_t){.write = journal_write, .close = journal_close});
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IONBF, 0); /* every fprintf reaches journal_write at once */
+	stderr = f;
 }
 
 /* Loads path into cfg and parses it into o as audit's options would be. Returns 0, or 2 with
@@ -231,6 +394,8 @@ int cmd_daemon(int argc, char **argv)
 	int err;
 
 	argv[0] = "tmpguard daemon";
+	daemon_journal_init();
+	daemon_watchdog_init(&d);
 	argp_err_exit_status = TG_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return TG_EXIT_USAGE;

@@ -10,4 +10,7 @@ void daemon_notify(const char *msg);
 /* SIGHUP: the configuration again, then the policy it names. */
 void daemon_reload(struct session *s, struct daemon *d);
 
+/* WATCHDOG=1 at half of systemd's WATCHDOG_USEC while the producer-health canary passes. */
+void daemon_watchdog(struct session *s, struct daemon *d);
+
 #endif

@@ -136,12 +136,16 @@ static void health_sweep(const char *parent)
 
 void health_start(struct session *s)
 {
-	static const char *const parents[] = {"/run", "/var/run", "/tmp"};
+	/* First the service's own RuntimeDirectory= (systemd's $RUNTIME_DIRECTORY): under the
+	 * unit's ProtectSystem=strict the rest of /run is read-only. */
+	const char *parents[] = {getenv("RUNTIME_DIRECTORY"), "/run", "/var/run", "/tmp"};
 
 	s->canary_dirfd = -1;
 	if (s->scoped)
 		return;
 	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
+		if (!parents[i] || parents[i][0] != '/' || strchr(parents[i], ':'))
+			continue;
 		health_sweep(parents[i]);
 		snprintf(s->canary_dir, sizeof(s->canary_dir), "%s/tmpguard-canary.%d.XXXXXX",
 			 parents[i], (int)getpid());

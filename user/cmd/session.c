@@ -305,6 +305,8 @@ int audit_loop(struct session *s, struct daemon *d)
 		}
 		check_loss(s);
 		check_health(s);
+		if (d)
+			daemon_watchdog(s, d);
 		metrics_sync(s);
 		store_tick(s);
 		if (reload_requested()) {
