@@ -56,6 +56,7 @@ REQUIRED = [
     "/usr/share/man/man5/tmpguard.yaml.5.gz",
     "/usr/share/bash-completion/completions/tmpguard",
     "/usr/share/doc/tmpguard/examples/tmpguard-alerts.yml",
+    "/usr/share/doc/tmpguard/service.md",  # the unit's Documentation=, uncompressed
 ]
 # Debian's own additions, not part of the upstream install set.
 DEBIAN_ONLY = re.compile(r"^share/doc/tmpguard/(copyright|changelog(\.Debian)?(\.gz)?)$"
