@@ -83,6 +83,11 @@ VERIFIED_INSNS_BUDGET = 100_000
 CI = os.environ.get("CI") == "true"
 # Where every skip is written, with its reason, for the run's summary (tests/skips.py).
 SKIP_LOG = os.environ.get("TG_SKIP_LOG", "")
+# The JSON Schema of each record type (docs/schema/TYPE.schema.json), which every record the
+# harness parses is validated against (TgTestCase.validate_record).
+SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                          "schema")
+_VALIDATORS = {}
 
 
 def fixture(name):
@@ -277,7 +282,38 @@ class TgTestCase(unittest.TestCase):
         res.summary = records[-1]
         for f in res.findings:
             self.check_schema(f, res)
+        for r in records:
+            self.validate_record(r)
         return records
+
+    def validate_record(self, rec, kind=None):
+        """rec against docs/schema/KIND.schema.json (KIND: rec["type"] unless given). Without
+        python3-jsonschema this is skipped, said once on stderr and in the skip log; under
+        CI=true, where .ci/setup --tests installs it, its absence fails."""
+        kind = kind or rec.get("type")
+        if kind not in _VALIDATORS:
+            try:
+                import jsonschema
+            except ImportError:
+                why = "python3-jsonschema is not installed: records are not validated"
+                self.assertFalse(CI, why + "; CI=true: .ci/setup --tests installs it")
+                print("tmpguard_test: " + why, file=sys.stderr)
+                log_skip(os.path.basename(sys.argv[0]), "validate_record", why)
+                _VALIDATORS.update({k: None for k in ("finding", "session", "loss", "health",
+                                                      "summary", "falco", "doctor", "report")})
+                _VALIDATORS[kind] = None
+            else:
+                path = os.path.join(SCHEMA_DIR, "%s.schema.json" % kind)
+                self.assertTrue(os.path.exists(path), "no schema for a %r record: %s"
+                                % (kind, json.dumps(rec)[:2000]))
+                with open(path) as fh:
+                    schema = json.load(fh)
+                _VALIDATORS[kind] = jsonschema.Draft202012Validator(schema)
+        v = _VALIDATORS[kind]
+        errors = sorted(v.iter_errors(rec), key=str) if v else []
+        self.assertFalse(errors, "a %s record does not match docs/schema/%s.schema.json: %s\n%s"
+                         % (kind, kind, "; ".join("%s: %s" % (list(e.absolute_path), e.message)
+                                                   for e in errors[:5]), json.dumps(rec)[:4000]))
 
     def check_session(self, rec, res):
         """The session record: what reports need to say what this run could see."""

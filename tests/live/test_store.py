@@ -351,7 +351,8 @@ class StoreQuery(StoreCase):
         text = p.stdout.decode()
         self.assertTrue(text.endswith("\r\n"))
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-        self.assertEqual(rows[0][:6], ["time", "host", "rule", "severity", "action", "pid"])
+        # report --format csv's columns (docs/schema/README.md): test_schema.py compares them
+        self.assertEqual(rows[0][:6], ["time", "host", "rule", "severity", "cwe", "action"])
         head = rows[0]
         self.assertEqual(len(rows) - 1, len(self.mine))
         for row, (_, f) in zip(rows[1:], self.mine):
@@ -365,6 +366,7 @@ class StoreQuery(StoreCase):
             self.assertEqual((r["user"], r["comm"], r["exe"], r["path"]),
                              (pr["user"], pr["comm"], pr["exe"], f["path"]))
             self.assertEqual(r["flags"], "|".join(f["flags"]))
+            self.assertEqual(r["cwe"], "|".join(f["cwe"]))
             self.assertEqual(r["container_id"], "")
             self.assertTrue(r["ancestry"].startswith("%d %s < " % (
                 f["ancestry"][0]["pid"], f["ancestry"][0]["comm"])), r["ancestry"])

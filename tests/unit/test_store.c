@@ -1182,6 +1182,13 @@ static void test_csv_and_text_rows(void **state)
 			 NULL,
 			 0};
 	json_object *o = finding(&s).json;
+	const char *head = "time,host,rule,severity,cwe,action,syscall,path,flags,mode,"
+			   "effective_mode,pid,ppid,uid,user,comm,exe,cmdline,container_id,"
+			   "container_runtime,ancestry,pattern,language,count,advice\r\n";
+	const char *row = "2026-11-28T06:30:00.000000000Z,testhost,nonexclusive-create,high,"
+			  "CWE-377,alert,openat,\"/tmp/a,\"\"b\"\"\\n=c\\x1b[31m\","
+			  "O_WRONLY|O_CREAT|O_TRUNC,0666,0644,42,1,0,u0,bash,/usr/bin/bash,"
+			  "/usr/bin/bash,,,1 sh < 1 init,,c,1,";
 	char *buf = NULL, *line2;
 	size_t len = 0;
 	FILE *m;
@@ -1191,17 +1198,13 @@ static void test_csv_and_text_rows(void **state)
 	assert_int_equal(tg_query_csv_header(m), 0);
 	assert_int_equal(tg_query_csv_row(m, o), 0);
 	fclose(m);
-	assert_true(!strncmp(buf, "time,host,rule,severity,", 24));
-	line2 = strstr(buf, "\r\n");
-	assert_non_null(line2);
-	line2 += 2;
-	assert_true(!strncmp(line2,
-			     "2026-11-28T06:30:00.000000000Z,testhost,nonexclusive-create,"
-			     "high,alert,42,1,0,u0,bash,/usr/bin/bash,/usr/bin/bash,",
-			     110));
-	/* the path cell is quoted, its quotes doubled, its newline and ESC printable */
-	assert_non_null(strstr(line2, ",\"/tmp/a,\"\"b\"\"\\n=c\\x1b[31m\","));
-	assert_non_null(strstr(line2, ",O_WRONLY|O_CREAT|O_TRUNC,0666,0644,,1 sh < 1 init\r\n"));
+	/* the columns of report --format csv too (finding_csv.c, docs/schema/README.md) */
+	assert_true(!strncmp(buf, head, strlen(head)));
+	line2 = buf + strlen(head);
+	/* the path cell is quoted, its quotes doubled, its newline and ESC printable; lists
+	 * joined by '|'; a null container id an empty cell */
+	assert_true(!strncmp(line2, row, strlen(row)));
+	assert_non_null(strstr(line2, "\r\n"));
 	free(buf);
 
 	buf = NULL;

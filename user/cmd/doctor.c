@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include "doctor.h"
 #include "doctor_int.h"
+#include "record.h"
 #include "loader.h"
 #include "tracefs.h"
 
@@ -297,7 +298,10 @@ static int print_json(const struct doctor *d)
 
 	root = json_object_new_object();
 	checks = json_object_new_array();
-	if (!root || !checks || json_object_object_add(root, "checks", checks)) {
+	if (!root || !checks ||
+	    json_object_object_add(root, "schema_version",
+				   json_object_new_int(TG_RECORD_SCHEMA_VERSION)) ||
+	    json_object_object_add(root, "checks", checks)) {
 		json_object_put(checks);
 		goto oom;
 	}

@@ -97,6 +97,7 @@ static json_object *session_json(struct session *s, const struct tg_session_info
 	enum tg_ia32 ia32;
 
 	json_object_object_add(o, "type", json_object_new_string("session"));
+	json_object_object_add(o, "schema_version", json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	json_object_object_add(o, "time", time_json(si->time_ns));
 	json_object_object_add(o, "host", tg_json_bytes(si->host, strlen(si->host), NULL));
 	if (si->host_id)

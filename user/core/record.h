@@ -25,6 +25,12 @@ enum tg_record_kind {
 	TG_RECORD_SUMMARY,
 };
 
+/* The version of the JSON records' shapes, in each record as "schema_version" (and in Falco
+ * events as output_fields "tmpguard.schema_version"): docs/schema/ holds a JSON Schema per
+ * record type. Raised when a record loses a field or a field changes its meaning or type; a new
+ * optional field keeps it. Records written before versioning carry none. */
+#define TG_RECORD_SCHEMA_VERSION 1
+
 /* The record's "type" in JSON: "finding", "session", "loss", "health", "summary"; "unknown"
  * for anything else. */
 const char *tg_record_kind_name(enum tg_record_kind kind);

@@ -2,12 +2,13 @@
 /*
  * Findings from the event store, for `tmpguard query` (cmd/query_cmd.c): one SELECT with every
  * value bound as a parameter, its rows read one at a time, each stored finding rendered as text
- * or CSV.
+ * or CSV (finding_csv.c: the report's columns).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "finding_csv.h"
 #include "query.h"
 #include "query_pg.h"
 #include "report_render.h"
@@ -235,39 +236,9 @@ static const char *jtext(json_object *o, const char *key)
 	return v ? json_object_get_string(v) : "";
 }
 
-static const char *const csv_columns[] = {
-	"time", "host",	 "rule", "severity",	   "action",	   "pid",
-	"ppid", "uid",	 "user", "comm",	   "exe",	   "cmdline",
-	"path", "flags", "mode", "effective_mode", "container_id", "ancestry",
-};
-
 int tg_query_csv_header(FILE *out)
 {
-	size_t n = sizeof(csv_columns) / sizeof(csv_columns[0]);
-
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", csv_columns[i], i + 1 < n ? "," : "\r\n");
-	return ferror(out) ? -1 : 0;
-}
-
-/* Array elements joined by sep, for flags and a cmdline given as a list. */
-static char *join(json_object *arr, const char *sep)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	if (!m)
-		return NULL;
-	if (json_object_is_type(arr, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(arr); i++)
-			fprintf(m, "%s%s", i ? sep : "",
-				json_object_get_string(json_object_array_get_idx(arr, i)));
-	} else if (arr) {
-		fputs(json_object_get_string(arr), m);
-	}
-	fclose(m);
-	return buf;
+	return tg_finding_csv_header(out);
 }
 
 /* "1234 sh < 1 systemd": the parent chain as recorded at event time. */
@@ -293,45 +264,12 @@ static char *ancestry_str(json_object *f)
 
 int tg_query_csv_row(FILE *out, json_object *f)
 {
-	json_object *proc = tg_json_get(f, "proc");
-	char *flags = join(tg_json_get(f, "flags"), "|");
-	char *cmd = join(tg_json_get(proc, "cmdline"), " ");
-	char *anc = ancestry_str(f);
-	const char *v[] = {
-		jtext(f, "time"),
-		jtext(f, "host"),
-		jtext(f, "rule"),
-		jtext(f, "severity"),
-		jtext(f, "action"),
-		jtext(proc, "pid"),
-		jtext(proc, "ppid"),
-		jtext(proc, "uid"),
-		jtext(proc, "user"),
-		jtext(proc, "comm"),
-		jtext(proc, "exe"),
-		cmd ? cmd : "",
-		jtext(f, "path"),
-		flags ? flags : "",
-		jtext(f, "mode"),
-		jtext(f, "effective_mode"),
-		jtext(proc, "container_id"),
-		anc ? anc : "",
-	};
-	size_t n = sizeof(v) / sizeof(v[0]);
-	int err = 0;
+	char *row = tg_finding_csv_row(f);
 
-	_Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(csv_columns) / sizeof(csv_columns[0]),
-		       "a value per CSV column");
-	/* The report's CSV cells: printable form (no raw control byte), quoted as RFC 4180
-	 * wants, formulas neutralised. */
-	for (size_t i = 0; i < n; i++) {
-		tg_csv_field(out, v[i]);
-		fputs(i + 1 < n ? "," : "\r\n", out);
-	}
-	free(flags);
-	free(cmd);
-	free(anc);
-	return err || ferror(out) ? -1 : 0;
+	if (row)
+		fputs(row, out);
+	free(row);
+	return !row || ferror(out) ? -1 : 0;
 }
 
 static char *esc(const char *s)

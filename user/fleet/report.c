@@ -235,6 +235,7 @@ void tg_rpt_free(struct tg_rpt *r)
 		free(f->container_runtime);
 		free(f->cmdline);
 		free(f->ancestry);
+		free(f->csv);
 	}
 	free(r->findings);
 	rpt_table_free(&r->by_rule);

@@ -250,6 +250,7 @@ struct tg_rpt_finding {
 	char *host, *rule_id, *action, *exe, *comm, *user, *path, *pattern, *syscall, *language,
 		*advice, *cwe, *why, *container_id, *container_runtime, *cmdline;
 	char *ancestry; /* "pid comm < pid comm ...", parent first; "" when not recorded */
+	char *csv;	/* its CSV row (finding_csv.h) */
 };
 
 enum tg_rpt_bucket { TG_RPT_HOUR, TG_RPT_DAY, TG_RPT_WEEK };

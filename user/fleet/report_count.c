@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "finding_csv.h"
 #include "report_int.h"
 #include "util/hash.h"
 #include "util/json_util.h"
@@ -238,6 +239,9 @@ static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int
 	f->ancestry = ancestry_text(r, o, esc);
 	f->container_id = rpt_dup(r, tg_json_str(proc, "container_id", NULL));
 	f->container_runtime = rpt_dup(r, tg_json_str(proc, "container_runtime", NULL));
+	f->csv = tg_finding_csv_row(o);
+	if (!f->csv)
+		r->failed = true;
 }
 
 static bool in_period(const struct tg_rpt *r, int64_t t)

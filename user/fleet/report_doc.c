@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "finding_csv.h"
 #include "report_render.h"
 
 struct doc;
@@ -1319,55 +1320,12 @@ int tg_rpt_html(FILE *out, const struct tg_rpt *r, const char *version)
 	return body(&d, r);
 }
 
-/* ---- CSV: one row per finding ---- */
+/* ---- CSV: one row per finding, query's columns (finding_csv.c) ---- */
 
 int tg_rpt_csv(FILE *out, const struct tg_rpt *r)
 {
-	static const char header[] =
-		"time,host,rule,severity,cwe,action,executable,comm,pid,ppid,uid,user,cmdline,"
-		"ancestry,"
-		"container_id,container_runtime,path,pattern,syscall,language,occurrence,"
-		"advice\r\n";
-
-	fputs(header, out);
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct tg_rpt_finding *f = &r->findings[i];
-		char t[64];
-
-		tg_rpt_time(f->time_ns, t, sizeof(t));
-		fprintf(out, "%s,", t);
-		tg_csv_field(out, f->host);
-		fputc(',', out);
-		tg_csv_field(out, f->rule_id);
-		fprintf(out, ",%s,", tg_severity_name(f->sev));
-		tg_csv_field(out, f->cwe);
-		fputc(',', out);
-		tg_csv_field(out, f->action);
-		fputc(',', out);
-		tg_csv_field(out, f->exe);
-		fputc(',', out);
-		tg_csv_field(out, f->comm);
-		fprintf(out, ",%lld,%lld,%lld,", f->pid, f->ppid, f->uid);
-		tg_csv_field(out, f->user);
-		fputc(',', out);
-		tg_csv_field(out, f->cmdline);
-		fputc(',', out);
-		tg_csv_field(out, f->ancestry);
-		fputc(',', out);
-		tg_csv_field(out, f->container_id);
-		fputc(',', out);
-		tg_csv_field(out, f->container_runtime);
-		fputc(',', out);
-		tg_csv_field(out, f->path);
-		fputc(',', out);
-		tg_csv_field(out, f->pattern);
-		fputc(',', out);
-		tg_csv_field(out, f->syscall);
-		fputc(',', out);
-		tg_csv_field(out, f->language);
-		fprintf(out, ",%lld,", f->count);
-		tg_csv_field(out, f->advice);
-		fputs("\r\n", out);
-	}
+	tg_finding_csv_header(out);
+	for (size_t i = 0; i < r->n_findings; i++)
+		fputs(r->findings[i].csv ? r->findings[i].csv : "", out);
 	return ferror(out) ? -EIO : 0;
 }

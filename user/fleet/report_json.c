@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advice.h"
+#include "record.h"
 #include "report_render.h"
 #include "util/hash.h"
 #include "util/json_util.h"
@@ -404,6 +405,7 @@ json_object *tg_rpt_json(const struct tg_rpt *r, const char *version)
 	json_object *o = json_object_new_object(), *hosts = json_object_new_array();
 
 	add(o, "type", json_object_new_string("report"));
+	add(o, "schema_version", json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	add(o, "version", json_object_new_string(version));
 	add(o, "generated", time_json(r->opts.now_ns));
 	add(o, "period", period_json(r));

@@ -26,6 +26,7 @@
 #include "events.h"
 #include "falco.h"
 #include "flags.h"
+#include "record.h"
 #include "rule_registry.h"
 #include "summary.h"
 #include "util/json_util.h"
@@ -153,6 +154,7 @@ static json_object *event(const char *time, int64_t t_ns, const char *host, cons
 	add_str(o, "hostname", host ? host : "");
 	json_object_object_add(o, "tags", tags);
 	add_int(f, "evt.time", t_ns);
+	add_int(f, "tmpguard.schema_version", TG_RECORD_SCHEMA_VERSION);
 	json_object_object_foreach(fields, k, v) json_object_object_add(f, k, json_object_get(v));
 	json_object_put(fields);
 	json_object_object_add(o, "output_fields", f);

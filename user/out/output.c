@@ -6,6 +6,7 @@
 #include "events.h"
 #include "flags.h"
 #include "output.h"
+#include "record.h"
 #include "util/json_util.h"
 #include "util/timefmt.h"
 
@@ -92,6 +93,7 @@ static void add_finding(json_object *o, const struct tg_report *r, json_object *
 
 	tg_format_time(tg_report_time_ns(r), buf, sizeof(buf));
 	json_object_object_add(o, "type", json_object_new_string("finding"));
+	json_object_object_add(o, "schema_version", json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	json_object_object_add(o, "time", json_object_new_string(buf));
 	if (r->host)
 		add_str(o, "host", r->host, escaped);

@@ -13,12 +13,13 @@ static json_object *time_json(int64_t real_ns)
 	return json_object_new_string(t);
 }
 
-/* type, time and host: how every record starts. */
+/* type, schema version, time and host: how every record starts. */
 static json_object *record_json(enum tg_record_kind kind, int64_t time_ns, const char *host)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "type", json_object_new_string(tg_record_kind_name(kind)));
+	json_object_object_add(o, "schema_version", json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	json_object_object_add(o, "time", time_json(time_ns));
 	json_object_object_add(o, "host", tg_json_bytes(host, strlen(host), NULL));
 	return o;

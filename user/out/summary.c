@@ -2,6 +2,7 @@
 /* The session summary: collected from the session's counters, rendered as text and as JSON. */
 #include <stdlib.h>
 #include <string.h>
+#include "record.h"
 #include "rules.h"
 #include "summary.h"
 #include "tmpguard.h"
@@ -397,6 +398,7 @@ json_object *tg_summary_json(const struct tg_summary *sum)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "type", json_object_new_string("summary"));
+	json_object_object_add(o, "schema_version", json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	json_object_object_add(o, "time", time_json(sum->time_ns));
 	json_object_object_add(o, "started", time_json(sum->started_ns));
 	json_object_object_add(o, "host", bytes_json(sum->host));
