@@ -333,6 +333,7 @@ class HttpOutage(HttpCase):
         self.assertEqual([e["output_fields"]["tmpguard.seq"] for e in posted],
                          [g[0] for g in gaps])
         for e, (_, stream, lo, hi, n) in zip(posted, gaps):
+            self.validate_record(e, "falco")
             f = e["output_fields"]
             self.assertEqual((e["rule"], e["priority"], e["hostname"]),
                              ("tmpguard forward gap", "Warning", socket.gethostname()))

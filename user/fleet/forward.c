@@ -23,6 +23,7 @@
 #include "forward.h"
 #include "http_post.h"
 #include "pg_schema.h"
+#include "record.h"
 #include "util/timefmt.h"
 
 /* ---- the target and its password ---- */
@@ -1060,6 +1061,8 @@ static char *gap_event(const struct tg_forward *f, sqlite3_stmt *s)
 	json_object_array_add(tags, json_object_new_string("tmpguard"));
 	json_object_object_add(o, "tags", tags);
 	json_object_object_add(fl, "evt.time", json_object_new_int64(t_ns));
+	json_object_object_add(fl, "tmpguard.schema_version",
+			       json_object_new_int(TG_RECORD_SCHEMA_VERSION));
 	add_str(fl, "tmpguard.gap_stream", what);
 	json_object_object_add(fl, "tmpguard.evicted", json_object_new_int64(n));
 	add_str(fl, "tmpguard.gap_from", from);
