@@ -159,12 +159,15 @@ void check_maps(struct doctor *d)
 }
 
 /*
- * The helpers tmpguard's programs call (bpf/). Each is probed as libbpf does: a tracepoint
- * program that calls it is loaded, and the verifier's "unknown func"/"invalid func" means the
- * kernel lacks it, or refuses it to tracing programs (lockdown=confidentiality does that to
- * bpf_probe_read_kernel). Every program calls bpf_loop and the readers, so one missing required
- * helper means no program loads. bpf_get_func_ret (fexit) is covered by the hooks line: a
- * kernel that lacks it loads no fexit program, and --hooks auto falls back to the tracepoints.
+ * The helpers tmpguard's programs call (bpf/). Each is probed by loading a tracepoint program that
+ * calls it: the verifier's "invalid func" (an id it does not know), "unknown func" (up to 6.1)
+ * or "program of this type cannot use helper" (later kernels) means the kernel lacks it or
+ * refuses it to tracing programs, as lockdown=confidentiality does to bpf_probe_read_kernel. Any
+ * other refusal is about the (absent) arguments: the helper is there. libbpf 1.1's
+ * libbpf_probe_bpf_helper() knows only the first two messages and so calls a helper refused by
+ * a 6.12 kernel available. Every program calls bpf_loop and the readers, so one missing required
+ * helper means no program loads. bpf_get_func_ret (fexit) is covered by the hooks line: a kernel
+ * that lacks it loads no fexit program, and --hooks auto falls back to the tracepoints.
  */
 struct doc_helper {
 	enum bpf_func_id id;
@@ -196,6 +199,29 @@ static const struct doc_helper helpers[] = {
 	{BPF_FUNC_send_signal, "bpf_send_signal", "5.3", false,
 	 "--enforce-fallback=kill, where BPF LSM is unavailable"},
 };
+
+/* 1: the kernel offers the helper to tracepoint programs; 0: it does not; -errno: no answer. */
+static int probe_helper(enum bpf_func_id id)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_JMP | BPF_CALL, .imm = id},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
+		    .log_level = 1);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns,
+			       ARRAY_SIZE(insns), &opts);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	if (strstr(log, "invalid func ") || strstr(log, "unknown func ") ||
+	    strstr(log, "program of this type cannot use helper "))
+		return 0;
+	return log[0] ? 1 : fd; /* the verifier ran and objected to something else */
+}
 
 static void helper_missing(struct doctor *d, const struct doc_helper *h, int r)
 {
@@ -241,10 +267,7 @@ void check_helpers(struct doctor *d)
 
 		if (!d->bpf_ok)
 			break;
-		r = pretend_missing(helpers[i].name)
-			    ? 0
-			    : libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].id,
-						      NULL);
+		r = pretend_missing(helpers[i].name) ? 0 : probe_helper(helpers[i].id);
 		if (r == 1) {
 			n_ok++;
 			continue;
