@@ -50,6 +50,13 @@ void check_kernel(struct doctor *d)
 		return;
 	}
 	check_value(c, "%s %s", u.release, u.machine);
+	if (strcmp(u.machine, "x86_64") != 0) { /* bpf/ is built with __TARGET_ARCH_x86 */
+		c->status = DOC_MISSING;
+		check_verdict(c, "tmpguard's BPF programs read x86_64 syscall registers: run it on "
+				 "an x86_64 kernel");
+		block(d, "not an x86_64 kernel (%s)", u.machine);
+		return;
+	}
 	check_verdict(c, "for information: tmpguard's needs are probed below, not read from the "
 			 "release (it was written for 5.17 or later)");
 }

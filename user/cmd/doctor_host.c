@@ -60,7 +60,7 @@ static const char *const syscall_tps[] = {
 	"sys_exit_bind",
 };
 
-static void check_syscall_tps(struct doctor *d)
+static void check_syscall_tps(struct doctor *d, bool fentry)
 {
 	char path[PATH_MAX], absent[256] = "";
 	int n_absent = 0, err = 0;
@@ -89,6 +89,11 @@ static void check_syscall_tps(struct doctor *d)
 		check_value(c, "%zu present", ARRAY_SIZE(syscall_tps));
 		check_verdict(c, "syscalls/sys_enter_open* and sys_exit_{open*,creat,mkdir*,mknod*,"
 				 "bind} exist: tmpguard can attach its tracepoint hooks");
+	} else if (fentry) {
+		c = check_add(d, DOC_WARN, "syscall tracepoints");
+		check_value(c, "absent: %s", absent);
+		check_verdict(c, "--hooks auto audits from fexit programs here and needs none of "
+				 "them; --hooks tracepoint would fail");
 	} else {
 		c = check_add(d, DOC_MISSING, "syscall tracepoints");
 		check_value(c, "absent: %s", absent);
@@ -100,10 +105,15 @@ static void check_syscall_tps(struct doctor *d)
 	}
 }
 
+/* Under --hooks auto tracefs and the syscall tracepoints are needed only where fexit programs do
+ * not load (the loader mounts tracefs only then): what check_hooks reports, asked early. */
 void check_tracefs(struct doctor *d)
 {
-	bool mounted = tg_tracefs_mounted();
+	bool mounted = tg_tracefs_mounted(), fentry;
 	struct doc_check *c;
+	char why[384];
+
+	fentry = d->bpf_ok && tg_fentry_loadable(why, sizeof(why)) == 0;
 
 	if (mounted) {
 		c = check_add(d, DOC_OK, "tracefs");
@@ -113,6 +123,13 @@ void check_tracefs(struct doctor *d)
 		c = check_add(d, DOC_INFO, "tracefs");
 		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
 		check_verdict(c, "tmpguard will mount it at start (doctor mounts nothing)");
+	} else if (fentry) {
+		c = check_add(d, DOC_INFO, "tracefs");
+		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
+		check_verdict(c,
+			      "--hooks auto audits from fexit programs here and needs no tracefs; "
+			      "--hooks tracepoint would need it mounted (mount -t tracefs tracefs "
+			      "/sys/kernel/tracing)");
 	} else {
 		c = check_add(d, DOC_MISSING, "tracefs");
 		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
@@ -125,7 +142,7 @@ void check_tracefs(struct doctor *d)
 	}
 
 	if (mounted) {
-		check_syscall_tps(d);
+		check_syscall_tps(d, fentry);
 		return;
 	}
 	c = check_add(d, DOC_INFO, "syscall tracepoints");
