@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tmpguard doctor: what the kernel's BPF can do here. The release, BTF, the ring buffer, the
- * program types, BPF LSM, fentry and tp_btf on the tracepoints tmpguard uses, the hooks --hooks
- * auto takes; with -v, tmpguard's own programs as audit loads them. A probe loads a program that
- * does nothing and closes it at once.
+ * tmpguard doctor: what the kernel's BPF can do here. BTF, the map types and helpers tmpguard's
+ * programs use, the program types, BPF LSM, fentry and tp_btf on the tracepoints tmpguard uses,
+ * the hooks --hooks auto takes; with -v, tmpguard's own programs as audit loads them. A probe
+ * loads a program (or creates a map) and closes it at once; the release is information only.
  */
 #include <errno.h>
 #include <stdbool.h>
