@@ -193,6 +193,19 @@ bool refused_for_privilege(const struct doctor *d, struct doc_check *c)
 	return true;
 }
 
+/*
+ * TMPGUARD_DOCTOR_PRETEND_MISSING=bpf_loop,task_storage,...: for tests only. Doctor treats the
+ * helpers and map types named there as refused by the kernel, so that a test can see the
+ * verdict and exit status of a kernel that lacks them. It only takes features away: nothing
+ * named there can make doctor believe the kernel offers more than its probes found.
+ */
+bool pretend_missing(const char *name)
+{
+	const char *list = getenv("TMPGUARD_DOCTOR_PRETEND_MISSING");
+
+	return list && list_has(list, name);
+}
+
 static void run_checks(struct doctor *d)
 {
 	libbpf_print_fn_t old_print;
@@ -204,8 +217,10 @@ static void run_checks(struct doctor *d)
 	check_kernel(d);
 	check_btf(d);
 	check_tracefs(d);
-	check_ringbuf(d);
 	check_lockdown(d);
+	check_ringbuf(d);
+	check_maps(d);
+	check_helpers(d);
 	probe_tracing(d);
 	check_prog_type(d, "tracepoint progs", BPF_PROG_TYPE_TRACEPOINT);
 	check_prog_type(d, "raw_tracepoint progs", BPF_PROG_TYPE_RAW_TRACEPOINT);
@@ -375,10 +390,13 @@ static const struct argp_option doctor_options[] = {
 };
 
 static const char doctor_doc[] =
-	"Report what this kernel offers and what tmpguard will use: kernel release, BTF, tracefs, "
-	"BPF ring buffer and program types, BPF LSM, fentry, io_uring, ia32, the fs.protected_* "
-	"sysctls, the mounts of /tmp, /var/tmp and /dev/shm, and privileges. Probes by loading "
-	"programs that do nothing; mounts and changes nothing.\v"
+	"Report what this kernel offers and what tmpguard will use: BTF, tracefs and the syscall "
+	"tracepoints, lockdown, the BPF map types, helpers and program types tmpguard's programs "
+	"use, BPF LSM, fentry, io_uring, ia32, the fs.protected_* sysctls, the mounts of /tmp, "
+	"/var/tmp and /dev/shm, and privileges. Every BPF feature is probed by loading a program "
+	"or "
+	"creating a map (the kernel release is shown for information only); mounts and changes "
+	"nothing. docs/requirements.md lists each requirement and its message.\v"
 	"Examples:\n"
 	"  tmpguard doctor\n"
 	"  tmpguard doctor --format json\n"

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tmpguard doctor: what the kernel's BPF can do here. The release, BTF, the ring buffer, the
- * program types, BPF LSM, fentry and tp_btf on the tracepoints tmpguard uses, the hooks --hooks
- * auto takes; with -v, tmpguard's own programs as audit loads them. A probe loads a program that
- * does nothing and closes it at once.
+ * tmpguard doctor: what the kernel's BPF can do here. BTF, the map types and helpers tmpguard's
+ * programs use, the program types, BPF LSM, fentry and tp_btf on the tracepoints tmpguard uses,
+ * the hooks --hooks auto takes; with -v, tmpguard's own programs as audit loads them. A probe
+ * loads a program (or creates a map) and closes it at once; the release is information only.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -37,40 +37,28 @@ static int try_btf_prog(enum bpf_prog_type type, enum bpf_attach_type attach, in
 	return 0;
 }
 
+/* For information only: what tmpguard needs is probed below, feature by feature, since distribution
+ * kernels backport BPF features and a release number proves nothing either way. */
 void check_kernel(struct doctor *d)
 {
-	struct doc_check *c;
-	unsigned int major, minor;
+	struct doc_check *c = check_add(d, DOC_INFO, "kernel");
 	struct utsname u;
 
 	if (uname(&u)) {
-		c = check_add(d, DOC_WARN, "kernel");
 		check_value(c, "unknown");
-		check_verdict(c,
-			      "uname failed (%s): cannot tell whether the kernel is 5.15 or later",
-			      strerror(errno));
+		check_verdict(c, "uname failed (%s); the BPF probes below decide", strerror(errno));
 		return;
 	}
-	if (sscanf(u.release, "%u.%u", &major, &minor) != 2) {
-		c = check_add(d, DOC_WARN, "kernel");
-		check_value(c, "%s", u.release);
-		check_verdict(c, "cannot read a version from this release; tmpguard needs 5.15 or "
-				 "later, see the BPF checks below");
+	check_value(c, "%s %s", u.release, u.machine);
+	if (strcmp(u.machine, "x86_64") != 0) { /* bpf/ is built with __TARGET_ARCH_x86 */
+		c->status = DOC_MISSING;
+		check_verdict(c, "tmpguard's BPF programs read x86_64 syscall registers: run it on "
+				 "an x86_64 kernel");
+		block(d, "not an x86_64 kernel (%s)", u.machine);
 		return;
 	}
-	if (major > 5 || (major == 5 && minor >= 15)) {
-		c = check_add(d, DOC_OK, "kernel");
-		check_value(c, "%s", u.release);
-		check_verdict(
-			c,
-			"5.15 or later: new enough for bpf_task_pt_regs and the BPF ring buffer");
-		return;
-	}
-	c = check_add(d, DOC_MISSING, "kernel");
-	check_value(c, "%s", u.release);
-	check_verdict(c, "older than 5.15: tmpguard needs bpf_task_pt_regs (5.15), the BPF ring "
-			 "buffer (5.8) and BTF; run it on a newer kernel");
-	block(d, "kernel %u.%u is older than 5.15", major, minor);
+	check_verdict(c, "for information: tmpguard's needs are probed below, not read from the "
+			 "release (it was written for 5.17 or later)");
 }
 
 /* The loader reads /sys/kernel/btf/vmlinux itself and refuses to start without it; libbpf's
@@ -113,7 +101,8 @@ void check_btf(struct doctor *d)
 
 void check_ringbuf(struct doctor *d)
 {
-	int r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	int r = pretend_missing("ringbuf") ? 0
+					   : libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	struct doc_check *c;
 
 	if (r == 1) {
@@ -130,8 +119,187 @@ void check_ringbuf(struct doctor *d)
 	if (refused_for_privilege(d, c))
 		return;
 	check_verdict(c, "the kernel would not create a BPF_MAP_TYPE_RINGBUF map: tmpguard cannot "
-			 "deliver events");
-	block(d, "no BPF ring buffer");
+			 "deliver events; it needs Linux 5.8 or later");
+	block(d, "no BPF ring buffer map (Linux 5.8 or later)");
+}
+
+/* The other map types of bpf/maps.bpf.h, each created (and closed) as the probe. */
+void check_maps(struct doctor *d)
+{
+	static const struct {
+		enum bpf_map_type type;
+		const char *name, *since;
+	} maps[] = {
+		{BPF_MAP_TYPE_HASH, "hash", "3.19"},
+		{BPF_MAP_TYPE_PERCPU_ARRAY, "percpu_array", "4.6"},
+		{BPF_MAP_TYPE_LRU_HASH, "lru_hash", "4.10"},
+		{BPF_MAP_TYPE_TASK_STORAGE, "task_storage", "5.11"},
+	};
+	char ok[96] = "", missing[160] = "", since[8] = "";
+	struct doc_check *c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		int r = pretend_missing(maps[i].name)
+				? 0
+				: libbpf_probe_bpf_map_type(maps[i].type, NULL);
+		char *buf = r == 1 ? ok : missing;
+		size_t len = strlen(buf), cap = r == 1 ? sizeof(ok) : sizeof(missing);
+
+		snprintf(buf + len, cap - len, "%s%s", len ? " " : "", maps[i].name);
+		if (r != 1) /* maps[] is in the order the kernel gained them */
+			snprintf(since, sizeof(since), "%s", maps[i].since);
+	}
+	c = check_add(d, missing[0] ? DOC_MISSING : DOC_OK, "map types");
+	if (!missing[0]) {
+		check_value(c, "%s: created", ok);
+		check_verdict(c, "the kernel creates every other map type tmpguard's programs use");
+		return;
+	}
+	check_value(c, "refused: %s", missing);
+	if (refused_for_privilege(d, c))
+		return;
+	check_verdict(c,
+		      "the kernel would not create these BPF map types: tmpguard's programs "
+		      "cannot load; it needs Linux %s or later",
+		      since);
+	block(d, "BPF map types refused: %s (Linux %s or later)", missing, since);
+}
+
+/*
+ * The helpers tmpguard's programs call (bpf/). Each is probed by loading a tracepoint program that
+ * calls it: the verifier's "invalid func" (an id it does not know), "unknown func" (up to 6.1)
+ * or "program of this type cannot use helper" (later kernels) means the kernel lacks it or
+ * refuses it to tracing programs, as lockdown=confidentiality does to bpf_probe_read_kernel. Any
+ * other refusal is about the (absent) arguments: the helper is there. libbpf 1.1's
+ * libbpf_probe_bpf_helper() knows only the first two messages and so calls a helper refused by
+ * a 6.12 kernel available. Every program calls bpf_loop and the readers, so one missing required
+ * helper means no program loads. bpf_get_func_ret (fexit) is covered by the hooks line: a kernel
+ * that lacks it loads no fexit program, and --hooks auto falls back to the tracepoints.
+ */
+struct doc_helper {
+	enum bpf_func_id id;
+	const char *name, *since;
+	bool required;
+	const char *what; /* what it is for */
+};
+
+static const struct doc_helper helpers[] = {
+	{BPF_FUNC_probe_read_kernel, "bpf_probe_read_kernel", "5.5", true,
+	 "reads kernel structs (BPF_CORE_READ)"},
+	{BPF_FUNC_probe_read_kernel_str, "bpf_probe_read_kernel_str", "5.5", true,
+	 "reads names from the kernel (dentries, comm)"},
+	{BPF_FUNC_probe_read_user, "bpf_probe_read_user", "5.5", true,
+	 "reads syscall arguments (open_how)"},
+	{BPF_FUNC_probe_read_user_str, "bpf_probe_read_user_str", "5.5", true,
+	 "reads the path a program passed"},
+	{BPF_FUNC_ringbuf_reserve, "bpf_ringbuf_reserve", "5.8", true, "writes records"},
+	{BPF_FUNC_ringbuf_output, "bpf_ringbuf_output", "5.8", true, "writes records"},
+	{BPF_FUNC_ringbuf_query, "bpf_ringbuf_query", "5.8", true, "counts records lost"},
+	{BPF_FUNC_ktime_get_boot_ns, "bpf_ktime_get_boot_ns", "5.8", true, "stamps records"},
+	{BPF_FUNC_get_current_task_btf, "bpf_get_current_task_btf", "5.11", true,
+	 "reads the calling task"},
+	{BPF_FUNC_task_storage_get, "bpf_task_storage_get", "5.11", true,
+	 "keeps an open's arguments from syscall entry to exit"},
+	{BPF_FUNC_task_pt_regs, "bpf_task_pt_regs", "5.15", true, "reads a syscall's registers"},
+	{BPF_FUNC_loop, "bpf_loop", "5.17", true,
+	 "walks names and paths within the verifier's budget"},
+	{BPF_FUNC_send_signal, "bpf_send_signal", "5.3", false,
+	 "--enforce-fallback=kill, where BPF LSM is unavailable"},
+};
+
+/* 1: the kernel offers the helper to tracepoint programs; 0: it does not; -errno: no answer. */
+static int probe_helper(enum bpf_func_id id)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_JMP | BPF_CALL, .imm = id},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
+		    .log_level = 1);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns,
+			       ARRAY_SIZE(insns), &opts);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	if (strstr(log, "invalid func ") || strstr(log, "unknown func ") ||
+	    strstr(log, "program of this type cannot use helper "))
+		return 0;
+	return log[0] ? 1 : fd; /* the verifier ran and objected to something else */
+}
+
+static void helper_missing(struct doctor *d, const struct doc_helper *h, int r)
+{
+	struct doc_check *c = check_add(d, h->required ? DOC_MISSING : DOC_WARN, h->name);
+
+	if (r < 0)
+		check_value(c, "probe failed: %s", errno_name(-r));
+	else
+		check_value(c, "refused");
+	if (refused_for_privilege(d, c))
+		return;
+	if (h->id == BPF_FUNC_probe_read_kernel || h->id == BPF_FUNC_probe_read_kernel_str) {
+		if (d->confidentiality) {
+			check_verdict(
+				c,
+				"%s helper refused under lockdown=confidentiality: no tmpguard "
+				"program can load; boot with lockdown=integrity or none",
+				h->name);
+			block(d, "%s refused under lockdown=confidentiality", h->name);
+			return;
+		}
+	}
+	if (h->required) {
+		check_verdict(c,
+			      "%s helper not available (it %s): tmpguard needs Linux %s or later",
+			      h->name, h->what, h->since);
+		block(d, "%s helper not available: tmpguard needs Linux %s or later", h->name,
+		      h->since);
+	} else {
+		check_verdict(c, "%s helper not available: no %s; auditing is unaffected", h->name,
+			      h->what);
+	}
+}
+
+void check_helpers(struct doctor *d)
+{
+	int n_ok = 0, n = (int)ARRAY_SIZE(helpers);
+	bool required_missing = false;
+	struct doc_check *c;
+
+	for (int i = 0; i < n; i++) {
+		int r;
+
+		if (!d->bpf_ok)
+			break;
+		r = pretend_missing(helpers[i].name) ? 0 : probe_helper(helpers[i].id);
+		if (r == 1) {
+			n_ok++;
+			continue;
+		}
+		required_missing |= helpers[i].required;
+		helper_missing(d, &helpers[i], r);
+	}
+	c = check_add(d,
+		      !d->bpf_ok	 ? DOC_INFO
+		      : required_missing ? DOC_MISSING
+		      : n_ok < n	 ? DOC_WARN
+					 : DOC_OK,
+		      "bpf helpers");
+	if (!d->bpf_ok) {
+		check_value(c, "not probed");
+		check_verdict(c, "cannot load BPF programs without CAP_BPF and CAP_PERFMON to find "
+				 "out: rerun as root");
+		return;
+	}
+	check_value(c, "%d of %d available", n_ok, n);
+	if (n_ok == n)
+		check_verdict(c, "every helper tmpguard's programs call is offered to tracing "
+				 "programs, bpf_loop (5.17) and bpf_task_pt_regs (5.15) included");
+	else
+		check_verdict(c, "see the lines above for what is missing");
 }
 
 /* libbpf_probe_bpf_prog_type() answers only yes or no: it cannot tell a type the kernel lacks

@@ -51,11 +51,69 @@ void read_caps(struct doctor *d)
 		    (d->sys_admin || (d->cap_eff & (1ULL << TG_CAP_PERFMON)));
 }
 
+/* The syscall tracepoints tmpguard attaches under --hooks tracepoint (bpf/open.bpf.c,
+ * mkdir.bpf.c, probe.bpf.c); --hooks auto falls back to them where fentry does not load. */
+static const char *const syscall_tps[] = {
+	"sys_enter_open", "sys_enter_openat", "sys_enter_openat2", "sys_enter_creat",
+	"sys_exit_open",  "sys_exit_openat",  "sys_exit_openat2",  "sys_exit_creat",
+	"sys_exit_mkdir", "sys_exit_mkdirat", "sys_exit_mknod",	   "sys_exit_mknodat",
+	"sys_exit_bind",
+};
+
+static void check_syscall_tps(struct doctor *d, bool fentry)
+{
+	char path[PATH_MAX], absent[256] = "";
+	int n_absent = 0, err = 0;
+	struct doc_check *c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_tps); i++) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/%s", TG_TRACEFS_PATH,
+			 syscall_tps[i]);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (errno != ENOENT) {
+			err = errno;
+			break;
+		}
+		n_absent++;
+		snprintf(absent + strlen(absent), sizeof(absent) - strlen(absent), "%s%s",
+			 n_absent > 1 ? " " : "", syscall_tps[i]);
+	}
+	if (err) {
+		c = check_add(d, DOC_WARN, "syscall tracepoints");
+		check_value(c, "%s", errno_name(err));
+		check_verdict(c, "cannot look in %s/events/syscalls (%s): run as root",
+			      TG_TRACEFS_PATH, strerror(err));
+	} else if (!n_absent) {
+		c = check_add(d, DOC_OK, "syscall tracepoints");
+		check_value(c, "%zu present", ARRAY_SIZE(syscall_tps));
+		check_verdict(c, "syscalls/sys_enter_open* and sys_exit_{open*,creat,mkdir*,mknod*,"
+				 "bind} exist: tmpguard can attach its tracepoint hooks");
+	} else if (fentry) {
+		c = check_add(d, DOC_WARN, "syscall tracepoints");
+		check_value(c, "absent: %s", absent);
+		check_verdict(c, "--hooks auto audits from fexit programs here and needs none of "
+				 "them; --hooks tracepoint would fail");
+	} else {
+		c = check_add(d, DOC_MISSING, "syscall tracepoints");
+		check_value(c, "absent: %s", absent);
+		check_verdict(c, "the kernel lacks syscall tracepoints tmpguard attaches (built "
+				 "without CONFIG_FTRACE_SYSCALLS?): tmpguard cannot see these "
+				 "syscalls; use a kernel with CONFIG_FTRACE_SYSCALLS=y");
+		block(d, "the kernel has no syscalls/%s tracepoint%s", absent,
+		      n_absent > 1 ? "s" : "");
+	}
+}
+
+/* Under --hooks auto tracefs and the syscall tracepoints are needed only where fexit programs do
+ * not load (the loader mounts tracefs only then): what check_hooks reports, asked early. */
 void check_tracefs(struct doctor *d)
 {
-	const char *ev = TG_TRACEFS_PATH "/events/syscalls/sys_enter_openat";
-	bool mounted = tg_tracefs_mounted();
+	bool mounted = tg_tracefs_mounted(), fentry;
 	struct doc_check *c;
+	char why[384];
+
+	fentry = d->bpf_ok && tg_fentry_loadable(why, sizeof(why)) == 0;
 
 	if (mounted) {
 		c = check_add(d, DOC_OK, "tracefs");
@@ -65,6 +123,13 @@ void check_tracefs(struct doctor *d)
 		c = check_add(d, DOC_INFO, "tracefs");
 		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
 		check_verdict(c, "tmpguard will mount it at start (doctor mounts nothing)");
+	} else if (fentry) {
+		c = check_add(d, DOC_INFO, "tracefs");
+		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
+		check_verdict(c,
+			      "--hooks auto audits from fexit programs here and needs no tracefs; "
+			      "--hooks tracepoint would need it mounted (mount -t tracefs tracefs "
+			      "/sys/kernel/tracing)");
 	} else {
 		c = check_add(d, DOC_MISSING, "tracefs");
 		check_value(c, "not mounted at %s", TG_TRACEFS_PATH);
@@ -76,33 +141,23 @@ void check_tracefs(struct doctor *d)
 		      TG_TRACEFS_PATH);
 	}
 
-	if (!mounted) {
-		c = check_add(d, DOC_INFO, "sys_enter_openat");
-		check_value(c, "unknown");
-		check_verdict(c,
-			      "cannot look for syscalls/sys_enter_openat until tracefs is mounted");
-	} else if (access(ev, F_OK) == 0) {
-		c = check_add(d, DOC_OK, "sys_enter_openat");
-		check_value(c, "present");
-		check_verdict(c, "syscall tracepoints exist: tmpguard attaches its hooks to them");
-	} else if (errno == ENOENT) {
-		c = check_add(d, DOC_MISSING, "sys_enter_openat");
-		check_value(c, "absent");
-		check_verdict(c, "no syscall tracepoints (kernel built without "
-				 "CONFIG_FTRACE_SYSCALLS): tmpguard cannot see open(2)");
-		block(d, "the kernel has no syscalls/sys_enter_openat tracepoint");
-	} else {
-		c = check_add(d, DOC_WARN, "sys_enter_openat");
-		check_value(c, "%s", errno_name(errno));
-		check_verdict(c, "cannot look at %s (%s): run as root", ev, strerror(errno));
+	if (mounted) {
+		check_syscall_tps(d, fentry);
+		return;
 	}
+	c = check_add(d, DOC_INFO, "syscall tracepoints");
+	check_value(c, "unknown");
+	check_verdict(c, "cannot look for syscalls/sys_enter_openat and the others until tracefs "
+			 "is mounted (doctor mounts nothing; tmpguard will)");
 }
 
 /*
- * Kernel lockdown (security/lockdown): integrity refuses bpf_probe_write_user, which tmpguard
- * does not use; confidentiality also refuses bpf_probe_read_kernel, which every program of
- * tmpguard calls (BPF_CORE_READ). The mode comes from securityfs when it is mounted (doctor
- * mounts nothing); the verdict from a real load of a program that calls the helper.
+ * Kernel lockdown (security/lockdown, Documentation/admin-guide/kernel-parameters.txt):
+ * integrity refuses bpf_probe_write_user, which tmpguard does not use; confidentiality also
+ * refuses bpf_probe_read_kernel(_str), which every program of tmpguard calls (BPF_CORE_READ),
+ * and the opening of tracefs files, through which tracepoints are found by name. The mode comes
+ * from securityfs when it is mounted (doctor mounts nothing); the verdict from a real load of a
+ * program that calls the helper.
  */
 void check_lockdown(struct doctor *d)
 {
@@ -124,26 +179,45 @@ void check_lockdown(struct doctor *d)
 	if (!err && (lb = strchr(mode, '[')) && (rb = strchr(lb, ']'))) {
 		*rb = '\0';
 		memmove(mode, lb + 1, strlen(lb + 1) + 1);
+		d->confidentiality = strcmp(mode, "confidentiality") == 0;
 	} else {
 		snprintf(mode, sizeof(mode), "%s",
 			 err == ENOENT ? "unknown (securityfs not mounted, or no lockdown LSM)"
 				       : "unknown");
 	}
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns, ARRAY_SIZE(insns),
-			   NULL);
+	fd = pretend_missing("bpf_probe_read_kernel")
+		     ? -EPERM
+		     : bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tg_doctor", "GPL", insns,
+				     ARRAY_SIZE(insns), NULL);
 	if (fd >= 0) {
 		close(fd);
 		c = check_add(d, DOC_OK, "lockdown");
 		check_value(c, "%s", mode);
-		check_verdict(c, "bpf_probe_read_kernel loads: tmpguard's programs may read kernel "
-				 "memory (integrity mode refuses only bpf_probe_write_user, which "
-				 "tmpguard does not use)");
+		if (strcmp(mode, "integrity") == 0)
+			check_verdict(c,
+				      "integrity refuses bpf_probe_write_user, which tmpguard does "
+				      "not use; bpf_probe_read_kernel loads: tmpguard's programs "
+				      "may read kernel memory");
+		else
+			check_verdict(c,
+				      "bpf_probe_read_kernel loads: tmpguard's programs may read "
+				      "kernel memory");
 		return;
 	}
 	c = check_add(d, d->bpf_ok ? DOC_MISSING : DOC_WARN, "lockdown");
 	check_value(c, "%s", mode);
 	if (refused_for_privilege(d, c))
 		return;
+	if (d->confidentiality) {
+		check_verdict(c,
+			      "lockdown=confidentiality refuses bpf_probe_read_kernel (%s), which "
+			      "every tmpguard program calls, and the opening of tracefs files: no "
+			      "tmpguard program can load; boot with lockdown=integrity or none",
+			      errno_name(-fd));
+		block(d, "lockdown=confidentiality refuses bpf_probe_read_kernel: boot with "
+			 "lockdown=integrity or none");
+		return;
+	}
 	check_verdict(c,
 		      "a program calling bpf_probe_read_kernel is refused (%s), as "
 		      "lockdown=confidentiality does: no tmpguard program can load; boot with "

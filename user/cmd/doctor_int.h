@@ -18,7 +18,7 @@
 
 struct btf;
 
-#define DOCTOR_MAX_CHECKS 32
+#define DOCTOR_MAX_CHECKS 64
 
 enum doc_status {
 	DOC_OK,
@@ -67,8 +67,9 @@ struct doctor {
 	int ia32_id;	    /* __ia32_compat_sys_openat in BTF (< 0: no 32-bit syscalls) */
 	enum tg_ia32 ia32;  /* tg_ia32_probe: can a 32-bit syscall be made here? */
 	char ia32_why[256];
-	int sys_exit_err;  /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
-	bool hooks_fentry; /* --hooks auto takes the fexit programs here */
+	int sys_exit_err;     /* errno of the tp_btf/sys_exit load (32-bit syscalls), as fork_err */
+	bool hooks_fentry;    /* --hooks auto takes the fexit programs here */
+	bool confidentiality; /* lockdown reads [confidentiality] */
 };
 
 /* doctor.c: a check's line, and why tmpguard cannot audit here */
@@ -78,6 +79,7 @@ __attribute__((format(printf, 2, 3))) void check_verdict(struct doc_check *c, co
 __attribute__((format(printf, 2, 3))) void block(struct doctor *d, const char *fmt, ...);
 const char *errno_name(int err);
 bool refused_for_privilege(const struct doctor *d, struct doc_check *c);
+bool pretend_missing(const char *name);
 
 /* doctor.c: the small readers the checks share */
 int read_small(const char *path, char *buf, size_t len);
@@ -103,6 +105,8 @@ bool list_has(const char *list, const char *word);
 void check_kernel(struct doctor *d);
 void check_btf(struct doctor *d);
 void check_ringbuf(struct doctor *d);
+void check_maps(struct doctor *d);
+void check_helpers(struct doctor *d);
 void probe_tracing(struct doctor *d);
 void check_prog_type(struct doctor *d, const char *name, enum bpf_prog_type type);
 void check_lsm(struct doctor *d);
