@@ -306,6 +306,7 @@ static void assert_keys(json_object *o, const char *const *keys, size_t n)
 static void test_json(void **state)
 {
 	static const char *const top[] = {"type",
+					  "schema_version",
 					  "time",
 					  "started",
 					  "host",
