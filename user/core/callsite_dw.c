@@ -227,8 +227,8 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	if (nb > 0)
 		hex(bits, nb, f->build_id, sizeof(f->build_id));
 	name = dwfl_module_addrname(mod, look);
-	if (name)
-		snprintf(f->function, sizeof(f->function), "%s", name);
+	if (name) /* without its symbol version ("_IO_file_fopen@@GLIBC_2.2.5") */
+		snprintf(f->function, sizeof(f->function), "%.*s", (int)strcspn(name, "@"), name);
 	line = dwfl_module_getsrc(mod, look);
 	if (line && (src = dwfl_lineinfo(line, NULL, &ln, NULL, NULL, NULL)) && ln > 0) {
 		snprintf(f->file, sizeof(f->file), "%s", src);
