@@ -242,13 +242,4 @@ struct {
 	__type(value, struct tg_exe_walk);
 } tg_exe_walk SEC(".maps") __weak;
 
-/* The call-site record being built, per CPU (stack.bpf.c): 13 KiB, off the stack. Writer and
- * reader: tg_send_stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tg_stack);
-} tg_stack_heap SEC(".maps") __weak;
-
 #endif /* TG_MAPS_BPF_H */

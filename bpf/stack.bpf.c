@@ -15,8 +15,10 @@
 #define TG_STK_NEG     16 /* ranges looked up that are not executable file mappings */
 #define TG_USER_TOP    0x00007fffffffffffULL
 
+/* The record and the walk's state in one per-CPU value: a callback reaches both through its
+ * context pointer (a pointer stored in a map value would be a number to the verifier). */
 struct tg_stk_ctx {
-	struct tg_stack *s;
+	struct tg_stack s;
 	__u64 neg_start[TG_STK_NEG], neg_end[TG_STK_NEG];
 	__u64 files[TG_STK_MAPS_MAX];
 	__u32 n_neg, lookups;
@@ -39,7 +41,7 @@ static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void
 /* Is addr in a mapping already recorded, or in a range known to be none? */
 static __always_inline bool known(struct tg_stk_ctx *x, __u64 addr)
 {
-	struct tg_stack *s = x->s;
+	struct tg_stack *s = &x->s;
 
 	for (__u32 i = 0; i < TG_STK_MAPS_MAX; i++) {
 		if (i >= s->n_maps)
@@ -59,7 +61,7 @@ static __always_inline bool known(struct tg_stk_ctx *x, __u64 addr)
 /* Records the executable file mapping addr is in, if any (a lookup, counted). */
 static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 {
-	struct tg_stack *s = x->s;
+	struct tg_stack *s = &x->s;
 	struct tg_stk_map *m;
 	struct file *f;
 	__u32 i;
@@ -101,9 +103,9 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 
 static long fp_step(__u32 i, struct tg_stk_ctx *x)
 {
-	if (i >= x->s->n_fp || i >= TG_STK_FP_MAX)
+	if (i >= x->s.n_fp || i >= TG_STK_FP_MAX)
 		return 1;
-	look_up(x, x->s->fp[i]);
+	look_up(x, x->s.fp[i]);
 	return 0;
 }
 
@@ -111,24 +113,25 @@ static long word_step(__u32 i, struct tg_stk_ctx *x)
 {
 	__u64 w;
 
-	if (i * 8 + 8 > x->s->stack_len)
+	if (i * 8 + 8 > x->s.stack_len)
 		return 1;
 	if (x->lookups >= TG_STK_LOOKUPS)
 		return 1;
-	__builtin_memcpy(&w, &x->s->stack[(i * 8) & (TG_STK_COPY - 8)], 8);
+	__builtin_memcpy(&w, &x->s.stack[(i * 8) & (TG_STK_COPY - 8)], 8);
 	look_up(x, w);
 	return 0;
 }
 
 static long path_step(__u32 i, struct tg_stk_ctx *x)
 {
-	if (i >= x->s->n_maps || i >= TG_STK_MAPS_MAX)
+	if (i >= x->s.n_maps || i >= TG_STK_MAPS_MAX)
 		return 1;
-	tg_map_path(x->files[i], &x->s->maps[i]);
+	tg_map_path(x->files[i], &x->s.maps[i & (TG_STK_MAPS_MAX - 1)]);
 	return 0;
 }
 
-/* Per CPU: too large for the stack. */
+/* The record being built, per CPU: 13 KiB, too large for the stack. Writer and reader:
+ * tg_send_stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -146,12 +149,12 @@ __noinline int tg_send_stack(void)
 	__u32 zero = 0, len;
 	long n;
 
-	s = bpf_map_lookup_elem(&tg_stack_heap, &zero);
 	x = bpf_map_lookup_elem(&tg_stack_ctx, &zero);
-	if (!s || !x) {
+	if (!x) {
 		stat_inc(TG_STAT_STACK_LOST);
 		return 0;
 	}
+	s = &x->s;
 	s->ts_ns = bpf_ktime_get_boot_ns();
 	s->kind = TG_KIND_STACK;
 	s->pid = pid_tgid >> 32;
@@ -160,7 +163,6 @@ __noinline int tg_send_stack(void)
 	s->n_maps = 0;
 	s->stack_len = 0;
 	s->flags = 0;
-	x->s = s;
 	x->n_neg = 0;
 	x->lookups = 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
