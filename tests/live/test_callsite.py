@@ -19,17 +19,17 @@ import time
 
 from tmpguard_test import ENV, Result, TgTestCase, fixture, main
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
-                      "callsite_fopen.c")
+FIXTURES_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 
-def marker_line():
-    """The line of callsite_fopen.c that calls fopen()."""
-    with open(SOURCE) as fh:
+def marker_line(src="callsite_fopen.c"):
+    """The line of the fixture's source that creates the file (its CALLSITE-LINE marker)."""
+    path = os.path.join(FIXTURES_SRC, src)
+    with open(path) as fh:
         for i, line in enumerate(fh, 1):
             if "CALLSITE-LINE" in line:
                 return i
-    raise AssertionError("no CALLSITE-LINE marker in " + SOURCE)
+    raise AssertionError("no CALLSITE-LINE marker in " + path)
 
 
 class NativeCallSites(TgTestCase):
@@ -80,6 +80,22 @@ class NativeCallSites(TgTestCase):
         self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
         self.assertIn("`callsite_fopen.c:%d in write_report()`" % marker_line(), f["advice"],
                       ctx)
+
+    def test_go_gone_before_its_record_is_read(self):
+        exe = fixture("callsite_go")
+        self.require(os.path.exists(exe), "no Go fixture: golang-go is not installed")
+        f = self.create_with(exe)
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        # os.Create is inlined there: the line is main.writeReport's own, past the runtime,
+        # syscall and os frames.
+        self.assertEqual(os.path.basename(cs["file"]), "callsite_go.go", ctx)
+        self.assertEqual(cs["line"], marker_line("go/callsite_go.go"), ctx)
+        self.assertEqual(cs["function"], "main.writeReport", ctx)
+        runtime = [fr["function"] for fr in f["stack"] if fr["runtime"]]
+        self.assertTrue(any(fn.startswith("syscall.") for fn in runtime), ctx)
+        self.assertTrue(any(fn.startswith("os.") for fn in runtime), ctx)
 
     def test_without_debug_info_says_what_is_missing(self):
         strip = shutil.which("strip")

@@ -6,9 +6,12 @@
  * The process may be gone: everything comes from the record and the files it names, which must
  * still be the same files (device and inode).
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -200,6 +203,79 @@ static void hex(const unsigned char *b, int n, char *out, size_t len)
 		o += (size_t)snprintf(out + o, len - o, "%02x", b[i]);
 }
 
+/*
+ * The compilation unit holding addr: libdw's look-up, else a scan of the units, for DWARF
+ * without .debug_aranges (Go's), which libdw before 0.191 does not look up by address.
+ */
+static bool cu_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Die *cu, Dwarf_Addr *bias)
+{
+	Dwarf_Die *d = dwfl_module_addrdie(mod, addr, bias);
+	Dwarf *dw;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	if (d) {
+		*cu = *d;
+		return true;
+	}
+	dw = dwfl_module_getdwarf(mod, bias);
+	if (!dw)
+		return false;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(dw, off + hsize, cu) && dwarf_haspc(cu, addr - *bias) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+/* A line in code inlined into the function (os.Create in main.writeReport) is the inlined
+ * function's: the line of the function's own is where the outermost inlining was called. */
+static void outer_call_line(Dwarf_Die *cu, Dwarf_Addr addr, struct tg_frame *f)
+{
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Files *files;
+	Dwarf_Attribute at;
+	Dwarf_Word line, file;
+	size_t nfiles;
+	const char *src;
+	int n = dwarf_getscopes(cu, addr, &scopes);
+
+	for (int i = n - 1; i >= 0; i--) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &at), &line) == 0 &&
+		    dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &at), &file) == 0 &&
+		    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && file < nfiles &&
+		    (src = dwarf_filesrc(files, file, NULL, NULL)) && line > 0) {
+			snprintf(f->file, sizeof(f->file), "%s", src);
+			f->line = (uint32_t)line;
+		}
+		break;
+	}
+	free(scopes);
+}
+
+/* The source file and line of addr in mod, if its debug info says. */
+static void source_line(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die cu;
+	Dwarf_Line *l;
+	const char *src;
+	int ln;
+
+	if (!cu_of(mod, addr, &cu, &bias))
+		return;
+	l = dwarf_getsrc_die(&cu, addr - bias);
+	src = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+	if (!src || dwarf_lineno(l, &ln) || ln <= 0)
+		return;
+	snprintf(f->file, sizeof(f->file), "%s", src);
+	f->line = (uint32_t)ln;
+	outer_call_line(&cu, addr - bias, f);
+}
+
 /* Frame i: the recorded mapping's file and offset, and what libdw knows of it. */
 static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 {
@@ -209,9 +285,8 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	Dwfl_Module *mod;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	const char *name, *src;
-	Dwfl_Line *line;
-	int nb, ln = 0;
+	const char *name;
+	int nb;
 
 	memset(f, 0, sizeof(*f));
 	if (m < 0) {
@@ -229,11 +304,7 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	name = dwfl_module_addrname(mod, look);
 	if (name) /* without its symbol version ("_IO_file_fopen@@GLIBC_2.2.5") */
 		snprintf(f->function, sizeof(f->function), "%.*s", (int)strcspn(name, "@"), name);
-	line = dwfl_module_getsrc(mod, look);
-	if (line && (src = dwfl_lineinfo(line, NULL, &ln, NULL, NULL, NULL)) && ln > 0) {
-		snprintf(f->file, sizeof(f->file), "%s", src);
-		f->line = (uint32_t)ln;
-	}
+	source_line(mod, look, f);
 }
 
 int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
