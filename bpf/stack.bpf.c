@@ -26,10 +26,30 @@ struct tg_stk_ctx {
 	__u64 start, end, pgoff, flags, file;
 };
 
+/* The record being built, per CPU: 13 KiB, too large for the stack. Writer and reader:
+ * tg_send_stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_stk_ctx);
+} tg_stack_ctx SEC(".maps");
+
+/* This CPU's tg_stack_ctx. bpf_loop() and bpf_find_vma() take a context on the stack only: the
+ * callbacks look the map up instead. */
+static __always_inline struct tg_stk_ctx *stk_ctx(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tg_stack_ctx, &zero);
+}
+
 static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
-	struct tg_stk_ctx *x = ctx;
+	struct tg_stk_ctx *x = stk_ctx();
 
+	if (!x)
+		return 1;
 	x->start = BPF_CORE_READ(vma, vm_start);
 	x->end = BPF_CORE_READ(vma, vm_end);
 	x->pgoff = BPF_CORE_READ(vma, vm_pgoff) << 12;
@@ -75,7 +95,8 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	x->lookups++;
 	x->file = 0;
 	x->start = x->end = 0;
-	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found, x, 0) || x->end <= x->start)
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found, NULL, 0) ||
+	    x->end <= x->start)
 		return;
 	if (!x->file || !(x->flags & VM_EXEC)) {
 		i = x->n_neg;
@@ -101,19 +122,24 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	s->n_maps = i + 1;
 }
 
-static long fp_step(__u32 i, struct tg_stk_ctx *x)
+static long fp_step(__u32 i, void *unused)
 {
+	struct tg_stk_ctx *x = stk_ctx();
+
+	if (!x)
+		return 1;
 	if (i >= x->s.n_fp || i >= TG_STK_FP_MAX)
 		return 1;
 	look_up(x, x->s.fp[i]);
 	return 0;
 }
 
-static long word_step(__u32 i, struct tg_stk_ctx *x)
+static long word_step(__u32 i, void *unused)
 {
+	struct tg_stk_ctx *x = stk_ctx();
 	__u64 w;
 
-	if (i * 8 + 8 > x->s.stack_len)
+	if (!x || i * 8 + 8 > x->s.stack_len)
 		return 1;
 	if (x->lookups >= TG_STK_LOOKUPS)
 		return 1;
@@ -122,22 +148,17 @@ static long word_step(__u32 i, struct tg_stk_ctx *x)
 	return 0;
 }
 
-static long path_step(__u32 i, struct tg_stk_ctx *x)
+static long path_step(__u32 i, void *unused)
 {
+	struct tg_stk_ctx *x = stk_ctx();
+
+	if (!x)
+		return 1;
 	if (i >= x->s.n_maps || i >= TG_STK_MAPS_MAX)
 		return 1;
 	tg_map_path(x->files[i], &x->s.maps[i & (TG_STK_MAPS_MAX - 1)]);
 	return 0;
 }
-
-/* The record being built, per CPU: 13 KiB, too large for the stack. Writer and reader:
- * tg_send_stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tg_stk_ctx);
-} tg_stack_ctx SEC(".maps");
 
 __noinline int tg_send_stack(void)
 {
@@ -146,10 +167,10 @@ __noinline int tg_send_stack(void)
 	struct tg_stk_ctx *x;
 	struct tg_stack *s;
 	struct pt_regs *regs;
-	__u32 zero = 0, len;
+	__u32 len;
 	long n;
 
-	x = bpf_map_lookup_elem(&tg_stack_ctx, &zero);
+	x = stk_ctx();
 	if (!x) {
 		stat_inc(TG_STAT_STACK_LOST);
 		return 0;
@@ -195,9 +216,9 @@ __noinline int tg_send_stack(void)
 		len = TG_STK_COPY;
 	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
 		s->stack_len = len;
-	bpf_loop(TG_STK_FP_MAX, fp_step, x, 0);
-	bpf_loop(TG_STK_COPY / 8, word_step, x, 0);
-	bpf_loop(TG_STK_MAPS_MAX, path_step, x, 0);
+	bpf_loop(TG_STK_FP_MAX, fp_step, NULL, 0);
+	bpf_loop(TG_STK_COPY / 8, word_step, NULL, 0);
+	bpf_loop(TG_STK_MAPS_MAX, path_step, NULL, 0);
 send:
 	len = s->stack_len;
 	if (len > TG_STK_COPY)

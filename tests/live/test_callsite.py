@@ -78,8 +78,8 @@ class NativeCallSites(TgTestCase):
         self.assertEqual(stack[site]["function"], "write_report", ctx)
         self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
         self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
-        self.assertIn("`callsite_fopen.c:%d in write_report()`" % marker_line(), f["advice"],
-                      ctx)
+        # JSON's advice is the language's as such (reports tabulate it); text names the line.
+        self.assertNotIn("`", f["advice"], ctx)
 
     def test_go_gone_before_its_record_is_read(self):
         exe = fixture("callsite_go")

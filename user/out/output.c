@@ -52,7 +52,7 @@ const char *tg_report_advice(const struct tg_report *r, char *buf, size_t len)
 				: tg_advice(r->lang, r->finding.rule);
 	char site[sizeof(r->callsite->frames[0].file) + 300];
 
-	if (!r->callsite || tg_callsite_label(r->callsite, site, sizeof(site)) <= 0)
+	if (!len || !r->callsite || tg_callsite_label(r->callsite, site, sizeof(site)) <= 0)
 		return a;
 	return tg_advice_at(a, site, buf, len);
 }
@@ -283,7 +283,6 @@ static void add_ancestry(json_object *o, const struct tg_proc_info *p, json_obje
 json_object *tg_report_json(const struct tg_report *r)
 {
 	json_object *o = json_object_new_object(), *escaped = json_object_new_array();
-	char advice[TG_ADVICE_AT_LEN];
 
 	add_finding(o, r, escaped);
 	add_file(o, r, escaped);
@@ -291,8 +290,9 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "proc", proc_json(r, escaped));
 	add_ancestry(o, r->proc, escaped);
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
-	json_object_object_add(o, "advice",
-			       json_object_new_string(tg_report_advice(r, advice, sizeof(advice))));
+	/* The language's advice as such: reports tabulate it per rule and language. The call
+	 * site is in call_site; text and Falco name it in the advice. */
+	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r, NULL, 0)));
 	tg_callsite_add_json(o, r->callsite);
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)

@@ -11,7 +11,7 @@
 #include "rules.h"
 
 /* The advice for r: its language's for its rule (tg_advice), or the one for a node that is
- * not a regular file; with a call site, naming it (tg_advice_at, in buf). */
+ * not a regular file; with a call site and a buf (len > 0), naming it (tg_advice_at, in buf). */
 const char *tg_report_advice(const struct tg_report *r, char *buf, size_t len);
 #define TG_ADVICE_AT_LEN 2048 /* room for the advice and its call site */
 /* The finding as a JSON object (caller puts it). */
