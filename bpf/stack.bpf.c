@@ -101,8 +101,8 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	if (!x->file || !(x->flags & VM_EXEC)) {
 		i = x->n_neg;
 		if (i < TG_STK_NEG) {
-			x->neg_start[i] = x->start;
-			x->neg_end[i] = x->end;
+			x->neg_start[i & (TG_STK_NEG - 1)] = x->start;
+			x->neg_end[i & (TG_STK_NEG - 1)] = x->end;
 			x->n_neg = i + 1;
 		}
 		return;
@@ -110,6 +110,7 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	i = s->n_maps;
 	if (i >= TG_STK_MAPS_MAX)
 		return;
+	i &= TG_STK_MAPS_MAX - 1; /* the verifier loses the bound of a reloaded i */
 	m = &s->maps[i];
 	m->start = x->start;
 	m->end = x->end;
