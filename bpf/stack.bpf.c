@@ -212,7 +212,9 @@ __noinline int tg_send_stack(void)
 		    x->neg_end[i] - s->sp < len)
 			len = x->neg_end[i] - s->sp;
 	}
-	len &= TG_STK_COPY * 2 - 1;
+	/* Known to the compiler, not to 6.1's verifier (which loses it in the loop above): an
+	 * opaque value, bounded again. */
+	barrier_var(len);
 	if (len > TG_STK_COPY)
 		len = TG_STK_COPY;
 	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
