@@ -101,6 +101,7 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	if (!x->file || !(x->flags & VM_EXEC)) {
 		i = x->n_neg;
 		if (i < TG_STK_NEG) {
+			barrier_var(i);
 			x->neg_start[i & (TG_STK_NEG - 1)] = x->start;
 			x->neg_end[i & (TG_STK_NEG - 1)] = x->end;
 			x->n_neg = i + 1;
@@ -110,7 +111,8 @@ static __always_inline void look_up(struct tg_stk_ctx *x, __u64 addr)
 	i = s->n_maps;
 	if (i >= TG_STK_MAPS_MAX)
 		return;
-	i &= TG_STK_MAPS_MAX - 1; /* the verifier loses the bound of a reloaded i */
+	barrier_var(i); /* the mask below stays: the verifier needs it */
+	i &= TG_STK_MAPS_MAX - 1;
 	m = &s->maps[i];
 	m->start = x->start;
 	m->end = x->end;
@@ -131,7 +133,8 @@ static long fp_step(__u32 i, void *unused)
 		return 1;
 	if (i >= x->s.n_fp || i >= TG_STK_FP_MAX)
 		return 1;
-	look_up(x, x->s.fp[i]);
+	barrier_var(i); /* the mask below stays: the verifier needs it */
+	look_up(x, x->s.fp[i & (TG_STK_FP_MAX - 1)]);
 	return 0;
 }
 
@@ -157,7 +160,9 @@ static long path_step(__u32 i, void *unused)
 		return 1;
 	if (i >= x->s.n_maps || i >= TG_STK_MAPS_MAX)
 		return 1;
-	tg_map_path(x->files[i], &x->s.maps[i & (TG_STK_MAPS_MAX - 1)]);
+	barrier_var(i); /* the mask below stays: the verifier needs it */
+	i &= TG_STK_MAPS_MAX - 1;
+	tg_map_path(x->files[i], &x->s.maps[i]);
 	return 0;
 }
 
