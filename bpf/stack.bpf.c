@@ -173,7 +173,7 @@ __noinline int tg_send_stack(void)
 	struct tg_stk_ctx *x;
 	struct tg_stack *s;
 	struct pt_regs *regs;
-	__u32 len;
+	__u64 len; /* 64 bits: no 32-bit copy of it for 6.1's verifier to bound instead */
 	long n;
 
 	x = stk_ctx();
@@ -220,6 +220,7 @@ __noinline int tg_send_stack(void)
 	/* Known to the compiler, not to 6.1's verifier (which loses it in the loop above): an
 	 * opaque value, bounded again. */
 	barrier_var(len);
+	len &= TG_STK_COPY * 2 - 1;
 	if (len > TG_STK_COPY)
 		len = TG_STK_COPY;
 	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
@@ -229,9 +230,11 @@ __noinline int tg_send_stack(void)
 	bpf_loop(TG_STK_MAPS_MAX, path_step, NULL, 0);
 send:
 	len = s->stack_len;
+	barrier_var(len);
+	len &= TG_STK_COPY * 2 - 1;
 	if (len > TG_STK_COPY)
 		len = TG_STK_COPY;
-	if (bpf_ringbuf_output(&tg_events, s, TG_STACK_HDR_LEN + (__u64)len, BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&tg_events, s, TG_STACK_HDR_LEN + len, BPF_RB_NO_WAKEUP))
 		stat_inc(TG_STAT_STACK_LOST);
 	return 0;
 }
