@@ -172,6 +172,19 @@ static bool excepted(struct tg_pipeline *p, const struct tg_report *r)
 	return true;
 }
 
+/* The record's call site, resolved once, for the first finding of it that is emitted: what is
+ * rate-limited or over budget costs no unwinding. NULL when nothing was captured. */
+static const struct tg_callsite *callsite(struct tg_pipeline *p, const struct tg_event *e)
+{
+	if (!p->cap || !p->cb.callsite || !p->cs)
+		return NULL;
+	if (!p->cs_done) {
+		p->cb.callsite(p->cb.ctx, e, p->cap->data, p->cap->size, p->cs);
+		p->cs_done = true;
+	}
+	return p->cs;
+}
+
 /* Past the exceptions: counted (aggregates, worst, findings_by), then emitted unless past the
  * rate limit or the budget. Returns whether it was emitted. */
 static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pattern, size_t len)
@@ -202,6 +215,7 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 		p->cb.budget_warn(p->cb.ctx, why, e->fsuid);
 		return false;
 	}
+	r->callsite = callsite(p, e);
 	p->cb.emit(p->cb.ctx, r);
 	return true;
 }
@@ -211,8 +225,6 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 	struct tg_finding findings[TG_MAX_FINDINGS];
 	const struct tg_proc_info *proc = NULL;
 	struct tg_dir_verdict dir;
-	const struct tg_callsite *cs = NULL;
-	struct tg_capture *cap;
 	struct tg_event e;
 	char err[128], pattern[256], base[PATH_MAX];
 	const char *base_status;
@@ -226,7 +238,8 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 			p->cb.malformed(p->cb.ctx, err);
 		return -EBADMSG;
 	}
-	cap = capture_take(p, &e);
+	p->cap = capture_take(p, &e);
+	p->cs_done = false;
 	name_from_path(&e);
 	if (directory(p, &e, &dir))
 		return -ENOENT;
@@ -234,10 +247,6 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 	if (!n) {
 		p->no_finding++;
 		return 0;
-	}
-	if (cap && p->cb.callsite && p->cs) {
-		p->cb.callsite(p->cb.ctx, &e, cap->data, cap->size, p->cs);
-		cs = p->cs;
 	}
 	base[0] = 0;
 	base_status = p->cb.base_dir(p->cb.ctx, &e, base, sizeof(base));
@@ -251,7 +260,6 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 			.pattern = pattern,
 			.base_dir = base,
 			.base_status = e.path[0] == '/' ? NULL : base_status,
-			.callsite = cs,
 		};
 
 		if (!proc)

@@ -82,7 +82,9 @@ struct tg_pipeline {
 	struct tg_budget *budget; /* emitted findings per acting user, per host and minute */
 	struct tg_capture captures[TG_PIPELINE_CAPTURES];
 	unsigned capture_next;	/* the slot to reuse when none is free */
-	struct tg_callsite *cs; /* the record's call site, being resolved */
+	struct tg_callsite *cs; /* the record's call site, once resolved (cs_done) */
+	struct tg_capture *cap; /* the record's capture, taken from captures; NULL: none */
+	bool cs_done;
 	/* Counters, for the host's summary, metrics and health checks. */
 	uint64_t received;	/* records */
 	uint64_t decode_errors; /* of which malformed: dropped */
