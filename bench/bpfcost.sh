@@ -6,7 +6,8 @@ TG=$1; W=$2; N=$3
 WL=${WORKLOAD:-$(dirname "$0")/../build/bench/bench_workload}
 ERR=$(mktemp)
 sysctl -q kernel.bpf_stats_enabled=1
-$TG audit --format json --output /dev/null 2>"$ERR" &
+# TG_ARGS: more audit options, e.g. --no-call-sites to compare the cost of call sites
+$TG audit --format json --output /dev/null ${TG_ARGS:-} 2>"$ERR" &
 P=$!
 until grep -q auditing "$ERR" 2>/dev/null; do sleep 0.2; done
 "$WL" "$W" -n "$N" --dir /dev/shm >/dev/null

@@ -535,6 +535,9 @@ static __always_inline struct tg_event *event_start(void)
 	return e;
 }
 
+/* The current thread's call-site record (stack.bpf.c): a global subprogram, verified once. */
+int tg_send_stack(void);
+
 /*
  * Sends the record built in e: its header and the first path_n bytes of path, path_n being what
  * bpf_probe_read_{kernel,user}_str() returned when it wrote path (its NUL included). Any other
@@ -549,10 +552,17 @@ static __always_inline struct tg_event *event_start(void)
  * virtualised hosts): wake it only once wakeup_bytes are unread, this record included (its
  * ring header too). The reader polls with a timeout and consumes whatever is there, so
  * a record waits at most one poll interval.
+ *
+ * With call sites on, the thread's user stack goes first (tg_send_stack): only here, so only for
+ * records that are sent.
  */
 static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
 	__u64 flags = BPF_RB_FORCE_WAKEUP, size;
+
+	/* The call site: the user stack, sent just before the record it belongs to. */
+	if (tg_cfg.call_sites)
+		tg_send_stack();
 
 	if (path_n < 1 || path_n > TG_PATH_LEN) {
 		path_n = 1;
@@ -599,6 +609,9 @@ int tg_kexc_excepted(__u32 uid, __u32 rule);
 /* Is the ENOENT probe p the check half of the current task's create (decide.h's relatedness
  * and the policy's window)? */
 int tg_probe_related(struct tg_probe *p);
+/* A mapped file's path (lib.bpf.c) and the call-site record of the current thread, sent
+ * before the record it belongs to (stack.bpf.c). */
+int tg_map_path(__u64 file, struct tg_stk_map *m);
 /* The first of rules (TG_RULE_BIT()s) in decide.h's order that is enforced, or TG_R_NONE. */
 int tg_enforced_rule(__u32 rules);
 /* The process fields of a record: ids, credentials, names, arguments. */

@@ -160,19 +160,21 @@ static long exe_step(__u32 i, void *unused)
 }
 
 /*
- * The path of the executable file f as the process itself sees it, as d_path() would give it
- * from the process's root (a chroot's, a container's), into e->exe: user space names a process
- * that is gone by it. 0, or -1 when it is longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or
- * not under that root (e->exe untouched). Inline in tg_fill_task: a frame more in the open exits'
- * chain is past the verifier's 512 bytes of combined stack on 6.1.
+ * The path of file f as the process itself sees it, as d_path() would give it from the
+ * process's root (a chroot's, a container's), built in this CPU's tg_exe_walk: its offset in
+ * w->buf (TG_EXE_LEN - off bytes, the NUL included), or -1 when it is longer than TG_EXE_LEN or
+ * deeper than TG_EXE_DEPTH, or not under that root. Inline in tg_fill_task: a frame more in the
+ * open exits' chain is past the verifier's 512 bytes of combined stack on 6.1.
  */
-static __always_inline int exe_path(struct tg_event *e, struct task_struct *task, struct file *f)
+static __always_inline int file_walk(struct task_struct *task, struct file *f,
+				     struct tg_exe_walk **wp)
 {
 	const __u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
 	struct tg_exe_walk *w;
 	__u32 zero = 0, off;
 
 	w = bpf_map_lookup_elem(&tg_exe_walk, &zero);
+	*wp = w;
 	if (!w)
 		return -1;
 	w->root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
@@ -186,9 +188,37 @@ static __always_inline int exe_path(struct tg_event *e, struct task_struct *task
 	off = w->off;
 	if (w->done != 1 || off == 0 || off >= TG_EXE_LEN - 1)
 		return -1;
-	/* TG_EXE_LEN - off bytes, the NUL included */
+	return off;
+}
+
+/* The executable's path into e->exe (file_walk): 0, or -1 with e->exe untouched. */
+static __always_inline int exe_path(struct tg_event *e, struct task_struct *task, struct file *f)
+{
+	struct tg_exe_walk *w;
+	int off = file_walk(task, f, &w);
+
+	if (off < 0 || !w)
+		return -1;
 	bpf_probe_read_kernel(e->exe, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
 			      &w->buf[off & (TG_EXE_LEN - 1)]);
+	return 0;
+}
+
+/* A mapped file's path into m->path (file_walk), for the call-site records (stack.bpf.c). */
+__noinline int tg_map_path(__u64 file, struct tg_stk_map *m)
+{
+	struct tg_exe_walk *w;
+	int off;
+
+	if (!m)
+		return 0;
+	m->path_len = 0;
+	off = file_walk(bpf_get_current_task_btf(), (struct file *)file, &w);
+	if (off < 0 || !w)
+		return 0;
+	bpf_probe_read_kernel(m->path, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
+			      &w->buf[off & (TG_EXE_LEN - 1)]);
+	m->path_len = TG_EXE_LEN - off;
 	return 0;
 }
 

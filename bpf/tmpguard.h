@@ -12,8 +12,9 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	10 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
-	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev */
+	11 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
+	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -29,6 +30,8 @@ enum tg_kind {
 	TG_KIND_OPEN = 1,  /* open, openat, openat2, creat */
 	TG_KIND_MKDIR = 2, /* mkdir, mkdirat */
 	TG_KIND_NODE = 3,  /* mknod, mknodat (FIFOs, devices, files), bind (AF_UNIX sockets) */
+	TG_KIND_STACK = 4, /* not an event: the user stack of the event that follows (struct
+			    * tg_stack) */
 };
 
 /*
@@ -142,6 +145,7 @@ enum tg_stat {
 	TG_STAT_SELF_CREATE,	 /* O_CREAT opens by tmpguard itself: its health canary */
 	TG_STAT_STASH_FAILED,	 /* O_CREAT opens whose arguments could not be kept until exit */
 	TG_STAT_TRACK_FULL,	 /* forks of tracked processes not tracked: tg_tracked was full */
+	TG_STAT_STACK_LOST, /* call-site records (tg_stack) not sent: a full ring, no scratch */
 	TG_STAT_MAX,
 };
 
@@ -158,7 +162,7 @@ struct tg_config {
 	__u32 enforce;	       /* enum tg_enforce_mode */
 	__u32 enforce_tracked; /* enforce only for tasks in tg_tracked (tmpguard run) */
 	__u32 links_watched;   /* a hook sees every symlink followed (fentry, or the BPF LSM) */
-	__u32 pad;
+	__u32 call_sites;      /* send each record's user stack first (struct tg_stack) */
 };
 
 /* Settings that follow the policy (.data: user space rewrites them on reload). */
@@ -302,5 +306,50 @@ struct tg_event {
 
 /* The fixed part of a record: what precedes path. */
 #define TG_EVENT_HDR_LEN __builtin_offsetof(struct tg_event, path)
+
+/*
+ * Call sites (ABI 11): with tg_config.call_sites, every record sent (a finding, never an open
+ * that is not one) is preceded in the ring by a TG_KIND_STACK record of the same thread: what
+ * user space needs to unwind and symbolize the user stack after the process is gone. Its kind
+ * is at the same offset as tg_event's, which tells the two apart; the consumer keeps it by tid
+ * until that thread's event arrives (a thread sends its two records back to back, from one
+ * program run).
+ *
+ * On the wire: the header (every field before stack, TG_STACK_HDR_LEN bytes) and stack_len
+ * bytes of the stack copy.
+ */
+#define TG_STK_FP_MAX	   32	     /* return addresses of the frame-pointer walk */
+#define TG_STK_MAPS_MAX	   16	     /* executable file mappings the addresses fall in */
+#define TG_STK_COPY	   8192	     /* bytes of the user stack copied from sp */
+#define TG_STK_F_FP_ERR	   (1u << 0) /* the frame-pointer walk failed */
+#define TG_STK_F_NO_REGS   (1u << 1) /* no user registers (a kernel thread, an io-wq worker) */
+#define TG_STK_F_MAPS_FULL (1u << 2) /* more mappings than TG_STK_MAPS_MAX or lookups */
+
+struct tg_stk_map {
+	__u64 start, end, pgoff; /* vm_start, vm_end, vm_pgoff in bytes */
+	__u64 ino;
+	__u32 dev;	       /* kernel dev_t encoding */
+	__u32 path_len;	       /* 0: the path could not be walked */
+	char path[TG_EXE_LEN]; /* as tg_event.exe: from the process's root */
+};
+
+struct tg_stack {
+	__u64 ts_ns;	  /* as the event's */
+	__u64 ip, sp, bp; /* the user registers at the syscall */
+	__u64 pad[5];
+	__u32 kind; /* TG_KIND_STACK: at tg_event.kind's offset */
+	__u32 tid;
+	__u32 pid;
+	__u32 n_fp; /* addresses in fp */
+	__u32 n_maps;
+	__u32 stack_len; /* bytes of stack valid (and sent) */
+	__u32 flags;	 /* TG_STK_F_* */
+	__u32 pad2;
+	__u64 fp[TG_STK_FP_MAX];
+	struct tg_stk_map maps[TG_STK_MAPS_MAX];
+	__u8 stack[TG_STK_COPY];
+};
+
+#define TG_STACK_HDR_LEN __builtin_offsetof(struct tg_stack, stack)
 
 #endif /* TMPGUARD_H */

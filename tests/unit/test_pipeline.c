@@ -38,6 +38,8 @@ struct emitted {
 	char base_dir[64];
 	const char *base_status;
 	const char *host;
+	bool has_callsite;
+	uint32_t callsite_line;
 };
 
 /* The fake host: what it answers, and every call it got. */
@@ -56,6 +58,8 @@ static struct {
 	uint32_t budget_uid;
 	int malformed_calls;
 	char malformed_why[128];
+	int callsite_calls;
+	uint32_t callsite_tid; /* the capture's */
 } host;
 
 static struct tg_pipeline pl;
@@ -143,6 +147,25 @@ static void fake_emit(void *ctx, const struct tg_report *r)
 	snprintf(m->base_dir, sizeof(m->base_dir), "%s", r->base_dir);
 	m->base_status = r->base_status;
 	m->host = r->host;
+	m->callsite_line = r->callsite ? r->callsite->frames[0].line : 0;
+	m->has_callsite = r->callsite != NULL;
+}
+
+/* The capture's tid as the line of its only frame, for the test to see which one it got. */
+static void fake_callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+			  struct tg_callsite *cs)
+{
+	const struct tg_stack *s = capture;
+
+	(void)ctx;
+	(void)e;
+	assert_true(size >= TG_STACK_HDR_LEN);
+	host.callsite_calls++;
+	host.callsite_tid = s->tid;
+	memset(cs, 0, sizeof(*cs));
+	cs->kind = TG_CS_NATIVE;
+	cs->n = 1;
+	cs->frames[0].line = s->tid;
 }
 
 static void fake_budget_warn(void *ctx, int why, uint32_t uid)
@@ -169,6 +192,7 @@ static const struct tg_pipeline_cb fake_cb = {
 	.emit = fake_emit,
 	.budget_warn = fake_budget_warn,
 	.malformed = fake_malformed,
+	.callsite = fake_callsite,
 };
 
 static struct tg_policy *parse_policy(const char *yaml)
@@ -333,6 +357,56 @@ static void test_plain_finding(void **state)
 	assert_int_equal(pl.no_finding, 1);
 	assert_int_equal(host.proc_calls, 1);
 	assert_int_equal(host.base_calls, 1);
+}
+
+/* A call-site record (TG_KIND_STACK) of thread tid, as the kernel sends it before its event. */
+static void feed_capture(uint32_t tid)
+{
+	struct tg_stack *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	s->kind = TG_KIND_STACK;
+	s->tid = tid;
+	s->stack_len = 8;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), 0);
+	free(s);
+}
+
+/* A call-site record (TG_KIND_STACK) is kept for its thread's event, and only that thread's:
+ * another thread's record may come between the two. It is not a record received. */
+static void test_callsite_capture(void **state)
+{
+	struct tg_stack *s = calloc(1, sizeof(*s));
+	struct tg_event e = open_event();
+
+	(void)state;
+	assert_non_null(s);
+	s->kind = TG_KIND_STACK;
+	s->tid = 777; /* another thread's, whose event is still to come */
+	s->stack_len = 8;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), 0);
+	s->tid = 4242;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), 0);
+	assert_int_equal(pl.received, 0);
+	assert_int_equal(pl.captured, 2);
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 1);
+	assert_int_equal(host.callsite_calls, 1);
+	assert_int_equal(host.callsite_tid, 4242);
+	assert_true(host.emitted[0].has_callsite);
+	assert_int_equal(host.emitted[0].callsite_line, 4242);
+	/* taken: the thread's next event without a capture has no call site */
+	e.ts_ns += SEC_NS;
+	e.path[5] = 'x';
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 2);
+	assert_false(host.emitted[1].has_callsite);
+	assert_int_equal(host.callsite_calls, 1);
+	/* a malformed one (its stack_len is not its size) is dropped, said once */
+	s->stack_len = 16;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), -EBADMSG);
+	assert_int_equal(pl.decode_errors, 1);
+	free(s);
 }
 
 /* A relative path: the host names the directory it was resolved from. */
@@ -694,9 +768,11 @@ static void test_rate_limit(void **state)
 	e.ts_ns += 10 * SEC_NS;
 	assert_int_equal(feed(&e), 0);
 	e.ts_ns += 10 * SEC_NS;
+	feed_capture(e.tid); /* a repeat held back costs no unwinding */
 	assert_int_equal(feed(&e), 0);
 	assert_int_equal(host.n_emitted, 1);
 	assert_int_equal(pl.suppressed, 2);
+	assert_int_equal(host.callsite_calls, 0);
 	/* counted all the same: in the worst severity, the metrics and the aggregate */
 	assert_int_equal(pl.findings_by[TG_RULE_NONEXCLUSIVE_CREATE][TG_SEV_HIGH], 3);
 	assert_int_equal(tg_agg_by_rule(pl.agg, TG_RULE_NONEXCLUSIVE_CREATE), 3);
@@ -847,6 +923,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plain_finding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callsite_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unresolved_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unresolved_mkdir, setup, teardown),

@@ -136,6 +136,7 @@ int session_start(struct session *s, bool scoped)
 		.verbose = s->opt.verbose,
 		.filter_tracked = scoped,
 		.ringbuf_bytes = s->opt.ringbuf_bytes,
+		.call_sites = !s->opt.no_call_sites,
 	};
 	char err[1024];
 	int e;

@@ -125,6 +125,15 @@ static const char *base_dir(void *ctx, const struct tg_event *e, char *buf, size
 	return tg_base_status_name(tg_resolve_base(e, buf, len));
 }
 
+/* What the kernel captured, as a call site (libdw reads the mapped files: the process may be
+ * gone). */
+static void callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+		     struct tg_callsite *cs)
+{
+	(void)ctx;
+	tg_callsite_resolve(e, capture, size, cs);
+}
+
 /* The pipeline, with this file's look-ups and outputs. */
 int pipeline_init(struct session *s)
 {
@@ -138,6 +147,7 @@ int pipeline_init(struct session *s)
 		.emit = emit_finding,
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,
+		.callsite = callsite,
 	};
 
 	return tg_pipeline_init(&s->pl, &cb, TG_AGG_MAX, TG_AGG_PER_UID);

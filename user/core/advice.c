@@ -2,6 +2,7 @@
 /* Per-language advice. Pure. */
 #include <stdbool.h>
 #include <string.h>
+#include <stdio.h>
 #include "advice.h"
 
 struct interp {
@@ -357,4 +358,12 @@ const char *tg_advice(enum tg_lang l, enum tg_rule r)
 	if ((unsigned int)l >= TG_LANG_MAX)
 		l = TG_LANG_C;
 	return advice[l][r];
+}
+
+const char *tg_advice_at(const char *advice, const char *site, char *buf, size_t len)
+{
+	if (!site || !site[0] || !len)
+		return advice;
+	snprintf(buf, len, "`%s`: %s", site, advice);
+	return buf;
 }

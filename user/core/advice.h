@@ -32,6 +32,9 @@ const char *tg_lang_name(enum tg_lang l); /* "python", "c", ... */
  * real API (e.g. Python: "use tempfile.mkstemp() or tempfile.NamedTemporaryFile(); never
  * tempfile.mktemp()"). Never NULL. */
 const char *tg_advice(enum tg_lang l, enum tg_rule r);
+/* The advice naming the line it is for: "`foo.c:42 in main()`: <advice>" into buf (site: a
+ * call-site label, tg_callsite_label); advice itself when site is "" or NULL. */
+const char *tg_advice_at(const char *advice, const char *site, char *buf, size_t len);
 /* For loose-mode on a FIFO, socket or device node (mknod, mkfifo, bind), in any language. */
 const char *tg_advice_node(void);
 

@@ -17,6 +17,7 @@
 #define TG_CALLSITE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define TG_CS_FRAMES_MAX   32
@@ -64,5 +65,18 @@ static inline const struct tg_frame *tg_callsite_frame(const struct tg_callsite 
 }
 
 const char *tg_cs_kind_name(enum tg_cs_kind k); /* "native", "python", "shell", "none" */
+
+struct tg_event;
+/*
+ * The call site of e from what the kernel captured for it (capture: size bytes of the record
+ * sent before it, e.g. a TG_KIND_STACK record; NULL when none came): fills *cs (kind TG_CS_NONE
+ * and -1 when nothing usable came). callsite.c dispatches on what was captured: each kind's
+ * producer plugs in there.
+ */
+int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t size,
+			struct tg_callsite *cs);
+/* "foo.c:42 in main()", or "module+0x1234 in f()" without a line, into buf; "" without a call
+ * site. Returns what snprintf does. */
+int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len);
 
 #endif

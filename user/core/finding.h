@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "advice.h"
+#include "callsite.h"
 #include "process.h"
 #include "rules.h"
 
@@ -29,6 +30,9 @@ struct tg_report {
 	/* relative paths: the directory they were resolved from (tg_resolve_base) */
 	const char *base_dir;	 /* "" unless base_status is "ok" */
 	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
+	/* The line of code that made the call (tg_callsite_resolve), NULL when none was
+	 * captured (--no-call-sites, a lost stack record) */
+	const struct tg_callsite *callsite;
 };
 
 /* The event's time on CLOCK_REALTIME: in u64, as the kernel's clock is, so a wild value wraps,

@@ -2,8 +2,10 @@
 /* The record pipeline (pipeline.h). Pure: the host's callbacks do the I/O. */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include "advice.h"
+#include "callsite_native.h"
 #include "events.h"
 #include "pipeline.h"
 
@@ -15,7 +17,8 @@ int tg_pipeline_init(struct tg_pipeline *p, const struct tg_pipeline_cb *cb, siz
 	p->worst = -1;
 	p->agg = tg_agg_new(agg_max, agg_per_uid);
 	p->budget = tg_budget_new();
-	return p->agg && p->budget ? 0 : -ENOMEM;
+	p->cs = calloc(1, sizeof(*p->cs));
+	return p->agg && p->budget && p->cs ? 0 : -ENOMEM;
 }
 
 void tg_pipeline_fini(struct tg_pipeline *p)
@@ -24,6 +27,57 @@ void tg_pipeline_fini(struct tg_pipeline *p)
 	tg_budget_free(p->budget);
 	p->agg = NULL;
 	p->budget = NULL;
+	for (int i = 0; i < TG_PIPELINE_CAPTURES; i++) {
+		free(p->captures[i].data);
+		p->captures[i] = (struct tg_capture){0};
+	}
+	free(p->cs);
+	p->cs = NULL;
+}
+
+/* A call-site record: kept for its thread's event, in a free slot or the oldest one's. */
+static int capture_keep(struct tg_pipeline *p, const void *data, size_t size)
+{
+	char err[128];
+	struct tg_capture *c = NULL;
+	uint32_t tid;
+
+	p->captured++;
+	if (tg_stack_check(data, size, err, sizeof(err))) {
+		if (p->decode_errors++ == 0)
+			p->cb.malformed(p->cb.ctx, err);
+		return -EBADMSG;
+	}
+	tid = ((const struct tg_stack *)data)->tid;
+	for (int i = 0; i < TG_PIPELINE_CAPTURES && !c; i++)
+		if (p->captures[i].tid == tid)
+			c = &p->captures[i]; /* its last one never met its event */
+	for (int i = 0; i < TG_PIPELINE_CAPTURES && !c; i++)
+		if (!p->captures[i].tid)
+			c = &p->captures[i];
+	if (!c) {
+		c = &p->captures[p->capture_next++ % TG_PIPELINE_CAPTURES];
+		p->captures_unmatched++;
+	} else if (c->tid) {
+		p->captures_unmatched++;
+	}
+	if (!c->data && !(c->data = malloc(sizeof(struct tg_stack))))
+		return -ENOMEM;
+	memcpy(c->data, data, size);
+	c->size = size;
+	c->tid = tid ? tid : UINT32_MAX;
+	return 0;
+}
+
+/* The capture sent just before e by its thread, taken (the slot freed), or NULL. */
+static struct tg_capture *capture_take(struct tg_pipeline *p, const struct tg_event *e)
+{
+	for (int i = 0; i < TG_PIPELINE_CAPTURES; i++)
+		if (p->captures[i].tid == (e->tid ? e->tid : UINT32_MAX)) {
+			p->captures[i].tid = 0;
+			return &p->captures[i];
+		}
+	return NULL;
 }
 
 void tg_pipeline_set_policy(struct tg_pipeline *p, const struct tg_policy *pol,
@@ -118,6 +172,19 @@ static bool excepted(struct tg_pipeline *p, const struct tg_report *r)
 	return true;
 }
 
+/* The record's call site, resolved once, for the first finding of it that is emitted: what is
+ * rate-limited or over budget costs no unwinding. NULL when nothing was captured. */
+static const struct tg_callsite *callsite(struct tg_pipeline *p, const struct tg_event *e)
+{
+	if (!p->cap || !p->cb.callsite || !p->cs)
+		return NULL;
+	if (!p->cs_done) {
+		p->cb.callsite(p->cb.ctx, e, p->cap->data, p->cap->size, p->cs);
+		p->cs_done = true;
+	}
+	return p->cs;
+}
+
 /* Past the exceptions: counted (aggregates, worst, findings_by), then emitted unless past the
  * rate limit or the budget. Returns whether it was emitted. */
 static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pattern, size_t len)
@@ -148,6 +215,7 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 		p->cb.budget_warn(p->cb.ctx, why, e->fsuid);
 		return false;
 	}
+	r->callsite = callsite(p, e);
 	p->cb.emit(p->cb.ctx, r);
 	return true;
 }
@@ -162,12 +230,16 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 	const char *base_status;
 	int n, emitted = 0;
 
+	if (tg_is_stack_record(data, size))
+		return capture_keep(p, data, size);
 	p->received++;
 	if (tg_event_decode(data, size, &e, err, sizeof(err))) {
 		if (p->decode_errors++ == 0)
 			p->cb.malformed(p->cb.ctx, err);
 		return -EBADMSG;
 	}
+	p->cap = capture_take(p, &e);
+	p->cs_done = false;
 	name_from_path(&e);
 	if (directory(p, &e, &dir))
 		return -ENOENT;

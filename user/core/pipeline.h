@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "aggregate.h"
+#include "callsite.h"
 #include "finding.h"
 #include "policy.h"
 #include "process.h"
@@ -49,6 +50,20 @@ struct tg_pipeline_cb {
 	void (*budget_warn)(void *ctx, int why, uint32_t uid);
 	/* The first malformed record, and why it is not one (tg_event_decode's reason). */
 	void (*malformed)(void *ctx, const char *why);
+	/* The call site of e from what the kernel captured just before it (capture: size bytes,
+	 * NULL when nothing came): once per record with findings. May be NULL (no call sites);
+	 * the host's is tg_callsite_resolve. */
+	void (*callsite)(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+			 struct tg_callsite *cs);
+};
+
+/* Captures (TG_KIND_STACK records) waiting for their thread's event: a thread sends the two
+ * back to back, other threads' records may come between. */
+#define TG_PIPELINE_CAPTURES 64
+struct tg_capture {
+	uint32_t tid; /* 0: free */
+	size_t size;
+	void *data; /* sizeof(struct tg_stack) */
 };
 
 struct tg_pipeline {
@@ -65,6 +80,11 @@ struct tg_pipeline {
 	/* The stage's own. */
 	struct tg_agg *agg;	  /* (process, rule, pattern): counts and the rate limit */
 	struct tg_budget *budget; /* emitted findings per acting user, per host and minute */
+	struct tg_capture captures[TG_PIPELINE_CAPTURES];
+	unsigned capture_next;	/* the slot to reuse when none is free */
+	struct tg_callsite *cs; /* the record's call site, once resolved (cs_done) */
+	struct tg_capture *cap; /* the record's capture, taken from captures; NULL: none */
+	bool cs_done;
 	/* Counters, for the host's summary, metrics and health checks. */
 	uint64_t received;	/* records */
 	uint64_t decode_errors; /* of which malformed: dropped */
@@ -72,7 +92,9 @@ struct tg_pipeline {
 				 * mkdirs and nodes dropped */
 	uint64_t no_finding;	/* judged, and no rule applies */
 	uint64_t suppressed;	/* findings past the rate limit: counted, not emitted */
-	int worst;		/* the highest severity past the exceptions, -1 none */
+	uint64_t captured;	/* call-site records (TG_KIND_STACK), not counted in received */
+	uint64_t captures_unmatched; /* of which overwritten before their event came */
+	int worst;		     /* the highest severity past the exceptions, -1 none */
 	/* Findings past the exceptions, rate-limited and over-budget ones included. */
 	uint64_t findings_by[TG_RULE_MAX][TG_PIPELINE_NR_SEV];
 };

@@ -408,6 +408,7 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 	/* fentry on security_inode_follow_link, or lsm/inode_follow_link: every symlink a walk
 	 * follows is seen, and the path string need not say. */
 	b->skel->rodata->tg_cfg.links_watched = fentry || opts->lsm;
+	b->skel->rodata->tg_cfg.call_sites = opts->call_sites;
 	tg_syscalls_fill(b->skel->rodata->tg_syscalls);
 	tg_bpf_set_settings(b, opts->file_loose_mask, opts->dir_loose_mask, opts->report_cloexec,
 			    opts->probe_window_ns);

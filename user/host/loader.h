@@ -34,6 +34,7 @@ struct tg_loader_opts {
 	uint32_t enforce;
 	bool enforce_tracked;
 	uint64_t probe_window_ns; /* initial setting (tg_bpf_set_settings changes it later) */
+	bool call_sites;	  /* send each record's user stack (TG_KIND_STACK) before it */
 };
 
 struct tg_bpf;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callsite_out.h"
 #include "events.h"
 #include "falco.h"
 #include "flags.h"
@@ -271,6 +272,7 @@ static json_object *finding_fields(const struct finding_text *t, const struct tg
 {
 	const struct tg_event *e = r->e;
 	json_object *f = json_object_new_object();
+	char advice[TG_ADVICE_AT_LEN], site[2048];
 
 	add_str(f, "evt.type", tg_syscall_name(e->syscall));
 	add_str(f, "evt.arg.flags", t->flags);
@@ -291,7 +293,9 @@ static json_object *finding_fields(const struct finding_text *t, const struct tg
 	add_str(f, "tmpguard.cwe", t->cwe);
 	add_str(f, "tmpguard.why", tg_rule_why(r->finding.rule));
 	add_str(f, "tmpguard.language", tg_lang_name(r->lang));
-	add_str(f, "tmpguard.advice", tg_report_advice(r));
+	add_str(f, "tmpguard.advice", tg_report_advice(r, advice, sizeof(advice)));
+	if (r->callsite && tg_callsite_text(r->callsite, site, sizeof(site)) > 0)
+		add_str(f, "tmpguard.call_site", site);
 	add_str(f, "tmpguard.resolved_name", t->name);
 	add_str(f, "tmpguard.file_mode", t->file_mode);
 	add_int(f, "tmpguard.file_uid", e->file_uid);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include "events.h"
 #include "flags.h"
+#include "callsite_out.h"
 #include "output.h"
 #include "record.h"
 #include "util/json_util.h"
@@ -44,11 +45,16 @@ static const char *file_type(uint32_t mode)
 	return "unknown";
 }
 
-const char *tg_report_advice(const struct tg_report *r)
+const char *tg_report_advice(const struct tg_report *r, char *buf, size_t len)
 {
-	if (r->e->kind == TG_KIND_NODE && (r->e->file_mode & S_IFMT) != S_IFREG)
-		return tg_advice_node();
-	return tg_advice(r->lang, r->finding.rule);
+	const char *a = r->e->kind == TG_KIND_NODE && (r->e->file_mode & S_IFMT) != S_IFREG
+				? tg_advice_node()
+				: tg_advice(r->lang, r->finding.rule);
+	char site[sizeof(r->callsite->frames[0].file) + 300];
+
+	if (!len || !r->callsite || tg_callsite_label(r->callsite, site, sizeof(site)) <= 0)
+		return a;
+	return tg_advice_at(a, site, buf, len);
 }
 
 static json_object *mode_json(uint32_t mode)
@@ -284,7 +290,10 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "proc", proc_json(r, escaped));
 	add_ancestry(o, r->proc, escaped);
 	json_object_object_add(o, "language", json_object_new_string(tg_lang_name(r->lang)));
-	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r)));
+	/* The language's advice as such: reports tabulate it per rule and language. The call
+	 * site is in call_site; text and Falco name it in the advice. */
+	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r, NULL, 0)));
+	tg_callsite_add_json(o, r->callsite);
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)
 		add_str(o, "pattern", r->pattern, escaped);
@@ -438,6 +447,26 @@ static void text_call(FILE *out, const struct tg_report *r)
 			(double)(e->ts_ns - e->probe_ts_ns) / 1e6);
 }
 
+/* Which line of code made the call. */
+static void text_callsite(FILE *out, const struct tg_report *r)
+{
+	char site[2048], *s;
+
+	if (!r->callsite || tg_callsite_text(r->callsite, site, sizeof(site)) <= 0)
+		return;
+	s = esc(site, strlen(site));
+	if (!s)
+		return;
+	fprintf(out, "  call site %s\n", s);
+	if (r->callsite->missing[0] && tg_callsite_frame(r->callsite)) {
+		free(s);
+		s = esc(r->callsite->missing, strlen(r->callsite->missing));
+		if (s)
+			fprintf(out, "  missing  %s\n", s);
+	}
+	free(s);
+}
+
 /* What was done about it, why it matters, how to fix it. */
 static void text_action(FILE *out, const struct tg_report *r)
 {
@@ -451,7 +480,10 @@ static void text_action(FILE *out, const struct tg_report *r)
 	else if (r->action == TG_ACT_WOULD_DENY)
 		fprintf(out, "  action   WOULD DENY (dry run): --enforce would refuse this\n");
 	fprintf(out, "  why      %s\n", tg_rule_why(r->finding.rule));
-	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang), tg_report_advice(r));
+	char advice[TG_ADVICE_AT_LEN];
+
+	fprintf(out, "  fix      [%s] %s\n", tg_lang_name(r->lang),
+		tg_report_advice(r, advice, sizeof(advice)));
 }
 
 int tg_output_text(FILE *out, const struct tg_report *r)
@@ -484,6 +516,7 @@ int tg_output_text(FILE *out, const struct tg_report *r)
 		text_process(out, r, &n);
 		text_path(out, r, &n);
 		text_call(out, r);
+		text_callsite(out, r);
 	}
 	text_action(out, r);
 	if (fprintf(out, "\n") < 0)

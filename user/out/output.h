@@ -11,8 +11,9 @@
 #include "rules.h"
 
 /* The advice for r: its language's for its rule (tg_advice), or the one for a node that is
- * not a regular file. */
-const char *tg_report_advice(const struct tg_report *r);
+ * not a regular file; with a call site and a buf (len > 0), naming it (tg_advice_at, in buf). */
+const char *tg_report_advice(const struct tg_report *r, char *buf, size_t len);
+#define TG_ADVICE_AT_LEN 2048 /* room for the advice and its call site */
 /* The finding as a JSON object (caller puts it). */
 json_object *tg_report_json(const struct tg_report *r);
 /* One line of JSON, newline-terminated. Returns 0 or -errno. */

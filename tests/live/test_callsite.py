@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Call sites (issue 18): the line of code that made a finding's create.
+
+The processes are gone when their records are read (tmpguard is stopped meanwhile): the call
+site comes from what the kernel captured with the record (registers, a copy of the top of the
+stack, the mappings) and the files those mappings name. The C fixture is built with -g and
+without frame pointers, so its call site comes from DWARF unwinding. Without debug info (a
+stripped copy) the record still names the module, its build id and the offset, and says what is
+missing and how to get it. --no-call-sites gives call_site null."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from tmpguard_test import ENV, Result, TgTestCase, fixture, main
+
+FIXTURES_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+
+def marker_line(src="callsite_fopen.c"):
+    """The line of the fixture's source that creates the file (its CALLSITE-LINE marker)."""
+    path = os.path.join(FIXTURES_SRC, src)
+    with open(path) as fh:
+        for i, line in enumerate(fh, 1):
+            if "CALLSITE-LINE" in line:
+                return i
+    raise AssertionError("no CALLSITE-LINE marker in " + path)
+
+
+class NativeCallSites(TgTestCase):
+
+    def record_while_stopped(self, action, args=()):
+        """Runs action() while a `tmpguard audit` is stopped (SIGSTOP): the processes it starts
+        are gone when their records are read. Returns what tmpguard printed."""
+        tg, _ = self.start_audit(["--format", "json"] + list(args))
+        tg.send_signal(signal.SIGSTOP)
+        try:
+            action()
+        finally:
+            tg.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        self.assertEqual(tg.returncode, 0, err[-2000:])
+        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
+        self.parse_json(res, out)
+        return res
+
+    def create_with(self, exe, args=()):
+        """exe creates a file in /tmp while tmpguard is stopped: the finding of that file."""
+        p = self.name("/tmp", "callsite")
+        res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
+            [exe, p], env=ENV, timeout=30, capture_output=True).returncode, 0), args)
+        mine = [f for f in res.findings if f["path"] == p]
+        self.assertTrue(mine, res.describe())
+        return mine[0]
+
+    def test_c_without_frame_pointers_gone_before_its_record_is_read(self):
+        f = self.create_with(fixture("callsite_fopen"))
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        self.assertEqual(cs["kind"], "native", ctx)
+        self.assertEqual(os.path.basename(cs["file"]), "callsite_fopen.c", ctx)
+        self.assertEqual(cs["line"], marker_line(), ctx)
+        self.assertEqual(cs["function"], "write_report", ctx)
+        self.assertEqual(cs["module"], os.path.realpath(fixture("callsite_fopen")), ctx)
+        self.assertRegex(cs["build_id"], "^[0-9a-f]{40}$", ctx)
+        self.assertNotIn("missing", cs, ctx)
+        # The stack: libc's frames first, marked runtime; the call site's caller is main.
+        stack = f["stack"]
+        site = next(i for i, fr in enumerate(stack) if not fr["runtime"])
+        self.assertEqual(stack[site]["function"], "write_report", ctx)
+        self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
+        self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
+        # JSON's advice is the language's as such (reports tabulate it); text names the line.
+        self.assertNotIn("`", f["advice"], ctx)
+
+    def test_go_gone_before_its_record_is_read(self):
+        exe = fixture("callsite_go")
+        self.require(os.path.exists(exe), "no Go fixture: golang-go is not installed")
+        f = self.create_with(exe)
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        # os.Create is inlined there: the line is main.writeReport's own, past the runtime,
+        # syscall and os frames.
+        self.assertEqual(os.path.basename(cs["file"]), "callsite_go.go", ctx)
+        self.assertEqual(cs["line"], marker_line("go/callsite_go.go"), ctx)
+        self.assertEqual(cs["function"], "main.writeReport", ctx)
+        runtime = [fr["function"] for fr in f["stack"] if fr["runtime"]]
+        self.assertTrue(any(fn.startswith("syscall.") for fn in runtime), ctx)
+        self.assertTrue(any(fn.startswith("os.") for fn in runtime), ctx)
+
+    def test_without_debug_info_says_what_is_missing(self):
+        strip = shutil.which("strip")
+        self.require(strip, "strip is not installed (binutils)")
+        d = self.private_dir()
+        exe = os.path.join(d, "stripped")
+        shutil.copy(fixture("callsite_fopen"), exe)
+        subprocess.run([strip, "--strip-all", exe], check=True)
+        f = self.create_with(exe)
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        self.assertEqual(cs["module"], exe, ctx)
+        self.assertRegex(cs["build_id"], "^[0-9a-f]{40}$", ctx)
+        self.assertRegex(cs["offset"], "^0x[0-9a-f]+$", ctx)
+        self.assertEqual(cs["file"], "", ctx)
+        self.assertIsNone(cs["line"], ctx)
+        for word in (cs["build_id"], cs["offset"], "-dbgsym", "-g"):
+            self.assertIn(word, cs["missing"], ctx)
+        self.assertEqual(f["rule"], "nonexclusive-create", ctx)
+
+    def test_no_call_sites(self):
+        f = self.create_with(fixture("callsite_fopen"), ["--no-call-sites"])
+        self.assertIsNone(f["call_site"], json.dumps(f))
+        self.assertNotIn("stack", f)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Native call sites: the kernel's TG_KIND_STACK record (tmpguard.h) unwound (DWARF CFI with
+ * libdw, else the frame-pointer walk), symbolized, and the call site picked: the first frame
+ * outside libc, the dynamic loader and the language's runtime. callsite_native.c is the pure
+ * part (decoding, runtime classification, frame selection, what is missing); callsite_dw.c the
+ * libdw part.
+ */
+#ifndef TG_CALLSITE_NATIVE_H
+#define TG_CALLSITE_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "callsite.h"
+#include "tmpguard.h"
+
+#define TG_STACK_KIND_OFF __builtin_offsetof(struct tg_stack, kind)
+#define TG_STACK_KIND_END (TG_STACK_KIND_OFF + sizeof(__u32))
+
+/* Is this ring-buffer record a TG_KIND_STACK one (by its kind, at tg_event.kind's offset)? */
+bool tg_is_stack_record(const void *data, size_t size);
+/* Checks a TG_KIND_STACK record of size bytes: 0, or -1 with why in err. */
+int tg_stack_check(const void *data, size_t size, char *err, size_t errlen);
+
+/* libc, libpthread, the dynamic loader (by the module's file name). */
+bool tg_cs_runtime_module(const char *module);
+/* A Go function of the runtime or the standard library: its package path's first element has
+ * no '.' ("os.OpenFile", "internal/poll.(*FD).Init"), main excepted. */
+bool tg_cs_go_runtime(const char *function);
+/* Marks the runtime frames of cs (a Go program: one with a runtime.* frame or a .go file) and
+ * sets site to the first frame that is not runtime and names a module (-1 if none); returns it. */
+int tg_cs_select(struct tg_callsite *cs);
+/* Says in cs->missing what keeps the call site from being symbolized, and how to get it; ""
+ * when it has a file and a line. */
+void tg_cs_set_missing(struct tg_callsite *cs);
+
+/* The whole of it, for a TG_KIND_STACK record (callsite_dw.c): 0, or -1 (cs says why). */
+int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
+		       struct tg_callsite *cs);
+
+#endif
