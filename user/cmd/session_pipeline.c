@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "output.h"
 #include "session_pipeline.h"
+#include "shell_site.h"
 
 /*
  * A finding that passed exceptions and the rate limit. The store keeps what is printed: the
@@ -125,6 +126,17 @@ static const char *base_dir(void *ctx, const struct tg_event *e, char *buf, size
 	return tg_base_status_name(tg_resolve_base(e, buf, len));
 }
 
+/* A finding's call site: a shell's script or -c text (shell_site.c). One at a time: the
+ * pipeline emits each finding before it asks for the next. */
+static const struct tg_callsite *callsite(void *ctx, const struct tg_event *e,
+					  const struct tg_proc_info *p)
+{
+	static struct tg_callsite cs;
+
+	(void)ctx;
+	return tg_shell_site(e, p, &cs);
+}
+
 /* The pipeline, with this file's look-ups and outputs. */
 int pipeline_init(struct session *s)
 {
@@ -135,6 +147,7 @@ int pipeline_init(struct session *s)
 		.proc = enrich_proc,
 		.user_name = acting_user,
 		.base_dir = base_dir,
+		.callsite = callsite,
 		.emit = emit_finding,
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,

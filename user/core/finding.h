@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "advice.h"
+#include "callsite.h"
 #include "process.h"
 #include "rules.h"
 
@@ -29,6 +30,7 @@ struct tg_report {
 	/* relative paths: the directory they were resolved from (tg_resolve_base) */
 	const char *base_dir;	 /* "" unless base_status is "ok" */
 	const char *base_status; /* "ok", "gone", "too-long", "unreachable"; NULL: absolute */
+	const struct tg_callsite *callsite; /* which line made it (callsite.h); NULL: none */
 };
 
 /* The event's time on CLOCK_REALTIME: in u64, as the kernel's clock is, so a wild value wraps,

@@ -148,6 +148,8 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 		p->cb.budget_warn(p->cb.ctx, why, e->fsuid);
 		return false;
 	}
+	if (p->cb.callsite)
+		r->callsite = p->cb.callsite(p->cb.ctx, e, r->proc);
 	p->cb.emit(p->cb.ctx, r);
 	return true;
 }

@@ -269,6 +269,38 @@ static void add_ancestry(json_object *o, const struct tg_proc_info *p, json_obje
 			       json_object_new_boolean(p->ancestry_truncated));
 }
 
+/* The call site (callsite.h): its frame's names, "" as null; the shell's -c text; what is
+ * missing. */
+static void add_callsite(json_object *o, const struct tg_callsite *cs, json_object *escaped)
+{
+	static const char *const kinds[] = {"none", "native", "python", "shell"};
+	const struct tg_frame *f = tg_callsite_frame(cs);
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(
+		c, "kind",
+		json_object_new_string((unsigned)cs->kind < 4 ? kinds[cs->kind] : "none"));
+#define STR(key, v)                                                                                \
+	do {                                                                                       \
+		if ((v)[0])                                                                        \
+			add_str(c, key, v, escaped);                                               \
+		else                                                                               \
+			json_object_object_add(c, key, NULL);                                      \
+	} while (0)
+	STR("module", f ? f->module : "");
+	STR("build_id", f ? f->build_id : "");
+	json_object_object_add(
+		c, "offset",
+		f && cs->kind != TG_CS_SHELL ? json_object_new_int64((int64_t)f->offset) : NULL);
+	STR("function", f ? f->function : "");
+	STR("file", f ? f->file : "");
+	json_object_object_add(c, "line", f && f->line ? json_object_new_int64(f->line) : NULL);
+	STR("missing", cs->missing);
+	STR("command", cs->command);
+#undef STR
+	json_object_object_add(o, "call_site", c);
+}
+
 /*
  * Keys in a fixed order (the record's documented shape): the finding, the file, the decision,
  * the process and its ancestry, the advice. `escaped` collects, in that order, the keys whose
@@ -288,6 +320,8 @@ json_object *tg_report_json(const struct tg_report *r)
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)
 		add_str(o, "pattern", r->pattern, escaped);
+	if (r->callsite)
+		add_callsite(o, r->callsite, escaped);
 	if (json_object_array_length(escaped))
 		json_object_object_add(o, "escaped_fields", escaped);
 	else
