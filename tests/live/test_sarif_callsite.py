@@ -10,7 +10,7 @@ repository (one through a symlink to it), outside it, and none; the SARIF valida
 the OASIS 2.1.0 schema (tests/data), every result placed at a repository-relative file,
 fingerprints independent of pid, time, host and how the executable was named.
 ShellScript: a real shell script in a small repository, run twice under `tmpguard run`; the
-findings name the script (and a child's create its parent script), the SARIF of both runs
+findings name the script (and a child's create, touch's, its parent script), the SARIF of both runs
 validates, every location resolves to a file in the repository, and both runs give the same
 fingerprints.
 
@@ -212,8 +212,9 @@ SCRIPT = """#!/bin/sh
 # a build step that leaves temporary files where anyone can plant them
 echo start
 echo x > /tmp/tg-sarif-sh.$$
-cat /dev/null > /tmp/tg-sarif-cat.$$
-rm -f /tmp/tg-sarif-sh.$$ /tmp/tg-sarif-cat.$$
+touch /tmp/tg-sarif-child.$$
+sleep 1
+rm -f /tmp/tg-sarif-sh.$$ /tmp/tg-sarif-child.$$
 """
 
 
@@ -249,15 +250,15 @@ class ShellScript(SarifChecks):
         for out, findings in runs:
             mine = {os.path.basename(f["path"]).split(".")[0]: f for f in findings
                     if "tg-sarif-" in f["path"]}
-            self.assertEqual(sorted(mine), ["tg-sarif-cat", "tg-sarif-sh"], findings)
+            self.assertEqual(sorted(mine), ["tg-sarif-child", "tg-sarif-sh"], findings)
             sh = mine["tg-sarif-sh"]["call_site"]
             self.assertEqual(sh["kind"], "shell")
             self.assertEqual(sh["file"], script)
             self.assertIn("line not known", sh["missing"])
-            # cat's create: its parent's script
-            cat = mine["tg-sarif-cat"]
-            self.assertEqual(cat["call_site"]["file"], script, cat)
-            self.assertIn("made by cat", cat["call_site"]["missing"])
+            # touch's create: its parent's script (the script sleeps: its shell still lives)
+            child = mine["tg-sarif-child"]
+            self.assertEqual(child["call_site"]["file"], script, child)
+            self.assertIn("made by touch", child["call_site"]["missing"])
         logs = []
         for out, _ in runs:
             p = report([out], "--source-root", self.repo)
@@ -271,7 +272,7 @@ class ShellScript(SarifChecks):
         fp = [sorted(r["partialFingerprints"]["tmpguard/v2"] for r in log["runs"][0]["results"])
               for log in logs]
         self.assertEqual(fp[0], fp[1])
-        self.assertEqual(len(fp[0]), 2)  # the shell's create and cat's: two results
+        self.assertEqual(len(fp[0]), 2)  # the shell's create and touch's: two results
 
     def test_sh_c(self):
         out, findings = self.run_once(2, ["sh", "-c", "echo x > /tmp/tg-sarif-c.$$; "
