@@ -675,10 +675,10 @@ static char *message_text(const struct tg_rpt_finding *f, const char *time, uint
 		if (!(p[i] = tg_text_dup(raw[i], strlen(raw[i]))))
 			goto out;
 	if (asprintf(&text,
-		     "%s: %s by %s (pid %lld, uid %lld, host %s) at %s%s.%s%s %s Fix (%s): %s",
+		     "%s: %s by %s (pid %lld, uid %lld, host %s) at %s%s.%s%s%s %s Fix (%s): %s",
 		     f->rule < TG_RULE_MAX ? tg_rule_title(f->rule) : p[6], p[0], p[1], f->pid,
-		     f->uid, p[2], time, more, site ? " Call site: " : "", p[7], p[3], p[4],
-		     p[5]) < 0)
+		     f->uid, p[2], time, more, site ? " Call site: " : "", p[7], site ? "." : "",
+		     p[3], p[4], p[5]) < 0)
 		text = NULL;
 out:
 	for (i = 0; i < 8; i++)
