@@ -38,6 +38,7 @@ struct emitted {
 	char base_dir[64];
 	const char *base_status;
 	const char *host;
+	const struct tg_callsite *callsite;
 };
 
 /* The fake host: what it answers, and every call it got. */
@@ -46,6 +47,8 @@ static struct {
 	bool resolve_shared;
 	enum tg_link_state link;
 	struct tg_proc_info proc;
+	const struct tg_callsite *shell; /* shell_site's answer */
+	unsigned shell_calls;
 	/* calls */
 	int resolve_calls, link_calls, proc_calls, user_calls, base_calls;
 	size_t resolve_n_shared;
@@ -123,6 +126,17 @@ static const char *fake_base_dir(void *ctx, const struct tg_event *e, char *buf,
 	return "ok";
 }
 
+/* A shell's call site: host.shell (NULL: the process is no shell). */
+static const struct tg_callsite *fake_shell_site(void *ctx, const struct tg_event *e,
+						 const struct tg_proc_info *p)
+{
+	(void)ctx;
+	(void)e;
+	assert_ptr_equal(p, &host.proc);
+	host.shell_calls++;
+	return host.shell;
+}
+
 static void fake_emit(void *ctx, const struct tg_report *r)
 {
 	struct emitted *m;
@@ -143,6 +157,7 @@ static void fake_emit(void *ctx, const struct tg_report *r)
 	snprintf(m->base_dir, sizeof(m->base_dir), "%s", r->base_dir);
 	m->base_status = r->base_status;
 	m->host = r->host;
+	m->callsite = r->callsite;
 }
 
 static void fake_budget_warn(void *ctx, int why, uint32_t uid)
@@ -166,6 +181,7 @@ static const struct tg_pipeline_cb fake_cb = {
 	.proc = fake_proc,
 	.user_name = fake_user_name,
 	.base_dir = fake_base_dir,
+	.shell_site = fake_shell_site,
 	.emit = fake_emit,
 	.budget_warn = fake_budget_warn,
 	.malformed = fake_malformed,
@@ -333,6 +349,31 @@ static void test_plain_finding(void **state)
 	assert_int_equal(pl.no_finding, 1);
 	assert_int_equal(host.proc_calls, 1);
 	assert_int_equal(host.base_calls, 1);
+}
+
+/* A shell's call site: asked for each finding emitted, never for a record without one. */
+static void test_shell_site(void **state)
+{
+	static struct tg_callsite cs = {.kind = TG_CS_SHELL, .n = 1, .site = 0};
+	struct tg_event e = open_event();
+
+	(void)state;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 1);
+	assert_null(host.emitted[0].callsite); /* no shell */
+	assert_int_equal(host.shell_calls, 1);
+	host.shell = &cs;
+	e.ts_ns += SEC_NS;
+	e.pid++;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 2);
+	assert_ptr_equal(host.emitted[1].callsite, &cs);
+	assert_int_equal(host.shell_calls, 2);
+	/* with O_EXCL: no finding, nothing asked */
+	e.flags |= O_EXCL;
+	e.ts_ns += SEC_NS;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.shell_calls, 2);
 }
 
 /* A relative path: the host names the directory it was resolved from. */
@@ -860,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrich_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shell_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exception_expiry, setup, teardown),
 	};

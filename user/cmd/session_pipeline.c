@@ -128,8 +128,8 @@ static const char *base_dir(void *ctx, const struct tg_event *e, char *buf, size
 
 /* A finding's call site: a shell's script or -c text (shell_site.c). One at a time: the
  * pipeline emits each finding before it asks for the next. */
-static const struct tg_callsite *callsite(void *ctx, const struct tg_event *e,
-					  const struct tg_proc_info *p)
+static const struct tg_callsite *shell_site(void *ctx, const struct tg_event *e,
+					    const struct tg_proc_info *p)
 {
 	static struct tg_callsite cs;
 
@@ -147,7 +147,7 @@ int pipeline_init(struct session *s)
 		.proc = enrich_proc,
 		.user_name = acting_user,
 		.base_dir = base_dir,
-		.callsite = callsite,
+		.shell_site = shell_site,
 		.emit = emit_finding,
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,
