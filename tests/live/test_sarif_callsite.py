@@ -112,7 +112,7 @@ class Placed(SarifChecks):
         os.symlink(self.repo, os.path.join(t, "alias"))  # the same checkout, by a symlink
         self.script = os.path.join(self.repo, "ci", "build.sh")
         c_site = {"kind": "native", "module": "/opt/p/prog", "build_id": "ab" * 20,
-                  "offset": 4660, "function": "main",
+                  "offset": "0x1234", "function": "main",
                   "file": os.path.join(t, "alias", "src", "a b.c"), "line": 42,
                   "missing": None, "command": None}
         outside = shell_site("/usr/share/doc/x.sh")
@@ -197,6 +197,10 @@ class Placed(SarifChecks):
         for r in run["results"]:
             uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             self.assertIn(uri, [a["location"]["uri"] for a in run["artifacts"]])
+        # A native frame's offset, written in hex, read back.
+        native = [r["properties"]["call_site"] for r in run["results"]
+                  if (r["properties"]["call_site"] or {}).get("kind") == "native"]
+        self.assertEqual([c["offset"] for c in native], [0x1234])
 
     def test_usage(self):
         p = report([self.in1], "--source-root", os.path.join(self.tmp.name, "nonexistent"))

@@ -210,7 +210,18 @@ static void keep_callsite(struct tg_rpt *r, struct tg_rpt_finding *f, json_objec
 	f->cs_file = rpt_str_field(r, cs, "file", esc, "");
 	f->cs_command = rpt_str_field(r, cs, "command", esc, "");
 	f->cs_line = cs ? tg_json_int(cs, "line", 0) : 0;
-	f->cs_offset = off ? tg_json_int(cs, "offset", -1) : -1;
+	/* An integer, or a string in hex ("0x4a2f"), as a native frame's offset is written */
+	if (off && json_object_is_type(off, json_type_string)) {
+		const char *t = json_object_get_string(off);
+		char *end = NULL;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(t, &end, 16);
+		f->cs_offset = !errno && end != t && !*end && v <= INT64_MAX ? (long long)v : -1;
+	} else {
+		f->cs_offset = off ? tg_json_int(cs, "offset", -1) : -1;
+	}
 }
 
 static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int64_t t, int sev,
