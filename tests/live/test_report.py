@@ -539,13 +539,16 @@ class Formats(ReportCase):
         run = log["runs"][0]
         rules = run["tool"]["driver"]["rules"]
         self.assertEqual(run["tool"]["driver"]["name"], "tmpguard")
-        self.assertEqual(len(run["results"]), len(self.rec.findings))
+        # One result per (rule, executable, call site or path pattern), with its count.
+        self.assertEqual(sum(r["properties"]["findings"] for r in run["results"]),
+                         len(self.rec.findings))
         level = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
         arts = [a["location"]["uri"] for a in run["artifacts"]]
-        results = sorted(run["results"], key=lambda r: (r["properties"]["time"], r["ruleId"]))
-        findings = sorted(self.rec.findings, key=lambda f: (f["time"], f["rule"]))
-        for res, f in zip(results, findings):
-            self.assertEqual(res["ruleId"], f["rule"])
+        first = {}
+        for f in sorted(self.rec.findings, key=lambda f: f["time"]):
+            first.setdefault((f["time"], f["rule"], f["path"]), f)
+        for res in run["results"]:
+            f = first[(res["properties"]["time"], res["ruleId"], res["properties"]["path"])]
             self.assertEqual(rules[res["ruleIndex"]]["id"], f["rule"])
             self.assertEqual(res["level"], level[f["severity"]])
             exe = field_bytes(f, f["proc"], "exe")
@@ -554,18 +557,13 @@ class Formats(ReportCase):
             loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
             self.assertEqual(loc["uri"], want)
             self.assertEqual(arts[loc["index"]], want)
-            self.assertEqual(res["properties"]["path"], f["path"])
             for c in f["cwe"]:
                 self.assertIn("external/cwe/%s" % c.lower(),
                               rules[res["ruleIndex"]]["properties"]["tags"])
             self.assertIn("security", rules[res["ruleIndex"]]["properties"]["tags"])
-        # One fingerprint per (rule, executable, path pattern): repeats match, others do not.
-        groups = {}
-        for res in results:
-            key = (res["ruleId"], res["properties"]["executable"], res["properties"]["pattern"])
-            groups.setdefault(key, set()).add(res["partialFingerprints"]["tmpguard/v1"])
-        self.assertTrue(all(len(v) == 1 for v in groups.values()), groups)
-        self.assertEqual(len({next(iter(v)) for v in groups.values()}), len(groups))
+        # Every result its own fingerprint (repeats are merged into one result).
+        fps = [r["partialFingerprints"]["tmpguard/v2"] for r in run["results"]]
+        self.assertEqual(len(set(fps)), len(fps))
         # The validator does reject what SARIF forbids (so a pass above means something).
         bad = copy.deepcopy(log)
         bad["runs"][0]["results"][0]["level"] = "critical"
@@ -788,7 +786,12 @@ class Merge(ReportCase):
                           HOST_B: len(self.rec.findings), HOST_C: len(self.rec.findings)})
         log = json.loads(self.render("sarif", inputs))
         self.assertEqual(self.validate_sarif(log), [])
-        self.assertEqual(len(log["runs"][0]["results"]), 3 * len(self.rec.findings))
+        # Three hosts' copies of the same findings: the same results, three times the count.
+        self.assertEqual(sum(r["properties"]["findings"] for r in log["runs"][0]["results"]),
+                         3 * len(self.rec.findings))
+        self.assertEqual(len(log["runs"][0]["results"]),
+                         len(json.loads(self.render("sarif", [self.rec.file]))["runs"][0][
+                             "results"]))
         notes = [n["message"]["text"] for n in
                  log["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
         self.assertTrue(any("42 records lost" in n for n in notes), notes)

@@ -40,6 +40,7 @@ struct emitted {
 	const char *host;
 	bool has_callsite;
 	uint32_t callsite_line;
+	const struct tg_callsite *callsite;
 };
 
 /* The fake host: what it answers, and every call it got. */
@@ -48,6 +49,8 @@ static struct {
 	bool resolve_shared;
 	enum tg_link_state link;
 	struct tg_proc_info proc;
+	const struct tg_callsite *shell; /* shell_site's answer */
+	unsigned shell_calls;
 	/* calls */
 	int resolve_calls, link_calls, proc_calls, user_calls, base_calls;
 	size_t resolve_n_shared;
@@ -127,6 +130,17 @@ static const char *fake_base_dir(void *ctx, const struct tg_event *e, char *buf,
 	return "ok";
 }
 
+/* A shell's call site: host.shell (NULL: the process is no shell). */
+static const struct tg_callsite *fake_shell_site(void *ctx, const struct tg_event *e,
+						 const struct tg_proc_info *p)
+{
+	(void)ctx;
+	(void)e;
+	assert_ptr_equal(p, &host.proc);
+	host.shell_calls++;
+	return host.shell;
+}
+
 static void fake_emit(void *ctx, const struct tg_report *r)
 {
 	struct emitted *m;
@@ -147,6 +161,7 @@ static void fake_emit(void *ctx, const struct tg_report *r)
 	snprintf(m->base_dir, sizeof(m->base_dir), "%s", r->base_dir);
 	m->base_status = r->base_status;
 	m->host = r->host;
+	m->callsite = r->callsite;
 	m->callsite_line = r->callsite ? r->callsite->frames[0].line : 0;
 	m->has_callsite = r->callsite != NULL;
 }
@@ -189,6 +204,7 @@ static const struct tg_pipeline_cb fake_cb = {
 	.proc = fake_proc,
 	.user_name = fake_user_name,
 	.base_dir = fake_base_dir,
+	.shell_site = fake_shell_site,
 	.emit = fake_emit,
 	.budget_warn = fake_budget_warn,
 	.malformed = fake_malformed,
@@ -407,6 +423,31 @@ static void test_callsite_capture(void **state)
 	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), -EBADMSG);
 	assert_int_equal(pl.decode_errors, 1);
 	free(s);
+}
+
+/* A shell's call site: asked for each finding emitted, never for a record without one. */
+static void test_shell_site(void **state)
+{
+	static struct tg_callsite cs = {.kind = TG_CS_SHELL, .n = 1, .site = 0};
+	struct tg_event e = open_event();
+
+	(void)state;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 1);
+	assert_null(host.emitted[0].callsite); /* no shell */
+	assert_int_equal(host.shell_calls, 1);
+	host.shell = &cs;
+	e.ts_ns += SEC_NS;
+	e.pid++;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.n_emitted, 2);
+	assert_ptr_equal(host.emitted[1].callsite, &cs);
+	assert_int_equal(host.shell_calls, 2);
+	/* with O_EXCL: no finding, nothing asked */
+	e.flags |= O_EXCL;
+	e.ts_ns += SEC_NS;
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.shell_calls, 2);
 }
 
 /* A relative path: the host names the directory it was resolved from. */
@@ -937,6 +978,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrich_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shell_site, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exception_expiry, setup, teardown),
 	};

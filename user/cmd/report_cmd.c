@@ -41,13 +41,22 @@ struct args {
 	struct input *inputs;
 	size_t n_inputs;
 	const char *since, *until, *output, *as_of;
+	const char *source_root;   /* --source-root DIR */
 	const char *password_file; /* for --db postgresql://... */
 	const char *hosts[TG_RPT_HOSTS_MAX];
 	size_t n_hosts;
 	enum fmt fmt;
 };
 
-enum { OPT_DB = 0x100, OPT_SINCE, OPT_UNTIL, OPT_AS_OF, OPT_HOST, OPT_PASSWORD_FILE };
+enum {
+	OPT_DB = 0x100,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_AS_OF,
+	OPT_HOST,
+	OPT_PASSWORD_FILE,
+	OPT_SOURCE_ROOT,
+};
 
 static const struct argp_option options[] = {
 	{"db", OPT_DB, "FILE|URL", 0,
@@ -71,6 +80,11 @@ static const struct argp_option options[] = {
 	 "give the same bytes",
 	 0},
 	{"format", 'f', "FORMAT", 0, "md (default), html, json, sarif or csv", 0},
+	{"source-root", OPT_SOURCE_ROOT, "DIR", 0,
+	 "sarif: place each result at its call site's file and line, relative to the repository "
+	 "checked out in DIR, for code scanning; results whose call site is not under DIR are "
+	 "left out and counted",
+	 0},
 	{"output", 'o', "FILE", 0,
 	 "write the report to FILE (replaced atomically) instead of standard output", 0},
 	{},
@@ -132,6 +146,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_AS_OF:
 		a->as_of = arg;
+		break;
+	case OPT_SOURCE_ROOT:
+		a->source_root = arg;
 		break;
 	case 'o':
 		a->output = arg;
@@ -413,7 +430,7 @@ int cmd_report(int argc, char **argv)
 		.now_ns = tg_clock_ns(CLOCK_REALTIME),
 	};
 	struct tg_rpt *r = NULL;
-	char *tmp = NULL;
+	char *tmp = NULL, *root = NULL;
 	FILE *out = stdout;
 	int err;
 
@@ -435,6 +452,19 @@ int cmd_report(int argc, char **argv)
 		err = TG_EXIT_USAGE;
 		goto out;
 	}
+	if (a.source_root && a.fmt != FMT_SARIF) {
+		fprintf(stderr, "tmpguard report: --source-root places SARIF results: give "
+				"--format sarif\n");
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	if (a.source_root && !(root = realpath(a.source_root, NULL))) {
+		fprintf(stderr, "tmpguard report: --source-root %s: %s\n", a.source_root,
+			strerror(errno));
+		err = TG_EXIT_USAGE;
+		goto out;
+	}
+	o.source_root = root;
 	o.keep_findings = a.fmt == FMT_CSV || a.fmt == FMT_SARIF;
 	o.hosts = a.hosts;
 	o.n_hosts = a.n_hosts;
@@ -452,7 +482,7 @@ int cmd_report(int argc, char **argv)
 		if (err)
 			goto out;
 	}
-	if (tg_rpt_finish(r)) {
+	if (tg_rpt_finish(r) || (a.fmt == FMT_SARIF && tg_rpt_place(r))) {
 		fprintf(stderr, "tmpguard report: out of memory\n");
 		err = 1;
 		goto out;
@@ -497,6 +527,7 @@ int cmd_report(int argc, char **argv)
 	}
 out:
 	free(tmp);
+	free(root);
 	free(a.inputs);
 	tg_rpt_free(r);
 	return err;

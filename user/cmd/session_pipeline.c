@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "output.h"
 #include "session_pipeline.h"
+#include "shell_site.h"
 
 /*
  * A finding that passed exceptions and the rate limit. The store keeps what is printed: the
@@ -134,6 +135,17 @@ static void callsite(void *ctx, const struct tg_event *e, const void *capture, s
 	tg_callsite_resolve(e, capture, size, cs);
 }
 
+/* A finding's call site: a shell's script or -c text (shell_site.c). One at a time: the
+ * pipeline emits each finding before it asks for the next. */
+static const struct tg_callsite *shell_site(void *ctx, const struct tg_event *e,
+					    const struct tg_proc_info *p)
+{
+	static struct tg_callsite cs;
+
+	(void)ctx;
+	return tg_shell_site(e, p, &cs);
+}
+
 /* The pipeline, with this file's look-ups and outputs. */
 int pipeline_init(struct session *s)
 {
@@ -144,6 +156,7 @@ int pipeline_init(struct session *s)
 		.proc = enrich_proc,
 		.user_name = acting_user,
 		.base_dir = base_dir,
+		.shell_site = shell_site,
 		.emit = emit_finding,
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,

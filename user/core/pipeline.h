@@ -24,7 +24,8 @@
 
 #define TG_PIPELINE_NR_SEV (TG_SEV_CRITICAL + 1)
 
-/* What the stage asks of its host. Every callback is called with ctx, and is required. */
+/* What the stage asks of its host. Every callback is called with ctx, and is required unless it
+ * says otherwise. */
 struct tg_pipeline_cb {
 	void *ctx;
 	/* The directory the caller named, when the kernel could not tell (tg_resolve_dir):
@@ -43,6 +44,13 @@ struct tg_pipeline_cb {
 	/* For a relative path, the directory it was resolved from into buf, "" when unknown
 	 * (tg_resolve_base); returns the status's name (tg_base_status_name). */
 	const char *(*base_dir)(void *ctx, const struct tg_event *e, char *buf, size_t len);
+	/* A shell's call site (its script or -c text; a program a script started: the script)
+	 * for a finding about to be emitted, or NULL when the process is no shell. A shell's
+	 * own takes precedence over a native call site (its frames name no script); a child's
+	 * only over one without a source file. Never asked for a record that is not sent.
+	 * Optional (NULL: none). */
+	const struct tg_callsite *(*shell_site)(void *ctx, const struct tg_event *e,
+						const struct tg_proc_info *p);
 	/* A finding past the exceptions, the rate limit and the budget. */
 	void (*emit)(void *ctx, const struct tg_report *r);
 	/* A finding of uid over its budget (why: TG_BUDGET_USER) or the host's (TG_BUDGET_HOST):

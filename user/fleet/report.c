@@ -234,6 +234,13 @@ void tg_rpt_free(struct tg_rpt *r)
 		free(f->container_id);
 		free(f->container_runtime);
 		free(f->cmdline);
+		free(f->cs_kind);
+		free(f->cs_module);
+		free(f->cs_function);
+		free(f->cs_file);
+		free(f->cs_command);
+		free(f->exe_canon);
+		free(f->src_rel);
 		free(f->ancestry);
 		free(f->csv);
 	}

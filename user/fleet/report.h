@@ -34,6 +34,9 @@ struct tg_rpt_opts {
 	 * names; stores only (report_load.c, report_load_pg.c). */
 	const char *const *hosts;
 	size_t n_hosts;
+	/* --source-root: the repository's directory, canonical (realpath), for SARIF's locations
+	 * (tg_rpt_place); NULL: none */
+	const char *source_root;
 };
 #define TG_RPT_HOSTS_MAX 64
 
@@ -251,6 +254,13 @@ struct tg_rpt_finding {
 		*advice, *cwe, *why, *container_id, *container_runtime, *cmdline;
 	char *ancestry; /* "pid comm < pid comm ...", parent first; "" when not recorded */
 	char *csv;	/* its CSV row (finding_csv.h) */
+	/* Its call site (the record's call_site; "" / 0 when it has none or names none) */
+	char *cs_kind, *cs_module, *cs_function, *cs_file, *cs_command;
+	long long cs_line, cs_offset; /* offset -1: none */
+	/* tg_rpt_place: the executable's canonical name (realpath's last component, so that
+	 * "bash", "/bin/bash" and "/usr/bin/bash" agree) and the call site's file relative to
+	 * opts.source_root (NULL: not under it, or no root) */
+	char *exe_canon, *src_rel;
 };
 
 enum tg_rpt_bucket { TG_RPT_HOUR, TG_RPT_DAY, TG_RPT_WEEK };
@@ -314,6 +324,10 @@ struct tg_rpt {
 };
 
 struct tg_rpt *tg_rpt_new(const struct tg_rpt_opts *o);
+/* Reads the file system for the per-finding formats (after tg_rpt_finish): each finding's
+ * canonical executable and, under opts.source_root, its call site's repository-relative file
+ * (both sides resolved with realpath). Returns 0 or -ENOMEM. */
+int tg_rpt_place(struct tg_rpt *r);
 void tg_rpt_free(struct tg_rpt *r);
 
 /* Starts an input: everything read next belongs to it. Returns 0 or -ENOMEM. */

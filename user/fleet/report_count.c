@@ -198,6 +198,32 @@ static char *ancestry_text(struct tg_rpt *r, json_object *o, json_object *esc)
 	return buf;
 }
 
+/* The record's call_site, when it has one. */
+static void keep_callsite(struct tg_rpt *r, struct tg_rpt_finding *f, json_object *cs,
+			  json_object *esc)
+{
+	json_object *off = tg_json_get(cs, "offset");
+
+	f->cs_kind = rpt_dup(r, cs ? tg_json_str(cs, "kind", "none") : "");
+	f->cs_module = rpt_str_field(r, cs, "module", esc, "");
+	f->cs_function = rpt_str_field(r, cs, "function", esc, "");
+	f->cs_file = rpt_str_field(r, cs, "file", esc, "");
+	f->cs_command = rpt_str_field(r, cs, "command", esc, "");
+	f->cs_line = cs ? tg_json_int(cs, "line", 0) : 0;
+	/* An integer, or a string in hex ("0x4a2f"), as a native frame's offset is written */
+	if (off && json_object_is_type(off, json_type_string)) {
+		const char *t = json_object_get_string(off);
+		char *end = NULL;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(t, &end, 16);
+		f->cs_offset = !errno && end != t && !*end && v <= INT64_MAX ? (long long)v : -1;
+	} else {
+		f->cs_offset = off ? tg_json_int(cs, "offset", -1) : -1;
+	}
+}
+
 static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int64_t t, int sev,
 			 int rule, const char *host, const char *exe, const char *path)
 {
@@ -242,6 +268,7 @@ static void keep_finding(struct tg_rpt *r, json_object *o, json_object *esc, int
 	f->csv = tg_finding_csv_row(o);
 	if (!f->csv)
 		r->failed = true;
+	keep_callsite(r, f, tg_json_get(o, "call_site"), esc);
 }
 
 static bool in_period(const struct tg_rpt *r, int64_t t)

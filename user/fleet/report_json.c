@@ -578,15 +578,56 @@ static json_object *sarif_rule(const struct tg_rpt *r, int i, const char *id)
 	return o;
 }
 
-/* Stable across runs and hosts: the same bug (rule, executable, path pattern) matches. */
-static json_object *fingerprint(const struct tg_rpt_finding *f)
+/*
+ * A finding's call site, as one string: the repository-relative file (under --source-root) or
+ * the file as recorded, with line and function; a shell's -c text; a frame's module (canonical
+ * name) and offset. "" when it has none.
+ */
+static char *site_key(const struct tg_rpt_finding *f)
 {
-	const char *parts[] = {f->rule_id, f->exe, *f->pattern ? f->pattern : f->path};
-	uint64_t h = TG_FNV1A_BASIS_REPORT;
+	const char *mod = f->cs_module ? strrchr(f->cs_module, '/') : NULL;
+	char *k = NULL;
+	int n;
+
+	if (f->src_rel)
+		n = asprintf(&k, "src:%s:%lld:%s", f->src_rel, f->cs_line, f->cs_function);
+	else if (f->cs_file && *f->cs_file)
+		n = asprintf(&k, "file:%s:%lld:%s", f->cs_file, f->cs_line, f->cs_function);
+	else if (f->cs_command && *f->cs_command)
+		n = asprintf(&k, "command:%s", f->cs_command);
+	else if (f->cs_module && *f->cs_module && f->cs_offset >= 0)
+		n = asprintf(&k, "module:%s+0x%llx", mod ? mod + 1 : f->cs_module,
+			     (unsigned long long)f->cs_offset);
+	else
+		n = asprintf(&k, "%s", "");
+	return n < 0 ? NULL : k;
+}
+
+/*
+ * What makes two findings one result, and its fingerprint: the rule, the executable's canonical
+ * name (tg_rpt_place: "bash" and "/usr/bin/bash" agree), the call site, and the path pattern
+ * (random parts as '*') unless the call site names its line. Nothing that changes from run to
+ * run (pid, time, host, the random part of a name) is in it. NULL on ENOMEM.
+ */
+static char *result_key(const struct tg_rpt_finding *f)
+{
+	char *site = site_key(f), *k = NULL;
+	const char *exe = f->exe_canon ? f->exe_canon : f->exe;
+	bool line = f->cs_line > 0 && (f->src_rel || (f->cs_file && *f->cs_file));
+
+	if (site &&
+	    asprintf(&k, "%zu:%s|%zu:%s|%zu:%s|%s", strlen(f->rule_id), f->rule_id, strlen(exe),
+		     exe, strlen(site), site, line ? "" : (*f->pattern ? f->pattern : f->path)) < 0)
+		k = NULL;
+	free(site);
+	return k;
+}
+
+static json_object *fingerprint(const char *key)
+{
+	uint64_t h = tg_fnv1a_str(TG_FNV1A_BASIS_REPORT, key);
 	char buf[32];
 
-	for (size_t i = 0; i < 3; i++)
-		h = tg_fnv1a_step(tg_fnv1a_str(h, parts[i]), TG_FNV1A_SEP);
 	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)h);
 	return json_object_new_string(buf);
 }
@@ -597,54 +638,145 @@ static char *exe_uri(const char *exe)
 	return tg_file_uri(*exe ? exe : "unknown");
 }
 
+/* The call site in words: "FILE:LINE (in FUNCTION)", "sh -c 'TEXT'", "MODULE+0xOFF"; NULL when
+ * there is none (or on ENOMEM). Raw bytes: the caller makes it printable. */
+static char *site_text(const struct tg_rpt_finding *f)
+{
+	const char *file = f->src_rel ? f->src_rel : f->cs_file;
+	char line[32] = "", *t = NULL;
+	int n = -1;
+
+	if (f->cs_line > 0)
+		snprintf(line, sizeof(line), ":%lld", f->cs_line);
+	if (file && *file)
+		n = asprintf(&t, "%s%s%s%s%s", file, line, *f->cs_function ? " (in " : "",
+			     f->cs_function, *f->cs_function ? ")" : "");
+	else if (f->cs_command && *f->cs_command)
+		n = asprintf(&t, "sh -c '%s'", f->cs_command);
+	else if (f->cs_module && *f->cs_module && f->cs_offset >= 0)
+		n = asprintf(&t, "%s+0x%llx", f->cs_module, (unsigned long long)f->cs_offset);
+	return n < 0 ? NULL : t;
+}
+
 /* The result's message: every string from the record in its printable form (a viewer may
  * show it on a terminal). NULL on ENOMEM. */
-static char *message_text(const struct tg_rpt_finding *f, const char *time)
+static char *message_text(const struct tg_rpt_finding *f, const char *time, uint64_t count)
 {
-	const char *raw[] = {f->path, f->exe, f->host, f->why, f->language, f->advice, f->rule_id};
-	char *p[7] = {0}, *text = NULL;
+	char *site = site_text(f);
+	const char *raw[] = {f->path,	  f->exe,    f->host,	 f->why,
+			     f->language, f->advice, f->rule_id, site ? site : ""};
+	char *p[8] = {0}, *text = NULL, more[64] = "";
 	size_t i;
 
-	for (i = 0; i < 7; i++)
+	if (count > 1)
+		snprintf(more, sizeof(more), " (%llu findings; the first shown)",
+			 (unsigned long long)count);
+	for (i = 0; i < 8; i++)
 		if (!(p[i] = tg_text_dup(raw[i], strlen(raw[i]))))
 			goto out;
-	if (asprintf(&text, "%s: %s by %s (pid %lld, uid %lld, host %s) at %s. %s Fix (%s): %s",
+	if (asprintf(&text,
+		     "%s: %s by %s (pid %lld, uid %lld, host %s) at %s%s.%s%s%s %s Fix (%s): %s",
 		     f->rule < TG_RULE_MAX ? tg_rule_title(f->rule) : p[6], p[0], p[1], f->pid,
-		     f->uid, p[2], time, p[3], p[4], p[5]) < 0)
+		     f->uid, p[2], time, more, site ? " Call site: " : "", p[7], site ? "." : "",
+		     p[3], p[4], p[5]) < 0)
 		text = NULL;
 out:
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		free(p[i]);
+	free(site);
 	return text;
 }
 
+/* The call site in the result's properties, as the record gave it. */
+static json_object *site_json(const struct tg_rpt_finding *f)
+{
+	json_object *o;
+
+	if (!f->cs_kind || !*f->cs_kind)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "kind", str(f->cs_kind));
+	add(o, "file", *f->cs_file ? str(f->cs_file) : NULL);
+	add(o, "repository_file", f->src_rel ? str(f->src_rel) : NULL);
+	add(o, "line", f->cs_line > 0 ? json_object_new_int64(f->cs_line) : NULL);
+	add(o, "function", *f->cs_function ? str(f->cs_function) : NULL);
+	add(o, "module", *f->cs_module ? str(f->cs_module) : NULL);
+	add(o, "offset", f->cs_offset >= 0 ? json_object_new_int64(f->cs_offset) : NULL);
+	add(o, "command", *f->cs_command ? str(f->cs_command) : NULL);
+	return o;
+}
+
+/* The executable (and the call site's function) as logical locations: what a reader of the
+ * result knows the program by, wherever the result is placed. */
+static json_object *logical_locations(const struct tg_rpt_finding *f)
+{
+	json_object *a = json_object_new_array(), *m = json_object_new_object();
+
+	add(m, "name", str(f->exe_canon ? f->exe_canon : f->exe));
+	add(m, "fullyQualifiedName", str(*f->exe ? f->exe : "unknown"));
+	add(m, "kind", json_object_new_string("module"));
+	json_object_array_add(a, m);
+	if (*f->cs_function) {
+		json_object *fn = json_object_new_object();
+
+		add(fn, "name", str(f->cs_function));
+		add(fn, "kind", json_object_new_string("function"));
+		json_object_array_add(a, fn);
+	}
+	return a;
+}
+
+/* One result: the findings g[0..n) of one key, f = the first (by time). */
 static json_object *sarif_result(const struct tg_rpt *r, const struct tg_rpt_finding *f,
-				 long rule_index, char *uri)
+				 const struct tg_rpt_finding *last, uint64_t n, long rule_index,
+				 const char *key)
 {
 	json_object *o = json_object_new_object(), *loc = json_object_new_object();
 	json_object *phys = json_object_new_object(), *art = json_object_new_object();
 	json_object *locs = json_object_new_array(), *fp = json_object_new_object();
 	json_object *props = json_object_new_object(), *cwe = json_object_new_array();
-	const struct tg_rpt_row *w = tg_rpt_table_get(&r->by_exe, f->exe, NULL);
-	char *text, cw[256], *save = NULL;
-	char t[64];
+	char *text, cw[256], *save = NULL, *uri;
+	char t[64], tl[64];
 
 	tg_format_time(f->time_ns, t, sizeof(t));
-	text = message_text(f, t);
+	tg_format_time(last->time_ns, tl, sizeof(tl));
+	text = message_text(f, t, n);
 	add(o, "ruleId", str(f->rule_id));
 	add(o, "ruleIndex", json_object_new_int64(rule_index));
 	add(o, "level", json_object_new_string(sarif_level(f->sev)));
 	add(o, "message", message(text ? text : f->rule_id));
-	add(art, "uri", str(uri));
-	if (w)
-		add(art, "index", json_object_new_int64(w - r->by_exe.rows));
-	add(phys, "artifactLocation", art);
+	if (f->src_rel) {
+		/* In the repository: the file relative to its root, and the line when known. */
+		uri = tg_file_uri(f->src_rel);
+		add(art, "uri", str(uri ? uri : f->src_rel));
+		add(art, "uriBaseId", json_object_new_string("%SRCROOT%"));
+		add(phys, "artifactLocation", art);
+		if (f->cs_line > 0) {
+			json_object *reg = json_object_new_object();
+
+			add(reg, "startLine", json_object_new_int64(f->cs_line));
+			add(phys, "region", reg);
+		}
+	} else {
+		/* No repository (no --source-root): the executable, as an analysis target. */
+		const struct tg_rpt_row *w = tg_rpt_table_get(&r->by_exe, f->exe, NULL);
+
+		uri = exe_uri(f->exe);
+		add(art, "uri", str(uri ? uri : "unknown"));
+		if (w)
+			add(art, "index", json_object_new_int64(w - r->by_exe.rows));
+		add(phys, "artifactLocation", art);
+	}
+	free(uri);
 	add(loc, "physicalLocation", phys);
+	add(loc, "logicalLocations", logical_locations(f));
 	json_object_array_add(locs, loc);
 	add(o, "locations", locs);
-	add(fp, "tmpguard/v1", fingerprint(f));
+	add(fp, "tmpguard/v2", fingerprint(key));
 	add(o, "partialFingerprints", fp);
+	add(props, "findings", json_object_new_int64((int64_t)n));
 	add(props, "time", json_object_new_string(t));
+	add(props, "last_time", json_object_new_string(tl));
 	add(props, "host", str(f->host));
 	add(props, "path", str(f->path));
 	add(props, "pattern", str(f->pattern));
@@ -661,6 +793,7 @@ static json_object *sarif_result(const struct tg_rpt *r, const struct tg_rpt_fin
 	add(props, "language", str(f->language));
 	add(props, "container_id", *f->container_id ? str(f->container_id) : NULL);
 	add(props, "occurrence", json_object_new_int64(f->count));
+	add(props, "call_site", site_json(f));
 	snprintf(cw, sizeof(cw), "%s", f->cwe);
 	for (char *c = strtok_r(cw, ",", &save); c; c = strtok_r(NULL, ",", &save))
 		json_object_array_add(cwe, str(c));
@@ -668,6 +801,33 @@ static json_object *sarif_result(const struct tg_rpt *r, const struct tg_rpt_fin
 	add(o, "properties", props);
 	free(text);
 	return o;
+}
+
+/* A finding's result key, for grouping (by key, then time: findings are in time order). */
+struct keyed {
+	char *key;
+	size_t i;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A group of findings, one result: its first finding's index, its last, how many. */
+struct group {
+	size_t first, last, n;
+	const char *key;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
 }
 
 /* The inputs by content, in the run's properties (SARIF's artifacts are what was analysed:
@@ -692,6 +852,62 @@ static json_object *sarif_inputs(const struct tg_rpt *r)
 	return a;
 }
 
+/*
+ * The results: one per result key (rule, executable, call site; result_key), in the order of
+ * their first finding, with how many findings it stands for. Under --source-root, findings
+ * whose call site is not in the repository are left out (code scanning refuses a whole file for
+ * one result it cannot place) and counted in *unplaced. Returns 0 or -ENOMEM.
+ */
+static int sarif_results(const struct tg_rpt *r, json_object *results, const char **unknown,
+			 size_t n_unknown, uint64_t *unplaced)
+{
+	struct keyed *k = calloc(r->n_findings + 1, sizeof(*k));
+	struct group *g = calloc(r->n_findings + 1, sizeof(*g));
+	size_t n = 0, ng = 0;
+	int err = 0;
+
+	if (!k || !g) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_findings; i++) {
+		if (r->opts.source_root && !r->findings[i].src_rel) {
+			(*unplaced)++;
+			continue;
+		}
+		k[n].i = i;
+		if (!(k[n++].key = result_key(&r->findings[i]))) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	qsort(k, n, sizeof(*k), keyed_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!ng || strcmp(g[ng - 1].key, k[i].key))
+			g[ng++] = (struct group){.first = k[i].i, .key = k[i].key};
+		g[ng - 1].last = k[i].i;
+		g[ng - 1].n++;
+	}
+	qsort(g, ng, sizeof(*g), group_cmp);
+	for (size_t i = 0; i < ng; i++) {
+		const struct tg_rpt_finding *f = &r->findings[g[i].first];
+		long idx = f->rule;
+
+		if (f->rule >= TG_RULE_MAX)
+			for (size_t u = 0; u < n_unknown; u++)
+				if (!strcmp(unknown[u], f->rule_id))
+					idx = TG_RULE_MAX + (long)u;
+		json_object_array_add(results, sarif_result(r, f, &r->findings[g[i].last], g[i].n,
+							    idx, g[i].key));
+	}
+out:
+	for (size_t i = 0; k && i < n; i++)
+		free(k[i].key);
+	free(k);
+	free(g);
+	return err;
+}
+
 json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 {
 	json_object *log = json_object_new_object(), *runs = json_object_new_array();
@@ -700,8 +916,10 @@ json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 	json_object *results = json_object_new_array(), *arts = json_object_new_array();
 	json_object *inv = json_object_new_object(), *invs = json_object_new_array();
 	json_object *notes = json_object_new_array(), *props = json_object_new_object();
+	json_object *auto_ = json_object_new_object();
 	const char **unknown = calloc(r->by_rule.n + 1, sizeof(*unknown));
 	size_t n_unknown = 0;
+	uint64_t unplaced = 0;
 
 	if (!unknown) {
 		json_object_put(log);
@@ -740,10 +958,27 @@ json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 		json_object_array_add(notes, n);
 	}
 	add(inv, "toolExecutionNotifications", notes);
+	if (r->opts.source_root) {
+		json_object *base = json_object_new_object(), *root = json_object_new_object();
+		char *u = tg_file_uri(r->opts.source_root), *d = NULL;
+
+		/* SARIF 3.14.14: a base URI ends with a slash. */
+		if (u && asprintf(&d, "%s%s", u, u[strlen(u) - 1] == '/' ? "" : "/") < 0)
+			d = NULL;
+		add(root, "uri", str(d ? d : "file:///"));
+		add(base, "%SRCROOT%", root);
+		add(run, "originalUriBaseIds", base);
+		free(u);
+		free(d);
+	}
+	add(auto_, "id", json_object_new_string("tmpguard/runtime/"));
+	add(run, "automationDetails", auto_);
 	json_object_array_add(invs, inv);
 	add(run, "invocations", invs);
 
-	for (size_t i = 0; i < r->by_exe.n; i++) {
+	/* The executables, unless the results are placed in a repository: code scanning resolves
+	 * what it is given against the checkout, and an executable is not in it. */
+	for (size_t i = 0; !r->opts.source_root && i < r->by_exe.n; i++) {
 		json_object *a = json_object_new_object(), *l = json_object_new_object();
 		json_object *roles = json_object_new_array();
 		char *uri = exe_uri(r->by_exe.rows[i].key);
@@ -755,19 +990,32 @@ json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 		json_object_array_add(arts, a);
 		free(uri);
 	}
-	add(run, "artifacts", arts);
+	if (r->opts.source_root)
+		json_object_put(arts);
+	else
+		add(run, "artifacts", arts);
 
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct tg_rpt_finding *f = &r->findings[i];
-		long idx = f->rule;
-		char *uri = exe_uri(f->exe);
+	if (sarif_results(r, results, unknown, n_unknown, &unplaced)) {
+		json_object_put(log);
+		json_object_put(results);
+		json_object_put(props);
+		free(unknown);
+		return NULL;
+	}
+	if (unplaced) {
+		json_object *n = json_object_new_object();
+		char *t = NULL;
 
-		if (f->rule >= TG_RULE_MAX)
-			for (size_t k = 0; k < n_unknown; k++)
-				if (!strcmp(unknown[k], f->rule_id))
-					idx = TG_RULE_MAX + (long)k;
-		json_object_array_add(results, sarif_result(r, f, idx, uri ? uri : "unknown"));
-		free(uri);
+		if (asprintf(&t,
+			     "%llu finding(s) have no call site in the repository under "
+			     "--source-root: code scanning cannot place them, so they are left out "
+			     "here; `tmpguard report --format json` lists them",
+			     (unsigned long long)unplaced) < 0)
+			t = NULL;
+		add(n, "level", json_object_new_string("warning"));
+		add(n, "message", message(t ? t : "findings left out"));
+		json_object_array_add(notes, n);
+		free(t);
 	}
 	add(run, "results", results);
 	add(run, "columnKind", json_object_new_string("unicodeCodePoints"));
@@ -777,6 +1025,8 @@ json_object *tg_rpt_sarif(const struct tg_rpt *r, const char *version)
 	add(props, "covered_to", time_json(r->covered_to));
 	add(props, "hosts", u64(r->n_hosts));
 	add(props, "records_lost", u64(r->lost));
+	add(props, "findings", u64(r->n_findings));
+	add(props, "findings_unplaced", r->opts.source_root ? u64(unplaced) : NULL);
 	add(props, "inputs", sarif_inputs(r));
 	add(run, "properties", props);
 	json_object_array_add(runs, run);

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A shell's call site on this host (shell_site.h): what core/callsite_shell.c needs from /proc.
+ * The script's absolute path is the file the shell holds open under the operand's name (bash
+ * keeps its script on fd 255, dash on fd 10 and up: right even after a `cd`), else the operand
+ * joined to the shell's working directory, else (the shell had exited) the operand as given.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "callsite_shell.h"
+#include "shell_site.h"
+
+static const char *base_name(const char *p, size_t n, size_t *len)
+{
+	const char *s = memrchr(p, '/', n);
+
+	*len = s ? n - (size_t)(s + 1 - p) : n;
+	return s ? s + 1 : p;
+}
+
+/* The file pid holds open whose name ends with the operand's last component. */
+static bool open_script(uint32_t pid, const char *script, size_t n, char *out, size_t len)
+{
+	char dir[64], link[64 + sizeof(((struct dirent *)0)->d_name)];
+	size_t bl;
+	const char *b = base_name(script, n, &bl);
+	struct dirent *d;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
+	fds = opendir(dir);
+	if (!fds)
+		return false;
+	while (!found && (d = readdir(fds))) {
+		ssize_t k;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, d->d_name);
+		k = readlink(link, out, len - 1);
+		if (k <= 0 || (size_t)k >= len - 1 || out[0] != '/')
+			continue;
+		out[k] = 0;
+		found = (size_t)k > bl && out[k - bl - 1] == '/' && !memcmp(out + k - bl, b, bl);
+	}
+	closedir(fds);
+	if (!found)
+		out[0] = 0;
+	return found;
+}
+
+/* The script's absolute path (into buf) for the shell pid running args, or NULL. */
+static const char *script_path(uint32_t pid, const char *exe, const char *args, size_t n, char *buf,
+			       size_t len)
+{
+	struct tg_shell_argv a;
+	char cwd[PATH_MAX], link[64];
+	ssize_t k;
+
+	if (!tg_shell_parse(exe, args, n, &a) || !a.script)
+		return NULL;
+	if (open_script(pid, a.script, a.script_len, buf, len))
+		return buf;
+	if (a.script[0] == '/')
+		return NULL; /* as given */
+	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
+	k = readlink(link, cwd, sizeof(cwd) - 1);
+	if (k <= 0 || (size_t)k >= sizeof(cwd) - 1)
+		return NULL;
+	cwd[k] = 0;
+	return tg_shell_join(cwd, a.script, a.script_len, buf, len) ? buf : NULL;
+}
+
+static ssize_t read_all(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t k = 0;
+
+	if (fd < 0)
+		return -1;
+	while (n < len && (k = read(fd, buf + n, len - n)) > 0)
+		n += (size_t)k;
+	close(fd);
+	return k < 0 ? -1 : (ssize_t)n;
+}
+
+const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct tg_proc_info *p,
+					struct tg_callsite *cs)
+{
+	static char pargs[4096], pcwd[PATH_MAX], path[PATH_MAX];
+	struct tg_shell_proc sh = {
+		.pid = e->pid,
+		.exe = p->exe,
+		.args = e->args,
+		.args_len = e->args_len,
+		.args_truncated = e->facts & TG_F_ARGS_TRUNC,
+		.cmdline = p->from_kernel ? NULL : p->cmdline,
+		.cmdline_len = p->from_kernel ? 0 : p->cmdline_len,
+	};
+	const struct tg_ancestor *par = p->n_ancestry ? &p->ancestry[0] : NULL;
+	char ppath[64];
+	ssize_t n;
+
+	if (tg_shell_of(p->exe, e->args_len ? e->args : "") != TG_SHELL_NONE) {
+		if (!p->from_kernel)
+			sh.script_path = script_path(e->pid, p->exe, e->args, e->args_len, path,
+						     sizeof(path));
+		return tg_callsite_shell(&sh, cs) ? cs : NULL;
+	}
+	/* A program a shell script started (cat > /tmp/f): the parent's script. Only while the
+	 * parent lives: its arguments are read from /proc. */
+	if (!par || par->pid != e->ppid || !par->exe[0] ||
+	    tg_shell_of(par->exe, par->comm) == TG_SHELL_NONE)
+		return NULL;
+	snprintf(ppath, sizeof(ppath), "/proc/%u/cmdline", par->pid);
+	n = read_all(ppath, pargs, sizeof(pargs));
+	if (n <= 0)
+		return NULL;
+	sh = (struct tg_shell_proc){
+		.pid = par->pid,
+		.exe = par->exe,
+		.args = pargs,
+		.args_len = (size_t)n,
+		.args_truncated = (size_t)n == sizeof(pargs),
+	};
+	sh.script_path = script_path(par->pid, par->exe, pargs, (size_t)n, pcwd, sizeof(pcwd));
+	return tg_callsite_shell_child(p->exe, e->pid, &sh, cs) ? cs : NULL;
+}

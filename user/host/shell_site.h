@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The call site of a create made by a shell, or by a program a shell script started, on this
+ * host: core/callsite_shell.c with what /proc tells while the processes live.
+ */
+#ifndef TG_SHELL_SITE_H
+#define TG_SHELL_SITE_H
+
+#include "callsite.h"
+#include "process.h"
+#include "tmpguard.h"
+
+/* Fills cs and returns it when e's process is a shell, or a program whose parent is a shell
+ * running a script or -c text; NULL otherwise. Not reentrant (static buffers). */
+const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct tg_proc_info *p,
+					struct tg_callsite *cs);
+
+#endif
