@@ -287,7 +287,8 @@ class ShellScript(SarifChecks):
         self.assertEqual(len(mine), 1, findings)
         self.assertEqual(mine[0]["call_site"]["command"],
                          "echo x > /tmp/tg-sarif-c.$$; rm -f /tmp/tg-sarif-c.$$")
-        self.assertIsNone(mine[0]["call_site"]["file"])
+        self.assertFalse(mine[0]["call_site"]["file"])  # "": no script file
+        self.assertIsNone(mine[0]["call_site"]["offset"])
 
 
 def main():

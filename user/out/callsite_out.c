@@ -40,7 +40,7 @@ static json_object *site_json(const struct tg_callsite *cs)
 
 	json_object_object_add(o, "kind", json_object_new_string(tg_cs_kind_name(cs->kind)));
 	frame_fields(o, f ? f : &none);
-	if (!f)
+	if (!f || cs->kind == TG_CS_SHELL) /* a script has no offset */
 		json_object_object_add(o, "offset", NULL);
 	if (cs->missing[0] || !f)
 		json_object_object_add(
