@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include "output.h"
+#include "callsite.h"
 #include "session_pipeline.h"
 
 /*
@@ -147,7 +148,11 @@ int pipeline_init(struct session *s)
 int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	static struct tg_callsite cs;
 
+	/* The record's CPython frames, sent before it (not yet handed to the pipeline: the
+	 * finding's call_site is the outputs' part, TMPGUARD_DEBUG_CALLSITES shows it). */
+	session_python_callsite(s, data, size, &cs);
 	if (!tg_pipeline_record(&s->pl, data, size))
 		fflush(s->out);
 	return 0;
