@@ -261,13 +261,18 @@ struct {
 	__uint(max_entries, 1 << 20);
 } tg_pyframes SEC(".maps") __weak;
 
-/* Where a tg_py_record is put together (7.5 KiB: too large for the stack), per CPU. */
+/* Where a tg_py_record is put together (7.5 KiB: too large for the stack), per CPU, with
+ * whatever the walk reads through a pointer: on 6.1 the chain down to its loop callbacks (exit
+ * program, tg_open_exit, tg_report_open, tg_send_open, tg_py_send, frame_step) has no stack to
+ * spare within the verifier's 512 bytes, and each frame counts 32 bytes at least. */
 struct tg_py_walk {
 	struct tg_py_record r;
 	struct tg_py_offsets o;
+	struct tg_py_key key;
 	__u64 ts;    /* the thread state being looked at, then the frame */
+	__s64 len;   /* what is read on the way (a length, a size, a pointer) */
+	__u32 state; /* a string's PyASCIIObject.state */
 	__u32 found; /* the thread state with this tid was found */
-	__u32 pad;
 };
 
 struct {

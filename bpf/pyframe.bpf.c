@@ -18,13 +18,13 @@
 #define PY_STATE_KIND(s) (((s) >> 2) & 7)
 #define PY_STATE_ASCII	 (1u << 6)
 
-static __always_inline __u64 read_ptr(__u64 addr)
+/* The pointer at addr in user memory, 0 if unreadable; read through w->len (no stack). */
+static __always_inline __u64 read_ptr(struct tg_py_walk *w, __u64 addr)
 {
-	__u64 v = 0;
-
-	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+	w->len = 0;
+	if (!addr || bpf_probe_read_user(&w->len, sizeof(w->len), (void *)addr))
 		return 0;
-	return v;
+	return w->len;
 }
 
 static __always_inline struct tg_py_walk *py_walk(void)
@@ -38,55 +38,57 @@ static __always_inline struct tg_py_walk *py_walk(void)
 static long thread_step(__u32 i, void *unused)
 {
 	struct tg_py_walk *w = py_walk();
-	__u64 tid = 0;
 
 	if (!w || !w->ts)
 		return 1;
-	if (bpf_probe_read_user(&tid, sizeof(tid), (void *)(w->ts + w->o.ts_native_tid)))
-		return 1;
-	if (tid == w->r.tid) {
+	if (read_ptr(w, w->ts + w->o.ts_native_tid) == w->r.tid) {
 		w->found = 1;
 		return 1;
 	}
-	w->ts = read_ptr(w->ts + w->o.ts_next);
+	w->ts = read_ptr(w, w->ts + w->o.ts_next);
 	return 0;
 }
 
 /*
  * The bytes of the compact PyUnicode at obj (every string of a code object is compact) into
  * dst, at most cap - 1 of them (cap a power of two: the mask is the verifier's bound). Returns
- * how many; *kind is the string's kind (1: ASCII or latin-1, 2, 4: UCS-2, UCS-4).
+ * how many, and the string's kind (1: ASCII or latin-1, 2, 4: UCS-2, UCS-4) in bits 8-10.
  */
-static __always_inline __u32 read_str(struct tg_py_walk *w, __u64 obj, char *dst, __u32 cap,
-				      __u8 *kind)
+static __always_inline __u32 read_str(struct tg_py_walk *w, __u64 obj, char *dst, __u32 cap)
 {
-	__u32 state = 0;
-	__s64 len = 0;
-	__u64 data, n;
+	__u64 kind, n;
 
-	*kind = 1;
-	if (!obj || bpf_probe_read_user(&state, sizeof(state), (void *)(obj + w->o.str_state)) ||
-	    bpf_probe_read_user(&len, sizeof(len), (void *)(obj + w->o.str_length)) || len <= 0)
-		return 0;
-	*kind = PY_STATE_KIND(state) & 7;
-	data = obj + ((state & PY_STATE_ASCII) ? w->o.str_ascii_data : w->o.str_compact_data);
-	n = (__u64)len * (*kind ? *kind : 1);
+	if (!obj ||
+	    bpf_probe_read_user(&w->state, sizeof(w->state), (void *)(obj + w->o.str_state)))
+		return 1 << 8;
+	kind = PY_STATE_KIND(w->state);
+	if (read_ptr(w, obj + w->o.str_length) == 0 || w->len <= 0)
+		return 1 << 8;
+	n = (__u64)w->len * (kind ? kind : 1);
 	if (n > cap - 1)
 		n = cap - 1;
-	if (bpf_probe_read_user(dst, n & (cap - 1), (void *)data))
-		return 0;
-	return n & (cap - 1);
+	if (bpf_probe_read_user(
+		    dst, n & (cap - 1),
+		    (void *)(obj + ((w->state & PY_STATE_ASCII) ? w->o.str_ascii_data
+								: w->o.str_compact_data))))
+		n = 0;
+	return (n & (cap - 1)) | (kind & 7) << 8;
 }
 
-/* One frame (w->ts) into frames[i], then on to the previous (calling) one. */
+/*
+ * The frames are read in three passes, each a bpf_loop callback: the frame chain, then each
+ * code object's names, then its location table. One pass doing all three kept so many values
+ * live that clang spilled 80 bytes of them to the stack, past what 6.1's 512-byte limit on the
+ * call chain leaves (tg_py_walk's comment).
+ */
+
+/* The frame at w->ts into frames[i] (its code object, owner, instruction, first line), then on
+ * to the previous (calling) one. */
 static long frame_step(__u32 i, void *unused)
 {
 	struct tg_py_walk *w = py_walk();
 	struct tg_py_frame *f;
-	__u64 fr, code, instr, lt;
-	__s64 size = 0;
-	__u8 kind_file = 1, kind_name = 1;
-	__u32 n;
+	__u64 code, instr;
 
 	if (!w || !w->ts)
 		return 1;
@@ -94,48 +96,76 @@ static long frame_step(__u32 i, void *unused)
 		w->r.truncated = 1;
 		return 1;
 	}
-	fr = w->ts;
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
 	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
-	code = read_ptr(fr + w->o.fr_code);
+	code = read_ptr(w, w->ts + w->o.fr_code);
 	f->code = code;
 	f->owner = 0;
-	bpf_probe_read_user(&f->owner, 1, (void *)(fr + w->o.fr_owner));
-	instr = read_ptr(fr + w->o.fr_prev_instr);
+	bpf_probe_read_user(&f->owner, 1, (void *)(w->ts + w->o.fr_owner));
+	instr = read_ptr(w, w->ts + w->o.fr_prev_instr);
 	f->lasti = instr && code ? (__s32)(instr - (code + w->o.co_code)) : -2;
 	f->firstlineno = 0;
-	f->file_len = 0;
-	f->name_len = 0;
-	f->linetab_len = 0;
-	f->linetab_full = 0;
-	if (code) {
+	if (code)
 		bpf_probe_read_user(&f->firstlineno, sizeof(f->firstlineno),
 				    (void *)(code + w->o.co_firstlineno));
-		f->file_len = read_str(w, read_ptr(code + w->o.co_filename), f->file,
-				       TG_PY_FILE_LEN, &kind_file);
-		f->name_len = read_str(w, read_ptr(code + w->o.co_name), f->name, TG_PY_NAME_LEN,
-				       &kind_name);
-		lt = read_ptr(code + w->o.co_linetable);
-		if (lt &&
-		    !bpf_probe_read_user(&size, sizeof(size), (void *)(lt + w->o.bytes_size)) &&
-		    size > 0) {
-			f->linetab_full = size;
-			n = size > TG_PY_LINETAB_LEN ? TG_PY_LINETAB_LEN : size;
-			/* n in [1, TG_PY_LINETAB_LEN]: the mask keeps 512 at 512 for the verifier
-			 * (2 * TG_PY_LINETAB_LEN - 1), and the field is that large. */
-			if (!bpf_probe_read_user(f->linetable, n & (2 * TG_PY_LINETAB_LEN - 1),
-						 (void *)(lt + w->o.bytes_data)))
-				f->linetab_len = n;
-		}
-	}
-	f->kinds = (kind_file & 7) | (kind_name & 7) << 4;
 	w->r.n_frames = i + 1;
-	w->ts = read_ptr(fr + w->o.fr_previous);
+	w->ts = read_ptr(w, w->ts + w->o.fr_previous);
+	return 0;
+}
+
+/* frames[i]'s file and qualified name. */
+static long names_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	struct tg_py_frame *f;
+	__u32 v;
+
+	if (!w || i >= w->r.n_frames || i >= TG_PY_FRAMES)
+		return 1;
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
+	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
+	v = read_str(w, read_ptr(w, f->code + w->o.co_filename), f->file, TG_PY_FILE_LEN);
+	f->file_len = v & (TG_PY_FILE_LEN - 1);
+	f->kinds = (v >> 8) & 7;
+	v = read_str(w, read_ptr(w, f->code + w->o.co_name), f->name, TG_PY_NAME_LEN);
+	f->name_len = v & (TG_PY_NAME_LEN - 1);
+	f->kinds |= ((v >> 8) & 7) << 4;
+	return 0;
+}
+
+/* frames[i]'s location table, its first TG_PY_LINETAB_LEN bytes. */
+static long linetab_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	struct tg_py_frame *f;
+	__u64 lt;
+	__u32 v;
+
+	if (!w || i >= w->r.n_frames || i >= TG_PY_FRAMES)
+		return 1;
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
+	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
+	f->linetab_len = 0;
+	f->linetab_full = 0;
+	lt = read_ptr(w, f->code + w->o.co_linetable);
+	/* w->len is the table's size once read */
+	if (!lt || !read_ptr(w, lt + w->o.bytes_size) || w->len <= 0)
+		return 0;
+	f->linetab_full = w->len;
+	v = w->len > TG_PY_LINETAB_LEN ? TG_PY_LINETAB_LEN : w->len;
+	/* v in [1, TG_PY_LINETAB_LEN]: the mask keeps 512 at 512 for the verifier
+	 * (2 * TG_PY_LINETAB_LEN - 1), and the field is that large. */
+	if (!bpf_probe_read_user(f->linetable, v & (2 * TG_PY_LINETAB_LEN - 1),
+				 (void *)(lt + w->o.bytes_data)))
+		f->linetab_len = v;
 	return 0;
 }
 
 __noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
 {
-	struct tg_py_key key = {.ino = exe_ino, .dev = exe_dev};
 	struct task_struct *task;
 	struct tg_py_offsets *o;
 	struct tg_py_walk *w;
@@ -144,14 +174,16 @@ __noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
 
 	if (!exe_ino)
 		return 0;
-	o = bpf_map_lookup_elem(&tg_py_interp, &key);
+	w = py_walk();
+	if (!w)
+		return 0;
+	/* the key in the map value, not on the stack (tg_py_walk's comment) */
+	w->key.ino = exe_ino;
+	w->key.dev = exe_dev;
+	w->key.pad = 0;
+	o = bpf_map_lookup_elem(&tg_py_interp, &w->key);
 	if (!o)
 		return 0;
-	w = py_walk();
-	if (!w) {
-		stat_inc(TG_STAT_PY_LOST);
-		return 0;
-	}
 	w->o = *o;
 	__builtin_memset(&w->r, 0, offsetof(struct tg_py_record, frames));
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -166,8 +198,8 @@ __noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
 	/* The load bias: start_code is the lowest executable segment's p_vaddr plus the bias
 	 * (load_elf_binary()). */
 	rt = w->o.runtime + BPF_CORE_READ(task, mm, start_code) - w->o.text_vaddr;
-	interp = read_ptr(rt + w->o.rt_interp_head);
-	w->ts = read_ptr(interp + w->o.is_threads_head);
+	interp = read_ptr(w, rt + w->o.rt_interp_head);
+	w->ts = read_ptr(w, interp + w->o.is_threads_head);
 	if (!w->ts) {
 		w->r.status = TG_PY_FAULT;
 	} else {
@@ -175,12 +207,14 @@ __noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
 		if (!w->found) {
 			w->r.status = TG_PY_NO_THREAD;
 		} else {
-			cframe = read_ptr(w->ts + w->o.ts_cframe);
-			w->ts = read_ptr(cframe + w->o.cf_current);
+			cframe = read_ptr(w, w->ts + w->o.ts_cframe);
+			w->ts = read_ptr(w, cframe + w->o.cf_current);
 			if (!w->ts)
 				w->r.status = TG_PY_NO_FRAME;
 			else
 				bpf_loop(TG_PY_FRAMES + 1, frame_step, NULL, 0);
+			bpf_loop(TG_PY_FRAMES, names_step, NULL, 0);
+			bpf_loop(TG_PY_FRAMES, linetab_step, NULL, 0);
 		}
 	}
 	n = w->r.n_frames;

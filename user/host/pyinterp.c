@@ -72,8 +72,16 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 										    dyn.d_un.d_val)
 								       : NULL;
 
-				if (s && !strncmp(s, "libpython", 9))
+				unsigned maj, min;
+
+				if (s && !strncmp(s, "libpython", 9)) {
 					libpython = true;
+					/* libpython3.12.so.1.0: the version, for what is
+					 * missing to say */
+					if (!version[0] &&
+					    sscanf(s, "libpython%u.%u", &maj, &min) == 2)
+						snprintf(version, vlen, "%u.%u", maj, min);
+				}
 			}
 			continue;
 		}
@@ -92,7 +100,7 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 				pyver_addr = sym.st_value;
 		}
 	}
-	if (pyver_addr && read_vaddr(elf, fd, pyver_addr, &hex, sizeof(hex)) == 0)
+	if (pyver_addr && read_vaddr(elf, fd, pyver_addr, &hex, sizeof(hex)) == 0 && hex)
 		snprintf(version, vlen, "%u.%u", hex >> 24, (hex >> 16) & 0xff);
 	if (!runtime || !pyver_addr) {
 		snprintf(why, whylen, "%s",
