@@ -513,6 +513,85 @@ class DaemonCheck(D.DaemonCase):
                       "<storage@example.com>)", err)
         self.assertIn("note: exception line 13 expires at", err)
 
+    def check(self, config):
+        self.write_config(config)
+        r = subprocess.run([TMPGUARD, "daemon", "--config", self.config, "--check"],
+                           capture_output=True, env=ENV, timeout=60)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def test_check_validates_forward_targets_without_connecting(self):
+        """`daemon --check` refuses a forward or http-output URL that does not parse, holds a
+        password or user, or has another scheme, naming the key and what to do; it reads the
+        secret files as the start would; a valid configuration is checked without a
+        connection to either target (both listen here and must see none)."""
+        secret = "s3cr3t-%s" % self.tok
+        base = "format: json\ndb: %s\n" % os.path.join(self.dir, "events.db")
+        listeners = []
+        for _ in range(2):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            s.listen(8)
+            s.settimeout(0.5)
+            self.addCleanup(s.close)
+            listeners.append(s)
+        pg_port, http_port = (s.getsockname()[1] for s in listeners)
+        pg = "postgresql://tmpguard@127.0.0.1:%d/fleet" % pg_port
+        http = "http://127.0.0.1:%d/" % http_port
+        bad = [
+            ("forward: 'postgresql://[::1/x'\n", "key forward: invalid --forward URL",
+             "postgresql://USER@HOST[:PORT]/DATABASE"),
+            ("forward: 'postgresql://tmpguard:%s@127.0.0.1/fleet'\n" % secret,
+             "key forward: refusing a --forward URL with a password in it",
+             "--forward-password-file FILE, or set PGPASSWORD or PGPASSFILE"),
+            ("forward: 'postgresql://tmpguard:%s@[::1/fleet'\n" % secret,
+             "key forward: invalid --forward URL, and it seems to hold a password",
+             "--forward-password-file FILE, or set PGPASSWORD or PGPASSFILE"),
+            ("forward: 'postgresql://tmpguard@127.0.0.1/fleet?password=%s'\n" % secret,
+             "key forward: refusing a --forward URL with a password in it", "PGPASSFILE"),
+            ("http-output: 'http://exa mple.com/'\n", "key http-output: invalid "
+             "--http-output URL (", "expected http://HOST[:PORT]/PATH"),
+            ("http-output: 'ftp://127.0.0.1/x'\n", "key http-output: invalid --http-output "
+             "URL: its scheme is ftp, expected http or https", None),
+            ("http-output: 'https://u:%s@127.0.0.1/'\n" % secret,
+             "key http-output: refusing an --http-output URL with a user name or password",
+             "--http-output-auth-file FILE, or set TMPGUARD_HTTP_AUTH"),
+        ]
+        for line, want, hint in bad:
+            rc, out, err = self.check(base + line)
+            self.assertEqual(rc, 2, line + err)
+            self.assertIn("tmpguard daemon: %s: %s" % (self.config, want), err)
+            if hint:
+                self.assertIn(hint, err)
+            self.assertNotIn(secret, err + out)
+            self.assertNotIn("valid", out)
+        # the same checks on audit's command line, before anything starts
+        r = subprocess.run([TMPGUARD, "audit", "--db", os.path.join(self.dir, "a.db"),
+                            "--http-output", "gopher://127.0.0.1/"], capture_output=True,
+                           env=ENV, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("tmpguard: invalid --http-output URL: its scheme is gopher",
+                      r.stderr.decode())
+        # a password file others can read: refused as the start refuses it
+        pw = self.write_config("%s\n" % secret, os.path.join(self.dir, "pw"))
+        os.chmod(pw, 0o644)
+        rc, out, err = self.check(base + "forward: '%s'\nforward-password-file: %s\n" %
+                                  (pg, pw))
+        self.assertEqual(rc, 2, err)
+        self.assertIn("key forward-password-file: refusing the password file %s: group or "
+                      "others may read or write it (chmod 600 %s)" % (pw, pw), err)
+        # valid: said, and nothing connected to
+        os.chmod(pw, 0o600)
+        rc, out, err = self.check(base + "forward: '%s?sslmode=prefer'\n"
+                                  "forward-password-file: %s\nhttp-output: '%s'\n" %
+                                  (pg, pw, http))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("# forward: %s (URL checked, not connected to)" % pg, out)
+        self.assertIn("# http-output: http://127.0.0.1:%d/ (URL checked, not connected to)"
+                      % http_port, out)
+        for s in listeners:
+            with self.assertRaises(socket.timeout):
+                s.accept()[0].close()
+
 
 def main():
     rc = L.preflight("test_fleet_faults")

@@ -228,8 +228,12 @@ class Evidence(L.TgTestCase):
         self.assertEqual(m["totals"]["forward_gap_rows"], sum(g[4] for g in gaps))
         self.assertTrue(any("before %s had them" % gaps[0][0] in s and s.startswith(host)
                             for s in m["not_seen"]), m["not_seen"])
-        md = self.report(["--db", db]).stdout.decode()
+        p = self.report(["--db", db])
+        md = p.stdout.decode()
         self.assertIn("### Forward gaps", md)
+        # a cron job's log says it too, by host
+        self.assertRegex(p.stderr.decode(), r"tmpguard report: note: the report lists \d+ "
+                         r"things? it could not see \(.*\); 1 host with forward gaps\n")
         self.assertIn("| %d to %d |" % (gaps[0][2], gaps[0][3]), md)
 
     def test_host_that_stopped_reporting(self):
@@ -257,8 +261,11 @@ class Evidence(L.TgTestCase):
         self.assertEqual(m["totals"]["hosts_stopped_reporting"], 1)
         self.assertTrue(any(s.startswith("%s: stopped reporting: last heard from at %s" % (
             host, iso(heard))) for s in m["not_seen"]), m["not_seen"])
-        md = self.report(["--as-of", later, "--db", db]).stdout.decode()
+        p = self.report(["--as-of", later, "--db", db])
+        md = p.stdout.decode()
         self.assertIn("### Hosts that stopped reporting", md)
+        self.assertRegex(p.stderr.decode(), r"tmpguard report: note: the report lists \d+ "
+                         r"things? it could not see \(.*\); 1 host stopped reporting\n")
         # --until before then: judged at the period's end, it had just been heard from.
         m = self.report_json("--as-of", later, "--until", iso(heard + 60 * 10**9), "--db", db)
         h = [x for x in m["hosts"] if x["host"] == host][0]

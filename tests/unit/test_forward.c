@@ -53,6 +53,21 @@ static void test_target(void **state)
 	assert_non_null(strstr(err, "refusing a --forward URL with a password in it"));
 	assert_non_null(strstr(err, "--forward-password-file"));
 	assert_null(strstr(err, "secret"));
+	/* one that does not parse either: libpq's reason, which quotes it, is not shown */
+	assert_int_equal(tg_forward_target("postgresql://tg:secret@[::1/fleet", t, sizeof(t), err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "invalid --forward URL, and it seems to hold a password"));
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(tg_forward_target("postgresql://tg@[::1/fleet?password=secret", t,
+					   sizeof(t), err, sizeof(err)),
+			 -1);
+	assert_null(strstr(err, "secret"));
+	assert_int_equal(
+		tg_forward_target("postgresql://tg@[::1/fleet", t, sizeof(t), err, sizeof(err)),
+		-1);
+	assert_non_null(strstr(err, "invalid --forward URL: "));
+	assert_non_null(strstr(err, "[::1/fleet")); /* libpq's reason, no password in it */
 	assert_int_equal(tg_forward_target("postgresql://db/fleet?password=secret", t, sizeof(t),
 					   err, sizeof(err)),
 			 -1);
@@ -206,6 +221,47 @@ static void test_hints(void **state)
 	assert_non_null(strstr(tg_pg_hint("42501", "permission denied for database fleet"),
 			       "CREATE on the database"));
 	assert_string_equal(tg_pg_hint("XX000", "something else"), "");
+	/* The SQLSTATE decides over the words: "database \"" is also 3D000's text. */
+	assert_non_null(strstr(tg_pg_hint("42501", "permission denied for database \"fleet\""),
+			       "CREATE on the database"));
+	/* in the server's language (lc_messages), known by its SQLSTATE */
+	assert_non_null(strstr(tg_pg_hint("28P01", "Passwort-Authentifizierung für Benutzer »tg« "
+						   "fehlgeschlagen"),
+			       "check the password (--forward-password-file"));
+	assert_non_null(strstr(tg_pg_hint("53100", "Auf dem Gerät ist kein Speicherplatz mehr "
+						   "verfügbar"),
+			       "out of disk space"));
+	/* a state of a known class: the connection's (08), a shortage (53) */
+	assert_non_null(strstr(tg_pg_hint("08006", "Verbindung verloren"), "went away"));
+	assert_non_null(strstr(tg_pg_hint("53200", "out of memory"), "lacks a resource"));
+	/* with a SQLSTATE, the text alone does not choose */
+	assert_string_equal(tg_pg_hint("XX000", "could not open certificate file"), "");
+}
+
+/* A statement that failed without a SQLSTATE on a connection now bad: the connection was lost,
+ * whatever libpq's text says (here "No such file or directory", which alone would ask whether
+ * PostgreSQL runs). */
+static void test_error_by_status(void **state)
+{
+	PGconn *c = PQconnectdb("host=/nonexistent-tg-dir dbname=x connect_timeout=2");
+	PGresult *r;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(PQstatus(c), CONNECTION_BAD);
+	r = PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	assert_null(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+	tg_pg_error(c, r, "cannot commit", err, sizeof(err));
+	assert_non_null(strstr(err, "cannot commit: "));
+	assert_non_null(strstr(err, "(the server went away; rows wait in the local store until "
+				    "it is back)"));
+	tg_pg_error_as(TG_PG_READER, c, r, "reading", err, sizeof(err));
+	assert_non_null(strstr(err, "(the server went away)"));
+	/* a connection attempt (no result): by its text */
+	tg_pg_error(c, NULL, "cannot connect", err, sizeof(err));
+	assert_non_null(strstr(err, "is PostgreSQL running, with its socket in that directory?"));
+	PQclear(r);
+	PQfinish(c);
 }
 
 static void test_http_target(void **state)
@@ -307,11 +363,12 @@ static void test_failure_class(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_target),	    cmocka_unit_test(test_password_file),
-		cmocka_unit_test(test_copy_text),   cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_partitions),  cmocka_unit_test(test_hints),
-		cmocka_unit_test(test_http_target), cmocka_unit_test(test_http_body),
-		cmocka_unit_test(test_refusal),	    cmocka_unit_test(test_failure_class),
+		cmocka_unit_test(test_target),		cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_copy_text),	cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_partitions),	cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_error_by_status), cmocka_unit_test(test_http_target),
+		cmocka_unit_test(test_http_body),	cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_failure_class),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

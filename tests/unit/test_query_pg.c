@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "forward.h"
 #include "pg_read.h"
+#include "pg_schema.h"
 #include "query_pg.h"
 
 static void like_is(const char *glob, const char *want, bool want_exact)
@@ -137,19 +139,44 @@ static void test_sql(void **state)
 	assert_int_equal(tg_query_pg_sql(&q, &s), -1);
 }
 
-static void test_reword(void **state)
+/* A reader's messages name its options (--db URL, --password-file) and no local store. */
+static void test_reader_messages(void **state)
 {
-	char m[512] = "refusing a --forward URL with a password in it: give "
-		      "--forward-password-file FILE, or set PGPASSWORD or PGPASSFILE";
-	char n[512] = "cannot connect: ... (is PostgreSQL running and listening there? Rows wait "
-		      "in the local store until it is back)";
+	char name[TG_PG_NAME_MAX], err[1024];
 
 	(void)state;
-	tg_pg_reword(m, sizeof(m));
-	assert_string_equal(m, "refusing a --db URL with a password in it: give --password-file "
-			       "FILE, or set PGPASSWORD or PGPASSFILE");
-	tg_pg_reword(n, sizeof(n));
-	assert_string_equal(n, "cannot connect: ... (is PostgreSQL running and listening there?)");
+	assert_int_equal(tg_pg_url_target("postgresql://u:pw@h/db", true, name, sizeof(name), err,
+					  sizeof(err)),
+			 -1);
+	assert_string_equal(err, "refusing a --db URL with a password in it: every user of this "
+				 "host can read a command line (ps, /proc/PID/cmdline); put the "
+				 "password in a file only root can read and give --password-file "
+				 "FILE, or set PGPASSWORD or PGPASSFILE");
+	assert_int_equal(
+		tg_pg_url_target("postgresql://[::1/x", true, name, sizeof(name), err, sizeof(err)),
+		-1);
+	assert_non_null(strstr(err, "invalid --db URL: "));
+	assert_int_equal(tg_pg_url_target("postgresql://u@h:5433/db?sslmode=require", true, name,
+					  sizeof(name), err, sizeof(err)),
+			 0);
+	assert_string_equal(name, "postgresql://u@h:5433/db");
+	assert_string_equal(tg_pg_hint_as(TG_PG_READER, NULL,
+					  "connection to server at \"h\", port 5432 failed: "
+					  "Connection refused"),
+			    "is PostgreSQL running and listening there?");
+	assert_string_equal(tg_pg_hint_as(TG_PG_READER, "28P01", "any words"),
+			    "check the password (--password-file, PGPASSWORD or PGPASSFILE) and "
+			    "the user in the URL");
+	assert_string_equal(tg_pg_hint_as(TG_PG_READER, "57P01", "terminating connection"),
+			    "the server went away");
+	/* no forwarder's words in what a reader is told, nor the other way */
+	for (int side = TG_PG_FORWARDER; side <= TG_PG_READER; side++) {
+		const char *h = tg_pg_hint_as(side, NULL, "fe_sendauth: no password supplied");
+
+		assert_true(!strstr(h, "--forward") == (side == TG_PG_READER));
+		h = tg_pg_hint_as(side, NULL, "server closed the connection unexpectedly");
+		assert_true(!strstr(h, "local store") == (side == TG_PG_READER));
+	}
 	assert_true(tg_pg_is_url("postgresql://u@h/db"));
 	assert_true(tg_pg_is_url("postgres://u@h/db"));
 	assert_false(tg_pg_is_url("/var/lib/tmpguard/events.db"));
@@ -162,7 +189,7 @@ int main(void)
 		cmocka_unit_test(test_glob_like),
 		cmocka_unit_test(test_glob_regex),
 		cmocka_unit_test(test_sql),
-		cmocka_unit_test(test_reword),
+		cmocka_unit_test(test_reader_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,6 +243,7 @@ static void test_merge_hosts(void **state)
 static void test_loss(void **state)
 {
 	struct tg_rpt *r = new_rpt("2026-11-28T06:00:00Z", "2026-11-28T09:00:00Z", false);
+	char buf[256];
 
 	(void)state;
 	assert_int_equal(tg_rpt_input(r, "a.json", false), 0);
@@ -263,6 +264,18 @@ static void test_loss(void **state)
 	assert_int_equal(r->losses[1].lost, 8);
 	assert_string_equal(r->losses[1].host, "h1");
 	assert_int_equal(r->hosts[0].lost, 15);
+	tg_rpt_unseen_hosts(r, buf, sizeof(buf));
+	assert_string_equal(buf, "1 host with loss windows");
+	/* A second host with a window, and one that stopped reporting, in one line. */
+	r->n_silent = 1;
+	r->losses[1].host = "h2";
+	tg_rpt_unseen_hosts(r, buf, sizeof(buf));
+	assert_string_equal(buf, "2 hosts with loss windows, 1 host stopped reporting");
+	r->losses[1].host = r->losses[0].host;
+	r->n_silent = 0;
+	/* Cut short, never past the buffer. */
+	tg_rpt_unseen_hosts(r, buf, 8);
+	assert_string_equal(buf, "1 host ");
 	assert_true(has_gap(r, "h1: 7 records lost between 2026-11-28T06:30:00Z and "
 			       "2026-11-28T06:31:00Z"));
 	assert_true(has_gap(r, "8 records lost (per its summary) at an unknown time"));

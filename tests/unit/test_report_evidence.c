@@ -238,7 +238,7 @@ static void test_forward_gaps(void **state)
 		.time_ns = T("2026-11-28T04:00:00Z"),
 	};
 	json_object *o, *h, *x;
-	char *js, *md;
+	char *js, *md, hosts[256];
 
 	(void)state;
 	assert_int_equal(tg_rpt_input(r, "web-1.db", true), 0);
@@ -278,6 +278,9 @@ static void test_forward_gaps(void **state)
 	assert_int_equal(r->hosts[0].n_fwd_gaps, 1);
 	assert_int_equal(r->hosts[0].fwd_evicted, 300);
 	assert_int_equal(r->inputs[0].forward_gaps, 2);
+	/* The stderr summary counts hosts, not gaps: web-1 and gone:99. */
+	tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
+	assert_string_equal(hosts, "2 hosts with forward gaps");
 	assert_true(has_gap(r, "web-1: 300 findings evicted by its store's size limit at "
 			       "2026-11-28T04:00:00Z before postgresql://fleet@db/tg had them (ids "
 			       "100 to 420, from 2026-11-28T02:00:00Z to 2026-11-28T03:00:00Z): a "
@@ -309,7 +312,7 @@ static void test_forward_gaps(void **state)
 static void test_stopped_reporting(void **state)
 {
 	struct tg_rpt *r = new_rpt(NULL, NULL, "2026-11-28T12:00:00Z");
-	char *md;
+	char *md, hosts[256];
 
 	(void)state;
 	assert_int_equal(tg_rpt_input(r, "fleet.db", true), 0);
@@ -326,6 +329,8 @@ static void test_stopped_reporting(void **state)
 	assert_int_equal(tg_rpt_finish(r), 0);
 
 	assert_int_equal(r->n_silent, 1);
+	tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
+	assert_string_equal(hosts, "1 host stopped reporting");
 	for (size_t i = 0; i < r->n_hosts; i++)
 		assert_true(!r->hosts[i].silent == !!strcmp(r->hosts[i].name, "a"));
 	assert_true(r->hosts[0].silent->heard_ns == T("2026-11-28T11:50:00Z"));
@@ -345,6 +350,8 @@ static void test_stopped_reporting(void **state)
 	db_session(r, "a", "a:1", "2026-11-28T08:00:00Z", "2026-11-28T11:50:00Z", false);
 	assert_int_equal(tg_rpt_finish(r), 0);
 	assert_int_equal(r->n_silent, 0);
+	tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
+	assert_string_equal(hosts, "");
 	tg_rpt_free(r);
 }
 

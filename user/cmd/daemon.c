@@ -18,6 +18,8 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "forward.h"
+#include "http_post.h"
 #include "policy_cmd.h"
 #include "policy_session.h"
 #include "session.h"
@@ -315,21 +317,51 @@ void daemon_reload(struct session *s, struct daemon *d)
 	daemon_notify("READY=1");
 }
 
-/* --check: the configuration as read, then its policy's exceptions with their owners and
- * expiry as `policy check` shows them. 0, or 2 when the policy does not load. */
+/* --check of a secret file (forward-password-file, http-output-auth-file): read as the
+ * start would read it, and forgotten. 0, or 2 with the key said. */
+static int check_secret(const char *path, const char *key, const char *file, const char *what)
+{
+	char err[1024], *secret;
+
+	if (!file)
+		return 0;
+	secret = tg_forward_read_secret(file, what, err, sizeof(err));
+	if (!secret) {
+		fprintf(stderr, "tmpguard daemon: %s: key %s: %s\n", path, key, err);
+		return TG_EXIT_USAGE;
+	}
+	tg_forward_password_free(secret);
+	return 0;
+}
+
+/* --check: the forward targets' URLs (parse_opts checked them), their secret files, the
+ * configuration as read, then its policy's exceptions with their owners and expiry as `policy
+ * check` shows them. Connects to nothing. 0, or 2 when a secret file or the policy fails. */
 static int daemon_check(const char *path, const struct tg_daemon_config *cfg,
 			const struct session_opts *o)
 {
+	char perr[1024], target[512];
 	size_t n_expired, n_soon;
 	struct tg_policy *pol;
-	char perr[1024];
 
+	if (check_secret(path, "forward-password-file", o->forward_password_file,
+			 "the password file") ||
+	    check_secret(path, "http-output-auth-file", o->http_output_auth_file,
+			 "the Authorization file"))
+		return TG_EXIT_USAGE;
 	pol = read_policy(o->policy_path, perr, sizeof(perr));
 	if (!pol) {
 		fprintf(stderr, "tmpguard daemon: %s\n", perr);
 		return TG_EXIT_USAGE;
 	}
 	printf("# %s: valid\n%s", path, cfg->text);
+	/* Checked when parsed; said here with the names the forward state will use. */
+	if (o->forward_url &&
+	    !tg_forward_target(o->forward_url, target, sizeof(target), perr, sizeof(perr)))
+		printf("# forward: %s (URL checked, not connected to)\n", target);
+	if (o->http_output_url &&
+	    !tg_http_target(o->http_output_url, target, sizeof(target), perr, sizeof(perr)))
+		printf("# http-output: %s (URL checked, not connected to)\n", target);
 	policy_print_exceptions(pol, &n_expired, &n_soon);
 	printf("# policy %s: valid, %zu exceptions", pol->source, pol->n_exceptions);
 	policy_print_expiry_counts(n_expired, n_soon);

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "forward.h"
 #include "hostid.h"
+#include "http_post.h"
 #include "loader.h"
 #include "options.h"
 #include "rules.h"
@@ -328,6 +330,33 @@ int parse_args(struct session_opts *o, int argc, char **argv, bool run)
 			  ARGP_IN_ORDER);
 }
 
+/* A target's refusal, naming where the URL came from: the option, or the key of the
+ * daemon's configuration. */
+static int target_error(const struct session_opts *o, const char *key, const char *err)
+{
+	if (o->config_name)
+		fprintf(stderr, "tmpguard daemon: %s: key %s: %s\n", o->config_name, key, err);
+	else
+		fprintf(stderr, "tmpguard: %s\n", err);
+	return TG_EXIT_USAGE;
+}
+
+/* --forward and --http-output checked as they are parsed (the URL's syntax, no credentials
+ * in it), so that a mistake stops the start, and `daemon --check`, at once. Nothing is
+ * connected to. */
+static int check_targets(const struct session_opts *o)
+{
+	char target[512], err[1024];
+
+	if (o->forward_url &&
+	    tg_forward_target(o->forward_url, target, sizeof(target), err, sizeof(err)))
+		return target_error(o, "forward", err);
+	if (o->http_output_url &&
+	    tg_http_target(o->http_output_url, target, sizeof(target), err, sizeof(err)))
+		return target_error(o, "http-output", err);
+	return 0;
+}
+
 /* name: argp's name in messages; flags: argp's (the daemon's config adds ARGP_NO_EXIT). */
 int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const char *name,
 	       unsigned int flags)
@@ -418,7 +447,7 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 			"tmpguard: --syslog-facility and --syslog-max-size need --syslog\n");
 		return TG_EXIT_USAGE;
 	}
-	return 0;
+	return check_targets(o);
 }
 
 /* The config file's keys: audit's long options, so every audit option is one. */

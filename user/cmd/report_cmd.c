@@ -484,12 +484,17 @@ int cmd_report(int argc, char **argv)
 		err = 1;
 	}
 	/* Say on stderr, too, what the report could not see: a reader of stdout may not look. */
-	if (!err && r->n_gaps)
+	if (!err && r->n_gaps) {
+		char hosts[256];
+
+		tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
 		fprintf(stderr,
 			"tmpguard report: note: the report lists %zu thing%s it could not see "
-			"(lost "
-			"records, unclean stops, unreadable lines, uncovered time)\n",
-			r->n_gaps, r->n_gaps == 1 ? "" : "s");
+			"(lost records, unclean stops, unreadable lines, uncovered time, forward "
+			"gaps, "
+			"hosts that stopped reporting)%s%s\n",
+			r->n_gaps, r->n_gaps == 1 ? "" : "s", hosts[0] ? "; " : "", hosts);
+	}
 out:
 	free(tmp);
 	free(a.inputs);

@@ -19,19 +19,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TG_CS_FRAMES_MAX 32
+#define TG_CS_FRAMES_MAX   32
 #define TG_CS_BUILD_ID_LEN 41 /* 20 bytes in hex, NUL */
 
 enum tg_cs_kind {
-	TG_CS_NONE = 0,	  /* nothing captured (call sites off, or the capture failed: why in missing) */
+	TG_CS_NONE =
+		0, /* nothing captured (call sites off, or the capture failed: why in missing) */
 	TG_CS_NATIVE = 1, /* C, C++, Go, Rust...: machine frames */
 	TG_CS_PYTHON = 2, /* CPython frames */
 	TG_CS_SHELL = 3,  /* a shell script or an sh -c command */
 };
 
 struct tg_frame {
-	char module[256];   /* native: the mapped file (executable or library); python/shell: the
-			     * interpreter */
+	char module[256]; /* native: the mapped file (executable or library); python/shell: the
+			   * interpreter */
 	char build_id[TG_CS_BUILD_ID_LEN];
 	uint64_t offset;    /* native: the address's offset in module's file; python: the
 			     * instruction's byte offset in its code object */
@@ -44,8 +45,8 @@ struct tg_frame {
 
 struct tg_callsite {
 	enum tg_cs_kind kind;
-	int site;   /* index in frames of the call site; -1 if no frame qualifies */
-	unsigned n; /* frames, innermost first */
+	int site;	/* index in frames of the call site; -1 if no frame qualifies */
+	unsigned n;	/* frames, innermost first */
 	bool truncated; /* the stack had more frames than were kept */
 	struct tg_frame frames[TG_CS_FRAMES_MAX];
 	char command[1024]; /* shell: the sh -c command text (raw bytes, escaped on output) */

@@ -42,23 +42,59 @@ static void put_host(char *out, size_t len, const char *s)
 	out[n] = 0;
 }
 
+/* Whether url may hold a password: a "password" key, or a ':' in a URI's user part. libpq's
+ * parse errors quote the URL, so such a URL's are not shown. */
+static bool may_hold_password(const char *url)
+{
+	const char *s = strstr(url, "://"), *at = NULL;
+	size_t n;
+
+	if (strcasestr(url, "password"))
+		return true;
+	if (!s)
+		return false;
+	s += 3;
+	n = strcspn(s, "/?");
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '@')
+			at = s + i;
+	return at && memchr(s, ':', at - s);
+}
+
 int tg_forward_target(const char *url, char *target, size_t len, char *err, size_t errlen)
 {
+	return tg_pg_url_target(url, false, target, len, err, errlen);
+}
+
+int tg_pg_url_target(const char *url, bool reader, char *target, size_t len, char *err,
+		     size_t errlen)
+{
+	const char *opt = reader ? "--db" : "--forward";
+	const char *pw_opt = reader ? "--password-file" : "--forward-password-file";
 	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL;
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	bool password = false;
 
+	if (!opts && may_hold_password(url)) {
+		snprintf(err, errlen,
+			 "invalid %s URL, and it seems to hold a password (libpq's reason is not "
+			 "shown: it quotes the URL): take the password out, put it in a file only "
+			 "root can read and give %s FILE, or set PGPASSWORD or PGPASSFILE",
+			 opt, pw_opt);
+		PQfreemem(perr);
+		return -1;
+	}
 	if (!opts) {
 		char *nl = perr ? strchr(perr, '\n') : NULL;
 
 		if (nl)
 			*nl = 0;
 		snprintf(err, errlen,
-			 "invalid --forward URL: %s (expected "
+			 "invalid %s URL: %s (expected "
 			 "postgresql://USER@HOST[:PORT]/DATABASE, "
 			 "with options such as ?sslmode=verify-full&sslrootcert=FILE after it)",
-			 perr ? perr : "out of memory");
+			 opt, perr ? perr : "out of memory");
 		PQfreemem(perr);
 		return -1;
 	}
@@ -80,10 +116,11 @@ int tg_forward_target(const char *url, char *target, size_t len, char *err, size
 	}
 	if (password) {
 		snprintf(err, errlen,
-			 "refusing a --forward URL with a password in it: every user of this host "
+			 "refusing a %s URL with a password in it: every user of this host "
 			 "can read a command line (ps, /proc/PID/cmdline); put the password in a "
-			 "file only root can read and give --forward-password-file FILE, or set "
-			 "PGPASSWORD or PGPASSFILE");
+			 "file only root can read and give %s FILE, or set "
+			 "PGPASSWORD or PGPASSFILE",
+			 opt, pw_opt);
 		PQconninfoFree(opts);
 		return -1;
 	}

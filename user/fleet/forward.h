@@ -97,6 +97,10 @@ struct tg_forward_stats {
  * -1 with the reason and what to do in err.
  */
 int tg_forward_target(const char *url, char *target, size_t len, char *err, size_t errlen);
+/* The same check, its messages naming a reader's options when reader (--db URL,
+ * --password-file) and the forwarder's otherwise. */
+int tg_pg_url_target(const char *url, bool reader, char *target, size_t len, char *err,
+		     size_t errlen);
 /*
  * --forward-password-file FILE: a regular file owned by root (or this user), neither readable
  * nor writable by group or others; its first line is the password. A new string (free with

@@ -16,31 +16,6 @@ bool tg_pg_is_url(const char *s)
 	return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
 }
 
-void tg_pg_reword(char *msg, size_t len)
-{
-	static const char *const words[][2] = {
-		{"--forward-password-file", "--password-file"},
-		{"--forward URL", "--db URL"},
-		{"? Rows wait in the local store until it is back", "?"},
-		{"; rows wait in the local store until it is back", ""},
-		{"; rows wait in the local store", ""},
-	};
-	char *p;
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		size_t from = strlen(words[i][0]), to = strlen(words[i][1]);
-
-		while ((p = strstr(msg, words[i][0]))) {
-			size_t tail = strlen(p + from) + 1;
-
-			if ((size_t)(p - msg) + to + tail > len)
-				break;
-			memmove(p + to, p + from, tail);
-			memcpy(p, words[i][1], to);
-		}
-	}
-}
-
 static void ignore_notice(void *arg, const char *message)
 {
 	(void)arg;
@@ -73,8 +48,7 @@ static PGconn *connect_read(const char *url, const char *password, char *err, si
 	val[n] = NULL;
 	c = PQconnectdbParams(kw, val, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
-		tg_pg_error(c, NULL, "cannot connect", err, errlen);
-		tg_pg_reword(err, errlen);
+		tg_pg_error_as(TG_PG_READER, c, NULL, "cannot connect", err, errlen);
 		PQfinish(c);
 		return NULL;
 	}
@@ -94,7 +68,8 @@ static int schema_version(PGconn *c, char *err, size_t errlen)
 	else if (state && (!strcmp(state, "3F000") || !strcmp(state, "42P01")))
 		v = 0;
 	else
-		tg_pg_error(c, r, "cannot read the fleet schema's version", err, errlen);
+		tg_pg_error_as(TG_PG_READER, c, r, "cannot read the fleet schema's version", err,
+			       errlen);
 	PQclear(r);
 	return v;
 }
@@ -109,7 +84,8 @@ static int begin_read(PGconn *c, const char *name, char *err, size_t errlen)
 		return -1;
 	r = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		tg_pg_error(c, r, "cannot begin a read-only transaction", err, errlen);
+		tg_pg_error_as(TG_PG_READER, c, r, "cannot begin a read-only transaction", err,
+			       errlen);
 		PQclear(r);
 		return -1;
 	}
@@ -142,10 +118,8 @@ PGconn *tg_pg_open_read(const char *url, const char *password_file, char *name, 
 	char *password = NULL;
 	PGconn *c;
 
-	if (tg_forward_target(url, name, namelen, err, errlen)) {
-		tg_pg_reword(err, errlen);
+	if (tg_pg_url_target(url, true, name, namelen, err, errlen))
 		return NULL;
-	}
 	if (password_file && !(password = tg_forward_read_password(password_file, err, errlen)))
 		return NULL;
 	c = connect_read(url, password, err, errlen);

@@ -30,9 +30,4 @@ PGconn *tg_pg_open_read(const char *url, const char *password_file, char *name, 
 /* Ends the transaction and the connection. NULL is fine. */
 void tg_pg_close_read(PGconn *c);
 
-/* Pure: the message of a forwarder's check (tg_forward_target, tg_pg_hint) said for a reader:
- * "--forward URL" -> "--db URL", "--forward-password-file" -> "--password-file", and no
- * "rows wait in the local store" (there is none). In place. */
-void tg_pg_reword(char *msg, size_t len);
-
 #endif

@@ -194,69 +194,118 @@ int tg_pg_check_schema(int db, char *err, size_t errlen)
 	return -1;
 }
 
-const char *tg_pg_hint(const char *sqlstate, const char *m)
-{
-	static const struct {
-		const char *state, *text, *hint;
-	} hints[] = {
-		{"28P01", "password authentication failed",
-		 "check the password (--forward-password-file, PGPASSWORD or PGPASSFILE) and the "
-		 "user in the URL"},
-		{NULL, "no password supplied",
-		 "give the password in --forward-password-file FILE (owned by root, mode 0600), "
-		 "PGPASSWORD or PGPASSFILE"},
-		{"28000", "pg_hba.conf",
-		 "allow this host and user in the server's pg_hba.conf, or fix the user and "
-		 "sslmode in the URL"},
-		{"3D000", "database \"",
-		 "create the database, or fix the database name in the URL"},
-		{NULL, "role \"", "create the role, or fix the user in the URL"},
-		{"42501", "permission denied",
-		 "grant the role what it needs: CREATE on the database to apply the schema (or "
-		 "apply it once as the database's owner), then INSERT, UPDATE and SELECT on "
-		 "schema tmpguard's tables"},
-		{"53100", "No space left",
-		 "the PostgreSQL server is out of disk space: free space on the filesystem of its "
-		 "data directory or pg_wal (and start PostgreSQL again if it stopped), or drop "
-		 "old days with SELECT tmpguard.drop_findings_before(CUTOFF)"},
-		/* a row refused for what it holds: it holds up its stream (no quarantine yet) */
-		{"23514", "violates check constraint",
-		 "the server refuses a row for what it holds: a CHECK constraint or trigger on "
-		 "tmpguard's tables? The stream's later rows wait behind it until the server takes "
-		 "it"},
-		{"22021", "invalid byte sequence",
-		 "the server refuses a row's bytes as not UTF-8, which tmpguard should never send "
-		 "(report it): the stream's later rows wait behind it"},
-		{"53300", "too many clients",
-		 "the server has no connection to spare: raise max_connections or put a pooler "
-		 "in front of it"},
-		{"57P03", "starting up", "the server is starting up or shutting down"},
-		{NULL, "could not translate host name", "fix the host in the URL"},
-		{NULL, "certificate",
-		 "check sslmode and sslrootcert in the URL against the server's certificate"},
-		{NULL, "SSL", "check sslmode and sslrootcert in the URL"},
-		{NULL, "timeout expired",
-		 "the server did not answer within connect_timeout: is the host reachable?"},
-		{NULL, "Connection refused",
-		 "is PostgreSQL running and listening there? Rows wait in the local store until "
-		 "it is back"},
-		{NULL, "No such file or directory",
-		 "is PostgreSQL running, with its socket in that directory? Rows wait in the "
-		 "local store until it is back"},
-		{NULL, "server closed the connection",
-		 "the server went away; rows wait in the local store until it is back"},
-		{"57P01", "terminating connection",
-		 "the server went away; rows wait in the local store until it is back"},
-	};
+/* The outage hints' tail, for a forwarder only: a reader has no local store. */
+#define AWAY_WAIT " Rows wait in the local store until it is back"
+#define AWAY_ONLY "the server went away"
 
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
-		if ((sqlstate && hints[i].state && !strcmp(sqlstate, hints[i].state)) ||
-		    (m && strstr(m, hints[i].text)))
-			return hints[i].hint;
+/*
+ * What to do about a failure. A server's error is known by its SQLSTATE, exact or of its
+ * class ("08": the connection), whatever its message's language; libpq's own errors (and the
+ * server's at connection time, which libpq gives without a SQLSTATE) only by their text.
+ * fwd: the forwarder's hint; read: the reader's, when it differs (NULL: fwd).
+ */
+static const struct pg_hint {
+	const char *state, *text, *fwd, *read;
+} pg_hints[] = {
+	{"28P01", "password authentication failed",
+	 "check the password (--forward-password-file, PGPASSWORD or PGPASSFILE) and the user in "
+	 "the URL",
+	 "check the password (--password-file, PGPASSWORD or PGPASSFILE) and the user in the "
+	 "URL"},
+	{NULL, "no password supplied",
+	 "give the password in --forward-password-file FILE (owned by root, mode 0600), "
+	 "PGPASSWORD or PGPASSFILE",
+	 "give the password in --password-file FILE (owned by root, mode 0600), PGPASSWORD or "
+	 "PGPASSFILE"},
+	{"28000", "pg_hba.conf",
+	 "allow this host and user in the server's pg_hba.conf, or fix the user and sslmode in "
+	 "the URL",
+	 NULL},
+	{"3D000", "database \"", "create the database, or fix the database name in the URL", NULL},
+	{NULL, "role \"", "create the role, or fix the user in the URL", NULL},
+	{"42501", "permission denied",
+	 "grant the role what it needs: CREATE on the database to apply the schema (or apply it "
+	 "once as the database's owner), then INSERT, UPDATE and SELECT on schema tmpguard's "
+	 "tables",
+	 "grant the role USAGE on schema tmpguard and SELECT on its tables"},
+	{"53100", "No space left",
+	 "the PostgreSQL server is out of disk space: free space on the filesystem of its data "
+	 "directory or pg_wal (and start PostgreSQL again if it stopped), or drop old days with "
+	 "SELECT tmpguard.drop_findings_before(CUTOFF)",
+	 NULL},
+	/* a row refused for what it holds: it holds up its stream (no quarantine yet) */
+	{"23514", "violates check constraint",
+	 "the server refuses a row for what it holds: a CHECK constraint or trigger on "
+	 "tmpguard's tables? The stream's later rows wait behind it until the server takes it",
+	 NULL},
+	{"22021", "invalid byte sequence",
+	 "the server refuses a row's bytes as not UTF-8, which tmpguard should never send "
+	 "(report it): the stream's later rows wait behind it",
+	 NULL},
+	{"53300", "too many clients",
+	 "the server has no connection to spare: raise max_connections or put a pooler in "
+	 "front of it",
+	 NULL},
+	{"57P03", "starting up", "the server is starting up or shutting down", NULL},
+	{NULL, "could not translate host name", "fix the host in the URL", NULL},
+	{NULL, "certificate",
+	 "check sslmode and sslrootcert in the URL against the server's certificate", NULL},
+	{NULL, "SSL", "check sslmode and sslrootcert in the URL", NULL},
+	{NULL, "timeout expired",
+	 "the server did not answer within connect_timeout: is the host reachable?", NULL},
+	{NULL, "Connection refused", "is PostgreSQL running and listening there?" AWAY_WAIT,
+	 "is PostgreSQL running and listening there?"},
+	{NULL, "No such file or directory",
+	 "is PostgreSQL running, with its socket in that directory?" AWAY_WAIT,
+	 "is PostgreSQL running, with its socket in that directory?"},
+	{NULL, "server closed the connection",
+	 AWAY_ONLY "; rows wait in the local store until it is back", AWAY_ONLY},
+	{"57P01", "terminating connection",
+	 AWAY_ONLY "; rows wait in the local store until it is back", AWAY_ONLY},
+	{"57P02", NULL, AWAY_ONLY "; rows wait in the local store until it is back", AWAY_ONLY},
+	/* classes, after the exact states: any other connection exception or shortage */
+	{"08", NULL, AWAY_ONLY "; rows wait in the local store until it is back", AWAY_ONLY},
+	{"53", NULL, "the server lacks a resource (disk, memory or connections): see its log",
+	 NULL},
+};
+
+/* The hint for a lost connection: by the connection's status, whatever libpq's text. */
+static const struct pg_hint pg_lost = {
+	NULL, NULL, AWAY_ONLY "; rows wait in the local store until it is back", AWAY_ONLY};
+
+static const char *hint_text(const struct pg_hint *h, enum tg_pg_side side)
+{
+	return side == TG_PG_READER && h->read ? h->read : h->fwd;
+}
+
+const char *tg_pg_hint_as(enum tg_pg_side side, const char *sqlstate, const char *m)
+{
+	const size_t n = sizeof(pg_hints) / sizeof(pg_hints[0]);
+
+	if (sqlstate && *sqlstate) {
+		for (size_t i = 0; i < n; i++)
+			if (pg_hints[i].state && strlen(pg_hints[i].state) == 5 &&
+			    !strcmp(sqlstate, pg_hints[i].state))
+				return hint_text(&pg_hints[i], side);
+		for (size_t i = 0; i < n; i++)
+			if (pg_hints[i].state && strlen(pg_hints[i].state) == 2 &&
+			    !strncmp(sqlstate, pg_hints[i].state, 2))
+				return hint_text(&pg_hints[i], side);
+		return "";
+	}
+	for (size_t i = 0; m && i < n; i++)
+		if (pg_hints[i].text && strstr(m, pg_hints[i].text))
+			return hint_text(&pg_hints[i], side);
 	return "";
 }
 
-void tg_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size_t errlen)
+const char *tg_pg_hint(const char *sqlstate, const char *m)
+{
+	return tg_pg_hint_as(TG_PG_FORWARDER, sqlstate, m);
+}
+
+void tg_pg_error_as(enum tg_pg_side side, PGconn *c, const PGresult *r, const char *what, char *err,
+		    size_t errlen)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -274,13 +323,23 @@ void tg_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size
 	n = strlen(one);
 	while (n && one[n - 1] == ' ')
 		one[--n] = 0;
-	hint = tg_pg_hint(state, one);
+	/* A statement that failed without a server's SQLSTATE on a connection that is now
+	 * bad: the connection was lost, whatever words libpq found for it. */
+	if (r && !state && c && PQstatus(c) == CONNECTION_BAD)
+		hint = hint_text(&pg_lost, side);
+	else
+		hint = tg_pg_hint_as(side, state, one);
 	snprintf(err, errlen, "%s: %s%s%s%s", what, one, state ? " [" : "", state ? state : "",
 		 state ? "]" : "");
 	if (*hint) {
 		n = strlen(err);
 		snprintf(err + n, errlen - n, " (%s)", hint);
 	}
+}
+
+void tg_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size_t errlen)
+{
+	tg_pg_error_as(TG_PG_FORWARDER, c, r, what, err, errlen);
 }
 
 /* Runs sql, expecting no rows; -1 with err set ("what: ...") on failure. */

@@ -46,10 +46,25 @@ void tg_pg_partition_name(int64_t day, char *name, size_t len);
 /* Creates the findings partition of day unless it exists. 0, or -1 with err set. */
 int tg_pg_ensure_partition(PGconn *c, int64_t day, char *err, size_t errlen);
 
+/* Who meets a failure: a forwarder (--forward, --forward-password-file; its rows wait in
+ * the local store) or a reader (query and report --db URL, --password-file; no store). */
+enum tg_pg_side {
+	TG_PG_FORWARDER,
+	TG_PG_READER,
+};
+
 /* Pure: what to do about a libpq failure (a connection's PQerrorMessage, or a result's
- * SQLSTATE and message): a short hint, "" when there is none to give. */
+ * SQLSTATE and message), said for side: a short hint, "" when there is none to give. A
+ * SQLSTATE decides when there is one (exactly, else by its class); the text only when there
+ * is none (libpq's own errors, and the server's at connection time). */
+const char *tg_pg_hint_as(enum tg_pg_side side, const char *sqlstate, const char *message);
+/* The same for a forwarder. */
 const char *tg_pg_hint(const char *sqlstate, const char *message);
-/* err = "what: message (hint)" of a failed result (or the connection's error). */
+/* err = "what: message [SQLSTATE] (hint)" of a failed result (or the connection's error), the
+ * hint for side; a result without SQLSTATE on a connection now bad is a lost connection. */
+void tg_pg_error_as(enum tg_pg_side side, PGconn *c, const PGresult *r, const char *what, char *err,
+		    size_t errlen);
+/* The same for a forwarder. */
 void tg_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size_t errlen);
 
 #endif

@@ -332,7 +332,7 @@ struct tg_query_pg *tg_query_pg_open(const char *url, const char *password_file,
 	p->c = tg_pg_open_read(url, password_file, p->name, sizeof(p->name), err, errlen);
 	if (p->c && (!PQsendQueryParams(p->c, s.sql, s.n, NULL, s.values, NULL, NULL, 0) ||
 		     !PQsetSingleRowMode(p->c))) {
-		tg_pg_error(p->c, NULL, "cannot send the query", err, errlen);
+		tg_pg_error_as(TG_PG_READER, p->c, NULL, "cannot send the query", err, errlen);
 		tg_pg_close_read(p->c);
 		p->c = NULL;
 	}
@@ -368,8 +368,7 @@ int tg_query_pg_next(struct tg_query_pg *p, const char **json, char *err, size_t
 		return 0;
 	}
 	snprintf(what, sizeof(what), "reading %s", p->name);
-	tg_pg_error(p->c, r, what, err, errlen);
-	tg_pg_reword(err, errlen);
+	tg_pg_error_as(TG_PG_READER, p->c, r, what, err, errlen);
 	PQclear(r);
 	while ((r = PQgetResult(p->c)))
 		PQclear(r);

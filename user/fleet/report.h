@@ -395,6 +395,10 @@ void tg_rpt_duration(int64_t ns, char *buf, size_t len);
 /* The remarks on a posture (weak sysctls, mounts), appended to *out (caller frees). */
 int tg_rpt_posture_remarks(const struct tg_rpt_posture *p, const char *enforcement, char ***out,
 			   size_t *n);
+/* After tg_rpt_finish: the hosts that could not be seen whole, for a one-line summary:
+ * "2 hosts with forward gaps, 1 host with loss windows, 1 host stopped reporting" (each
+ * part only when its count is not 0; "" when all are 0; a host may be in more than one). */
+void tg_rpt_unseen_hosts(const struct tg_rpt *r, char *buf, size_t len);
 /* Decodes tmpguard's lossless "\xNN" form (tg_escape_json_bytes) back to bytes, in place.
  * Returns false (and leaves s alone) when s is not in that form or would decode to a NUL. */
 bool tg_rpt_unescape_lossless(char *s);

@@ -233,6 +233,28 @@ void rpt_build_hosts(struct tg_rpt *r)
 		build_host(r, &r->hosts[i]);
 }
 
+void tg_rpt_unseen_hosts(const struct tg_rpt *r, char *buf, size_t len)
+{
+	size_t counts[3] = {0, 0, r->n_silent}, at = 0;
+	static const char *const what[3] = {"with forward gaps", "with loss windows",
+					    "stopped reporting"};
+
+	/* Distinct hosts: tg_rpt_finish sorts both by host. */
+	for (size_t i = 0; i < r->n_fwd_gaps; i++)
+		counts[0] += !i || strcmp(r->fwd_gaps[i].host, r->fwd_gaps[i - 1].host);
+	for (size_t i = 0; i < r->n_losses; i++)
+		counts[1] += !i || strcmp(r->losses[i].host, r->losses[i - 1].host);
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (!counts[i] || at + 1 >= len)
+			continue;
+		snprintf(buf + at, len - at, "%s%zu host%s %s", at ? ", " : "", counts[i],
+			 counts[i] == 1 ? "" : "s", what[i]);
+		at += strlen(buf + at);
+	}
+}
+
 /* ---- exceptions ---- */
 
 static bool same(const char *a, const char *b)

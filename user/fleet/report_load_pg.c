@@ -92,7 +92,7 @@ static int fail(struct pgload *l, const PGresult *res, const char *what)
 	char w[TG_PG_NAME_MAX + 64];
 
 	snprintf(w, sizeof(w), "%s: %s", l->name, what);
-	tg_pg_error(l->c, res, w, l->err, l->errlen);
+	tg_pg_error_as(TG_PG_READER, l->c, res, w, l->err, l->errlen);
 	return -EINVAL;
 }
 
