@@ -556,6 +556,10 @@ int tg_send_stack(void);
  * With call sites on, the thread's user stack goes first (tg_send_stack): only here, so only for
  * records that are sent.
  */
+/* pyframe.bpf.c: a CPython interpreter's current frames, sent before the record of ts_ns (a
+ * global subprogram, prototyped here for event_submit()). */
+int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev);
+
 static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
 	__u64 flags = BPF_RB_FORCE_WAKEUP, size;
@@ -574,6 +578,8 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) + BPF_RINGBUF_HDR_SZ + size <
 		    tg_cfg.wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
+	/* A CPython interpreter's frames go first, in their own ring (pyframe.bpf.c). */
+	tg_py_send(e->ts_ns, e->exe_ino, e->exe_dev);
 	if (bpf_ringbuf_output(&tg_events, e, size, flags)) {
 		stat_inc(TG_STAT_LOST);
 		return;

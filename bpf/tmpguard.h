@@ -14,7 +14,8 @@
 #define TG_ABI_VERSION                                                                             \
 	11 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
-	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST */
+	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on       \
+	      tg_pyframes, TG_STAT_PY_LOST */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -146,6 +147,7 @@ enum tg_stat {
 	TG_STAT_STASH_FAILED,	 /* O_CREAT opens whose arguments could not be kept until exit */
 	TG_STAT_TRACK_FULL,	 /* forks of tracked processes not tracked: tg_tracked was full */
 	TG_STAT_STACK_LOST, /* call-site records (tg_stack) not sent: a full ring, no scratch */
+	TG_STAT_PY_LOST,	 /* CPython frame records (tg_py_record) not sent: ring full */
 	TG_STAT_MAX,
 };
 
@@ -351,5 +353,98 @@ struct tg_stack {
 };
 
 #define TG_STACK_HDR_LEN __builtin_offsetof(struct tg_stack, stack)
+
+/*
+ * CPython call sites (user/core/callsite_python.c). At a finding, if the executable is a CPython
+ * interpreter user space registered (tg_py_interp, keyed by tg_py_key), the kernel walks the
+ * interpreter's current frames in user memory and sends a tg_py_record to tg_pyframes just
+ * before the tg_event it belongs to (same ts_ns, pid, tid). Lines are decoded in user space
+ * from the copied location tables, so the record stands after the process is gone.
+ */
+#define TG_PY_FRAMES	  8   /* innermost frames kept */
+#define TG_PY_THREADS	  64  /* thread states walked to find the current thread's */
+#define TG_PY_FILE_LEN	  256 /* co_filename bytes (power of two: the verifier's mask) */
+#define TG_PY_NAME_LEN	  128 /* co_qualname (co_name before 3.11) bytes */
+#define TG_PY_LINETAB_LEN 512 /* co_linetable bytes: the line of an offset needs its prefix */
+#define TG_PY_INTERP_MAX  64  /* interpreters registered */
+
+/* The executable of a CPython interpreter: its inode and kernel dev_t (like tg_kexc_key). */
+struct tg_py_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* Where things are in one interpreter binary: addresses from its ELF file, struct offsets
+ * from the table of its version (callsite_python.c). All fields aligned. */
+struct tg_py_offsets {
+	__u64 runtime;		/* _PyRuntime's address in the file (st_value) */
+	__u64 text_vaddr;	/* lowest p_vaddr of an executable PT_LOAD: the load bias is
+				 * mm->start_code - text_vaddr (0 for a non-PIE executable) */
+	__u32 version;		/* PY_VERSION_HEX, as Py_Version says */
+	__u16 rt_interp_head;	/* _PyRuntimeState.interpreters.head */
+	__u16 is_threads_head;	/* PyInterpreterState.threads.head */
+	__u16 ts_next;		/* PyThreadState.next */
+	__u16 ts_native_tid;	/* PyThreadState.native_thread_id */
+	__u16 ts_cframe;	/* PyThreadState.cframe */
+	__u16 cf_current;	/* _PyCFrame.current_frame */
+	__u16 fr_code;		/* _PyInterpreterFrame.f_code */
+	__u16 fr_previous;	/* .previous */
+	__u16 fr_prev_instr;	/* .prev_instr */
+	__u16 fr_owner;		/* .owner (a char) */
+	__u16 co_filename;	/* PyCodeObject.co_filename */
+	__u16 co_name;		/* .co_qualname */
+	__u16 co_linetable;	/* .co_linetable */
+	__u16 co_firstlineno;	/* .co_firstlineno */
+	__u16 co_code;		/* .co_code_adaptive: _PyCode_CODE() */
+	__u16 str_length;	/* PyASCIIObject.length */
+	__u16 str_state;	/* .state (interned:2, kind:3, compact:1, ascii:1) */
+	__u16 str_ascii_data;	/* sizeof(PyASCIIObject): a compact ASCII string's bytes */
+	__u16 str_compact_data; /* sizeof(PyCompactUnicodeObject): other compact strings' */
+	__u16 bytes_size;	/* PyVarObject.ob_size of a PyBytesObject */
+	__u16 bytes_data;	/* PyBytesObject.ob_sval */
+	__u16 pad;
+};
+
+/* tg_py_record.status */
+enum tg_py_status {
+	TG_PY_OK = 0,
+	TG_PY_NO_THREAD, /* no thread state with this tid (or the walk was cut) */
+	TG_PY_FAULT,	 /* a pointer on the way to the frames could not be read */
+	TG_PY_NO_FRAME,	 /* the thread has no Python frame (running no Python code) */
+};
+
+/* tg_py_frame.kinds: the PyUnicode kind (1 latin-1, 2 UCS-2, 4 UCS-4) of file (bits 0-2) and
+ * of name (bits 4-6); ASCII is kind 1. */
+struct tg_py_frame {
+	__u64 code;	    /* the code object's address: its identity while the process lives */
+	__s32 lasti;	    /* byte offset of the instruction in the code (prev_instr); -2 when
+			     * unreadable */
+	__s32 firstlineno;  /* co_firstlineno */
+	__u32 file_len;	    /* bytes valid in file (no NUL) */
+	__u32 name_len;	    /* in name */
+	__u32 linetab_len;  /* in linetable */
+	__u32 linetab_full; /* co_linetable's size: linetab_len < linetab_full when cut */
+	__u8 owner;	    /* _PyInterpreterFrame.owner (3.12: 3 is a C-stack shim) */
+	__u8 kinds;
+	__u8 pad[6];
+	char file[TG_PY_FILE_LEN];
+	char name[TG_PY_NAME_LEN];
+	__u8 linetable[TG_PY_LINETAB_LEN];
+};
+
+struct tg_py_record {
+	__u64 ts_ns;   /* the tg_event's: which record these frames belong to */
+	__u64 exe_ino; /* the interpreter (tg_py_key) */
+	__u32 exe_dev;
+	__u32 pid;
+	__u32 tid;
+	__u32 version;	 /* PY_VERSION_HEX of the interpreter */
+	__u32 status;	 /* enum tg_py_status */
+	__u32 n_frames;	 /* valid in frames, innermost first */
+	__u32 truncated; /* more frames followed */
+	__u32 pad;
+	struct tg_py_frame frames[TG_PY_FRAMES];
+};
 
 #endif /* TMPGUARD_H */

@@ -34,8 +34,9 @@ struct session {
 	FILE *out;
 	struct tg_bpf *bpf;
 	struct tg_enrich *en;
-	struct tg_pipeline pl;	   /* the records' way from the ring buffer to the sinks */
-	uint64_t budget_warned[2]; /* the minute (+1) of the last warning, per reason */
+	struct tg_pipeline pl;		   /* the records' way from the ring buffer to the sinks */
+	const struct tg_callsite *py_site; /* the record being judged's CPython frames, or NULL */
+	uint64_t budget_warned[2];	   /* the minute (+1) of the last warning, per reason */
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;
 	uint64_t *exc_user_hits; /* per exception of pol: findings hidden in user space (pl) */

@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include "output.h"
+#include "callsite.h"
 #include "session_pipeline.h"
 #include "shell_site.h"
 
@@ -135,14 +136,17 @@ static void callsite(void *ctx, const struct tg_event *e, const void *capture, s
 	tg_callsite_resolve(e, capture, size, cs);
 }
 
-/* A finding's call site: a shell's script or -c text (shell_site.c). One at a time: the
+/* A finding's interpreter call site: CPython's frames sent with the record being judged
+ * (session_python.c), else a shell's script or -c text (shell_site.c). One at a time: the
  * pipeline emits each finding before it asks for the next. */
 static const struct tg_callsite *shell_site(void *ctx, const struct tg_event *e,
 					    const struct tg_proc_info *p)
 {
 	static struct tg_callsite cs;
+	struct session *s = ctx;
 
-	(void)ctx;
+	if (s->py_site)
+		return s->py_site;
 	return tg_shell_site(e, p, &cs);
 }
 
@@ -170,8 +174,12 @@ int pipeline_init(struct session *s)
 int handle_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	static struct tg_callsite cs;
 
+	/* The record's CPython frames, sent before it: its findings' call site (shell_site). */
+	s->py_site = session_python_callsite(s, data, size, &cs) ? NULL : &cs;
 	if (!tg_pipeline_record(&s->pl, data, size))
 		fflush(s->out);
+	s->py_site = NULL;
 	return 0;
 }

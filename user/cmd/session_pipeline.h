@@ -11,4 +11,13 @@ int pipeline_init(struct session *s);
 /* The ring buffer's callback (s as ctx). Output is flushed after each record judged. */
 int handle_record(void *ctx, void *data, size_t size);
 
+/* session_python.c: CPython call sites. Registers the interpreters with the kernel and opens
+ * the frame ring (after the programs are loaded); the call site of the tg_events record data
+ * (0 with cs filled), or -1 when the record is no CPython interpreter's. */
+struct session;
+struct tg_callsite;
+void session_python_start(struct session *s);
+int session_python_callsite(struct session *s, const void *data, size_t size,
+			    struct tg_callsite *cs);
+
 #endif

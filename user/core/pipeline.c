@@ -220,9 +220,10 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 		const struct tg_callsite *sh = p->cb.shell_site(p->cb.ctx, e, r->proc);
 		const struct tg_frame *nat = tg_callsite_frame(r->callsite);
 
-		/* The shell's own create: its script. A program's that a script started: its own
-		 * source line when that is known (a -g build), else the script. */
-		if (sh && (sh->n == 1 || !nat || !nat->file[0]))
+		/* Python's create: its frames. The shell's own: its script. A program's that a
+		 * script started: its own source line when that is known (a -g build), else the
+		 * script. */
+		if (sh && (sh->kind == TG_CS_PYTHON || sh->n == 1 || !nat || !nat->file[0]))
 			r->callsite = sh;
 	}
 	p->cb.emit(p->cb.ctx, r);

@@ -44,11 +44,11 @@ struct tg_pipeline_cb {
 	/* For a relative path, the directory it was resolved from into buf, "" when unknown
 	 * (tg_resolve_base); returns the status's name (tg_base_status_name). */
 	const char *(*base_dir)(void *ctx, const struct tg_event *e, char *buf, size_t len);
-	/* A shell's call site (its script or -c text; a program a script started: the script)
-	 * for a finding about to be emitted, or NULL when the process is no shell. A shell's
-	 * own takes precedence over a native call site (its frames name no script); a child's
-	 * only over one without a source file. Never asked for a record that is not sent.
-	 * Optional (NULL: none). */
+	/* An interpreter's call site for a finding about to be emitted: CPython's frames, or a
+	 * shell's (its script or -c text; a program a script started: the script); NULL when
+	 * the process is neither. Python's and a shell's own take precedence over a native call
+	 * site (its frames are the interpreter's); a shell's child's only over one without a
+	 * source file. Never asked for a record that is not sent. Optional (NULL: none). */
 	const struct tg_callsite *(*shell_site)(void *ctx, const struct tg_event *e,
 						const struct tg_proc_info *p);
 	/* A finding past the exceptions, the rate limit and the budget. */

@@ -20,6 +20,7 @@
 struct tg_bpf {
 	struct tmpguard_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_buffer *py_rb; /* tg_pyframes, when tg_bpf_py_ring() opened it */
 	int nr_attached;
 	enum tg_hooks hooks;	  /* in use: TG_HOOKS_FENTRY or TG_HOOKS_TRACEPOINT */
 	char hooks_fallback[384]; /* why auto did not take fentry */
@@ -724,11 +725,31 @@ static void destroy_links(struct tg_bpf *b)
 	}
 }
 
+int tg_bpf_py_add(struct tg_bpf *b, const struct tg_py_key *key, const struct tg_py_offsets *o)
+{
+	if (bpf_map__update_elem(b->skel->maps.tg_py_interp, key, sizeof(*key), o, sizeof(*o),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tg_bpf_py_ring(struct tg_bpf *b, ring_buffer_sample_fn cb, void *ctx)
+{
+	b->py_rb = ring_buffer__new(bpf_map__fd(b->skel->maps.tg_pyframes), cb, ctx, NULL);
+	return b->py_rb ? 0 : -errno;
+}
+
+int tg_bpf_py_drain(struct tg_bpf *b)
+{
+	return b->py_rb ? ring_buffer__consume(b->py_rb) : 0;
+}
+
 void tg_bpf_stop(struct tg_bpf *b)
 {
 	if (!b)
 		return;
 	ring_buffer__free(b->rb);
+	ring_buffer__free(b->py_rb);
 	if (b->skel)
 		destroy_links(b);
 	tmpguard_bpf__destroy(b->skel);

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * CPython call sites: at a finding made by a registered interpreter (tg_py_interp), the
+ * interpreter's current frames, read from its memory, sent as a tg_py_record (tmpguard.h) just
+ * before the finding's record. Called from event_submit() only: an open that is not sent never
+ * comes here.
+ *
+ * The walk (CPython 3.11 and 3.12, offsets from user space): _PyRuntime (its address in the
+ * executable plus the load bias) -> interpreters.head -> threads.head -> next ... the thread
+ * state whose native_thread_id is this thread's (open() releases the GIL, so the thread that
+ * holds it says nothing) -> cframe -> current_frame -> previous ... For each frame: the code
+ * object's file name, qualified name, first line, the prefix of its location table, and the
+ * offset of the instruction being run; the line is decoded in user space.
+ */
+#include "common.bpf.h"
+
+/* PyASCIIObject.state: kind (bits 2-4), ascii (bit 6), the same in 3.11 and 3.12. */
+#define PY_STATE_KIND(s) (((s) >> 2) & 7)
+#define PY_STATE_ASCII	 (1u << 6)
+
+/* The pointer at addr in user memory, 0 if unreadable; read through w->len (no stack). */
+static __always_inline __u64 read_ptr(struct tg_py_walk *w, __u64 addr)
+{
+	w->len = 0;
+	if (!addr || bpf_probe_read_user(&w->len, sizeof(w->len), (void *)addr))
+		return 0;
+	return w->len;
+}
+
+static __always_inline struct tg_py_walk *py_walk(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tg_py_walk, &zero);
+}
+
+/* One thread state (w->ts): this thread's? Else on to the next. */
+static long thread_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+
+	if (!w || !w->ts)
+		return 1;
+	if (read_ptr(w, w->ts + w->o.ts_native_tid) == w->r.tid) {
+		w->found = 1;
+		return 1;
+	}
+	w->ts = read_ptr(w, w->ts + w->o.ts_next);
+	return 0;
+}
+
+/*
+ * The bytes of the compact PyUnicode at obj (every string of a code object is compact) into
+ * dst, at most cap - 1 of them (cap a power of two: the mask is the verifier's bound). Returns
+ * how many, and the string's kind (1: ASCII or latin-1, 2, 4: UCS-2, UCS-4) in bits 8-10.
+ */
+static __always_inline __u32 read_str(struct tg_py_walk *w, __u64 obj, char *dst, __u32 cap)
+{
+	__u64 kind, n;
+
+	if (!obj ||
+	    bpf_probe_read_user(&w->state, sizeof(w->state), (void *)(obj + w->o.str_state)))
+		return 1 << 8;
+	kind = PY_STATE_KIND(w->state);
+	if (read_ptr(w, obj + w->o.str_length) == 0 || w->len <= 0)
+		return 1 << 8;
+	n = (__u64)w->len * (kind ? kind : 1);
+	if (n > cap - 1)
+		n = cap - 1;
+	if (bpf_probe_read_user(
+		    dst, n & (cap - 1),
+		    (void *)(obj + ((w->state & PY_STATE_ASCII) ? w->o.str_ascii_data
+								: w->o.str_compact_data))))
+		n = 0;
+	return (n & (cap - 1)) | (kind & 7) << 8;
+}
+
+/*
+ * The frames are read in three passes, each a bpf_loop callback: the frame chain, then each
+ * code object's names, then its location table. One pass doing all three kept so many values
+ * live that clang spilled 80 bytes of them to the stack, past what 6.1's 512-byte limit on the
+ * call chain leaves (tg_py_walk's comment).
+ */
+
+/* The frame at w->ts into frames[i] (its code object, owner, instruction, first line), then on
+ * to the previous (calling) one. */
+static long frame_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	struct tg_py_frame *f;
+	__u64 code, instr;
+
+	if (!w || !w->ts)
+		return 1;
+	if (i >= TG_PY_FRAMES) {
+		w->r.truncated = 1;
+		return 1;
+	}
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
+	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
+	code = read_ptr(w, w->ts + w->o.fr_code);
+	f->code = code;
+	f->owner = 0;
+	bpf_probe_read_user(&f->owner, 1, (void *)(w->ts + w->o.fr_owner));
+	instr = read_ptr(w, w->ts + w->o.fr_prev_instr);
+	f->lasti = instr && code ? (__s32)(instr - (code + w->o.co_code)) : -2;
+	f->firstlineno = 0;
+	if (code)
+		bpf_probe_read_user(&f->firstlineno, sizeof(f->firstlineno),
+				    (void *)(code + w->o.co_firstlineno));
+	w->r.n_frames = i + 1;
+	w->ts = read_ptr(w, w->ts + w->o.fr_previous);
+	return 0;
+}
+
+/* frames[i]'s file and qualified name. */
+static long names_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	struct tg_py_frame *f;
+	__u32 v;
+
+	if (!w || i >= w->r.n_frames || i >= TG_PY_FRAMES)
+		return 1;
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
+	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
+	v = read_str(w, read_ptr(w, f->code + w->o.co_filename), f->file, TG_PY_FILE_LEN);
+	f->file_len = v & (TG_PY_FILE_LEN - 1);
+	f->kinds = (v >> 8) & 7;
+	v = read_str(w, read_ptr(w, f->code + w->o.co_name), f->name, TG_PY_NAME_LEN);
+	f->name_len = v & (TG_PY_NAME_LEN - 1);
+	f->kinds |= ((v >> 8) & 7) << 4;
+	return 0;
+}
+
+/* frames[i]'s location table, its first TG_PY_LINETAB_LEN bytes. */
+static long linetab_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	struct tg_py_frame *f;
+	__u64 lt;
+	__u32 v;
+
+	if (!w || i >= w->r.n_frames || i >= TG_PY_FRAMES)
+		return 1;
+	/* clang knows i < TG_PY_FRAMES and would drop the mask the verifier needs */
+	barrier_var(i);
+	f = &w->r.frames[i & (TG_PY_FRAMES - 1)];
+	f->linetab_len = 0;
+	f->linetab_full = 0;
+	lt = read_ptr(w, f->code + w->o.co_linetable);
+	/* w->len is the table's size once read */
+	if (!lt || !read_ptr(w, lt + w->o.bytes_size) || w->len <= 0)
+		return 0;
+	f->linetab_full = w->len;
+	v = w->len > TG_PY_LINETAB_LEN ? TG_PY_LINETAB_LEN : w->len;
+	/* v in [1, TG_PY_LINETAB_LEN]: the mask keeps 512 at 512 for the verifier
+	 * (2 * TG_PY_LINETAB_LEN - 1), and the field is that large. */
+	if (!bpf_probe_read_user(f->linetable, v & (2 * TG_PY_LINETAB_LEN - 1),
+				 (void *)(lt + w->o.bytes_data)))
+		f->linetab_len = v;
+	return 0;
+}
+
+__noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
+{
+	struct task_struct *task;
+	struct tg_py_offsets *o;
+	struct tg_py_walk *w;
+	__u64 pid_tgid, rt, interp, cframe, size;
+	__u32 n;
+
+	if (!exe_ino)
+		return 0;
+	w = py_walk();
+	if (!w)
+		return 0;
+	/* the key in the map value, not on the stack (tg_py_walk's comment) */
+	w->key.ino = exe_ino;
+	w->key.dev = exe_dev;
+	w->key.pad = 0;
+	o = bpf_map_lookup_elem(&tg_py_interp, &w->key);
+	if (!o)
+		return 0;
+	w->o = *o;
+	__builtin_memset(&w->r, 0, offsetof(struct tg_py_record, frames));
+	pid_tgid = bpf_get_current_pid_tgid();
+	w->r.ts_ns = ts_ns;
+	w->r.exe_ino = exe_ino;
+	w->r.exe_dev = exe_dev;
+	w->r.pid = pid_tgid >> 32;
+	w->r.tid = (__u32)pid_tgid;
+	w->r.version = w->o.version;
+	w->found = 0;
+	task = bpf_get_current_task_btf();
+	/* The load bias: start_code is the lowest executable segment's p_vaddr plus the bias
+	 * (load_elf_binary()). */
+	rt = w->o.runtime + BPF_CORE_READ(task, mm, start_code) - w->o.text_vaddr;
+	interp = read_ptr(w, rt + w->o.rt_interp_head);
+	w->ts = read_ptr(w, interp + w->o.is_threads_head);
+	if (!w->ts) {
+		w->r.status = TG_PY_FAULT;
+	} else {
+		bpf_loop(TG_PY_THREADS, thread_step, NULL, 0);
+		if (!w->found) {
+			w->r.status = TG_PY_NO_THREAD;
+		} else {
+			cframe = read_ptr(w, w->ts + w->o.ts_cframe);
+			w->ts = read_ptr(w, cframe + w->o.cf_current);
+			if (!w->ts)
+				w->r.status = TG_PY_NO_FRAME;
+			else
+				bpf_loop(TG_PY_FRAMES + 1, frame_step, NULL, 0);
+			bpf_loop(TG_PY_FRAMES, names_step, NULL, 0);
+			bpf_loop(TG_PY_FRAMES, linetab_step, NULL, 0);
+		}
+	}
+	n = w->r.n_frames;
+	if (n > TG_PY_FRAMES)
+		n = TG_PY_FRAMES;
+	size = offsetof(struct tg_py_record, frames) + (__u64)n * sizeof(struct tg_py_frame);
+	/* No wake-up: the reader drains this ring before it handles each tg_events record, and
+	 * the event sent right after this one wakes it. */
+	if (bpf_ringbuf_output(&tg_pyframes, &w->r, size, BPF_RB_NO_WAKEUP))
+		stat_inc(TG_STAT_PY_LOST);
+	return 0;
+}

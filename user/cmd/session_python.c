@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * CPython call sites in a session: the interpreters registered with the kernel at start, the
+ * frame records (tg_pyframes) kept until the tg_events record they belong to is handled, and
+ * that record's struct tg_callsite, which the pipeline takes as its findings' call site.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "events.h"
+#include "loader.h"
+#include "pyinterp.h"
+#include "session_int.h"
+#include "session_pipeline.h"
+
+#define PY_KEEP 32 /* records kept: a ring's worth of findings between two events is plenty */
+
+struct py_slot {
+	bool used;
+	size_t size;
+	struct tg_py_record r;
+};
+
+static struct {
+	struct py_slot slot[PY_KEEP];
+	unsigned next;
+	char exe[TG_PY_INTERP_MAX][256]; /* registered interpreters, by key */
+	struct tg_py_key key[TG_PY_INTERP_MAX];
+	int n;
+} py;
+
+static int py_add(void *ctx, const char *path, const struct tg_py_key *key,
+		  const struct tg_py_offsets *o)
+{
+	struct tg_bpf *b = ctx;
+
+	if (py.n >= TG_PY_INTERP_MAX || tg_bpf_py_add(b, key, o))
+		return -1;
+	snprintf(py.exe[py.n], sizeof(py.exe[0]), "%s", path);
+	py.key[py.n++] = *key;
+	return 0;
+}
+
+static int py_record(void *ctx, void *data, size_t size)
+{
+	struct py_slot *s = &py.slot[py.next++ % PY_KEEP];
+
+	(void)ctx;
+	if (size > sizeof(s->r) || size < __builtin_offsetof(struct tg_py_record, frames))
+		return 0;
+	memcpy(&s->r, data, size);
+	s->size = size;
+	s->used = true;
+	return 0;
+}
+
+void session_python_start(struct session *s)
+{
+	if (tg_bpf_py_ring(s->bpf, py_record, s)) {
+		fprintf(stderr,
+			"tmpguard: cannot open the CPython frame ring: %s; no Python call "
+			"sites\n",
+			strerror(errno));
+		return;
+	}
+	tg_pyinterp_scan(py_add, s->bpf);
+}
+
+/* The frames sent for e, taken out of the slots. */
+static struct py_slot *py_take(const struct tg_event *e)
+{
+	for (unsigned i = 0; i < PY_KEEP; i++) {
+		struct py_slot *p = &py.slot[i];
+
+		if (p->used && p->r.ts_ns == e->ts_ns && p->r.tid == e->tid && p->r.pid == e->pid) {
+			p->used = false;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* A python3.N executable tmpguard did not register: why (the version it could not walk). */
+static bool py_unsupported(const struct tg_event *e, struct tg_callsite *cs)
+{
+	const char *base = strrchr(e->exe, '/');
+	char ver[16], why[256];
+	struct tg_py_offsets o;
+
+	base = base ? base + 1 : e->exe;
+	if (strncmp(base, "python", 6) || e->exe[0] != '/')
+		return false;
+	for (int i = 0; i < py.n; i++)
+		if (py.key[i].ino == e->exe_ino && py.key[i].dev == e->exe_dev)
+			return false;
+	if (tg_pyinterp_probe(e->exe, &o, ver, sizeof(ver), why, sizeof(why)) == 0)
+		snprintf(why, sizeof(why), "an interpreter installed after tmpguard started");
+	tg_py_callsite_unsupported(e->exe, ver, why, cs);
+	return true;
+}
+
+int session_python_callsite(struct session *s, const void *data, size_t size,
+			    struct tg_callsite *cs)
+{
+	static struct tg_event e;
+	struct py_slot *p;
+	char err[256];
+
+	tg_bpf_py_drain(s->bpf);
+	if (tg_event_decode(data, size, &e, err, sizeof(err)))
+		return -1;
+	p = py_take(&e);
+	if (p) {
+		if (tg_py_callsite(&p->r, p->size, e.exe, cs, err, sizeof(err)))
+			return -1;
+	} else if (!py_unsupported(&e, cs)) {
+		return -1;
+	}
+	return 0;
+}
