@@ -504,40 +504,57 @@ class FleetErrors(FleetCase):
         self.pg("INSERT INTO tmpguard.schema_migrations(version, tmpguard) VALUES (99, 'x')")
         h = self.run_host("fleet-err-schema")
         self.assertIn("the fleet database has tmpguard schema version 99, newer than this "
-                      "tmpguard's 3: upgrade tmpguard on this host", h.text())
+                      "tmpguard's 4: upgrade tmpguard on this host", h.text())
         self.assertGreater(len(local_findings(h.db)), len(self.pg_findings(h.name)))
         # once it is fixed, the waiting rows go
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 99")
         self.run_host("fleet-err-schema", secs=0.1)
         self.assertExactlyOnce(h)
 
-    def test_schema_1_is_migrated_to_3(self):
+    def test_schema_1_is_migrated_to_4(self):
         """A fleet database at schema version 1 (as the first fleet build left it: no
-        (host_id, path, time) index, bodies compressed with pglz and moved out of line) is
-        brought to version 3 by the next host that connects, without losing or repeating a
-        row."""
+        (host_id, path, time) index, bodies compressed with pglz and moved out of line) or 3
+        (with the (host_id, time) index that 4 drops) is brought to version 4 by the next
+        host that connects, without losing or repeating a row."""
         def body(col):
             return self.pg("SELECT DISTINCT a.%s FROM pg_attribute a JOIN pg_class c ON "
                            "c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                            "WHERE n.nspname = 'tmpguard' AND c.relname LIKE 'findings%%' AND "
                            "c.relkind IN ('r', 'p') AND a.attname = 'body'" % col)
 
+        def indexes(cols):
+            return int(self.pg("SELECT count(*) FROM pg_indexes WHERE schemaname = 'tmpguard' "
+                               "AND indexdef LIKE '%%(%s)%%'" % cols)[0][0])
+
         def state():
             return (self.pg("SELECT max(version) FROM tmpguard.schema_migrations"),
-                    self.pg("SELECT count(*) FROM pg_indexes WHERE schemaname = 'tmpguard' "
-                            "AND indexdef LIKE '%(host_id, path, \"time\")%'"),
+                    indexes('host_id, path, "time"'), indexes('host_id, "time"'),
                     body("attcompression"), body("attstorage"))
+
+        def versions():
+            return self.pg("SELECT version, tmpguard IS NOT NULL FROM "
+                           "tmpguard.schema_migrations ORDER BY 1")
 
         first = self.run_host("fleet-migrate")
         self.assertExactlyOnce(first)
-        version, indexes, compression, storage = state()
-        self.assertEqual(version, [["3"]])
+        version, host_path, host_time, compression, storage = state()
+        self.assertEqual(version, [["4"]])
         partitions = int(self.pg("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                  "'tmpguard.findings'::regclass")[0][0])
-        self.assertEqual(int(indexes[0][0]), partitions + 1)  # the parent's and each one's
+        self.assertEqual(host_path, partitions + 1)  # the parent's and each one's
+        self.assertEqual(host_time, 0)  # a new database never had it
         self.assertEqual(compression, [["l"]])  # Debian's PostgreSQL 15 has lz4
         self.assertEqual(storage, [["m"]])  # the parent's and the partitions made after it
+        # back to version 3: (host_id, time) on the parent and every partition
+        self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 4")
+        self.assertEqual(state()[:3], ([["3"]], partitions + 1, partitions + 1))
+        h = self.run_host("fleet-migrate")
+        self.assertExactlyOnce(h)
+        self.assertEqual(state(), ([["4"]], partitions + 1, 0, [["l"]], [["m"]]))
+        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"]])
         # back to version 1
+        self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
         self.pg("DROP INDEX tmpguard.findings_host_path")
         self.pg("DO $$ DECLARE p record; BEGIN FOR p IN SELECT c.relname FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'tmpguard' "
@@ -545,22 +562,22 @@ class FleetErrors(FleetCase):
                 "format('ALTER TABLE ONLY tmpguard.%I ALTER COLUMN body SET COMPRESSION pglz, "
                 "ALTER COLUMN body SET STORAGE EXTENDED', p.relname); END LOOP; END $$")
         self.pg("DROP INDEX tmpguard.sessions_host")
-        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3)")
-        self.assertEqual(state()[0], [["1"]])
-        self.assertEqual(state()[2:], ([["p"]], [["x"]]))
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3, 4)")
+        partitions = int(self.pg("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                                 "'tmpguard.findings'::regclass")[0][0])
+        self.assertEqual(state(), ([["1"]], 0, partitions + 1, [["p"]], [["x"]]))
         h = self.run_host("fleet-migrate")
         self.assertExactlyOnce(h)
-        version, indexes, compression, storage = state()
-        self.assertEqual(version, [["3"]])
-        self.assertEqual(int(indexes[0][0]), partitions + 1)
+        version, host_path, host_time, compression, storage = state()
+        self.assertEqual(version, [["4"]])
+        self.assertEqual(host_path, partitions + 1)
+        self.assertEqual(host_time, 0)
         self.assertEqual(compression, [["l"]])
         self.assertEqual(storage, [["m"]])  # the existing partitions too
         self.assertEqual(self.pg("SELECT indexdef FROM pg_indexes WHERE schemaname = "
                                  "'tmpguard' AND indexname = 'sessions_host'"),
                          [["CREATE INDEX sessions_host ON tmpguard.sessions USING btree (host)"]])
-        self.assertEqual(self.pg("SELECT version, tmpguard IS NOT NULL FROM "
-                                 "tmpguard.schema_migrations ORDER BY 1"),
-                         [["1", "t"], ["2", "t"], ["3", "t"]])
+        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"]])
 
     def test_partitions_and_retention(self):
         h = self.run_host("fleet-part")

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # importing the harness must not rewrite files in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,6 +72,74 @@ class FleetRead(F.FleetCase):
     def query(self, db, *args):
         extra = ["--password-file", self.cluster.pwfile] if db == self.url else []
         return self.tmpguard("query", "--db", db, *(extra + list(args))).stdout
+
+    def test_host_queries_use_an_index(self):
+        """`query --host H --since D` (and with --path) over PostgreSQL reads the partition
+        through an index, and the same one with or without (host_id, time), which schema 4
+        dropped; the host + path + time question in SQL reads (host_id, path, time). The
+        plans are the server's own for tmpguard's SQL (auto_explain)."""
+        h = self.run_host("fleet-plan")
+        self.assertExactlyOnce(h)
+        # enough rows that a scan of the whole partition costs more: 40 hosts of 500, half of
+        # them under /tmp/build-, a millisecond apart after a real finding
+        self.pg("INSERT INTO tmpguard.findings (host_id, session_key, seq, time, time_ns, host, "
+                "rule, severity, severity_level, action, pid, ppid, uid, exe, comm, path, "
+                "container_id, body) SELECT 'fleet-x' || g % 40, 1, g, tmpguard.ns_time(f.time_ns "
+                "+ g * 1000000::bigint), f.time_ns + g * 1000000::bigint, 'fleet-x' || g % 40, "
+                "f.rule, f.severity, f.severity_level, f.action, f.pid, "
+                "f.ppid, f.uid, f.exe, f.comm, CASE WHEN g / 40 % 2 = 0 THEN '/tmp/build-' || g "
+                "ELSE '/var/tmp/o-' || g END, f.container_id, f.body FROM generate_series(1, "
+                "20000) g, (SELECT * FROM tmpguard.findings ORDER BY time LIMIT 1) f")
+        self.pg("ANALYZE tmpguard.findings")
+        part = self.pg("SELECT DISTINCT tableoid::regclass FROM tmpguard.findings WHERE "
+                       "host_id = 'fleet-x7'")
+        self.assertEqual(len(part), 1, part)
+        part = part[0][0].split(".")[-1]
+        self.cluster.sql("ALTER DATABASE %s SET session_preload_libraries = 'auto_explain'"
+                         % self.dbname)
+        self.cluster.sql("ALTER DATABASE %s SET auto_explain.log_min_duration = 0"
+                         % self.dbname)
+        log = os.path.join(self.cluster.dir, "log")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
+        runs = ((["--host", "fleet-x7"], 500),
+                (["--host", "fleet-x7", "--path", "/tmp/build-*"], 250))
+        scan = re.compile(r"(Index Scan using|Index Only Scan using|Bitmap Index Scan on|"
+                          r"Seq Scan on) (%s\S*)" % part)
+
+        def scans(args, n):
+            """The scans of the findings' partition in the plan of `query ARGS`."""
+            start = os.path.getsize(log)
+            out = self.query(self.url, "--since", since, "--format", "json", *args)
+            self.assertEqual(out.count(b"\n"), n, args)
+            with open(log, errors="replace") as f:
+                f.seek(start)
+                plans = [p for p in f.read().split("LOG:  duration:")
+                         if "FROM tmpguard.findings WHERE true" in p]
+            self.assertEqual(len(plans), 1, (args, plans))
+            return scan.findall(plans[0]), plans[0]
+
+        now = {}
+        for args, n in runs:
+            got, plan = scans(args, n)
+            self.assertTrue(got, plan)
+            self.assertNotIn("Seq Scan on", [k for k, _ in got], plan)
+            self.assertFalse([i for _, i in got if i.endswith("_host_id_time_idx")], plan)
+            now[tuple(args)] = (got, plan)
+        # with the index schema 3 had, the same plans
+        self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
+        self.pg("ANALYZE tmpguard.findings")
+        for args, n in runs:
+            got, plan = scans(args, n)
+            self.assertEqual(got, now[tuple(args)][0], "%s\n%s\n%s" % (args, now[tuple(args)][1],
+                                                                       plan))
+        self.pg("DROP INDEX tmpguard.findings_host")
+        # the host + path + time question (bench/fleet.py's) reads (host_id, path, time)
+        plan = "\n".join(r[0] for r in self.pg(
+            "EXPLAIN SELECT body FROM tmpguard.findings WHERE host_id = 'fleet-x7' AND path "
+            "LIKE '/tmp/build-%' AND time >= now() - interval '7 days' ORDER BY time"))
+        self.assertRegex(plan, r"(Index Scan using|Bitmap Index Scan on) "
+                               r"%s_host_id_path_time_idx" % part)
+        self.assertNotIn("Seq Scan on %s" % part, plan)
 
     def merged(self, fmt, args):
         """What query over the fleet store must print: the stores' outputs merged by (time,
@@ -299,7 +368,7 @@ class FleetRead(F.FleetCase):
         self.pg("INSERT INTO tmpguard.schema_migrations(version, tmpguard) VALUES (99, 'x')")
         for cmd in ("query", "report"):
             err = self.tmpguard(cmd, "--db", self.url, *pw, rc=2).stderr.decode()
-            self.assertIn("has tmpguard fleet schema version 99, newer than this tmpguard's 3",
+            self.assertIn("has tmpguard fleet schema version 99, newer than this tmpguard's 4",
                           err)
             self.assertIn("upgrade tmpguard on this host", err)
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 99")

@@ -3,7 +3,7 @@
  * `query --db postgresql://...` (query_pg.c): the findings of a query (query.h) in the fleet
  * store, with SQL the schema's indexes serve (pg_schema.c): the time bounds on the partition
  * key (time) so that only the days asked for are read, exe and path compared in "C" order (a
- * path GLOB becomes a LIKE with a literal prefix), hosts through (host_id, time). Read in
+ * path GLOB becomes a LIKE with a literal prefix), hosts through an index led by host_id. Read in
  * single-row mode: a query over millions of rows does not hold them all.
  */
 #ifndef TG_QUERY_PG_H
