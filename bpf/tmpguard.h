@@ -14,7 +14,7 @@
 #define TG_ABI_VERSION                                                                             \
 	11 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
-	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on       \
+	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
 	      tg_pyframes, TG_STAT_PY_LOST */
 
 #define TG_COMM_LEN	  16
@@ -147,7 +147,7 @@ enum tg_stat {
 	TG_STAT_STASH_FAILED,	 /* O_CREAT opens whose arguments could not be kept until exit */
 	TG_STAT_TRACK_FULL,	 /* forks of tracked processes not tracked: tg_tracked was full */
 	TG_STAT_STACK_LOST, /* call-site records (tg_stack) not sent: a full ring, no scratch */
-	TG_STAT_PY_LOST,	 /* CPython frame records (tg_py_record) not sent: ring full */
+	TG_STAT_PY_LOST,    /* CPython frame records (tg_py_record) not sent: ring full */
 	TG_STAT_MAX,
 };
 

@@ -187,6 +187,7 @@ static void test_collect(void **state)
 	assert_int_equal(ev->io_uring_unseen, 100 + TG_STAT_URING_UNSEEN);
 	assert_int_equal(ev->opens_unseen, 100 + TG_STAT_STASH_FAILED);
 	assert_int_equal(ev->forks_untracked, 100 + TG_STAT_TRACK_FULL);
+	assert_int_equal(ev->call_sites_lost, 200 + TG_STAT_STACK_LOST + TG_STAT_PY_LOST);
 	assert_int_equal(ev->received, 5000);
 	assert_int_equal(ev->unresolved, 7);
 	assert_int_equal(ev->malformed, 3);
@@ -219,6 +220,8 @@ static void test_text(void **state)
 	f->src.policy.hid_by_earlier = 3;
 	f->kstats[TG_STAT_URING_UNSEEN] = 0;
 	f->kstats[TG_STAT_TRACK_FULL] = 0;
+	f->kstats[TG_STAT_STACK_LOST] = 2;
+	f->kstats[TG_STAT_PY_LOST] = 1;
 	tg_summary_collect(&f->sum, &f->src);
 	t = text_of(&f->sum);
 	assert_string_equal(
@@ -242,11 +245,14 @@ static void test_text(void **state)
 		"  WARNING: the producer was unhealthy 2 time(s): this report is incomplete\n"
 		"  WARNING: 104 records were lost: this report is incomplete\n"
 		"  WARNING: 111 O_CREAT opens could not be followed from entry to exit (task "
-		"storage full or busy): they were not seen\n");
+		"storage full or busy): they were not seen\n"
+		"  WARNING: 3 call-site captures were not sent (a full ring) or not matched to "
+		"their finding: those findings have no call site\n");
 	free(t);
 	/* nothing enforced, nothing lost, no blind spot: none of those lines */
 	f->kstats[TG_STAT_DENIED] = f->kstats[TG_STAT_KILLED] = f->kstats[TG_STAT_WOULD_DENY] = 0;
 	f->kstats[TG_STAT_LOST] = f->kstats[TG_STAT_STASH_FAILED] = 0;
+	f->kstats[TG_STAT_STACK_LOST] = f->kstats[TG_STAT_PY_LOST] = 0;
 	f->src.health_alerts = 0;
 	tg_summary_collect(&f->sum, &f->src);
 	t = text_of(&f->sum);
@@ -345,7 +351,8 @@ static void test_json(void **state)
 					     "health_alerts",
 					     "io_uring_unseen",
 					     "opens_unseen",
-					     "forks_untracked"};
+					     "forks_untracked",
+					     "call_sites_lost"};
 	static const char *const agg[] = {"pid",      "uid",	 "comm",  "exe",   "rule",
 					  "severity", "pattern", "count", "first", "last"};
 	struct fx *f = build(true, 0);

@@ -43,6 +43,7 @@ static void collect_events(struct tg_summary_events *ev, const struct tg_summary
 	ev->io_uring_unseen = st[TG_STAT_URING_UNSEEN];
 	ev->opens_unseen = st[TG_STAT_STASH_FAILED];
 	ev->forks_untracked = st[TG_STAT_TRACK_FULL];
+	ev->call_sites_lost = st[TG_STAT_STACK_LOST] + st[TG_STAT_PY_LOST] + pl->captures_unmatched;
 }
 
 void tg_summary_collect(struct tg_summary *sum, const struct tg_summary_source *src)
@@ -199,6 +200,11 @@ static void text_warnings(FILE *out, const struct tg_summary_events *ev)
 			"  WARNING: %llu forks in the audited process tree were not followed (the "
 			"tracking map was full): what those processes did was not seen\n",
 			LLU(ev->forks_untracked));
+	if (ev->call_sites_lost)
+		fprintf(out,
+			"  WARNING: %llu call-site captures were not sent (a full ring) or not "
+			"matched to their finding: those findings have no call site\n",
+			LLU(ev->call_sites_lost));
 }
 
 void tg_summary_text(FILE *out, const struct tg_summary *sum)
@@ -330,6 +336,7 @@ static json_object *events_json(const struct tg_summary_events *ev)
 	add_int(o, "io_uring_unseen", ev->io_uring_unseen);
 	add_int(o, "opens_unseen", ev->opens_unseen);
 	add_int(o, "forks_untracked", ev->forks_untracked);
+	add_int(o, "call_sites_lost", ev->call_sites_lost);
 	return o;
 }
 

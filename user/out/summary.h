@@ -53,6 +53,7 @@ struct tg_summary_events {
 	uint64_t denied, killed, would_deny;
 	uint64_t health_alerts;
 	uint64_t io_uring_unseen, opens_unseen, forks_untracked; /* blind spots */
+	uint64_t call_sites_lost; /* findings whose call-site capture was not sent or not matched */
 };
 
 /* What the summary is made of, read by the session at its end. */
