@@ -537,6 +537,9 @@ static __always_inline struct tg_event *event_start(void)
 
 /* The current thread's call-site record (stack.bpf.c): a global subprogram, verified once. */
 int tg_send_stack(void);
+/* pyframe.bpf.c: a CPython interpreter's current frames, sent before the record of ts_ns (a
+ * global subprogram) to their own ring. */
+int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev);
 
 /*
  * Sends the record built in e: its header and the first path_n bytes of path, path_n being what
@@ -553,13 +556,9 @@ int tg_send_stack(void);
  * ring header too). The reader polls with a timeout and consumes whatever is there, so
  * a record waits at most one poll interval.
  *
- * With call sites on, the thread's user stack goes first (tg_send_stack): only here, so only for
- * records that are sent.
+ * With call sites on, the thread's user stack (tg_send_stack) and a CPython interpreter's frames
+ * (tg_py_send) go first: only here, so only for records that are sent.
  */
-/* pyframe.bpf.c: a CPython interpreter's current frames, sent before the record of ts_ns (a
- * global subprogram, prototyped here for event_submit()). */
-int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev);
-
 static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
 	__u64 flags = BPF_RB_FORCE_WAKEUP, size;
@@ -579,7 +578,8 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 		    tg_cfg.wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
 	/* A CPython interpreter's frames go first, in their own ring (pyframe.bpf.c). */
-	tg_py_send(e->ts_ns, e->exe_ino, e->exe_dev);
+	if (tg_cfg.call_sites)
+		tg_py_send(e->ts_ns, e->exe_ino, e->exe_dev);
 	if (bpf_ringbuf_output(&tg_events, e, size, flags)) {
 		stat_inc(TG_STAT_LOST);
 		return;

@@ -246,6 +246,24 @@ class TgTestCase(unittest.TestCase):
             err += line
         return tg, err
 
+    def record_while_stopped(self, action, args=()):
+        """Runs action() while a `tmpguard audit --format json ARGS` is stopped (SIGSTOP), so
+        that the processes it starts are gone when their records are read; returns what
+        tmpguard printed, parsed."""
+        tg, _ = self.start_audit(["--format", "json"] + list(args))
+        tg.send_signal(signal.SIGSTOP)
+        try:
+            action()
+        finally:
+            tg.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        tg.send_signal(signal.SIGINT)
+        out, err = tg.communicate(timeout=60)
+        self.assertEqual(tg.returncode, 0, err[-2000:])
+        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
+        self.parse_json(res, out)
+        return res
+
     def run_cmd(self, cmd, opts=(), **kw):
         """tmpguard run --format json [OPTS] -- CMD..."""
         return self.tg(["run", "--format", "json"] + list(opts) + ["--"] + list(cmd), **kw)

@@ -12,12 +12,10 @@ missing and how to get it. --no-call-sites gives call_site null."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
-from tmpguard_test import ENV, Result, TgTestCase, fixture, main
+from tmpguard_test import ENV, TgTestCase, fixture, main
 
 FIXTURES_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
@@ -33,23 +31,6 @@ def marker_line(src="callsite_fopen.c"):
 
 
 class NativeCallSites(TgTestCase):
-
-    def record_while_stopped(self, action, args=()):
-        """Runs action() while a `tmpguard audit` is stopped (SIGSTOP): the processes it starts
-        are gone when their records are read. Returns what tmpguard printed."""
-        tg, _ = self.start_audit(["--format", "json"] + list(args))
-        tg.send_signal(signal.SIGSTOP)
-        try:
-            action()
-        finally:
-            tg.send_signal(signal.SIGCONT)
-        time.sleep(1)
-        tg.send_signal(signal.SIGINT)
-        out, err = tg.communicate(timeout=60)
-        self.assertEqual(tg.returncode, 0, err[-2000:])
-        res = Result(tg.returncode, out, err, time.time() - 60, time.time())
-        self.parse_json(res, out)
-        return res
 
     def create_with(self, exe, args=()):
         """exe creates a file in /tmp while tmpguard is stopped: the finding of that file."""
@@ -121,6 +102,17 @@ class NativeCallSites(TgTestCase):
         f = self.create_with(fixture("callsite_fopen"), ["--no-call-sites"])
         self.assertIsNone(f["call_site"], json.dumps(f))
         self.assertNotIn("stack", f)
+
+    def test_no_call_sites_for_interpreters_either(self):
+        # --no-call-sites switches every kind off: a shell's script and CPython's frames too.
+        sh, py = self.name("/tmp", "nocs-sh"), self.name("/tmp", "nocs-py")
+        res = self.run_cmd(["/bin/sh", "-c", 'echo x > "$0"; /usr/bin/python3 -c '
+                            '"open(\'%s\', \'w\')"' % py, sh], opts=["--no-call-sites"])
+        self.assertEqual(res.rc, 0, res.describe())
+        for p in (sh, py):
+            fs = res.with_path(p)
+            self.assertTrue(fs, res.describe())
+            self.assertEqual([f["call_site"] for f in fs], [None] * len(fs), res.describe())
 
 
 if __name__ == "__main__":

@@ -183,7 +183,8 @@ int session_start(struct session *s, bool scoped)
 
 	if (bpf_load(s, &lo, scoped))
 		return 1;
-	session_python_start(s);
+	if (!s->opt.no_call_sites)
+		session_python_start(s);
 	/* Now that the maps exist: the kernel's part of the policy. */
 	e = kernel_install(s->bpf, &s->pk);
 	if (e) {

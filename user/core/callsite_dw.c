@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "callsite_native.h"
+#include "util/elfhdr.h"
 
 struct unwind {
 	const struct tg_stack *s;
@@ -77,6 +78,7 @@ static void open_files(struct unwind *u, struct tg_callsite *cs)
 {
 	const struct tg_stack *s = u->s;
 	struct stat st;
+	long nsec;
 
 	for (unsigned i = 0; i < s->n_maps; i++) {
 		const struct tg_stk_map *m = &s->maps[i];
@@ -91,8 +93,20 @@ static void open_files(struct unwind *u, struct tg_callsite *cs)
 		if (u->fds[i] < 0 || fstat(u->fds[i], &st))
 			goto gone;
 		kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
-		if (st.st_ino == m->ino && kdev == m->dev)
+		if (st.st_ino != m->ino || kdev != m->dev)
+			goto gone;
+		nsec = tg_elf_section_count(u->fds[i]);
+		if (nsec >= 0 && nsec <= TG_ELF_SECTIONS_MAX)
 			continue;
+		close(u->fds[i]);
+		u->fds[i] = -1;
+		if (!cs->missing[0])
+			snprintf(cs->missing, sizeof(cs->missing),
+				 "%s announces %ld ELF sections (more than %d, or none readable): "
+				 "not "
+				 "read, its frames are not symbolized",
+				 m->path, nsec, TG_ELF_SECTIONS_MAX);
+		continue;
 	gone:
 		if (u->fds[i] >= 0)
 			close(u->fds[i]);
