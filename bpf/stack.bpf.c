@@ -176,6 +176,14 @@ __noinline int tg_send_stack(void)
 	__u64 len; /* 64 bits: no 32-bit copy of it for 6.1's verifier to bound instead */
 	long n;
 
+	/* Call sites never cost a finding: once a quarter of the ring is unread (a burst the
+	 * reader has not caught up with), the stack is not captured and the finding goes alone
+	 * (counted; the finding's call_site is null). A stack record is ~13 KiB, an event ~1. */
+	if (bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&tg_events, BPF_RB_RING_SIZE) / 4) {
+		stat_inc(TG_STAT_STACK_LOST);
+		return 0;
+	}
 	x = stk_ctx();
 	if (!x) {
 		stat_inc(TG_STAT_STACK_LOST);

@@ -7,7 +7,8 @@ site comes from what the kernel captured with the record (registers, a copy of t
 stack, the mappings) and the files those mappings name. The C fixture is built with -g and
 without frame pointers, so its call site comes from DWARF unwinding. Without debug info (a
 stripped copy) the record still names the module, its build id and the offset, and says what is
-missing and how to get it. --no-call-sites gives call_site null."""
+missing and how to get it. Call sites are off by default (--call-sites); --no-call-sites,
+which overrides it, gives call_site null."""
 
 import json
 import os
@@ -36,7 +37,8 @@ class NativeCallSites(TgTestCase):
         """exe creates a file in /tmp while tmpguard is stopped: the finding of that file."""
         p = self.name("/tmp", "callsite")
         res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
-            [exe, p], env=ENV, timeout=30, capture_output=True).returncode, 0), args)
+            [exe, p], env=ENV, timeout=30, capture_output=True).returncode, 0),
+            ["--call-sites"] + list(args))
         mine = [f for f in res.findings if f["path"] == p]
         self.assertTrue(mine, res.describe())
         return mine[0]
@@ -98,8 +100,16 @@ class NativeCallSites(TgTestCase):
             self.assertIn(word, cs["missing"], ctx)
         self.assertEqual(f["rule"], "nonexclusive-create", ctx)
 
+    def test_off_by_default(self):
+        p = self.name("/tmp", "callsite-default")
+        res = self.record_while_stopped(lambda: subprocess.run(
+            [fixture("callsite_fopen"), p], env=ENV, timeout=30, check=True))
+        mine = [f for f in res.findings if f["path"] == p]
+        self.assertTrue(mine, res.describe())
+        self.assertIsNone(mine[0]["call_site"], json.dumps(mine[0]))
+
     def test_no_call_sites(self):
-        f = self.create_with(fixture("callsite_fopen"), ["--no-call-sites"])
+        f = self.create_with(fixture("callsite_fopen"), ["--no-call-sites"])  # overrides
         self.assertIsNone(f["call_site"], json.dumps(f))
         self.assertNotIn("stack", f)
 
@@ -107,7 +117,7 @@ class NativeCallSites(TgTestCase):
         # --no-call-sites switches every kind off: a shell's script and CPython's frames too.
         sh, py = self.name("/tmp", "nocs-sh"), self.name("/tmp", "nocs-py")
         res = self.run_cmd(["/bin/sh", "-c", 'echo x > "$0"; /usr/bin/python3 -c '
-                            '"open(\'%s\', \'w\')"' % py, sh], opts=["--no-call-sites"])
+                            '"open(\'%s\', \'w\')"' % py, sh], opts=["--call-sites", "--no-call-sites"])
         self.assertEqual(res.rc, 0, res.describe())
         for p in (sh, py):
             fs = res.with_path(p)

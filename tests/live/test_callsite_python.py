@@ -22,9 +22,8 @@ import os
 import subprocess
 import sys
 import textwrap
-import unittest
 
-from tmpguard_test import ENV, TgTestCase, main
+from tmpguard_test import TgTestCase, main
 
 PY311 = "/usr/bin/python3.11"
 
@@ -65,7 +64,7 @@ class PythonCallSite(TgTestCase):
         self.fail("no %r in %s" % (marker, path))
 
     def run_py(self, exe, script, *args):
-        res = self.run_cmd([exe, script] + list(args))
+        res = self.run_cmd([exe, script] + list(args), opts=["--call-sites"])
         self.assertEqual(res.rc, 0, res.describe())
         return res
 

@@ -239,7 +239,8 @@ class ShellScript(SarifChecks):
 
     def run_once(self, i, argv):
         out = os.path.join(self.tmp.name, "run%d.json" % i)
-        p = subprocess.run([TMPGUARD, "run", "--format", "json", "--output", out, "--"] + argv,
+        p = subprocess.run([TMPGUARD, "run", "--format", "json", "--call-sites", "--output", out,
+                            "--"] + argv,
                            cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=ENV, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -33,7 +33,8 @@ struct session_opts {
 	const char *metrics_addr_text; /* NULL: no endpoint */
 	struct tg_metrics_addr metrics_addr;
 	bool bpf_stats;
-	bool no_call_sites; /* --no-call-sites: no user stack captured */
+	bool call_sites;    /* --call-sites: each finding's user stack captured (off by default) */
+	bool no_call_sites; /* --no-call-sites: none (the default; overrides --call-sites) */
 	/* output sinks (sink.h) */
 	int format; /* enum tg_format */
 	uint64_t rotate_bytes;

@@ -136,7 +136,7 @@ int session_start(struct session *s, bool scoped)
 		.verbose = s->opt.verbose,
 		.filter_tracked = scoped,
 		.ringbuf_bytes = s->opt.ringbuf_bytes,
-		.call_sites = !s->opt.no_call_sites,
+		.call_sites = s->opt.call_sites && !s->opt.no_call_sites,
 	};
 	char err[1024];
 	int e;
@@ -183,7 +183,7 @@ int session_start(struct session *s, bool scoped)
 
 	if (bpf_load(s, &lo, scoped))
 		return 1;
-	if (!s->opt.no_call_sites)
+	if (s->opt.call_sites && !s->opt.no_call_sites)
 		session_python_start(s);
 	/* Now that the maps exist: the kernel's part of the policy. */
 	e = kernel_install(s->bpf, &s->pk);

@@ -160,7 +160,7 @@ int pipeline_init(struct session *s)
 		.proc = enrich_proc,
 		.user_name = acting_user,
 		.base_dir = base_dir,
-		.shell_site = s->opt.no_call_sites ? NULL : shell_site,
+		.shell_site = s->opt.call_sites && !s->opt.no_call_sites ? shell_site : NULL,
 		.emit = emit_finding,
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,
@@ -177,8 +177,10 @@ int handle_record(void *ctx, void *data, size_t size)
 	static struct tg_callsite cs;
 
 	/* The record's CPython frames, sent before it: its findings' call site (shell_site). */
-	s->py_site =
-		!s->opt.no_call_sites && !session_python_callsite(s, data, size, &cs) ? &cs : NULL;
+	s->py_site = s->opt.call_sites && !s->opt.no_call_sites &&
+				     !session_python_callsite(s, data, size, &cs)
+			     ? &cs
+			     : NULL;
 	if (!tg_pipeline_record(&s->pl, data, size))
 		fflush(s->out);
 	s->py_site = NULL;
