@@ -166,7 +166,7 @@ static long exe_step(__u32 i, void *unused)
  * deeper than TG_EXE_DEPTH, or not under that root. Inline in tg_fill_task: a frame more in the
  * open exits' chain is past the verifier's 512 bytes of combined stack on 6.1.
  */
-static __always_inline int file_walk(struct task_struct *task, struct file *f,
+static __always_inline int path_walk(struct task_struct *task, __u64 dentry, __u64 vfsmnt,
 				     struct tg_exe_walk **wp)
 {
 	const __u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
@@ -179,8 +179,8 @@ static __always_inline int file_walk(struct task_struct *task, struct file *f,
 		return -1;
 	w->root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	w->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt) - mnt_off;
-	w->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	w->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - mnt_off;
+	w->dentry = dentry;
+	w->mnt = vfsmnt - mnt_off;
 	w->off = TG_EXE_LEN - 1;
 	w->done = 0;
 	w->buf[TG_EXE_LEN - 1] = 0;
@@ -189,6 +189,13 @@ static __always_inline int file_walk(struct task_struct *task, struct file *f,
 	if (w->done != 1 || off == 0 || off >= TG_EXE_LEN - 1)
 		return -1;
 	return off;
+}
+
+static __always_inline int file_walk(struct task_struct *task, struct file *f,
+				     struct tg_exe_walk **wp)
+{
+	return path_walk(task, (__u64)BPF_CORE_READ(f, f_path.dentry),
+			 (__u64)BPF_CORE_READ(f, f_path.mnt), wp);
 }
 
 /* The executable's path into e->exe (file_walk): 0, or -1 with e->exe untouched. */
@@ -219,6 +226,28 @@ __noinline int tg_map_path(__u64 file, struct tg_stk_map *m)
 	bpf_probe_read_kernel(m->path, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
 			      &w->buf[off & (TG_EXE_LEN - 1)]);
 	m->path_len = TG_EXE_LEN - off;
+	return 0;
+}
+
+/* The current directory's path into s->cwd (path_walk; cwd_len 0 when it cannot be walked, as
+ * for the root itself), for the call-site records: a script a shell was given by a relative
+ * name is found after the shell is gone. */
+__noinline int tg_cwd_path(struct tg_stack *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_exe_walk *w;
+	int off;
+
+	if (!s)
+		return 0;
+	s->cwd_len = 0;
+	off = path_walk(task, (__u64)BPF_CORE_READ(task, fs, pwd.dentry),
+			(__u64)BPF_CORE_READ(task, fs, pwd.mnt), &w);
+	if (off < 0 || !w)
+		return 0;
+	bpf_probe_read_kernel(s->cwd, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
+			      &w->buf[off & (TG_EXE_LEN - 1)]);
+	s->cwd_len = TG_EXE_LEN - off;
 	return 0;
 }
 

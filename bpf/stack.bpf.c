@@ -200,6 +200,7 @@ __noinline int tg_send_stack(void)
 	s->flags = 0;
 	x->n_neg = 0;
 	x->lookups = 0;
+	tg_cwd_path(s);
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	s->ip = BPF_CORE_READ(regs, ip);
 	s->sp = BPF_CORE_READ(regs, sp);

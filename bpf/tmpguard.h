@@ -12,10 +12,10 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	11 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	12 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
-	      tg_pyframes, TG_STAT_PY_LOST */
+	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -349,6 +349,9 @@ struct tg_stack {
 	__u32 pad2;
 	__u64 fp[TG_STK_FP_MAX];
 	struct tg_stk_map maps[TG_STK_MAPS_MAX];
+	__u32 cwd_len; /* 0: not walked (ABI 12) */
+	__u32 pad3;
+	char cwd[TG_EXE_LEN]; /* the current directory, as the maps' paths */
 	__u8 stack[TG_STK_COPY];
 };
 

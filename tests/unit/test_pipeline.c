@@ -51,6 +51,7 @@ static struct {
 	struct tg_proc_info proc;
 	const struct tg_callsite *shell; /* shell_site's answer */
 	unsigned shell_calls;
+	char shell_cwd[64]; /* the cwd shell_site was given ("" for NULL) */
 	/* calls */
 	int resolve_calls, link_calls, proc_calls, user_calls, base_calls;
 	size_t resolve_n_shared;
@@ -132,12 +133,13 @@ static const char *fake_base_dir(void *ctx, const struct tg_event *e, char *buf,
 
 /* A shell's call site: host.shell (NULL: the process is no shell). */
 static const struct tg_callsite *fake_shell_site(void *ctx, const struct tg_event *e,
-						 const struct tg_proc_info *p)
+						 const struct tg_proc_info *p, const char *cwd)
 {
 	(void)ctx;
 	(void)e;
 	assert_ptr_equal(p, &host.proc);
 	host.shell_calls++;
+	snprintf(host.shell_cwd, sizeof(host.shell_cwd), "%s", cwd ? cwd : "");
 	return host.shell;
 }
 
@@ -443,11 +445,41 @@ static void test_shell_site(void **state)
 	assert_int_equal(host.n_emitted, 2);
 	assert_ptr_equal(host.emitted[1].callsite, &cs);
 	assert_int_equal(host.shell_calls, 2);
+	assert_string_equal(host.shell_cwd, ""); /* no capture: no directory */
 	/* with O_EXCL: no finding, nothing asked */
 	e.flags |= O_EXCL;
 	e.ts_ns += SEC_NS;
 	assert_int_equal(feed(&e), 0);
 	assert_int_equal(host.shell_calls, 2);
+}
+
+/* The current directory the kernel captured with the stack reaches the shell's call site (a
+ * script named relatively is placed after the shell is gone); a malformed one does not. */
+static void test_shell_site_cwd(void **state)
+{
+	struct tg_stack *s = calloc(1, sizeof(*s));
+	struct tg_event e = open_event();
+
+	(void)state;
+	assert_non_null(s);
+	s->kind = TG_KIND_STACK;
+	s->tid = e.tid;
+	s->stack_len = 8;
+	strcpy(s->cwd, "/srv/repo");
+	s->cwd_len = sizeof("/srv/repo");
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), 0);
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.shell_calls, 1);
+	assert_string_equal(host.shell_cwd, "/srv/repo");
+	/* its length does not end at its NUL: not passed on */
+	s->cwd_len = 4;
+	e.ts_ns += SEC_NS;
+	e.pid++;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), 0);
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.shell_calls, 2);
+	assert_string_equal(host.shell_cwd, "");
+	free(s);
 }
 
 /* A relative path: the host names the directory it was resolved from. */
@@ -979,6 +1011,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enrich_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shell_site, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shell_site_cwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exception_expiry, setup, teardown),
 	};

@@ -140,14 +140,14 @@ static void callsite(void *ctx, const struct tg_event *e, const void *capture, s
  * (session_python.c), else a shell's script or -c text (shell_site.c). One at a time: the
  * pipeline emits each finding before it asks for the next. */
 static const struct tg_callsite *shell_site(void *ctx, const struct tg_event *e,
-					    const struct tg_proc_info *p)
+					    const struct tg_proc_info *p, const char *cwd)
 {
 	static struct tg_callsite cs;
 	struct session *s = ctx;
 
 	if (s->py_site)
 		return s->py_site;
-	return tg_shell_site(e, p, &cs);
+	return tg_shell_site(e, p, cwd, &cs);
 }
 
 /* The pipeline, with this file's look-ups and outputs. */

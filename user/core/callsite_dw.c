@@ -243,6 +243,26 @@ static bool cu_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Die *cu, Dwarf_Addr *
 	return false;
 }
 
+/* The source file src of cu into f->file: a name relative to the compilation directory (gcc
+ * src/save.c) joined to it, so that it names the file wherever the reader stands. */
+static void set_file(Dwarf_Die *cu, const char *src, struct tg_frame *f)
+{
+	Dwarf_Attribute at;
+	const char *dir;
+
+	if (src[0] != '/' && (dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &at))) &&
+	    dir[0] == '/') {
+		size_t n = strlen(dir);
+
+		while (src[0] == '.' && src[1] == '/')
+			src += 2;
+		snprintf(f->file, sizeof(f->file), "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/",
+			 src);
+		return;
+	}
+	snprintf(f->file, sizeof(f->file), "%s", src);
+}
+
 /* A line in code inlined into the function (os.Create in main.writeReport) is the inlined
  * function's: the line of the function's own is where the outermost inlining was called. */
 static void outer_call_line(Dwarf_Die *cu, Dwarf_Addr addr, struct tg_frame *f)
@@ -262,7 +282,7 @@ static void outer_call_line(Dwarf_Die *cu, Dwarf_Addr addr, struct tg_frame *f)
 		    dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &at), &file) == 0 &&
 		    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && file < nfiles &&
 		    (src = dwarf_filesrc(files, file, NULL, NULL)) && line > 0) {
-			snprintf(f->file, sizeof(f->file), "%s", src);
+			set_file(cu, src, f);
 			f->line = (uint32_t)line;
 		}
 		break;
@@ -285,7 +305,7 @@ static void source_line(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame *f)
 	src = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
 	if (!src || dwarf_lineno(l, &ln) || ln <= 0)
 		return;
-	snprintf(f->file, sizeof(f->file), "%s", src);
+	set_file(&cu, src, f);
 	f->line = (uint32_t)ln;
 	outer_call_line(&cu, addr - bias, f);
 }

@@ -172,6 +172,20 @@ static bool excepted(struct tg_pipeline *p, const struct tg_report *r)
 	return true;
 }
 
+/* The current directory the kernel captured with the record's stack (ABI 12), or NULL. */
+static const char *capture_cwd(const struct tg_pipeline *p)
+{
+	const struct tg_stack *s;
+
+	if (!p->cap || p->cap->size < TG_STACK_HDR_LEN)
+		return NULL;
+	s = (const struct tg_stack *)p->cap->data;
+	if (!s->cwd_len || s->cwd_len > sizeof(s->cwd) || s->cwd[s->cwd_len - 1] ||
+	    s->cwd[0] != '/')
+		return NULL;
+	return s->cwd;
+}
+
 /* The record's call site, resolved once, for the first finding of it that is emitted: what is
  * rate-limited or over budget costs no unwinding. NULL when nothing was captured. */
 static const struct tg_callsite *callsite(struct tg_pipeline *p, const struct tg_event *e)
@@ -217,7 +231,8 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 	}
 	r->callsite = callsite(p, e);
 	if (p->cb.shell_site) {
-		const struct tg_callsite *sh = p->cb.shell_site(p->cb.ctx, e, r->proc);
+		const struct tg_callsite *sh =
+			p->cb.shell_site(p->cb.ctx, e, r->proc, capture_cwd(p));
 		const struct tg_frame *nat = tg_callsite_frame(r->callsite);
 
 		/* Python's create: its frames. The shell's own: its script. A program's that a

@@ -48,9 +48,11 @@ struct tg_pipeline_cb {
 	 * shell's (its script or -c text; a program a script started: the script); NULL when
 	 * the process is neither. Python's and a shell's own take precedence over a native call
 	 * site (its frames are the interpreter's); a shell's child's only over one without a
-	 * source file. Never asked for a record that is not sent. Optional (NULL: none). */
+	 * source file. Never asked for a record that is not sent. cwd: the process's current
+	 * directory when the kernel captured it with the call site (tg_stack.cwd), else NULL.
+	 * Optional (NULL: none). */
 	const struct tg_callsite *(*shell_site)(void *ctx, const struct tg_event *e,
-						const struct tg_proc_info *p);
+						const struct tg_proc_info *p, const char *cwd);
 	/* A finding past the exceptions, the rate limit and the budget. */
 	void (*emit)(void *ctx, const struct tg_report *r);
 	/* A finding of uid over its budget (why: TG_BUDGET_USER) or the host's (TG_BUDGET_HOST):

@@ -56,25 +56,32 @@ static bool open_script(uint32_t pid, const char *script, size_t n, char *out, s
 	return found;
 }
 
-/* The script's absolute path (into buf) for the shell pid running args, or NULL. */
-static const char *script_path(uint32_t pid, const char *exe, const char *args, size_t n, char *buf,
-			       size_t len)
+/* The script's absolute path (into buf) for the shell pid running args, or NULL. alive: pid
+ * is the process that made the record (its /proc is asked); kcwd (or NULL): its current
+ * directory as the kernel captured it at the create, which stands when /proc cannot tell. */
+static const char *script_path(uint32_t pid, bool alive, const char *exe, const char *args,
+			       size_t n, const char *kcwd, char *buf, size_t len)
 {
 	struct tg_shell_argv a;
 	char cwd[PATH_MAX], link[64];
-	ssize_t k;
+	ssize_t k = 0;
 
 	if (!tg_shell_parse(exe, args, n, &a) || !a.script)
 		return NULL;
-	if (open_script(pid, a.script, a.script_len, buf, len))
+	if (alive && open_script(pid, a.script, a.script_len, buf, len))
 		return buf;
 	if (a.script[0] == '/')
 		return NULL; /* as given */
-	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
-	k = readlink(link, cwd, sizeof(cwd) - 1);
-	if (k <= 0 || (size_t)k >= sizeof(cwd) - 1)
+	if (alive) {
+		snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
+		k = readlink(link, cwd, sizeof(cwd) - 1);
+	}
+	if (k > 0 && (size_t)k < sizeof(cwd) - 1)
+		cwd[k] = 0;
+	else if (kcwd && strlen(kcwd) < sizeof(cwd))
+		strcpy(cwd, kcwd);
+	else
 		return NULL;
-	cwd[k] = 0;
 	return tg_shell_join(cwd, a.script, a.script_len, buf, len) ? buf : NULL;
 }
 
@@ -93,7 +100,7 @@ static ssize_t read_all(const char *path, char *buf, size_t len)
 }
 
 const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct tg_proc_info *p,
-					struct tg_callsite *cs)
+					const char *cwd, struct tg_callsite *cs)
 {
 	static char pargs[4096], pcwd[PATH_MAX], path[PATH_MAX];
 	struct tg_shell_proc sh = {
@@ -110,9 +117,8 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 	ssize_t n;
 
 	if (tg_shell_of(p->exe, e->args_len ? e->args : "") != TG_SHELL_NONE) {
-		if (!p->from_kernel)
-			sh.script_path = script_path(e->pid, p->exe, e->args, e->args_len, path,
-						     sizeof(path));
+		sh.script_path = script_path(e->pid, !p->from_kernel, p->exe, e->args, e->args_len,
+					     cwd, path, sizeof(path));
 		return tg_callsite_shell(&sh, cs) ? cs : NULL;
 	}
 	/* A program a shell script started (cat > /tmp/f): the parent's script. Only while the
@@ -131,6 +137,7 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 		.args_len = (size_t)n,
 		.args_truncated = (size_t)n == sizeof(pargs),
 	};
-	sh.script_path = script_path(par->pid, par->exe, pargs, (size_t)n, pcwd, sizeof(pcwd));
+	sh.script_path =
+		script_path(par->pid, true, par->exe, pargs, (size_t)n, NULL, pcwd, sizeof(pcwd));
 	return tg_callsite_shell_child(p->exe, e->pid, &sh, cs) ? cs : NULL;
 }
