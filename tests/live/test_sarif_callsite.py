@@ -13,8 +13,13 @@ ShellScript: a real shell script in a small repository, run twice under `tmpguar
 findings name the script (and a child's create, touch's, its parent script), the SARIF of both runs
 validates, every location resolves to a file in the repository, and both runs give the same
 fingerprints.
+RunSarif: `tmpguard run --format sarif --source-root .` over a small repository (a shell script
+that is gone before its record is read, a C program built with -g from it, a Python script):
+the log validates, every result lands at the repository file and line that made the create,
+two runs give the same fingerprints; --format sarif and --source-root refused where they do
+not apply, before anything runs.
 
-ShellScript needs root and a kernel that runs BPF (exit 77 otherwise), Placed only the binary;
+ShellScript and RunSarif need root and a kernel that runs BPF (exit 77 otherwise), Placed only the binary;
 both need python3-jsonschema (under CI=true its absence is a failure: .ci/setup installs it).
 """
 
@@ -290,6 +295,153 @@ class ShellScript(SarifChecks):
                          "echo x > /tmp/tg-sarif-c.$$; rm -f /tmp/tg-sarif-c.$$")
         self.assertFalse(mine[0]["call_site"]["file"])  # "": no script file
         self.assertIsNone(mine[0]["call_site"]["offset"])
+
+
+RUN_SH = """#!/bin/sh
+# a step that leaves a predictable name in /tmp; gone before tmpguard reads its record
+echo x > /tmp/tg-runsarif-sh.$$
+rm -f /tmp/tg-runsarif-sh.$$
+"""
+
+RUN_C = """#include <stdio.h>
+#include <unistd.h>
+
+__attribute__((noinline)) static int save(const char *path)
+{
+	FILE *f = fopen(path, "w"); /* LINE */
+
+	if (!f)
+		return 1;
+	fputs("x", f);
+	return fclose(f) || unlink(path);
+}
+
+int main(void)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/tmp/tg-runsarif-c.%d", (int)getpid());
+	return save(p);
+}
+"""
+
+RUN_PY = """import os
+import tempfile
+
+
+def save():
+    name = tempfile.mktemp(prefix="tg-runsarif-py.")
+    with open(name, "w") as f:  # LINE
+        f.write("x")
+    os.unlink(name)
+
+
+save()
+"""
+
+
+def marker_line(text):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if "# LINE" in line
+                or "/* LINE */" in line)
+
+
+class RunSarif(SarifChecks):
+    """`tmpguard run --format sarif --source-root .`: the log code scanning takes, in one step."""
+
+    PY = "/usr/bin/python3.11"  # Debian 12's CPython, whose frames tmpguard reads
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.repo = os.path.join(self.tmp.name, "repo")
+        for d in (".git", "ci", "src", "tools", "build"):
+            os.makedirs(os.path.join(self.repo, d))
+        for name, text in (("ci/step.sh", RUN_SH), ("src/save.c", RUN_C),
+                           ("tools/gen.py", RUN_PY)):
+            with open(os.path.join(self.repo, name), "w") as f:
+                f.write(text)
+        os.chmod(os.path.join(self.repo, "ci", "step.sh"), 0o755)
+        p = subprocess.run(["gcc", "-g", "-O1", "-fomit-frame-pointer", "-o", "build/save",
+                            "src/save.c"], cwd=self.repo, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=ENV, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.steps = "./ci/step.sh; ./build/save"
+        self.python = os.access(self.PY, os.X_OK)
+        if self.python:
+            self.steps += "; %s tools/gen.py" % self.PY
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_sarif(self, *opts, output=True):
+        out = os.path.join(self.tmp.name, "out.sarif")
+        if os.path.exists(out):
+            os.unlink(out)
+        argv = [TMPGUARD, "run", "--format", "sarif", "--source-root", "."] + list(opts)
+        if output:
+            argv += ["--output", out]
+        p = subprocess.run(argv + ["--", "sh", "-c", self.steps], cwd=self.repo,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, timeout=180)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        if not output:
+            return json.loads(p.stdout)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        with open(out) as f:
+            return json.load(f)
+
+    def placed(self, log):
+        run = self.check_placed(log, self.repo)
+        got = {}
+        for r in run["results"]:
+            loc = r["locations"][0]["physicalLocation"]
+            got.setdefault(loc["artifactLocation"]["uri"], set()).add(
+                (r["ruleId"], (loc.get("region") or {}).get("startLine")))
+        return run, got
+
+    def test_run_source_root(self):
+        log = self.run_sarif()
+        run, got = self.placed(log)
+        want = {"ci/step.sh", "src/save.c"} | ({"tools/gen.py"} if self.python else set())
+        self.assertEqual(set(got), want, json.dumps(run["results"], indent=1)[:3000])
+        self.assertIn(("nonexclusive-create", marker_line(RUN_C)), got["src/save.c"])
+        if self.python:
+            # mktemp probes the name first: check-then-create, from the line that opens it
+            self.assertIn(("check-then-create", marker_line(RUN_PY)), got["tools/gen.py"])
+        self.assertIn("nonexclusive-create", {rule for rule, _ in got["ci/step.sh"]})
+        # the same once more, to standard output: the same results, the same fingerprints
+        again = self.run_sarif(output=False)
+        fp = lambda lg: sorted((r["ruleId"], r["partialFingerprints"]["tmpguard/v2"])
+                               for r in lg["runs"][0]["results"])
+        self.assertEqual(fp(log), fp(again))
+        self.assertEqual(self.placed(again)[1], got)
+
+    def test_no_call_sites(self):
+        # --no-call-sites: nothing can be placed; each finding is counted, none is lost
+        log = self.run_sarif("--no-call-sites")
+        run = log["runs"][0]
+        self.assertEqual(validate(log), [])
+        self.assertEqual(run["results"], [])
+        self.assertGreaterEqual(run["properties"]["findings_unplaced"], 2)
+
+    def test_refused_before_running(self):
+        mark = os.path.join(self.tmp.name, "ran")
+        cases = [
+            (["run", "--format", "sarif", "--source-root", os.path.join(self.tmp.name, "no")],
+             "--source-root"),
+            (["run", "--source-root", "."], "--format sarif"),
+            (["run", "--format", "sarif", "--rotate-size", "1", "--output", "x"],
+             "--rotate-size"),
+        ]
+        for argv, said in cases:
+            p = subprocess.run([TMPGUARD] + argv + ["--", "touch", mark], cwd=self.repo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                               timeout=60)
+            self.assertEqual(p.returncode, 2, (argv, p.stderr))
+            self.assertIn(said, p.stderr.decode())
+            self.assertFalse(os.path.exists(mark), argv)
+        p = subprocess.run([TMPGUARD, "audit", "--format", "sarif", "--duration", "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("tmpguard report --format sarif", p.stderr.decode())
 
 
 def main():

@@ -47,6 +47,7 @@ enum {
 	OPT_HTTP_OUTPUT,
 	OPT_HTTP_OUTPUT_AUTH_FILE,
 	OPT_HTTP_OUTPUT_CA,
+	OPT_SOURCE_ROOT,
 };
 
 /* clang-format off */
@@ -92,6 +93,10 @@ static const struct argp_option run_options[] = {
 	COMMON_OPTIONS,
 	{"fail-on", OPT_FAIL_ON, "SEVERITY", 0,
 	 "exit 3 if a finding at or above SEVERITY (low|medium|high|critical) occurred", 0},
+	{"source-root", OPT_SOURCE_ROOT, "DIR", 0,
+	 "with --format sarif: place each result at its call site's file and line, relative to "
+	 "the repository DIR (results with no call site under DIR are left out, and counted)",
+	 0},
 	{},
 };
 
@@ -219,9 +224,14 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'f':
-		o->format = tg_format_parse(arg);
+		/* sarif (run only, checked in parse_opts): the session writes JSON lines to its
+		 * spool, turned into one SARIF log at the end */
+		o->sarif = !strcmp(arg, "sarif");
+		o->format = o->sarif ? TG_FORMAT_JSON : tg_format_parse(arg);
 		if (o->format < 0) {
-			opt_error(state, "invalid format '%s': expected text, json or falco", arg);
+			opt_error(state,
+				  "invalid format '%s': expected text, json, falco or (run) sarif",
+				  arg);
 			return EINVAL;
 		}
 		o->json = o->format != TG_FORMAT_TEXT;
@@ -284,6 +294,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_CALL_SITES:
 		o->call_sites = true;
 		break;
+	case OPT_SOURCE_ROOT:
+		o->source_root = arg;
+		break;
 	case OPT_NO_CALL_SITES:
 		o->no_call_sites = true;
 		break;
@@ -332,7 +345,8 @@ static const char run_doc[] =
 	"gets SIGTERM).\v"
 	"Examples:\n"
 	"  tmpguard run --fail-on high -- make check\n"
-	"  tmpguard run --format json --output findings.json -- ./test.sh";
+	"  tmpguard run --format json --output findings.json -- ./test.sh\n"
+	"  tmpguard run --format sarif --source-root . --output tmpguard.sarif -- make check";
 
 int parse_args(struct session_opts *o, int argc, char **argv, bool run)
 {
@@ -417,6 +431,30 @@ int parse_opts(struct session_opts *o, int argc, char **argv, bool run, const ch
 		fprintf(stderr, "tmpguard audit: unexpected argument '%s'\n", o->command[0]);
 		return TG_EXIT_USAGE;
 	}
+	if (o->sarif && !run) {
+		fprintf(stderr,
+			"%s: --format sarif is for tmpguard run (one log when COMMAND exits); for "
+			"a "
+			"store or JSON lines: tmpguard report --format sarif\n",
+			name);
+		return TG_EXIT_USAGE;
+	}
+	if (o->source_root && !o->sarif) {
+		fprintf(stderr, "%s: --source-root places SARIF results: give --format sarif\n",
+			name);
+		return TG_EXIT_USAGE;
+	}
+	if (o->sarif && (o->rotate_bytes || o->syslog)) {
+		fprintf(stderr,
+			"%s: --format sarif writes one log at the end: no --rotate-size "
+			"or --syslog with it\n",
+			name);
+		return TG_EXIT_USAGE;
+	}
+	/* A SARIF log for code scanning places results at call sites: they are captured unless
+	 * --no-call-sites says not to. */
+	if (o->sarif)
+		o->call_sites = true;
 	if (o->rotate_bytes && !o->output_path) {
 		fprintf(stderr, "tmpguard: --rotate-size needs --output FILE\n");
 		return TG_EXIT_USAGE;

@@ -37,6 +37,10 @@ struct session_opts {
 	bool no_call_sites; /* --no-call-sites: none (the default; overrides --call-sites) */
 	/* output sinks (sink.h) */
 	int format; /* enum tg_format */
+	/* run --format sarif: the session's records are spooled as JSON lines and written as one
+	 * SARIF log to --output (or standard output) when COMMAND has exited */
+	bool sarif;
+	const char *source_root; /* run --source-root DIR: SARIF results placed at DIR's files */
 	uint64_t rotate_bytes;
 	long rotate_keep; /* 0: --rotate-keep not given */
 	bool syslog;

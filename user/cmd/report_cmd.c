@@ -414,6 +414,101 @@ static int render(FILE *out, const struct tg_rpt *r, enum fmt fmt)
 	}
 }
 
+/* Renders r into output (standard output when NULL): 0, or the exit status with the failure
+ * said. who names the command in messages. */
+static int write_report(const struct tg_rpt *r, enum fmt fmt, const char *output, const char *who)
+{
+	FILE *out = stdout;
+	char *tmp = NULL;
+	int err;
+
+	if (output && !(out = open_output(output, &tmp))) {
+		fprintf(stderr, "%s: cannot create the output next to %s: %s\n", who, output,
+			strerror(errno));
+		return TG_EXIT_USAGE;
+	}
+	err = render(out, r, fmt);
+	if (!err && fflush(out))
+		err = -errno;
+	if (out != stdout) {
+		if (fclose(out) && !err)
+			err = -errno;
+		if (tmp && !err && rename(tmp, output))
+			err = -errno;
+		if (tmp && err)
+			unlink(tmp);
+	}
+	free(tmp);
+	if (err == -EPIPE)
+		return tg_cli_output_closed(who);
+	if (err) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", who,
+			output ? output : "to standard output", strerror(-err));
+		return 1;
+	}
+	/* Say on stderr, too, what the report could not see: a reader of stdout may not look. */
+	if (r->n_gaps) {
+		char hosts[256];
+
+		tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
+		fprintf(stderr,
+			"%s: note: the report lists %zu thing%s it could not see (lost records, "
+			"unclean stops, unreadable lines, uncovered time, forward gaps, hosts that "
+			"stopped reporting)%s%s\n",
+			who, r->n_gaps, r->n_gaps == 1 ? "" : "s", hosts[0] ? "; " : "", hosts);
+	}
+	return 0;
+}
+
+int report_sarif_spool(int fd, const char *source_root, const char *output)
+{
+	struct tg_rpt_opts o = {
+		.since_ns = TG_RPT_NOTIME,
+		.until_ns = TG_RPT_NOTIME,
+		.now_ns = tg_clock_ns(CLOCK_REALTIME),
+		.keep_findings = true,
+	};
+	const char *who = "tmpguard run";
+	struct tg_rpt *r = NULL;
+	char *root = NULL;
+	FILE *f = NULL;
+	int err = 1, dfd;
+
+	if (source_root && !(root = realpath(source_root, NULL))) {
+		fprintf(stderr, "%s: --source-root %s: %s\n", who, source_root, strerror(errno));
+		return TG_EXIT_USAGE;
+	}
+	o.source_root = root;
+	dfd = dup(fd);
+	if (dfd < 0 || lseek(dfd, 0, SEEK_SET) < 0 || !(f = fdopen(dfd, "r"))) {
+		fprintf(stderr, "%s: cannot read back the session's records: %s\n", who,
+			strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		goto out;
+	}
+	r = tg_rpt_new(&o);
+	if (!r || tg_rpt_input(r, "tmpguard run: this session's records", false)) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		goto out;
+	}
+	err = read_lines(r, f, "the session's records");
+	if (err)
+		goto out;
+	if (tg_rpt_finish(r) || tg_rpt_place(r)) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		err = 1;
+		goto out;
+	}
+	err = write_report(r, FMT_SARIF, output, who);
+out:
+	if (f)
+		fclose(f);
+	tg_rpt_free(r);
+	free(root);
+	return err;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct args a = {0};
@@ -430,8 +525,7 @@ int cmd_report(int argc, char **argv)
 		.now_ns = tg_clock_ns(CLOCK_REALTIME),
 	};
 	struct tg_rpt *r = NULL;
-	char *tmp = NULL, *root = NULL;
-	FILE *out = stdout;
+	char *root = NULL;
 	int err;
 
 	argv[0] = "tmpguard report";
@@ -487,46 +581,8 @@ int cmd_report(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	if (a.output && !(out = open_output(a.output, &tmp))) {
-		fprintf(stderr, "tmpguard report: cannot create the output next to %s: %s\n",
-			a.output, strerror(errno));
-		out = stdout;
-		err = TG_EXIT_USAGE;
-		goto out;
-	}
-	err = render(out, r, a.fmt);
-	if (!err && fflush(out))
-		err = -errno;
-	if (out != stdout) {
-		if (fclose(out) && !err)
-			err = -errno;
-		out = stdout;
-		if (tmp && !err && rename(tmp, a.output))
-			err = -errno;
-		if (tmp && err)
-			unlink(tmp);
-	}
-	if (err == -EPIPE) {
-		err = tg_cli_output_closed("tmpguard report");
-	} else if (err) {
-		fprintf(stderr, "tmpguard report: cannot write %s: %s\n",
-			a.output ? a.output : "to standard output", strerror(-err));
-		err = 1;
-	}
-	/* Say on stderr, too, what the report could not see: a reader of stdout may not look. */
-	if (!err && r->n_gaps) {
-		char hosts[256];
-
-		tg_rpt_unseen_hosts(r, hosts, sizeof(hosts));
-		fprintf(stderr,
-			"tmpguard report: note: the report lists %zu thing%s it could not see "
-			"(lost records, unclean stops, unreadable lines, uncovered time, forward "
-			"gaps, "
-			"hosts that stopped reporting)%s%s\n",
-			r->n_gaps, r->n_gaps == 1 ? "" : "s", hosts[0] ? "; " : "", hosts);
-	}
+	err = write_report(r, a.fmt, a.output, "tmpguard report");
 out:
-	free(tmp);
 	free(root);
 	free(a.inputs);
 	tg_rpt_free(r);

@@ -11,10 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include "cli.h"
 #include "health.h"
 #include "policy_session.h"
+#include "report_cmd.h"
 #include "rule_registry.h"
 #include "session.h"
 #include "session_int.h"
@@ -128,11 +131,29 @@ int cmd_run(int argc, char **argv)
 	struct session s = {.opt = SESSION_OPTS_DEFAULT};
 	bool closed = false;
 	int status, err;
-	pid_t child;
+	pid_t child = -1;
 
 	err = parse_args(&s.opt, argc, argv, true);
 	if (err)
 		return err;
+	if (s.opt.sarif) {
+		char *root = s.opt.source_root ? realpath(s.opt.source_root, NULL) : NULL;
+
+		/* said before COMMAND runs, not after */
+		if (s.opt.source_root && !root) {
+			fprintf(stderr, "tmpguard run: --source-root %s: %s\n", s.opt.source_root,
+				strerror(errno));
+			return TG_EXIT_USAGE;
+		}
+		free(root);
+		/* the session's JSON lines, in memory only: nothing of them lands in a shared
+		 * directory, and they go with the process */
+		s.sarif_fd = memfd_create("tmpguard-run-sarif", MFD_CLOEXEC);
+		if (s.sarif_fd < 0) {
+			fprintf(stderr, "tmpguard run: memfd_create: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	install_signals();
 	err = session_start(&s, true);
 	if (err)
@@ -155,6 +176,14 @@ int cmd_run(int argc, char **argv)
 		err = TG_EXIT_EPIPE;
 out:
 	session_end(&s);
+	if (s.opt.sarif && child > 0) {
+		/* the log is written even when COMMAND failed: that is when it is wanted */
+		int serr = report_sarif_spool(s.sarif_fd, s.opt.source_root, s.opt.output_path);
+
+		close(s.sarif_fd);
+		if (serr && (!err || err == TG_EXIT_EPIPE))
+			err = serr;
+	}
 	if (s.opt.fail_on >= 0 && s.pl.worst >= s.opt.fail_on) {
 		fprintf(stderr, "tmpguard: failing: a %s finding occurred (--fail-on %s)\n",
 			tg_severity_name(s.pl.worst), tg_severity_name(s.opt.fail_on));

@@ -32,6 +32,7 @@ struct session {
 
 	/* state */
 	FILE *out;
+	int sarif_fd; /* run --format sarif: the spool of JSON lines (a memfd), else unused */
 	struct tg_bpf *bpf;
 	struct tg_enrich *en;
 	struct tg_pipeline pl;		   /* the records' way from the ring buffer to the sinks */

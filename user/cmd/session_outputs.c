@@ -6,6 +6,8 @@
  * (forward.h) that send the store's rows on, to PostgreSQL and to an event router, whose marks
  * the store keeps.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +34,23 @@ static char *falco_text(const struct tg_record *rec)
 int sinks_open(struct session *s)
 {
 	char err[1024];
+	int spool = 0;
 
+	if (s->opt.sarif) {
+		spool = fcntl(s->sarif_fd, F_DUPFD_CLOEXEC, 3);
+		if (spool < 0) {
+			fprintf(stderr, "tmpguard: the SARIF spool: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	/* Opened before the programs attach: a file is created 0600 with O_EXCL, never through
 	 * a symlink, in a directory only root or this user can rename files in (sink.h). */
 	s->sinks = tg_sinks_open(
 		&(struct tg_sink_opts){
 			.format = s->opt.format,
-			.path = s->opt.output_path,
+			/* --format sarif: --output is the SARIF log, written at the end */
+			.path = s->opt.sarif ? NULL : s->opt.output_path,
+			.spool_fd = spool,
 			.rotate_bytes = s->opt.rotate_bytes,
 			.rotate_keep =
 				s->opt.rotate_keep ? s->opt.rotate_keep : TG_ROTATE_KEEP_DEFAULT,

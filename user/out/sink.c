@@ -644,7 +644,7 @@ struct tg_sinks *tg_sinks_open(const struct tg_sink_opts *o, char *err, size_t e
 	k->o = *o;
 	k->diag = o->diag ? o->diag : stderr;
 	k->dirfd = -1;
-	k->fd = STDOUT_FILENO;
+	k->fd = !o->path && o->spool_fd > 0 ? o->spool_fd : STDOUT_FILENO;
 	if (o->rotate_bytes && (!o->path || o->format == TG_FORMAT_TEXT)) {
 		snprintf(err, errlen,
 			 "--rotate-size needs --output FILE and --format json or falco");

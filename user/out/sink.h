@@ -34,7 +34,9 @@ enum tg_format {
 
 struct tg_sink_opts {
 	enum tg_format format;
-	const char *path;      /* NULL: standard output */
+	const char *path;      /* NULL: standard output (or spool_fd) */
+	int spool_fd;	       /* > 0 (and no path): the stream goes to this descriptor, which the
+				* sinks take and close (run --format sarif's spool) */
 	uint64_t rotate_bytes; /* 0: never rotate (needs path and a JSON or Falco format) */
 	unsigned rotate_keep;  /* FILE.1 .. FILE.N are kept, the oldest is dropped */
 	bool syslog;
