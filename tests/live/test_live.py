@@ -1113,6 +1113,45 @@ class Policies(PolicyFiles):
         self.assertEqual(x[0]["suppressed_kernel"], 0)
         self.assertEqual(x[0]["line"], 3)
 
+    def test_a_program_execd_after_the_create_lends_it_no_exception(self):
+        # bash creates, then execs a program an exception names: the same pid and start time.
+        # Read after the exec (tmpguard stopped meanwhile), the record is still bash's, and the
+        # exec'd program's exception does not hide it (it once did, by asking /proc).
+        p = self.name("/tmp", "execd")
+        sleep = os.path.realpath(shutil.which("sleep"))
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: \"*\"\n"
+            "    exe: %s\n"
+            "    reason: \"test: the program exec'd after the create\"\n" % sleep)
+        procs = []
+
+        def create_then_exec():
+            procs.append(subprocess.Popen([BASH, "-c", 'echo x > "$0"; exec "$1" 20', p, sleep],
+                                          env=ENV, umask=UMASK))
+            deadline = time.time() + 10
+            while True:  # until /proc names the exec'd program
+                try:
+                    if os.path.realpath("/proc/%d/exe" % procs[0].pid) == sleep:
+                        break
+                except OSError:
+                    pass
+                self.assertLess(time.time(), deadline, "bash did not exec %s" % sleep)
+                time.sleep(0.05)
+
+        try:
+            res = self.record_while_stopped(create_then_exec, ["--policy", pol])
+        finally:
+            for pr in procs:
+                pr.kill()
+                pr.wait()
+        mine = [f for f in res.findings if f["path"] == p]
+        self.assertEqual(sorted(f["rule"] for f in mine), ["loose-mode", "nonexclusive-create"],
+                         res.describe())
+        self.assertEqual({f["proc"]["exe"] for f in mine}, {os.path.realpath(BASH)})
+        self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 0)
+
     def test_kernel_exception_sends_nothing_to_user_space(self):
         p = self.name("/tmp", "kexc")
         q = self.name("/tmp", "kexc-other")

@@ -291,6 +291,22 @@ static bool proc_is_same(const struct tg_event *e)
 	return end != p + 1 && start == e->start_ns / (1000000000ULL / (unsigned long long)hz);
 }
 
+/* Whether pid still runs the executable the kernel saw at the record (exe_ino): a process that
+ * exec'd since (bash -c '... > /tmp/f; exec prog') keeps its pid and start time, and /proc then
+ * names the new program, whose exceptions would wrongly apply. The inode number only: stat()
+ * through overlayfs (a container's image) may give another st_dev than the inode's s_dev the
+ * kernel recorded, never another number. True when the record does not say. */
+static bool proc_runs_exe(const struct tg_event *e)
+{
+	char path[64];
+	struct stat st;
+
+	if (!e->exe_ino)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/exe", e->pid);
+	return stat(path, &st) == 0 && st.st_ino == e->exe_ino;
+}
+
 static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const struct tg_event *e)
 {
 	char path[64], buf[sizeof(pi->cgroup) + 8];
@@ -308,13 +324,14 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	same = proc_is_same(e);
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", e->pid);
-	n = same ? readlink(path, pi->exe, sizeof(pi->exe) - 1) : -1;
+	n = same && proc_runs_exe(e) ? readlink(path, pi->exe, sizeof(pi->exe) - 1) : -1;
 	if (n > 0) {
 		pi->exe[n] = 0;
 		pi->is_go = elf_is_go(path);
 	} else {
-		/* Gone already: the kernel's path of mm->exe_file (its basename when the path
-		 * could not be had), and the language from that file, if it still is the one. */
+		/* Gone already, or running another program since: the kernel's path of
+		 * mm->exe_file (its basename when the path could not be had), and the language
+		 * from that file, if it still is the one. */
 		snprintf(pi->exe, sizeof(pi->exe), "%s", e->exe);
 		pi->from_kernel = true;
 		pi->is_go = gone_exe_is_go(en, e);
