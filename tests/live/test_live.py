@@ -1152,6 +1152,28 @@ class Policies(PolicyFiles):
         self.assertEqual({f["proc"]["exe"] for f in mine}, {os.path.realpath(BASH)})
         self.assertEqual(self.exceptions(res)[0]["suppressed_user"], 0)
 
+    def test_an_exec_into_a_program_of_the_same_name_is_not_the_excepted_one(self):
+        # Two copies of bash named alike (one comm): the first is excepted for
+        # nonexclusive-create, reports a loose mode, then execs the second, which creates. The
+        # second's create is its own: what was known of the first must not hide it.
+        d = self.private_dir()
+        a, b = os.path.join(d, "a", "tgx"), os.path.join(d, "b", "tgx")
+        for exe in (a, b):
+            os.makedirs(os.path.dirname(exe))
+            shutil.copy2(os.path.realpath(BASH), exe)
+        p, q = self.name("/tmp", "exa"), self.name("/tmp", "exb")
+        pol = self.policy(
+            "version: 1\n"
+            "exceptions:\n"
+            "  - rule: nonexclusive-create\n"
+            "    exe: %s\n"
+            "    reason: \"test: the first program only\"\n" % a)
+        res = self.run_cmd([a, "-c", 'echo x > "$0"; exec "$1" -c \'echo y > "$0"\' "$2"', p, b, q],
+                           opts=["--policy", pol])
+        self.assertOk(res)
+        self.assertEqual(res.rules(p), ["loose-mode"], res.describe())
+        self.assertEqual(res.rules(q), ["loose-mode", "nonexclusive-create"], res.describe())
+
     def test_kernel_exception_sends_nothing_to_user_space(self):
         p = self.name("/tmp", "kexc")
         q = self.name("/tmp", "kexc-other")

@@ -26,6 +26,7 @@ struct tg_ancestor {
 struct tg_proc_info {
 	uint32_t pid;
 	uint64_t start_ns; /* the process's start (boot ns): with pid, which process it is */
+	uint64_t exe_ino;  /* the record's executable (tg_event.exe_ino): which program it ran */
 	char comm[TG_COMM_LEN];
 	char exe[PATH_MAX];
 	char cmdline[2048]; /* arguments joined by spaces; raw bytes, escaped on output */

@@ -318,6 +318,7 @@ static void fill_from_proc(struct tg_enrich *en, struct tg_proc_info *pi, const 
 	memset(pi, 0, sizeof(*pi));
 	pi->pid = e->pid;
 	pi->start_ns = e->start_ns;
+	pi->exe_ino = e->exe_ino;
 	memcpy(pi->comm, e->comm, sizeof(pi->comm));
 	/* Checked before and after the reads: the process may end, and its pid be taken, in
 	 * between. Another process's /proc is never read as this one's. */
@@ -387,10 +388,10 @@ const struct tg_proc_info *tg_enrich_proc(struct tg_enrich *en, const struct tg_
 	size_t slot = e->pid % CACHE_SLOTS;
 	struct tg_proc_info *pi = &en->slots[slot];
 
-	/* The same process (pid and start: a recycled pid has another start) with the same
-	 * comm (an exec changes it): what was read holds. */
+	/* The same process (pid and start: a recycled pid has another start) running the same
+	 * program (an exec changes the executable, and usually comm): what was read holds. */
 	if (en->used[slot] && pi->pid == e->pid && pi->start_ns == e->start_ns &&
-	    !strncmp(pi->comm, e->comm, sizeof(pi->comm)))
+	    pi->exe_ino == e->exe_ino && !strncmp(pi->comm, e->comm, sizeof(pi->comm)))
 		return pi;
 	fill_from_proc(en, pi, e);
 	en->used[slot] = true;
