@@ -61,8 +61,12 @@ class NativeCallSites(TgTestCase):
         self.assertEqual(stack[site]["function"], "write_report", ctx)
         self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
         self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
-        # JSON's advice is the language's as such (reports tabulate it); text names the line.
+        # JSON's advice is the language's as such (reports tabulate it); advice_at, like the
+        # text format, names the line first.
         self.assertNotIn("`", f["advice"], ctx)
+        self.assertTrue(f["advice_at"].startswith("`%s:%d in write_report()`: " % (
+            os.path.basename(cs["file"]), marker_line())), ctx)
+        self.assertTrue(f["advice_at"].endswith(f["advice"]), ctx)
 
     def test_go_gone_before_its_record_is_read(self):
         exe = fixture("callsite_go")
@@ -107,6 +111,7 @@ class NativeCallSites(TgTestCase):
         mine = [f for f in res.findings if f["path"] == p]
         self.assertTrue(mine, res.describe())
         self.assertIsNone(mine[0]["call_site"], json.dumps(mine[0]))
+        self.assertIsNone(mine[0]["advice_at"], json.dumps(mine[0]))
 
     def test_no_call_sites(self):
         f = self.create_with(fixture("callsite_fopen"), ["--no-call-sites"])  # overrides

@@ -293,6 +293,13 @@ json_object *tg_report_json(const struct tg_report *r)
 	/* The language's advice as such: reports tabulate it per rule and language. The call
 	 * site is in call_site; text and Falco name it in the advice. */
 	json_object_object_add(o, "advice", json_object_new_string(tg_report_advice(r, NULL, 0)));
+	{
+		char at[TG_ADVICE_AT_LEN];
+		const char *a = tg_report_advice(r, at, sizeof(at));
+
+		/* the same advice at the call site's line, when one is known */
+		json_object_object_add(o, "advice_at", a == at ? json_object_new_string(at) : NULL);
+	}
 	tg_callsite_add_json(o, r->callsite);
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)r->count));
 	if (r->pattern)
