@@ -30,6 +30,7 @@ void metrics_sync(struct session *s)
 		.received = s->pl.received,
 		.unresolved = s->pl.unresolved,
 		.malformed = s->pl.decode_errors,
+		.captures_unmatched = s->pl.captures_unmatched,
 		.reloads = s->reloads,
 		.reloads_refused = s->reload_failures,
 		.health_checked = s->canary_dirfd >= 0,

@@ -301,6 +301,14 @@ static void render_kernel(const struct tg_metrics_snapshot *s, FILE *out)
 		  "Records lost because the ring buffer was full: findings were missed "
 		  "(raise --ringbuf-size).");
 	put_u64(&f, NULL, s->kstat[TG_STAT_LOST]);
+	fam_begin(&f, out, "tmpguard_call_sites_lost", COUNTER,
+		  "Findings sent without their call site (--call-sites): not_sent, the kernel "
+		  "skipped or could not send the stack or the Python frames (a burst: a quarter "
+		  "of the ring unread); unmatched, the capture did not reach its event. The "
+		  "summary's call_sites_lost is their sum.");
+	put_u64(&f, (const char *const[]){"reason", "not_sent", NULL},
+		s->kstat[TG_STAT_STACK_LOST] + s->kstat[TG_STAT_PY_LOST]);
+	put_u64(&f, (const char *const[]){"reason", "unmatched", NULL}, s->user.captures_unmatched);
 	fam_begin(&f, out, "tmpguard_forks_untracked", COUNTER,
 		  "Forks in the audited process tree (run, --pid) that were not followed because "
 		  "the tracking map was full: those processes were not audited.");

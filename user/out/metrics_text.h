@@ -35,6 +35,7 @@ struct tg_metrics_user {
 	uint64_t repeats_not_printed; /* past the rate limit: counted, not printed */
 	uint64_t over_budget;	      /* past a user's or the host's budget: counted, not printed */
 	uint64_t received, unresolved, malformed; /* ring-buffer records */
+	uint64_t captures_unmatched; /* call-site records overwritten before their event */
 	uint64_t reloads, reloads_refused;
 	/* producer health (machine-wide audits; absent when not checked) */
 	bool health_checked;
