@@ -25,8 +25,10 @@ struct dw_file;
 struct unwind {
 	const struct tg_stack *s;
 	struct dw_file
-		*files[TG_STK_MAPS_MAX]; /* the mappings' files, NULL: not the recorded one */
-	Dwfl_Module *mods[TG_STK_MAPS_MAX];
+		*files[TG_STK_MAPS_MAX];    /* the mappings' files, NULL: not the recorded one */
+	Dwfl_Module *mods[TG_STK_MAPS_MAX]; /* in the image: unwinding */
+	GElf_Addr bias[TG_STK_MAPS_MAX];    /* the mapping's load bias */
+	bool has_bias[TG_STK_MAPS_MAX];
 	uint64_t pcs[TG_CS_FRAMES_MAX];
 	bool act[TG_CS_FRAMES_MAX]; /* pc is an activation (the first): no -1 adjustment */
 	unsigned n;
@@ -34,21 +36,24 @@ struct unwind {
 };
 
 /*
- * What libdw learns of a file (its symbol table, line tables, CFI, libc's separate debug file)
- * is what a record costs, so it is kept from one record to the next, in two caches, each
- * bounded and emptied least recently used first:
+ * What libdw learns of a file (its symbol table, line tables, libc's separate debug file) is
+ * what a record costs, so it is kept from one record to the next, in two caches, each bounded
+ * and emptied least recently used first:
  *
  * - files, by (dev, ino) as the record gives them: an open descriptor, checked (the hostile-ELF
- *   guard) once. A record's path is stat()ed every time: it must still be the recorded inode
- *   (else "not the file that was mapped", as without a cache), and the cached descriptor is used
- *   only while size, mtime and ctime are what they were when it was opened (a file rewritten in
- *   place is opened and checked again, and the images that reported it are dropped). Each
- *   opening gets a new generation number, which is what images refer to.
- * - images: a Dwfl with the files reported where one process mapped them, attached once (the
- *   unwinder's state callbacks read whichever record is being unwound). A record uses an image
- *   holding each of its file mappings at the same address, offset and file generation (more
- *   modules than the record's are the same process image, or one forked from it); else a new
- *   one is made. Short-lived processes each make one; a process with many findings, one.
+ *   guard) once, its PT_LOAD headers, and a Dwfl of the file alone at its own addresses for
+ *   symbols and lines, shared by every process that maps it (a frame is looked up there at its
+ *   address less its mapping's load bias). A record's path is stat()ed every time: it must
+ *   still be the recorded inode (else "not the file that was mapped", as without a cache), and
+ *   the cached file is used only while size, mtime and ctime are what they were when it was
+ *   opened (a file rewritten in place is opened and checked again, and the images that
+ *   reported it are dropped). Each opening gets a new generation number, which images refer to.
+ * - images, for unwinding: a Dwfl with the files reported where one process mapped them, CFI
+ *   only (no separate debug files), attached once (the state callbacks read whichever record is
+ *   being unwound). A record uses an image holding each of its file mappings at the same
+ *   address, offset and file generation (more modules than the record's are the same process
+ *   image, or one forked from it); else a new one is made, which costs little: the files'
+ *   headers and .eh_frame, already mapped.
  */
 struct dw_file {
 	uint64_t gen;  /* this opening's number; 0: a free slot */
@@ -59,6 +64,14 @@ struct dw_file {
 	off_t size;
 	int fd;	   /* -1: refused by the section-count guard */
 	long nsec; /* its announced section count */
+	unsigned n_loads;
+	struct {
+		uint64_t offset, vaddr, filesz;
+	} loads[TG_DW_LOADS_MAX]; /* its PT_LOAD headers */
+	/* Symbols and lines: the file alone in a Dwfl at its own addresses (load bias 0), made
+	 * at its first frame to symbolize, shared by every process image that maps it. */
+	Dwfl *sym;
+	Dwfl_Module *sym_mod;
 };
 
 struct dw_image_map {
@@ -87,9 +100,27 @@ static struct {
 #define N_FILE_SLOTS (sizeof(cache.files) / sizeof(cache.files[0]))
 
 static char *debuginfo_path;
+/* Symbolizing: a file's separate debug info too (a -dbgsym package, by build id). */
 static const Dwfl_Callbacks dwfl_cbs = {
 	.find_elf = dwfl_build_id_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* Unwinding: the CFI of the files themselves (.eh_frame, else their own .debug_frame); a
+ * separate debug file would be read into every image for nothing. */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+static const Dwfl_Callbacks unwind_cbs = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = no_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -101,32 +132,61 @@ static int map_of(const struct tg_stack *s, uint64_t addr)
 	return -1;
 }
 
-/* The load bias of the file mapped at m: where its PT_LOAD holding pgoff was put, less its
- * p_vaddr (ET_EXEC: 0). */
-static bool load_bias(int fd, const struct tg_stk_map *m, GElf_Addr *bias)
+/* The PT_LOAD headers of f's file, for load_bias. */
+static void read_loads(struct dw_file *f)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf;
 	size_t n = 0;
-	bool ok = false;
 
+	elf_version(EV_CURRENT); /* libelf's start, before any Dwfl has made it */
+	elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
-		return false;
+		return;
 	if (elf_getphdrnum(elf, &n) == 0)
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && f->n_loads < TG_DW_LOADS_MAX; i++) {
 			GElf_Phdr ph;
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 				continue;
-			if (m->pgoff >= (ph.p_offset & ~0xfffULL) &&
-			    m->pgoff < ph.p_offset + ph.p_filesz) {
-				*bias = m->start - m->pgoff -
-					((ph.p_vaddr & ~0xfffULL) - (ph.p_offset & ~0xfffULL));
-				ok = true;
-				break;
-			}
+			f->loads[f->n_loads].offset = ph.p_offset;
+			f->loads[f->n_loads].vaddr = ph.p_vaddr;
+			f->loads[f->n_loads++].filesz = ph.p_filesz;
 		}
 	elf_end(elf);
-	return ok;
+}
+
+/* The load bias of f mapped at m: where its PT_LOAD holding pgoff was put, less its p_vaddr
+ * (ET_EXEC: 0). */
+static bool load_bias(const struct dw_file *f, const struct tg_stk_map *m, GElf_Addr *bias)
+{
+	for (unsigned i = 0; i < f->n_loads; i++) {
+		uint64_t off = f->loads[i].offset, va = f->loads[i].vaddr;
+
+		if (m->pgoff >= (off & ~0xfffULL) && m->pgoff < off + f->loads[i].filesz) {
+			*bias = m->start - m->pgoff - ((va & ~0xfffULL) - (off & ~0xfffULL));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* f's module for symbols and lines, at its own addresses; NULL if libdw takes none. */
+static Dwfl_Module *file_module(struct dw_file *f, const char *path)
+{
+	int fd;
+
+	if (f->sym)
+		return f->sym_mod;
+	f->sym = dwfl_begin(&dwfl_cbs);
+	if (!f->sym)
+		return NULL;
+	dwfl_report_begin(f->sym);
+	fd = dup(f->fd); /* libdw closes it */
+	f->sym_mod = dwfl_report_elf(f->sym, path, path, fd, 0, true);
+	if (!f->sym_mod && fd >= 0)
+		close(fd);
+	dwfl_report_end(f->sym, NULL, NULL);
+	return f->sym_mod;
 }
 
 static void image_free(struct dw_image *im)
@@ -148,6 +208,8 @@ static void file_free(struct dw_file *f)
 				cache.st.image_evictions++;
 			}
 	}
+	if (f->sym)
+		dwfl_end(f->sym);
 	if (f->fd >= 0)
 		close(f->fd);
 	memset(f, 0, sizeof(*f));
@@ -251,6 +313,8 @@ static struct dw_file *file_get(const struct tg_stk_map *m, struct tg_callsite *
 	if (f->nsec < 0 || f->nsec > TG_ELF_SECTIONS_MAX) {
 		close(fd);
 		f->fd = -1;
+	} else {
+		read_loads(f);
 	}
 found:
 	if (f->fd >= 0)
@@ -285,6 +349,7 @@ static void open_files(struct unwind *u, struct tg_callsite *cs)
 			u->files[i] = u->files[i - 1];
 		else
 			u->files[i] = file_get(m, cs);
+		u->has_bias[i] = u->files[i] && load_bias(u->files[i], m, &u->bias[i]);
 	}
 }
 
@@ -350,13 +415,12 @@ static struct dw_image *image_new(struct unwind *u)
 	}
 	if (!im)
 		return NULL;
-	im->dwfl = dwfl_begin(&dwfl_cbs);
+	im->dwfl = dwfl_begin(&unwind_cbs);
 	if (!im->dwfl)
 		return NULL;
 	im->used = cache.tick;
 	dwfl_report_begin(im->dwfl);
 	for (unsigned i = 0; i < s->n_maps; i++) {
-		GElf_Addr bias;
 		int fd;
 
 		u->mods[i] = NULL;
@@ -366,10 +430,10 @@ static struct dw_image *image_new(struct unwind *u)
 		for (unsigned j = 0; j < i; j++)
 			if (u->mods[j] && u->files[j] == u->files[i])
 				u->mods[i] = u->mods[j];
-		if (!u->mods[i] && load_bias(u->files[i]->fd, &s->maps[i], &bias)) {
+		if (!u->mods[i] && u->has_bias[i]) {
 			fd = dup(u->files[i]->fd); /* libdw closes it */
 			u->mods[i] = dwfl_report_elf(im->dwfl, s->maps[i].path, s->maps[i].path, fd,
-						     bias, false);
+						     u->bias[i], false);
 			if (!u->mods[i] && fd >= 0)
 				close(fd);
 		}
@@ -570,9 +634,11 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	}
 	snprintf(f->module, sizeof(f->module), "%s", s->maps[m].path);
 	f->offset = pc - s->maps[m].start + s->maps[m].pgoff;
-	mod = u->mods[m];
+	/* The file's own module, at the file's addresses: look less the mapping's load bias. */
+	mod = u->files[m] && u->has_bias[m] ? file_module(u->files[m], s->maps[m].path) : NULL;
 	if (!mod)
 		return;
+	look -= u->bias[m];
 	nb = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (nb > 0)
 		hex(bits, nb, f->build_id, sizeof(f->build_id));

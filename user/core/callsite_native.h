@@ -51,6 +51,7 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 #define TG_DW_FILES_MAX	     64
 #define TG_DW_IMAGES_DEFAULT 8
 #define TG_DW_IMAGES_MAX     32
+#define TG_DW_LOADS_MAX	     16 /* PT_LOAD headers kept per file */
 
 struct tg_dw_cache_stats {
 	uint64_t file_hits, file_misses;
