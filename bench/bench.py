@@ -38,7 +38,11 @@ MICRO = [
     ("c", "insecure creates /dev/shm", "insecure", 100000),
     ("d", "getppid loop", "getppid", 4000000),
 ]
-ARMS = ["none", "floor", "tmpguard", "auditd", "bpftrace", "strace"]
+ARMS = ["none", "floor", "tmpguard", "tmpguard-cs", "auditd", "bpftrace", "strace"]
+# tmpguard with --call-sites: each finding's user stack captured and symbolized (libdw), side
+# by side with tmpguard (call sites off, the default) in the same rounds.
+CS_ARM = "tmpguard-cs"
+TMPGUARD_ARMS = ("tmpguard", CS_ARM)
 # With --reference BINARY: another tmpguard build (an earlier commit) as one more arm, so a
 # change is measured against it side by side, in the same rounds.
 REF_ARM = "tmpguard-ref"
@@ -232,6 +236,7 @@ class Bench:
         self.tracepoints = {}
         self.hwm = {}
         self.own_pids = set()
+        self.collector_pid = None
         self.python = self.find_tempfile_python()
         self.workloads = [(k, label) for k, label, _, _ in MICRO]
         if not args.no_build_workload:
@@ -300,13 +305,47 @@ class Bench:
                 # strace costs ~20x: a tenth of the iterations, compared per operation.
                 n //= 10
                 prefix = ("strace", "-f", "-qq", "-o", os.path.join(self.work, "strace.out"))
+            cpu0 = self.collector_cpu(arm)
             res = self.run_micro(key, name, n, prefix)
+            if cpu0 is not None and key == "c":
+                # The collector's CPU for (c)'s findings: it reads the ring after the
+                # workload is done, so until its CPU time stops growing.
+                res["collector_cpu_s"] = self.collector_settled(arm) - cpu0
         foreign.update(self.foreign())
         for pid in self.own_pids:
             self.hwm[pid] = max(self.hwm.get(pid, 0), vm_hwm_kib(pid))
         res.update(arm=arm, round=rnd, key=key, foreign_tracers=len(foreign))
         self.samples.append(res)
         return res
+
+    def collector_cpu(self, arm):
+        """CPU time (user + system) of this arm's tmpguard, its live threads' summed, in
+        seconds, or None for other arms. From schedstat (nanoseconds): /proc/PID/stat's utime
+        and stime count clock ticks, 10 ms, as much as 2,000 findings cost without call sites."""
+        if arm not in TMPGUARD_ARMS or not self.collector_pid:
+            return None
+        d = f"/proc/{self.collector_pid}/task"
+        try:
+            tids = os.listdir(d)
+        except OSError:
+            return None
+        ns = 0
+        for t in tids:
+            f = read_file(f"{d}/{t}/schedstat").split()
+            ns += int(f[0]) if f else 0
+        return ns / 1e9
+
+    def collector_settled(self, arm, timeout=60):
+        """The collector's CPU time once it has read what is in the ring: when it grows by
+        less than 1 ms in 0.3 s (its poll timer's own cost is below that)."""
+        last, end = self.collector_cpu(arm), time.monotonic() + timeout
+        while time.monotonic() < end:
+            time.sleep(0.3)
+            now = self.collector_cpu(arm)
+            if now - last < 0.001:
+                return now
+            last = now
+        return last
 
     # ---- arms ------------------------------------------------------------------------------
     def start(self, argv, out, err, ready, what, timeout=60):
@@ -322,16 +361,17 @@ class Bench:
         self.own_pids.add(p.pid)
         return p
 
-    def arm_tmpguard(self, tag, binary=None, arm="tmpguard"):
+    def arm_tmpguard(self, tag, binary=None, arm="tmpguard", extra=()):
         out = os.path.join(self.work, f"{arm}-{tag}.json")
         err = os.path.join(self.work, f"{arm}-{tag}.err")
         for f in (out, err):
             if os.path.exists(f):
                 os.unlink(f)
-        p = self.start([binary or self.tmpguard, "audit", "--format", "json", "--output", out],
-                       out + ".stdout", err, lambda p: "auditing (" in read_file(err),
+        p = self.start([binary or self.tmpguard, "audit", "--format", "json", "--output", out,
+                        *extra], out + ".stdout", err, lambda p: "auditing (" in read_file(err),
                        f"{arm} audit")
         self.tracepoints[arm] = syscall_tracepoints(p.pid)
+        self.collector_pid = p.pid
 
         def stop():
             ru = reap(p, signal.SIGINT, self.hwm.get(p.pid, 0))
@@ -343,6 +383,9 @@ class Bench:
                 raise RuntimeError(f"tmpguard wrote no summary: {read_file(err)[-2000:]}")
             return {"collector": ru, "summary": summary}
         return p, stop
+
+    def arm_tmpguard_cs(self, tag):
+        return self.arm_tmpguard(tag, arm=CS_ARM, extra=["--call-sites"])
 
     def arm_tmpguard_ref(self, tag):
         return self.arm_tmpguard(tag, self.reference, REF_ARM)
@@ -428,6 +471,7 @@ class Bench:
 
     def one_arm(self, arm, rnd):
         self.own_pids = set()
+        self.collector_pid = None
         stop = None
         if arm == "strace":
             res = self.run_workload(arm, rnd, "a", strace=True)
@@ -460,7 +504,7 @@ class Bench:
     def stats_pass(self):
         """Per-program BPF cost (run_time_ns / run_cnt) for each micro workload."""
         out = {}
-        for arm in ("tmpguard", "floor") + ((REF_ARM,) if self.reference else ()):
+        for arm in ("tmpguard", CS_ARM, "floor") + ((REF_ARM,) if self.reference else ()):
             if arm in self.a.skip:
                 continue
             self.own_pids = set()
@@ -496,10 +540,67 @@ class Bench:
                 self.host.bpf_stats(False)
         return out
 
+    def callsite_pass(self):
+        """tmpguard and tmpguard-cs in turn, --cs-rounds times, kernel.bpf_stats_enabled on:
+        (p) insecure creates paced (--gap-us) so that the reader keeps up and every finding's
+        stack is captured (the kernel skips it while a quarter of the ring is unread, which a
+        tight loop does): BPF time per create, collector CPU per finding; (q) short-lived
+        processes that create once each (a distinct finding each, so each is unwound, within the
+        default policy's 120 findings a minute): collector CPU per process."""
+        arms = [a for a in TMPGUARD_ARMS if a not in self.a.skip]
+        if CS_ARM not in arms:
+            return None
+        n = 2000 if self.a.quick else 10000
+        procs = 50
+        out = []
+        for rnd in range(self.a.cs_rounds):
+            for arm in arms[rnd % len(arms):] + arms[:rnd % len(arms)]:
+                log(f"call sites {rnd + 1}/{self.a.cs_rounds}: {arm}")
+                self.own_pids = set()
+                self.host.bpf_stats(True)
+                try:
+                    out.append(self.callsite_one(arm, rnd, n, procs))
+                finally:
+                    self.host.bpf_stats(False)
+        return out
+
+    def callsite_one(self, arm, rnd, n, procs):
+        p, stop = getattr(self, "arm_" + arm.replace("-", "_"))(f"cs{rnd}")
+        ids = prog_ids(p.pid)
+
+        def bpf_ns():
+            return sum(e.get("run_time_ns", 0) for e in bpftool_json("prog", "show")
+                       if e["id"] in ids)
+        res = {"arm": arm, "round": rnd, "creates": n, "gap_us": self.a.gap_us,
+               "processes": procs}
+        try:
+            # The first finding's unwinding reads libc's (and the workload's) debug info: a cost
+            # once per file per collector, measured apart (first_s) from what follows.
+            c0 = self.collector_cpu(arm)
+            run([self.workload, "insecure", "-n", "20", "--dir", SHARED])
+            c1 = self.collector_settled(arm)
+            res["cpu_s_first"] = c1 - c0
+            b0, c0 = bpf_ns(), c1
+            w = run([self.workload, "insecure", "-n", str(n), "--dir", SHARED, "--gap-us",
+                     str(self.a.gap_us)]).stdout
+            c1 = self.collector_settled(arm)
+            res["bpf_ns_per_create"] = (bpf_ns() - b0) / json.loads(w)["ops"]
+            res["cpu_s_paced"] = c1 - c0
+            c0 = c1
+            for _ in range(procs):
+                run([self.workload, "insecure", "-n", "20", "--dir", SHARED])
+            res["cpu_s_processes"] = self.collector_settled(arm) - c0
+        finally:
+            info = stop()
+        ev = info["summary"]["events"]
+        res.update(received=ev["received"], lost=ev["lost"],
+                   call_sites_lost=ev.get("call_sites_lost"), collector=info["collector"])
+        return res
+
     def flood(self):
         """Two processes create insecure files as fast as they can; default ring buffer. With
         --reference, the two builds flood in turn, --flood-rounds times: {arm: [results]}."""
-        arms = [a for a in ("tmpguard",) + ((REF_ARM,) if self.reference else ())
+        arms = [a for a in ("tmpguard", CS_ARM) + ((REF_ARM,) if self.reference else ())
                 if a not in self.a.skip]
         out = {}
         for rnd in range(self.a.flood_rounds if arms else 0):
@@ -526,7 +627,8 @@ class Bench:
                         if a["pid"] in pids and a["rule"] == "nonexclusive-create")
         return {"seconds": secs, "creates": sum(r["ops"] for r in results),
                 "delivered": delivered, "sent": ev["sent"], "received": ev["received"],
-                "lost": ev["lost"], "collector": info["collector"]}
+                "lost": ev["lost"], "call_sites_lost": ev.get("call_sites_lost"),
+                "collector": info["collector"]}
 
     def main(self):
         os.makedirs(os.path.join(self.work, "existing"), exist_ok=True)
@@ -543,6 +645,8 @@ class Bench:
             log(f"rounds stopped early: {error}")
         log("bpf_stats pass")
         stats = self.stats_pass()
+        log("call-site pass")
+        cs = self.callsite_pass()
         log("flood check")
         flood = self.flood()
         return {
@@ -553,7 +657,7 @@ class Bench:
             "workloads": dict(self.workloads),
             "tracepoints": self.tracepoints, "reference": self.reference,
             "samples": self.samples, "arm_runs": self.arm_runs, "bpf_stats": stats,
-            "flood": flood, "audit_was_enabled_here": self.host.audit_ever,
+            "flood": flood, "call_sites": cs, "audit_was_enabled_here": self.host.audit_ever,
             "duration_s": round(time.monotonic() - t0, 1), "error": error,
         }
 
@@ -582,10 +686,17 @@ def main():
     ap.add_argument("--flood-rounds", type=int, default=1,
                     help="how many times each build floods (alternating with --reference)")
     ap.add_argument("--output", default=None, help="JSON results (default bench/results/DATE.json)")
+    ap.add_argument("--cs-rounds", type=int, default=None,
+                    help="rounds of the call-site pass, tmpguard and tmpguard-cs in turn "
+                    "(default 5, quick 3)")
+    ap.add_argument("--gap-us", type=int, default=200,
+                    help="pause after each create of the call-site pass's paced workload")
     a = ap.parse_args()
     a.skip = [s for s in a.skip.split(",") if s]
     if a.rounds is None:
         a.rounds = 2 if a.quick else 7
+    if a.cs_rounds is None:
+        a.cs_rounds = 3 if a.quick else 5
     if a.work_dir is None:
         a.work_dir = os.path.join(a.build_dir, "bench-work")
     if a.reference and not os.access(a.reference, os.X_OK):

@@ -7,8 +7,9 @@ import json
 import statistics
 import sys
 
-ARMS = ["floor", "tmpguard", "auditd", "bpftrace", "strace"]
+ARMS = ["floor", "tmpguard", "tmpguard-cs", "auditd", "bpftrace", "strace"]
 REF_ARM = "tmpguard-ref"  # bench.py --reference: an earlier build, side by side
+CS_ARM = "tmpguard-cs"  # tmpguard --call-sites
 MIB = 1024
 
 
@@ -52,13 +53,16 @@ def fmt_ns(ns):
 
 
 def arms(res):
-    return ARMS + ([REF_ARM] if res.get("reference") else [])
+    """The arms this results file has (files before tmpguard-cs have none of it)."""
+    have = {s["arm"] for s in res["samples"]}
+    return [a for a in ARMS if a in have or a != CS_ARM] + ([REF_ARM] if res.get("reference") else [])
 
 
 def summarize(res):
     t = by(res["samples"])
     keys = list(res["workloads"])
-    out = {"ratio": {}, "vs_floor": {}, "vs_ref": {}, "baseline_ns": {}}
+    out = {"ratio": {}, "vs_floor": {}, "vs_ref": {}, "baseline_ns": {}, "cs_vs_tg": {},
+           "cs_vs_floor": {}}
     for k in keys:
         base = [v[0] for (r, kk, a), v in t.items() if kk == k and a == "none"]
         out["baseline_ns"][k] = statistics.median(base) if base else None
@@ -66,6 +70,8 @@ def summarize(res):
         out["vs_floor"][k] = stat(ratios(t, k, "tmpguard", "floor"))
         if res.get("reference"):
             out["vs_ref"][k] = stat(ratios(t, k, "tmpguard", REF_ARM))
+        out["cs_vs_tg"][k] = stat(ratios(t, k, CS_ARM, "tmpguard"))
+        out["cs_vs_floor"][k] = stat(ratios(t, k, CS_ARM, "floor"))
     return out
 
 
@@ -75,14 +81,15 @@ def events(res):
     ops = {(s["round"], s["arm"], s["key"]): s["ops"] for s in res["samples"]}
     for run in res["arm_runs"]:
         arm, rnd, pids = run["arm"], run["round"], run.get("pids", {})
-        if arm in ("tmpguard", REF_ARM):
+        if arm in ("tmpguard", CS_ARM, REF_ARM):
             sm = run["summary"]
             got = {k: sum(a["count"] for a in sm["aggregates"] if a["pid"] == pids.get(k) and
                           a["rule"] == "nonexclusive-create") for k in ("b", "c")}
             ev = sm["events"]
             rows.append({"arm": arm, "round": rnd, "c_expected": ops.get((rnd, arm, "c")),
                          "c_delivered": got["c"], "b_findings": got["b"], "sent": ev["sent"],
-                         "received": ev["received"], "lost": ev["lost"]})
+                         "received": ev["received"], "lost": ev["lost"],
+                         "call_sites_lost": ev.get("call_sites_lost")})
         elif arm in ("auditd", "bpftrace"):
             per = run.get("records_per_pid") or run.get("lines_per_pid") or {}
             per = {int(k): v for k, v in per.items()}
@@ -148,6 +155,84 @@ def targets(res, s):
     return out
 
 
+def cs_per_finding(res):
+    """Per round: the collector's CPU per finding of (c) (its utime+stime from the start to the
+    end of its reading of (c)'s records, over the creates (c) made), for tmpguard and
+    tmpguard-cs: {arm: {round: seconds}}."""
+    out = {}
+    for smp in res["samples"]:
+        if smp["key"] == "c" and smp.get("collector_cpu_s") is not None and smp["ops"]:
+            out.setdefault(smp["arm"], {})[smp["round"]] = smp["collector_cpu_s"] / smp["ops"]
+    return out
+
+
+def bpf_c(res, arm):
+    """BPF time per insecure create (c), all of the arm's programs, from the stats pass."""
+    st = res.get("bpf_stats", {}).get(arm, {}).get("c")
+    return st["bpf_ns_per_op"] if st else None
+
+
+def call_sites(res, s, p):
+    """tmpguard --call-sites against tmpguard (call sites off), same rounds: ratios."""
+    if CS_ARM not in arms(res):
+        return
+    p("")
+    p("Call sites: tmpguard --call-sites (tmpguard-cs) against tmpguard (off, the default)")
+    p("  wall time per operation, tmpguard-cs / tmpguard, per round:")
+    for k, label in res["workloads"].items():
+        p(f"    ({k}) {label:29} {cell(s['cs_vs_tg'][k])}")
+    p("  (a) and (d) against the empty-program floor, per round, both modes:")
+    for k in ("a", "d"):
+        p(f"    ({k}) tmpguard / floor {cell(s['vs_floor'].get(k))}   "
+          f"tmpguard-cs / floor {cell(s['cs_vs_floor'].get(k))}")
+    a, b = bpf_c(res, CS_ARM), bpf_c(res, "tmpguard")
+    if a and b:
+        p(f"  BPF time per insecure create (c), stats pass: tmpguard-cs / tmpguard {a / b:.2f} "
+          f"({fmt_ns(a)} / {fmt_ns(b)})")
+    runs = res.get("call_sites") or []
+    by = {(r["arm"], r["round"]): r for r in runs}
+
+    def pair(field):
+        xs = [by[(CS_ARM, rnd)][field] / by[("tmpguard", rnd)][field]
+              for (arm, rnd) in by if arm == CS_ARM and ("tmpguard", rnd) in by
+              and by[("tmpguard", rnd)].get(field)]
+        return stat(xs)
+
+    def med(arm, field, div):
+        xs = [r[field] / r[div] for r in runs if r["arm"] == arm and r.get(field) is not None]
+        return statistics.median(xs) if xs else None
+    if runs:
+        r0 = runs[0]
+        p(f"  call-site pass ({len(runs) // 2} rounds, bpf_stats on): (p) {r0['creates']} "
+          f"insecure creates {r0['gap_us']} us apart, (q) {r0['processes']} processes that "
+          "create once each, after a first one; tmpguard-cs / tmpguard per round, median [min-max] n:")
+        bpf = {a_: statistics.median(r["bpf_ns_per_create"] for r in runs if r["arm"] == a_)
+               for a_ in (CS_ARM, "tmpguard")}
+        p(f"    BPF time per insecure create (p)             {cell(pair('bpf_ns_per_create'))}"
+          f"   (medians {fmt_ns(bpf[CS_ARM])} / {fmt_ns(bpf['tmpguard'])})")
+        for field, div, what in (("cpu_s_paced", "creates", "collector CPU per finding (p)     "),
+                                 ("cpu_s_processes", "processes",
+                                  "collector CPU per process (q)     ")):
+            a_, b_ = med(CS_ARM, field, div), med("tmpguard", field, div)
+            p(f"    {what}       {cell(pair(field))}   (medians "
+              f"{fmt_ns((a_ or 0) * 1e9)} / {fmt_ns((b_ or 0) * 1e9)})")
+        if all("cpu_s_first" in r for r in runs):
+            a_ = statistics.median(r["cpu_s_first"] for r in runs if r["arm"] == CS_ARM)
+            b_ = statistics.median(r["cpu_s_first"] for r in runs if r["arm"] == "tmpguard")
+            p(f"    collector CPU, first process's findings (the files' debug info read once): "
+              f"{cell(pair('cpu_s_first'))}   (medians {fmt_ns(a_ * 1e9)} / {fmt_ns(b_ * 1e9)})")
+        lost = [r["call_sites_lost"] for r in runs if r["arm"] == CS_ARM]
+        p(f"    tmpguard-cs call_sites_lost per round: {lost}; records lost: "
+          f"{[r['lost'] for r in runs]}")
+    per = cs_per_finding(res)
+    cs, tg = per.get(CS_ARM, {}), per.get("tmpguard", {})
+    rs = [cs[r] / tg[r] for r in sorted(cs) if r in tg and tg[r] > 0]
+    if rs:
+        p(f"  collector CPU per finding of (c), tmpguard-cs / tmpguard, per round: "
+          f"{cell(stat(rs))} (medians {statistics.median(cs.values()) * 1e6:.1f} us / "
+          f"{statistics.median(tg.values()) * 1e6:.1f} us)")
+
+
 def print_report(res, f=sys.stdout):
     s = summarize(res)
     w = res["workloads"]
@@ -190,10 +275,11 @@ def print_report(res, f=sys.stdout):
     p("")
     p("Events for (c) insecure creates (expected = creates done) and (b) secure creates")
     for e in events(res):
-        if e["arm"] in ("tmpguard", REF_ARM):
+        if e["arm"] in ("tmpguard", CS_ARM, REF_ARM):
             p(f"  round {e['round'] + 1} {e['arm']}: (c) {e['c_delivered']}/{e['c_expected']} "
               f"nonexclusive-create counted, (b) {e['b_findings']} findings; events sent "
-              f"{e['sent']} received {e['received']} lost {e['lost']}")
+              f"{e['sent']} received {e['received']} lost {e['lost']}"
+              + (f" call_sites_lost {e['call_sites_lost']}" if e["arm"] == CS_ARM else ""))
         else:
             p(f"  round {e['round'] + 1} {e['arm']}: (c) {e['c_delivered']}/{e['c_expected']} "
               f"records, (b) {e['b_records']} records; lost {e['lost']}")
@@ -218,9 +304,12 @@ def print_report(res, f=sys.stdout):
     for arm, fl in ((a, f) for a, runs in floods(res).items() for f in runs):
         p(f"Flood ({arm}): 2 processes x {fl['seconds']} s insecure creates, default ring "
           f"buffer: {fl['creates']} creates, {fl['delivered']} counted, sent {fl['sent']}, "
-          f"received {fl['received']}, lost {fl['lost']} ({fl['lost'] / max(fl['creates'], 1):.2%}); "
+          f"received {fl['received']}, lost {fl['lost']} ({fl['lost'] / max(fl['creates'], 1):.2%})"
+          + (f", call sites lost {fl['call_sites_lost']}" if fl.get("call_sites_lost") is not None and arm == CS_ARM else "")
+          + "; "
           f"collector cpu {fl['collector']['cpu_s']:.2f} s, peak RSS "
           f"{fl['collector']['maxrss_kib'] / MIB:.1f} MiB")
+    call_sites(res, s, p)
     p("")
     p("Targets")
     for name, verdict, detail in targets(res, s):

@@ -20,20 +20,107 @@
 #include "callsite_native.h"
 #include "util/elfhdr.h"
 
+struct dw_file;
+
 struct unwind {
 	const struct tg_stack *s;
-	int fds[TG_STK_MAPS_MAX]; /* the mappings' files, -1: not the recorded one */
-	Dwfl_Module *mods[TG_STK_MAPS_MAX];
+	struct dw_file
+		*files[TG_STK_MAPS_MAX];    /* the mappings' files, NULL: not the recorded one */
+	Dwfl_Module *mods[TG_STK_MAPS_MAX]; /* in the image: unwinding */
+	GElf_Addr bias[TG_STK_MAPS_MAX];    /* the mapping's load bias */
+	bool has_bias[TG_STK_MAPS_MAX];
 	uint64_t pcs[TG_CS_FRAMES_MAX];
 	bool act[TG_CS_FRAMES_MAX]; /* pc is an activation (the first): no -1 adjustment */
 	unsigned n;
 	bool more;
 };
 
+/*
+ * What libdw learns of a file (its symbol table, line tables, libc's separate debug file) is
+ * what a record costs, so it is kept from one record to the next, in two caches, each bounded
+ * and emptied least recently used first:
+ *
+ * - files, by (dev, ino) as the record gives them: an open descriptor, checked (the hostile-ELF
+ *   guard) once, its PT_LOAD headers, and a Dwfl of the file alone at its own addresses for
+ *   symbols and lines, shared by every process that maps it (a frame is looked up there at its
+ *   address less its mapping's load bias). A record's path is stat()ed every time: it must
+ *   still be the recorded inode (else "not the file that was mapped", as without a cache), and
+ *   the cached file is used only while size, mtime and ctime are what they were when it was
+ *   opened (a file rewritten in place is opened and checked again, and the images that
+ *   reported it are dropped). Each opening gets a new generation number, which images refer to.
+ * - images, for unwinding: a Dwfl with the files reported where one process mapped them, CFI
+ *   only (no separate debug files), attached once (the state callbacks read whichever record is
+ *   being unwound). A record uses an image holding each of its file mappings at the same
+ *   address, offset and file generation (more modules than the record's are the same process
+ *   image, or one forked from it); else a new one is made, which costs little: the files'
+ *   headers and .eh_frame, already mapped.
+ */
+struct dw_file {
+	uint64_t gen;  /* this opening's number; 0: a free slot */
+	uint64_t used; /* the record that last used it (cache.tick) */
+	uint64_t ino;
+	__u32 dev; /* kernel dev_t encoding, as the record's */
+	struct timespec ctime, mtime;
+	off_t size;
+	int fd;	   /* -1: refused by the section-count guard */
+	long nsec; /* its announced section count */
+	unsigned n_loads;
+	struct {
+		uint64_t offset, vaddr, filesz;
+	} loads[TG_DW_LOADS_MAX]; /* its PT_LOAD headers */
+	/* Symbols and lines: the file alone in a Dwfl at its own addresses (load bias 0), made
+	 * at its first frame to symbolize, shared by every process image that maps it. */
+	Dwfl *sym;
+	Dwfl_Module *sym_mod;
+};
+
+struct dw_image_map {
+	uint64_t start, end, pgoff, gen;
+	Dwfl_Module *mod; /* NULL: reported, libdw took no module from it */
+};
+
+struct dw_image {
+	uint64_t used; /* 0: a free slot */
+	Dwfl *dwfl;
+	bool attached;
+	unsigned n;
+	struct dw_image_map maps[TG_STK_MAPS_MAX];
+	struct unwind *cur; /* the record being unwound, for the state callbacks */
+};
+
+static struct {
+	/* a record's own files are never evicted for one another: up to TG_STK_MAPS_MAX more */
+	struct dw_file files[TG_DW_FILES_MAX + TG_STK_MAPS_MAX];
+	struct dw_image images[TG_DW_IMAGES_MAX];
+	unsigned file_limit, image_limit;
+	uint64_t tick, gen;
+	struct tg_dw_cache_stats st;
+} cache = {.file_limit = TG_DW_FILES_DEFAULT, .image_limit = TG_DW_IMAGES_DEFAULT};
+
+#define N_FILE_SLOTS (sizeof(cache.files) / sizeof(cache.files[0]))
+
 static char *debuginfo_path;
+/* Symbolizing: a file's separate debug info too (a -dbgsym package, by build id). */
 static const Dwfl_Callbacks dwfl_cbs = {
 	.find_elf = dwfl_build_id_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* Unwinding: the CFI of the files themselves (.eh_frame, else their own .debug_frame); a
+ * separate debug file would be read into every image for nothing. */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+static const Dwfl_Callbacks unwind_cbs = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = no_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -45,105 +132,322 @@ static int map_of(const struct tg_stack *s, uint64_t addr)
 	return -1;
 }
 
-/* The load bias of the file mapped at m: where its PT_LOAD holding pgoff was put, less its
- * p_vaddr (ET_EXEC: 0). */
-static bool load_bias(int fd, const struct tg_stk_map *m, GElf_Addr *bias)
+/* The PT_LOAD headers of f's file, for load_bias. */
+static void read_loads(struct dw_file *f)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf;
 	size_t n = 0;
-	bool ok = false;
 
+	elf_version(EV_CURRENT); /* libelf's start, before any Dwfl has made it */
+	elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
-		return false;
+		return;
 	if (elf_getphdrnum(elf, &n) == 0)
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && f->n_loads < TG_DW_LOADS_MAX; i++) {
 			GElf_Phdr ph;
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 				continue;
-			if (m->pgoff >= (ph.p_offset & ~0xfffULL) &&
-			    m->pgoff < ph.p_offset + ph.p_filesz) {
-				*bias = m->start - m->pgoff -
-					((ph.p_vaddr & ~0xfffULL) - (ph.p_offset & ~0xfffULL));
-				ok = true;
-				break;
-			}
+			f->loads[f->n_loads].offset = ph.p_offset;
+			f->loads[f->n_loads].vaddr = ph.p_vaddr;
+			f->loads[f->n_loads++].filesz = ph.p_filesz;
 		}
 	elf_end(elf);
-	return ok;
 }
 
-/* Opens the recorded mappings' files, if they are still the files that were mapped. */
+/* The load bias of f mapped at m: where its PT_LOAD holding pgoff was put, less its p_vaddr
+ * (ET_EXEC: 0). */
+static bool load_bias(const struct dw_file *f, const struct tg_stk_map *m, GElf_Addr *bias)
+{
+	for (unsigned i = 0; i < f->n_loads; i++) {
+		uint64_t off = f->loads[i].offset, va = f->loads[i].vaddr;
+
+		if (m->pgoff >= (off & ~0xfffULL) && m->pgoff < off + f->loads[i].filesz) {
+			*bias = m->start - m->pgoff - ((va & ~0xfffULL) - (off & ~0xfffULL));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* f's module for symbols and lines, at its own addresses; NULL if libdw takes none. */
+static Dwfl_Module *file_module(struct dw_file *f, const char *path)
+{
+	int fd;
+
+	if (f->sym)
+		return f->sym_mod;
+	f->sym = dwfl_begin(&dwfl_cbs);
+	if (!f->sym)
+		return NULL;
+	dwfl_report_begin(f->sym);
+	fd = dup(f->fd); /* libdw closes it */
+	f->sym_mod = dwfl_report_elf(f->sym, path, path, fd, 0, true);
+	if (!f->sym_mod && fd >= 0)
+		close(fd);
+	dwfl_report_end(f->sym, NULL, NULL);
+	return f->sym_mod;
+}
+
+static void image_free(struct dw_image *im)
+{
+	if (im->dwfl)
+		dwfl_end(im->dwfl);
+	memset(im, 0, sizeof(*im));
+}
+
+/* Closes f, and drops the images that reported it. */
+static void file_free(struct dw_file *f)
+{
+	for (unsigned i = 0; i < TG_DW_IMAGES_MAX; i++) {
+		struct dw_image *im = &cache.images[i];
+
+		for (unsigned j = 0; im->used && j < im->n; j++)
+			if (im->maps[j].gen == f->gen) {
+				image_free(im);
+				cache.st.image_evictions++;
+			}
+	}
+	if (f->sym)
+		dwfl_end(f->sym);
+	if (f->fd >= 0)
+		close(f->fd);
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+}
+
+static unsigned files_held(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < N_FILE_SLOTS; i++)
+		n += cache.files[i].gen != 0;
+	return n;
+}
+
+/* Evicts the least recently used file not used by the record at hand (keep: the current
+ * record's are kept); false if there is none. */
+static bool file_evict(bool keep)
+{
+	struct dw_file *lru = NULL;
+
+	for (unsigned i = 0; i < N_FILE_SLOTS; i++) {
+		struct dw_file *f = &cache.files[i];
+
+		if (f->gen && (!keep || f->used < cache.tick) && (!lru || f->used < lru->used))
+			lru = f;
+	}
+	if (!lru)
+		return false;
+	file_free(lru);
+	cache.st.file_evictions++;
+	return true;
+}
+
+/* A free slot, the least recently used file evicted when the cache is full. */
+static struct dw_file *file_slot(void)
+{
+	if (files_held() >= cache.file_limit)
+		file_evict(true);
+	for (unsigned i = 0; i < N_FILE_SLOTS; i++)
+		if (!cache.files[i].gen)
+			return &cache.files[i];
+	return NULL; /* not reached: a record has at most TG_STK_MAPS_MAX files over the limit */
+}
+
+static __u32 kdev_of(dev_t d)
+{
+	return (major(d) << 20) | minor(d);
+}
+
+static bool same_ts(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* The file of mapping m, if the path still is the file that was mapped: from the cache, else
+ * opened and checked; NULL with why in cs->missing. */
+static struct dw_file *file_get(const struct tg_stk_map *m, struct tg_callsite *cs)
+{
+	struct dw_file *f = NULL;
+	struct stat st;
+	int fd;
+
+	if (stat(m->path, &st) || st.st_ino != m->ino || kdev_of(st.st_dev) != m->dev)
+		goto gone;
+	for (unsigned i = 0; i < N_FILE_SLOTS && !f; i++)
+		if (cache.files[i].gen && cache.files[i].ino == m->ino &&
+		    cache.files[i].dev == m->dev)
+			f = &cache.files[i];
+	if (f && f->size == st.st_size && same_ts(&f->mtime, &st.st_mtim) &&
+	    same_ts(&f->ctime, &st.st_ctim)) {
+		cache.st.file_hits++;
+		f->used = cache.tick;
+		goto found;
+	}
+	if (f) { /* changed in place since it was opened */
+		cache.st.file_invalidations++;
+		file_free(f);
+	}
+	cache.st.file_misses++;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_ino != m->ino || kdev_of(st.st_dev) != m->dev) {
+		if (fd >= 0)
+			close(fd);
+		goto gone;
+	}
+	f = file_slot();
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
+	*f = (struct dw_file){.gen = ++cache.gen,
+			      .used = cache.tick,
+			      .ino = m->ino,
+			      .dev = m->dev,
+			      .ctime = st.st_ctim,
+			      .mtime = st.st_mtim,
+			      .size = st.st_size,
+			      .fd = fd,
+			      .nsec = tg_elf_section_count(fd)};
+	if (f->nsec < 0 || f->nsec > TG_ELF_SECTIONS_MAX) {
+		close(fd);
+		f->fd = -1;
+	} else {
+		read_loads(f);
+	}
+found:
+	if (f->fd >= 0)
+		return f;
+	if (!cs->missing[0])
+		snprintf(cs->missing, sizeof(cs->missing),
+			 "%s announces %ld ELF sections (more than %d, or none readable): not "
+			 "read, its frames are not symbolized",
+			 m->path, f->nsec, TG_ELF_SECTIONS_MAX);
+	return NULL;
+gone:
+	if (!cs->missing[0])
+		snprintf(cs->missing, sizeof(cs->missing),
+			 "%s is not the file that was mapped (replaced or deleted since): "
+			 "its frames are not symbolized",
+			 m->path);
+	return NULL;
+}
+
+/* The recorded mappings' files, if they are still the files that were mapped. */
 static void open_files(struct unwind *u, struct tg_callsite *cs)
 {
 	const struct tg_stack *s = u->s;
-	struct stat st;
-	long nsec;
 
 	for (unsigned i = 0; i < s->n_maps; i++) {
 		const struct tg_stk_map *m = &s->maps[i];
-		__u32 kdev;
 
-		u->fds[i] = -1;
+		u->files[i] = NULL;
 		if (!m->path_len || !m->path[0])
 			continue;
-		if (i && strcmp(m->path, s->maps[i - 1].path) == 0 && u->fds[i - 1] < 0)
-			continue;
-		u->fds[i] = open(m->path, O_RDONLY | O_CLOEXEC);
-		if (u->fds[i] < 0 || fstat(u->fds[i], &st))
-			goto gone;
-		kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
-		if (st.st_ino != m->ino || kdev != m->dev)
-			goto gone;
-		nsec = tg_elf_section_count(u->fds[i]);
-		if (nsec >= 0 && nsec <= TG_ELF_SECTIONS_MAX)
-			continue;
-		close(u->fds[i]);
-		u->fds[i] = -1;
-		if (!cs->missing[0])
-			snprintf(cs->missing, sizeof(cs->missing),
-				 "%s announces %ld ELF sections (more than %d, or none readable): "
-				 "not "
-				 "read, its frames are not symbolized",
-				 m->path, nsec, TG_ELF_SECTIONS_MAX);
-		continue;
-	gone:
-		if (u->fds[i] >= 0)
-			close(u->fds[i]);
-		u->fds[i] = -1;
-		if (!cs->missing[0])
-			snprintf(cs->missing, sizeof(cs->missing),
-				 "%s is not the file that was mapped (replaced or deleted since): "
-				 "its frames are not symbolized",
-				 m->path);
+		if (i && strcmp(m->path, s->maps[i - 1].path) == 0)
+			u->files[i] = u->files[i - 1];
+		else
+			u->files[i] = file_get(m, cs);
+		u->has_bias[i] = u->files[i] && load_bias(u->files[i], m, &u->bias[i]);
 	}
 }
 
-static void report(Dwfl *dwfl, struct unwind *u)
+/* An image with each of the record's file mappings at the same place, and no module where
+ * the record's file could not be used; u->mods set from it. */
+static struct dw_image *image_find(struct unwind *u)
 {
 	const struct tg_stack *s = u->s;
 
-	dwfl_report_begin(dwfl);
+	for (unsigned k = 0; k < TG_DW_IMAGES_MAX; k++) {
+		struct dw_image *im = &cache.images[k];
+		bool ok = im->used != 0;
+
+		for (unsigned i = 0; ok && i < s->n_maps; i++) {
+			const struct tg_stk_map *m = &s->maps[i];
+			const struct dw_image_map *hit = NULL;
+
+			for (unsigned j = 0; j < im->n && !hit; j++)
+				if (im->maps[j].start == m->start && im->maps[j].end == m->end &&
+				    im->maps[j].pgoff == m->pgoff)
+					hit = &im->maps[j];
+			if (u->files[i])
+				ok = hit && hit->gen == u->files[i]->gen;
+			else
+				ok = !hit;
+			u->mods[i] = ok && hit ? hit->mod : NULL;
+		}
+		if (ok) {
+			im->used = cache.tick;
+			cache.st.image_hits++;
+			return im;
+		}
+	}
+	memset(u->mods, 0, sizeof(u->mods));
+	return NULL;
+}
+
+static const Dwfl_Thread_Callbacks thread_cbs;
+
+/* A new image: the record's files reported at their load bias, the unwinder attached. */
+static struct dw_image *image_new(struct unwind *u)
+{
+	const struct tg_stack *s = u->s;
+	struct dw_image *im = NULL, *lru = NULL;
+	unsigned held = 0;
+
+	cache.st.image_misses++;
+	for (unsigned k = 0; k < TG_DW_IMAGES_MAX; k++) {
+		struct dw_image *c = &cache.images[k];
+
+		if (!c->used) {
+			im = im ? im : c;
+			continue;
+		}
+		held++;
+		if (!lru || c->used < lru->used)
+			lru = c;
+	}
+	if (held >= cache.image_limit && lru) {
+		image_free(lru);
+		cache.st.image_evictions++;
+		im = lru;
+	}
+	if (!im)
+		return NULL;
+	im->dwfl = dwfl_begin(&unwind_cbs);
+	if (!im->dwfl)
+		return NULL;
+	im->used = cache.tick;
+	dwfl_report_begin(im->dwfl);
 	for (unsigned i = 0; i < s->n_maps; i++) {
-		GElf_Addr bias;
 		int fd;
 
 		u->mods[i] = NULL;
-		if (u->fds[i] < 0 || !load_bias(u->fds[i], &s->maps[i], &bias))
+		if (!u->files[i])
 			continue;
 		/* One module per file: a second mapping of it is the same module. */
 		for (unsigned j = 0; j < i; j++)
-			if (u->mods[j] && strcmp(s->maps[j].path, s->maps[i].path) == 0)
+			if (u->mods[j] && u->files[j] == u->files[i])
 				u->mods[i] = u->mods[j];
-		if (u->mods[i])
-			continue;
-		fd = dup(u->fds[i]); /* libdw closes it */
-		u->mods[i] =
-			dwfl_report_elf(dwfl, s->maps[i].path, s->maps[i].path, fd, bias, false);
-		if (!u->mods[i] && fd >= 0)
-			close(fd);
+		if (!u->mods[i] && u->has_bias[i]) {
+			fd = dup(u->files[i]->fd); /* libdw closes it */
+			u->mods[i] = dwfl_report_elf(im->dwfl, s->maps[i].path, s->maps[i].path, fd,
+						     u->bias[i], false);
+			if (!u->mods[i] && fd >= 0)
+				close(fd);
+		}
+		im->maps[im->n++] = (struct dw_image_map){.start = s->maps[i].start,
+							  .end = s->maps[i].end,
+							  .pgoff = s->maps[i].pgoff,
+							  .gen = u->files[i]->gen,
+							  .mod = u->mods[i]};
 	}
-	dwfl_report_end(dwfl, NULL, NULL);
+	dwfl_report_end(im->dwfl, NULL, NULL);
+	im->cur = u;
+	im->attached =
+		dwfl_attach_state(im->dwfl, NULL, s->pid ? (pid_t)s->pid : 1, &thread_cbs, im);
+	return im;
 }
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -154,10 +458,11 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 	return dwfl_pid(dwfl);
 }
 
-/* The stack copy, else the mapped files. */
+/* The stack copy, else the mapped files. arg: the image; what is read is its current
+ * record's. */
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	struct unwind *u = arg;
+	const struct unwind *u = ((const struct dw_image *)arg)->cur;
 	const struct tg_stack *s = u->s;
 	int i;
 
@@ -167,16 +472,16 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		return true;
 	}
 	i = map_of(s, addr);
-	if (i < 0 || u->fds[i] < 0)
+	if (i < 0 || !u->files[i])
 		return false;
-	return pread(u->fds[i], result, sizeof(*result),
+	return pread(u->files[i]->fd, result, sizeof(*result),
 		     (off_t)(addr - s->maps[i].start + s->maps[i].pgoff)) == sizeof(*result);
 }
 
 /* x86_64 DWARF numbering: 6 rbp, 7 rsp, 16 rip. Only those were captured. */
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
-	struct unwind *u = arg;
+	const struct unwind *u = ((const struct dw_image *)arg)->cur;
 	Dwarf_Word regs[17] = {0};
 
 	regs[6] = u->s->bp;
@@ -329,9 +634,11 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	}
 	snprintf(f->module, sizeof(f->module), "%s", s->maps[m].path);
 	f->offset = pc - s->maps[m].start + s->maps[m].pgoff;
-	mod = u->mods[m];
+	/* The file's own module, at the file's addresses: look less the mapping's load bias. */
+	mod = u->files[m] && u->has_bias[m] ? file_module(u->files[m], s->maps[m].path) : NULL;
 	if (!mod)
 		return;
+	look -= u->bias[m];
 	nb = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (nb > 0)
 		hex(bits, nb, f->build_id, sizeof(f->build_id));
@@ -346,8 +653,8 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 {
 	struct unwind u = {.s = rec};
 	const struct tg_stack *s = rec;
+	struct dw_image *im;
 	char err[128];
-	Dwfl *dwfl;
 
 	(void)e;
 	cs->kind = TG_CS_NATIVE;
@@ -361,12 +668,14 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 			 "no user stack: the create was made by a kernel worker (io_uring)");
 		return -1;
 	}
+	cache.tick++;
 	open_files(&u, cs);
-	dwfl = dwfl_begin(&dwfl_cbs);
-	if (dwfl) {
-		report(dwfl, &u);
-		if (dwfl_attach_state(dwfl, NULL, s->pid ? (pid_t)s->pid : 1, &thread_cbs, &u))
-			dwfl_getthread_frames(dwfl, s->pid ? (pid_t)s->pid : 1, frame_cb, &u);
+	im = image_find(&u);
+	if (!im)
+		im = image_new(&u);
+	if (im && im->attached) {
+		im->cur = &u;
+		dwfl_getthread_frames(im->dwfl, dwfl_pid(im->dwfl), frame_cb, &u);
 	}
 	/* The frame-pointer walk, when DWARF unwinding gave less (its first address is ip). */
 	if (u.n < s->n_fp) {
@@ -385,12 +694,38 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 		symbolize(&u, i, &cs->frames[i]);
 	cs->n = u.n;
 	cs->truncated = u.more;
-	if (dwfl)
-		dwfl_end(dwfl);
-	for (unsigned i = 0; i < s->n_maps; i++)
-		if (u.fds[i] >= 0)
-			close(u.fds[i]);
+	if (im)
+		im->cur = NULL;
+	while (files_held() > cache.file_limit && file_evict(false))
+		;
 	tg_cs_select(cs);
 	tg_cs_set_missing(cs);
 	return 0;
+}
+
+void tg_dw_cache_stats(struct tg_dw_cache_stats *st)
+{
+	*st = cache.st;
+	st->files = files_held();
+	st->images = 0;
+	for (unsigned k = 0; k < TG_DW_IMAGES_MAX; k++)
+		st->images += cache.images[k].used != 0;
+}
+
+void tg_dw_cache_free(void)
+{
+	for (unsigned i = 0; i < N_FILE_SLOTS; i++)
+		if (cache.files[i].gen)
+			file_free(&cache.files[i]);
+	for (unsigned k = 0; k < TG_DW_IMAGES_MAX; k++)
+		if (cache.images[k].used)
+			image_free(&cache.images[k]);
+	memset(&cache.st, 0, sizeof(cache.st));
+}
+
+void tg_dw_cache_limits(unsigned files, unsigned images)
+{
+	tg_dw_cache_free();
+	cache.file_limit = files && files <= TG_DW_FILES_MAX ? files : TG_DW_FILES_DEFAULT;
+	cache.image_limit = images && images <= TG_DW_IMAGES_MAX ? images : TG_DW_IMAGES_DEFAULT;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 #include "callsite.h"
 #include "tmpguard.h"
@@ -35,8 +36,36 @@ int tg_cs_select(struct tg_callsite *cs);
  * when it has a file and a line. */
 void tg_cs_set_missing(struct tg_callsite *cs);
 
-/* The whole of it, for a TG_KIND_STACK record (callsite_dw.c): 0, or -1 (cs says why). */
+/* The whole of it, for a TG_KIND_STACK record (callsite_dw.c): 0, or -1 (cs says why). The
+ * files and libdw's state are kept for the next records (the caches below); not thread-safe:
+ * one thread reads the records. */
 int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 		       struct tg_callsite *cs);
+
+/*
+ * libdw's state kept across records (callsite_dw.c): the mapped files by (dev, ino), checked
+ * again on every record, and a Dwfl per process image. Bounded: a file is an open descriptor,
+ * an image a Dwfl with what libdw read of its files (symbols, lines, CFI).
+ */
+#define TG_DW_FILES_DEFAULT  32
+#define TG_DW_FILES_MAX	     64
+#define TG_DW_IMAGES_DEFAULT 8
+#define TG_DW_IMAGES_MAX     32
+#define TG_DW_LOADS_MAX	     16 /* PT_LOAD headers kept per file */
+
+struct tg_dw_cache_stats {
+	uint64_t file_hits, file_misses;
+	uint64_t file_evictions;     /* the least recently used, for room */
+	uint64_t file_invalidations; /* changed in place (size, mtime or ctime) since opened */
+	uint64_t image_hits, image_misses;
+	uint64_t image_evictions; /* for room, or one of their files went */
+	unsigned files, images;	  /* held now */
+};
+
+void tg_dw_cache_stats(struct tg_dw_cache_stats *st);
+/* Empties both caches (their counters too). */
+void tg_dw_cache_free(void);
+/* Empties them and sets their bounds (0 or out of range: the default). */
+void tg_dw_cache_limits(unsigned files, unsigned images);
 
 #endif
