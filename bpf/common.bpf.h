@@ -617,7 +617,7 @@ int tg_kexc_excepted(__u32 uid, __u32 rule);
 int tg_probe_related(struct tg_probe *p);
 /* A mapped file's path (lib.bpf.c) and the call-site record of the current thread, sent
  * before the record it belongs to (stack.bpf.c). */
-int tg_map_path(__u64 file, struct tg_stk_map *m);
+int tg_map_path(__u64 dentry, __u64 vfsmnt, struct tg_stk_map *m);
 int tg_cwd_path(struct tg_stack *s);
 /* The first of rules (TG_RULE_BIT()s) in decide.h's order that is enforced, or TG_R_NONE. */
 int tg_enforced_rule(__u32 rules);

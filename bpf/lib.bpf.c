@@ -160,23 +160,23 @@ static long exe_step(__u32 i, void *unused)
 }
 
 /*
- * The path of file f as the process itself sees it, as d_path() would give it from the
- * process's root (a chroot's, a container's), built in this CPU's tg_exe_walk: its offset in
- * w->buf (TG_EXE_LEN - off bytes, the NUL included), or -1 when it is longer than TG_EXE_LEN or
- * deeper than TG_EXE_DEPTH, or not under that root. Inline in tg_fill_task: a frame more in the
- * open exits' chain is past the verifier's 512 bytes of combined stack on 6.1.
+ * The path of (dentry, vfsmnt) as the process itself sees it, as d_path() would give it from
+ * the process's root (a chroot's, a container's), built in this CPU's tg_exe_walk: that walk
+ * (the path is w->buf from w->off, TG_EXE_LEN - w->off bytes with the NUL), or NULL when it is
+ * longer than TG_EXE_LEN or deeper than TG_EXE_DEPTH, or not under that root. Inline in
+ * tg_fill_task: a frame more in the open exits' chain is past the verifier's 512 bytes of
+ * combined stack on 6.1.
  */
-static __always_inline int path_walk(struct task_struct *task, __u64 dentry, __u64 vfsmnt,
-				     struct tg_exe_walk **wp)
+static __always_inline struct tg_exe_walk *path_walk(struct task_struct *task, __u64 dentry,
+						     __u64 vfsmnt)
 {
 	const __u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
 	struct tg_exe_walk *w;
-	__u32 zero = 0, off;
+	__u32 zero = 0;
 
 	w = bpf_map_lookup_elem(&tg_exe_walk, &zero);
-	*wp = w;
 	if (!w)
-		return -1;
+		return NULL;
 	w->root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	w->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt) - mnt_off;
 	w->dentry = dentry;
@@ -185,47 +185,55 @@ static __always_inline int path_walk(struct task_struct *task, __u64 dentry, __u
 	w->done = 0;
 	w->buf[TG_EXE_LEN - 1] = 0;
 	bpf_loop(TG_EXE_DEPTH, exe_step, NULL, 0);
-	off = w->off;
-	if (w->done != 1 || off == 0 || off >= TG_EXE_LEN - 1)
-		return -1;
-	return off;
+	if (w->done != 1 || w->off == 0 || w->off >= TG_EXE_LEN - 1)
+		return NULL;
+	return w;
 }
 
-static __always_inline int file_walk(struct task_struct *task, struct file *f,
-				     struct tg_exe_walk **wp)
+/* The walk of file f's path (path_walk). */
+static __always_inline struct tg_exe_walk *file_walk(struct task_struct *task, struct file *f)
 {
 	return path_walk(task, (__u64)BPF_CORE_READ(f, f_path.dentry),
-			 (__u64)BPF_CORE_READ(f, f_path.mnt), wp);
+			 (__u64)BPF_CORE_READ(f, f_path.mnt));
+}
+
+/* The path walked (w->buf from w->off, TG_EXE_LEN - off bytes with the NUL) into dst, which
+ * holds TG_EXE_LEN bytes; returns that length. No pointer to w is kept on the stack: 6.1
+ * counts every frame of the chain against 512 bytes. */
+static __always_inline __u32 walked_copy(char *dst, struct tg_exe_walk *w)
+{
+	__u32 off = w->off, len;
+
+	barrier_var(off); /* the masks below stay: 6.1's verifier needs them */
+	len = (TG_EXE_LEN - off) & (TG_EXE_LEN - 1); /* off is in [1, TG_EXE_LEN - 2] */
+	bpf_probe_read_kernel(dst, len, &w->buf[off & (TG_EXE_LEN - 1)]);
+	return len;
 }
 
 /* The executable's path into e->exe (file_walk): 0, or -1 with e->exe untouched. */
 static __always_inline int exe_path(struct tg_event *e, struct task_struct *task, struct file *f)
 {
-	struct tg_exe_walk *w;
-	int off = file_walk(task, f, &w);
+	struct tg_exe_walk *w = file_walk(task, f);
 
-	if (off < 0 || !w)
+	if (!w)
 		return -1;
-	bpf_probe_read_kernel(e->exe, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
-			      &w->buf[off & (TG_EXE_LEN - 1)]);
+	walked_copy(e->exe, w);
 	return 0;
 }
 
-/* A mapped file's path into m->path (file_walk), for the call-site records (stack.bpf.c). */
-__noinline int tg_map_path(__u64 file, struct tg_stk_map *m)
+/* A mapped file's path, its f_path (dentry, vfsmnt: the caller reads them, so that this frame
+ * holds no temporaries: 6.1 counts it in the open exits' 512 bytes), into m->path
+ * (path_walk), for the call-site records (stack.bpf.c). */
+__noinline int tg_map_path(__u64 dentry, __u64 vfsmnt, struct tg_stk_map *m)
 {
 	struct tg_exe_walk *w;
-	int off;
 
 	if (!m)
 		return 0;
 	m->path_len = 0;
-	off = file_walk(bpf_get_current_task_btf(), (struct file *)file, &w);
-	if (off < 0 || !w)
-		return 0;
-	bpf_probe_read_kernel(m->path, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
-			      &w->buf[off & (TG_EXE_LEN - 1)]);
-	m->path_len = TG_EXE_LEN - off;
+	w = path_walk(bpf_get_current_task_btf(), dentry, vfsmnt);
+	if (w)
+		m->path_len = walked_copy(m->path, w);
 	return 0;
 }
 
@@ -236,18 +244,14 @@ __noinline int tg_cwd_path(struct tg_stack *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tg_exe_walk *w;
-	int off;
 
 	if (!s)
 		return 0;
 	s->cwd_len = 0;
-	off = path_walk(task, (__u64)BPF_CORE_READ(task, fs, pwd.dentry),
-			(__u64)BPF_CORE_READ(task, fs, pwd.mnt), &w);
-	if (off < 0 || !w)
-		return 0;
-	bpf_probe_read_kernel(s->cwd, (TG_EXE_LEN - off) & (TG_EXE_LEN - 1),
-			      &w->buf[off & (TG_EXE_LEN - 1)]);
-	s->cwd_len = TG_EXE_LEN - off;
+	w = path_walk(task, (__u64)BPF_CORE_READ(task, fs, pwd.dentry),
+		      (__u64)BPF_CORE_READ(task, fs, pwd.mnt));
+	if (w)
+		s->cwd_len = walked_copy(s->cwd, w);
 	return 0;
 }
 

@@ -155,6 +155,7 @@ static long word_step(__u32 i, void *unused)
 static long path_step(__u32 i, void *unused)
 {
 	struct tg_stk_ctx *x = stk_ctx();
+	struct file *f;
 
 	if (!x)
 		return 1;
@@ -162,8 +163,21 @@ static long path_step(__u32 i, void *unused)
 		return 1;
 	barrier_var(i); /* the mask below stays: the verifier needs it */
 	i &= TG_STK_MAPS_MAX - 1;
-	tg_map_path(x->files[i], &x->s.maps[i]);
+	f = (struct file *)x->files[i];
+	tg_map_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+		    &x->s.maps[i]);
 	return 0;
+}
+
+/* The current directory (tg_cwd_path), from a callback as the mappings' paths are: called
+ * directly, its frame on top of tg_send_stack's passes 6.1's 512 bytes of combined stack. */
+static long cwd_step(__u32 i, void *unused)
+{
+	struct tg_stk_ctx *x = stk_ctx();
+
+	if (x)
+		tg_cwd_path(&x->s);
+	return 1;
 }
 
 __noinline int tg_send_stack(void)
@@ -200,7 +214,8 @@ __noinline int tg_send_stack(void)
 	s->flags = 0;
 	x->n_neg = 0;
 	x->lookups = 0;
-	tg_cwd_path(s);
+	s->cwd_len = 0;
+	bpf_loop(1, cwd_step, NULL, 0);
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	s->ip = BPF_CORE_READ(regs, ip);
 	s->sp = BPF_CORE_READ(regs, sp);
@@ -232,8 +247,29 @@ __noinline int tg_send_stack(void)
 	len &= TG_STK_COPY * 2 - 1;
 	if (len > TG_STK_COPY)
 		len = TG_STK_COPY;
-	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
+	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0) {
 		s->stack_len = len;
+	} else {
+		/* The stack's mapping was not found (bpf_find_vma only try-locks the mm) and
+		 * 8 KiB from sp run past its end, as in a process that just started: what is
+		 * left of sp's page, and the page above it if there is one. */
+		len = 8192 - (s->sp & 4095);
+		barrier_var(len);
+		len &= TG_STK_COPY * 2 - 1;
+		if (len > TG_STK_COPY)
+			len = TG_STK_COPY;
+		if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0) {
+			s->stack_len = len;
+		} else {
+			len = 4096 - (s->sp & 4095);
+			barrier_var(len);
+			len &= TG_STK_COPY * 2 - 1;
+			if (len > TG_STK_COPY)
+				len = TG_STK_COPY;
+			if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
+				s->stack_len = len;
+		}
+	}
 	bpf_loop(TG_STK_FP_MAX, fp_step, NULL, 0);
 	bpf_loop(TG_STK_COPY / 8, word_step, NULL, 0);
 	bpf_loop(TG_STK_MAPS_MAX, path_step, NULL, 0);
