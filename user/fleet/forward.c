@@ -484,6 +484,7 @@ struct tg_forward {
 	char *buf;
 	size_t len, cap;
 	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
+	bool staged_only;		 /* TMPGUARD_TEST_FORWARD_STAGED */
 	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
 	bool skip_said;			 /* rows without a Falco form: said once */
 	unsigned cur[TG_FWD_NSTREAMS];	 /* PostgreSQL: its batch now (halved on a refusal) */
@@ -987,7 +988,7 @@ static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 			return -1;
 	if (exec_ok(f, "BEGIN", "cannot begin a batch", err, errlen))
 		return -1;
-	if (d->direct) {
+	if (d->direct && !f->staged_only) {
 		/* Straight into the table: no staging table to write and read back, no
 		 * ON CONFLICT's look-up before each row (about a third of the server's CPU a
 		 * finding, bench/README.md). The primary key still refuses a row that is there
@@ -1432,6 +1433,10 @@ struct tg_forward *tg_forward_start(const struct tg_forward_opts *o, char *err, 
 	f->day_checked = INT64_MIN;
 	if (forget && *forget)
 		f->forget_every = (unsigned)strtoul(forget, NULL, 10);
+	/* The benchmark's other arm (bench/fleet.py --send staged): findings through the
+	 * staging table as every other stream, to compare with the direct COPY in one run. */
+	f->staged_only =
+		getenv("TMPGUARD_TEST_FORWARD_STAGED") && *getenv("TMPGUARD_TEST_FORWARD_STAGED");
 	for (int i = 0; i < TG_FWD_NSTREAMS; i++)
 		f->cur[i] = f->batch;
 	memcpy(f->hwm, o->hwm, sizeof(f->hwm));
