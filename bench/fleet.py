@@ -197,19 +197,25 @@ def ingest(a, c, url, env, stage, hosts_dir):
     """The stage's new rows to PostgreSQL: the hosts split in one group per (compression,
     forwarders at a time), in an order that rotates with the stage."""
     out = []
-    variants = [(comp, k) for comp in a.compression for k in a.concurrency]
+    variants = [(comp, k, send) for comp in a.compression for k in a.concurrency
+                for send in a.send]
     for g in range(len(variants)):
-        comp, k = variants[(g + stage) % len(variants)]
+        comp, k, send = variants[(g + stage) % len(variants)]
         set_compression(c, comp)
         cpu0 = pg_cpu(c.data)
+        # staged: findings through the forwarder's staging table and INSERT ... ON CONFLICT,
+        # as before the direct COPY (the other arm, in the same run)
         r = run_json([a.driver, "forward", "--dir", hosts_dir, "--url", url, "--hosts",
                       str(a.hosts), "--group", str(g), "--groups", str(len(variants)),
-                      "--concurrency", str(k)], env)[0]
+                      "--concurrency", str(k)],
+                     dict(env, TMPGUARD_TEST_FORWARD_STAGED="1") if send == "staged" else env)[0]
         r["pg_cpu_s"] = round(pg_cpu(c.data) - cpu0, 2)
-        r["toast_compression"] = comp
+        r["send"] = send
+        r["toast_compression"] = comp if send == "direct" else comp + "+staged"
         log("ingest: %d hosts, %s, %d forwarders at a time: %d findings in %.1f s = %.0f/s; "
             "CPU: forwarders %.1f s, PostgreSQL %.1f s"
-            % (r["hosts"], comp, k, r["findings"], r["seconds"], r["rows_per_s"],
+            % (r["hosts"], r["toast_compression"], k, r["findings"], r["seconds"],
+               r["rows_per_s"],
                r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"]))
         out.append(r)
     set_compression(c, a.compression[0])
@@ -365,12 +371,12 @@ def live_stage(a, c, url, env, prev, end_ns, work):
 def print_tables(res):
     print("\nIngest (tmpguard's forwarder -> PostgreSQL %s), rows committed / wall time"
           % res["pg_settings"].get("server_version", ""))
-    print("%10s %6s %6s %6s %10s %8s %10s %10s %10s" % (
+    print("%10s %11s %6s %6s %10s %8s %10s %10s %10s" % (
         "size", "toast", "hosts", "fwds", "findings", "s", "rows/s", "fwd CPU s", "PG CPU s"))
     tot = {}
     for st in res["stages"]:
         for r in st["ingest"]:
-            print("%10d %6s %6d %6d %10d %8.1f %10.0f %10.1f %10.1f" % (
+            print("%10d %11s %6d %6d %10d %8.1f %10.0f %10.1f %10.1f" % (
                 st["size"], r["toast_compression"], r["hosts"], r["concurrency"],
                 r["findings"], r["seconds"], r["rows_per_s"], r["cpu_user_s"] + r["cpu_sys_s"],
                 r["pg_cpu_s"]))
@@ -380,10 +386,10 @@ def print_tables(res):
             t[2] += r["cpu_user_s"] + r["cpu_sys_s"]
             t[3] += r["pg_cpu_s"]
     for comp, (n, sec, fc, pc) in tot.items():
-        print("%10s %6s %27d %8.1f %10.0f %10.1f %10.1f   (PG CPU %.0f us a row)"
+        print("%10s %11s %27d %8.1f %10.0f %10.1f %10.1f   (PG CPU %.0f us a row)"
               % ("all", comp, n, sec, n / sec, fc, pc, pc / n * 1e6))
     for r in res.get("live", {}).get("ingest", []):
-        print("%10s %6s %6d %6d %10d %8.1f %10.0f %10.1f %10.1f   (the last day only, into "
+        print("%10s %11s %6d %6d %10d %8.1f %10.0f %10.1f %10.1f   (the last day only, into "
               "%d)" % ("live", r["toast_compression"], r["hosts"], r["concurrency"],
                         r["findings"], r["seconds"], r["rows_per_s"],
                         r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"], res["live"]["size"]))
@@ -427,6 +433,10 @@ def main():
                     help="forwarders at a time, one group of hosts each (1,4,16)")
     ap.add_argument("--compression", default="pglz,lz4",
                     help="default_toast_compression of each group (pglz, the default, and lz4)")
+    ap.add_argument("--send", default="direct",
+                    help="how the forwarder sends findings, one group of hosts each: direct "
+                    "(COPY into tmpguard.findings, tmpguard's way) and/or staged (the staging "
+                    "table and INSERT ... ON CONFLICT, as before; TMPGUARD_TEST_FORWARD_STAGED)")
     ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                     help="a postgresql.conf line added to the defaults (repeatable)")
     ap.add_argument("--live-rows", type=int, default=500000,
@@ -445,6 +455,7 @@ def main():
                [a.rows // 5, 3 * a.rows // 5, a.rows])
     a.concurrency = [int(x) for x in a.concurrency.split(",")]
     a.compression = a.compression.split(",")
+    a.send = a.send.split(",")
     a.driver = os.path.join(a.build, "bench", "bench_fleet")
     for p in (a.driver, os.path.join(a.build, "tmpguard")):
         if not os.access(p, os.X_OK):

@@ -302,6 +302,10 @@ class FleetCase(L.TgTestCase):
         dup = self.pg("SELECT count(*) - count(DISTINCT md5(body::text)) FROM tmpguard.findings "
                       "WHERE host_id = '%s'" % host.name)
         self.assertEqual(dup, [["0"]], "a finding arrived twice under different keys")
+        # the time the forwarder sends with each row (COPY) is the server's ns_time(time_ns)
+        off = self.pg("SELECT count(*) FROM tmpguard.findings WHERE host_id = '%s' AND time "
+                      "<> tmpguard.ns_time(time_ns)" % host.name)
+        self.assertEqual(off, [["0"]], "a finding's time is not ns_time(time_ns)")
         return len(local)
 
     def run_host(self, name, opts=(), secs=0.5, url=None, env=None, rc=0):
@@ -362,6 +366,11 @@ class FleetForward(FleetCase):
             self.assertGreaterEqual(float(back[0][0]), 25, err)
             self.assertGreater(int(back[0][2]), 0, err)
             self.assertIn("nothing left to send", err)
+            if h is hosts[2]:
+                # its batches sent again met their rows (the COPY straight into findings
+                # refused them) and went the staged way, which counts them
+                again = re.findall(r"\((\d+) were there already\)", err)
+                self.assertTrue(again and int(again[-1]) > 0, err)
             # the mark in the store is its last row
             marks = dict(local_rows(h.db, "SELECT stream, hwm FROM forward_state"))
             self.assertEqual(marks["findings"],

@@ -164,6 +164,35 @@ static void test_copy_text(void **state)
 	free(buf);
 }
 
+/* A finding's time as COPY sends it: what tmpguard.ns_time() gives on the server (the live
+ * tests check every forwarded row's time against it). */
+static void test_copy_time(void **state)
+{
+	static const struct {
+		int64_t ns;
+		const char *text;
+	} cases[] = {
+		{0, "1970-01-01 00:00:00.000000+00"},
+		{1796120200123456789LL, "2026-12-01 10:16:40.123456+00"},
+		{1796120200000000999LL, "2026-12-01 10:16:40.000000+00"},
+		/* before the epoch: truncated toward zero, as bigint division on the server */
+		{-999, "1970-01-01 00:00:00.000000+00"},
+		{-1500, "1969-12-31 23:59:59.999999+00"},
+		{-86400000000000LL, "1969-12-31 00:00:00.000000+00"},
+	};
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = 0;
+		assert_int_equal(tg_forward_copy_time(&buf, &len, &cap, cases[i].ns), 0);
+		assert_string_equal(buf, cases[i].text);
+		assert_int_equal(len, strlen(buf));
+	}
+	free(buf);
+}
+
 static void test_versions(void **state)
 {
 	char err[512];
@@ -363,12 +392,12 @@ static void test_failure_class(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_target),		cmocka_unit_test(test_password_file),
-		cmocka_unit_test(test_copy_text),	cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_partitions),	cmocka_unit_test(test_hints),
-		cmocka_unit_test(test_error_by_status), cmocka_unit_test(test_http_target),
-		cmocka_unit_test(test_http_body),	cmocka_unit_test(test_refusal),
-		cmocka_unit_test(test_failure_class),
+		cmocka_unit_test(test_target),	    cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_copy_text),   cmocka_unit_test(test_copy_time),
+		cmocka_unit_test(test_versions),    cmocka_unit_test(test_partitions),
+		cmocka_unit_test(test_hints),	    cmocka_unit_test(test_error_by_status),
+		cmocka_unit_test(test_http_target), cmocka_unit_test(test_http_body),
+		cmocka_unit_test(test_refusal),	    cmocka_unit_test(test_failure_class),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -114,6 +114,10 @@ void tg_forward_password_free(char *pw);
 /* Pure: appends s to *buf (of *len bytes, *cap allocated) escaped for COPY's text format
  * (backslash, tab, newline, carriage return and the other C escapes). -1 on ENOMEM. */
 int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s);
+/* Pure: appends time_ns (ns since the epoch) as COPY text of the timestamptz that
+ * tmpguard.ns_time(time_ns) gives (microseconds, truncated toward zero as the server's bigint
+ * division does), "YYYY-MM-DD HH:MM:SS.UUUUUU+00". -1 on ENOMEM. */
+int tg_forward_copy_time(char **buf, size_t *len, size_t *cap, int64_t time_ns);
 
 /* Pure: true for an SQLSTATE of class 22 (data exception) or 23 (integrity constraint
  * violation): the server refuses the rows for what they hold, not for being away. */
