@@ -537,9 +537,10 @@ static __always_inline struct tg_event *event_start(void)
 
 /* The current thread's call-site record (stack.bpf.c): a global subprogram, verified once. */
 int tg_send_stack(void);
-/* pyframe.bpf.c: a CPython interpreter's current frames, sent before the record of ts_ns (a
- * global subprogram) to their own ring. */
-int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev);
+/* pyframe.bpf.c: the state of the registered interpreter e's process runs (tg_interp), read
+ * at a record that is sent: a CPython interpreter's current frames, sent before e to their own
+ * ring; bash's current line, into e (a global subprogram). */
+int tg_interp_send(struct tg_event *e);
 
 /*
  * Sends the record built in e: its header and the first path_n bytes of path, path_n being what
@@ -557,7 +558,8 @@ int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev);
  * a record waits at most one poll interval.
  *
  * With call sites on, the thread's user stack (tg_send_stack) and a CPython interpreter's frames
- * (tg_py_send) go first: only here, so only for records that are sent.
+ * (tg_interp_send) go first, and bash's line goes into e: only here, so only for records that
+ * are sent.
  */
 static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
@@ -577,9 +579,10 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) + BPF_RINGBUF_HDR_SZ + size <
 		    tg_cfg.wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
-	/* A CPython interpreter's frames go first, in their own ring (pyframe.bpf.c). */
+	/* A CPython interpreter's frames go first, in their own ring; bash's line into e
+	 * (pyframe.bpf.c). */
 	if (tg_cfg.call_sites)
-		tg_py_send(e->ts_ns, e->exe_ino, e->exe_dev);
+		tg_interp_send(e);
 	if (bpf_ringbuf_output(&tg_events, e, size, flags)) {
 		stat_inc(TG_STAT_LOST);
 		return;

@@ -242,15 +242,15 @@ struct {
 	__type(value, struct tg_exe_walk);
 } tg_exe_walk SEC(".maps") __weak;
 
-/* key: tg_py_key of a CPython interpreter's executable; value: its tg_py_offsets. Writer: user
- * space (callsite_python.c, at start for the interpreters it finds); reader: tg_py_send(), at
- * findings only. */
+/* key: tg_interp_key of an interpreter's executable (CPython, bash); value: its tg_interp (which
+ * one, where things are in it). Writer: user space (host/pyinterp.c's scan, at start, for the
+ * interpreters it finds); reader: tg_interp_send(), at findings only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TG_PY_INTERP_MAX);
-	__type(key, struct tg_py_key);
-	__type(value, struct tg_py_offsets);
-} tg_py_interp SEC(".maps") __weak;
+	__uint(max_entries, TG_INTERP_MAX);
+	__type(key, struct tg_interp_key);
+	__type(value, struct tg_interp);
+} tg_interp SEC(".maps") __weak;
 
 /* CPython frame records (tg_py_record), each sent just before the tg_event it belongs to.
  * A ring of its own: tg_events' reader tells its records apart by size alone. User space
@@ -263,12 +263,12 @@ struct {
 
 /* Where a tg_py_record is put together (7.5 KiB: too large for the stack), per CPU, with
  * whatever the walk reads through a pointer: on 6.1 the chain down to its loop callbacks (exit
- * program, tg_open_exit, tg_report_open, tg_send_open, tg_py_send, frame_step) has no stack to
+ * program, tg_open_exit, tg_report_open, tg_send_open, tg_interp_send, frame_step) has no stack to
  * spare within the verifier's 512 bytes, and each frame counts 32 bytes at least. */
 struct tg_py_walk {
 	struct tg_py_record r;
 	struct tg_py_offsets o;
-	struct tg_py_key key;
+	struct tg_interp_key key;
 	__u64 ts;    /* the thread state being looked at, then the frame */
 	__s64 len;   /* what is read on the way (a length, a size, a pointer) */
 	__u32 state; /* a string's PyASCIIObject.state */

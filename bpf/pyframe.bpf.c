@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * CPython call sites: at a finding made by a registered interpreter (tg_py_interp), the
- * interpreter's current frames, read from its memory, sent as a tg_py_record (tmpguard.h) just
- * before the finding's record. Called from event_submit() only: an open that is not sent never
- * comes here.
+ * Interpreter call sites: at a finding made by a registered interpreter (tg_interp), its state
+ * read from its memory. Called from event_submit() only: an open that is not sent never comes
+ * here.
+ *
+ * bash: its current line and where that line is (four ints: line_number, sourcelevel,
+ * parse_and_execute_level, variable_context), into the record itself (shell_line,
+ * shell_flags).
+ *
+ * CPython: the interpreter's current frames, sent as a tg_py_record (tmpguard.h) just before
+ * the finding's record.
  *
  * The walk (CPython 3.11 and 3.12, offsets from user space): _PyRuntime (its address in the
  * executable plus the load bias) -> interpreters.head -> threads.head -> next ... the thread
@@ -164,40 +170,75 @@ static long linetab_step(__u32 i, void *unused)
 	return 0;
 }
 
-__noinline int tg_py_send(__u64 ts_ns, __u64 exe_ino, __u32 exe_dev)
+/* The int at the address addr has in the file, in the current process (bias: the load bias);
+ * -1 when unreadable. Read through w->len (no stack). */
+static __always_inline __s32 read_int(struct tg_py_walk *w, __u64 bias, __u64 addr)
+{
+	w->len = 0;
+	if (bpf_probe_read_user(&w->len, sizeof(__s32), (void *)(bias + addr)))
+		return -1;
+	return (__s32)w->len;
+}
+
+/* bash's line and where it is, into e (TG_SH_*). */
+static __always_inline void bash_line(struct tg_py_walk *w, struct tg_event *e,
+				      struct tg_bash_offsets *o, __u64 bias)
+{
+	__s32 line = read_int(w, bias, o->line_number);
+
+	if (line <= 0)
+		return;
+	e->shell_line = line;
+	e->shell_flags = TG_SH_LINE;
+	if (read_int(w, bias, o->variable_context) > 0)
+		e->shell_flags |= TG_SH_FUNCTION;
+	if (read_int(w, bias, o->sourcelevel) > 0)
+		e->shell_flags |= TG_SH_SOURCED;
+	if (read_int(w, bias, o->parse_level) > 0)
+		e->shell_flags |= TG_SH_STRING;
+}
+
+__noinline int tg_interp_send(struct tg_event *e)
 {
 	struct task_struct *task;
-	struct tg_py_offsets *o;
+	struct tg_interp *ip;
 	struct tg_py_walk *w;
-	__u64 pid_tgid, rt, interp, cframe, size;
+	__u64 pid_tgid, rt, interp, cframe, size, start_code;
 	__u32 n;
 
-	if (!exe_ino)
+	if (!e || !e->exe_ino)
 		return 0;
 	w = py_walk();
 	if (!w)
 		return 0;
 	/* the key in the map value, not on the stack (tg_py_walk's comment) */
-	w->key.ino = exe_ino;
-	w->key.dev = exe_dev;
+	w->key.ino = e->exe_ino;
+	w->key.dev = e->exe_dev;
 	w->key.pad = 0;
-	o = bpf_map_lookup_elem(&tg_py_interp, &w->key);
-	if (!o)
+	ip = bpf_map_lookup_elem(&tg_interp, &w->key);
+	if (!ip)
 		return 0;
-	w->o = *o;
+	task = bpf_get_current_task_btf();
+	/* The load bias: start_code is the lowest executable segment's p_vaddr plus the bias
+	 * (load_elf_binary()). */
+	start_code = BPF_CORE_READ(task, mm, start_code);
+	if (ip->lang == TG_INTERP_BASH) {
+		bash_line(w, e, &ip->bash, start_code - ip->bash.text_vaddr);
+		return 0;
+	}
+	if (ip->lang != TG_INTERP_CPYTHON)
+		return 0;
+	w->o = ip->py;
 	__builtin_memset(&w->r, 0, offsetof(struct tg_py_record, frames));
 	pid_tgid = bpf_get_current_pid_tgid();
-	w->r.ts_ns = ts_ns;
-	w->r.exe_ino = exe_ino;
-	w->r.exe_dev = exe_dev;
+	w->r.ts_ns = e->ts_ns;
+	w->r.exe_ino = e->exe_ino;
+	w->r.exe_dev = e->exe_dev;
 	w->r.pid = pid_tgid >> 32;
 	w->r.tid = (__u32)pid_tgid;
 	w->r.version = w->o.version;
 	w->found = 0;
-	task = bpf_get_current_task_btf();
-	/* The load bias: start_code is the lowest executable segment's p_vaddr plus the bias
-	 * (load_elf_binary()). */
-	rt = w->o.runtime + BPF_CORE_READ(task, mm, start_code) - w->o.text_vaddr;
+	rt = w->o.runtime + start_code - w->o.text_vaddr;
 	interp = read_ptr(w, rt + w->o.rt_interp_head);
 	w->ts = read_ptr(w, interp + w->o.is_threads_head);
 	if (!w->ts) {

@@ -12,10 +12,11 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	12 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	13 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
-	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd */
+	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd; 13: shell_line, shell_flags;         \
+	      tg_interp registry */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -294,6 +295,9 @@ struct tg_event {
 	__u32 auid;	     /* login uid (audit), TG_AUID_UNSET when none (ABI 8) */
 	__u32 ses;	     /* audit session id, TG_AUID_UNSET when none (ABI 8) */
 	__u32 exe_dev;
+	__u32 shell_line;  /* bash's current line (its line_number) at the send, with
+			    * TG_SH_LINE; 0 otherwise (ABI 13) */
+	__u32 shell_flags; /* TG_SH_*: where that line is */
 	char comm[TG_COMM_LEN];
 	char pcomm[TG_COMM_LEN]; /* parent's comm */
 	/* The executable's absolute path from the process's root, as the kernel's d_path would
@@ -305,6 +309,24 @@ struct tg_event {
 	char name[TG_NAME_LEN]; /* the opened dentry's name */
 	char path[TG_PATH_LEN]; /* the path as requested: path_len bytes on the wire */
 };
+
+/*
+ * tg_event.shell_flags (ABI 13): with call sites on, at a record sent by a bash that user space
+ * registered (tg_interp), the kernel reads bash's globals from its memory; user space explains
+ * (core/callsite_shell.c). line_number is what $LINENO shows: the line of the command being run
+ * in the file (or text) that bash is reading.
+ */
+#define TG_SH_LINE (1u << 0) /* shell_line is line_number (read, and > 0) */
+#define TG_SH_FUNCTION                                                                             \
+	(1u << 1) /* variable_context > 0: in a shell function (its line is in                     \
+		   * the file that defined it) */
+#define TG_SH_SOURCED                                                                              \
+	(1u << 2) /* sourcelevel > 0: in a file run with `.` or source (its                        \
+		   * line is that file's) */
+#define TG_SH_STRING                                                                               \
+	(1u << 3) /* parse_and_execute_level > 0: in text bash parses from a                       \
+		   * string: the -c text, eval, a command substitution, a sourced                  \
+		   * file */
 
 /* The fixed part of a record: what precedes path. */
 #define TG_EVENT_HDR_LEN __builtin_offsetof(struct tg_event, path)
@@ -358,32 +380,38 @@ struct tg_stack {
 #define TG_STACK_HDR_LEN __builtin_offsetof(struct tg_stack, stack)
 
 /*
- * CPython call sites (user/core/callsite_python.c). At a finding, if the executable is a CPython
- * interpreter user space registered (tg_py_interp, keyed by tg_py_key), the kernel walks the
- * interpreter's current frames in user memory and sends a tg_py_record to tg_pyframes just
- * before the tg_event it belongs to (same ts_ns, pid, tid). Lines are decoded in user space
- * from the copied location tables, so the record stands after the process is gone.
+ * Interpreters whose state the kernel reads at a finding (call sites): user space registers
+ * each executable (tg_interp, keyed by tg_interp_key) with where things are in it, and the
+ * kernel, at a record sent by a process running one, finds them in its memory: the address in
+ * the file plus the load bias, mm->start_code - text_vaddr (load_elf_binary() puts start_code
+ * at the lowest executable segment's p_vaddr plus the bias; 0 bias for a non-PIE executable).
+ *
+ * CPython (user/core/callsite_python.c): the kernel walks the interpreter's current frames and
+ * sends a tg_py_record to tg_pyframes just before the tg_event it belongs to (same ts_ns, pid,
+ * tid). Lines are decoded in user space from the copied location tables, so the record stands
+ * after the process is gone.
+ * bash (user/core/callsite_shell.c): four ints, into the tg_event itself (shell_line,
+ * shell_flags).
  */
 #define TG_PY_FRAMES	  8   /* innermost frames kept */
 #define TG_PY_THREADS	  64  /* thread states walked to find the current thread's */
 #define TG_PY_FILE_LEN	  256 /* co_filename bytes (power of two: the verifier's mask) */
 #define TG_PY_NAME_LEN	  128 /* co_qualname (co_name before 3.11) bytes */
 #define TG_PY_LINETAB_LEN 512 /* co_linetable bytes: the line of an offset needs its prefix */
-#define TG_PY_INTERP_MAX  64  /* interpreters registered */
+#define TG_INTERP_MAX	  64  /* interpreter executables registered */
 
-/* The executable of a CPython interpreter: its inode and kernel dev_t (like tg_kexc_key). */
-struct tg_py_key {
+/* An interpreter's executable: its inode and kernel dev_t (like tg_kexc_key). */
+struct tg_interp_key {
 	__u64 ino;
 	__u32 dev;
 	__u32 pad;
 };
 
-/* Where things are in one interpreter binary: addresses from its ELF file, struct offsets
- * from the table of its version (callsite_python.c). All fields aligned. */
+/* Where things are in one CPython interpreter binary: addresses from its ELF file, struct
+ * offsets from the table of its version (callsite_python.c). All fields aligned. */
 struct tg_py_offsets {
 	__u64 runtime;		/* _PyRuntime's address in the file (st_value) */
-	__u64 text_vaddr;	/* lowest p_vaddr of an executable PT_LOAD: the load bias is
-				 * mm->start_code - text_vaddr (0 for a non-PIE executable) */
+	__u64 text_vaddr;	/* lowest p_vaddr of an executable PT_LOAD (above) */
 	__u32 version;		/* PY_VERSION_HEX, as Py_Version says */
 	__u16 rt_interp_head;	/* _PyRuntimeState.interpreters.head */
 	__u16 is_threads_head;	/* PyInterpreterState.threads.head */
@@ -407,6 +435,31 @@ struct tg_py_offsets {
 	__u16 bytes_size;	/* PyVarObject.ob_size of a PyBytesObject */
 	__u16 bytes_data;	/* PyBytesObject.ob_sval */
 	__u16 pad;
+};
+
+/* Where bash's globals are in one bash binary: the st_value of each in its dynamic symbols
+ * (Debian's bash exports them), all ints. */
+struct tg_bash_offsets {
+	__u64 text_vaddr;	/* lowest p_vaddr of an executable PT_LOAD (above) */
+	__u64 line_number;	/* the line being run: what $LINENO shows */
+	__u64 sourcelevel;	/* files being sourced (`.`, source) */
+	__u64 parse_level;	/* parse_and_execute_level: strings being parsed and run */
+	__u64 variable_context; /* shell functions being run */
+};
+
+enum tg_interp_lang {
+	TG_INTERP_CPYTHON = 1,
+	TG_INTERP_BASH = 2,
+};
+
+/* tg_interp's value: which interpreter, and where things are in it. */
+struct tg_interp {
+	__u32 lang; /* enum tg_interp_lang */
+	__u32 pad;
+	union {
+		struct tg_py_offsets py;
+		struct tg_bash_offsets bash;
+	};
 };
 
 /* tg_py_record.status */
@@ -438,7 +491,7 @@ struct tg_py_frame {
 
 struct tg_py_record {
 	__u64 ts_ns;   /* the tg_event's: which record these frames belong to */
-	__u64 exe_ino; /* the interpreter (tg_py_key) */
+	__u64 exe_ino; /* the interpreter (tg_interp_key) */
 	__u32 exe_dev;
 	__u32 pid;
 	__u32 tid;

@@ -8,7 +8,12 @@ stack, the mappings) and the files those mappings name. The C fixture is built w
 without frame pointers, so its call site comes from DWARF unwinding. Without debug info (a
 stripped copy) the record still names the module, its build id and the offset, and says what is
 missing and how to get it. Call sites are off by default (--call-sites); --no-call-sites,
-which overrides it, gives call_site null."""
+which overrides it, gives call_site null.
+
+Shell: a bash script's creates name the script and the line, which the kernel read from bash's
+memory at the create (its line_number): at the top, in a function, and, for a file the script
+sourced, the line of that file, which is said and not placed in the script; dash's line is not
+known; a program a bash script started gets its parent's line, read while the parent lives."""
 
 import json
 import os
@@ -128,6 +133,96 @@ class NativeCallSites(TgTestCase):
             fs = res.with_path(p)
             self.assertTrue(fs, res.describe())
             self.assertEqual([f["call_site"] for f in fs], [None] * len(fs), res.describe())
+
+
+BASH_SCRIPT = """#!/bin/bash
+# a build step: $1 names the files it leaves in /tmp
+out=$1
+echo x > "$out.top"  # TOP-LINE
+write() {
+	echo y > "$out.fn"  # FN-LINE
+}
+write
+. "$(dirname "$0")/lib.sh"
+"""
+BASH_LIB = """# sourced
+echo z > "$out.src"  # SRC-LINE
+"""
+
+
+def line_of(text, word):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if word in line)
+
+
+class ShellCallSites(TgTestCase):
+
+    def script(self, text=BASH_SCRIPT):
+        d = self.private_dir()
+        path = os.path.join(d, "step.sh")
+        for name, body in (("step.sh", text), ("lib.sh", BASH_LIB)):
+            with open(os.path.join(d, name), "w") as fh:
+                fh.write(body)
+        os.chmod(path, 0o755)
+        return path
+
+    def test_bash_line_gone_before_its_record_is_read(self):
+        script, out = self.script(), self.name("/tmp", "bashline")
+        for suffix in (".top", ".fn", ".src"):
+            self.track(out + suffix)
+        res = self.record_while_stopped(lambda: self.assertEqual(subprocess.run(
+            ["/usr/bin/bash", script, out], env=ENV, timeout=30).returncode, 0),
+            ["--call-sites"])
+
+        def site(suffix):
+            mine = [f for f in res.with_path(out + suffix) if f["rule"] == "nonexclusive-create"]
+            self.assertEqual(len(mine), 1, res.describe())
+            cs = mine[0]["call_site"]
+            self.assertIsNotNone(cs, json.dumps(mine[0]))
+            self.assertEqual((cs["kind"], cs["file"], cs["module"]),
+                             ("shell", script, "/usr/bin/bash"), json.dumps(cs))
+            return cs
+
+        cs = site(".top")
+        self.assertEqual(cs["line"], line_of(BASH_SCRIPT, "TOP-LINE"), json.dumps(cs))
+        self.assertNotIn("missing", cs)  # complete
+        cs = site(".fn")
+        self.assertEqual(cs["line"], line_of(BASH_SCRIPT, "FN-LINE"), json.dumps(cs))
+        self.assertIn("in a shell function", cs["missing"])
+        # the sourced file's line is not the script's: said, not placed
+        cs = site(".src")
+        self.assertIsNone(cs["line"], json.dumps(cs))
+        self.assertIn("line %d of a file the script sourced" % line_of(BASH_LIB, "SRC-LINE"),
+                      cs["missing"])
+
+    def test_dash_line_not_known(self):
+        dash = shutil.which("dash")
+        self.require(dash, "dash is not installed")
+        script, out = self.script(), self.name("/tmp", "dashline")
+        for suffix in (".top", ".fn", ".src"):
+            self.track(out + suffix)
+        res = self.run_cmd([dash, script, out], opts=["--call-sites"])
+        self.assertEqual(res.rc, 0, res.describe())
+        mine = [f for f in res.with_path(out + ".top") if f["rule"] == "nonexclusive-create"]
+        self.assertEqual(len(mine), 1, res.describe())
+        cs = mine[0]["call_site"]
+        self.assertEqual((cs["file"], cs["line"]), (script, None), json.dumps(cs))
+        self.assertIn("line not known", cs["missing"])
+
+    def test_child_gets_its_parent_bash_line(self):
+        # touch's create, while its parent waits on the same line: the parent's line, read
+        # from its memory as the record is read
+        text = '#!/bin/bash\n\ntouch "$1.child"; sleep 2  # CHILD-LINE\n'
+        script, out = self.script(text), self.name("/tmp", "bashchild")
+        self.track(out + ".child")
+        res = self.run_cmd([script, out], opts=["--call-sites"])
+        self.assertEqual(res.rc, 0, res.describe())
+        mine = [f for f in res.with_path(out + ".child") if f["rule"] == "nonexclusive-create"]
+        self.assertEqual(len(mine), 1, res.describe())
+        cs = mine[0]["call_site"]
+        self.assertEqual((cs["kind"], cs["file"], cs["line"]),
+                         ("shell", script, line_of(text, "CHILD-LINE")), json.dumps(cs))
+        self.assertIn("made by touch", cs["missing"])
+        self.assertIn("when tmpguard read the record", cs["missing"])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ fingerprints independent of pid, time, host and how the executable was named.
 ShellScript: a real shell script in a small repository, run twice under `tmpguard run`; the
 findings name the script (and a child's create, touch's, its parent script), the SARIF of both runs
 validates, every location resolves to a file in the repository, and both runs give the same
-fingerprints.
+fingerprints. dash's line is not known; a bash script's findings name the line, and SARIF places
+them at it (the region's startLine).
 RunSarif: `tmpguard run --format sarif --source-root .` over a small repository (a shell script
 that is gone before its record is read, a C program built with -g from it, a Python script):
 the log validates, every result lands at the repository file and line that made the create,
@@ -227,6 +228,21 @@ rm -f /tmp/tg-sarif-sh.$$ /tmp/tg-sarif-child.$$
 """
 
 
+# Each create's line, by its marker. The child's shell waits on the same line (sleep), so the
+# line it is at when tmpguard reads touch's record is still touch's.
+BASH_SCRIPT = """#!/bin/bash
+# a build step that leaves temporary files where anyone can plant them
+echo start
+echo x > /tmp/tg-sarif-bash.$$  # SHELL-LINE
+touch /tmp/tg-sarif-bchild.$$; sleep 1  # CHILD-LINE
+rm -f /tmp/tg-sarif-bash.$$ /tmp/tg-sarif-bchild.$$
+"""
+
+
+def marker(text, word):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if word in line)
+
+
 class ShellScript(SarifChecks):
     """A real script under `tmpguard run`, twice."""
 
@@ -235,9 +251,10 @@ class ShellScript(SarifChecks):
         self.repo = os.path.join(self.tmp.name, "repo")
         os.makedirs(os.path.join(self.repo, ".git"))
         os.makedirs(os.path.join(self.repo, "ci"))
-        with open(os.path.join(self.repo, "ci", "step.sh"), "w") as f:
-            f.write(SCRIPT)
-        os.chmod(os.path.join(self.repo, "ci", "step.sh"), 0o755)
+        for name, text in (("step.sh", SCRIPT), ("bstep.sh", BASH_SCRIPT)):
+            with open(os.path.join(self.repo, "ci", name), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(self.repo, "ci", name), 0o755)
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -283,6 +300,43 @@ class ShellScript(SarifChecks):
               for log in logs]
         self.assertEqual(fp[0], fp[1])
         # the shell's create and touch's, each non-exclusive and of a loose mode: four results
+        self.assertEqual(len(fp[0]), 4)
+
+    def test_bash_script_lines(self):
+        script = os.path.join(os.path.realpath(self.repo), "ci", "bstep.sh")
+        lines = {"tg-sarif-bash": marker(BASH_SCRIPT, "SHELL-LINE"),
+                 "tg-sarif-bchild": marker(BASH_SCRIPT, "CHILD-LINE")}
+        # by its #! line, then `bash ci/bstep.sh`
+        runs = [self.run_once(3, ["./ci/bstep.sh"]), self.run_once(4, ["bash", "ci/bstep.sh"])]
+        for out, findings in runs:
+            mine = {os.path.basename(f["path"]).split(".")[0]: f for f in findings
+                    if "tg-sarif-b" in f["path"] and f["rule"] == "nonexclusive-create"}
+            self.assertEqual(sorted(mine), sorted(lines), findings)
+            # bash's redirection: its line, read by the kernel at the create; complete
+            sh = mine["tg-sarif-bash"]["call_site"]
+            self.assertEqual((sh["kind"], sh["file"], sh["line"]),
+                             ("shell", script, lines["tg-sarif-bash"]), sh)
+            self.assertNotIn("missing", sh)
+            # touch's: its parent's line, read as the record was
+            child = mine["tg-sarif-bchild"]["call_site"]
+            self.assertEqual((child["file"], child["line"]),
+                             (script, lines["tg-sarif-bchild"]), child)
+            self.assertIn("made by touch", child["missing"])
+            self.assertIn("when tmpguard read the record", child["missing"])
+        logs = []
+        for out, _ in runs:
+            p = report([out], "--source-root", self.repo)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            log = json.loads(p.stdout)
+            run = self.check_placed(log, self.repo)
+            placed = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                       r["locations"][0]["physicalLocation"]["region"]["startLine"])
+                      for r in run["results"]}
+            self.assertEqual(placed, {("ci/bstep.sh", n) for n in lines.values()})
+            logs.append(log)
+        fp = [sorted(r["partialFingerprints"]["tmpguard/v2"] for r in log["runs"][0]["results"])
+              for log in logs]
+        self.assertEqual(fp[0], fp[1])
         self.assertEqual(len(fp[0]), 4)
 
     def test_sh_c(self):

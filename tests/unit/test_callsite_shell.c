@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/core/callsite_shell.c: which shell, which script or -c text. */
+/* Unit tests for user/core/callsite_shell.c: which shell, which script or -c text, which line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/types.h>
 #include "callsite_shell.h"
+#include "tmpguard.h"
 
 /* An argument vector written with '|' for its NULs, as the kernel sends it (last NUL kept). */
 static size_t vec(char *buf, size_t len, const char *bars)
@@ -204,6 +206,91 @@ static void test_callsite_child(void **state)
 	assert_false(tg_callsite_shell_child("/usr/bin/cat", 43, &p, &cs));
 }
 
+/* bash's line, as the kernel read it (TG_SH_*): the script's line, or why it is not one. */
+static void test_bash_line(void **state)
+{
+	static struct tg_callsite cs;
+	char buf[256];
+	struct tg_shell_proc p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|ci/build.sh");
+	const struct tg_frame *f;
+
+	(void)state;
+	p.script_path = "/r/ci/build.sh";
+	p.line = 12;
+	p.line_flags = TG_SH_LINE;
+	assert_true(tg_callsite_shell(&p, &cs));
+	f = tg_callsite_frame(&cs);
+	assert_string_equal(f->file, "/r/ci/build.sh");
+	assert_int_equal(f->line, 12);
+	assert_string_equal(cs.missing, ""); /* complete */
+	/* in a function: the line of the file that defined it, said so */
+	p.line_flags = TG_SH_LINE | TG_SH_FUNCTION;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 12);
+	assert_non_null(strstr(cs.missing, "in a shell function"));
+	/* in an eval or a command substitution: $LINENO's count */
+	p.line_flags = TG_SH_LINE | TG_SH_STRING;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 12);
+	assert_non_null(strstr(cs.missing, "eval or a command substitution"));
+	/* in a sourced file: its line, not the script's: no line, and which one it was */
+	p.line_flags = TG_SH_LINE | TG_SH_SOURCED | TG_SH_STRING;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 0);
+	assert_non_null(strstr(cs.missing, "line not known: the create was at line 12 of a file "
+					   "the script sourced"));
+	/* nothing read: why, as the host says it */
+	p.line_flags = 0;
+	p.line_why = "this bash was not registered";
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 0);
+	assert_non_null(strstr(cs.missing, "line not known: this bash was not registered"));
+	/* a line of 0 is none, whatever the flag */
+	p.line_why = NULL;
+	p.line = 0;
+	p.line_flags = TG_SH_LINE;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 0);
+	assert_non_null(strstr(cs.missing, "line not known"));
+	/* dash's line is not read */
+	p = proc(buf, sizeof(buf), "/usr/bin/dash", "sh|ci/build.sh");
+	p.script_path = "/r/ci/build.sh";
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_non_null(strstr(cs.missing, "line not known: tmpguard reads bash's current line, "
+					   "not dash's"));
+	/* bash -c: no file to put a line in; missing says which line of the text */
+	p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|-c|: one; echo x > /tmp/f");
+	p.line = 1;
+	p.line_flags = TG_SH_LINE | TG_SH_STRING;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 0);
+	assert_non_null(strstr(cs.missing, "-c, and the create was at its line 1"));
+	/* commands from standard input: the line of them */
+	p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|-s");
+	p.line = 3;
+	p.line_flags = TG_SH_LINE;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_non_null(strstr(cs.missing, "at line 3 of them"));
+}
+
+/* A program's parent bash: its line as user space read it later, best effort, said so. */
+static void test_bash_line_child(void **state)
+{
+	static struct tg_callsite cs;
+	char buf[256];
+	struct tg_shell_proc p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|/r/make.sh");
+
+	(void)state;
+	p.line = 7;
+	p.line_flags = TG_SH_LINE;
+	p.line_later = true;
+	assert_true(tg_callsite_shell_child("/usr/bin/touch", 43, &p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 7);
+	assert_int_equal(cs.frames[0].line, 0);
+	assert_non_null(strstr(cs.missing, "made by touch (pid 43)"));
+	assert_non_null(strstr(cs.missing, "line 7 is the shell's when tmpguard read the record"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +300,8 @@ int main(void)
 		cmocka_unit_test(test_callsite_script),
 		cmocka_unit_test(test_callsite_command),
 		cmocka_unit_test(test_callsite_child),
+		cmocka_unit_test(test_bash_line),
+		cmocka_unit_test(test_bash_line_child),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The CPython frame walk against a real interpreter, without BPF: user/host/pyinterp.c reads
+ * The interpreters' state read from real ones, without BPF.
+ *
+ * CPython: the frame walk against a real interpreter: user/host/pyinterp.c reads
  * Debian's /usr/bin/python3.11 (version, _PyRuntime, the executable segment), and this test
  * walks a running child's memory the way bpf/pyframe.bpf.c does (process_vm_readv for
  * bpf_probe_read_user, /proc/PID/stat's start_code for mm->start_code), builds a tg_py_record
  * and decodes it with user/core/callsite_python.c: the call site must be the script's line and
  * function. The child waits in a read() (the GIL released, as in open()). Skips (77) without
  * /usr/bin/python3.11 or the right to read a child's memory.
+ *
+ * bash: pyinterp.c finds line_number and the rest in /usr/bin/bash and tg_bash_read() reads
+ * them from a bash running a script, stopped in a `read` at known lines: at the top, in a
+ * function, in a sourced file, in a command substitution. Skips without /usr/bin/bash.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -22,7 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/types.h>
 #include "pyinterp.h"
+#include "tmpguard.h"
 
 #define PY "/usr/bin/python3.11"
 
@@ -200,11 +208,120 @@ static void test_probe_refuses(void **state)
 	assert_non_null(strstr(why, "cannot open"));
 }
 
+#define BASH "/usr/bin/bash"
+
+static const char bash_script[] = "f() {\n"			      /* 1 */
+				  "\techo ready; read -r x\n"	      /* 2 */
+				  "}\n"				      /* 3 */
+				  "echo ready; read -r x\n"	      /* 4 */
+				  "f\n"				      /* 5 */
+				  ". \"$1\"\n"			      /* 6 */
+				  "y=$(echo ready >&2; read -r x)\n"; /* 7 */
+static const char bash_sourced[] = "# sourced\n"		      /* 1 */
+				   "echo ready; read -r x\n";	      /* 2 */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The bash of pid (or its command substitution's child), waiting in `read` after "ready". */
+static void bash_at(int ready, int go, struct tg_bash_offsets *o, uint32_t want_line,
+		    uint32_t want_flags, bool in_child)
+{
+	uint32_t line, flags, pid = (uint32_t)child;
+	char buf[8];
+	pid_t kid = 0;
+
+	assert_int_equal(read(ready, buf, 6), 6);
+	usleep(100 * 1000); /* into the read() */
+	if (in_child) {
+		/* $(...): a forked bash, child's only child */
+		char path[64], kids[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", child, child);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(kids, sizeof(kids), f));
+		fclose(f);
+		kid = atoi(kids);
+		assert_true(kid > 0);
+		pid = (uint32_t)kid;
+	}
+	assert_int_equal(tg_bash_read(pid, o, &line, &flags), 0);
+	assert_int_equal(line, want_line);
+	assert_int_equal(flags, want_flags);
+	assert_int_equal(write(go, "\n", 1), 1);
+}
+
+static void test_bash_lines(void **state)
+{
+	char dir[] = "/tmp/tg-test-bash-XXXXXX", main_sh[64], src_sh[64], why[256];
+	struct tg_bash_offsets o;
+	struct tg_interp_key key;
+	int in[2], out[2], status;
+
+	(void)state;
+	if (access(BASH, X_OK))
+		skip();
+	assert_int_equal(tg_bashinterp_probe(BASH, &o, why, sizeof(why)), 0);
+	assert_true(o.line_number && o.sourcelevel && o.parse_level && o.variable_context);
+	assert_int_equal(tg_interp_key(BASH, &key), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(main_sh, sizeof(main_sh), "%s/main.sh", dir);
+	snprintf(src_sh, sizeof(src_sh), "%s/src.sh", dir);
+	write_file(main_sh, bash_script);
+	write_file(src_sh, bash_sourced);
+	assert_true(pipe(in) == 0 && pipe(out) == 0);
+	child = fork();
+	if (!child) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		execl(BASH, BASH, main_sh, src_sh, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	bash_at(out[0], in[1], &o, 4, TG_SH_LINE, false);
+	bash_at(out[0], in[1], &o, 2, TG_SH_LINE | TG_SH_FUNCTION, false);
+	bash_at(out[0], in[1], &o, 2, TG_SH_LINE | TG_SH_SOURCED | TG_SH_STRING, false);
+	bash_at(out[0], in[1], &o, 7, TG_SH_LINE | TG_SH_STRING, true);
+	close(in[1]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(main_sh);
+	unlink(src_sh);
+	rmdir(dir);
+	/* gone: unreadable */
+	assert_int_equal(tg_bash_read((uint32_t)child, &o, &(uint32_t){0}, &(uint32_t){0}), -1);
+}
+
+/* An executable that is no bash: refused, saying which global it lacks. */
+static void test_bash_probe_refuses(void **state)
+{
+	struct tg_bash_offsets o;
+	char why[256];
+
+	(void)state;
+	if (access("/usr/bin/dash", X_OK))
+		skip();
+	assert_int_equal(tg_bashinterp_probe("/usr/bin/dash", &o, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no line_number in its dynamic symbols"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_311),
 		cmocka_unit_test(test_probe_refuses),
+		cmocka_unit_test(test_bash_lines),
+		cmocka_unit_test(test_bash_probe_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

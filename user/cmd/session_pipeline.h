@@ -11,13 +11,16 @@ int pipeline_init(struct session *s);
 /* The ring buffer's callback (s as ctx). Output is flushed after each record judged. */
 int handle_record(void *ctx, void *data, size_t size);
 
-/* session_python.c: CPython call sites. Registers the interpreters with the kernel and opens
- * the frame ring (after the programs are loaded); the call site of the tg_events record data
- * (0 with cs filled), or -1 when the record is no CPython interpreter's. */
+/* session_python.c: interpreter call sites. Registers the interpreters (CPython, bash) with the
+ * kernel and opens CPython's frame ring (after the programs are loaded); the call site of the
+ * tg_events record data (0 with cs filled), or -1 when the record is no CPython interpreter's;
+ * the interpreters registered (empty before start). */
 struct session;
 struct tg_callsite;
+struct tg_interp_reg;
 void session_python_start(struct session *s);
 int session_python_callsite(struct session *s, const void *data, size_t size,
 			    struct tg_callsite *cs);
+const struct tg_interp_reg *session_interps(void);
 
 #endif

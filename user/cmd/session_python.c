@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * CPython call sites in a session: the interpreters registered with the kernel at start, the
- * frame records (tg_pyframes) kept until the tg_events record they belong to is handled, and
- * that record's struct tg_callsite, which the pipeline takes as its findings' call site.
+ * Interpreter call sites in a session: the interpreters (CPython, bash) registered with the
+ * kernel at start, kept for the look-ups that user space makes itself (a program's parent bash:
+ * shell_site.c); CPython's frame records (tg_pyframes) kept until the tg_events record they
+ * belong to is handled, and that record's struct tg_callsite, which the pipeline takes as its
+ * findings' call site.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,21 +27,28 @@ struct py_slot {
 static struct {
 	struct py_slot slot[PY_KEEP];
 	unsigned next;
-	char exe[TG_PY_INTERP_MAX][256]; /* registered interpreters, by key */
-	struct tg_py_key key[TG_PY_INTERP_MAX];
-	int n;
+	bool ring;		  /* tg_pyframes is open: CPython's frames can be read */
+	struct tg_interp_reg reg; /* the interpreters registered with the kernel */
 } py;
 
-static int py_add(void *ctx, const char *path, const struct tg_py_key *key,
-		  const struct tg_py_offsets *o)
+static int interp_add(void *ctx, const char *path, const struct tg_interp_key *key,
+		      const struct tg_interp *v)
 {
 	struct tg_bpf *b = ctx;
+	struct tg_interp_reg *r = &py.reg;
 
-	if (py.n >= TG_PY_INTERP_MAX || tg_bpf_py_add(b, key, o))
+	if (r->n >= TG_INTERP_MAX || (v->lang == TG_INTERP_CPYTHON && !py.ring) ||
+	    tg_bpf_interp_add(b, key, v))
 		return -1;
-	snprintf(py.exe[py.n], sizeof(py.exe[0]), "%s", path);
-	py.key[py.n++] = *key;
+	snprintf(r->exe[r->n], sizeof(r->exe[0]), "%s", path);
+	r->key[r->n] = *key;
+	r->val[r->n++] = *v;
 	return 0;
+}
+
+const struct tg_interp_reg *session_interps(void)
+{
+	return &py.reg;
 }
 
 static int py_record(void *ctx, void *data, size_t size)
@@ -57,14 +66,13 @@ static int py_record(void *ctx, void *data, size_t size)
 
 void session_python_start(struct session *s)
 {
-	if (tg_bpf_py_ring(s->bpf, py_record, s)) {
+	py.ring = tg_bpf_py_ring(s->bpf, py_record, s) == 0;
+	if (!py.ring)
 		fprintf(stderr,
 			"tmpguard: cannot open the CPython frame ring: %s; no Python call "
 			"sites\n",
 			strerror(errno));
-		return;
-	}
-	tg_pyinterp_scan(py_add, s->bpf);
+	tg_interp_scan(interp_add, s->bpf);
 }
 
 /* The frames sent for e, taken out of the slots. */
@@ -91,9 +99,8 @@ static bool py_unsupported(const struct tg_event *e, struct tg_callsite *cs)
 	base = base ? base + 1 : e->exe;
 	if (strncmp(base, "python", 6) || e->exe[0] != '/')
 		return false;
-	for (int i = 0; i < py.n; i++)
-		if (py.key[i].ino == e->exe_ino && py.key[i].dev == e->exe_dev)
-			return false;
+	if (tg_interp_find(&py.reg, e->exe_ino, e->exe_dev))
+		return false;
 	if (tg_pyinterp_probe(e->exe, &o, ver, sizeof(ver), why, sizeof(why)) == 0)
 		snprintf(why, sizeof(why), "an interpreter installed after tmpguard started");
 	tg_py_callsite_unsupported(e->exe, ver, why, cs);

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "callsite_python.h"
 
-_Static_assert(sizeof(struct tg_py_key) == 16, "tg_py_key: no hidden padding");
+_Static_assert(sizeof(struct tg_interp_key) == 16, "tg_interp_key: no hidden padding");
 _Static_assert(sizeof(struct tg_py_offsets) == 64, "tg_py_offsets: all fields aligned");
 _Static_assert(sizeof(struct tg_py_frame) ==
 		       40 + TG_PY_FILE_LEN + TG_PY_NAME_LEN + TG_PY_LINETAB_LEN,

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* A shell's call site from its argument vector (callsite_shell.h). Pure. */
+/* A shell's call site from its argument vector and bash's line (callsite_shell.h). Pure. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/types.h>
 #include "callsite_shell.h"
-
-#define LINE_UNKNOWN                                                                               \
-	"line not known: tmpguard does not read a shell's current line; search the script for "    \
-	"the path's directory"
+#include "tmpguard.h"
 
 static const char *base_name(const char *p)
 {
@@ -162,18 +161,90 @@ bool tg_shell_join(const char *dir, const char *script, size_t script_len, char 
 	return true;
 }
 
+/* Appends to why (NUL-terminated, whylen bytes): "; " between parts. */
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+	size_t n = strnlen(why, whylen);
+	va_list ap;
+
+	if (n + 3 >= whylen)
+		return;
+	if (n)
+		n += (size_t)snprintf(why + n, whylen - n, "; ");
+	va_start(ap, fmt);
+	vsnprintf(why + n, whylen - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Why sh's line is not known, when the kernel (or the host) read none. */
+static void no_line(const struct tg_shell_proc *sh, enum tg_shell shell, char *why, size_t whylen)
+{
+	if (sh->line_why && *sh->line_why)
+		say(why, whylen, "line not known: %s", sh->line_why);
+	else if (shell == TG_SHELL_BASH)
+		say(why, whylen, "line not known: this bash's line could not be read");
+	else
+		say(why, whylen, "line not known: tmpguard reads bash's current line, not %s's",
+		    tg_shell_name(shell));
+}
+
+/*
+ * The script's line (into f->line) and what to say of it. bash's line_number is the line of the
+ * command being run in the text bash is reading: in a file run with `.` or source, that file's
+ * line (which file, tmpguard does not know); in a function, the line in the file that defined
+ * it; inside an eval or a command substitution, counted from where that text starts, one past
+ * the command's for each line of the text before it, as $LINENO is. A line read by user space
+ * (a program's parent) is the shell's when the record was read.
+ */
+static void script_line(const struct tg_shell_proc *sh, enum tg_shell shell, struct tg_frame *f,
+			char *why, size_t whylen)
+{
+	uint32_t fl = sh->line_flags;
+
+	if (!(fl & TG_SH_LINE) || !sh->line) {
+		no_line(sh, shell, why, whylen);
+		say(why, whylen, "search the script for the path's directory");
+		return;
+	}
+	if (fl & TG_SH_SOURCED) {
+		say(why, whylen,
+		    "line not known: the create was at line %u of a file the script sourced (`.` "
+		    "or source), not of the script",
+		    sh->line);
+		return;
+	}
+	f->line = sh->line;
+	if (fl & TG_SH_STRING)
+		say(why, whylen,
+		    "line %u is bash's $LINENO in an eval or a command substitution: past the "
+		    "command's line when that text spans lines",
+		    sh->line);
+	else if (fl & TG_SH_FUNCTION)
+		say(why, whylen,
+		    "in a shell function: line %u of the file that defined it (the script, unless "
+		    "the function came from a file it sourced)",
+		    sh->line);
+	if (sh->line_later)
+		say(why, whylen,
+		    "line %u is the shell's when tmpguard read the record, which may be past the "
+		    "command that started the program (best effort)",
+		    sh->line);
+}
+
 /* Frame f and the command of shell sh; false when it is no shell or runs neither a script nor
  * a -c text (want_either). */
 static bool shell_frame(const struct tg_shell_proc *sh, bool want_either, struct tg_frame *f,
 			struct tg_callsite *cs, char *why, size_t whylen)
 {
 	struct tg_shell_argv a;
+	bool line = (sh->line_flags & TG_SH_LINE) && sh->line && !(sh->line_flags & TG_SH_SOURCED);
 
 	if (!tg_shell_parse(sh->exe, sh->args, sh->args_len, &a))
 		return false;
 	if (want_either && !a.script && !a.command)
 		return false;
 	memset(f, 0, sizeof(*f));
+	why[0] = 0;
 	copy(f->module, sizeof(f->module), *sh->exe ? sh->exe : sh->args,
 	     strlen(*sh->exe ? sh->exe : sh->args));
 	if (a.script) {
@@ -183,13 +254,15 @@ static bool shell_frame(const struct tg_shell_proc *sh, bool want_either, struct
 			copy(f->file, sizeof(f->file), sh->script_path, strlen(sh->script_path));
 		else
 			copy(f->file, sizeof(f->file), a.script, a.script_len);
-		snprintf(why, whylen, "%s%s", LINE_UNKNOWN,
-			 cut && !(sh->script_path && *sh->script_path)
-				 ? "; the script's name was cut (the process had exited and the "
-				   "kernel keeps 256 bytes of its arguments)"
-			 : f->file[0] != '/' ? "; the script's directory is not known (the process "
-					       "had exited): its name as the shell was given it"
-					     : "");
+		script_line(sh, a.shell, f, why, whylen);
+		if (cut && !(sh->script_path && *sh->script_path))
+			say(why, whylen,
+			    "the script's name was cut (the process had exited and the kernel "
+			    "keeps 256 bytes of its arguments)");
+		else if (f->file[0] != '/')
+			say(why, whylen,
+			    "the script's directory is not known (the process had exited): its "
+			    "name as the shell was given it");
 	} else if (a.command) {
 		const char *t = a.command;
 		size_t n = a.command_len;
@@ -203,14 +276,22 @@ static bool shell_frame(const struct tg_shell_proc *sh, bool want_either, struct
 			cut = false;
 		}
 		copy(cs->command, sizeof(cs->command), t, n);
-		snprintf(why, whylen, "%s%s",
-			 "line not known: the command is the text of the shell's -c",
-			 cut || n >= sizeof(cs->command) ? " (cut: the whole text was not kept)"
-							 : "");
+		if (line)
+			say(why, whylen,
+			    "no script file: the command is the text of the shell's -c, and the "
+			    "create was at its line %u%s",
+			    sh->line, sh->line_later ? " when tmpguard read the record" : "");
+		else
+			say(why, whylen,
+			    "line not known: the command is the text of the shell's -c");
+		if (cut || n >= sizeof(cs->command))
+			say(why, whylen, "the text was cut: the whole text was not kept");
 	} else {
-		snprintf(why, whylen, "%s",
-			 "no script: the shell read its commands from its standard input or a "
-			 "terminal");
+		say(why, whylen,
+		    "no script: the shell read its commands from its standard input or a "
+		    "terminal");
+		if (line)
+			say(why, whylen, "it was at line %u of them", sh->line);
 	}
 	return true;
 }
@@ -218,7 +299,7 @@ static bool shell_frame(const struct tg_shell_proc *sh, bool want_either, struct
 bool tg_callsite_shell(const struct tg_shell_proc *sh, struct tg_callsite *cs)
 {
 	struct tg_frame f;
-	char why[256];
+	char why[400];
 
 	memset(cs, 0, sizeof(*cs));
 	if (!shell_frame(sh, false, &f, cs, why, sizeof(why)))
@@ -235,7 +316,7 @@ bool tg_callsite_shell_child(const char *child_exe, uint32_t child_pid,
 			     const struct tg_shell_proc *parent, struct tg_callsite *cs)
 {
 	struct tg_frame f;
-	char why[256];
+	char why[400];
 
 	memset(cs, 0, sizeof(*cs));
 	if (!shell_frame(parent, true, &f, cs, why, sizeof(why)))

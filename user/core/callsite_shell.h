@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * A shell's call site: the script a shell was running, or the text of its `sh -c`, read from
- * its executable and argument vector. Pure: the host finds what needs /proc (the script's
- * absolute path, the parent of a child) and hands it in.
+ * its executable and argument vector, and bash's current line. Pure: the host finds what needs
+ * /proc (the script's absolute path, the parent of a child, that parent's line) and hands it in.
  *
- * The line is not known: the shells keep it in their own memory (bash's line_number), which
- * the kernel does not read; tg_callsite.missing says so.
+ * The line: bash's line_number (what $LINENO shows), which the kernel reads from a bash's
+ * memory at a record it sends (tg_event.shell_line, shell_flags), and user space from a live
+ * parent bash of a program that made a create, when it reads the record. Other shells keep
+ * theirs where tmpguard does not look: tg_callsite.missing says so.
  */
 #ifndef TG_CALLSITE_SHELL_H
 #define TG_CALLSITE_SHELL_H
@@ -46,6 +48,12 @@ struct tg_shell_proc {
 	size_t cmdline_len;
 	const char *script_path; /* the script's absolute path, as the host found it (one of the
 				  * shell's open files, or its cwd joined), NULL: not found */
+	uint32_t line;		 /* the shell's line (bash's line_number) with TG_SH_LINE */
+	uint32_t line_flags;	 /* TG_SH_* (tmpguard.h): whether line was read, where it is */
+	bool line_later;	 /* line was read by user space as it read the record (a
+				  * child's parent), not by the kernel at the create */
+	const char *line_why;	 /* why no line, without TG_SH_LINE (NULL: the shell's line is
+				  * not one tmpguard reads) */
 };
 
 /* Which shell exe is (argv0 decides for busybox, whose applets are not all shells). */

@@ -7,7 +7,7 @@
 /* The wire format's layout, checked at compile time against what the BPF side writes: every
  * 8-byte field first, no implicit padding, the path last (records are cut after it). */
 _Static_assert(offsetof(struct tg_event, kind) == 72, "8-byte fields come first");
-_Static_assert(offsetof(struct tg_event, comm) == 72 + 32 * 4, "32-bit block is packed");
+_Static_assert(offsetof(struct tg_event, comm) == 72 + 34 * 4, "32-bit block is packed");
 _Static_assert(sizeof(struct tg_event) % 8 == 0, "record size is a multiple of 8");
 _Static_assert(sizeof(struct tg_event) == offsetof(struct tg_event, comm) + TG_COMM_LEN * 2 +
 						  TG_EXE_LEN + TG_CGROUP_LEN + TG_ARGS_LEN +

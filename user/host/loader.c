@@ -725,9 +725,9 @@ static void destroy_links(struct tg_bpf *b)
 	}
 }
 
-int tg_bpf_py_add(struct tg_bpf *b, const struct tg_py_key *key, const struct tg_py_offsets *o)
+int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const struct tg_interp *v)
 {
-	if (bpf_map__update_elem(b->skel->maps.tg_py_interp, key, sizeof(*key), o, sizeof(*o),
+	if (bpf_map__update_elem(b->skel->maps.tg_interp, key, sizeof(*key), v, sizeof(*v),
 				 BPF_ANY))
 		return -errno;
 	return 0;

@@ -118,11 +118,11 @@ void tg_bpf_for_each_attached(struct tg_bpf *b,
 /* Detaches the named program (its link is destroyed). For fault injection in the tests of
  * producer health: returns 0, or -ENOENT if no attached program has that name. */
 int tg_bpf_detach(struct tg_bpf *b, const char *prog_name);
-/* CPython call sites: registers an interpreter for the kernel's frame walk (tg_py_interp);
- * opens tg_pyframes with cb for its records (tg_py_record); and reads what it holds, which is
- * to be done before each tg_events record is handled: a record's frames are sent before it.
- * 0 or -errno; drain returns the records read. */
-int tg_bpf_py_add(struct tg_bpf *b, const struct tg_py_key *key, const struct tg_py_offsets *o);
+/* Interpreter call sites: registers an interpreter (CPython, bash) for the kernel to read its
+ * state at a finding (tg_interp); opens tg_pyframes with cb for CPython's records
+ * (tg_py_record); and reads what it holds, which is to be done before each tg_events record is
+ * handled: a record's frames are sent before it. 0 or -errno; drain returns the records read. */
+int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const struct tg_interp *v);
 int tg_bpf_py_ring(struct tg_bpf *b, ring_buffer_sample_fn cb, void *ctx);
 int tg_bpf_py_drain(struct tg_bpf *b);
 void tg_bpf_stop(struct tg_bpf *b);

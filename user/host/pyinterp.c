@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -7,8 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "pyinterp.h"
+
+_Static_assert(sizeof(struct tg_bash_offsets) == 40, "tg_bash_offsets: all fields aligned");
+_Static_assert(sizeof(struct tg_interp) == 8 + sizeof(struct tg_py_offsets),
+	       "tg_interp: all fields aligned");
 
 /* The bytes at vaddr in the file, from the PT_LOAD segment that maps them. */
 static int read_vaddr(Elf *elf, int fd, uint64_t vaddr, void *buf, size_t n)
@@ -29,16 +35,60 @@ static int read_vaddr(Elf *elf, int fd, uint64_t vaddr, void *buf, size_t n)
 	return -1;
 }
 
+/* The lowest p_vaddr of an executable PT_LOAD segment, UINT64_MAX if none. */
+static uint64_t text_vaddr(Elf *elf)
+{
+	uint64_t text = UINT64_MAX;
+	size_t phnum;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return text;
+	for (size_t i = 0; i < phnum; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    ph.p_vaddr < text)
+			text = ph.p_vaddr;
+	return text;
+}
+
+/* The st_value of each of names[0..n) defined in elf's dynamic symbols into vals (0: none). */
+static void dynsyms(Elf *elf, const char *const *names, uint64_t *vals, size_t n)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	memset(vals, 0, n * sizeof(*vals));
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 24); i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			for (size_t k = 0; name && k < n; k++)
+				if (!strcmp(name, names[k]))
+					vals[k] = sym.st_value;
+		}
+	}
+}
+
 int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, size_t vlen,
 		      char *why, size_t whylen)
 {
-	uint64_t runtime = 0, pyver_addr = 0, text = UINT64_MAX;
+	static const char *const names[] = {"_PyRuntime", "Py_Version"};
+	uint64_t runtime, pyver_addr, text, addr[2];
 	bool libpython = false;
 	uint32_t hex = 0;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	GElf_Phdr ph;
-	size_t phnum;
 	Elf *elf;
 	int fd, rc = -1;
 
@@ -57,49 +107,28 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		Elf_Data *d;
+		GElf_Dyn dyn;
 
-		if (!gelf_getshdr(scn, &sh) ||
-		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_DYNAMIC))
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
 			continue;
 		d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		if (sh.sh_type == SHT_DYNAMIC) {
-			GElf_Dyn dyn;
+		for (size_t i = 0; d && gelf_getdyn(d, i, &dyn); i++) {
+			const char *s = dyn.d_tag == DT_NEEDED
+						? elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)
+						: NULL;
+			unsigned maj, min;
 
-			for (size_t i = 0; gelf_getdyn(d, i, &dyn); i++) {
-				const char *s = dyn.d_tag == DT_NEEDED ? elf_strptr(elf, sh.sh_link,
-										    dyn.d_un.d_val)
-								       : NULL;
-
-				unsigned maj, min;
-
-				if (s && !strncmp(s, "libpython", 9)) {
-					libpython = true;
-					/* libpython3.12.so.1.0: the version, for what is
-					 * missing to say */
-					if (!version[0] &&
-					    sscanf(s, "libpython%u.%u", &maj, &min) == 2)
-						snprintf(version, vlen, "%u.%u", maj, min);
-				}
+			if (s && !strncmp(s, "libpython", 9)) {
+				libpython = true;
+				/* libpython3.12.so.1.0: the version, for what is missing to say */
+				if (!version[0] && sscanf(s, "libpython%u.%u", &maj, &min) == 2)
+					snprintf(version, vlen, "%u.%u", maj, min);
 			}
-			continue;
-		}
-		for (size_t i = 0; i < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 24); i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			if (!strcmp(name, "_PyRuntime"))
-				runtime = sym.st_value;
-			else if (!strcmp(name, "Py_Version"))
-				pyver_addr = sym.st_value;
 		}
 	}
+	dynsyms(elf, names, addr, 2);
+	runtime = addr[0];
+	pyver_addr = addr[1];
 	if (pyver_addr && read_vaddr(elf, fd, pyver_addr, &hex, sizeof(hex)) == 0 && hex)
 		snprintf(version, vlen, "%u.%u", hex >> 24, (hex >> 16) & 0xff);
 	if (!runtime || !pyver_addr) {
@@ -111,12 +140,7 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 					"CPython)");
 		goto out;
 	}
-	if (elf_getphdrnum(elf, &phnum))
-		goto out;
-	for (size_t i = 0; i < phnum; i++)
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-		    ph.p_vaddr < text)
-			text = ph.p_vaddr;
+	text = text_vaddr(elf);
 	if (text == UINT64_MAX) {
 		snprintf(why, whylen, "no executable segment");
 		goto out;
@@ -137,7 +161,51 @@ out:
 	return rc;
 }
 
-int tg_pyinterp_key(const char *path, struct tg_py_key *key)
+int tg_bashinterp_probe(const char *path, struct tg_bash_offsets *o, char *why, size_t whylen)
+{
+	/* the order of tg_bash_offsets' addresses */
+	static const char *const names[] = {"line_number", "sourcelevel", "parse_and_execute_level",
+					    "variable_context"};
+	uint64_t addr[4];
+	Elf *elf;
+	int fd, rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot open %s: %m", path);
+		return -1;
+	}
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(why, whylen, "%s is not an ELF file", path);
+		goto out;
+	}
+	dynsyms(elf, names, addr, 4);
+	for (size_t k = 0; k < 4; k++)
+		if (!addr[k]) {
+			snprintf(why, whylen, "no %s in its dynamic symbols", names[k]);
+			goto out;
+		}
+	o->text_vaddr = text_vaddr(elf);
+	if (o->text_vaddr == UINT64_MAX) {
+		snprintf(why, whylen, "no executable segment");
+		goto out;
+	}
+	o->line_number = addr[0];
+	o->sourcelevel = addr[1];
+	o->parse_level = addr[2];
+	o->variable_context = addr[3];
+	rc = 0;
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return rc;
+}
+
+int tg_interp_key(const char *path, struct tg_interp_key *key)
 {
 	struct stat st;
 
@@ -149,13 +217,43 @@ int tg_pyinterp_key(const char *path, struct tg_py_key *key)
 	return 0;
 }
 
-int tg_pyinterp_scan(int (*add)(void *ctx, const char *path, const struct tg_py_key *key,
-				const struct tg_py_offsets *o),
-		     void *ctx)
+struct scan {
+	int (*add)(void *ctx, const char *path, const struct tg_interp_key *key,
+		   const struct tg_interp *v);
+	void *ctx;
+	struct tg_interp_key seen[TG_INTERP_MAX];
+	int n;
+};
+
+/* path, once per file: a bash, or a CPython that tmpguard can walk. */
+static void scan_one(struct scan *sc, const char *path, enum tg_interp_lang lang)
+{
+	struct tg_interp_key key;
+	struct tg_interp v = {.lang = lang};
+	char ver[16], why[256];
+
+	if (sc->n >= TG_INTERP_MAX || tg_interp_key(path, &key))
+		return;
+	for (int i = 0; i < sc->n; i++)
+		if (sc->seen[i].ino == key.ino && sc->seen[i].dev == key.dev)
+			return;
+	if (lang == TG_INTERP_BASH
+		    ? tg_bashinterp_probe(path, &v.bash, why, sizeof(why))
+		    : tg_pyinterp_probe(path, &v.py, ver, sizeof(ver), why, sizeof(why)))
+		return;
+	if (sc->add(sc->ctx, path, &key, &v) == 0)
+		sc->seen[sc->n++] = key;
+}
+
+int tg_interp_scan(int (*add)(void *ctx, const char *path, const struct tg_interp_key *key,
+			      const struct tg_interp *v),
+		   void *ctx)
 {
 	static const char *const dirs[] = {"/usr/bin", "/usr/local/bin"};
-	struct tg_py_key seen[TG_PY_INTERP_MAX];
-	int n = 0;
+	/* /bin/sh is dash on Debian; where it is bash, the same file as bash (or a copy) */
+	static const char *const bashes[] = {"/usr/bin/bash", "/bin/bash", "/usr/local/bin/bash",
+					     "/bin/sh", "/usr/bin/sh"};
+	struct scan sc = {.add = add, .ctx = ctx};
 
 	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 		DIR *dir = opendir(dirs[d]);
@@ -163,28 +261,82 @@ int tg_pyinterp_scan(int (*add)(void *ctx, const char *path, const struct tg_py_
 
 		if (!dir)
 			continue;
-		while ((de = readdir(dir)) && n < TG_PY_INTERP_MAX) {
-			char path[512], ver[16], why[256];
-			struct tg_py_offsets o;
-			struct tg_py_key key;
+		while ((de = readdir(dir))) {
 			const char *v = de->d_name + strlen("python3.");
-			bool dup = false;
+			char path[512];
 
 			/* python3.N exactly: not python3.11-config, python3.11d */
 			if (strncmp(de->d_name, "python3.", 8) || !*v ||
 			    strspn(v, "0123456789") != strlen(v))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
-			if (tg_pyinterp_key(path, &key))
-				continue;
-			for (int i = 0; i < n; i++)
-				dup |= seen[i].ino == key.ino && seen[i].dev == key.dev;
-			if (dup || tg_pyinterp_probe(path, &o, ver, sizeof(ver), why, sizeof(why)))
-				continue;
-			if (add(ctx, path, &key, &o) == 0)
-				seen[n++] = key;
+			scan_one(&sc, path, TG_INTERP_CPYTHON);
 		}
 		closedir(dir);
 	}
-	return n;
+	for (size_t i = 0; i < sizeof(bashes) / sizeof(bashes[0]); i++)
+		scan_one(&sc, bashes[i], TG_INTERP_BASH);
+	return sc.n;
+}
+
+const struct tg_interp *tg_interp_find(const struct tg_interp_reg *r, uint64_t ino, uint32_t dev)
+{
+	for (int i = 0; r && i < r->n; i++)
+		if (r->key[i].ino == ino && r->key[i].dev == dev)
+			return &r->val[i];
+	return NULL;
+}
+
+/* mm->start_code of pid: /proc/PID/stat's field 26 (startcode), 0 if unreadable. */
+static uint64_t start_code(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses: fields count after it */
+	/* p ends field 2; field 26 follows the 24th space after it */
+	for (int i = 0; p && i < 24; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return 0;
+	return v;
+}
+
+int tg_bash_read(uint32_t pid, const struct tg_bash_offsets *o, uint32_t *line, uint32_t *flags)
+{
+	const uint64_t addr[4] = {o->line_number, o->variable_context, o->sourcelevel,
+				  o->parse_level};
+	const uint32_t bit[4] = {TG_SH_LINE, TG_SH_FUNCTION, TG_SH_SOURCED, TG_SH_STRING};
+	uint64_t start = start_code(pid);
+	int32_t v[4];
+	struct iovec local[4], remote[4];
+
+	*line = 0;
+	*flags = 0;
+	if (!start)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		local[i] = (struct iovec){&v[i], sizeof(v[i])};
+		remote[i] = (struct iovec){(void *)(uintptr_t)(start - o->text_vaddr + addr[i]),
+					   sizeof(v[i])};
+	}
+	if (process_vm_readv((pid_t)pid, local, 4, remote, 4, 0) != (ssize_t)sizeof(v))
+		return -1;
+	if (v[0] <= 0)
+		return 0; /* as the kernel: no line */
+	*line = (uint32_t)v[0];
+	for (int i = 0; i < 4; i++)
+		*flags |= v[i] > 0 ? bit[i] : 0;
+	return 0;
 }

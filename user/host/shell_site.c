@@ -4,6 +4,9 @@
  * The script's absolute path is the file the shell holds open under the operand's name (bash
  * keeps its script on fd 255, dash on fd 10 and up: right even after a `cd`), else the operand
  * joined to the shell's working directory, else (the shell had exited) the operand as given.
+ * The line: what the kernel read of a bash at the create (tg_event.shell_line), or, for a
+ * program a bash started, that bash's line read from its memory now (pyinterp.c's
+ * tg_bash_read), while it lives: best effort, it may have moved on since the create.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "callsite_shell.h"
+#include "pyinterp.h"
 #include "shell_site.h"
 
 static const char *base_name(const char *p, size_t n, size_t *len)
@@ -99,8 +103,23 @@ static ssize_t read_all(const char *path, char *buf, size_t len)
 	return k < 0 ? -1 : (ssize_t)n;
 }
 
+/* The registered bash of the live process pid (its /proc/PID/exe), or NULL. */
+static const struct tg_interp *live_bash(const struct tg_interp_reg *reg, uint32_t pid)
+{
+	struct tg_interp_key key;
+	const struct tg_interp *v;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
+	if (!reg || tg_interp_key(exe, &key))
+		return NULL;
+	v = tg_interp_find(reg, key.ino, key.dev);
+	return v && v->lang == TG_INTERP_BASH ? v : NULL;
+}
+
 const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct tg_proc_info *p,
-					const char *cwd, struct tg_callsite *cs)
+					const char *cwd, const struct tg_interp_reg *reg,
+					struct tg_callsite *cs)
 {
 	static char pargs[4096], pcwd[PATH_MAX], path[PATH_MAX];
 	struct tg_shell_proc sh = {
@@ -111,12 +130,24 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 		.args_truncated = e->facts & TG_F_ARGS_TRUNC,
 		.cmdline = p->from_kernel ? NULL : p->cmdline,
 		.cmdline_len = p->from_kernel ? 0 : p->cmdline_len,
+		.line = e->shell_line,
+		.line_flags = e->shell_flags,
 	};
+	const struct tg_interp *bash;
 	const struct tg_ancestor *par = p->n_ancestry ? &p->ancestry[0] : NULL;
 	char ppath[64];
 	ssize_t n;
 
 	if (tg_shell_of(p->exe, e->args_len ? e->args : "") != TG_SHELL_NONE) {
+		bash = tg_interp_find(reg, e->exe_ino, e->exe_dev);
+		if (!(e->shell_flags & TG_SH_LINE) &&
+		    tg_shell_of(p->exe, e->args_len ? e->args : "") == TG_SHELL_BASH)
+			sh.line_why =
+				!bash ? "this bash was not registered when tmpguard started "
+					"(installed since, or its dynamic symbols have no "
+					"line_number)"
+				      : "bash had no current line, or its memory could not be "
+					"read";
 		sh.script_path = script_path(e->pid, !p->from_kernel, p->exe, e->args, e->args_len,
 					     cwd, path, sizeof(path));
 		return tg_callsite_shell(&sh, cs) ? cs : NULL;
@@ -139,5 +170,12 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 	};
 	sh.script_path =
 		script_path(par->pid, true, par->exe, pargs, (size_t)n, NULL, pcwd, sizeof(pcwd));
+	/* The parent's line now, not at the create: it may have moved on (line_later). */
+	bash = live_bash(reg, par->pid);
+	if (bash && tg_bash_read(par->pid, &bash->bash, &sh.line, &sh.line_flags) == 0 &&
+	    (sh.line_flags & TG_SH_LINE))
+		sh.line_later = true;
+	else if (bash)
+		sh.line_why = "the shell's line could not be read from its memory";
 	return tg_callsite_shell_child(p->exe, e->pid, &sh, cs) ? cs : NULL;
 }
