@@ -740,7 +740,7 @@ class Options(SinkTestCase):
         self.usage(["--syslog-facility", "local1"], "need --syslog")
         self.usage(["--syslog", "--syslog-facility", "local9"], "invalid syslog facility")
         self.usage(["--syslog", "--syslog-max-size", "100"], "below 1024")
-        self.usage(["--format", "xml"], "expected text, json or falco")
+        self.usage(["--format", "xml"], "expected text, json, falco or sarif")
         self.assertFalse(os.path.exists(out))
 
 

@@ -229,9 +229,10 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		o->sarif = !strcmp(arg, "sarif");
 		o->format = o->sarif ? TG_FORMAT_JSON : tg_format_parse(arg);
 		if (o->format < 0) {
-			opt_error(state,
-				  "invalid format '%s': expected text, json, falco or (run) sarif",
-				  arg);
+			bool run = o->cmd_name && !strcmp(o->cmd_name, "tmpguard run");
+
+			opt_error(state, "invalid format '%s': expected text, json%s", arg,
+				  run ? ", falco or sarif" : " or falco");
 			return EINVAL;
 		}
 		o->json = o->format != TG_FORMAT_TEXT;
