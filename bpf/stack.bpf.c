@@ -169,6 +169,21 @@ static long path_step(__u32 i, void *unused)
 	return 0;
 }
 
+/* len bytes of the user stack from sp into s->stack: whether they could be read. len is known
+ * to the compiler, not to 6.1's verifier (which loses it in the loop that computes it): an
+ * opaque value, bounded again. */
+static __always_inline bool copy_stack(struct tg_stack *s, __u64 len)
+{
+	barrier_var(len);
+	len &= TG_STK_COPY * 2 - 1;
+	if (len > TG_STK_COPY)
+		len = TG_STK_COPY;
+	if (!len || bpf_probe_read_user(s->stack, len, (void *)s->sp))
+		return false;
+	s->stack_len = len;
+	return true;
+}
+
 /* The current directory (tg_cwd_path), from a callback as the mappings' paths are: called
  * directly, its frame on top of tg_send_stack's passes 6.1's 512 bytes of combined stack. */
 static long cwd_step(__u32 i, void *unused)
@@ -241,35 +256,11 @@ __noinline int tg_send_stack(void)
 		    x->neg_end[i] - s->sp < len)
 			len = x->neg_end[i] - s->sp;
 	}
-	/* Known to the compiler, not to 6.1's verifier (which loses it in the loop above): an
-	 * opaque value, bounded again. */
-	barrier_var(len);
-	len &= TG_STK_COPY * 2 - 1;
-	if (len > TG_STK_COPY)
-		len = TG_STK_COPY;
-	if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0) {
-		s->stack_len = len;
-	} else {
-		/* The stack's mapping was not found (bpf_find_vma only try-locks the mm) and
-		 * 8 KiB from sp run past its end, as in a process that just started: what is
-		 * left of sp's page, and the page above it if there is one. */
-		len = 8192 - (s->sp & 4095);
-		barrier_var(len);
-		len &= TG_STK_COPY * 2 - 1;
-		if (len > TG_STK_COPY)
-			len = TG_STK_COPY;
-		if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0) {
-			s->stack_len = len;
-		} else {
-			len = 4096 - (s->sp & 4095);
-			barrier_var(len);
-			len &= TG_STK_COPY * 2 - 1;
-			if (len > TG_STK_COPY)
-				len = TG_STK_COPY;
-			if (len && bpf_probe_read_user(s->stack, len, (void *)s->sp) == 0)
-				s->stack_len = len;
-		}
-	}
+	/* When the stack's mapping was not found (bpf_find_vma only try-locks the mm) and 8 KiB
+	 * from sp run past its end, as in a process that just started: what is left of sp's
+	 * page and the page above it, else of sp's page alone. */
+	if (!copy_stack(s, len) && !copy_stack(s, 8192 - (s->sp & 4095)))
+		copy_stack(s, 4096 - (s->sp & 4095));
 	bpf_loop(TG_STK_FP_MAX, fp_step, NULL, 0);
 	bpf_loop(TG_STK_COPY / 8, word_step, NULL, 0);
 	bpf_loop(TG_STK_MAPS_MAX, path_step, NULL, 0);

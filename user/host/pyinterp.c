@@ -80,6 +80,28 @@ static void dynsyms(Elf *elf, const char *const *names, uint64_t *vals, size_t n
 	}
 }
 
+/* path as an ELF file (its descriptor in *fd), or NULL with why said and nothing left open. */
+static Elf *elf_open(const char *path, int *fd, char *why, size_t whylen)
+{
+	Elf *elf;
+
+	elf_version(EV_CURRENT);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		snprintf(why, whylen, "cannot open %s: %m", path);
+		return NULL;
+	}
+	elf = elf_begin(*fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(why, whylen, "%s is not an ELF file", path);
+		if (elf)
+			elf_end(elf);
+		close(*fd);
+		return NULL;
+	}
+	return elf;
+}
+
 int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, size_t vlen,
 		      char *why, size_t whylen)
 {
@@ -94,17 +116,9 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 
 	memset(o, 0, sizeof(*o));
 	version[0] = 0;
-	elf_version(EV_CURRENT);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %m", path);
+	elf = elf_open(path, &fd, why, whylen);
+	if (!elf)
 		return -1;
-	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(why, whylen, "%s is not an ELF file", path);
-		goto out;
-	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		Elf_Data *d;
 		GElf_Dyn dyn;
@@ -171,17 +185,9 @@ int tg_bashinterp_probe(const char *path, struct tg_bash_offsets *o, char *why, 
 	int fd, rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	elf_version(EV_CURRENT);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %m", path);
+	elf = elf_open(path, &fd, why, whylen);
+	if (!elf)
 		return -1;
-	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(why, whylen, "%s is not an ELF file", path);
-		goto out;
-	}
 	dynsyms(elf, names, addr, 4);
 	for (size_t k = 0; k < 4; k++)
 		if (!addr[k]) {
