@@ -169,8 +169,7 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 	}
 	rc = 0;
 out:
-	if (elf)
-		elf_end(elf);
+	elf_end(elf);
 	close(fd);
 	return rc;
 }
@@ -205,8 +204,7 @@ int tg_bashinterp_probe(const char *path, struct tg_bash_offsets *o, char *why, 
 	o->variable_context = addr[3];
 	rc = 0;
 out:
-	if (elf)
-		elf_end(elf);
+	elf_end(elf);
 	close(fd);
 	return rc;
 }
