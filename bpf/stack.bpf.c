@@ -7,6 +7,10 @@
  * mappings that the instruction pointer and the words of that copy point into, with their
  * paths. At most TG_STK_LOOKUPS mapping lookups, and none for an address in a range already
  * looked up.
+ *
+ * A stack user space already resolved (tg_stk_sigs: the same thread image, registers and every
+ * word its unwinding read) is not copied again: a reference to it goes instead, the size of an
+ * event. A thread that creates in a loop costs one copy, not one per create.
  */
 #include "common.bpf.h"
 
@@ -24,6 +28,9 @@ struct tg_stk_ctx {
 	__u32 n_neg, lookups;
 	/* what the last bpf_find_vma found */
 	__u64 start, end, pgoff, flags, file;
+	/* the stack user space resolved that this one may repeat, and whether it does */
+	struct tg_stk_sig sig;
+	__u32 same;
 };
 
 /* The record being built, per CPU: 13 KiB, too large for the stack. Writer and reader:
@@ -34,6 +41,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tg_stk_ctx);
 } tg_stack_ctx SEC(".maps");
+
+/* Stacks user space resolved (tg_stk_sig), by thread and registers. Written by user space only:
+ * read-only to the programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_STK_SIGS);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, struct tg_stk_sig_key);
+	__type(value, struct tg_stk_sigs);
+} tg_stk_sigs SEC(".maps");
 
 /* This CPU's tg_stack_ctx. bpf_loop() and bpf_find_vma() take a context on the stack only: the
  * callbacks look the map up instead. */
@@ -195,6 +212,72 @@ static long cwd_step(__u32 i, void *unused)
 	return 1;
 }
 
+/* Word i of the signature against the stack read at sp (x->same cleared on a difference). */
+static long sig_step(__u32 i, void *unused)
+{
+	struct tg_stk_ctx *x = stk_ctx();
+	__u32 off;
+	__u64 w;
+
+	if (!x || i >= x->sig.n || i >= TG_STK_SIG_WORDS)
+		return 1;
+	barrier_var(i); /* the mask below stays: the verifier needs it */
+	i &= TG_STK_SIG_WORDS - 1;
+	off = x->sig.off[i];
+	if ((off & 7) || off + 8 > x->sig.span) {
+		x->same = 0;
+		return 1;
+	}
+	__builtin_memcpy(&w, &x->s.stack[off & (TG_STK_COPY - 8)], 8);
+	if (w != x->sig.val[i]) {
+		x->same = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the stack at sp is the one of signature g: the same thread image (and bp, unless
+ * no frame's CFA depends on it), and the same words where its unwinding read them. */
+static __always_inline bool way_matches(struct tg_stk_ctx *x, const struct tg_stk_sig *g)
+{
+	struct tg_stack *s = &x->s;
+	__u64 span;
+
+	if (!g->id || g->start_ns != s->start_ns || g->exec_id != s->exec_id ||
+	    (g->bp != s->bp && !(g->flags & TG_STK_SIG_ANY_BP)))
+		return false;
+	if (bpf_probe_read_kernel(&x->sig, sizeof(x->sig), g) || !x->sig.n ||
+	    x->sig.n > TG_STK_SIG_WORDS)
+		return false;
+	span = x->sig.span;
+	barrier_var(span);
+	span &= TG_STK_COPY * 2 - 1;
+	if (!span || span > TG_STK_COPY || bpf_probe_read_user(s->stack, span, (void *)s->sp))
+		return false;
+	x->same = 1;
+	bpf_loop(TG_STK_SIG_WORDS, sig_step, NULL, 0);
+	return x->same;
+}
+
+/* Whether this stack is one user space resolved (tg_stk_sigs, under the thread, ip and sp):
+ * its id into s->ref_id. */
+static __always_inline bool stack_known(struct tg_stk_ctx *x)
+{
+	struct tg_stack *s = &x->s;
+	struct tg_stk_sig_key k = {.ip = s->ip, .sp = s->sp, .tid = s->tid};
+	struct tg_stk_sigs *g = bpf_map_lookup_elem(&tg_stk_sigs, &k);
+
+	if (!g)
+		return false;
+#pragma unroll
+	for (int i = 0; i < TG_STK_SIG_WAYS; i++)
+		if (way_matches(x, &g->way[i])) {
+			s->ref_id = x->sig.id;
+			return true;
+		}
+	return false;
+}
+
 __noinline int tg_send_stack(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -205,14 +288,6 @@ __noinline int tg_send_stack(void)
 	__u64 len; /* 64 bits: no 32-bit copy of it for 6.1's verifier to bound instead */
 	long n;
 
-	/* Call sites never cost a finding: once a quarter of the ring is unread (a burst the
-	 * reader has not caught up with), the stack is not captured and the finding goes alone
-	 * (counted; the finding's call_site is null). A stack record is ~13 KiB, an event ~1. */
-	if (bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >
-	    bpf_ringbuf_query(&tg_events, BPF_RB_RING_SIZE) / 4) {
-		stat_inc(TG_STAT_STACK_LOST);
-		return 0;
-	}
 	x = stk_ctx();
 	if (!x) {
 		stat_inc(TG_STAT_STACK_LOST);
@@ -223,6 +298,9 @@ __noinline int tg_send_stack(void)
 	s->kind = TG_KIND_STACK;
 	s->pid = pid_tgid >> 32;
 	s->tid = (__u32)pid_tgid;
+	s->start_ns = BPF_CORE_READ(task, start_time);
+	s->exec_id = BPF_CORE_READ(task, self_exec_id);
+	s->ref_id = 0;
 	s->n_fp = 0;
 	s->n_maps = 0;
 	s->stack_len = 0;
@@ -230,15 +308,33 @@ __noinline int tg_send_stack(void)
 	x->n_neg = 0;
 	x->lookups = 0;
 	s->cwd_len = 0;
-	bpf_loop(1, cwd_step, NULL, 0);
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	s->ip = BPF_CORE_READ(regs, ip);
 	s->sp = BPF_CORE_READ(regs, sp);
 	s->bp = BPF_CORE_READ(regs, bp);
-	if (!s->ip || !s->sp || (task->flags & PF_IO_WORKER)) {
+	if (!s->ip || !s->sp || (task->flags & PF_IO_WORKER))
 		s->flags |= TG_STK_F_NO_REGS;
-		goto send;
+	/* A stack user space resolved already goes as a reference, the size of an event. Else,
+	 * call sites never cost a finding: once a quarter of the ring is unread (a burst the
+	 * reader has not caught up with), the stack is not copied and the finding goes alone
+	 * (counted; the finding's call_site is null). A stack record is ~13 KiB, an event ~1. */
+	if (!s->flags && stack_known(x)) {
+		s->flags |= TG_STK_F_REF;
+		bpf_loop(1, cwd_step, NULL, 0);
+		if (bpf_ringbuf_output(&tg_events, s, TG_STACK_REF_LEN, BPF_RB_NO_WAKEUP))
+			stat_inc(TG_STAT_STACK_LOST);
+		else
+			stat_inc(TG_STAT_STACK_REF);
+		return 0;
 	}
+	if (bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&tg_events, BPF_RB_RING_SIZE) / 4) {
+		stat_inc(TG_STAT_STACK_LOST);
+		return 0;
+	}
+	bpf_loop(1, cwd_step, NULL, 0);
+	if (s->flags)
+		goto send;
 	n = bpf_get_task_stack(task, s->fp, sizeof(s->fp), BPF_F_USER_STACK);
 	if (n > 0)
 		s->n_fp = (__u32)n / 8;

@@ -12,11 +12,12 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	13 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	14 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
 	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd; 13: shell_line, shell_flags;         \
-	      tg_interp registry */
+	      tg_interp registry; 14: tg_stack reordered (cwd before fp), start_ns, exec_id,       \
+	      ref_id, TG_STK_F_REF; tg_stk_sig, TG_STAT_STACK_REF */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -149,6 +150,8 @@ enum tg_stat {
 	TG_STAT_TRACK_FULL,	 /* forks of tracked processes not tracked: tg_tracked was full */
 	TG_STAT_STACK_LOST, /* call-site records (tg_stack) not sent: a full ring, no scratch */
 	TG_STAT_PY_LOST,    /* CPython frame records (tg_py_record) not sent: ring full */
+	TG_STAT_STACK_REF,  /* call-site records sent as a reference to a stack user space had
+			     * resolved (tg_stk_sig): no copy, no mapping walk */
 	TG_STAT_MAX,
 };
 
@@ -340,7 +343,9 @@ struct tg_event {
  * program run).
  *
  * On the wire: the header (every field before stack, TG_STACK_HDR_LEN bytes) and stack_len
- * bytes of the stack copy.
+ * bytes of the stack copy. A reference (TG_STK_F_REF, ABI 14) is the first TG_STACK_REF_LEN
+ * bytes only: the stack is one user space resolved before (tg_stk_sig), its call site the one
+ * kept under ref_id.
  */
 #define TG_STK_FP_MAX	   32	     /* return addresses of the frame-pointer walk */
 #define TG_STK_MAPS_MAX	   16	     /* executable file mappings the addresses fall in */
@@ -348,6 +353,9 @@ struct tg_event {
 #define TG_STK_F_FP_ERR	   (1u << 0) /* the frame-pointer walk failed */
 #define TG_STK_F_NO_REGS   (1u << 1) /* no user registers (a kernel thread, an io-wq worker) */
 #define TG_STK_F_MAPS_FULL (1u << 2) /* more mappings than TG_STK_MAPS_MAX or lookups */
+#define TG_STK_F_REF                                                                               \
+	(1u << 3) /* a reference: ref_id names the stack, nothing follows                          \
+		   * cwd (ABI 14) */
 
 struct tg_stk_map {
 	__u64 start, end, pgoff; /* vm_start, vm_end, vm_pgoff in bytes */
@@ -360,21 +368,65 @@ struct tg_stk_map {
 struct tg_stack {
 	__u64 ts_ns;	  /* as the event's */
 	__u64 ip, sp, bp; /* the user registers at the syscall */
-	__u64 pad[5];
+	__u64 start_ns;	  /* the thread's start (task->start_time, ns since boot, CLOCK_MONOTONIC)
+			   * (ABI 14) */
+	__u64 exec_id;	  /* task->self_exec_id: which of the thread's images */
+	__u64 ref_id;	  /* TG_STK_F_REF: the tg_stk_sig.id this stack matched */
+	__u64 pad[2];
 	__u32 kind; /* TG_KIND_STACK: at tg_event.kind's offset */
 	__u32 tid;
 	__u32 pid;
 	__u32 n_fp; /* addresses in fp */
 	__u32 n_maps;
-	__u32 stack_len; /* bytes of stack valid (and sent) */
-	__u32 flags;	 /* TG_STK_F_* */
-	__u32 pad2;
+	__u32 stack_len;      /* bytes of stack valid (and sent) */
+	__u32 flags;	      /* TG_STK_F_* */
+	__u32 cwd_len;	      /* 0: not walked (ABI 12) */
+	char cwd[TG_EXE_LEN]; /* the current directory, as the maps' paths */
 	__u64 fp[TG_STK_FP_MAX];
 	struct tg_stk_map maps[TG_STK_MAPS_MAX];
-	__u32 cwd_len; /* 0: not walked (ABI 12) */
-	__u32 pad3;
-	char cwd[TG_EXE_LEN]; /* the current directory, as the maps' paths */
 	__u8 stack[TG_STK_COPY];
+};
+
+#define TG_STACK_REF_LEN __builtin_offsetof(struct tg_stack, fp)
+
+/*
+ * A stack user space resolved (ABI 14), so that the kernel can send a reference instead of the
+ * next copy of it: every word of the stack copy the unwinder read (an unwinding is a function of
+ * the registers, those words and the mapped files), in tg_stk_sigs under the thread and the
+ * registers. At a record sent by the same thread image (start_ns, exec_id) with the same ip, sp
+ * and bp, whose stack holds the same words at the same offsets from sp, the unwinding would be
+ * the same: the kernel sends a TG_STK_F_REF stack record naming id. Written by user space only
+ * (the map is read-only to the programs), after each stack it resolved and could vouch for; the
+ * call site stays in user space under id.
+ */
+#define TG_STK_SIG_WORDS 64 /* words an unwinding may read to be kept */
+#define TG_STK_SIG_WAYS                                                                            \
+	4		 /* stacks kept per thread and registers (two callers of one               \
+			  * function whose frames are alike: the same ip and sp) */
+#define TG_STK_SIGS 1024 /* entries in tg_stk_sigs (least recently used go first) */
+
+struct tg_stk_sig_key {
+	__u64 ip, sp;
+	__u32 tid;
+	__u32 pad;
+};
+
+struct tg_stk_sig {
+	__u64 id; /* user space's number for the call site it resolved; 0: an empty way */
+	__u64 start_ns, exec_id, bp;
+	__u32 n;     /* words in off and val */
+	__u32 span;  /* bytes from sp that hold them: the largest off + 8 */
+	__u32 flags; /* TG_STK_SIG_ANY_BP */
+	__u32 pad;
+	__u16 off[TG_STK_SIG_WORDS]; /* from sp, in bytes */
+	__u64 val[TG_STK_SIG_WORDS];
+};
+
+#define TG_STK_SIG_ANY_BP (1u << 0) /* no frame's CFA is rbp's: bp need not match */
+
+/* tg_stk_sigs's value: up to TG_STK_SIG_WAYS stacks of one thread at one ip and sp. */
+struct tg_stk_sigs {
+	struct tg_stk_sig way[TG_STK_SIG_WAYS];
 };
 
 #define TG_STACK_HDR_LEN __builtin_offsetof(struct tg_stack, stack)

@@ -24,14 +24,17 @@ import sys
 from tmpguard_test import ENV, TgTestCase, fixture, main
 
 FIXTURES_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+# Every finding printed (no rate limit to speak of): each one's call site is checked.
+POLICY_CI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies",
+                         "ci.yaml")
 
 
-def marker_line(src="callsite_fopen.c"):
-    """The line of the fixture's source that creates the file (its CALLSITE-LINE marker)."""
+def marker_line(src="callsite_fopen.c", marker="CALLSITE-LINE"):
+    """The line of the fixture's source that creates the file (its marker)."""
     path = os.path.join(FIXTURES_SRC, src)
     with open(path) as fh:
         for i, line in enumerate(fh, 1):
-            if "CALLSITE-LINE" in line:
+            if marker in line:
                 return i
     raise AssertionError("no CALLSITE-LINE marker in " + path)
 
@@ -108,6 +111,41 @@ class NativeCallSites(TgTestCase):
         for word in (cs["build_id"], cs["offset"], "-dbgsym", "-g"):
             self.assertIn(word, cs["missing"], ctx)
         self.assertEqual(f["rule"], "nonexclusive-create", ctx)
+
+    def test_a_stack_seen_before_goes_as_a_reference(self):
+        # One thread creates from write_a() and write_b() in turn: the same instruction, the
+        # same stack pointer, only the callers' return addresses differ, and the loop's counter
+        # changes in the saved registers. Once a stack is resolved, the kernel sends the next
+        # create's from the same place as a reference to it (call_sites_reused), not a 13 KiB
+        # copy; each finding must still name its own line.
+        n = 40
+        prefix = self.name("/tmp", "cs-loop")
+        for i in range(n):
+            self.track("%s.a.%d" % (prefix, i))
+            self.track("%s.b.%d" % (prefix, i))
+        res = self.run_cmd([fixture("callsite_loop"), prefix, str(n), "20000"],
+                           opts=["--call-sites", "--policy", POLICY_CI])
+        self.assertEqual(res.rc, 0, res.describe())
+        lines = {"a": marker_line("callsite_loop.c", "CALLSITE-A"),
+                 "b": marker_line("callsite_loop.c", "CALLSITE-B")}
+        seen = {"a": 0, "b": 0}
+        for f in res.findings:
+            if f["rule"] != "nonexclusive-create" or not f["path"].startswith(prefix + "."):
+                continue
+            which = f["path"][len(prefix) + 1]
+            cs = f["call_site"]
+            ctx = json.dumps(f, indent=1)
+            self.assertIsNotNone(cs, ctx)
+            self.assertEqual(cs["function"], "write_" + which, ctx)
+            self.assertEqual(cs["line"], lines[which], ctx)
+            self.assertIn("main", [fr["function"] for fr in f["stack"]], ctx)
+            seen[which] += 1
+        self.assertEqual(seen, {"a": n, "b": n}, res.describe())
+        ev = res.summary["events"]
+        self.assertEqual(ev["call_sites_lost"], 0, json.dumps(ev))
+        # The first create of each call site is copied (and maybe a few more while it is being
+        # resolved); the rest are references.
+        self.assertGreaterEqual(ev["call_sites_reused"], n, json.dumps(ev))
 
     def test_off_by_default(self):
         p = self.name("/tmp", "callsite-default")

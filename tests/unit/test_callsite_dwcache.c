@@ -100,7 +100,7 @@ static void resolve(const char *name, uint64_t shift, struct tg_callsite *cs)
 	size_t size;
 	struct tg_stack *s = record(name, shift, &size);
 
-	tg_callsite_resolve(NULL, s, size, cs);
+	tg_callsite_resolve(NULL, s, size, cs, NULL);
 	free(s);
 	assert_int_equal(cs->kind, TG_CS_NATIVE);
 	assert_true(cs->n >= 1);
@@ -262,7 +262,7 @@ static void replaced(void **state)
 	snprintf(from, sizeof(from), "%s/a.new", dir);
 	snprintf(to, sizeof(to), "%s/a", dir);
 	assert_int_equal(rename(from, to), 0);
-	tg_callsite_resolve(NULL, s, size, cs);
+	tg_callsite_resolve(NULL, s, size, cs, NULL);
 	free(s);
 	tg_dw_cache_stats(&st);
 	assert_int_equal(st.file_hits, 0);

@@ -51,6 +51,7 @@ static void fill(struct tg_metrics_snapshot *s)
 	s->kstat[TG_STAT_LOST] = 9;
 	s->kstat[TG_STAT_STACK_LOST] = 17;
 	s->kstat[TG_STAT_PY_LOST] = 2;
+	s->kstat[TG_STAT_STACK_REF] = 31;
 	s->user.captures_unmatched = 4;
 	s->kstat[TG_STAT_TRACK_FULL] = 16;
 	s->kstat[TG_STAT_EXCEPTED] = 8;
@@ -207,6 +208,7 @@ static void test_values(void **state)
 	assert_line(t, "tmpguard_records_lost_total 9");
 	assert_line(t, "tmpguard_call_sites_lost_total{reason=\"not_sent\"} 19");
 	assert_line(t, "tmpguard_call_sites_lost_total{reason=\"unmatched\"} 4");
+	assert_line(t, "tmpguard_call_sites_reused_total 31");
 	assert_line(t, "tmpguard_forks_untracked_total 16");
 	assert_line(t, "tmpguard_enforcement_actions_total{action=\"denied\"} 13");
 	assert_line(t, "tmpguard_enforcement_actions_total{action=\"killed\"} 14");

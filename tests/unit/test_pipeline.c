@@ -64,6 +64,7 @@ static struct {
 	char malformed_why[128];
 	int callsite_calls;
 	uint32_t callsite_tid; /* the capture's */
+	int callsite_ret;      /* what the fake callsite() returns */
 } host;
 
 static struct tg_pipeline pl;
@@ -169,20 +170,21 @@ static void fake_emit(void *ctx, const struct tg_report *r)
 }
 
 /* The capture's tid as the line of its only frame, for the test to see which one it got. */
-static void fake_callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
-			  struct tg_callsite *cs)
+static int fake_callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+			 struct tg_callsite *cs)
 {
 	const struct tg_stack *s = capture;
 
 	(void)ctx;
 	(void)e;
-	assert_true(size >= TG_STACK_HDR_LEN);
+	assert_true(size >= TG_STACK_REF_LEN);
 	host.callsite_calls++;
 	host.callsite_tid = s->tid;
 	memset(cs, 0, sizeof(*cs));
 	cs->kind = TG_CS_NATIVE;
 	cs->n = 1;
 	cs->frames[0].line = s->tid;
+	return host.callsite_ret;
 }
 
 static void fake_budget_warn(void *ctx, int why, uint32_t uid)
@@ -424,6 +426,46 @@ static void test_callsite_capture(void **state)
 	s->stack_len = 16;
 	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_HDR_LEN + 8), -EBADMSG);
 	assert_int_equal(pl.decode_errors, 1);
+	free(s);
+}
+
+/* A reference (TG_STK_F_REF: the first TG_STACK_REF_LEN bytes, naming a stack resolved
+ * before) is a capture like a stack record, its cwd included; one the host no longer keeps
+ * (-ESTALE) is counted with the unmatched captures; a reference of another size or naming
+ * nothing is malformed. */
+static void test_callsite_reference(void **state)
+{
+	struct tg_stack *s = calloc(1, sizeof(*s));
+	struct tg_event e = open_event();
+
+	(void)state;
+	assert_non_null(s);
+	s->kind = TG_KIND_STACK;
+	s->tid = 4242;
+	s->flags = TG_STK_F_REF;
+	s->ref_id = 7;
+	strcpy(s->cwd, "/srv/app");
+	s->cwd_len = sizeof("/srv/app");
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), 0);
+	assert_int_equal(pl.captured, 1);
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.callsite_calls, 1);
+	assert_int_equal(host.emitted[0].callsite_line, 4242);
+	assert_string_equal(host.shell_cwd, "/srv/app");
+	assert_int_equal(pl.captures_unmatched, 0);
+	/* no longer kept by the host */
+	host.callsite_ret = -ESTALE;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), 0);
+	e.ts_ns += SEC_NS;
+	e.path[5] = 'x';
+	assert_int_equal(feed(&e), 0);
+	assert_int_equal(host.callsite_calls, 2);
+	assert_int_equal(pl.captures_unmatched, 1);
+	/* malformed: longer than a reference, or naming no call site */
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN + 8), -EBADMSG);
+	s->ref_id = 0;
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), -EBADMSG);
+	assert_int_equal(pl.decode_errors, 2);
 	free(s);
 }
 
@@ -997,6 +1039,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_finding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callsite_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callsite_reference, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unresolved_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unresolved_mkdir, setup, teardown),

@@ -188,6 +188,7 @@ static void test_collect(void **state)
 	assert_int_equal(ev->opens_unseen, 100 + TG_STAT_STASH_FAILED);
 	assert_int_equal(ev->forks_untracked, 100 + TG_STAT_TRACK_FULL);
 	assert_int_equal(ev->call_sites_lost, 200 + TG_STAT_STACK_LOST + TG_STAT_PY_LOST);
+	assert_int_equal(ev->call_sites_reused, 100 + TG_STAT_STACK_REF);
 	assert_int_equal(ev->received, 5000);
 	assert_int_equal(ev->unresolved, 7);
 	assert_int_equal(ev->malformed, 3);
@@ -352,7 +353,8 @@ static void test_json(void **state)
 					     "io_uring_unseen",
 					     "opens_unseen",
 					     "forks_untracked",
-					     "call_sites_lost"};
+					     "call_sites_lost",
+					     "call_sites_reused"};
 	static const char *const agg[] = {"pid",      "uid",	 "comm",  "exe",   "rule",
 					  "severity", "pattern", "count", "first", "last"};
 	struct fx *f = build(true, 0);

@@ -23,6 +23,7 @@
 #include "session_int.h"
 #include "session_metrics.h"
 #include "session_outputs.h"
+#include "callsite_reuse.h"
 #include "session_pipeline.h"
 
 static volatile sig_atomic_t exiting;
@@ -183,8 +184,10 @@ int session_start(struct session *s, bool scoped)
 
 	if (bpf_load(s, &lo, scoped))
 		return 1;
-	if (s->opt.call_sites && !s->opt.no_call_sites)
+	if (s->opt.call_sites && !s->opt.no_call_sites) {
 		session_python_start(s);
+		callsite_reuse_start(s);
+	}
 	/* Now that the maps exist: the kernel's part of the policy. */
 	e = kernel_install(s->bpf, &s->pk);
 	if (e) {
@@ -208,6 +211,8 @@ void session_end(struct session *s)
 	if (s->bpf) {
 		tg_bpf_drain(s->bpf);
 		print_summary(s);
+		tg_cs_reuse_free(s->cs_reuse); /* withdraws its signatures from the map */
+		s->cs_reuse = NULL;
 		tg_bpf_stop(s->bpf);
 	}
 	store_close(s);

@@ -37,6 +37,7 @@ struct session {
 	struct tg_enrich *en;
 	struct tg_pipeline pl;		   /* the records' way from the ring buffer to the sinks */
 	const struct tg_callsite *py_site; /* the record being judged's CPython frames, or NULL */
+	struct tg_cs_reuse *cs_reuse;	   /* native call sites the kernel may name (call sites) */
 	uint64_t budget_warned[2];	   /* the minute (+1) of the last warning, per reason */
 	struct tg_policy *pol;
 	struct tg_policy_kernel pk;

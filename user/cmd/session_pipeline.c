@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include "output.h"
 #include "callsite.h"
+#include "callsite_reuse.h"
+#include "loader.h"
 #include "session_pipeline.h"
 #include "shell_site.h"
 
@@ -129,11 +131,37 @@ static const char *base_dir(void *ctx, const struct tg_event *e, char *buf, size
 
 /* What the kernel captured, as a call site (libdw reads the mapped files: the process may be
  * gone). */
-static void callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
-		     struct tg_callsite *cs)
+static int callsite(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+		    struct tg_callsite *cs)
 {
-	(void)ctx;
-	tg_callsite_resolve(e, capture, size, cs);
+	struct session *s = ctx;
+
+	return tg_callsite_resolve(e, capture, size, cs, s->cs_reuse);
+}
+
+/* The kernel's copy of the signatures of the call sites kept (callsite_reuse.h). */
+static int sig_publish(void *ctx, const struct tg_stk_sig_key *key, const struct tg_stk_sig *sig)
+{
+	struct session *s = ctx;
+
+	return tg_bpf_stk_sig_set(s->bpf, key, sig);
+}
+
+static void sig_withdraw(void *ctx, const struct tg_stk_sig_key *key, uint64_t id)
+{
+	struct session *s = ctx;
+
+	tg_bpf_stk_sig_withdraw(s->bpf, key, id);
+}
+
+/* Once the programs are loaded, with call sites on: the native call sites the kernel may name
+ * instead of sending their stack again. Without it (out of memory), every stack is sent. */
+void callsite_reuse_start(struct session *s)
+{
+	const struct tg_cs_reuse_ops ops = {
+		.ctx = s, .publish = sig_publish, .withdraw = sig_withdraw};
+
+	s->cs_reuse = tg_cs_reuse_new(0, &ops);
 }
 
 /* A finding's interpreter call site: CPython's frames sent with the record being judged

@@ -7,6 +7,9 @@
 #include "session_int.h"
 
 /* First in start-up: s->pl with this session's look-ups and outputs; nonzero when out of memory. */
+/* With call sites on, once the programs are loaded: the call sites the kernel may name instead
+ * of sending their stack again (callsite_reuse.h; s->cs_reuse, NULL: none). */
+void callsite_reuse_start(struct session *s);
 int pipeline_init(struct session *s);
 /* The ring buffer's callback (s as ctx). Output is flushed after each record judged. */
 int handle_record(void *ctx, void *data, size_t size);

@@ -67,14 +67,17 @@ static inline const struct tg_frame *tg_callsite_frame(const struct tg_callsite 
 const char *tg_cs_kind_name(enum tg_cs_kind k); /* "native", "python", "shell", "none" */
 
 struct tg_event;
+struct tg_cs_reuse;
 /*
  * The call site of e from what the kernel captured for it (capture: size bytes of the record
  * sent before it, e.g. a TG_KIND_STACK record; NULL when none came): fills *cs (kind TG_CS_NONE
- * and -1 when nothing usable came). callsite.c dispatches on what was captured: each kind's
- * producer plugs in there.
+ * and -1 when nothing usable came). callsite_resolve.c dispatches on what was captured: each
+ * kind's producer plugs in there. With reuse (callsite_reuse.h), a native call site the kernel
+ * may name again is kept there, and a reference (TG_STK_F_REF) is resolved from it: -ESTALE
+ * when it is not kept there (or reuse is NULL).
  */
 int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t size,
-			struct tg_callsite *cs);
+			struct tg_callsite *cs, struct tg_cs_reuse *reuse);
 /* "foo.c:42 in main()", or "module+0x1234 in f()" without a line, into buf; "" without a call
  * site. Returns what snprintf does. */
 int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len);

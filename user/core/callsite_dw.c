@@ -22,6 +22,8 @@
 
 struct dw_file;
 
+#define TG_DW_READS_MAX 512 /* words of the stack copy an unwinding may read to be signed */
+
 struct unwind {
 	const struct tg_stack *s;
 	struct dw_file
@@ -33,6 +35,15 @@ struct unwind {
 	bool act[TG_CS_FRAMES_MAX]; /* pc is an activation (the first): no -1 adjustment */
 	unsigned n;
 	bool more;
+	/* Each frame's rsp and rbp as the unwinding found them (regs: bit 0, bit 1 known). */
+	uint64_t rsp[TG_CS_FRAMES_MAX], rbp[TG_CS_FRAMES_MAX];
+	uint8_t regs[TG_CS_FRAMES_MAX];
+	/* The words of the stack copy the unwinding read (tg_stk_sig), and whether it read one
+	 * that cannot go in a signature (sig_bad). */
+	unsigned n_read;
+	uint16_t read_off[TG_DW_READS_MAX];
+	uint64_t read_val[TG_DW_READS_MAX];
+	bool sig_bad;
 };
 
 /*
@@ -458,19 +469,38 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 	return dwfl_pid(dwfl);
 }
 
+/* A word of the stack copy the unwinding read, for the signature (tg_stk_sig). What it read
+ * of the copy is all it read of the stack: a read below sp or at or past TG_STK_COPY fails
+ * whatever the kernel copies; one past a shorter copy would not fail in a longer one. */
+static void note_read(struct unwind *u, uint64_t off, const Dwarf_Word *val)
+{
+	for (unsigned i = 0; i < u->n_read; i++)
+		if (u->read_off[i] == off)
+			return;
+	if (u->n_read >= TG_DW_READS_MAX || (off & 7)) {
+		u->sig_bad = true;
+		return;
+	}
+	u->read_off[u->n_read] = (uint16_t)off;
+	u->read_val[u->n_read++] = *val;
+}
+
 /* The stack copy, else the mapped files. arg: the image; what is read is its current
  * record's. */
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	const struct unwind *u = ((const struct dw_image *)arg)->cur;
+	struct unwind *u = ((const struct dw_image *)arg)->cur;
 	const struct tg_stack *s = u->s;
 	int i;
 
 	(void)dwfl;
 	if (addr >= s->sp && addr + sizeof(*result) <= s->sp + s->stack_len) {
 		memcpy(result, s->stack + (addr - s->sp), sizeof(*result));
+		note_read(u, addr - s->sp, result);
 		return true;
 	}
+	if (addr >= s->sp && addr < s->sp + TG_STK_COPY)
+		u->sig_bad = true;
 	i = map_of(s, addr);
 	if (i < 0 || !u->files[i])
 		return false;
@@ -509,6 +539,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	}
 	u->act[u->n] = activation;
+	u->regs[u->n] = (dwfl_frame_reg(state, 7, &u->rsp[u->n]) == 0) |
+			(dwfl_frame_reg(state, 6, &u->rbp[u->n]) == 0) << 1;
 	u->pcs[u->n++] = pc;
 	return DWARF_CB_OK;
 }
@@ -648,15 +680,156 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	source_line(mod, look, f);
 }
 
+/* Adds the word read at off to sig (once); false when the unwinding did not read it, or sig is
+ * full. */
+static bool sig_add(const struct unwind *u, uint64_t off, struct tg_stk_sig *sig)
+{
+	for (unsigned i = 0; i < sig->n; i++)
+		if (sig->off[i] == off)
+			return true;
+	for (unsigned i = 0; i < u->n_read; i++)
+		if (u->read_off[i] == off) {
+			if (sig->n >= TG_STK_SIG_WORDS)
+				return false;
+			sig->off[sig->n] = u->read_off[i];
+			sig->val[sig->n++] = u->read_val[i];
+			if (off + 8u > sig->span)
+				sig->span = (__u32)off + 8u;
+			return true;
+		}
+	return false;
+}
+
+/* The words of u's reads its frames depend on: each caller's return address (at its rsp - 8,
+ * rsp being the callee's CFA on x86_64), each saved rbp that a caller's frame restored (a CFA
+ * may be rbp's), and whatever was read at or above the last frame's rsp (what ended the walk).
+ * Not the other callee-saved registers' slots the unwinding also read: a loop's counter in rbx
+ * would make every create a new stack. false when one is not where it should be. */
+static bool sig_words(const struct unwind *u, struct tg_stk_sig *sig)
+{
+	const struct tg_stack *s = u->s;
+	uint64_t last;
+
+	for (unsigned k = 1; k < u->n; k++) {
+		if (!(u->regs[k] & 1) || u->rsp[k] < s->sp + 8 ||
+		    !sig_add(u, u->rsp[k] - 8 - s->sp, sig))
+			return false;
+		/* rbp restored by the callee (k - 1): from its own frame, between its rsp and its
+		 * CFA (the caller's rsp), where it was saved */
+		if ((u->regs[k] & 2) && (u->regs[k - 1] & 2) && u->rbp[k] != u->rbp[k - 1]) {
+			bool found = false;
+
+			if (!(u->regs[k - 1] & 1))
+				return false;
+			for (unsigned i = 0; i < u->n_read; i++) {
+				uint64_t a = s->sp + u->read_off[i];
+
+				if (u->read_val[i] == u->rbp[k] && a >= u->rsp[k - 1] &&
+				    a < u->rsp[k])
+					found = sig_add(u, u->read_off[i], sig) || found;
+			}
+			if (!found)
+				return false;
+		}
+	}
+	last = u->n && (u->regs[u->n - 1] & 1) ? u->rsp[u->n - 1] : s->sp;
+	for (unsigned i = 0; i < u->n_read; i++)
+		if (s->sp + u->read_off[i] >= last && !sig_add(u, u->read_off[i], sig))
+			return false;
+	return sig->n > 0;
+}
+
+/* The unwinding of rec by the image im (its frames into u). */
+static void unwind_in(struct dw_image *im, struct unwind *u)
+{
+	im->cur = u;
+	dwfl_getthread_frames(im->dwfl, dwfl_pid(im->dwfl), frame_cb, u);
+}
+
+/* Whether u's stack unwinds to the same frames with every byte of the copy but sig's words at
+ * random (and bp too, with any_bp), twice; m: scratch for the copy. */
+static bool sig_holds(const struct unwind *u, struct dw_image *im, const struct tg_stk_sig *sig,
+		      bool any_bp, struct tg_stack *m)
+{
+	const struct tg_stack *s = u->s;
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ s->sp;
+
+	for (unsigned round = 0; round < 2; round++) {
+		struct unwind v = {.s = m};
+
+		memcpy(m, s, TG_STACK_HDR_LEN + s->stack_len);
+		for (size_t b = 0; b + 8 <= s->stack_len; b += 8) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			memcpy(m->stack + b, &x, 8);
+		}
+		for (unsigned i = 0; i < sig->n; i++)
+			memcpy(m->stack + sig->off[i], &sig->val[i], 8);
+		if (any_bp)
+			m->bp = x ^ s->bp;
+		memcpy(v.files, u->files, sizeof(v.files));
+		memcpy(v.mods, u->mods, sizeof(v.mods));
+		memcpy(v.bias, u->bias, sizeof(v.bias));
+		memcpy(v.has_bias, u->has_bias, sizeof(v.has_bias));
+		unwind_in(im, &v);
+		if (v.n != u->n || memcmp(v.pcs, u->pcs, u->n * sizeof(u->pcs[0])))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * What makes u's unwinding stand for the same stack sent again, into sig (n = 0: nothing).
+ * The words chosen (sig_words) are checked, not trusted: the stack is unwound again with every
+ * other byte of the copy at random, and must give the same frames; first with bp at random too
+ * (code without frame pointers: rbp is any register, often a loop's), else with bp as it was.
+ * It costs two to four unwindings (no symbolizing) once per call site kept; what it saves is a
+ * 13 KiB copy and its unwinding at every create from that call site after.
+ */
+static void make_sig(const struct unwind *u, struct dw_image *im, bool dwarf,
+		     struct tg_stk_sig *sig)
+{
+	const struct tg_stack *s = u->s;
+	struct tg_stack *m;
+
+	memset(sig, 0, sizeof(*sig));
+	if (!dwarf || !im || u->sig_bad || (s->flags & TG_STK_F_MAPS_FULL))
+		return;
+	/* Every frame in a file the record names: the mappings the kernel found depend on every
+	 * word of the copy, not only on those read, and one missing here may be found next time. */
+	for (unsigned i = 0; i < u->n; i++) {
+		int k = map_of(s, u->pcs[i]);
+
+		if (k < 0 || !u->files[k])
+			return;
+	}
+	if (!sig_words(u, sig) || !(m = malloc(sizeof(*m)))) {
+		sig->n = 0;
+		return;
+	}
+	if (sig_holds(u, im, sig, true, m))
+		sig->flags |= TG_STK_SIG_ANY_BP;
+	else if (!sig_holds(u, im, sig, false, m))
+		sig->n = 0;
+	free(m);
+	if (!sig->n)
+		return;
+	sig->start_ns = s->start_ns;
+	sig->exec_id = s->exec_id;
+	sig->bp = s->bp;
+}
+
 int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
-		       struct tg_callsite *cs)
+		       struct tg_callsite *cs, struct tg_stk_sig *sig)
 {
 	struct unwind u = {.s = rec};
 	const struct tg_stack *s = rec;
 	struct dw_image *im;
 	char err[128];
+	bool dwarf;
 
 	(void)e;
+	if (sig)
+		sig->n = 0;
 	cs->kind = TG_CS_NATIVE;
 	cs->site = -1;
 	if (tg_stack_check(rec, size, err, sizeof(err))) {
@@ -673,12 +846,14 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 	im = image_find(&u);
 	if (!im)
 		im = image_new(&u);
-	if (im && im->attached) {
-		im->cur = &u;
-		dwfl_getthread_frames(im->dwfl, dwfl_pid(im->dwfl), frame_cb, &u);
-	}
-	/* The frame-pointer walk, when DWARF unwinding gave less (its first address is ip). */
-	if (u.n < s->n_fp) {
+	if (im && im->attached)
+		unwind_in(im, &u);
+	/* The frame-pointer walk (its first address is ip), when DWARF unwinding gave no caller:
+	 * code without CFI (a stripped Go program). Never chosen by how far each went: in code
+	 * built without frame pointers, rbp is any number, and the walk through it is garbage of
+	 * any length. */
+	dwarf = u.n >= 2;
+	if (!dwarf && u.n < s->n_fp) {
 		u.n = 0;
 		for (unsigned i = 0; i < s->n_fp && i < TG_CS_FRAMES_MAX; i++) {
 			u.act[i] = i == 0;
@@ -694,6 +869,8 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 		symbolize(&u, i, &cs->frames[i]);
 	cs->n = u.n;
 	cs->truncated = u.more;
+	if (sig)
+		make_sig(&u, im && im->attached ? im : NULL, dwarf, sig);
 	if (im)
 		im->cur = NULL;
 	while (files_held() > cache.file_limit && file_evict(false))

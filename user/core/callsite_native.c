@@ -10,6 +10,9 @@ _Static_assert(__builtin_offsetof(struct tg_stack, kind) ==
 _Static_assert(__builtin_offsetof(struct tg_stack, fp) % 8 == 0, "8-byte fields aligned");
 _Static_assert(sizeof(struct tg_stk_map) % 8 == 0, "mappings are 8-byte multiples");
 _Static_assert(TG_STACK_HDR_LEN + TG_STK_COPY == sizeof(struct tg_stack), "stack is last");
+_Static_assert(__builtin_offsetof(struct tg_stack, cwd) + TG_EXE_LEN == TG_STACK_REF_LEN,
+	       "a reference ends with cwd");
+_Static_assert(TG_STK_COPY - 8 <= UINT16_MAX, "a signature's offsets fit in 16 bits");
 
 bool tg_is_stack_record(const void *data, size_t size)
 {
@@ -25,6 +28,13 @@ int tg_stack_check(const void *data, size_t size, char *err, size_t errlen)
 {
 	const struct tg_stack *s = data;
 
+	if (size >= TG_STACK_REF_LEN && (s->flags & TG_STK_F_REF)) {
+		if (size == TG_STACK_REF_LEN && s->ref_id)
+			return 0;
+		snprintf(err, errlen, "stack reference of %zu bytes, expected %zu, naming %llu",
+			 size, (size_t)TG_STACK_REF_LEN, (unsigned long long)s->ref_id);
+		return -1;
+	}
 	if (size < TG_STACK_HDR_LEN || size > sizeof(*s)) {
 		snprintf(err, errlen, "stack record of %zu bytes, expected %zu to %zu", size,
 			 (size_t)TG_STACK_HDR_LEN, sizeof(*s));

@@ -21,7 +21,8 @@
 
 /* Is this ring-buffer record a TG_KIND_STACK one (by its kind, at tg_event.kind's offset)? */
 bool tg_is_stack_record(const void *data, size_t size);
-/* Checks a TG_KIND_STACK record of size bytes: 0, or -1 with why in err. */
+/* Checks a TG_KIND_STACK record of size bytes (a reference, TG_STK_F_REF, is the first
+ * TG_STACK_REF_LEN): 0, or -1 with why in err. */
 int tg_stack_check(const void *data, size_t size, char *err, size_t errlen);
 
 /* libc, libpthread, the dynamic loader (by the module's file name). */
@@ -38,9 +39,13 @@ void tg_cs_set_missing(struct tg_callsite *cs);
 
 /* The whole of it, for a TG_KIND_STACK record (callsite_dw.c): 0, or -1 (cs says why). The
  * files and libdw's state are kept for the next records (the caches below); not thread-safe:
- * one thread reads the records. */
+ * one thread reads the records. With sig, what makes the result stand for the same stack sent
+ * again (tg_stk_sig: the words of the copy the unwinding read, the thread image, the
+ * registers; its id is the caller's to set), or sig->n = 0 when it cannot: the frame-pointer
+ * walk was used, the unwinding read more than TG_STK_SIG_WORDS words or an unaligned one, or
+ * it ran past a copy shorter than TG_STK_COPY (a longer one could unwind further). */
 int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
-		       struct tg_callsite *cs);
+		       struct tg_callsite *cs, struct tg_stk_sig *sig);
 
 /*
  * libdw's state kept across records (callsite_dw.c): the mapped files by (dev, ino), checked

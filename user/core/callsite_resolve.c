@@ -3,6 +3,7 @@
 #include <string.h>
 #include "callsite.h"
 #include "callsite_native.h"
+#include "callsite_reuse.h"
 
 /*
  * What was captured for e, as a call site. The one place each kind's producer plugs in: the
@@ -10,9 +11,12 @@
  * script or command are other captures, dispatched here by what came.
  */
 int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t size,
-			struct tg_callsite *cs)
+			struct tg_callsite *cs, struct tg_cs_reuse *reuse)
 {
+	const struct tg_stack *s = capture;
 	const uint32_t *kind;
+	struct tg_stk_sig sig;
+	int err;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->kind = TG_CS_NONE;
@@ -22,7 +26,16 @@ int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t si
 	kind = (const uint32_t *)((const char *)capture + TG_STACK_KIND_OFF);
 	switch (*kind) {
 	case TG_KIND_STACK:
-		return tg_callsite_native(e, capture, size, cs);
+		/* A reference to a stack resolved before, or one to resolve (and keep, when the
+		 * kernel may name it again). */
+		if (size >= TG_STACK_REF_LEN && (s->flags & TG_STK_F_REF))
+			return tg_stack_check(capture, size, cs->missing, sizeof(cs->missing))
+				       ? -1
+				       : tg_cs_reuse_get(reuse, s->ref_id, cs);
+		err = tg_callsite_native(e, capture, size, cs, reuse ? &sig : NULL);
+		if (!err && reuse && sig.n)
+			tg_cs_reuse_put(reuse, s, &sig, cs);
+		return err;
 	/* Python (interpreter frames) and shell (script, command) captures: here. */
 	default:
 		return -1;

@@ -177,7 +177,7 @@ static const char *capture_cwd(const struct tg_pipeline *p)
 {
 	const struct tg_stack *s;
 
-	if (!p->cap || p->cap->size < TG_STACK_HDR_LEN)
+	if (!p->cap || p->cap->size < TG_STACK_REF_LEN)
 		return NULL;
 	s = (const struct tg_stack *)p->cap->data;
 	if (!s->cwd_len || s->cwd_len > sizeof(s->cwd) || s->cwd[s->cwd_len - 1] ||
@@ -193,7 +193,8 @@ static const struct tg_callsite *callsite(struct tg_pipeline *p, const struct tg
 	if (!p->cap || !p->cb.callsite || !p->cs)
 		return NULL;
 	if (!p->cs_done) {
-		p->cb.callsite(p->cb.ctx, e, p->cap->data, p->cap->size, p->cs);
+		if (p->cb.callsite(p->cb.ctx, e, p->cap->data, p->cap->size, p->cs) == -ESTALE)
+			p->captures_unmatched++;
 		p->cs_done = true;
 	}
 	return p->cs;

@@ -61,10 +61,11 @@ struct tg_pipeline_cb {
 	/* The first malformed record, and why it is not one (tg_event_decode's reason). */
 	void (*malformed)(void *ctx, const char *why);
 	/* The call site of e from what the kernel captured just before it (capture: size bytes,
-	 * NULL when nothing came): once per record with findings. May be NULL (no call sites);
-	 * the host's is tg_callsite_resolve. */
-	void (*callsite)(void *ctx, const struct tg_event *e, const void *capture, size_t size,
-			 struct tg_callsite *cs);
+	 * NULL when nothing came): once per record with findings. Returns what
+	 * tg_callsite_resolve does: -ESTALE, a reference to a call site no longer kept, is
+	 * counted with the unmatched captures. May be NULL (no call sites). */
+	int (*callsite)(void *ctx, const struct tg_event *e, const void *capture, size_t size,
+			struct tg_callsite *cs);
 };
 
 /* Captures (TG_KIND_STACK records) waiting for their thread's event: a thread sends the two
@@ -103,7 +104,8 @@ struct tg_pipeline {
 	uint64_t no_finding;	/* judged, and no rule applies */
 	uint64_t suppressed;	/* findings past the rate limit: counted, not emitted */
 	uint64_t captured;	/* call-site records (TG_KIND_STACK), not counted in received */
-	uint64_t captures_unmatched; /* of which overwritten before their event came */
+	uint64_t captures_unmatched; /* of which overwritten before their event came, or naming a
+				      * call site no longer kept (TG_STK_F_REF) */
 	int worst;		     /* the highest severity past the exceptions, -1 none */
 	/* Findings past the exceptions, rate-limited and over-budget ones included. */
 	uint64_t findings_by[TG_RULE_MAX][TG_PIPELINE_NR_SEV];

@@ -733,6 +733,53 @@ int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const s
 	return 0;
 }
 
+int tg_bpf_stk_sig_set(struct tg_bpf *b, const struct tg_stk_sig_key *key,
+		       const struct tg_stk_sig *sig)
+{
+	struct bpf_map *map = b->skel->maps.tg_stk_sigs;
+	struct tg_stk_sigs v;
+	unsigned w = 0;
+
+	/* Into an empty way, else over the oldest (ids grow). */
+	if (bpf_map__lookup_elem(map, key, sizeof(*key), &v, sizeof(v), 0))
+		memset(&v, 0, sizeof(v));
+	for (unsigned i = 0; i < TG_STK_SIG_WAYS; i++) {
+		if (!v.way[i].id) {
+			w = i;
+			break;
+		}
+		if (v.way[i].id < v.way[w].id)
+			w = i;
+	}
+	v.way[w] = *sig;
+	if (bpf_map__update_elem(map, key, sizeof(*key), &v, sizeof(v), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void tg_bpf_stk_sig_withdraw(struct tg_bpf *b, const struct tg_stk_sig_key *key, uint64_t id)
+{
+	struct bpf_map *map = b->skel->maps.tg_stk_sigs;
+	struct tg_stk_sigs v;
+	bool left = false, found = false;
+
+	if (bpf_map__lookup_elem(map, key, sizeof(*key), &v, sizeof(v), 0))
+		return;
+	for (unsigned i = 0; i < TG_STK_SIG_WAYS; i++) {
+		if (v.way[i].id == id) {
+			memset(&v.way[i], 0, sizeof(v.way[i]));
+			found = true;
+		}
+		left |= v.way[i].id != 0;
+	}
+	if (!found)
+		return;
+	if (left)
+		bpf_map__update_elem(map, key, sizeof(*key), &v, sizeof(v), BPF_EXIST);
+	else
+		bpf_map__delete_elem(map, key, sizeof(*key), 0);
+}
+
 int tg_bpf_py_ring(struct tg_bpf *b, ring_buffer_sample_fn cb, void *ctx)
 {
 	b->py_rb = ring_buffer__new(bpf_map__fd(b->skel->maps.tg_pyframes), cb, ctx, NULL);

@@ -123,6 +123,12 @@ int tg_bpf_detach(struct tg_bpf *b, const char *prog_name);
  * (tg_py_record); and reads what it holds, which is to be done before each tg_events record is
  * handled: a record's frames are sent before it. 0 or -errno; drain returns the records read. */
 int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const struct tg_interp *v);
+/* Call sites (callsite_reuse.h): a resolved stack's signature for the kernel to match
+ * (tg_stk_sigs: into an empty way of key's, else over its oldest): 0 or -errno; and its
+ * withdrawal, if it is still one of key's ways. */
+int tg_bpf_stk_sig_set(struct tg_bpf *b, const struct tg_stk_sig_key *key,
+		       const struct tg_stk_sig *sig);
+void tg_bpf_stk_sig_withdraw(struct tg_bpf *b, const struct tg_stk_sig_key *key, uint64_t id);
 int tg_bpf_py_ring(struct tg_bpf *b, ring_buffer_sample_fn cb, void *ctx);
 int tg_bpf_py_drain(struct tg_bpf *b);
 void tg_bpf_stop(struct tg_bpf *b);

@@ -309,6 +309,11 @@ static void render_kernel(const struct tg_metrics_snapshot *s, FILE *out)
 	put_u64(&f, (const char *const[]){"reason", "not_sent", NULL},
 		s->kstat[TG_STAT_STACK_LOST] + s->kstat[TG_STAT_PY_LOST]);
 	put_u64(&f, (const char *const[]){"reason", "unmatched", NULL}, s->user.captures_unmatched);
+	fam_begin(&f, out, "tmpguard_call_sites_reused", COUNTER,
+		  "Findings whose stack the kernel did not copy again: the same thread, registers "
+		  "and stack words as one already resolved, sent as a reference to its call site "
+		  "(--call-sites).");
+	put_u64(&f, NULL, s->kstat[TG_STAT_STACK_REF]);
 	fam_begin(&f, out, "tmpguard_forks_untracked", COUNTER,
 		  "Forks in the audited process tree (run, --pid) that were not followed because "
 		  "the tracking map was full: those processes were not audited.");

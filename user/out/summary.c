@@ -44,6 +44,7 @@ static void collect_events(struct tg_summary_events *ev, const struct tg_summary
 	ev->opens_unseen = st[TG_STAT_STASH_FAILED];
 	ev->forks_untracked = st[TG_STAT_TRACK_FULL];
 	ev->call_sites_lost = st[TG_STAT_STACK_LOST] + st[TG_STAT_PY_LOST] + pl->captures_unmatched;
+	ev->call_sites_reused = st[TG_STAT_STACK_REF];
 }
 
 void tg_summary_collect(struct tg_summary *sum, const struct tg_summary_source *src)
@@ -337,6 +338,7 @@ static json_object *events_json(const struct tg_summary_events *ev)
 	add_int(o, "opens_unseen", ev->opens_unseen);
 	add_int(o, "forks_untracked", ev->forks_untracked);
 	add_int(o, "call_sites_lost", ev->call_sites_lost);
+	add_int(o, "call_sites_reused", ev->call_sites_reused);
 	return o;
 }
 

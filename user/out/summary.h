@@ -54,6 +54,7 @@ struct tg_summary_events {
 	uint64_t health_alerts;
 	uint64_t io_uring_unseen, opens_unseen, forks_untracked; /* blind spots */
 	uint64_t call_sites_lost; /* findings whose call-site capture was not sent or not matched */
+	uint64_t call_sites_reused; /* stacks the kernel sent as a reference to one resolved */
 };
 
 /* What the summary is made of, read by the session at its end. */
