@@ -12,11 +12,12 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	13 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	14 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
 	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd; 13: shell_line, shell_flags;         \
-	      tg_interp registry */
+	      tg_interp registry; 14: TG_SH_PARENT (a program's parent bash line, read at its      \
+	      execve) */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -327,6 +328,13 @@ struct tg_event {
 	(1u << 3) /* parse_and_execute_level > 0: in text bash parses from a                       \
 		   * string: the -c text, eval, a command substitution, a sourced                  \
 		   * file */
+/*
+ * TG_SH_PARENT (ABI 14): the record's process is no registered bash, and the line is the one of
+ * the bash it was forked from, read at its execve while it was still a copy of that bash (the
+ * other bits as that bash's). Only for the image exec'd directly from the forked bash: a second
+ * exec, or a bash that had exec'd since its fork (its line is its own script's), gives none.
+ */
+#define TG_SH_PARENT (1u << 4)
 
 /* The fixed part of a record: what precedes path. */
 #define TG_EVENT_HDR_LEN __builtin_offsetof(struct tg_event, path)

@@ -426,6 +426,12 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 	}
 
 	select_hooks(b, fentry);
+	/* A bash child's line at its execve (bpf/pyframe.bpf.c): for call sites only, with either
+	 * set of hooks (select_hooks() switched syscall tracepoints by fentry). */
+	bpf_program__set_autoload(b->skel->progs.tracepoint__syscalls__sys_enter_execve,
+				  opts->call_sites);
+	bpf_program__set_autoload(b->skel->progs.tracepoint__syscalls__sys_enter_execveat,
+				  opts->call_sites);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);
