@@ -345,6 +345,15 @@ __noinline int tg_exec_line_save(void)
 	return 0;
 }
 
+/* Where the loader cannot take the syscall tracepoints (--hooks fentry, no syscall tracepoint):
+ * the LSM check of the new credentials, in bprm_execve() before exec_binprm(), while current->mm
+ * is still the old image's and self_exec_id not yet moved on. */
+SEC("fentry/security_bprm_creds_for_exec")
+int BPF_PROG(fentry__security_bprm_creds_for_exec, struct linux_binprm *bprm)
+{
+	return tg_exec_line_save();
+}
+
 SEC("tracepoint/syscalls/sys_enter_execve")
 int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
 {

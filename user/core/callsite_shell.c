@@ -329,7 +329,7 @@ bool tg_callsite_shell_child(const char *child_exe, uint32_t child_pid,
 	cs->site = 1;
 	snprintf(cs->missing, sizeof(cs->missing),
 		 "the create was made by %s (pid %u), which the shell (pid %u) started: the call "
-		 "site is the shell's; %s",
-		 base_name(child_exe), child_pid, parent->pid, why);
+		 "site is the shell's%s%s",
+		 base_name(child_exe), child_pid, parent->pid, why[0] ? "; " : "", why);
 	return true;
 }
