@@ -399,7 +399,8 @@ struct tg_stack {
  * tid). Lines are decoded in user space from the copied location tables, so the record stands
  * after the process is gone.
  * bash (user/core/callsite_shell.c): four ints, into the tg_event itself (shell_line,
- * shell_flags).
+ * shell_flags); for a program a bash started, the same four read at its execve from the forked
+ * bash (TG_SH_PARENT).
  */
 #define TG_PY_FRAMES	  8   /* innermost frames kept */
 #define TG_PY_THREADS	  64  /* thread states walked to find the current thread's */
