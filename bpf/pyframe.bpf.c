@@ -6,7 +6,10 @@
  *
  * bash: its current line and where that line is (four ints: line_number, sourcelevel,
  * parse_and_execute_level, variable_context), into the record itself (shell_line,
- * shell_flags).
+ * shell_flags). For a program a bash script started (touch on line 3), the same four ints are
+ * read at the program's execve, while the forked child is still a copy of bash (tg_exec_lines),
+ * and go into the program's records with TG_SH_PARENT: the parent has moved on by the time
+ * user space reads the record, or is gone.
  *
  * CPython: the interpreter's current frames, sent as a tg_py_record (tmpguard.h) just before
  * the finding's record.
@@ -180,22 +183,45 @@ static __always_inline __s32 read_int(struct tg_py_walk *w, __u64 bias, __u64 ad
 	return (__s32)w->len;
 }
 
-/* bash's line and where it is, into e (TG_SH_*). */
-static __always_inline void bash_line(struct tg_py_walk *w, struct tg_event *e,
-				      struct tg_bash_offsets *o, __u64 bias)
+/* The current bash's line and where it is (TG_SH_*), into *line and *flags; nothing written
+ * when it has no line. bias: its load bias. */
+static __always_inline void bash_line(struct tg_py_walk *w, struct tg_bash_offsets *o, __u64 bias,
+				      __u32 *line, __u32 *flags)
 {
-	__s32 line = read_int(w, bias, o->line_number);
+	__s32 n = read_int(w, bias, o->line_number);
 
-	if (line <= 0)
+	if (n <= 0)
 		return;
-	e->shell_line = line;
-	e->shell_flags = TG_SH_LINE;
+	*line = n;
+	*flags = TG_SH_LINE;
 	if (read_int(w, bias, o->variable_context) > 0)
-		e->shell_flags |= TG_SH_FUNCTION;
+		*flags |= TG_SH_FUNCTION;
 	if (read_int(w, bias, o->sourcelevel) > 0)
-		e->shell_flags |= TG_SH_SOURCED;
+		*flags |= TG_SH_SOURCED;
 	if (read_int(w, bias, o->parse_level) > 0)
-		e->shell_flags |= TG_SH_STRING;
+		*flags |= TG_SH_STRING;
+}
+
+/*
+ * At a record of a process that is no registered bash: the line its parent bash was at when
+ * this process exec'd from the forked copy of it (tg_exec_line_save), if this image is that
+ * exec's: the same process (tgid and start) and one exec further (begin_new_exec() adds one to
+ * self_exec_id). A failed exec adds nothing; a second one (env touch) adds two.
+ */
+static __always_inline void exec_line(struct tg_py_walk *w, struct tg_event *e)
+{
+	struct task_struct *task;
+	struct tg_exec_line *x;
+
+	w->tgid = e->pid;
+	x = bpf_map_lookup_elem(&tg_exec_lines, &w->tgid);
+	if (!x || x->start_ns != e->start_ns)
+		return;
+	task = bpf_get_current_task_btf();
+	if (task->self_exec_id != x->exec_id + 1)
+		return;
+	e->shell_line = x->line;
+	e->shell_flags = x->flags | TG_SH_PARENT;
 }
 
 __noinline int tg_interp_send(struct tg_event *e)
@@ -216,6 +242,8 @@ __noinline int tg_interp_send(struct tg_event *e)
 	w->key.dev = e->exe_dev;
 	w->key.pad = 0;
 	ip = bpf_map_lookup_elem(&tg_interp, &w->key);
+	if (!ip || ip->lang != TG_INTERP_BASH)
+		exec_line(w, e);
 	if (!ip)
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -223,7 +251,8 @@ __noinline int tg_interp_send(struct tg_event *e)
 	 * (load_elf_binary()). */
 	start_code = BPF_CORE_READ(task, mm, start_code);
 	if (ip->lang == TG_INTERP_BASH) {
-		bash_line(w, e, &ip->bash, start_code - ip->bash.text_vaddr);
+		bash_line(w, &ip->bash, start_code - ip->bash.text_vaddr, &e->shell_line,
+			  &e->shell_flags);
 		return 0;
 	}
 	if (ip->lang != TG_INTERP_CPYTHON)
@@ -267,4 +296,72 @@ __noinline int tg_interp_send(struct tg_event *e)
 	if (bpf_ringbuf_output(&tg_pyframes, &w->r, size, BPF_RB_NO_WAKEUP))
 		stat_inc(TG_STAT_PY_LOST);
 	return 0;
+}
+
+/*
+ * At an execve's entry (both syscalls): when the current process is a registered bash that has
+ * not exec'd since its fork (self_exec_id still its parent_exec_id: a copy of its parent's
+ * image, so its line is the parent's script's, and the parent is its ppid), its line, kept by
+ * tgid for the program it becomes. A bash that exec'd since (bash -c, bash script2) is reading
+ * its own text: whatever it exec's gets no line here. No line: the entry goes, so that an
+ * earlier, failed execve's cannot stand for this one.
+ */
+__noinline int tg_exec_line_save(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tg_exec_line x = {};
+	struct tg_interp *ip;
+	struct tg_py_walk *w;
+	struct mm_struct *mm;
+	struct inode *ino;
+	__u32 tgid;
+
+	if (task->self_exec_id != task->parent_exec_id)
+		return 0;
+	mm = task->mm;
+	if (!mm || !mm->exe_file)
+		return 0;
+	w = py_walk();
+	if (!w)
+		return 0;
+	ino = mm->exe_file->f_inode;
+	w->key.ino = ino->i_ino;
+	w->key.dev = ino->i_sb->s_dev;
+	w->key.pad = 0;
+	ip = bpf_map_lookup_elem(&tg_interp, &w->key);
+	if (!ip || ip->lang != TG_INTERP_BASH)
+		return 0;
+	tgid = task->tgid;
+	if (!task_tracked(tgid))
+		return 0;
+	bash_line(w, &ip->bash, mm->start_code - ip->bash.text_vaddr, &x.line, &x.flags);
+	if (!(x.flags & TG_SH_LINE)) {
+		bpf_map_delete_elem(&tg_exec_lines, &tgid);
+		return 0;
+	}
+	x.exec_id = task->self_exec_id;
+	x.start_ns = task->group_leader->start_boottime;
+	bpf_map_update_elem(&tg_exec_lines, &tgid, &x, BPF_ANY);
+	return 0;
+}
+
+/* Where the loader cannot take the syscall tracepoints (--hooks fentry, no syscall tracepoint):
+ * the LSM check of the new credentials, in bprm_execve() before exec_binprm(), while current->mm
+ * is still the old image's and self_exec_id not yet moved on. */
+SEC("fentry/security_bprm_creds_for_exec")
+int BPF_PROG(fentry__security_bprm_creds_for_exec, struct linux_binprm *bprm)
+{
+	return tg_exec_line_save();
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_exec_line_save();
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tracepoint__syscalls__sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_exec_line_save();
 }

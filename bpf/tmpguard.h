@@ -17,7 +17,8 @@
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
 	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd; 13: shell_line, shell_flags;         \
 	      tg_interp registry; 14: tg_stack reordered (cwd before fp), start_ns, exec_id,       \
-	      ref_id, TG_STK_F_REF; tg_stk_sig, TG_STAT_STACK_REF */
+	      ref_id, TG_STK_F_REF; tg_stk_sig, TG_STAT_STACK_REF; TG_SH_PARENT (a program's       \
+	      parent bash line, read at its execve) */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -330,6 +331,13 @@ struct tg_event {
 	(1u << 3) /* parse_and_execute_level > 0: in text bash parses from a                       \
 		   * string: the -c text, eval, a command substitution, a sourced                  \
 		   * file */
+/*
+ * TG_SH_PARENT (ABI 14): the record's process is no registered bash, and the line is the one of
+ * the bash it was forked from, read at its execve while it was still a copy of that bash (the
+ * other bits as that bash's). Only for the image exec'd directly from the forked bash: a second
+ * exec, or a bash that had exec'd since its fork (its line is its own script's), gives none.
+ */
+#define TG_SH_PARENT (1u << 4)
 
 /* The fixed part of a record: what precedes path. */
 #define TG_EVENT_HDR_LEN __builtin_offsetof(struct tg_event, path)
@@ -443,7 +451,8 @@ struct tg_stk_sigs {
  * tid). Lines are decoded in user space from the copied location tables, so the record stands
  * after the process is gone.
  * bash (user/core/callsite_shell.c): four ints, into the tg_event itself (shell_line,
- * shell_flags).
+ * shell_flags); for a program a bash started, the same four read at its execve from the forked
+ * bash (TG_SH_PARENT).
  */
 #define TG_PY_FRAMES	  8   /* innermost frames kept */
 #define TG_PY_THREADS	  64  /* thread states walked to find the current thread's */

@@ -13,13 +13,17 @@ which overrides it, gives call_site null.
 Shell: a bash script's creates name the script and the line, which the kernel read from bash's
 memory at the create (its line_number): at the top, in a function, and, for a file the script
 sourced, the line of that file, which is said and not placed in the script; dash's line is not
-known; a program a bash script started gets its parent's line, read while the parent lives."""
+known; a program a bash script started gets its parent's line as the kernel read it at the
+program's execve (the line that started it, however far the parent has moved on when the record
+is read), and, when the program exec'd again, the parent's line read from its memory as the
+record is read (a fallback that says so)."""
 
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 
 from tmpguard_test import ENV, TgTestCase, fixture, main
 
@@ -246,10 +250,11 @@ class ShellCallSites(TgTestCase):
         self.assertEqual((cs["file"], cs["line"]), (script, None), json.dumps(cs))
         self.assertIn("line not known", cs["missing"])
 
-    def test_child_gets_its_parent_bash_line(self):
-        # touch's create, while its parent waits on the same line: the parent's line, read
-        # from its memory as the record is read
-        text = '#!/bin/bash\n\ntouch "$1.child"; sleep 2  # CHILD-LINE\n'
+    def test_child_gets_its_parent_bash_line_later(self):
+        # env exec's touch: the image that creates is not the one exec'd from bash's child, so
+        # the kernel gives no line; the fallback reads the parent's line from its memory as the
+        # record is read, while the parent waits on the same line
+        text = '#!/bin/bash\n\nenv touch "$1.child"; sleep 2  # CHILD-LINE\n'
         script, out = self.script(text), self.name("/tmp", "bashchild")
         self.track(out + ".child")
         res = self.run_cmd([script, out], opts=["--call-sites"])
@@ -262,6 +267,73 @@ class ShellCallSites(TgTestCase):
         self.assertIn("made by touch", cs["missing"])
         self.assertIn("when tmpguard read the record", cs["missing"])
 
+    def test_child_line_read_at_its_exec(self):
+        # touch creates on CHILD-LINE; the script goes on and is waiting on LATE-LINE when the
+        # records are read (tmpguard stopped meanwhile): the kernel read touch's line at its
+        # execve. A second exec (env; bash -c, whose own line is its text's line 1) gets no
+        # line from the kernel: the fallback's later line, said to be so, never a wrong one
+        # given as exact.
+        text = ('#!/bin/bash\n'
+                'out=$1\n'
+                '\n'
+                'touch "$out.child"  # CHILD-LINE\n'
+                'true\n'
+                'env touch "$out.env"  # ENV-LINE\n'
+                'bash -c \'exec touch "$0"\' "$out.exec2"  # EXEC2-LINE\n'
+                'echo moved on >/dev/null\n'
+                'sleep 6  # LATE-LINE\n')
+        script, out = self.script(text), self.name("/tmp", "bashexec")
+        for suffix in (".child", ".env", ".exec2"):
+            self.track(out + suffix)
+        procs = []
+
+        def run():
+            procs.append(subprocess.Popen([script, out], env=ENV))
+            deadline = time.time() + 20
+            while time.time() < deadline and not self.child_named(procs[0].pid, "sleep"):
+                time.sleep(0.05)
+            self.assertTrue(self.child_named(procs[0].pid, "sleep"), "the script never slept")
+
+        try:
+            res = self.record_while_stopped(run, ["--call-sites"])
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+
+        def site(suffix):
+            mine = [f for f in res.with_path(out + suffix) if f["rule"] == "nonexclusive-create"]
+            self.assertEqual(len(mine), 1, res.describe())
+            cs = mine[0]["call_site"]
+            self.assertIsNotNone(cs, json.dumps(mine[0]))
+            self.assertEqual((cs["kind"], cs["file"]), ("shell", script), json.dumps(cs))
+            return cs
+
+        cs = site(".child")
+        self.assertEqual(cs["line"], line_of(text, "CHILD-LINE"), json.dumps(cs))
+        self.assertIn("made by touch", cs["missing"])
+        self.assertNotIn("when tmpguard read the record", cs["missing"])
+        for suffix, word in ((".env", "ENV-LINE"), (".exec2", "EXEC2-LINE")):
+            cs = site(suffix)
+            if cs["line"] not in (None, line_of(text, word)):
+                self.assertIn("when tmpguard read the record", cs["missing"], json.dumps(cs))
+                self.assertEqual(cs["line"], line_of(text, "LATE-LINE"), json.dumps(cs))
+
+    @staticmethod
+    def child_named(ppid, comm):
+        """A child of ppid runs comm (/proc)."""
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as fh:
+                    st = fh.read()
+            except OSError:
+                continue
+            name, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+            if name == comm and int(rest[1]) == ppid:
+                return True
+        return False
 
 if __name__ == "__main__":
     sys.exit(main())

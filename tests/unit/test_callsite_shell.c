@@ -291,6 +291,28 @@ static void test_bash_line_child(void **state)
 	assert_non_null(strstr(cs.missing, "line 7 is the shell's when tmpguard read the record"));
 }
 
+/* A program's parent bash: its line as the kernel read it at the program's execve (TG_SH_PARENT):
+ * the command's line, said without the fallback's caveat; a function's still said. */
+static void test_bash_line_child_at_exec(void **state)
+{
+	static struct tg_callsite cs;
+	char buf[256];
+	struct tg_shell_proc p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|/r/make.sh");
+
+	(void)state;
+	p.line = 7;
+	p.line_flags = TG_SH_LINE | TG_SH_PARENT;
+	assert_true(tg_callsite_shell_child("/usr/bin/touch", 43, &p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 7);
+	assert_string_equal(cs.frames[1].file, "/r/make.sh");
+	assert_string_equal(cs.missing, "the create was made by touch (pid 43), which the shell "
+					"(pid 42) started: the call site is the shell's");
+	p.line_flags |= TG_SH_FUNCTION;
+	assert_true(tg_callsite_shell_child("/usr/bin/touch", 43, &p, &cs));
+	assert_int_equal(tg_callsite_frame(&cs)->line, 7);
+	assert_non_null(strstr(cs.missing, "in a shell function"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_callsite_child),
 		cmocka_unit_test(test_bash_line),
 		cmocka_unit_test(test_bash_line_child),
+		cmocka_unit_test(test_bash_line_child_at_exec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,8 +193,9 @@ static void no_line(const struct tg_shell_proc *sh, enum tg_shell shell, char *w
  * command being run in the text bash is reading: in a file run with `.` or source, that file's
  * line (which file, tmpguard does not know); in a function, the line in the file that defined
  * it; inside an eval or a command substitution, counted from where that text starts, one past
- * the command's for each line of the text before it, as $LINENO is. A line read by user space
- * (a program's parent) is the shell's when the record was read.
+ * the command's for each line of the text before it, as $LINENO is. A program's line the kernel
+ * read at its execve (TG_SH_PARENT) is the line of the command that started it; one read by
+ * user space (line_later, the fallback) is the shell's when the record was read.
  */
 static void script_line(const struct tg_shell_proc *sh, enum tg_shell shell, struct tg_frame *f,
 			char *why, size_t whylen)
@@ -328,7 +329,7 @@ bool tg_callsite_shell_child(const char *child_exe, uint32_t child_pid,
 	cs->site = 1;
 	snprintf(cs->missing, sizeof(cs->missing),
 		 "the create was made by %s (pid %u), which the shell (pid %u) started: the call "
-		 "site is the shell's; %s",
-		 base_name(child_exe), child_pid, parent->pid, why);
+		 "site is the shell's%s%s",
+		 base_name(child_exe), child_pid, parent->pid, why[0] ? "; " : "", why);
 	return true;
 }

@@ -5,9 +5,10 @@
  * /proc (the script's absolute path, the parent of a child, that parent's line) and hands it in.
  *
  * The line: bash's line_number (what $LINENO shows), which the kernel reads from a bash's
- * memory at a record it sends (tg_event.shell_line, shell_flags), and user space from a live
- * parent bash of a program that made a create, when it reads the record. Other shells keep
- * theirs where tmpguard does not look: tg_callsite.missing says so.
+ * memory at a record it sends (tg_event.shell_line, shell_flags); for a program a bash started,
+ * from the bash's forked copy at the program's execve (TG_SH_PARENT), or, when the kernel could
+ * not, user space from the live parent bash when it reads the record (line_later). Other shells
+ * keep theirs where tmpguard does not look: tg_callsite.missing says so.
  */
 #ifndef TG_CALLSITE_SHELL_H
 #define TG_CALLSITE_SHELL_H
@@ -49,7 +50,8 @@ struct tg_shell_proc {
 	const char *script_path; /* the script's absolute path, as the host found it (one of the
 				  * shell's open files, or its cwd joined), NULL: not found */
 	uint32_t line;		 /* the shell's line (bash's line_number) with TG_SH_LINE */
-	uint32_t line_flags;	 /* TG_SH_* (tmpguard.h): whether line was read, where it is */
+	uint32_t line_flags;	 /* TG_SH_* (tmpguard.h): whether line was read, where it is
+				  * (TG_SH_PARENT: read at the child's execve, exact) */
 	bool line_later;	 /* line was read by user space as it read the record (a
 				  * child's parent), not by the kernel at the create */
 	const char *line_why;	 /* why no line, without TG_SH_LINE (NULL: the shell's line is

@@ -365,6 +365,7 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 				  bool *lsm_refused)
 {
 	struct tg_bpf *b = calloc(1, sizeof(*b));
+	const struct btf *vmlinux;
 	char msg[512];
 	int e;
 
@@ -426,6 +427,20 @@ static struct tg_bpf *start_hooks(const struct tg_loader_opts *opts, bool fentry
 	}
 
 	select_hooks(b, fentry);
+	/* A bash child's line at its execve (bpf/pyframe.bpf.c), for call sites only: the execve
+	 * tracepoints, or, with the fentry hooks (no syscall tracepoint), fentry on
+	 * security_bprm_creds_for_exec where the kernel has it (not without CONFIG_SECURITY:
+	 * then a child's line is user space's fallback). */
+	vmlinux = fentry ? kernel_btf() : NULL;
+	bpf_program__set_autoload(b->skel->progs.fentry__security_bprm_creds_for_exec,
+				  opts->call_sites && vmlinux &&
+					  btf__find_by_name_kind(vmlinux,
+								 "security_bprm_creds_for_exec",
+								 BTF_KIND_FUNC) >= 0);
+	bpf_program__set_autoload(b->skel->progs.tracepoint__syscalls__sys_enter_execve,
+				  opts->call_sites && !fentry);
+	bpf_program__set_autoload(b->skel->progs.tracepoint__syscalls__sys_enter_execveat,
+				  opts->call_sites && !fentry);
 
 	if (!opts->lsm) {
 		bpf_program__set_autoload(b->skel->progs.lsm__inode_follow_link, false);

@@ -4,8 +4,9 @@
  * The script's absolute path is the file the shell holds open under the operand's name (bash
  * keeps its script on fd 255, dash on fd 10 and up: right even after a `cd`), else the operand
  * joined to the shell's working directory, else (the shell had exited) the operand as given.
- * The line: what the kernel read of a bash at the create (tg_event.shell_line), or, for a
- * program a bash started, that bash's line read from its memory now (pyinterp.c's
+ * The line: what the kernel read of a bash at the create (tg_event.shell_line); for a program a
+ * bash started, what the kernel read of that bash's forked copy at the program's execve
+ * (TG_SH_PARENT), else, as a fallback, the parent's line read from its memory now (pyinterp.c's
  * tg_bash_read), while it lives: best effort, it may have moved on since the create.
  */
 #define _GNU_SOURCE
@@ -139,6 +140,10 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 	ssize_t n;
 
 	if (tg_shell_of(p->exe, e->args_len ? e->args : "") != TG_SHELL_NONE) {
+		/* A shell that is no registered bash (dash) a bash started: the kernel's line is
+		 * the parent's script's, not this shell's. */
+		if (e->shell_flags & TG_SH_PARENT)
+			sh.line = sh.line_flags = 0;
 		bash = tg_interp_find(reg, e->exe_ino, e->exe_dev);
 		if (!(e->shell_flags & TG_SH_LINE) &&
 		    tg_shell_of(p->exe, e->args_len ? e->args : "") == TG_SHELL_BASH)
@@ -170,7 +175,16 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 	};
 	sh.script_path =
 		script_path(par->pid, true, par->exe, pargs, (size_t)n, NULL, pcwd, sizeof(pcwd));
-	/* The parent's line now, not at the create: it may have moved on (line_later). */
+	/* The line the kernel read at this program's execve, from the bash child it was forked
+	 * as (TG_SH_PARENT): the command that started it. */
+	if (e->shell_flags & TG_SH_PARENT) {
+		sh.line = e->shell_line;
+		sh.line_flags = e->shell_flags;
+		return tg_callsite_shell_child(p->exe, e->pid, &sh, cs) ? cs : NULL;
+	}
+	/* Fallback, only when the kernel gave none (the program exec'd again, as `env touch`
+	 * does; the bash was not registered; the exec came before tmpguard started): the parent's
+	 * line now, not at the create. It may have moved on (line_later). */
 	bash = live_bash(reg, par->pid);
 	if (bash && tg_bash_read(par->pid, &bash->bash, &sh.line, &sh.line_flags) == 0 &&
 	    (sh.line_flags & TG_SH_LINE))
