@@ -388,7 +388,8 @@ class Bench:
         return self.arm_tmpguard(tag, arm=CS_ARM, extra=["--call-sites"])
 
     def arm_tmpguard_ref(self, tag):
-        return self.arm_tmpguard(tag, self.reference, REF_ARM)
+        return self.arm_tmpguard(tag, self.reference, REF_ARM,
+                                 extra=["--call-sites"] if self.a.reference_call_sites else [])
 
     def arm_floor(self, tag):
         out = os.path.join(self.work, f"floor-{tag}.out")
@@ -594,7 +595,8 @@ class Bench:
             info = stop()
         ev = info["summary"]["events"]
         res.update(received=ev["received"], lost=ev["lost"],
-                   call_sites_lost=ev.get("call_sites_lost"), collector=info["collector"])
+                   call_sites_lost=ev.get("call_sites_lost"),
+                   call_sites_reused=ev.get("call_sites_reused"), collector=info["collector"])
         return res
 
     def flood(self):
@@ -628,6 +630,7 @@ class Bench:
         return {"seconds": secs, "creates": sum(r["ops"] for r in results),
                 "delivered": delivered, "sent": ev["sent"], "received": ev["received"],
                 "lost": ev["lost"], "call_sites_lost": ev.get("call_sites_lost"),
+                "call_sites_reused": ev.get("call_sites_reused"),
                 "collector": info["collector"]}
 
     def main(self):
@@ -656,6 +659,7 @@ class Bench:
             "quick": self.a.quick, "rounds": self.a.rounds,
             "workloads": dict(self.workloads),
             "tracepoints": self.tracepoints, "reference": self.reference,
+            "reference_call_sites": bool(self.reference and self.a.reference_call_sites),
             "samples": self.samples, "arm_runs": self.arm_runs, "bpf_stats": stats,
             "flood": flood, "call_sites": cs, "audit_was_enabled_here": self.host.audit_ever,
             "duration_s": round(time.monotonic() - t0, 1), "error": error,
@@ -683,6 +687,9 @@ def main():
     ap.add_argument("--reference", default=None, metavar="BINARY",
                     help="another tmpguard build (say, an earlier commit's) run as one more arm, "
                     "tmpguard-ref: ratios and collector CPU and RSS side by side")
+    ap.add_argument("--reference-call-sites", action="store_true",
+                    help="run the --reference arm with --call-sites: an earlier build's call "
+                    "sites against tmpguard-cs (flood and (c) losses side by side)")
     ap.add_argument("--flood-rounds", type=int, default=1,
                     help="how many times each build floods (alternating with --reference)")
     ap.add_argument("--output", default=None, help="JSON results (default bench/results/DATE.json)")

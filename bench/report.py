@@ -75,6 +75,15 @@ def summarize(res):
     return out
 
 
+def cs_counts(e, sep=" "):
+    """An arm's call-site counters (with call sites on: the summary's call_sites_lost, and
+    call_sites_reused from builds that send stacks by reference), else ""."""
+    if not e.get("call_sites_lost") and not e.get("call_sites_reused"):
+        return ""
+    return (f"{sep}call_sites_lost {e.get('call_sites_lost') or 0}"
+            + (f" reused {e['call_sites_reused']}" if e.get("call_sites_reused") is not None else ""))
+
+
 def events(res):
     """Per arm and round: what the tracer delivered for workloads b and c."""
     rows = []
@@ -89,7 +98,8 @@ def events(res):
             rows.append({"arm": arm, "round": rnd, "c_expected": ops.get((rnd, arm, "c")),
                          "c_delivered": got["c"], "b_findings": got["b"], "sent": ev["sent"],
                          "received": ev["received"], "lost": ev["lost"],
-                         "call_sites_lost": ev.get("call_sites_lost")})
+                         "call_sites_lost": ev.get("call_sites_lost"),
+                         "call_sites_reused": ev.get("call_sites_reused")})
         elif arm in ("auditd", "bpftrace"):
             per = run.get("records_per_pid") or run.get("lines_per_pid") or {}
             per = {int(k): v for k, v in per.items()}
@@ -253,7 +263,8 @@ def print_report(res, f=sys.stdout):
     p("")
     if res.get("reference"):
         p(f"This build against the reference build ({res['reference']}), per round: below 1 "
-          "is faster")
+          "is faster" + (" (the reference ran with --call-sites, this build without)"
+                         if res.get("reference_call_sites") else ""))
         for k, label in w.items():
             p(f"  ({k}) {label:29} {cell(s['vs_ref'][k])}")
         p("")
@@ -279,7 +290,7 @@ def print_report(res, f=sys.stdout):
             p(f"  round {e['round'] + 1} {e['arm']}: (c) {e['c_delivered']}/{e['c_expected']} "
               f"nonexclusive-create counted, (b) {e['b_findings']} findings; events sent "
               f"{e['sent']} received {e['received']} lost {e['lost']}"
-              + (f" call_sites_lost {e['call_sites_lost']}" if e["arm"] == CS_ARM else ""))
+              + cs_counts(e))
         else:
             p(f"  round {e['round'] + 1} {e['arm']}: (c) {e['c_delivered']}/{e['c_expected']} "
               f"records, (b) {e['b_records']} records; lost {e['lost']}")
@@ -305,7 +316,7 @@ def print_report(res, f=sys.stdout):
         p(f"Flood ({arm}): 2 processes x {fl['seconds']} s insecure creates, default ring "
           f"buffer: {fl['creates']} creates, {fl['delivered']} counted, sent {fl['sent']}, "
           f"received {fl['received']}, lost {fl['lost']} ({fl['lost'] / max(fl['creates'], 1):.2%})"
-          + (f", call sites lost {fl['call_sites_lost']}" if fl.get("call_sites_lost") is not None and arm == CS_ARM else "")
+          + cs_counts(fl, ", ")
           + "; "
           f"collector cpu {fl['collector']['cpu_s']:.2f} s, peak RSS "
           f"{fl['collector']['maxrss_kib'] / MIB:.1f} MiB")

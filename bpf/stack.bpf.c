@@ -28,8 +28,10 @@ struct tg_stk_ctx {
 	__u32 n_neg, lookups;
 	/* what the last bpf_find_vma found */
 	__u64 start, end, pgoff, flags, file;
-	/* the stack user space resolved that this one may repeat, and whether it does */
+	/* the stack user space resolved that this one may repeat, and whether it does; the key
+	 * it is looked up by (here, not on the stack: 6.1 allows 512 bytes for the whole chain) */
 	struct tg_stk_sig sig;
+	struct tg_stk_sig_key key;
 	__u32 same;
 };
 
@@ -264,8 +266,13 @@ static __always_inline bool way_matches(struct tg_stk_ctx *x, const struct tg_st
 static __always_inline bool stack_known(struct tg_stk_ctx *x)
 {
 	struct tg_stack *s = &x->s;
-	struct tg_stk_sig_key k = {.ip = s->ip, .sp = s->sp, .tid = s->tid};
-	struct tg_stk_sigs *g = bpf_map_lookup_elem(&tg_stk_sigs, &k);
+	struct tg_stk_sigs *g;
+
+	x->key.ip = s->ip;
+	x->key.sp = s->sp;
+	x->key.tid = s->tid;
+	x->key.pad = 0;
+	g = bpf_map_lookup_elem(&tg_stk_sigs, &x->key);
 
 	if (!g)
 		return false;
