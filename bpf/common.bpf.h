@@ -565,9 +565,12 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 {
 	__u64 flags = BPF_RB_FORCE_WAKEUP, size;
 
-	/* The call site: the user stack, sent just before the record it belongs to. */
-	if (tg_cfg.call_sites)
+	/* The call site: the user stack, sent just before the record it belongs to; a CPython
+	 * interpreter's frames, in their own ring; bash's line, into e (pyframe.bpf.c). */
+	if (tg_cfg.call_sites) {
 		tg_send_stack();
+		tg_interp_send(e);
+	}
 
 	if (path_n < 1 || path_n > TG_PATH_LEN) {
 		path_n = 1;
@@ -579,10 +582,6 @@ static __always_inline void event_submit(struct tg_event *e, long path_n)
 	    bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) + BPF_RINGBUF_HDR_SZ + size <
 		    tg_cfg.wakeup_bytes)
 		flags = BPF_RB_NO_WAKEUP;
-	/* A CPython interpreter's frames go first, in their own ring; bash's line into e
-	 * (pyframe.bpf.c). */
-	if (tg_cfg.call_sites)
-		tg_interp_send(e);
 	if (bpf_ringbuf_output(&tg_events, e, size, flags)) {
 		stat_inc(TG_STAT_LOST);
 		return;

@@ -126,6 +126,33 @@ static bool in_sig(const struct tg_stk_sig *sig, size_t byte)
 	return false;
 }
 
+/* addr's offset in the file mapped there (as tg_frame.offset), or 0. */
+static uint64_t file_offset(uint64_t addr)
+{
+	for (unsigned i = 0; i < rec->n_maps; i++)
+		if (addr >= rec->maps[i].start && addr < rec->maps[i].end)
+			return addr - rec->maps[i].start + rec->maps[i].pgoff;
+	return 0;
+}
+
+/* Where main's frame is in the copy: below it, this test's frames and cmocka's (the return
+ * address into main is the highest of them). */
+static uint64_t last_frame_off(const struct tg_callsite *cs)
+{
+	uint64_t off = 0;
+
+	for (unsigned b = 0; b + 8 <= rec->stack_len; b += 8) {
+		uint64_t w;
+
+		memcpy(&w, rec->stack + b, 8);
+		for (unsigned i = 0; i < cs->n; i++)
+			if (strcmp(cs->frames[i].function, "main") == 0 &&
+			    file_offset(w) == cs->frames[i].offset)
+				off = b;
+	}
+	return off;
+}
+
 /* A real stack unwinds through tg_reuse_inner and tg_reuse_outer, and vouches for it. */
 static void test_signature_of_a_real_stack(void **state)
 {
@@ -146,6 +173,11 @@ static void test_signature_of_a_real_stack(void **state)
 	assert_int_equal(sig.start_ns, 12345);
 	assert_int_equal(sig.exec_id, 1);
 	assert_int_equal(sig.bp, rec->bp);
+	/* The fewest words: return addresses (into the mapped files), and what ended the walk
+	 * (read at or above the last frame: _start's, nothing of this test's own frames); not
+	 * the saved registers' slots, which hold the callers' variables. */
+	for (unsigned i = 0; i < sig.n; i++)
+		assert_true(file_offset(sig.val[i]) || sig.off[i] >= last_frame_off(&cs));
 	for (unsigned i = 0; i < sig.n; i++) {
 		uint64_t w;
 
@@ -181,15 +213,6 @@ static void test_other_bytes_do_not_matter(void **state)
 		assert_memory_equal(sig.val, sig0.val, sig0.n * sizeof(sig0.val[0]));
 	}
 	free(m);
-}
-
-/* addr's offset in the file mapped there (as tg_frame.offset), or 0. */
-static uint64_t file_offset(uint64_t addr)
-{
-	for (unsigned i = 0; i < rec->n_maps; i++)
-		if (addr >= rec->maps[i].start && addr < rec->maps[i].end)
-			return addr - rec->maps[i].start + rec->maps[i].pgoff;
-	return 0;
 }
 
 /* The return address into tg_reuse_outer is one of the signature's words: changed to another

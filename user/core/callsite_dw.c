@@ -700,12 +700,13 @@ static bool sig_add(const struct unwind *u, uint64_t off, struct tg_stk_sig *sig
 	return false;
 }
 
-/* The words of u's reads its frames depend on: each caller's return address (at its rsp - 8,
- * rsp being the callee's CFA on x86_64), each saved rbp that a caller's frame restored (a CFA
- * may be rbp's), and whatever was read at or above the last frame's rsp (what ended the walk).
- * Not the other callee-saved registers' slots the unwinding also read: a loop's counter in rbx
- * would make every create a new stack. false when one is not where it should be. */
-static bool sig_words(const struct unwind *u, struct tg_stk_sig *sig)
+/* The words of u's reads its frames may depend on: each caller's return address (at its
+ * rsp - 8, rsp being the callee's CFA on x86_64), with with_rbp each saved rbp that a frame
+ * restored (a CFA may be rbp's; in code without frame pointers it is any variable), and
+ * whatever was read at or above the last frame's rsp (what ended the walk). Not the other
+ * callee-saved registers' slots the unwinding also read: a loop's counter in rbx would make
+ * every create a new stack. false when one is not where it should be. */
+static bool sig_words(const struct unwind *u, bool with_rbp, struct tg_stk_sig *sig)
 {
 	const struct tg_stack *s = u->s;
 	uint64_t last;
@@ -716,7 +717,8 @@ static bool sig_words(const struct unwind *u, struct tg_stk_sig *sig)
 			return false;
 		/* rbp restored by the callee (k - 1): from its own frame, between its rsp and its
 		 * CFA (the caller's rsp), where it was saved */
-		if ((u->regs[k] & 2) && (u->regs[k - 1] & 2) && u->rbp[k] != u->rbp[k - 1]) {
+		if (with_rbp && (u->regs[k] & 2) && (u->regs[k - 1] & 2) &&
+		    u->rbp[k] != u->rbp[k - 1]) {
 			bool found = false;
 
 			if (!(u->regs[k - 1] & 1))
@@ -780,10 +782,11 @@ static bool sig_holds(const struct unwind *u, struct dw_image *im, const struct 
 /*
  * What makes u's unwinding stand for the same stack sent again, into sig (n = 0: nothing).
  * The words chosen (sig_words) are checked, not trusted: the stack is unwound again with every
- * other byte of the copy at random, and must give the same frames; first with bp at random too
- * (code without frame pointers: rbp is any register, often a loop's), else with bp as it was.
- * It costs two to four unwindings (no symbolizing) once per call site kept; what it saves is a
- * 13 KiB copy and its unwinding at every create from that call site after.
+ * other byte of the copy at random, and must give the same frames; first without the saved rbp
+ * slots and with bp at random (code without frame pointers: rbp is any register, often a
+ * loop's counter), else with them, else with bp as it was. It costs two to six unwindings (no
+ * symbolizing) once per call site kept; what it saves is a 13 KiB copy and its unwinding at every
+ * create from that call site after.
  */
 static void make_sig(const struct unwind *u, struct dw_image *im, bool dwarf,
 		     struct tg_stk_sig *sig)
@@ -802,14 +805,22 @@ static void make_sig(const struct unwind *u, struct dw_image *im, bool dwarf,
 		if (k < 0 || !u->files[k])
 			return;
 	}
-	if (!sig_words(u, sig) || !(m = malloc(sizeof(*m)))) {
-		sig->n = 0;
+	m = malloc(sizeof(*m));
+	if (!m)
 		return;
-	}
-	if (sig_holds(u, im, sig, true, m))
+	/* The fewest words first: the return addresses alone, rbp (the register, the slots it
+	 * was saved in) at random; then with the saved rbp slots; then with bp as it was. */
+	if (sig_words(u, false, sig) && sig_holds(u, im, sig, true, m)) {
 		sig->flags |= TG_STK_SIG_ANY_BP;
-	else if (!sig_holds(u, im, sig, false, m))
-		sig->n = 0;
+	} else {
+		memset(sig, 0, sizeof(*sig));
+		if (!sig_words(u, true, sig))
+			sig->n = 0;
+		else if (sig_holds(u, im, sig, true, m))
+			sig->flags |= TG_STK_SIG_ANY_BP;
+		else if (!sig_holds(u, im, sig, false, m))
+			sig->n = 0;
+	}
 	free(m);
 	if (!sig->n)
 		return;
