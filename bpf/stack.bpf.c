@@ -328,7 +328,11 @@ __noinline int tg_send_stack(void)
 	if (!s->flags && stack_known(x)) {
 		s->flags |= TG_STK_F_REF;
 		bpf_loop(1, cwd_step, NULL, 0);
-		if (bpf_ringbuf_output(&tg_events, s, TG_STACK_REF_LEN, BPF_RB_NO_WAKEUP))
+		len = s->cwd_len;
+		barrier_var(len);
+		if (len > TG_EXE_LEN)
+			len = 0;
+		if (bpf_ringbuf_output(&tg_events, s, TG_STACK_CWD_OFF + len, BPF_RB_NO_WAKEUP))
 			stat_inc(TG_STAT_STACK_LOST);
 		else
 			stat_inc(TG_STAT_STACK_REF);

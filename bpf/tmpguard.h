@@ -351,9 +351,9 @@ struct tg_event {
  * program run).
  *
  * On the wire: the header (every field before stack, TG_STACK_HDR_LEN bytes) and stack_len
- * bytes of the stack copy. A reference (TG_STK_F_REF, ABI 14) is the first TG_STACK_REF_LEN
- * bytes only: the stack is one user space resolved before (tg_stk_sig), its call site the one
- * kept under ref_id.
+ * bytes of the stack copy. A reference (TG_STK_F_REF, ABI 14) is the header up to cwd and
+ * cwd_len bytes of it (TG_STACK_CWD_OFF + cwd_len, at most TG_STACK_REF_LEN): the stack is one
+ * user space resolved before (tg_stk_sig), its call site the one kept under ref_id.
  */
 #define TG_STK_FP_MAX	   32	     /* return addresses of the frame-pointer walk */
 #define TG_STK_MAPS_MAX	   16	     /* executable file mappings the addresses fall in */
@@ -396,6 +396,7 @@ struct tg_stack {
 };
 
 #define TG_STACK_REF_LEN __builtin_offsetof(struct tg_stack, fp)
+#define TG_STACK_CWD_OFF __builtin_offsetof(struct tg_stack, cwd)
 
 /*
  * A stack user space resolved (ABI 14), so that the kernel can send a reference instead of the

@@ -311,9 +311,12 @@ static void test_reuse_cache(void **state)
 	rec->flags = TG_STK_F_REF;
 	rec->ref_id = a;
 	memset(&got, 0, sizeof(got));
-	assert_int_equal(tg_callsite_resolve(NULL, rec, TG_STACK_REF_LEN, &got, r), 0);
+	assert_int_equal(tg_callsite_resolve(NULL, rec, TG_STACK_CWD_OFF + rec->cwd_len, &got, r),
+			 0);
 	assert_true(same_frames(&cs, &got));
-	assert_int_equal(tg_callsite_resolve(NULL, rec, TG_STACK_REF_LEN, &got, NULL), -ESTALE);
+	assert_int_equal(
+		tg_callsite_resolve(NULL, rec, TG_STACK_CWD_OFF + rec->cwd_len, &got, NULL),
+		-ESTALE);
 	rec->flags = 0;
 	rec->ref_id = 0;
 	b = tg_cs_reuse_put(r, rec, &sig, &cs);
@@ -341,6 +344,54 @@ static void test_reuse_cache(void **state)
 	assert_int_equal(pub.withdrawn, (int)st.held);
 }
 
+/* Learning (stacks of findings not printed): TG_CS_LEARN_PER_SEC a second by the records'
+ * clock, never a reference or a stack without registers, and a key that could not be kept is
+ * not tried again within a second. */
+static void test_learning_budget(void **state)
+{
+	const struct tg_cs_reuse_ops ops = {.publish = fake_publish, .withdraw = fake_withdraw};
+	struct tg_cs_reuse *r = tg_cs_reuse_new(4, &ops);
+	struct tg_stack *s = calloc(1, sizeof(*s));
+	int yes = 0;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(s);
+	s->kind = TG_KIND_STACK;
+	s->tid = 9;
+	s->ip = 0x1000;
+	s->sp = 0x7000;
+	s->ts_ns = 5 * 1000000000ULL;
+	for (int i = 0; i < 2 * TG_CS_LEARN_PER_SEC; i++)
+		yes += tg_cs_reuse_learn_now(r, s);
+	assert_int_equal(yes, TG_CS_LEARN_PER_SEC);
+	s->ts_ns += 1000000000ULL / TG_CS_LEARN_PER_SEC; /* one more */
+	assert_true(tg_cs_reuse_learn_now(r, s));
+	assert_false(tg_cs_reuse_learn_now(r, s));
+	s->ts_ns += 2000000000ULL; /* refilled, not beyond the bucket */
+	s->flags = TG_STK_F_REF;
+	assert_false(tg_cs_reuse_learn_now(r, s));
+	s->flags = TG_STK_F_NO_REGS;
+	assert_false(tg_cs_reuse_learn_now(r, s));
+	s->flags = 0;
+	assert_true(tg_cs_reuse_learn_now(r, s));
+	/* not kept: that key waits a second, another does not */
+	tg_cs_reuse_learned(r, s, 0);
+	s->ts_ns += 500000000ULL;
+	assert_false(tg_cs_reuse_learn_now(r, s));
+	s->sp += 16;
+	assert_true(tg_cs_reuse_learn_now(r, s));
+	s->sp -= 16;
+	s->ts_ns += 600000000ULL;
+	assert_true(tg_cs_reuse_learn_now(r, s));
+	yes = 0;
+	for (int i = 0; i < 2 * TG_CS_LEARN_PER_SEC; i++)
+		yes += tg_cs_reuse_learn_now(r, s);
+	assert_true(yes <= TG_CS_LEARN_PER_SEC);
+	free(s);
+	tg_cs_reuse_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_a_signature_word_matters),
 		cmocka_unit_test(test_a_short_copy_is_not_vouched_for),
 		cmocka_unit_test(test_reuse_cache),
+		cmocka_unit_test(test_learning_budget),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

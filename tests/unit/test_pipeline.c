@@ -65,6 +65,7 @@ static struct {
 	int callsite_calls;
 	uint32_t callsite_tid; /* the capture's */
 	int callsite_ret;      /* what the fake callsite() returns */
+	int learn_calls;       /* captures handed to callsite_learn() */
 } host;
 
 static struct tg_pipeline pl;
@@ -177,7 +178,7 @@ static int fake_callsite(void *ctx, const struct tg_event *e, const void *captur
 
 	(void)ctx;
 	(void)e;
-	assert_true(size >= TG_STACK_REF_LEN);
+	assert_true(size >= TG_STACK_CWD_OFF);
 	host.callsite_calls++;
 	host.callsite_tid = s->tid;
 	memset(cs, 0, sizeof(*cs));
@@ -185,6 +186,15 @@ static int fake_callsite(void *ctx, const struct tg_event *e, const void *captur
 	cs->n = 1;
 	cs->frames[0].line = s->tid;
 	return host.callsite_ret;
+}
+
+static void fake_learn(void *ctx, const struct tg_event *e, const void *capture, size_t size)
+{
+	(void)ctx;
+	(void)e;
+	(void)capture;
+	assert_true(size >= TG_STACK_CWD_OFF);
+	host.learn_calls++;
 }
 
 static void fake_budget_warn(void *ctx, int why, uint32_t uid)
@@ -213,6 +223,7 @@ static const struct tg_pipeline_cb fake_cb = {
 	.budget_warn = fake_budget_warn,
 	.malformed = fake_malformed,
 	.callsite = fake_callsite,
+	.callsite_learn = fake_learn,
 };
 
 static struct tg_policy *parse_policy(const char *yaml)
@@ -413,6 +424,7 @@ static void test_callsite_capture(void **state)
 	assert_int_equal(host.n_emitted, 1);
 	assert_int_equal(host.callsite_calls, 1);
 	assert_int_equal(host.callsite_tid, 4242);
+	assert_int_equal(host.learn_calls, 0); /* resolved for its finding: nothing to learn */
 	assert_true(host.emitted[0].has_callsite);
 	assert_int_equal(host.emitted[0].callsite_line, 4242);
 	/* taken: the thread's next event without a capture has no call site */
@@ -429,7 +441,7 @@ static void test_callsite_capture(void **state)
 	free(s);
 }
 
-/* A reference (TG_STK_F_REF: the first TG_STACK_REF_LEN bytes, naming a stack resolved
+/* A reference (TG_STK_F_REF: the header up to cwd and cwd_len bytes, naming a stack resolved
  * before) is a capture like a stack record, its cwd included; one the host no longer keeps
  * (-ESTALE) is counted with the unmatched captures; a reference of another size or naming
  * nothing is malformed. */
@@ -446,7 +458,7 @@ static void test_callsite_reference(void **state)
 	s->ref_id = 7;
 	strcpy(s->cwd, "/srv/app");
 	s->cwd_len = sizeof("/srv/app");
-	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), 0);
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_CWD_OFF + s->cwd_len), 0);
 	assert_int_equal(pl.captured, 1);
 	assert_int_equal(feed(&e), 0);
 	assert_int_equal(host.callsite_calls, 1);
@@ -455,16 +467,16 @@ static void test_callsite_reference(void **state)
 	assert_int_equal(pl.captures_unmatched, 0);
 	/* no longer kept by the host */
 	host.callsite_ret = -ESTALE;
-	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), 0);
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_CWD_OFF + s->cwd_len), 0);
 	e.ts_ns += SEC_NS;
 	e.path[5] = 'x';
 	assert_int_equal(feed(&e), 0);
 	assert_int_equal(host.callsite_calls, 2);
 	assert_int_equal(pl.captures_unmatched, 1);
-	/* malformed: longer than a reference, or naming no call site */
-	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN + 8), -EBADMSG);
+	/* malformed: longer than the header and its cwd, or naming no call site */
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_CWD_OFF + s->cwd_len + 8), -EBADMSG);
 	s->ref_id = 0;
-	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_REF_LEN), -EBADMSG);
+	assert_int_equal(tg_pipeline_record(&pl, s, TG_STACK_CWD_OFF + s->cwd_len), -EBADMSG);
 	assert_int_equal(pl.decode_errors, 2);
 	free(s);
 }
@@ -883,11 +895,13 @@ static void test_rate_limit(void **state)
 	e.ts_ns += 10 * SEC_NS;
 	assert_int_equal(feed(&e), 0);
 	e.ts_ns += 10 * SEC_NS;
-	feed_capture(e.tid); /* a repeat held back costs no unwinding */
+	feed_capture(e.tid); /* a repeat held back costs no unwinding for its finding... */
 	assert_int_equal(feed(&e), 0);
 	assert_int_equal(host.n_emitted, 1);
 	assert_int_equal(pl.suppressed, 2);
 	assert_int_equal(host.callsite_calls, 0);
+	/* ...but its stack is the host's to learn (within its budget), once */
+	assert_int_equal(host.learn_calls, 1);
 	/* counted all the same: in the worst severity, the metrics and the aggregate */
 	assert_int_equal(pl.findings_by[TG_RULE_NONEXCLUSIVE_CREATE][TG_SEV_HIGH], 3);
 	assert_int_equal(tg_agg_by_rule(pl.agg, TG_RULE_NONEXCLUSIVE_CREATE), 3);

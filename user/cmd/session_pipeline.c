@@ -139,6 +139,16 @@ static int callsite(void *ctx, const struct tg_event *e, const void *capture, si
 	return tg_callsite_resolve(e, capture, size, cs, s->cs_reuse);
 }
 
+/* A stack no printed finding resolved: learnt within the budget (tg_callsite_learn), so that
+ * a burst from one place goes by reference after its first records. */
+static void callsite_learn(void *ctx, const struct tg_event *e, const void *capture, size_t size)
+{
+	static struct tg_callsite cs;
+	struct session *s = ctx;
+
+	tg_callsite_learn(e, capture, size, &cs, s->cs_reuse);
+}
+
 /* The kernel's copy of the signatures of the call sites kept (callsite_reuse.h). */
 static int sig_publish(void *ctx, const struct tg_stk_sig_key *key, const struct tg_stk_sig *sig)
 {
@@ -193,6 +203,7 @@ int pipeline_init(struct session *s)
 		.budget_warn = budget_warn,
 		.malformed = malformed_record,
 		.callsite = callsite,
+		.callsite_learn = callsite_learn,
 	};
 
 	return tg_pipeline_init(&s->pl, &cb, TG_AGG_MAX, TG_AGG_PER_UID);

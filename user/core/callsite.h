@@ -78,6 +78,14 @@ struct tg_cs_reuse;
  */
 int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t size,
 			struct tg_callsite *cs, struct tg_cs_reuse *reuse);
+/*
+ * The stack record capture, of a finding that was not printed (or of a record that was no
+ * finding): resolved anyway when reuse's learning budget allows (tg_cs_reuse_learn_now), so
+ * that the kernel sends the next stacks of that thread, ip and sp by reference. cs: scratch.
+ * Returns 1 when it was kept, else 0.
+ */
+int tg_callsite_learn(const struct tg_event *e, const void *capture, size_t size,
+		      struct tg_callsite *cs, struct tg_cs_reuse *reuse);
 /* "foo.c:42 in main()", or "module+0x1234 in f()" without a line, into buf; "" without a call
  * site. Returns what snprintf does. */
 int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len);

@@ -28,11 +28,12 @@ int tg_stack_check(const void *data, size_t size, char *err, size_t errlen)
 {
 	const struct tg_stack *s = data;
 
-	if (size >= TG_STACK_REF_LEN && (s->flags & TG_STK_F_REF)) {
-		if (size == TG_STACK_REF_LEN && s->ref_id)
+	if (size >= TG_STACK_CWD_OFF && (s->flags & TG_STK_F_REF)) {
+		if (s->cwd_len <= TG_EXE_LEN && size == TG_STACK_CWD_OFF + s->cwd_len && s->ref_id)
 			return 0;
-		snprintf(err, errlen, "stack reference of %zu bytes, expected %zu, naming %llu",
-			 size, (size_t)TG_STACK_REF_LEN, (unsigned long long)s->ref_id);
+		snprintf(err, errlen,
+			 "stack reference of %zu bytes, expected %zu and its cwd (%u), naming %llu",
+			 size, (size_t)TG_STACK_CWD_OFF, s->cwd_len, (unsigned long long)s->ref_id);
 		return -1;
 	}
 	if (size < TG_STACK_HDR_LEN || size > sizeof(*s)) {

@@ -22,7 +22,7 @@
 /* Is this ring-buffer record a TG_KIND_STACK one (by its kind, at tg_event.kind's offset)? */
 bool tg_is_stack_record(const void *data, size_t size);
 /* Checks a TG_KIND_STACK record of size bytes (a reference, TG_STK_F_REF, is the first
- * TG_STACK_REF_LEN): 0, or -1 with why in err. */
+ * TG_STACK_CWD_OFF and cwd_len bytes): 0, or -1 with why in err. */
 int tg_stack_check(const void *data, size_t size, char *err, size_t errlen);
 
 /* libc, libpthread, the dynamic loader (by the module's file name). */

@@ -28,7 +28,7 @@ int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t si
 	case TG_KIND_STACK:
 		/* A reference to a stack resolved before, or one to resolve (and keep, when the
 		 * kernel may name it again). */
-		if (size >= TG_STACK_REF_LEN && (s->flags & TG_STK_F_REF))
+		if (size >= TG_STACK_CWD_OFF && (s->flags & TG_STK_F_REF))
 			return tg_stack_check(capture, size, cs->missing, sizeof(cs->missing))
 				       ? -1
 				       : tg_cs_reuse_get(reuse, s->ref_id, cs);
@@ -40,4 +40,22 @@ int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t si
 	default:
 		return -1;
 	}
+}
+
+int tg_callsite_learn(const struct tg_event *e, const void *capture, size_t size,
+		      struct tg_callsite *cs, struct tg_cs_reuse *reuse)
+{
+	const struct tg_stack *s = capture;
+	struct tg_stk_sig sig;
+	uint64_t id = 0;
+
+	if (!capture || size < TG_STACK_CWD_OFF || !tg_is_stack_record(capture, size) ||
+	    tg_stack_check(capture, size, cs->missing, sizeof(cs->missing)) ||
+	    !tg_cs_reuse_learn_now(reuse, s))
+		return 0;
+	memset(cs, 0, sizeof(*cs));
+	if (!tg_callsite_native(e, capture, size, cs, &sig) && sig.n)
+		id = tg_cs_reuse_put(reuse, s, &sig, cs);
+	tg_cs_reuse_learned(reuse, s, id);
+	return id ? 1 : 0;
 }

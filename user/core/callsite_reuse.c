@@ -22,6 +22,15 @@ struct tg_cs_reuse {
 	struct tg_cs_reuse_ops ops;
 	unsigned n_slots;
 	uint64_t next_id, tick;
+	/* learning: tokens (TG_CS_LEARN_PER_SEC a second, as many at most) as of learn_ns, and
+	 * the keys that could not be kept, when */
+	uint64_t learn_ns;
+	unsigned tokens;
+	struct {
+		struct tg_stk_sig_key key;
+		uint64_t ts_ns;
+	} failed[TG_CS_LEARN_FAILED];
+	unsigned failed_next;
 	struct tg_cs_reuse_stats st;
 	struct slot slots[];
 };
@@ -107,6 +116,54 @@ uint64_t tg_cs_reuse_put(struct tg_cs_reuse *r, const struct tg_stack *s, struct
 	r->st.kept++;
 	r->st.held++;
 	return sl->id;
+}
+
+static bool same_key(const struct tg_stk_sig_key *a, const struct tg_stk_sig_key *b)
+{
+	return a->tid == b->tid && a->ip == b->ip && a->sp == b->sp;
+}
+
+#define SEC_NS 1000000000ULL
+
+bool tg_cs_reuse_learn_now(struct tg_cs_reuse *r, const struct tg_stack *s)
+{
+	struct tg_stk_sig_key key = {.ip = s->ip, .sp = s->sp, .tid = s->tid};
+	uint64_t add;
+
+	if (!r || (s->flags & (TG_STK_F_REF | TG_STK_F_NO_REGS)))
+		return false;
+	for (unsigned i = 0; i < TG_CS_LEARN_FAILED; i++)
+		if (r->failed[i].ts_ns && same_key(&r->failed[i].key, &key) &&
+		    s->ts_ns - r->failed[i].ts_ns < SEC_NS)
+			return false;
+	if (s->ts_ns > r->learn_ns) {
+		add = (s->ts_ns - r->learn_ns) * TG_CS_LEARN_PER_SEC / SEC_NS;
+		if (add) {
+			r->tokens =
+				add >= TG_CS_LEARN_PER_SEC || r->tokens + add >= TG_CS_LEARN_PER_SEC
+					? TG_CS_LEARN_PER_SEC
+					: r->tokens + (unsigned)add;
+			r->learn_ns = s->ts_ns;
+		}
+	}
+	if (!r->tokens)
+		return false;
+	r->tokens--;
+	return true;
+}
+
+void tg_cs_reuse_learned(struct tg_cs_reuse *r, const struct tg_stack *s, uint64_t id)
+{
+	if (!r)
+		return;
+	if (id) {
+		r->st.learned++;
+		return;
+	}
+	r->failed[r->failed_next].key =
+		(struct tg_stk_sig_key){.ip = s->ip, .sp = s->sp, .tid = s->tid};
+	r->failed[r->failed_next].ts_ns = s->ts_ns ? s->ts_ns : 1;
+	r->failed_next = (r->failed_next + 1) % TG_CS_LEARN_FAILED;
 }
 
 int tg_cs_reuse_get(struct tg_cs_reuse *r, uint64_t id, struct tg_callsite *cs)

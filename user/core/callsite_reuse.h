@@ -27,8 +27,16 @@ struct tg_cs_reuse_ops {
 	void (*withdraw)(void *ctx, const struct tg_stk_sig_key *key, uint64_t id);
 };
 
+/* Stacks of findings that were not printed (rate-limited, over budget, excepted) resolved
+ * anyway, so that the kernel sends the next ones by reference: at most this many a second (by
+ * the records' clock), and a thread, ip and sp whose stack could not be kept is not tried
+ * again within a second. */
+#define TG_CS_LEARN_PER_SEC 32
+#define TG_CS_LEARN_FAILED  32 /* keys remembered as not kept */
+
 struct tg_cs_reuse_stats {
 	uint64_t kept;	    /* call sites kept (signatures published) */
+	uint64_t learned;   /* of which from findings not printed */
 	uint64_t hits;	    /* references resolved */
 	uint64_t forgotten; /* references to a call site no longer kept */
 	uint64_t evicted;   /* call sites dropped for room */
@@ -46,6 +54,11 @@ void tg_cs_reuse_free(struct tg_cs_reuse *r);
  * written into sig->id, and publishes it. Returns the id, 0 when not kept. */
 uint64_t tg_cs_reuse_put(struct tg_cs_reuse *r, const struct tg_stack *s, struct tg_stk_sig *sig,
 			 const struct tg_callsite *cs);
+/* Whether the stack record s, of a finding that was not printed, is to be resolved now
+ * (TG_CS_LEARN_PER_SEC): a full stack whose key did not fail lately. */
+bool tg_cs_reuse_learn_now(struct tg_cs_reuse *r, const struct tg_stack *s);
+/* What came of it: kept (id != 0) or not (the key is not tried again for a second). */
+void tg_cs_reuse_learned(struct tg_cs_reuse *r, const struct tg_stack *s, uint64_t id);
 /* The call site kept under id into cs: 0, or -ESTALE when it is not kept (cs->missing says
  * so). */
 int tg_cs_reuse_get(struct tg_cs_reuse *r, uint64_t id, struct tg_callsite *cs);

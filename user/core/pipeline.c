@@ -177,7 +177,7 @@ static const char *capture_cwd(const struct tg_pipeline *p)
 {
 	const struct tg_stack *s;
 
-	if (!p->cap || p->cap->size < TG_STACK_REF_LEN)
+	if (!p->cap || p->cap->size < TG_STACK_CWD_OFF)
 		return NULL;
 	s = (const struct tg_stack *)p->cap->data;
 	if (!s->cwd_len || s->cwd_len > sizeof(s->cwd) || s->cwd[s->cwd_len - 1] ||
@@ -246,15 +246,13 @@ static bool count_and_emit(struct tg_pipeline *p, struct tg_report *r, char *pat
 	return true;
 }
 
+static int record_judge(struct tg_pipeline *p, struct tg_event *e);
+
 int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 {
-	struct tg_finding findings[TG_MAX_FINDINGS];
-	const struct tg_proc_info *proc = NULL;
-	struct tg_dir_verdict dir;
 	struct tg_event e;
-	char err[128], pattern[256], base[PATH_MAX];
-	const char *base_status;
-	int n, emitted = 0;
+	char err[128];
+	int ret;
 
 	if (tg_is_stack_record(data, size))
 		return capture_keep(p, data, size);
@@ -266,33 +264,51 @@ int tg_pipeline_record(struct tg_pipeline *p, const void *data, size_t size)
 	}
 	p->cap = capture_take(p, &e);
 	p->cs_done = false;
-	name_from_path(&e);
-	if (directory(p, &e, &dir))
+	ret = record_judge(p, &e);
+	/* A stack no printed finding resolved: the host may learn it all the same. */
+	if (p->cap && !p->cs_done && p->cb.callsite_learn)
+		p->cb.callsite_learn(p->cb.ctx, &e, p->cap->data, p->cap->size);
+	p->cap = NULL;
+	return ret;
+}
+
+/* e judged, its findings counted and emitted. */
+static int record_judge(struct tg_pipeline *p, struct tg_event *e)
+{
+	struct tg_finding findings[TG_MAX_FINDINGS];
+	const struct tg_proc_info *proc = NULL;
+	struct tg_dir_verdict dir;
+	char pattern[256], base[PATH_MAX];
+	const char *base_status;
+	int n, emitted = 0;
+
+	name_from_path(e);
+	if (directory(p, e, &dir))
 		return -ENOENT;
-	n = refusal(&e, findings, tg_classify(&e, &dir, &p->rules, findings));
+	n = refusal(e, findings, tg_classify(e, &dir, &p->rules, findings));
 	if (!n) {
 		p->no_finding++;
 		return 0;
 	}
 	base[0] = 0;
-	base_status = p->cb.base_dir(p->cb.ctx, &e, base, sizeof(base));
+	base_status = p->cb.base_dir(p->cb.ctx, e, base, sizeof(base));
 	for (int i = 0; i < n; i++) {
 		struct tg_report r = {
-			.e = &e,
+			.e = e,
 			.finding = findings[i],
 			.dir = dir,
 			.boot_to_real_ns = p->boot_to_real_ns,
 			.host = p->host,
 			.pattern = pattern,
 			.base_dir = base,
-			.base_status = e.path[0] == '/' ? NULL : base_status,
+			.base_status = e->path[0] == '/' ? NULL : base_status,
 		};
 
 		if (!proc)
-			proc = p->cb.proc(p->cb.ctx, &e);
+			proc = p->cb.proc(p->cb.ctx, e);
 		r.proc = proc;
 		r.finding.severity = tg_policy_severity(p->pol, r.finding.rule, r.finding.severity);
-		r.action = (uint32_t)r.finding.rule == e.rule ? e.action : TG_ACT_NONE;
+		r.action = (uint32_t)r.finding.rule == e->rule ? e->action : TG_ACT_NONE;
 		if (excepted(p, &r))
 			continue;
 		r.same_event = emitted > 0;

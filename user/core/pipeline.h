@@ -66,6 +66,10 @@ struct tg_pipeline_cb {
 	 * counted with the unmatched captures. May be NULL (no call sites). */
 	int (*callsite)(void *ctx, const struct tg_event *e, const void *capture, size_t size,
 			struct tg_callsite *cs);
+	/* A record's capture that no finding asked for (not printed, or no finding): the host
+	 * may resolve it anyway, so that the kernel sends the next ones by reference. Optional. */
+	void (*callsite_learn)(void *ctx, const struct tg_event *e, const void *capture,
+			       size_t size);
 };
 
 /* Captures (TG_KIND_STACK records) waiting for their thread's event: a thread sends the two
