@@ -4,8 +4,9 @@
 
 The processes are gone when their records are read (tmpguard is stopped meanwhile): the call
 site comes from what the kernel captured with the record (registers, a copy of the top of the
-stack, the mappings) and the files those mappings name. The C fixture is built with -g and
-without frame pointers, so its call site comes from DWARF unwinding. Without debug info (a
+stack, the mappings) and the files those mappings name. The C, C++ and Rust fixtures are built
+with -g and without frame pointers, so their call sites come from DWARF unwinding, past libc and
+libstdc++ for C++, past std (linked into the program) for Rust. Without debug info (a
 stripped copy) the record still names the module, its build id and the offset, and says what is
 missing and how to get it. Call sites are off by default (--call-sites); --no-call-sites,
 which overrides it, gives call_site null.
@@ -95,6 +96,48 @@ class NativeCallSites(TgTestCase):
         runtime = [fr["function"] for fr in f["stack"] if fr["runtime"]]
         self.assertTrue(any(fn.startswith("syscall.") for fn in runtime), ctx)
         self.assertTrue(any(fn.startswith("os.") for fn in runtime), ctx)
+
+    def test_cxx_ofstream_gone_before_its_record_is_read(self):
+        exe = fixture("callsite_cxx")
+        self.require(os.path.exists(exe), "no C++ fixture: g++ is not installed")
+        f = self.create_with(exe)
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        # std::ofstream opens through libstdc++ (basic_filebuf::open, then libc's fopen): the
+        # call site is the program's line past both, its name demangled.
+        self.assertEqual(os.path.basename(cs["file"]), "callsite_cxx.cpp", ctx)
+        self.assertEqual(cs["line"], marker_line("cxx/callsite_cxx.cpp"), ctx)
+        self.assertEqual(cs["function"], "report::write_report", ctx)
+        self.assertEqual(cs["module"], os.path.realpath(exe), ctx)
+        stack = f["stack"]
+        site = next(i for i, fr in enumerate(stack) if not fr["runtime"])
+        self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
+        self.assertTrue(any(os.path.basename(fr["module"]).startswith("libstdc++.so")
+                            for fr in stack[:site]), ctx)
+        self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
+
+    def test_rust_gone_before_its_record_is_read(self):
+        exe = fixture("callsite_rust")
+        self.require(os.path.exists(exe), "no Rust fixture: rustc is not installed")
+        f = self.create_with(exe)
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        # std is linked into the program: its frames (File::create, OpenOptions::_open...) are
+        # the program's module too, and are skipped by their (demangled) names.
+        self.assertEqual(os.path.basename(cs["file"]), "callsite_rust.rs", ctx)
+        self.assertEqual(cs["line"], marker_line("rust/callsite_rust.rs"), ctx)
+        self.assertEqual(cs["function"], "callsite_rust::write_report", ctx)
+        self.assertEqual(cs["module"], os.path.realpath(exe), ctx)
+        stack = f["stack"]
+        site = next(i for i, fr in enumerate(stack) if not fr["runtime"])
+        self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
+        std = [fr["function"] for fr in stack[:site] if fr["module"] == cs["module"]]
+        self.assertTrue(all(fn.lstrip("<").startswith(("std::", "core::", "alloc::"))
+                            for fn in std), ctx)
+        self.assertIn("std::fs::OpenOptions::_open", std, ctx)
+        self.assertIn("callsite_rust::main", [fr["function"] for fr in stack[site + 1:]], ctx)
 
     def test_without_debug_info_says_what_is_missing(self):
         strip = shutil.which("strip")

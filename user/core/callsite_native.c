@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Native call sites, the pure part (callsite_native.h): no I/O. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "callsite_native.h"
 
@@ -70,7 +71,239 @@ bool tg_cs_runtime_module(const char *module)
 
 	return prefix(b, "libc.so") || prefix(b, "libc-") || prefix(b, "libpthread") ||
 	       prefix(b, "ld-linux") || prefix(b, "ld64.so") || prefix(b, "ld-2.") ||
-	       prefix(b, "ld-musl") || prefix(b, "libc.musl");
+	       prefix(b, "ld-musl") || prefix(b, "libc.musl") ||
+	       /* C++: GNU's and LLVM's standard libraries, the unwinder */
+	       prefix(b, "libstdc++.so") || prefix(b, "libgcc_s.so") || prefix(b, "libc++.so") ||
+	       prefix(b, "libc++abi.so") ||
+	       /* Rust's std as a shared library (rustc -C prefer-dynamic) */
+	       (prefix(b, "libstd-") && strstr(b, ".so"));
+}
+
+/* The length-prefixed identifier at *p ("12write_report"): its length, p moved past the digits;
+ * 0 if there is none or it runs past the end of the string. */
+static size_t ident(const char **p)
+{
+	size_t n = 0;
+	const char *s = *p;
+
+	if (*s < '1' || *s > '9')
+		return 0;
+	while (*s >= '0' && *s <= '9' && n < 4096)
+		n = n * 10 + (size_t)(*s++ - '0');
+	if (strnlen(s, n) < n)
+		return 0;
+	*p = s;
+	return n;
+}
+
+static bool is_rust_hash(const char *id, size_t n)
+{
+	if (n != 17 || id[0] != 'h')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool tg_cs_rust_symbol(const char *sym)
+{
+	const char *p = sym + 3, *id = NULL;
+	size_t n, last = 0;
+
+	if (!prefix(sym, "_ZN"))
+		return false;
+	while ((n = ident(&p))) {
+		id = p;
+		last = n;
+		p += n;
+	}
+	return *p == 'E' && (!p[1] || p[1] == '.') && id && is_rust_hash(id, last);
+}
+
+struct out {
+	char *s;
+	size_t len, n;
+	bool full;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->n + n >= o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->s + o->n, s, n);
+	o->n += n;
+	o->s[o->n] = 0;
+}
+
+/* One component of a Rust legacy path: "$LT$" for '<', "$u7b$" for '{', ".." for "::". */
+static bool put_rust(struct out *o, const char *id, size_t n)
+{
+	static const struct {
+		const char *esc, *c;
+	} escs[] = {{"SP", "@"}, {"BP", "*"}, {"RF", "&"}, {"LT", "<"},
+		    {"GT", ">"}, {"LP", "("}, {"RP", ")"}, {"C", ","}};
+	const char *end = id + n;
+
+	if (n >= 2 && id[0] == '_' && id[1] == '$')
+		id++; /* "_$LT$": a '$' may not begin an identifier */
+	while (id < end) {
+		const char *close;
+		size_t k;
+
+		if (*id == '.') {
+			bool two = id + 1 < end && id[1] == '.';
+
+			put(o, two ? "::" : ".", two ? 2 : 1);
+			id += two ? 2 : 1;
+			continue;
+		}
+		if (*id != '$') {
+			put(o, id++, 1);
+			continue;
+		}
+		close = memchr(id + 1, '$', (size_t)(end - id - 1));
+		if (!close)
+			return false;
+		k = (size_t)(close - id - 1);
+		if (k >= 2 && id[1] == 'u') { /* "$u7b$": a character by its code */
+			char hex[8], c;
+			unsigned long v;
+
+			if (k - 1 >= sizeof(hex))
+				return false;
+			memcpy(hex, id + 2, k - 1);
+			hex[k - 1] = 0;
+			v = strtoul(hex, NULL, 16);
+			if (v < 0x20 || v > 0x7e)
+				return false;
+			c = (char)v;
+			put(o, &c, 1);
+		} else {
+			size_t i;
+
+			for (i = 0; i < sizeof(escs) / sizeof(escs[0]); i++)
+				if (strlen(escs[i].esc) == k && !memcmp(escs[i].esc, id + 1, k))
+					break;
+			if (i == sizeof(escs) / sizeof(escs[0]))
+				return false;
+			put(o, escs[i].c, 1);
+		}
+		id = close + 1;
+	}
+	return true;
+}
+
+bool tg_cs_demangle(const char *sym, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0, false};
+	bool rust = tg_cs_rust_symbol(sym), nested;
+	const char *p = sym + 2, *id = NULL;
+	size_t n = 0;
+
+	if (!len || !prefix(sym, "_Z"))
+		return false;
+	buf[0] = 0;
+	if (*p == 'L') /* internal linkage (static) */
+		p++;
+	nested = *p == 'N';
+	if (nested)
+		for (p++; *p == 'K' || *p == 'V' || *p == 'r'; p++) /* a method's cv-qualifiers */
+			;
+	if (p[0] == 'S' && p[1] == 't') {
+		put(&o, "std", 3);
+		p += 2;
+	}
+	for (;;) {
+		size_t k;
+
+		if (nested && *p == 'E')
+			break;
+		if (nested && o.n && (p[0] == 'C' || p[0] == 'D') && p[1] >= '0' && p[1] <= '4' &&
+		    id) { /* a constructor or a destructor: the class's name */
+			put(&o, "::", 2);
+			if (p[0] == 'D')
+				put(&o, "~", 1);
+			put(&o, id, n);
+			p += 2;
+			continue;
+		}
+		if (p[0] == 'B' && o.n) { /* an ABI tag ("B5cxx11"): not part of the name */
+			p++;
+			if (!(k = ident(&p)))
+				return false;
+			p += k;
+			continue;
+		}
+		if (!(k = ident(&p)))
+			return false; /* templates, operators, substitutions: left mangled */
+		if (rust && p[k] == 'E' && is_rust_hash(p, k)) {
+			p += k;
+			continue;
+		}
+		if (o.n)
+			put(&o, "::", 2);
+		if (rust) {
+			if (!put_rust(&o, p, k))
+				return false;
+		} else {
+			put(&o, p, k);
+		}
+		id = p;
+		n = k;
+		p += k;
+		if (!nested)
+			break;
+	}
+	return o.n && !o.full;
+}
+
+bool tg_cs_cxx_runtime(const char *fn)
+{
+	static const char *const ns[] = {"std::", "__gnu_cxx::", "__cxxabiv1::"};
+	static const char *const mangled[] = {"_ZSt",	       "_ZNSt",		 "_ZNKSt",
+					      "_ZN9__gnu_cxx", "_ZNK9__gnu_cxx", "_ZN10__cxxabiv1"};
+
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		if (prefix(fn, ns[i]))
+			return true;
+	for (size_t i = 0; i < sizeof(mangled) / sizeof(mangled[0]); i++)
+		if (prefix(fn, mangled[i]))
+			return true;
+	/* std::allocator, basic_string, string, istream, ostream, iostream: "Sa", "Sb", ... */
+	if (prefix(fn, "_ZNS") || prefix(fn, "_ZNKS"))
+		return fn[fn[3] == 'K' ? 5 : 4] && strchr("abdios", fn[fn[3] == 'K' ? 5 : 4]);
+	return false;
+}
+
+bool tg_cs_rust_runtime(const char *fn, const char *file)
+{
+	static const char *const crates[] = {
+		"std::", "core::", "alloc::", "_ZN3std", "_ZN4core", "_ZN5alloc"};
+	static const char *const srcs[] = {"/library/std/src/", "/library/core/src/",
+					   "/library/alloc/src/"};
+
+	if (file)
+		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
+			if (strstr(file, srcs[i]))
+				return true;
+	/* "<std::fs::File as std::io::Write>::write", "<&mut W as core::fmt::Write>": the type's */
+	for (;;) {
+		if (*fn == '<' || *fn == '&' || *fn == '*')
+			fn++;
+		else if (prefix(fn, "mut ") || prefix(fn, "dyn "))
+			fn += 4;
+		else if (prefix(fn, "const "))
+			fn += 6;
+		else
+			break;
+	}
+	for (size_t i = 0; i < sizeof(crates) / sizeof(crates[0]); i++)
+		if (prefix(fn, crates[i]))
+			return true;
+	return false;
 }
 
 bool tg_cs_go_runtime(const char *fn)
@@ -97,18 +330,28 @@ static bool ends_with(const char *s, const char *t)
 
 int tg_cs_select(struct tg_callsite *cs)
 {
-	bool go = false;
+	bool go = false, rust = false;
 
-	for (unsigned i = 0; i < cs->n; i++)
-		if (prefix(cs->frames[i].function, "runtime.") ||
-		    ends_with(cs->frames[i].file, ".go"))
+	for (unsigned i = 0; i < cs->n; i++) {
+		const struct tg_frame *f = &cs->frames[i];
+
+		if (prefix(f->function, "runtime.") || ends_with(f->file, ".go"))
 			go = true;
+		if (tg_cs_rust_symbol(f->function) || ends_with(f->file, ".rs"))
+			rust = true;
+	}
 	cs->site = -1;
 	for (unsigned i = 0; i < cs->n; i++) {
 		struct tg_frame *f = &cs->frames[i];
+		bool mangled = prefix(f->function, "_Z");
+		char name[sizeof(f->function)];
 
+		if (mangled && tg_cs_demangle(f->function, name, sizeof(name)))
+			memcpy(f->function, name, sizeof(name));
 		f->runtime = tg_cs_runtime_module(f->module) ||
-			     (go && f->function[0] && tg_cs_go_runtime(f->function));
+			     (go && f->function[0] && tg_cs_go_runtime(f->function)) ||
+			     (rust && tg_cs_rust_runtime(f->function, f->file)) ||
+			     (mangled && tg_cs_cxx_runtime(f->function));
 		if (cs->site < 0 && !f->runtime && f->module[0])
 			cs->site = (int)i;
 	}

@@ -25,13 +25,34 @@ bool tg_is_stack_record(const void *data, size_t size);
  * TG_STACK_CWD_OFF and cwd_len bytes): 0, or -1 with why in err. */
 int tg_stack_check(const void *data, size_t size, char *err, size_t errlen);
 
-/* libc, libpthread, the dynamic loader (by the module's file name). */
+/* libc, libpthread, the dynamic loader, C++'s standard library (libstdc++, libc++) and
+ * unwinder (libgcc_s), Rust's std as a shared library (by the module's file name). */
 bool tg_cs_runtime_module(const char *module);
+/*
+ * The symbol table names C++ and Rust functions mangled (libdw gives them so). The common forms
+ * demangled into buf, without parameters or Rust's hash: a function or a method in namespaces
+ * or classes ("_ZN6report12write_reportEPKc": "report::write_report"; static, const, a
+ * constructor or destructor, ABI tags), a Rust legacy path ("_ZN13callsite_rust12write_report
+ * 17h0123456789abcdefE": "callsite_rust::write_report", "$LT$" as '<'...). false, buf
+ * unspecified, for anything else (templates, operators, substitutions: left mangled).
+ */
+bool tg_cs_demangle(const char *sym, char *buf, size_t len);
+/* A Rust legacy-mangled symbol: a nested name whose last element is the hash, "h" + 16 hex. */
+bool tg_cs_rust_symbol(const char *sym);
+/* C++'s standard library and ABI runtime: std::, __gnu_cxx::, __cxxabiv1:: (demangled, or
+ * mangled as when tg_cs_demangle leaves it: "_ZNSt", "_ZNSo"...). */
+bool tg_cs_cxx_runtime(const char *function);
+/* Rust's std, core and alloc (demangled, "<std::fs::File as std::io::Write>::write" too, or
+ * mangled as when too long to demangle), or code of theirs compiled into the program (file in
+ * their library/<crate>/src/). */
+bool tg_cs_rust_runtime(const char *function, const char *file);
 /* A Go function of the runtime or the standard library: its package path's first element has
  * no '.' ("os.OpenFile", "internal/poll.(*FD).Init"), main excepted. */
 bool tg_cs_go_runtime(const char *function);
-/* Marks the runtime frames of cs (a Go program: one with a runtime.* frame or a .go file) and
- * sets site to the first frame that is not runtime and names a module (-1 if none); returns it. */
+/* Demangles cs's C++ and Rust function names (tg_cs_demangle), marks its runtime frames (a Go
+ * program: one with a runtime.* frame or a .go file; Rust: a Rust symbol or a .rs file; C++: a
+ * mangled name) and sets site to the first frame that is not runtime and names a
+ * module (-1 if none); returns it. */
 int tg_cs_select(struct tg_callsite *cs);
 /* Says in cs->missing what keeps the call site from being symbolized, and how to get it; ""
  * when it has a file and a line. */
