@@ -604,15 +604,28 @@ static void set_file(Dwarf_Die *cu, const char *src, struct tg_frame *f)
  * function's: the line of the function's own is where the outermost inlining was called. */
 static void outer_call_line(Dwarf_Die *cu, Dwarf_Addr addr, struct tg_frame *f)
 {
-	Dwarf_Die *scopes = NULL;
+	Dwarf_Die *scopes = NULL, *chain = NULL;
 	Dwarf_Files *files;
 	Dwarf_Attribute at;
 	Dwarf_Word line, file;
 	size_t nfiles;
 	const char *src;
-	int n = dwarf_getscopes(cu, addr, &scopes);
+	int n = dwarf_getscopes(cu, addr, &scopes), i;
 
-	for (int i = n - 1; i >= 0; i--) {
+	/* dwarf_getscopes follows the innermost inlining's abstract origin (its class, namespace):
+	 * the inlinings around it are the concrete parents of that inlined_subroutine. */
+	for (i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine; i++)
+		;
+	if (i < n) {
+		int m = dwarf_getscopes_die(&scopes[i], &chain);
+
+		if (m > 0) {
+			free(scopes);
+			scopes = chain;
+			n = m;
+		}
+	}
+	for (i = n - 1; i >= 0; i--) {
 		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
 			continue;
 		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &at), &line) == 0 &&
