@@ -690,7 +690,10 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	name = dwfl_module_addrname(mod, look);
 	if (name) /* without its symbol version ("_IO_file_fopen@@GLIBC_2.2.5") */
 		snprintf(f->function, sizeof(f->function), "%.*s", (int)strcspn(name, "@"), name);
-	source_line(mod, look, f);
+	/* No line in libc, the loader or the C++ runtime: never a call site, and reading libc's
+	 * line tables (its -dbg file) cost ~80 ms at the first record, 0.5 ms with them held. */
+	if (!tg_cs_runtime_module(f->module))
+		source_line(mod, look, f);
 }
 
 /* Adds the word read at off to sig (once); false when the unwinding did not read it, or sig is
