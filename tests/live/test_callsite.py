@@ -97,22 +97,29 @@ class NativeCallSites(TgTestCase):
         self.assertTrue(any(fn.startswith("syscall.") for fn in runtime), ctx)
         self.assertTrue(any(fn.startswith("os.") for fn in runtime), ctx)
 
-    def test_cxx_ofstream_gone_before_its_record_is_read(self):
-        exe = fixture("callsite_cxx")
-        self.require(os.path.exists(exe), "no C++ fixture: g++ is not installed")
+    def native_site(self, exe, src, function):
+        """exe's finding, made with the process gone: its call site is src's marker line, in
+        function, in exe itself, with only runtime frames before it. Returns the finding, the
+        call site's index in the stack, and the context to print."""
         f = self.create_with(exe)
         ctx = json.dumps(f, indent=1)
         cs = f["call_site"]
         self.assertIsNotNone(cs, ctx)
+        self.assertEqual(os.path.basename(cs["file"]), os.path.basename(src), ctx)
+        self.assertEqual(cs["line"], marker_line(src), ctx)
+        self.assertEqual(cs["function"], function, ctx)
+        self.assertEqual(cs["module"], os.path.realpath(exe), ctx)
+        site = next(i for i, fr in enumerate(f["stack"]) if not fr["runtime"])
+        self.assertTrue(all(fr["runtime"] for fr in f["stack"][:site]), ctx)
+        return f, site, ctx
+
+    def test_cxx_ofstream_gone_before_its_record_is_read(self):
+        exe = fixture("callsite_cxx")
+        self.require(os.path.exists(exe), "no C++ fixture: g++ is not installed")
         # std::ofstream opens through libstdc++ (basic_filebuf::open, then libc's fopen): the
         # call site is the program's line past both, its name demangled.
-        self.assertEqual(os.path.basename(cs["file"]), "callsite_cxx.cpp", ctx)
-        self.assertEqual(cs["line"], marker_line("cxx/callsite_cxx.cpp"), ctx)
-        self.assertEqual(cs["function"], "report::write_report", ctx)
-        self.assertEqual(cs["module"], os.path.realpath(exe), ctx)
+        f, site, ctx = self.native_site(exe, "cxx/callsite_cxx.cpp", "report::write_report")
         stack = f["stack"]
-        site = next(i for i, fr in enumerate(stack) if not fr["runtime"])
-        self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
         self.assertTrue(any(os.path.basename(fr["module"]).startswith("libstdc++.so")
                             for fr in stack[:site]), ctx)
         self.assertIn("main", [fr["function"] for fr in stack[site + 1:]], ctx)
@@ -120,20 +127,12 @@ class NativeCallSites(TgTestCase):
     def test_rust_gone_before_its_record_is_read(self):
         exe = fixture("callsite_rust")
         self.require(os.path.exists(exe), "no Rust fixture: rustc is not installed")
-        f = self.create_with(exe)
-        ctx = json.dumps(f, indent=1)
-        cs = f["call_site"]
-        self.assertIsNotNone(cs, ctx)
         # std is linked into the program: its frames (File::create, OpenOptions::_open...) are
         # the program's module too, and are skipped by their (demangled) names.
-        self.assertEqual(os.path.basename(cs["file"]), "callsite_rust.rs", ctx)
-        self.assertEqual(cs["line"], marker_line("rust/callsite_rust.rs"), ctx)
-        self.assertEqual(cs["function"], "callsite_rust::write_report", ctx)
-        self.assertEqual(cs["module"], os.path.realpath(exe), ctx)
+        f, site, ctx = self.native_site(exe, "rust/callsite_rust.rs",
+                                        "callsite_rust::write_report")
         stack = f["stack"]
-        site = next(i for i, fr in enumerate(stack) if not fr["runtime"])
-        self.assertTrue(all(fr["runtime"] for fr in stack[:site]), ctx)
-        std = [fr["function"] for fr in stack[:site] if fr["module"] == cs["module"]]
+        std = [fr["function"] for fr in stack[:site] if fr["module"] == f["call_site"]["module"]]
         self.assertTrue(all(fn.lstrip("<").startswith(("std::", "core::", "alloc::"))
                             for fn in std), ctx)
         self.assertIn("std::fs::OpenOptions::_open", std, ctx)
