@@ -572,6 +572,41 @@ static void test_partial_write_cut_back(void **state)
 	assert_int_equal(count_str(t->diag_buf, "3 records could not be written"), 1);
 }
 
+/* A nearly full disk: short records still fit between refused long ones. That is not "works
+ * again": the failure is said once, not at every record, until a record as long as a refused
+ * one is written. */
+static void test_nearly_full_said_once(void **state)
+{
+	struct scratch *t = *state;
+	struct rlimit old, lim;
+	struct tg_sinks *k = open_json(t, 0, 0);
+	struct stat st;
+
+	signal(SIGXFSZ, SIG_IGN);
+	put(k, TG_RECORD_FINDING, 0, 100);
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 5000; /* one long record and the short ones */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 1; i <= 20; i++)
+		put(k, TG_RECORD_FINDING, i,
+		    i % 2 ? 3000 : 20); /* the long ones fail from the 3rd */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	fflush(t->diag);
+	assert_int_equal(count_str(t->diag_buf, "cannot write to"), 1);
+	assert_int_equal(count_str(t->diag_buf, "works again ("), 0);
+	put(k, TG_RECORD_FINDING, 21, 20); /* short: still the same burst */
+	fflush(t->diag);
+	assert_int_equal(count_str(t->diag_buf, "works again ("), 0);
+	put(k, TG_RECORD_FINDING, 22, 3000); /* as long as the refused ones: it works again */
+	tg_sinks_close(k);
+	signal(SIGXFSZ, SIG_DFL);
+	fflush(t->diag);
+	assert_int_equal(count_str(t->diag_buf, "cannot write to"), 1);
+	assert_int_equal(count_str(t->diag_buf, "works again (9 failures so far)"), 1);
+}
+
 /* The session record copied at the head of each file is the latest one. */
 static void test_header_is_latest_session(void **state)
 {
@@ -689,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_counted_said_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_write_cut_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nearly_full_said_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_is_latest_session, setup, teardown),
 	};
 

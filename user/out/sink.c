@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -29,11 +30,18 @@
 	"tmpguard: WARNING: cannot write to %s: %s; records are dropped (and counted) until it "   \
 	"works again\n"
 
-/* Failures of one kind of write: counted always, said once per burst. */
+/* Failures of one kind of write: counted always, said once per burst. A burst ends at a write
+ * at least as large as the smallest one refused in it, or at any write once none has failed for
+ * TG_FAIL_QUIET_NS: on a nearly full disk, short records still fit between refused long ones,
+ * and that is not "works again" (it would be said, then the failure again, at every record). */
+#define TG_FAIL_QUIET_NS (10ULL * 1000000000ULL)
+
 struct tg_fail {
 	uint64_t count;
 	int last_err;
 	bool in_burst;
+	size_t min_bytes; /* the smallest write refused in this burst; 0: not known */
+	uint64_t last_ns; /* CLOCK_MONOTONIC of the last failure */
 };
 
 struct tg_sinks {
@@ -364,20 +372,39 @@ refuse:
 
 /* ---- failures ---- */
 
-static void fail(struct tg_sinks *k, struct tg_fail *f, int err, const char *fmt, const char *what)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* bytes: the size of the refused write, 0 when it is not one (a rotation, no memory). */
+static void fail(struct tg_sinks *k, struct tg_fail *f, int err, size_t bytes, const char *fmt,
+		 const char *what)
 {
 	f->count++;
 	f->last_err = err;
-	if (f->in_burst)
+	f->last_ns = mono_ns();
+	if (f->in_burst) {
+		if (bytes < f->min_bytes)
+			f->min_bytes = bytes;
 		return;
+	}
 	f->in_burst = true;
+	f->min_bytes = bytes;
 	fprintf(k->diag, fmt, what, strerror(err));
 	fflush(k->diag);
 }
 
-static void ok(struct tg_sinks *k, struct tg_fail *f, const char *verb, const char *what)
+/* bytes: the size of the write that worked. */
+static void ok(struct tg_sinks *k, struct tg_fail *f, size_t bytes, const char *verb,
+	       const char *what)
 {
 	if (!f->in_burst)
+		return;
+	if (bytes < f->min_bytes && mono_ns() - f->last_ns < TG_FAIL_QUIET_NS)
 		return;
 	f->in_burst = false;
 	fprintf(k->diag, "tmpguard: %s %s works again (%llu failures so far)\n", verb, what,
@@ -406,7 +433,7 @@ bool tg_sinks_reader_gone(const struct tg_sinks *k)
 }
 
 /* A failed write to the stream; EPIPE is the caller's to say when it stops on it. */
-static void stream_fail(struct tg_sinks *k, int err)
+static void stream_fail(struct tg_sinks *k, int err, size_t bytes)
 {
 	if (err == EPIPE)
 		k->epipe = true;
@@ -415,7 +442,7 @@ static void stream_fail(struct tg_sinks *k, int err)
 		k->wfail.last_err = err;
 		return;
 	}
-	fail(k, &k->wfail, err, WRITE_FAIL, stream_name(k));
+	fail(k, &k->wfail, err, bytes, WRITE_FAIL, stream_name(k));
 }
 
 /* buf, whole or not at all: a partial write is cut back off the file. Returns 0 or -errno. */
@@ -558,13 +585,13 @@ static int rotate(struct tg_sinks *k)
 	k->size = k->header ? k->header_len : 0;
 	k->body = 0;
 	k->rotations++;
-	ok(k, &k->rfail, "rotating", stream_name(k));
+	ok(k, &k->rfail, 0, "rotating", stream_name(k));
 	return 0;
 undo:
 	unlinkat(k->dirfd, tmp, 0);
 	close(fd);
 fail:
-	fail(k, &k->rfail, e,
+	fail(k, &k->rfail, e, 0,
 	     "tmpguard: WARNING: cannot rotate %s: %s; writing on in the current file, past "
 	     "--rotate-size\n",
 	     stream_name(k));
@@ -595,13 +622,13 @@ static void stream_line(struct tg_sinks *k, const char *line, size_t n, bool is_
 	}
 	e = write_whole(k, line, n);
 	if (e) {
-		stream_fail(k, -e);
+		stream_fail(k, -e, n);
 		return;
 	}
 	k->written++;
 	if (!header_only)
 		k->body += n;
-	ok(k, &k->wfail, "writing to", stream_name(k));
+	ok(k, &k->wfail, n, "writing to", stream_name(k));
 }
 
 /* ---- syslog ---- */
@@ -717,7 +744,7 @@ void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec)
 	if (k->o.format == TG_FORMAT_FALCO) {
 		shaped = falco = tg_falco_record(rec);
 		if (!falco) {
-			fail(k, &k->cfail, EINVAL,
+			fail(k, &k->cfail, EINVAL, 0,
 			     "tmpguard: WARNING: a %s record has no Falco form (%s); such records "
 			     "are dropped and counted\n",
 			     tg_record_kind_name(rec->kind));
@@ -735,7 +762,7 @@ void tg_sinks_record(struct tg_sinks *k, const struct tg_record *rec)
 			stream_line(k, line, len + 1, rec->kind == TG_RECORD_SESSION);
 			free(line);
 		} else {
-			fail(k, &k->wfail, ENOMEM, WRITE_FAIL, stream_name(k));
+			fail(k, &k->wfail, ENOMEM, 0, WRITE_FAIL, stream_name(k));
 		}
 	}
 	if (k->o.syslog)
@@ -766,11 +793,11 @@ void tg_sinks_text(struct tg_sinks *k, const struct tg_report *r)
 	}
 	free(buf);
 	if (e) {
-		stream_fail(k, e);
+		stream_fail(k, e, len);
 		return;
 	}
 	k->written++;
-	ok(k, &k->wfail, "writing to", stream_name(k));
+	ok(k, &k->wfail, len, "writing to", stream_name(k));
 }
 
 void tg_sinks_stats(const struct tg_sinks *k, struct tg_sink_stats *out)
