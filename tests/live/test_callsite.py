@@ -8,7 +8,7 @@ stack, the mappings) and the files those mappings name. The C, C++ and Rust fixt
 with -g and without frame pointers, so their call sites come from DWARF unwinding, past libc and
 libstdc++ for C++, past std (linked into the program) for Rust. Without debug info (a
 stripped copy) the record still names the module, its build id and the offset, and says what is
-missing and how to get it. Call sites are off by default (--call-sites); --no-call-sites,
+missing and how to get it. Call sites are on for run and off for audit (--call-sites); --no-call-sites,
 which overrides it, gives call_site null.
 
 Shell: a bash script's creates name the script and the line, which the kernel read from bash's
@@ -192,6 +192,23 @@ class NativeCallSites(TgTestCase):
         # The first create of each call site is copied (and maybe a few more while it is being
         # resolved); the rest are references.
         self.assertGreaterEqual(ev["call_sites_reused"], n, json.dumps(ev))
+
+    def test_run_names_the_line_by_default(self):
+        # run (a CI gate) captures call sites unless told not to; audit does not (below).
+        p = self.name("/tmp", "callsite-run")
+        res = self.run_fixture("callsite_fopen", p)
+        mine = [f for f in res.findings if f["path"] == p]
+        self.assertTrue(mine, res.describe())
+        cs = mine[0]["call_site"]
+        self.assertIsNotNone(cs, json.dumps(mine[0]))
+        self.assertEqual(cs["line"], marker_line(), json.dumps(mine[0]))
+        self.assertEqual(cs["function"], "write_report", json.dumps(mine[0]))
+        p2 = self.name("/tmp", "callsite-run-no")
+        res = self.run_fixture("callsite_fopen", p2, opts=["--no-call-sites"])
+        mine = [f for f in res.findings if f["path"] == p2]
+        self.assertTrue(mine, res.describe())
+        self.assertIsNone(mine[0]["call_site"], json.dumps(mine[0]))
+        self.assertNotIn("stack", mine[0])
 
     def test_off_by_default(self):
         p = self.name("/tmp", "callsite-default")

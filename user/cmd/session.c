@@ -23,6 +23,7 @@
 #include "session_int.h"
 #include "session_metrics.h"
 #include "session_outputs.h"
+#include "callsite_native.h"
 #include "callsite_reuse.h"
 #include "session_pipeline.h"
 
@@ -213,6 +214,7 @@ void session_end(struct session *s)
 		print_summary(s);
 		tg_cs_reuse_free(s->cs_reuse); /* withdraws its signatures from the map */
 		s->cs_reuse = NULL;
+		tg_dw_cache_free(); /* libdw's files and images (call sites) */
 		tg_bpf_stop(s->bpf);
 	}
 	store_close(s);
