@@ -959,8 +959,8 @@ class RunCommand(TgTestCase):
 class VerifierBudget(TgTestCase):
     """Each program's verified_insns (bpf_prog_info): deterministic for a kernel and a mode,
     so a budget, not a timing, keeps the kernel side lean. check_session() applies it to every
-    session of every test; here, doctor -v must list the same programs audit attaches, within
-    the same budget."""
+    session of every test; here, doctor -v must list the same programs `run` attaches (call
+    sites on, its default), within the same budget."""
 
     def test_doctor_lists_every_program_within_budget(self):
         p = subprocess.run([TMPGUARD, "doctor", "-v", "--format", "json"], env=ENV,
@@ -972,7 +972,7 @@ class VerifierBudget(TgTestCase):
         progs = {q["hook"]: q["verified_insns"] for q in doc["programs"]}
         over = {k: v for k, v in progs.items() if not 0 < v <= VERIFIED_INSNS_BUDGET}
         self.assertFalse(over, progs)
-        # the programs `audit` attaches here, no more, no fewer (run adds fork/exit tracking)
+        # the programs `run` attaches here, no more, no fewer, but for its fork/exit tracking
         res = self.run_cmd(["/bin/true"])
         hooks = set(res.records[0]["hooks"]) - {"tp_btf/sched_process_fork",
                                                 "tp_btf/sched_process_exit"}

@@ -261,7 +261,7 @@ static void print_progs(const struct doctor *d)
 		printf("programs: did not load: %s\n", d->progs_err);
 		return;
 	}
-	printf("programs, as tmpguard audit loads them here (verified_insns, budget %d each):\n",
+	printf("programs, as tmpguard run loads them here (verified_insns, budget %d each):\n",
 	       TG_VERIFIED_INSNS_BUDGET);
 	for (int i = 0; i < d->n_progs; i++)
 		printf("  %-46s %-8u %s\n", d->progs[i].sec, d->progs[i].verified_insns,
@@ -381,7 +381,8 @@ enum { OPT_FORMAT = 0x100 };
 static const struct argp_option doctor_options[] = {
 	{"format", OPT_FORMAT, "FORMAT", 0, "text (default) or json", 0},
 	{"verbose", 'v', NULL, 0,
-	 "also load tmpguard's programs as audit would (this mounts tracefs if it is not) and list "
+	 "also load tmpguard's programs as run would, call sites on (this mounts tracefs if it is "
+	 "not), and list "
 	 "the verifier's work on each (verified_insns) against its budget",
 	 0},
 	/* -h has always meant help here; argp's own short help is -? */

@@ -2,7 +2,7 @@
 /*
  * tmpguard doctor: what the kernel's BPF can do here. BTF, the map types and helpers tmpguard's
  * programs use, the program types, BPF LSM, fentry and tp_btf on the tracepoints tmpguard uses,
- * the hooks --hooks auto takes; with -v, tmpguard's own programs as audit loads them. A probe
+ * the hooks --hooks auto takes; with -v, tmpguard's own programs as run loads them. A probe
  * loads a program (or creates a map) and closes it at once; the release is information only.
  */
 #include <errno.h>
@@ -587,9 +587,10 @@ static void add_prog(void *ctx, const char *name, const char *sec, int fd)
 }
 
 /*
- * -v: loads tmpguard's programs as `tmpguard audit` would here (the hooks --hooks auto picks,
- * no enforcement; tracefs is mounted if it is not) and keeps what the verifier did with each:
- * deterministic for a kernel and a mode, budgeted (TG_VERIFIED_INSNS_BUDGET).
+ * -v: loads tmpguard's programs as `tmpguard run` would here (the hooks --hooks auto picks,
+ * call sites on, so every program a session loads, each in its larger form; no enforcement;
+ * tracefs is mounted if it is not) and keeps what the verifier did with each: deterministic for
+ * a kernel and a mode, budgeted (TG_VERIFIED_INSNS_BUDGET).
  */
 void load_programs(struct doctor *d)
 {
@@ -598,6 +599,7 @@ void load_programs(struct doctor *d)
 		.dir_loose_mask = 0077,
 		.ringbuf_bytes = 1 << 16,
 		.hooks = TG_HOOKS_AUTO,
+		.call_sites = true,
 	};
 	struct tg_bpf *b =
 		tg_bpf_start(&lo, ignore_record, NULL, d->progs_err, sizeof(d->progs_err), NULL);
