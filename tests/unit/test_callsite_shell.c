@@ -213,6 +213,7 @@ static void test_bash_line(void **state)
 	char buf[256];
 	struct tg_shell_proc p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|ci/build.sh");
 	const struct tg_frame *f;
+	char label[128];
 
 	(void)state;
 	p.script_path = "/r/ci/build.sh";
@@ -258,6 +259,8 @@ static void test_bash_line(void **state)
 	assert_true(tg_callsite_shell(&p, &cs));
 	assert_non_null(strstr(cs.missing, "line not known: tmpguard reads bash's current line, "
 					   "not dash's"));
+	assert_true(tg_callsite_label(&cs, label, sizeof(label)) > 0);
+	assert_string_equal(label, "build.sh"); /* the script, without a line */
 	/* bash -c: no file to put a line in; missing says which line of the text */
 	p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|-c|: one; echo x > /tmp/f");
 	p.line = 1;
@@ -265,6 +268,13 @@ static void test_bash_line(void **state)
 	assert_true(tg_callsite_shell(&p, &cs));
 	assert_int_equal(tg_callsite_frame(&cs)->line, 0);
 	assert_non_null(strstr(cs.missing, "-c, and the create was at its line 1"));
+	/* ... and the label (advice_at) names the text's line, not a module offset */
+	assert_true(tg_callsite_label(&cs, label, sizeof(label)) > 0);
+	assert_string_equal(label, "bash -c, line 1");
+	p.line_flags = 0;
+	assert_true(tg_callsite_shell(&p, &cs));
+	assert_true(tg_callsite_label(&cs, label, sizeof(label)) > 0);
+	assert_string_equal(label, "bash -c");
 	/* commands from standard input: the line of them */
 	p = proc(buf, sizeof(buf), "/usr/bin/bash", "bash|-s");
 	p.line = 3;

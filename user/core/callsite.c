@@ -39,6 +39,13 @@ int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len)
 		return 0;
 	if (f->file[0] && f->line)
 		n = snprintf(buf, len, "%s:%u", base_name(f->file), f->line);
+	else if (cs->kind == TG_CS_SHELL && !f->file[0] && cs->command[0] && cs->command_line)
+		n = snprintf(buf, len, "%s -c, line %u", base_name(f->module), cs->command_line);
+	else if (cs->kind == TG_CS_SHELL && !f->file[0])
+		/* a -c text whose line is not known, or commands read from standard input */
+		n = snprintf(buf, len, "%s%s", base_name(f->module), cs->command[0] ? " -c" : "");
+	else if (cs->kind == TG_CS_SHELL)
+		n = snprintf(buf, len, "%s", base_name(f->file));
 	else
 		n = snprintf(buf, len, "%s+0x%llx", base_name(f->module),
 			     (unsigned long long)f->offset);

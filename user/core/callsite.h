@@ -50,10 +50,11 @@ struct tg_callsite {
 	unsigned n;	/* frames, innermost first */
 	bool truncated; /* the stack had more frames than were kept */
 	struct tg_frame frames[TG_CS_FRAMES_MAX];
-	char command[1024]; /* shell: the sh -c command text (raw bytes, escaped on output) */
-	char missing[512];  /* what kept the call site from being symbolized and how to get it
-			     * ("no debug info for /usr/bin/foo (build id ..., offset 0x...): install
-			     * the -dbgsym package or build with -g"); "" when complete */
+	char command[1024];    /* shell: the sh -c command text (raw bytes, escaped on output) */
+	uint32_t command_line; /* shell: the line of that text bash was running; 0 if unknown */
+	char missing[512];     /* what kept the call site from being symbolized and how to get it
+				* ("no debug info for /usr/bin/foo (build id ..., offset 0x...): install
+				* the -dbgsym package or build with -g"); "" when complete */
 };
 
 /* The call site's frame, or NULL (site < 0, or nothing captured). */

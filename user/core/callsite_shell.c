@@ -277,6 +277,7 @@ static bool shell_frame(const struct tg_shell_proc *sh, bool want_either, struct
 			cut = false;
 		}
 		copy(cs->command, sizeof(cs->command), t, n);
+		cs->command_line = line ? sh->line : 0;
 		if (line)
 			say(why, whylen,
 			    "no script file: the command is the text of the shell's -c, and the "
