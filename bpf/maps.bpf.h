@@ -290,7 +290,8 @@ struct tg_py_walk {
 	struct tg_py_record r;
 	struct tg_py_offsets o;
 	struct tg_interp_key key;
-	__u64 ts;    /* the thread state being looked at, then the frame */
+	__u64 ts;    /* the thread state being looked at, then the frame; first, with a
+		      * libpython, the dynamic loader's link_map entry */
 	__s64 len;   /* what is read on the way (a length, a size, a pointer) */
 	__u32 state; /* a string's PyASCIIObject.state */
 	__u32 found; /* the thread state with this tid was found */

@@ -15,7 +15,8 @@
  * the finding's record.
  *
  * The walk (CPython 3.11 and 3.12, offsets from user space): _PyRuntime (its address in the
- * executable plus the load bias) -> interpreters.head -> threads.head -> next ... the thread
+ * executable plus the load bias, or in libpython plus that library's, tg_py_offsets) ->
+ * interpreters.head -> threads.head -> next ... the thread
  * state whose native_thread_id is this thread's (open() releases the GIL, so the thread that
  * holds it says nothing) -> cframe -> current_frame -> previous ... For each frame: the code
  * object's file name, qualified name, first line, the prefix of its location table, and the
@@ -41,6 +42,32 @@ static __always_inline struct tg_py_walk *py_walk(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&tg_py_walk, &zero);
+}
+
+/* glibc's struct link_map (link.h): l_addr, l_name, l_ld, l_next, the same on every 64-bit
+ * glibc; r_debug's r_map is its second word. */
+#define LM_ADDR	   0
+#define LM_LD	   16
+#define LM_NEXT	   24
+#define RD_MAP	   8
+#define TG_PY_LIBS 64 /* loaded objects looked at for libpython */
+
+/* One loaded object (w->ts, a link_map): libpython? Then w->len is its load bias. */
+static long lib_step(__u32 i, void *unused)
+{
+	struct tg_py_walk *w = py_walk();
+	__u64 addr;
+
+	if (!w || !w->ts)
+		return 1;
+	addr = read_ptr(w, w->ts + LM_ADDR);
+	if (read_ptr(w, w->ts + LM_LD) - addr == w->o.lib_ld) {
+		w->len = addr;
+		w->found = 1;
+		return 1;
+	}
+	w->ts = read_ptr(w, w->ts + LM_NEXT);
+	return 0;
 }
 
 /* One thread state (w->ts): this thread's? Else on to the next. */
@@ -268,9 +295,19 @@ __noinline int tg_interp_send(struct tg_event *e)
 	w->r.version = w->o.version;
 	w->found = 0;
 	rt = w->o.runtime + start_code - w->o.text_vaddr;
-	interp = read_ptr(w, rt + w->o.rt_interp_head);
+	if (w->o.lib_ld) {
+		/* &_r_debug from the executable's DT_DEBUG, then its r_map */
+		w->ts = read_ptr(w, read_ptr(w, w->o.exe_debug + start_code - w->o.text_vaddr) +
+					    RD_MAP);
+		bpf_loop(TG_PY_LIBS, lib_step, NULL, 0);
+		rt = w->found ? w->o.runtime + w->len : 0;
+		w->found = 0;
+	}
+	interp = rt ? read_ptr(w, rt + w->o.rt_interp_head) : 0;
 	w->ts = read_ptr(w, interp + w->o.is_threads_head);
-	if (!w->ts) {
+	if (!rt) {
+		w->r.status = TG_PY_NO_LIB;
+	} else if (!w->ts) {
 		w->r.status = TG_PY_FAULT;
 	} else {
 		bpf_loop(TG_PY_THREADS, thread_step, NULL, 0);

@@ -12,13 +12,14 @@
 #define TMPGUARD_H
 
 #define TG_ABI_VERSION                                                                             \
-	14 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
+	15 /* 6: variable-length records; 7: LINKS_WATCHED, TRACK_FULL; 8: start_ns, auid, ses;    \
 	      9: TG_KIND_NODE (mknod, mknodat, bind); 10: exe as a path, exe_ino, exe_dev;         \
 	      11: TG_KIND_STACK records (call sites), TG_STAT_STACK_LOST; tg_py_record on          \
 	      tg_pyframes, TG_STAT_PY_LOST; 12: tg_stack.cwd; 13: shell_line, shell_flags;         \
 	      tg_interp registry; 14: tg_stack reordered (cwd before fp), start_ns, exec_id,       \
 	      ref_id, TG_STK_F_REF; tg_stk_sig, TG_STAT_STACK_REF; TG_SH_PARENT (a program's       \
-	      parent bash line, read at its execve) */
+	      parent bash line, read at its execve); 15: tg_py_offsets.lib_ld, exe_debug           \
+	      (a CPython whose runtime is in a shared libpython), TG_PY_NO_LIB */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -470,10 +471,21 @@ struct tg_interp_key {
 };
 
 /* Where things are in one CPython interpreter binary: addresses from its ELF file, struct
- * offsets from the table of its version (callsite_python.c). All fields aligned. */
+ * offsets from the table of its version (callsite_python.c). All fields aligned.
+ *
+ * A CPython built with --enable-shared (pyenv's, the python Docker images') has its runtime in
+ * libpythonX.Y.so, loaded anywhere: the kernel finds the library's load bias in the dynamic
+ * loader's list of loaded objects, from the executable's DT_DEBUG entry (&_r_debug, which
+ * ld.so sets) -> r_map -> l_next ..., the entry whose l_ld - l_addr is the library's PT_DYNAMIC
+ * p_vaddr (lib_ld). */
 struct tg_py_offsets {
-	__u64 runtime;		/* _PyRuntime's address in the file (st_value) */
+	__u64 runtime;		/* _PyRuntime's address in its file (st_value): the executable's,
+				 * or libpython's when lib_ld */
 	__u64 text_vaddr;	/* lowest p_vaddr of an executable PT_LOAD (above) */
+	__u64 lib_ld;		/* libpython's PT_DYNAMIC p_vaddr; 0: the runtime is in the
+				 * executable */
+	__u64 exe_debug;	/* with lib_ld: the address in the executable's file of its
+				 * DT_DEBUG entry's value (&_r_debug at run time) */
 	__u32 version;		/* PY_VERSION_HEX, as Py_Version says */
 	__u16 rt_interp_head;	/* _PyRuntimeState.interpreters.head */
 	__u16 is_threads_head;	/* PyInterpreterState.threads.head */
@@ -530,6 +542,8 @@ enum tg_py_status {
 	TG_PY_NO_THREAD, /* no thread state with this tid (or the walk was cut) */
 	TG_PY_FAULT,	 /* a pointer on the way to the frames could not be read */
 	TG_PY_NO_FRAME,	 /* the thread has no Python frame (running no Python code) */
+	TG_PY_NO_LIB,	 /* the registered libpython is not among the loaded objects (another
+			  * one was loaded, LD_LIBRARY_PATH) */
 };
 
 /* tg_py_frame.kinds: the PyUnicode kind (1 latin-1, 2 UCS-2, 4 UCS-4) of file (bits 0-2) and

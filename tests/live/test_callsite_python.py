@@ -7,8 +7,8 @@ insecure create.
         /usr/bin/python3 tests/live/test_callsite_python.py [Class[.test] ...]
 
 Needs root. Scripts written by the test run under `tmpguard run` with Debian 12's CPython 3.11
-(/usr/bin/python3.11) and, where the host has one, a CPython 3.12 that holds its runtime in the
-executable (else that test skips saying why). The kernel reads the interpreter's frames at the
+(/usr/bin/python3.11) and, where the host has them, a CPython 3.12 and CPythons built with
+--enable-shared (pyenv's: the runtime in libpython3.N.so); else those tests skip saying why. The kernel reads the interpreter's frames at the
 finding and user space decodes them from the record alone: nothing is read from the process,
 which has exited by the time `tmpguard run` has printed its findings.
 
@@ -46,6 +46,24 @@ def runtime_in_exe(exe):
         return False
     return any(ln.split()[-1:] == [b"_PyRuntime"] and b" UND " not in ln
                for ln in out.splitlines())
+
+
+# Where tmpguard looks for interpreters at its start (user/host/pyinterp.c, tg_interp_scan).
+SCANNED = ["/usr/bin", "/usr/local/bin", "/root/.pyenv/versions/*/bin",
+           "/home/*/.pyenv/versions/*/bin"]
+
+
+def interpreters(version):
+    """The python3.N executables tmpguard registers, one a file, that run as that version."""
+    out, seen = [], set()
+    for d in SCANNED:
+        for p in sorted(glob.glob(os.path.join(d, "python" + version))):
+            real = os.path.realpath(p)
+            if real in seen or not os.access(p, os.X_OK) or py_version(p) != version:
+                continue
+            seen.add(real)
+            out.append(p)
+    return out
 
 
 class PythonCallSite(TgTestCase):
@@ -163,15 +181,10 @@ class PythonCallSite(TgTestCase):
         self.check_stdlib(PY311)
 
     def py312(self):
-        found = [p for p in glob.glob("/usr/bin/python3.12") + glob.glob("/usr/local/bin/python3.12")
-                 if os.access(p, os.X_OK)]
-        static = [p for p in found if runtime_in_exe(os.path.realpath(p))]
-        if not static:
-            self.skipTest("no CPython 3.12 holding its runtime in the executable in /usr/bin or "
-                          "/usr/local/bin (%s): Debian 12 has none" %
-                          ("found only shared-libpython builds: " + ", ".join(found)
-                           if found else "none installed"))
-        return static[0]
+        found = interpreters("3.12")
+        if not found:
+            self.skipTest("no CPython 3.12 in %s: Debian 12 has none" % ", ".join(SCANNED))
+        return found[0]
 
     def test_312_direct(self):
         self.check_direct(self.py312())
@@ -179,15 +192,33 @@ class PythonCallSite(TgTestCase):
     def test_312_stdlib(self):
         self.check_stdlib(self.py312())
 
+    def shared(self):
+        """A CPython 3.11 or 3.12 whose runtime is in a shared libpython (pyenv's, the python
+        Docker images'): the kernel finds the library through the dynamic loader's list."""
+        found = [p for p in interpreters("3.11") + interpreters("3.12")
+                 if not runtime_in_exe(os.path.realpath(p))]
+        if not found:
+            self.skipTest("no CPython 3.11 or 3.12 built with --enable-shared in %s"
+                          % ", ".join(SCANNED))
+        return found
+
+    def test_shared_libpython_direct(self):
+        for exe in self.shared():
+            with self.subTest(exe=exe):
+                self.check_direct(exe)
+
+    def test_shared_libpython_stdlib(self):
+        self.check_stdlib(self.shared()[-1])
+
     def test_unsupported_says_why(self):
         """An interpreter tmpguard cannot walk: no frame, and what is missing says which
         version and that the call site is not available."""
         cands = [p for p in sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.*")
                                    + glob.glob("/usr/local/bin/python3.*"))
                  if os.access(p, os.X_OK) and os.path.basename(p).count(".") == 1
-                 and py_version(p) and not runtime_in_exe(os.path.realpath(p))]
+                 and py_version(p) not in (None, "3.11", "3.12")]
         if not cands:
-            self.skipTest("no CPython whose runtime is outside its executable on this host")
+            self.skipTest("no CPython other than 3.11 and 3.12 on this host")
         exe = cands[0]
         out = os.path.join("/tmp", "tg-cs-u-%s" % self.tok)
         self.track(out)

@@ -102,7 +102,9 @@ static bool py_unsupported(const struct tg_event *e, struct tg_callsite *cs)
 	if (tg_interp_find(&py.reg, e->exe_ino, e->exe_dev))
 		return false;
 	if (tg_pyinterp_probe(e->exe, &o, ver, sizeof(ver), why, sizeof(why)) == 0)
-		snprintf(why, sizeof(why), "an interpreter installed after tmpguard started");
+		snprintf(why, sizeof(why),
+			 "an interpreter tmpguard did not register at its start: installed since, "
+			 "or outside /usr/bin, /usr/local/bin and pyenv's versions");
 	tg_py_callsite_unsupported(e->exe, ver, why, cs);
 	return true;
 }

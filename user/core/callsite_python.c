@@ -4,7 +4,7 @@
 #include "callsite_python.h"
 
 _Static_assert(sizeof(struct tg_interp_key) == 16, "tg_interp_key: no hidden padding");
-_Static_assert(sizeof(struct tg_py_offsets) == 64, "tg_py_offsets: all fields aligned");
+_Static_assert(sizeof(struct tg_py_offsets) == 80, "tg_py_offsets: all fields aligned");
 _Static_assert(sizeof(struct tg_py_frame) ==
 		       40 + TG_PY_FILE_LEN + TG_PY_NAME_LEN + TG_PY_LINETAB_LEN,
 	       "tg_py_frame: all fields aligned");
@@ -91,6 +91,8 @@ int tg_py_offsets_for(unsigned major, unsigned minor, struct tg_py_offsets *o)
 		*o = py_tables[i].o;
 		o->runtime = keep.runtime;
 		o->text_vaddr = keep.text_vaddr;
+		o->lib_ld = keep.lib_ld;
+		o->exe_debug = keep.exe_debug;
 		o->version = keep.version;
 		return 0;
 	}
@@ -251,6 +253,9 @@ static const char *py_status_why(uint32_t status)
 		return "the interpreter's state could not be read from its memory";
 	case TG_PY_NO_FRAME:
 		return "the thread was running no Python code";
+	case TG_PY_NO_LIB:
+		return "its libpython is not the one tmpguard registered (another was loaded, "
+		       "LD_LIBRARY_PATH?)";
 	}
 	return "no frame was captured";
 }

@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <glob.h>
 #include <libelf.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,56 +105,165 @@ static Elf *elf_open(const char *path, int *fd, char *why, size_t whylen)
 	return elf;
 }
 
+/* The p_vaddr of elf's PT_DYNAMIC segment, 0 if none. */
+static uint64_t dynamic_vaddr(Elf *elf)
+{
+	size_t phnum;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return 0;
+	for (size_t i = 0; i < phnum; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_DYNAMIC)
+			return ph.p_vaddr;
+	return 0;
+}
+
+/* What an executable's dynamic section says of a shared libpython. */
+struct py_dyn {
+	char needed[128];  /* DT_NEEDED libpython3.N.so..., "" if none */
+	char runpath[512]; /* DT_RUNPATH, else DT_RPATH */
+	uint64_t debug;	   /* the file address of DT_DEBUG's value, 0 if none */
+};
+
+static void dyn_scan(Elf *elf, struct py_dyn *d)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	memset(d, 0, sizeof(*d));
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && gelf_getdyn(data, i, &dyn); i++) {
+			const char *s = dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH ||
+							dyn.d_tag == DT_RPATH
+						? elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)
+						: NULL;
+
+			if (dyn.d_tag == DT_DEBUG)
+				d->debug = sh.sh_addr + i * sizeof(Elf64_Dyn) +
+					   __builtin_offsetof(Elf64_Dyn, d_un);
+			else if (s && dyn.d_tag == DT_NEEDED && !strncmp(s, "libpython", 9) &&
+				 !d->needed[0])
+				snprintf(d->needed, sizeof(d->needed), "%s", s);
+			else if (s && (dyn.d_tag == DT_RUNPATH || !d->runpath[0]))
+				snprintf(d->runpath, sizeof(d->runpath), "%s", s);
+		}
+	}
+}
+
+/* Where the dynamic loader would find name for the executable exe: its run path ($ORIGIN
+ * expanded), then the system's directories. The kernel checks that the library it finds
+ * loaded is this one (tg_py_offsets.lib_ld), so a miss costs a call site, never a wrong one. */
+static int lib_find(const char *exe, const struct py_dyn *d, char *out, size_t len)
+{
+	static const char *const sys_dirs[] = {"/lib/x86_64-linux-gnu",
+					       "/usr/lib/x86_64-linux-gnu",
+					       "/usr/local/lib",
+					       "/lib64",
+					       "/usr/lib64",
+					       "/lib",
+					       "/usr/lib"};
+	char origin[PATH_MAX], rp[sizeof(d->runpath)], *save = NULL, *dir;
+	char *slash;
+
+	if (!realpath(exe, origin))
+		return -1;
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(rp, sizeof(rp), "%s", d->runpath);
+	for (dir = strtok_r(rp, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		const char *base = "", *rest = dir;
+		int n;
+
+		if (!strncmp(dir, "$ORIGIN", 7) || !strncmp(dir, "${ORIGIN}", 9)) {
+			base = origin;
+			rest = dir + (dir[1] == '{' ? 9 : 7);
+		}
+		n = snprintf(out, len, "%s%s/%s", base, rest, d->needed);
+		if (n > 0 && (size_t)n < len && !access(out, R_OK))
+			return 0;
+	}
+	for (size_t i = 0; i < sizeof(sys_dirs) / sizeof(sys_dirs[0]); i++) {
+		int n = snprintf(out, len, "%s/%s", sys_dirs[i], d->needed);
+
+		if (n > 0 && (size_t)n < len && !access(out, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
+/* _PyRuntime, Py_Version's value and PT_DYNAMIC of elf (the executable, or its libpython). */
+static void runtime_syms(Elf *elf, int fd, uint64_t *runtime, uint32_t *hex, uint64_t *pyver)
+{
+	static const char *const names[] = {"_PyRuntime", "Py_Version"};
+	uint64_t addr[2];
+
+	dynsyms(elf, names, addr, 2);
+	*runtime = addr[0];
+	*pyver = addr[1];
+	*hex = 0;
+	if (addr[1] && read_vaddr(elf, fd, addr[1], hex, sizeof(*hex)))
+		*hex = 0;
+}
+
 int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, size_t vlen,
 		      char *why, size_t whylen)
 {
-	static const char *const names[] = {"_PyRuntime", "Py_Version"};
-	uint64_t runtime, pyver_addr, text, addr[2];
-	bool libpython = false;
+	uint64_t runtime, pyver_addr, text, lib_ld = 0;
+	struct py_dyn dyn;
+	char lib[PATH_MAX];
 	uint32_t hex = 0;
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	Elf *elf;
-	int fd, rc = -1;
+	Elf *elf, *lelf = NULL;
+	int fd, lfd = -1, rc = -1;
+	unsigned maj, min;
 
 	memset(o, 0, sizeof(*o));
 	version[0] = 0;
 	elf = elf_open(path, &fd, why, whylen);
 	if (!elf)
 		return -1;
-	while ((scn = elf_nextscn(elf, scn))) {
-		Elf_Data *d;
-		GElf_Dyn dyn;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
-			continue;
-		d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && gelf_getdyn(d, i, &dyn); i++) {
-			const char *s = dyn.d_tag == DT_NEEDED
-						? elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)
-						: NULL;
-			unsigned maj, min;
-
-			if (s && !strncmp(s, "libpython", 9)) {
-				libpython = true;
-				/* libpython3.12.so.1.0: the version, for what is missing to say */
-				if (!version[0] && sscanf(s, "libpython%u.%u", &maj, &min) == 2)
-					snprintf(version, vlen, "%u.%u", maj, min);
-			}
+	dyn_scan(elf, &dyn);
+	/* libpython3.12.so.1.0: the version, for what is missing to say */
+	if (dyn.needed[0] && sscanf(dyn.needed, "libpython%u.%u", &maj, &min) == 2)
+		snprintf(version, vlen, "%u.%u", maj, min);
+	runtime_syms(elf, fd, &runtime, &hex, &pyver_addr);
+	if (!runtime && dyn.needed[0]) {
+		/* --enable-shared: the runtime is in the library, found at run time through
+		 * the loader's list (DT_DEBUG) */
+		if (!dyn.debug) {
+			snprintf(why, whylen, "its runtime is in %s and it has no DT_DEBUG entry",
+				 dyn.needed);
+			goto out;
+		}
+		if (lib_find(path, &dyn, lib, sizeof(lib))) {
+			snprintf(why, whylen, "its runtime is in %s, which tmpguard did not find",
+				 dyn.needed);
+			goto out;
+		}
+		lelf = elf_open(lib, &lfd, why, whylen);
+		if (!lelf)
+			goto out;
+		runtime_syms(lelf, lfd, &runtime, &hex, &pyver_addr);
+		lib_ld = dynamic_vaddr(lelf);
+		if (runtime && !lib_ld) {
+			snprintf(why, whylen, "%s has no PT_DYNAMIC segment", lib);
+			goto out;
 		}
 	}
-	dynsyms(elf, names, addr, 2);
-	runtime = addr[0];
-	pyver_addr = addr[1];
-	if (pyver_addr && read_vaddr(elf, fd, pyver_addr, &hex, sizeof(hex)) == 0 && hex)
+	if (hex)
 		snprintf(version, vlen, "%u.%u", hex >> 24, (hex >> 16) & 0xff);
 	if (!runtime || !pyver_addr) {
 		snprintf(why, whylen, "%s",
-			 libpython ? "its runtime is in a shared libpython, not in the executable"
-			 : pyver_addr ? "no _PyRuntime in its dynamic symbols"
-				      : "no Py_Version in its dynamic symbols (CPython before "
-					"3.11, or no "
-					"CPython)");
+			 pyver_addr ? "no _PyRuntime in its dynamic symbols"
+				    : "no Py_Version in its dynamic symbols (CPython before 3.11, "
+				      "or no CPython)");
 		goto out;
 	}
 	text = text_vaddr(elf);
@@ -161,6 +273,8 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 	}
 	o->runtime = runtime;
 	o->text_vaddr = text;
+	o->lib_ld = lib_ld;
+	o->exe_debug = lib_ld ? dyn.debug : 0;
 	o->version = hex;
 	if (tg_py_offsets_for(hex >> 24, (hex >> 16) & 0xff, o)) {
 		snprintf(why, whylen, "CPython %s is not one whose frames tmpguard can read",
@@ -169,6 +283,10 @@ int tg_pyinterp_probe(const char *path, struct tg_py_offsets *o, char *version, 
 	}
 	rc = 0;
 out:
+	if (lelf) {
+		elf_end(lelf);
+		close(lfd);
+	}
 	elf_end(elf);
 	close(fd);
 	return rc;
@@ -253,30 +371,41 @@ int tg_interp_scan(int (*add)(void *ctx, const char *path, const struct tg_inter
 			      const struct tg_interp *v),
 		   void *ctx)
 {
-	static const char *const dirs[] = {"/usr/bin", "/usr/local/bin"};
+	/* the system's, /usr/local's (python Docker images, source builds) and pyenv's (root's
+	 * and each user's): pyenv's and Docker's are --enable-shared builds */
+	static const char *const globs[] = {"/usr/bin", "/usr/local/bin",
+					    "/root/.pyenv/versions/*/bin",
+					    "/home/*/.pyenv/versions/*/bin"};
 	/* /bin/sh is dash on Debian; where it is bash, the same file as bash (or a copy) */
 	static const char *const bashes[] = {"/usr/bin/bash", "/bin/bash", "/usr/local/bin/bash",
 					     "/bin/sh", "/usr/bin/sh"};
 	struct scan sc = {.add = add, .ctx = ctx};
 
-	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *de;
+	for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
+		glob_t gl;
 
-		if (!dir)
+		if (glob(globs[g], GLOB_ONLYDIR | GLOB_NOSORT, NULL, &gl))
 			continue;
-		while ((de = readdir(dir))) {
-			const char *v = de->d_name + strlen("python3.");
-			char path[512];
+		for (size_t d = 0; d < gl.gl_pathc; d++) {
+			DIR *dir = opendir(gl.gl_pathv[d]);
+			struct dirent *de;
 
-			/* python3.N exactly: not python3.11-config, python3.11d */
-			if (strncmp(de->d_name, "python3.", 8) || !*v ||
-			    strspn(v, "0123456789") != strlen(v))
+			if (!dir)
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
-			scan_one(&sc, path, TG_INTERP_CPYTHON);
+			while ((de = readdir(dir))) {
+				const char *v = de->d_name + strlen("python3.");
+				char path[512];
+
+				/* python3.N exactly: not python3.11-config, python3.11d */
+				if (strncmp(de->d_name, "python3.", 8) || !*v ||
+				    strspn(v, "0123456789") != strlen(v))
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", gl.gl_pathv[d], de->d_name);
+				scan_one(&sc, path, TG_INTERP_CPYTHON);
+			}
+			closedir(dir);
 		}
-		closedir(dir);
+		globfree(&gl);
 	}
 	for (size_t i = 0; i < sizeof(bashes) / sizeof(bashes[0]); i++)
 		scan_one(&sc, bashes[i], TG_INTERP_BASH);
