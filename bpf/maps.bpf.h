@@ -252,19 +252,10 @@ struct {
 	__type(value, struct tg_interp);
 } tg_interp SEC(".maps") __weak;
 
-/* What a bash child's memory said at its execve: the parent script's line, for the program
- * it becomes (tg_interp_send). A forked child is still a copy of bash's image until its exec
- * succeeds: its line_number is the line of the command that started the program. */
-struct tg_exec_line {
-	__u64 exec_id;	/* task->self_exec_id at the execve's entry: the new image has this + 1 */
-	__u64 start_ns; /* the process's start (tg_event.start_ns): a reused tgid is another */
-	__u32 line;	/* as tg_event.shell_line */
-	__u32 flags;	/* TG_SH_* as tg_event.shell_flags, without TG_SH_PARENT */
-};
-
-/* key: tgid; value: tg_exec_line. Writer: tg_exec_line_save() at the execve of a registered
- * bash that has not exec'd since its fork (call sites only); reader: tg_interp_send(), at a
- * record of a process that is no registered bash. LRU: a process that never sends a record
+/* key: tgid; value: tg_exec_line (tmpguard.h). Writer: tg_exec_line_save() at the execve of a
+ * registered bash that has not exec'd since its fork (call sites only); readers:
+ * tg_interp_send(), at a record of a process that is no registered bash, and user space, for
+ * the parent's arguments when the parent is gone. LRU: a process that never sends a record
  * leaves its entry to fall out; nothing deletes it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -297,6 +288,7 @@ struct tg_py_walk {
 	__u32 found; /* the thread state with this tid was found */
 	__u32 tgid;  /* tg_exec_lines' key */
 	__u32 pad;
+	struct tg_exec_line xl; /* tg_exec_line_save()'s value, built here (no stack) */
 };
 
 struct {

@@ -346,7 +346,8 @@ __noinline int tg_interp_send(struct tg_event *e)
 __noinline int tg_exec_line_save(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct tg_exec_line x = {};
+	struct tg_exec_line *x;
+	unsigned long n;
 	struct tg_interp *ip;
 	struct tg_py_walk *w;
 	struct mm_struct *mm;
@@ -371,14 +372,26 @@ __noinline int tg_exec_line_save(void)
 	tgid = task->tgid;
 	if (!task_tracked(tgid))
 		return 0;
-	bash_line(w, &ip->bash, mm->start_code - ip->bash.text_vaddr, &x.line, &x.flags);
-	if (!(x.flags & TG_SH_LINE)) {
+	x = &w->xl;
+	x->line = x->flags = 0;
+	bash_line(w, &ip->bash, mm->start_code - ip->bash.text_vaddr, &x->line, &x->flags);
+	if (!(x->flags & TG_SH_LINE)) {
 		bpf_map_delete_elem(&tg_exec_lines, &tgid);
 		return 0;
 	}
-	x.exec_id = task->self_exec_id;
-	x.start_ns = task->group_leader->start_boottime;
-	bpf_map_update_elem(&tg_exec_lines, &tgid, &x, BPF_ANY);
+	x->exec_id = task->self_exec_id;
+	x->start_ns = task->group_leader->start_boottime;
+	x->exe_ino = w->key.ino;
+	x->exe_dev = w->key.dev;
+	/* the parent's vector: fork copied it, and the exec has not replaced it yet */
+	n = mm->arg_end - mm->arg_start;
+	x->args_trunc = n > TG_ARGS_LEN;
+	if (n > TG_ARGS_LEN)
+		n = TG_ARGS_LEN;
+	x->args_len = 0;
+	if (n && !bpf_probe_read_user(x->args, n & (TG_ARGS_LEN * 2 - 1), (void *)mm->arg_start))
+		x->args_len = n;
+	bpf_map_update_elem(&tg_exec_lines, &tgid, x, BPF_ANY);
 	return 0;
 }
 

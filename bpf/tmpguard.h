@@ -19,7 +19,8 @@
 	      tg_interp registry; 14: tg_stack reordered (cwd before fp), start_ns, exec_id,       \
 	      ref_id, TG_STK_F_REF; tg_stk_sig, TG_STAT_STACK_REF; TG_SH_PARENT (a program's       \
 	      parent bash line, read at its execve); 15: tg_py_offsets.lib_ld, exe_debug           \
-	      (a CPython whose runtime is in a shared libpython), TG_PY_NO_LIB */
+	      (a CPython whose runtime is in a shared libpython), TG_PY_NO_LIB; tg_exec_line       \
+	      shared, with the parent bash's exe and arguments */
 
 #define TG_COMM_LEN	  16
 #define TG_NAME_LEN	  256  /* NAME_MAX + NUL: the opened dentry's name */
@@ -519,6 +520,25 @@ struct tg_bash_offsets {
 	__u64 sourcelevel;	/* files being sourced (`.`, source) */
 	__u64 parse_level;	/* parse_and_execute_level: strings being parsed and run */
 	__u64 variable_context; /* shell functions being run */
+};
+
+/* What a bash child's memory said at its execve (bpf/pyframe.bpf.c): the parent script's line,
+ * for the program it becomes (tg_interp_send, TG_SH_PARENT). A forked child is still a copy of
+ * bash's image until its exec succeeds: its line_number is the line of the command that
+ * started the program, and its argument vector the parent's (the script, or -c and its text),
+ * which user space takes from here when the parent has exited before its record is read
+ * (tg_exec_lines, by tgid). */
+struct tg_exec_line {
+	__u64 exec_id;	/* task->self_exec_id at the execve's entry: the new image has this + 1 */
+	__u64 start_ns; /* the process's start (tg_event.start_ns): a reused tgid is another */
+	__u64 exe_ino;	/* the bash's executable, as tg_interp_key */
+	__u32 exe_dev;
+	__u32 line;	  /* as tg_event.shell_line */
+	__u32 flags;	  /* TG_SH_* as tg_event.shell_flags, without TG_SH_PARENT */
+	__u32 args_len;	  /* bytes of args */
+	__u32 args_trunc; /* the vector was longer than TG_ARGS_LEN */
+	__u32 pad;
+	char args[TG_ARGS_LEN]; /* the start of the bash's argument vector, NUL-separated */
 };
 
 enum tg_interp_lang {

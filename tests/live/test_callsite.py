@@ -378,6 +378,35 @@ class ShellCallSites(TgTestCase):
                 self.assertIn("when tmpguard read the record", cs["missing"], json.dumps(cs))
                 self.assertEqual(cs["line"], line_of(text, "LATE-LINE"), json.dumps(cs))
 
+    def test_child_of_an_exited_script(self):
+        # The script has exited when the records are read (tmpguard stopped meanwhile): its
+        # arguments come from what the kernel kept at touch's execve, with the line read then.
+        # A relative script name cannot be placed (the script's directory is gone with it).
+        text = ('#!/bin/bash\n'
+                'out=$1\n'
+                'touch "$out.gone"  # GONE-LINE\n'
+                'exit 0\n')
+        script, out = self.script(text), self.name("/tmp", "bashgone")
+        self.track(out + ".gone")
+        self.track(out + ".rel.gone")
+
+        def run():
+            subprocess.run([script, out], env=ENV, timeout=30, check=True)
+            subprocess.run(["bash", os.path.basename(script), out + ".rel"], env=ENV,
+                           cwd=os.path.dirname(script), timeout=30, check=True)
+
+        res = self.record_while_stopped(run, ["--call-sites"])
+        for path, file in ((out + ".gone", script),
+                           (out + ".rel.gone", os.path.basename(script))):
+            mine = [f for f in res.with_path(path) if f["rule"] == "nonexclusive-create"]
+            self.assertEqual(len(mine), 1, res.describe())
+            cs = mine[0]["call_site"]
+            self.assertIsNotNone(cs, json.dumps(mine[0]))
+            self.assertEqual((cs["kind"], cs["file"], cs["line"]),
+                             ("shell", file, line_of(text, "GONE-LINE")), json.dumps(cs))
+            self.assertIn("made by touch", cs["missing"])
+            self.assertIn("the shell had exited", cs["missing"])
+
     @staticmethod
     def child_named(ppid, comm):
         """A child of ppid runs comm (/proc)."""

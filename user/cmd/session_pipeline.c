@@ -185,7 +185,7 @@ static const struct tg_callsite *shell_site(void *ctx, const struct tg_event *e,
 
 	if (s->py_site)
 		return s->py_site;
-	return tg_shell_site(e, p, cwd, session_interps(), &cs);
+	return tg_shell_site(e, p, cwd, session_interps(), s->bpf, &cs);
 }
 
 /* The pipeline, with this file's look-ups and outputs. */

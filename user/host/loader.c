@@ -748,6 +748,14 @@ int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const s
 	return 0;
 }
 
+int tg_bpf_exec_line(struct tg_bpf *b, uint32_t tgid, struct tg_exec_line *out)
+{
+	if (bpf_map__lookup_elem(b->skel->maps.tg_exec_lines, &tgid, sizeof(tgid), out,
+				 sizeof(*out), 0))
+		return -errno;
+	return 0;
+}
+
 int tg_bpf_stk_sig_set(struct tg_bpf *b, const struct tg_stk_sig_key *key,
 		       const struct tg_stk_sig *sig)
 {

@@ -123,6 +123,9 @@ int tg_bpf_detach(struct tg_bpf *b, const char *prog_name);
  * (tg_py_record); and reads what it holds, which is to be done before each tg_events record is
  * handled: a record's frames are sent before it. 0 or -errno; drain returns the records read. */
 int tg_bpf_interp_add(struct tg_bpf *b, const struct tg_interp_key *key, const struct tg_interp *v);
+/* What the kernel kept at the execve of process tgid from a bash child (tg_exec_lines): 0, or
+ * -errno (-ENOENT: nothing kept). */
+int tg_bpf_exec_line(struct tg_bpf *b, uint32_t tgid, struct tg_exec_line *out);
 /* Call sites (callsite_reuse.h): a resolved stack's signature for the kernel to match
  * (tg_stk_sigs: into an empty way of key's, else over its oldest): 0 or -errno; and its
  * withdrawal, if it is still one of key's ways. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "callsite_shell.h"
+#include "loader.h"
 #include "pyinterp.h"
 #include "shell_site.h"
 
@@ -118,9 +119,52 @@ static const struct tg_interp *live_bash(const struct tg_interp_reg *reg, uint32
 	return v && v->lang == TG_INTERP_BASH ? v : NULL;
 }
 
+/*
+ * A program a bash started, whose parent had exited by the time its record was read: the
+ * parent's arguments and executable as the kernel kept them at the program's execve
+ * (tg_exec_lines, by tgid, the same process and start), with the line read then. A script
+ * given by a relative name stays as given: the parent's directory is not known.
+ */
+static const struct tg_callsite *exited_parent(const struct tg_event *e,
+					       const struct tg_proc_info *p,
+					       const struct tg_interp_reg *reg, struct tg_bpf *b,
+					       struct tg_callsite *cs)
+{
+	static struct tg_exec_line x;
+	struct tg_shell_proc sh;
+	const char *exe = NULL;
+	size_t len;
+
+	if (!(e->shell_flags & TG_SH_PARENT) || !b || !reg || tg_bpf_exec_line(b, e->pid, &x) ||
+	    x.start_ns != e->start_ns || !x.args_len || x.args_len > sizeof(x.args))
+		return NULL;
+	for (int i = 0; i < reg->n; i++)
+		if (reg->key[i].ino == x.exe_ino && reg->key[i].dev == x.exe_dev)
+			exe = reg->exe[i];
+	if (!exe)
+		return NULL;
+	sh = (struct tg_shell_proc){
+		.pid = e->ppid,
+		.exe = exe,
+		.args = x.args,
+		.args_len = x.args_len,
+		.args_truncated = x.args_trunc,
+		.line = e->shell_line,
+		.line_flags = e->shell_flags,
+	};
+	if (!tg_callsite_shell_child(p->exe, e->pid, &sh, cs))
+		return NULL;
+	len = strlen(cs->missing);
+	snprintf(cs->missing + len, sizeof(cs->missing) - len,
+		 "; the shell had exited: its arguments as the kernel kept them at the program's "
+		 "execve (%u bytes%s)",
+		 x.args_len, x.args_trunc ? ", cut" : "");
+	return cs;
+}
+
 const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct tg_proc_info *p,
 					const char *cwd, const struct tg_interp_reg *reg,
-					struct tg_callsite *cs)
+					struct tg_bpf *b, struct tg_callsite *cs)
 {
 	static char pargs[4096], pcwd[PATH_MAX], path[PATH_MAX];
 	struct tg_shell_proc sh = {
@@ -157,15 +201,18 @@ const struct tg_callsite *tg_shell_site(const struct tg_event *e, const struct t
 					     cwd, path, sizeof(path));
 		return tg_callsite_shell(&sh, cs) ? cs : NULL;
 	}
-	/* A program a shell script started (cat > /tmp/f): the parent's script. Only while the
-	 * parent lives: its arguments are read from /proc. */
+	/* A program a shell script started (cat > /tmp/f): the parent's script, its arguments
+	 * read from /proc while it lives, else as the kernel kept them at the program's execve
+	 * (TG_SH_PARENT). */
 	if (!par || par->pid != e->ppid || !par->exe[0] ||
 	    tg_shell_of(par->exe, par->comm) == TG_SHELL_NONE)
-		return NULL;
-	snprintf(ppath, sizeof(ppath), "/proc/%u/cmdline", par->pid);
-	n = read_all(ppath, pargs, sizeof(pargs));
+		n = 0;
+	else {
+		snprintf(ppath, sizeof(ppath), "/proc/%u/cmdline", par->pid);
+		n = read_all(ppath, pargs, sizeof(pargs));
+	}
 	if (n <= 0)
-		return NULL;
+		return exited_parent(e, p, reg, b, cs);
 	sh = (struct tg_shell_proc){
 		.pid = par->pid,
 		.exe = par->exe,
