@@ -338,6 +338,29 @@ static void no_site(void **state)
 	free(cs);
 }
 
+/* A hostile name (a program's own, a script's) in the label: escaped, since the label goes
+ * into text, JSON (advice_at) and Falco's output as it is: no raw control byte, valid UTF-8. */
+static void label_escapes_names(void **state)
+{
+	struct tg_callsite *cs = calloc(1, sizeof(*cs));
+	char label[256];
+
+	(void)state;
+	cs->kind = TG_CS_SHELL;
+	add(cs, "/tmp/bin/=1+2|<b>\x1b[7m\xfe\n", "", "", 0);
+	snprintf(cs->command, sizeof(cs->command), "echo x");
+	cs->command_line = 1;
+	cs->site = 0;
+	assert_true(tg_callsite_label(cs, label, sizeof(label)) > 0);
+	assert_string_equal(label, "=1+2|<b>\\x1b[7m\\xfe\\n -c, line 1");
+	cs->kind = TG_CS_NATIVE;
+	snprintf(cs->frames[0].file, sizeof(cs->frames[0].file), "/src/a\xff.c");
+	cs->frames[0].line = 7;
+	assert_true(tg_callsite_label(cs, label, sizeof(label)) > 0);
+	assert_string_equal(label, "a\\xff.c:7");
+	free(cs);
+}
+
 static void advice_names_the_line(void **state)
 {
 	char buf[256];
@@ -421,6 +444,7 @@ int main(void)
 		cmocka_unit_test(select_cxx_core_namespace),
 		cmocka_unit_test(missing_debug_info),
 		cmocka_unit_test(no_site),
+		cmocka_unit_test(label_escapes_names),
 		cmocka_unit_test(advice_names_the_line),
 		cmocka_unit_test(json_shape),
 		cmocka_unit_test(stack_record),

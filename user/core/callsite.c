@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "callsite.h"
+#include "util/escape.h"
 
 const char *tg_cs_kind_name(enum tg_cs_kind k)
 {
@@ -27,7 +28,8 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len)
+/* The label as is (raw bytes of file and module names). */
+static int label_raw(const struct tg_callsite *cs, char *buf, size_t len)
 {
 	const struct tg_frame *f = tg_callsite_frame(cs);
 	int n;
@@ -52,4 +54,21 @@ int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len)
 	if (f->function[0] && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, " in %s()", f->function);
 	return n;
+}
+
+/* Escaped (tg_escape_text): names are any bytes (a program's own name, a script's), and the
+ * label goes into text, JSON and Falco's output as it is. */
+int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len)
+{
+	char raw[1200];
+	int n = label_raw(cs, raw, sizeof(raw));
+
+	if (!len)
+		return 0;
+	buf[0] = 0;
+	if (n <= 0)
+		return n;
+	if ((size_t)n >= sizeof(raw))
+		n = (int)sizeof(raw) - 1;
+	return (int)tg_escape_text(raw, (size_t)n, buf, len);
 }

@@ -42,6 +42,8 @@ struct tg_frame {
 	uint32_t line;	    /* 0 if unknown */
 	bool runtime;	    /* in libc, the dynamic loader or the language's runtime/standard
 			     * library: never the call site */
+	bool inlined;	    /* a function inlined at this address (the next frame, at the same
+			     * address, is the one it was inlined into) */
 };
 
 struct tg_callsite {
@@ -87,8 +89,9 @@ int tg_callsite_resolve(const struct tg_event *e, const void *capture, size_t si
  */
 int tg_callsite_learn(const struct tg_event *e, const void *capture, size_t size,
 		      struct tg_callsite *cs, struct tg_cs_reuse *reuse);
-/* "foo.c:42 in main()", or "module+0x1234 in f()" without a line, into buf; "" without a call
- * site. Returns what snprintf does. */
+/* "foo.c:42 in main()", or "module+0x1234 in f()" without a line, "build.sh:12", "bash -c,
+ * line 3", into buf, escaped for a terminal (tg_escape_text); "" without a call site. Returns
+ * what snprintf does. */
 int tg_callsite_label(const struct tg_callsite *cs, char *buf, size_t len);
 
 #endif
