@@ -56,6 +56,27 @@ class NativeCallSites(TgTestCase):
         self.assertTrue(mine, res.describe())
         return mine[0]
 
+    def test_inlined_functions_are_frames_of_their_own(self):
+        # open_report() inlined into save_report() inlined into main(), open() itself glibc's
+        # inlined _FORTIFY_SOURCE wrapper: one frame each at the same address, innermost
+        # first, each at its own line; the call site is open_report()'s open() line.
+        src = "callsite_inline.c"
+        f = self.create_with(fixture("callsite_inline"))
+        ctx = json.dumps(f, indent=1)
+        cs = f["call_site"]
+        self.assertIsNotNone(cs, ctx)
+        self.assertEqual((os.path.basename(cs["file"]), cs["line"], cs["function"]),
+                         (src, marker_line(src, "INLINE-OPEN-LINE"), "open_report"), ctx)
+        mine = [fr for fr in f["stack"] if fr["module"] == cs["module"]]
+        got = [(fr["function"], os.path.basename(fr["file"]), fr["line"], fr["inlined"],
+                fr["runtime"]) for fr in mine]
+        self.assertEqual(got[:4], [
+            ("open", "fcntl2.h", got[0][2], True, True),
+            ("open_report", src, marker_line(src, "INLINE-OPEN-LINE"), True, False),
+            ("save_report", src, marker_line(src, "INLINE-SAVE-LINE"), True, False),
+            ("main", src, marker_line(src, "INLINE-MAIN-LINE"), False, False)], ctx)
+        self.assertEqual(len({fr["offset"] for fr in mine[:4]}), 1, ctx)
+
     def test_c_without_frame_pointers_gone_before_its_record_is_read(self):
         f = self.create_with(fixture("callsite_fopen"))
         ctx = json.dumps(f, indent=1)

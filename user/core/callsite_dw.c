@@ -600,68 +600,109 @@ static void set_file(Dwarf_Die *cu, const char *src, struct tg_frame *f)
 	snprintf(f->file, sizeof(f->file), "%s", src);
 }
 
-/* A line in code inlined into the function (os.Create in main.writeReport) is the inlined
- * function's: the line of the function's own is where the outermost inlining was called. */
-static void outer_call_line(Dwarf_Die *cu, Dwarf_Addr addr, struct tg_frame *f)
+/* The call line of the inlined_subroutine die into f (its file and line), if its debug info
+ * says. */
+static void call_line(Dwarf_Die *cu, Dwarf_Die *die, struct tg_frame *f)
 {
-	Dwarf_Die *scopes = NULL, *chain = NULL;
 	Dwarf_Files *files;
 	Dwarf_Attribute at;
 	Dwarf_Word line, file;
 	size_t nfiles;
 	const char *src;
-	int n = dwarf_getscopes(cu, addr, &scopes), i;
 
-	/* dwarf_getscopes follows the innermost inlining's abstract origin (its class, namespace):
-	 * the inlinings around it are the concrete parents of that inlined_subroutine. */
-	for (i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine; i++)
-		;
-	if (i < n) {
-		int m = dwarf_getscopes_die(&scopes[i], &chain);
-
-		if (m > 0) {
-			free(scopes);
-			scopes = chain;
-			n = m;
-		}
+	f->file[0] = 0;
+	f->line = 0;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &at), &line) == 0 &&
+	    dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &at), &file) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && file < nfiles &&
+	    (src = dwarf_filesrc(files, file, NULL, NULL)) && line > 0) {
+		set_file(cu, src, f);
+		f->line = (uint32_t)line;
 	}
-	for (i = n - 1; i >= 0; i--) {
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &at), &line) == 0 &&
-		    dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &at), &file) == 0 &&
-		    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && file < nfiles &&
-		    (src = dwarf_filesrc(files, file, NULL, NULL)) && line > 0) {
-			set_file(cu, src, f);
-			f->line = (uint32_t)line;
-		}
-		break;
-	}
-	free(scopes);
 }
 
-/* The source file and line of addr in mod, if its debug info says. */
-static void source_line(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame *f)
+/* The name of an inlined function: its linkage name (C++, Rust: demangled with the others),
+ * else its name (C, Go's "os.Create"), from the abstract origin. */
+static void inline_name(Dwarf_Die *die, struct tg_frame *f)
 {
+	Dwarf_Attribute at;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &at));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &at));
+	if (!name)
+		name = dwarf_diename(die);
+	snprintf(f->function, sizeof(f->function), "%s", name ? name : "");
+}
+
+/*
+ * The source lines of addr in mod, as frames into out (room of them; out[0] holds the
+ * address's module, offset, build id and symbol): without inlining, one frame at the line
+ * table's line. Code inlined into the function (fwrite_report() into main(), os.Create into
+ * main.writeReport, std::ofstream's constructor into main()) is one frame per inlining,
+ * innermost first, as perf and gdb show them: the inlined function at the line table's line,
+ * then each enclosing one at the call line of the inlining inside it, the function itself
+ * last. Returns the frames written (at least 1).
+ */
+static unsigned source_lines(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame *out, unsigned room)
+{
+	Dwarf_Die *scopes = NULL, *chain = NULL, cu;
+	unsigned k = 1, inl[TG_CS_FRAMES_MAX];
 	Dwarf_Addr bias;
-	Dwarf_Die cu;
 	Dwarf_Line *l;
 	const char *src;
-	int ln;
+	int ln, n, i, m = 0;
 
 	if (!cu_of(mod, addr, &cu, &bias))
-		return;
-	l = dwarf_getsrc_die(&cu, addr - bias);
+		return 1;
+	addr -= bias;
+	l = dwarf_getsrc_die(&cu, addr);
 	src = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
 	if (!src || dwarf_lineno(l, &ln) || ln <= 0)
-		return;
-	set_file(&cu, src, f);
-	f->line = (uint32_t)ln;
-	outer_call_line(&cu, addr - bias, f);
+		return 1;
+	set_file(&cu, src, &out[0]);
+	out[0].line = (uint32_t)ln;
+	/* dwarf_getscopes follows the innermost inlining's abstract origin (its class,
+	 * namespace): the inlinings around it are the concrete parents of that
+	 * inlined_subroutine (dwarf_getscopes_die). */
+	n = dwarf_getscopes(&cu, addr, &scopes);
+	for (i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine; i++)
+		;
+	if (i < n)
+		m = dwarf_getscopes_die(&scopes[i], &chain);
+	for (i = 0; i < m && (unsigned)m <= TG_CS_FRAMES_MAX; i++)
+		if (dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine)
+			inl[k++ - 1] = (unsigned)i;
+	k--; /* inlinings found, innermost first */
+	if (k && room > 1) {
+		struct tg_frame fn = out[0]; /* the function's own: its symbol, not yet its line */
+		unsigned w = 0;
+
+		/* out[0]: the innermost inlined function at the line table's line */
+		inline_name(&chain[inl[0]], &out[0]);
+		out[0].inlined = true;
+		for (unsigned j = 1; j <= k && w + 1 < room; j++) {
+			struct tg_frame *f = &out[++w];
+
+			*f = fn;
+			call_line(&cu, &chain[inl[j - 1]], f);
+			if (j < k) {
+				inline_name(&chain[inl[j]], f);
+				f->inlined = true;
+			}
+		}
+		free(scopes);
+		free(chain);
+		return w + 1;
+	}
+	free(scopes);
+	free(chain);
+	return 1;
 }
 
-/* Frame i: the recorded mapping's file and offset, and what libdw knows of it. */
-static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
+/* Frame i: the recorded mapping's file and offset, and what libdw knows of it, into f: one
+ * frame, or one per inlining at that address (source_lines), within room. Returns how many. */
+static unsigned symbolize(struct unwind *u, unsigned i, struct tg_frame *f, unsigned room)
 {
 	const struct tg_stack *s = u->s;
 	uint64_t pc = u->pcs[i], look = u->act[i] || !pc ? pc : pc - 1;
@@ -675,14 +716,14 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 	memset(f, 0, sizeof(*f));
 	if (m < 0) {
 		f->offset = pc; /* no mapping recorded: the address itself, no module */
-		return;
+		return 1;
 	}
 	snprintf(f->module, sizeof(f->module), "%s", s->maps[m].path);
 	f->offset = pc - s->maps[m].start + s->maps[m].pgoff;
 	/* The file's own module, at the file's addresses: look less the mapping's load bias. */
 	mod = u->files[m] && u->has_bias[m] ? file_module(u->files[m], s->maps[m].path) : NULL;
 	if (!mod)
-		return;
+		return 1;
 	look -= u->bias[m];
 	nb = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (nb > 0)
@@ -692,8 +733,9 @@ static void symbolize(struct unwind *u, unsigned i, struct tg_frame *f)
 		snprintf(f->function, sizeof(f->function), "%.*s", (int)strcspn(name, "@"), name);
 	/* No line in libc, the loader or the C++ runtime: never a call site, and reading libc's
 	 * line tables (its -dbg file) cost ~80 ms at the first record, 0.5 ms with them held. */
-	if (!tg_cs_runtime_module(f->module))
-		source_line(mod, look, f);
+	if (tg_cs_runtime_module(f->module))
+		return 1;
+	return source_lines(mod, look, f, room);
 }
 
 /* Adds the word read at off to sig (once); false when the unwinding did not read it, or sig is
@@ -892,10 +934,15 @@ int tg_callsite_native(const struct tg_event *e, const void *rec, size_t size,
 		u.act[0] = true;
 		u.pcs[u.n++] = s->ip;
 	}
-	for (unsigned i = 0; i < u.n; i++)
-		symbolize(&u, i, &cs->frames[i]);
-	cs->n = u.n;
+	cs->n = 0;
 	cs->truncated = u.more;
+	for (unsigned i = 0; i < u.n; i++) {
+		if (cs->n == TG_CS_FRAMES_MAX) { /* inlinings took the room of the last callers */
+			cs->truncated = true;
+			break;
+		}
+		cs->n += symbolize(&u, i, &cs->frames[cs->n], TG_CS_FRAMES_MAX - cs->n);
+	}
 	if (sig)
 		make_sig(&u, im && im->attached ? im : NULL, dwarf, sig);
 	if (im)

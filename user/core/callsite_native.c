@@ -351,7 +351,9 @@ int tg_cs_select(struct tg_callsite *cs)
 		f->runtime = tg_cs_runtime_module(f->module) ||
 			     (go && f->function[0] && tg_cs_go_runtime(f->function)) ||
 			     (rust && tg_cs_rust_runtime(f->function, f->file)) ||
-			     (mangled && tg_cs_cxx_runtime(f->function));
+			     (mangled && tg_cs_cxx_runtime(f->function)) ||
+			     /* glibc's _FORTIFY_SOURCE wrappers (open() in bits/fcntl2.h) */
+			     (f->inlined && prefix(f->file, "/usr/include/"));
 		if (cs->site < 0 && !f->runtime && f->module[0])
 			cs->site = (int)i;
 	}

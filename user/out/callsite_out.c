@@ -66,6 +66,8 @@ void tg_callsite_add_json(json_object *o, const struct tg_callsite *cs)
 		frame_fields(fr, &cs->frames[i]);
 		json_object_object_add(fr, "runtime",
 				       json_object_new_boolean(cs->frames[i].runtime));
+		json_object_object_add(fr, "inlined",
+				       json_object_new_boolean(cs->frames[i].inlined));
 		json_object_array_add(stack, fr);
 	}
 	json_object_object_add(o, "stack", stack);
