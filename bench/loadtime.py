@@ -107,7 +107,10 @@ def main():
                                      b"programs attached"),
         "tmpguard": lambda: timed_start([tg, "audit", "--format", "json"],
                                         b"tmpguard: auditing", env=env),
+        # run captures call sites by default (larger exit programs, the exec hooks)
         "run": lambda: (timed_run([tg, "run", "--", "/bin/true"], env=env), 0.0),
+        "run-nocs": lambda: (timed_run([tg, "run", "--no-call-sites", "--", "/bin/true"],
+                                       env=env), 0.0),
     }
     if script:
         arms["bpftrace"] = lambda: timed_start([bt, script.name], b"bench-ready")
@@ -130,8 +133,11 @@ def main():
     for k in ("floor", "tmpguard", "bpftrace"):
         if k in res:
             print("  %-10s %-24s %s" % (k, summary(res[k][0]), summary(res[k][1])))
-    print("  %-10s %-24s (the whole command: start, run, summary, stop)" % (
+    print("  %-10s %-24s (the whole command: start, run, summary, stop; call sites on)" % (
         "run -- true", summary(res["run"][0])))
+    print("  %-10s %-24s (the same, --no-call-sites)" % ("", summary(res["run-nocs"][0])))
+    print("ratio run / run --no-call-sites %.2f" % (
+        statistics.median(res["run"][0]) / statistics.median(res["run-nocs"][0])))
     med = {k: (statistics.median(v[0]), statistics.median(v[1])) for k, v in res.items()}
     for other in ("floor", "bpftrace"):
         if other in med:
