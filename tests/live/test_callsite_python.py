@@ -19,6 +19,7 @@ The expected shape is the finding's: finding["call_site"] = {"kind": "python", "
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -209,6 +210,28 @@ class PythonCallSite(TgTestCase):
 
     def test_shared_libpython_stdlib(self):
         self.check_stdlib(self.shared()[-1])
+
+    def test_registered_at_its_first_finding(self):
+        """An interpreter tmpguard did not find at its start (here a copy of Debian's 3.11
+        outside the directories it scans; an upgrade gives a new inode too): its first finding
+        says so and registers it, the next one names its line."""
+        self.require(os.access(PY311, os.X_OK), "no %s (Debian 12: python3.11)" % PY311)
+        exe = os.path.join(self.private_dir(), "python3.11")
+        shutil.copy(PY311, exe)
+        script = self.script("import sys\nopen(sys.argv[1], 'w').close()  # TWICE-LINE\n")
+        out = os.path.join("/tmp", "tg-cs-r-%s" % self.tok)
+        self.track(out + ".1")
+        self.track(out + ".2")
+        # the second run after the first finding has been read (the collector reads within
+        # a poll interval)
+        res = self.run_cmd(["/bin/sh", "-c", '"$0" "$1" "$2.1"; sleep 1; "$0" "$1" "$2.2"',
+                            exe, script, out])
+        self.assertEqual(res.rc, 0, res.describe())
+        first = self.finding(res, out + ".1")["call_site"]
+        self.assertEqual((first["kind"], first["file"]), ("python", ""), first)
+        self.assertIn("registered at this finding", first["missing"])
+        self.assertSite(self.finding(res, out + ".2"), exe, script,
+                        self.line_of(script, "# TWICE-LINE"), "<module>")
 
     def test_unsupported_says_why(self):
         """An interpreter tmpguard cannot walk: no frame, and what is missing says which

@@ -89,22 +89,37 @@ static struct py_slot *py_take(const struct tg_event *e)
 	return NULL;
 }
 
-/* A python3.N executable tmpguard did not register: why (the version it could not walk). */
-static bool py_unsupported(const struct tg_event *e, struct tg_callsite *cs)
+/* A python3.N executable tmpguard did not register: why (the version it could not walk). One
+ * it can walk (installed or upgraded since the start, which gives it a new inode; or outside
+ * the directories scanned) is registered now, when the file at its path is the one the record
+ * names: this finding has no frame, the next ones do. */
+static bool py_unsupported(struct session *s, const struct tg_event *e, struct tg_callsite *cs)
 {
 	const char *base = strrchr(e->exe, '/');
+	struct tg_interp v = {.lang = TG_INTERP_CPYTHON};
+	struct tg_interp_key key;
 	char ver[16], why[256];
-	struct tg_py_offsets o;
 
 	base = base ? base + 1 : e->exe;
 	if (strncmp(base, "python", 6) || e->exe[0] != '/')
 		return false;
 	if (tg_interp_find(&py.reg, e->exe_ino, e->exe_dev))
 		return false;
-	if (tg_pyinterp_probe(e->exe, &o, ver, sizeof(ver), why, sizeof(why)) == 0)
-		snprintf(why, sizeof(why),
-			 "an interpreter tmpguard did not register at its start: installed since, "
-			 "or outside /usr/bin, /usr/local/bin and pyenv's versions");
+	if (tg_pyinterp_probe(e->exe, &v.py, ver, sizeof(ver), why, sizeof(why)) == 0) {
+		bool same = tg_interp_key(e->exe, &key) == 0 && key.ino == e->exe_ino &&
+			    key.dev == e->exe_dev;
+
+		if (same && interp_add(s->bpf, e->exe, &key, &v) == 0)
+			snprintf(why, sizeof(why),
+				 "an interpreter tmpguard had not registered (installed or "
+				 "upgraded since it started, or outside /usr/bin, /usr/local/bin "
+				 "and pyenv's versions): registered at this finding, its later "
+				 "findings name their line");
+		else
+			snprintf(why, sizeof(why),
+				 "an interpreter tmpguard did not register at its start: installed "
+				 "since, or outside /usr/bin, /usr/local/bin and pyenv's versions");
+	}
 	tg_py_callsite_unsupported(e->exe, ver, why, cs);
 	return true;
 }
@@ -123,7 +138,7 @@ int session_python_callsite(struct session *s, const void *data, size_t size,
 	if (p) {
 		if (tg_py_callsite(&p->r, p->size, e.exe, cs, err, sizeof(err)))
 			return -1;
-	} else if (!py_unsupported(&e, cs)) {
+	} else if (!py_unsupported(s, &e, cs)) {
 		return -1;
 	}
 	return 0;
