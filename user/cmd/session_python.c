@@ -109,16 +109,14 @@ static bool py_unsupported(struct session *s, const struct tg_event *e, struct t
 		bool same = tg_interp_key(e->exe, &key) == 0 && key.ino == e->exe_ino &&
 			    key.dev == e->exe_dev;
 
-		if (same && interp_add(s->bpf, e->exe, &key, &v) == 0)
-			snprintf(why, sizeof(why),
-				 "an interpreter tmpguard had not registered (installed or "
-				 "upgraded since it started, or outside /usr/bin, /usr/local/bin "
-				 "and pyenv's versions): registered at this finding, its later "
-				 "findings name their line");
-		else
-			snprintf(why, sizeof(why),
-				 "an interpreter tmpguard did not register at its start: installed "
-				 "since, or outside /usr/bin, /usr/local/bin and pyenv's versions");
+		bool added = same && interp_add(s->bpf, e->exe, &key, &v) == 0;
+
+		snprintf(why, sizeof(why),
+			 "an interpreter tmpguard had not registered (installed or upgraded since "
+			 "it "
+			 "started, or outside /usr/bin, /usr/local/bin and pyenv's versions)%s",
+			 added ? ": registered at this finding, its later findings name their line"
+			       : "");
 	}
 	tg_py_callsite_unsupported(e->exe, ver, why, cs);
 	return true;

@@ -647,7 +647,7 @@ static void inline_name(Dwarf_Die *die, struct tg_frame *f)
 static unsigned source_lines(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame *out, unsigned room)
 {
 	Dwarf_Die *scopes = NULL, *chain = NULL, cu;
-	unsigned k = 1, inl[TG_CS_FRAMES_MAX];
+	unsigned k = 0, w = 0, inl[TG_CS_FRAMES_MAX];
 	Dwarf_Addr bias;
 	Dwarf_Line *l;
 	const char *src;
@@ -672,11 +672,9 @@ static unsigned source_lines(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame 
 		m = dwarf_getscopes_die(&scopes[i], &chain);
 	for (i = 0; i < m && (unsigned)m <= TG_CS_FRAMES_MAX; i++)
 		if (dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine)
-			inl[k++ - 1] = (unsigned)i;
-	k--; /* inlinings found, innermost first */
+			inl[k++] = (unsigned)i; /* inlinings, innermost first */
 	if (k && room > 1) {
 		struct tg_frame fn = out[0]; /* the function's own: its symbol, not yet its line */
-		unsigned w = 0;
 
 		/* out[0]: the innermost inlined function at the line table's line */
 		inline_name(&chain[inl[0]], &out[0]);
@@ -691,13 +689,10 @@ static unsigned source_lines(Dwfl_Module *mod, Dwarf_Addr addr, struct tg_frame 
 				f->inlined = true;
 			}
 		}
-		free(scopes);
-		free(chain);
-		return w + 1;
 	}
 	free(scopes);
 	free(chain);
-	return 1;
+	return w + 1;
 }
 
 /* Frame i: the recorded mapping's file and offset, and what libdw knows of it, into f: one
