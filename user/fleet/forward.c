@@ -195,6 +195,10 @@ void tg_forward_password_free(char *pw)
 
 /* ---- COPY's text format ---- */
 
+/* What a batch's COPY hands libpq at a time: its output buffer's size, 16 KB, less a message's
+ * header, so that it never grows. */
+#define TG_FORWARD_COPY_PIECE (16384 - 5)
+
 static int grow(char **buf, size_t *len, size_t *cap, size_t more)
 {
 	char *b;
@@ -225,40 +229,23 @@ static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 
 int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s)
 {
+	/* The characters COPY's text format escapes, and their letters. A body is ~2 KB with a
+	 * few of them: the runs between are copied whole (strcspn), not a byte at a time. */
+	static const char special[] = "\\\n\r\t\b\f\v", letter[] = "\\nrtbfv";
+
 	if (grow(buf, len, cap, 2 * strlen(s)))
 		return -1;
-	for (; *s; s++) {
-		char e = 0;
+	for (;;) {
+		size_t n = strcspn(s, special);
 
-		switch (*s) {
-		case '\\':
-			e = '\\';
+		memcpy(*buf + *len, s, n);
+		*len += n;
+		s += n;
+		if (!*s)
 			break;
-		case '\n':
-			e = 'n';
-			break;
-		case '\r':
-			e = 'r';
-			break;
-		case '\t':
-			e = 't';
-			break;
-		case '\b':
-			e = 'b';
-			break;
-		case '\f':
-			e = 'f';
-			break;
-		case '\v':
-			e = 'v';
-			break;
-		}
-		if (e) {
-			(*buf)[(*len)++] = '\\';
-			(*buf)[(*len)++] = e;
-		} else {
-			(*buf)[(*len)++] = *s;
-		}
+		(*buf)[(*len)++] = '\\';
+		(*buf)[(*len)++] = letter[strchr(special, *s) - special];
+		s++;
 	}
 	(*buf)[*len] = 0;
 	return 0;
@@ -386,26 +373,34 @@ static const struct stream streams[] = {
 };
 _Static_assert(sizeof(streams) / sizeof(streams[0]) == TG_FWD_NSTREAMS, "a row per stream");
 
-/* The temporary tables, once per connection: emptied by each commit. */
-static const char stage_sql[] =
-	"CREATE TEMP TABLE tg_stage_sessions (rev bigint, host_id text, session_key bigint, "
-	"host text, started_ns bigint, ended_ns bigint, last_commit_ns bigint, clean integer, "
-	"body text, summary text) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE tg_stage_findings (seq bigint, host_id text, session_key bigint, "
-	"time_ns bigint, host text, rule text, severity text, severity_level smallint, action "
-	"text, pid integer, ppid integer, uid bigint, exe text, comm text, path text, "
-	"container_id text, body text, time timestamptz) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE tg_stage_losses (seq bigint, host_id text, session_key bigint, "
-	"from_ns bigint, to_ns bigint, lost bigint, body text) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE tg_stage_health (seq bigint, host_id text, session_key bigint, "
-	"time_ns bigint, status text, body text) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE tg_stage_gaps (seq bigint, host_id text, stream text, session_key "
-	"bigint, first_seq bigint, last_seq bigint, evicted bigint, from_ns bigint, to_ns "
-	"bigint, time_ns bigint) ON COMMIT DELETE ROWS;"
+/* Each stream's temporary table, made on a connection when a batch first needs it (findings
+ * only for a batch sent again, sessions at the first session row): a fleet's thousand hosts
+ * reconnecting after a server restart do not each make five tables in the catalog. Emptied
+ * by each commit. */
+static const char *const stage_ddl[TG_FWD_NSTREAMS] = {
+	[TG_FWD_SESSIONS] = "CREATE TEMP TABLE tg_stage_sessions (rev bigint, host_id text, "
+			    "session_key bigint, host text, started_ns bigint, ended_ns bigint, "
+			    "last_commit_ns bigint, clean integer, body text, summary text) ON "
+			    "COMMIT DELETE ROWS",
 	/* A finding's body passes through here once: not worth compressing (the benchmark
 	 * found the server compressing each body twice, here and in findings). */
-	"ALTER TABLE tg_stage_findings ALTER COLUMN body SET STORAGE EXTERNAL;"
-	"SET statement_timeout = '60s';";
+	[TG_FWD_FINDINGS] = "CREATE TEMP TABLE tg_stage_findings (seq bigint, host_id text, "
+			    "session_key bigint, time_ns bigint, host text, rule text, severity "
+			    "text, severity_level smallint, action text, pid integer, ppid "
+			    "integer, uid bigint, exe text, comm text, path text, container_id "
+			    "text, body text, time timestamptz) ON COMMIT DELETE ROWS;"
+			    "ALTER TABLE tg_stage_findings ALTER COLUMN body SET STORAGE EXTERNAL",
+	[TG_FWD_LOSSES] = "CREATE TEMP TABLE tg_stage_losses (seq bigint, host_id text, "
+			  "session_key bigint, from_ns bigint, to_ns bigint, lost bigint, body "
+			  "text) ON COMMIT DELETE ROWS",
+	[TG_FWD_HEALTH] = "CREATE TEMP TABLE tg_stage_health (seq bigint, host_id text, "
+			  "session_key bigint, time_ns bigint, status text, body text) ON COMMIT "
+			  "DELETE ROWS",
+	[TG_FWD_GAPS] = "CREATE TEMP TABLE tg_stage_gaps (seq bigint, host_id text, stream "
+			"text, session_key bigint, first_seq bigint, last_seq bigint, evicted "
+			"bigint, from_ns bigint, to_ns bigint, time_ns bigint) ON COMMIT DELETE "
+			"ROWS",
+};
 
 /* What the backlog counts, per stream (?1: the mark, ?2: the target), with the event time of
  * the oldest row waiting. */
@@ -483,13 +478,14 @@ struct tg_forward {
 	size_t n_ensured, cap_ensured, n_batch_days, cap_batch_days;
 	char *buf;
 	size_t len, cap;
-	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
-	bool staged_only;		 /* TMPGUARD_TEST_FORWARD_STAGED */
-	int64_t day_checked;		 /* today's and tomorrow's partitions exist */
-	bool skip_said;			 /* rows without a Falco form: said once */
-	unsigned cur[TG_FWD_NSTREAMS];	 /* PostgreSQL: its batch now (halved on a refusal) */
-	char state[6];			 /* the SQLSTATE of the batch's failure, "" if none */
-	char reason[256];		 /* and the server's message */
+	unsigned forget_every, forget_n;  /* TMPGUARD_TEST_FORWARD_FORGET */
+	bool staged_only;		  /* TMPGUARD_TEST_FORWARD_STAGED */
+	bool stage_made[TG_FWD_NSTREAMS]; /* its temporary table, on this connection */
+	int64_t day_checked;		  /* today's and tomorrow's partitions exist */
+	bool skip_said;			  /* rows without a Falco form: said once */
+	unsigned cur[TG_FWD_NSTREAMS];	  /* PostgreSQL: its batch now (halved on a refusal) */
+	char state[6];			  /* the SQLSTATE of the batch's failure, "" if none */
+	char reason[256];		  /* and the server's message */
 };
 
 static void logf_(struct tg_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -582,6 +578,7 @@ static void disconnect(struct tg_forward *f)
 	PQfinish(f->pg);
 	f->pg = NULL;
 	f->n_ensured = 0;
+	memset(f->stage_made, 0, sizeof(f->stage_made));
 }
 
 /* Failures of the server being away, as opposed to refusing us for a reason to fix: within
@@ -781,7 +778,8 @@ static int connect_pg(struct tg_forward *f, bool quick, char *err, size_t errlen
 		return -1;
 	}
 	if (tg_pg_migrate(f->pg, f->version, err, errlen) ||
-	    exec_ok(f, stage_sql, "cannot prepare the copy tables", err, errlen) ||
+	    exec_ok(f, "SET statement_timeout = '60s'", "cannot set the statement timeout", err,
+		    errlen) ||
 	    ensure_ahead(f, err, errlen))
 		return -1;
 	pthread_mutex_lock(&f->mu);
@@ -915,7 +913,19 @@ static int copy_batch(struct tg_forward *f, const char *sql, char *err, size_t e
 		return -1;
 	}
 	PQclear(r);
-	if (PQputCopyData(f->pg, f->buf, (int)f->len) != 1 || PQputCopyEnd(f->pg, NULL) != 1) {
+	/* In pieces: given the whole batch (a few MB) at once, libpq would grow its output
+	 * buffer to hold all of it, a second copy of the batch in memory; a piece at a time,
+	 * it sends each as its buffer fills. */
+	for (size_t off = 0; off < f->len; off += TG_FORWARD_COPY_PIECE) {
+		size_t n =
+			f->len - off < TG_FORWARD_COPY_PIECE ? f->len - off : TG_FORWARD_COPY_PIECE;
+
+		if (PQputCopyData(f->pg, f->buf + off, (int)n) != 1) {
+			batch_error(f, NULL, "cannot copy a batch", err, errlen);
+			return -1;
+		}
+	}
+	if (PQputCopyEnd(f->pg, NULL) != 1) {
 		batch_error(f, NULL, "cannot copy a batch", err, errlen);
 		return -1;
 	}
@@ -931,6 +941,17 @@ static int copy_batch(struct tg_forward *f, const char *sql, char *err, size_t e
 }
 
 static int commit_batch(struct tg_forward *f, char *err, size_t errlen);
+
+/* d's temporary table, made outside a batch's transaction (a rollback would take it away). */
+static int make_stage(struct tg_forward *f, const struct stream *d, char *err, size_t errlen)
+{
+	if (f->stage_made[d->id])
+		return 0;
+	if (exec_ok(f, stage_ddl[d->id], "cannot prepare the copy table", err, errlen))
+		return -1;
+	f->stage_made[d->id] = true;
+	return 0;
+}
 
 /* The rows copied, inserted and committed; how many the insert added in *inserted. 0, or -1
  * with err set. */
@@ -986,6 +1007,8 @@ static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 	for (size_t i = 0; i < f->n_batch_days; i++)
 		if (ensure_day(f, f->batch_days[i], err, errlen))
 			return -1;
+	if ((!d->direct || f->staged_only) && make_stage(f, d, err, errlen))
+		return -1;
 	if (exec_ok(f, "BEGIN", "cannot begin a batch", err, errlen))
 		return -1;
 	if (d->direct && !f->staged_only) {
@@ -1005,6 +1028,7 @@ static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 			return -1;
 		}
 		if (exec_ok(f, "ROLLBACK", "cannot roll a batch sent again back", err, errlen) ||
+		    make_stage(f, d, err, errlen) ||
 		    exec_ok(f, "BEGIN", "cannot begin a batch", err, errlen))
 			return -1;
 		f->state[0] = 0;
