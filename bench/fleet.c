@@ -378,9 +378,12 @@ static struct tg_forward *start_host(const struct opts *o, const char *target, s
 				     .target = target,
 				     .version = "bench",
 				     .log = stderr};
+	const char *batch = getenv("TG_BENCH_BATCH_ROWS"); /* fleet.py --batch-rows */
 	char err[1024];
 	struct tg_forward *f;
 
+	if (batch && *batch)
+		fo.batch_rows = (unsigned)strtoul(batch, NULL, 10);
 	memcpy(fo.hwm, fh->hwm, sizeof(fo.hwm));
 	f = tg_forward_start(&fo, err, sizeof(err));
 	if (!f)

@@ -122,6 +122,64 @@ def pg_cpu(datadir):
     return total / hz
 
 
+class PgCpuByKind:
+    """The cluster's CPU during a stage by kind of process: the forwarders' backends, the
+    autovacuum workers (which vacuum and analyze what earlier stages inserted as well), and
+    the rest (checkpointer, WAL writer, ...). pg_cpu() gives the total exactly but cannot
+    split it: a backend that ended is only in the postmaster's cutime. So the postmaster's
+    children are sampled every 0.2 s; a process that ends loses at most its last 0.2 s."""
+
+    KINDS = ("backends", "autovacuum", "other")
+
+    def __init__(self, datadir):
+        import threading
+        with open(os.path.join(datadir, "postmaster.pid")) as f:
+            self.pm = f.readline().strip()
+        self.hz = os.sysconf("SC_CLK_TCK")
+        self.first, self.last, self.kind = {}, {}, {}
+        self.stop = threading.Event()
+        self.initial = True
+        self.sample()
+        self.initial = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def sample(self):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    rest = f.read().rsplit(")", 1)[1].split()
+                if rest[1] != self.pm:
+                    continue
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    title = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            ticks = int(rest[11]) + int(rest[12])
+            key = (pid, rest[19])  # pid and start time: a pid used again is another process
+            # a process there at the start counts from then on, one started since wholly
+            self.first.setdefault(key, ticks if self.initial else 0)
+            self.last[key] = ticks
+            self.kind[key] = ("autovacuum" if "autovacuum worker" in title else
+                              "backends" if title.startswith("postgres: ") and
+                              ("[local]" in title or "127.0.0.1" in title) else "other")
+
+    def run(self):
+        while not self.stop.wait(0.2):
+            self.sample()
+
+    def done(self):
+        self.stop.set()
+        self.t.join()
+        self.sample()
+        out = dict.fromkeys(self.KINDS, 0.0)
+        for key, ticks in self.last.items():
+            out[self.kind[key]] += (ticks - self.first[key]) / self.hz
+        return {k: round(v, 2) for k, v in out.items()}
+
+
 def record(build, work, lock):
     """Real findings: tmpguard run --db over the workload. The store's path."""
     db = os.path.join(work, "recorded.db")
@@ -144,6 +202,39 @@ def record(build, work, lock):
             os.unlink(path)
     con.close()
     return db
+
+
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+
+
+def reserve_huge_pages(c):
+    """Huge pages for the cluster's shared memory, as a server with a large shared_buffers is
+    given them (PostgreSQL's "Linux Huge Pages"): as many 2 MB pages as the running cluster
+    says it needs (shared_memory_size_in_huge_pages, PostgreSQL 15) are added to the kernel's
+    pool, and the cluster restarted with huge_pages = on, which refuses to start without them.
+    The pool's size before, for restoring it; SystemExit when the kernel cannot give them."""
+    need = int(c.sql("SHOW shared_memory_size_in_huge_pages")[0][0])
+    with open(NR_HUGEPAGES) as f:
+        before = int(f.read())
+    with open(NR_HUGEPAGES, "w") as f:
+        f.write("%d\n" % (before + need))
+    with open(NR_HUGEPAGES) as f:
+        got = int(f.read())
+    if got < before + need:
+        with open(NR_HUGEPAGES, "w") as f:
+            f.write("%d\n" % before)
+        raise SystemExit("fleet: --huge-pages: the kernel gave %d of the %d huge pages asked "
+                         "(memory too fragmented or too small)" % (got - before, need))
+    with open(os.path.join(c.data, "postgresql.conf"), "a") as f:
+        f.write("huge_pages = on\n")
+    c.stop()
+    c.start()
+    return before
+
+
+def release_huge_pages(before):
+    with open(NR_HUGEPAGES, "w") as f:
+        f.write("%d\n" % before)
 
 
 def start_cluster(settings):
@@ -176,7 +267,8 @@ def start_cluster(settings):
 def shown_settings(c):
     names = ("server_version", "shared_buffers", "work_mem", "effective_cache_size",
              "max_wal_size", "checkpoint_timeout", "synchronous_commit", "wal_level",
-             "max_parallel_workers_per_gather", "jit", "autovacuum")
+             "max_parallel_workers_per_gather", "jit", "autovacuum", "huge_pages",
+             "shared_memory_size_in_huge_pages")
     rows = c.sql("SELECT name, setting, unit FROM pg_settings WHERE name IN (%s) ORDER BY name"
                  % ",".join("'%s'" % n for n in names))
     return {n: v + (" " + u if u else "") for n, v, u in rows}
@@ -202,7 +294,7 @@ def ingest(a, c, url, env, stage, hosts_dir):
     for g in range(len(variants)):
         comp, k, send = variants[(g + stage) % len(variants)]
         set_compression(c, comp)
-        cpu0 = pg_cpu(c.data)
+        cpu0, by_kind = pg_cpu(c.data), PgCpuByKind(c.data)
         # staged: findings through the forwarder's staging table and INSERT ... ON CONFLICT,
         # as before the direct COPY (the other arm, in the same run)
         r = run_json([a.driver, "forward", "--dir", hosts_dir, "--url", url, "--hosts",
@@ -210,13 +302,15 @@ def ingest(a, c, url, env, stage, hosts_dir):
                       "--concurrency", str(k)],
                      dict(env, TMPGUARD_TEST_FORWARD_STAGED="1") if send == "staged" else env)[0]
         r["pg_cpu_s"] = round(pg_cpu(c.data) - cpu0, 2)
+        r["pg_cpu_by_kind_s"] = by_kind.done()
         r["send"] = send
         r["toast_compression"] = comp if send == "direct" else comp + "+staged"
         log("ingest: %d hosts, %s, %d forwarders at a time: %d findings in %.1f s = %.0f/s; "
-            "CPU: forwarders %.1f s, PostgreSQL %.1f s"
+            "CPU: forwarders %.1f s, PostgreSQL %.1f s (%s)"
             % (r["hosts"], r["toast_compression"], k, r["findings"], r["seconds"],
                r["rows_per_s"],
-               r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"]))
+               r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"],
+               ", ".join("%s %.1f" % kv for kv in r["pg_cpu_by_kind_s"].items())))
         out.append(r)
     set_compression(c, a.compression[0])
     return out
@@ -442,6 +536,11 @@ def main():
     ap.add_argument("--live-rows", type=int, default=500000,
                     help="then this many findings of the last day only, into the full store "
                          "(a fleet's steady state; 0: none)")
+    ap.add_argument("--batch-rows", type=int, default=0,
+                    help="rows a forwarder batch holds (default: tmpguard's, 1000)")
+    ap.add_argument("--huge-pages", action="store_true",
+                    help="reserve the huge pages the cluster's shared memory needs (vm."
+                    "nr_hugepages, given back at the end) and run it with huge_pages = on")
     ap.add_argument("--lock", default=None, help="flock this file while measuring")
     ap.add_argument("--work", default="/var/tmp", help="where the stores go (needs ~5 KB a row)")
     ap.add_argument("--keep", action="store_true", help="keep the stores and the cluster dir")
@@ -465,14 +564,19 @@ def main():
     work = tempfile.mkdtemp(prefix="tg-fleet-bench-", dir=a.work)
     os.chmod(work, 0o700)
     os.mkdir(os.path.join(work, "hosts"), 0o700)
-    c = None
+    c, huge_before = None, None
     t_start = time.monotonic()
     try:
         a.recorded = record(a.build, work, a.lock)
         c, url, a.pg_env = start_cluster(a.pg_set)
+        if a.huge_pages:
+            huge_before = reserve_huge_pages(c)
+        if a.batch_rows:
+            a.pg_env = dict(a.pg_env, TG_BENCH_BATCH_ROWS=str(a.batch_rows))
         res = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                     time.gmtime()),
                "hosts": a.hosts, "days": a.days, "reps": a.reps, "pg_set": a.pg_set,
+               "batch_rows": a.batch_rows or 1000, "huge_pages": a.huge_pages,
                "pg_settings": shown_settings(c), "machine": {"cpus": os.cpu_count()}}
         res["recorded_findings"] = int(subprocess.run(
             ["sqlite3", a.recorded, "SELECT count(*) FROM findings"],
@@ -500,6 +604,8 @@ def main():
     finally:
         if c and not a.keep:
             c.close()
+        if huge_before is not None:
+            release_huge_pages(huge_before)
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
