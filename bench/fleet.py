@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,26 +101,33 @@ def pct(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def pg_cpu(datadir):
-    """CPU seconds (user + system) of the cluster so far: the postmaster and its live children,
-    and what its children that ended had used (cutime, cstime)."""
+def postmaster(datadir):
     with open(os.path.join(datadir, "postmaster.pid")) as f:
-        pm = f.readline().strip()
-    hz = os.sysconf("SC_CLK_TCK")
-    total = 0
+        return f.readline().strip()
+
+
+def proc_stats():
+    """(pid, the fields of /proc/PID/stat after the command's name) of every process."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % pid) as f:
-                rest = f.read().rsplit(")", 1)[1].split()
+                yield pid, f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
+
+
+def pg_cpu(datadir):
+    """CPU seconds (user + system) of the cluster so far: the postmaster and its live children,
+    and what its children that ended had used (cutime, cstime)."""
+    pm, total = postmaster(datadir), 0
+    for pid, rest in proc_stats():
         if pid == pm:
             total += sum(int(x) for x in rest[11:15])
         elif rest[1] == pm:
             total += int(rest[11]) + int(rest[12])
-    return total / hz
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class PgCpuByKind:
@@ -132,9 +140,7 @@ class PgCpuByKind:
     KINDS = ("backends", "autovacuum", "other")
 
     def __init__(self, datadir):
-        import threading
-        with open(os.path.join(datadir, "postmaster.pid")) as f:
-            self.pm = f.readline().strip()
+        self.pm = postmaster(datadir)
         self.hz = os.sysconf("SC_CLK_TCK")
         self.first, self.last, self.kind = {}, {}, {}
         self.stop = threading.Event()
@@ -145,14 +151,10 @@ class PgCpuByKind:
         self.t.start()
 
     def sample(self):
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
+        for pid, rest in proc_stats():
+            if rest[1] != self.pm:
                 continue
             try:
-                with open("/proc/%s/stat" % pid) as f:
-                    rest = f.read().rsplit(")", 1)[1].split()
-                if rest[1] != self.pm:
-                    continue
                 with open("/proc/%s/cmdline" % pid, "rb") as f:
                     title = f.read().decode(errors="replace")
             except OSError:
