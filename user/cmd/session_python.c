@@ -113,8 +113,7 @@ static bool py_unsupported(struct session *s, const struct tg_event *e, struct t
 
 		snprintf(why, sizeof(why),
 			 "an interpreter tmpguard had not registered (installed or upgraded since "
-			 "it "
-			 "started, or outside /usr/bin, /usr/local/bin and pyenv's versions)%s",
+			 "it started, or outside /usr/bin, /usr/local/bin and pyenv's versions)%s",
 			 added ? ": registered at this finding, its later findings name their line"
 			       : "");
 	}
