@@ -412,6 +412,47 @@ class FleetForward(FleetCase):
               file=sys.stderr)
         self.assertReportIsTheStores(hosts)
 
+    def test_staging_tables_only_when_a_batch_needs_them(self):
+        """A connection makes a stream's temporary table only when a batch needs it, once:
+        findings go straight into tmpguard.findings, so their table is made only for a batch
+        sent again; sessions (upserted) make theirs at the first session row."""
+        # this database's DDL in the server's log: '%m [%p] ', each line with its backend
+        self.cluster.sql("ALTER DATABASE %s SET log_statement = 'ddl'" % self.dbname)
+        log = os.path.join(self.cluster.dir, "log")
+
+        def made(run):
+            start = os.path.getsize(log)
+            h = run()
+            with open(log, errors="replace") as f:
+                f.seek(start)
+                lines = f.read().splitlines()
+            tables = {}
+            for ln in lines:
+                m = re.search(r"\[(\d+)\] LOG:  statement: CREATE TEMP TABLE (tg_stage_\w+)", ln)
+                if m:
+                    tables.setdefault(m.group(2), []).append(m.group(1))
+            for name, pids in tables.items():
+                self.assertEqual(len(pids), len(set(pids)),
+                                 "%s made more than once on a connection\n%s" % (
+                                     name, "\n".join(lines)))
+            self.assertExactlyOnce(h)
+            return tables, h
+
+        tables, h = made(lambda: self.run_host("fleet-stage-0"))
+        self.assertNotIn("tg_stage_findings", tables, h.text())
+        self.assertIn("tg_stage_sessions", tables, h.text())
+        # the other streams' tables: made if and only if the store had rows of theirs
+        for name, table in (("tg_stage_losses", "losses"), ("tg_stage_health", "health"),
+                            ("tg_stage_gaps", "forward_gaps")):
+            had = local_rows(h.db, "SELECT count(*) FROM %s" % table)[0][0]
+            self.assertEqual(name in tables, had > 0, "%s, with %d rows of %s to send\n%s"
+                             % (name, had, table, h.text()))
+        # every other commit's answer lost: those batches go again, and meet their rows
+        tables, h = made(lambda: self.run_host("fleet-stage-1", secs=2,
+                                               env={"TMPGUARD_TEST_FORWARD_FORGET": "2"}))
+        self.assertIn("tg_stage_findings", tables, h.text())
+        self.assertRegex(h.text(), r"\([1-9]\d* were there already\)")
+
     def assertReportIsTheStores(self, hosts):
         """The fleet report over PostgreSQL, after the outage, is the report over the three
         hosts' stores (given in host-id order, as the fleet store gives its rows), but for how
