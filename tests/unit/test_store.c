@@ -353,6 +353,47 @@ static void test_schema_refusals(void **state)
 
 /* ---- batching ---- */
 
+/* A reader maps the database file, as far as a store of the default size limit, and keeps
+ * seeing every committed row as the file grows under its map. */
+static void test_reader_maps_the_store(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *st = open_store(f, 0, 0, 0);
+	const char *n_sql = "SELECT count(*), sum(length(json)) FROM findings";
+	char err[512];
+	sqlite3 *r;
+	sqlite3_stmt *s;
+
+	begin(st, now);
+	add_n(st, 200, now, 1, 2000);
+	assert_int_equal(tg_store_commit(st), 0);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(tg_store_db(st), NULL,
+						   SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+			 SQLITE_OK);
+	r = tg_store_open_read(f->db, err, sizeof(err));
+	if (!r)
+		fail_msg("tg_store_open_read: %s", err);
+	assert_int_equal(sqlite3_prepare_v2(r, "PRAGMA mmap_size", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_true(sqlite3_column_int64(s, 0) >= (int64_t)TG_STORE_MAX_SIZE_MIB << 20);
+	sqlite3_finalize(s);
+	for (int round = 1; round <= 3; round++) {
+		assert_int_equal(sqlite3_prepare_v2(r, n_sql, -1, &s, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(s, 0), 200 * round);
+		assert_true(sqlite3_column_int64(s, 1) > 2000 * 200 * round);
+		sqlite3_finalize(s);
+		/* more rows, into the file itself (checkpointed), past the end it had */
+		add_n(st, 200, now, 1, 2000);
+		assert_int_equal(tg_store_commit(st), 0);
+		assert_int_equal(sqlite3_wal_checkpoint_v2(tg_store_db(st), NULL,
+							   SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
+				 SQLITE_OK);
+	}
+	sqlite3_close(r);
+	tg_store_close(st);
+}
+
 static void test_batching(void **state)
 {
 	struct fx *f = *state;
@@ -1228,6 +1269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_maps_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_columns_and_verbatim_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_columns_of_raw_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
