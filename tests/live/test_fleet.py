@@ -416,7 +416,8 @@ class FleetForward(FleetCase):
         """A connection makes a stream's temporary table only when a batch needs it, once:
         findings go straight into tmpguard.findings, so their table is made only for a batch
         sent again; sessions (upserted) make theirs at the first session row."""
-        # this database's DDL in the server's log: '%m [%p] ', each line with its backend
+        # this database's DDL in the server's log: log_line_prefix begins '%m [%p] ' (the
+        # default; Debian's clusters add '%q%u@%d '), each line with its backend's pid
         self.cluster.sql("ALTER DATABASE %s SET log_statement = 'ddl'" % self.dbname)
         log = os.path.join(self.cluster.dir, "log")
 
@@ -428,7 +429,8 @@ class FleetForward(FleetCase):
                 lines = f.read().splitlines()
             tables = {}
             for ln in lines:
-                m = re.search(r"\[(\d+)\] LOG:  statement: CREATE TEMP TABLE (tg_stage_\w+)", ln)
+                m = re.search(r"\[(\d+)\] (?:\S+ )?LOG:  statement: CREATE TEMP TABLE "
+                              r"(tg_stage_\w+)", ln)
                 if m:
                     tables.setdefault(m.group(2), []).append(m.group(1))
             for name, pids in tables.items():
