@@ -484,6 +484,26 @@ class FleetForward(FleetCase):
         print("  report --db postgresql://... equals the report over the three stores (%d "
               "findings)" % json.loads(pg)["totals"]["findings"], file=sys.stderr)
 
+    def test_a_finding_is_one_row(self):
+        """A finding's row is written whole: the body compressed in it and no column moved
+        out of line into the partition's TOAST table, where each costs a heap and an index
+        insert more (schema 5, pg_schema.c's migration_5)."""
+        h = self.run_host("fleet-toast-%s" % self.tok)  # a host id TOAST would move (> 24 B)
+        self.assertExactlyOnce(h)
+        big = "octet_length(body::text) > 2100"
+        self.assertGreater(int(self.pg("SELECT count(*) FROM tmpguard.findings WHERE " + big)
+                               [0][0]), 0, "no body is over 2 KB, where a row is toasted: "
+                           "this test would check nothing")
+        self.assertEqual(self.pg("SELECT DISTINCT pg_column_compression(body) FROM "
+                                 "tmpguard.findings WHERE " + big), [["lz4"]])
+        toasts = [r[0] for r in self.cluster.sql(
+            "SELECT c.reltoastrelid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = "
+            "i.inhrelid WHERE i.inhparent = 'tmpguard.findings'::regclass", db=self.dbname)]
+        self.assertTrue(toasts)
+        moved = {t: int(self.cluster.sql("SELECT count(*) FROM %s" % t, db=self.dbname)[0][0])
+                 for t in toasts}
+        self.assertEqual(sum(moved.values()), 0, "values moved out of line: %s" % moved)
+
 
 class FleetErrors(FleetCase):
     def assertKept(self, h):
@@ -556,23 +576,40 @@ class FleetErrors(FleetCase):
         self.pg("INSERT INTO tmpguard.schema_migrations(version, tmpguard) VALUES (99, 'x')")
         h = self.run_host("fleet-err-schema")
         self.assertIn("the fleet database has tmpguard schema version 99, newer than this "
-                      "tmpguard's 4: upgrade tmpguard on this host", h.text())
+                      "tmpguard's 5: upgrade tmpguard on this host", h.text())
         self.assertGreater(len(local_findings(h.db)), len(self.pg_findings(h.name)))
         # once it is fixed, the waiting rows go
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 99")
         self.run_host("fleet-err-schema", secs=0.1)
         self.assertExactlyOnce(h)
 
-    def test_schema_1_is_migrated_to_4(self):
+    def test_schema_1_is_migrated_to_5(self):
         """A fleet database at schema version 1 (as the first fleet build left it: no
-        (host_id, path, time) index, bodies compressed with pglz and moved out of line) or 3
-        (with the (host_id, time) index that 4 drops) is brought to version 4 by the next
-        host that connects, without losing or repeating a row."""
-        def body(col):
+        (host_id, path, time) index, bodies compressed with pglz and moved out of line), 3
+        (with the (host_id, time) index that 4 drops) or 4 (text columns that TOAST may move
+        out of line) is brought to version 5 by the next host that connects, without losing
+        or repeating a row."""
+        def column(col, which):
             return self.pg("SELECT DISTINCT a.%s FROM pg_attribute a JOIN pg_class c ON "
                            "c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                            "WHERE n.nspname = 'tmpguard' AND c.relname LIKE 'findings%%' AND "
-                           "c.relkind IN ('r', 'p') AND a.attname = 'body'" % col)
+                           "c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+                           "AND %s" % (col, which))
+
+        def body(col):
+            return column(col, "a.attname = 'body'")
+
+        def texts():  # the storage of every text column but the body
+            return column("attstorage", "a.atttypid = 'text'::regtype")
+
+        def text_storage(s):  # sets it on the parent and each partition, as schema 4 had it
+            self.pg("DO $$ DECLARE p record; col text; BEGIN FOR p IN SELECT c.relname FROM "
+                    "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname "
+                    "= 'tmpguard' AND c.relname LIKE 'findings%%' AND c.relkind IN ('r', 'p') "
+                    "LOOP FOREACH col IN ARRAY ARRAY['host_id', 'host', 'rule', 'severity', "
+                    "'action', 'exe', 'comm', 'path', 'container_id'] LOOP EXECUTE "
+                    "format('ALTER TABLE ONLY tmpguard.%%I ALTER COLUMN %%I SET STORAGE %s', "
+                    "p.relname, col); END LOOP; END LOOP; END $$" % s)
 
         def indexes(cols):
             return int(self.pg("SELECT count(*) FROM pg_indexes WHERE schemaname = 'tmpguard' "
@@ -581,7 +618,7 @@ class FleetErrors(FleetCase):
         def state():
             return (self.pg("SELECT max(version) FROM tmpguard.schema_migrations"),
                     indexes('host_id, path, "time"'), indexes('host_id, "time"'),
-                    body("attcompression"), body("attstorage"))
+                    body("attcompression"), body("attstorage"), texts())
 
         def versions():
             return self.pg("SELECT version, tmpguard IS NOT NULL FROM "
@@ -589,22 +626,32 @@ class FleetErrors(FleetCase):
 
         first = self.run_host("fleet-migrate")
         self.assertExactlyOnce(first)
-        version, host_path, host_time, compression, storage = state()
-        self.assertEqual(version, [["4"]])
+        version, host_path, host_time, compression, storage, text = state()
+        self.assertEqual(version, [["5"]])
         partitions = int(self.pg("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                  "'tmpguard.findings'::regclass")[0][0])
         self.assertEqual(host_path, partitions + 1)  # the parent's and each one's
         self.assertEqual(host_time, 0)  # a new database never had it
         self.assertEqual(compression, [["l"]])  # Debian's PostgreSQL 15 has lz4
         self.assertEqual(storage, [["m"]])  # the parent's and the partitions made after it
+        self.assertEqual(text, [["m"]])
+        # back to version 4: text columns EXTENDED, the default
+        text_storage("EXTENDED")
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 5")
+        self.assertEqual(state()[::5], ([["4"]], [["x"]]))
+        h = self.run_host("fleet-migrate")
+        self.assertExactlyOnce(h)
+        self.assertEqual(state(), ([["5"]], partitions + 1, 0, [["l"]], [["m"]], [["m"]]))
         # back to version 3: (host_id, time) on the parent and every partition
         self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
-        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 4")
+        text_storage("EXTENDED")
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (4, 5)")
         self.assertEqual(state()[:3], ([["3"]], partitions + 1, partitions + 1))
         h = self.run_host("fleet-migrate")
         self.assertExactlyOnce(h)
-        self.assertEqual(state(), ([["4"]], partitions + 1, 0, [["l"]], [["m"]]))
-        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"]])
+        self.assertEqual(state(), ([["5"]], partitions + 1, 0, [["l"]], [["m"]], [["m"]]))
+        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"],
+                                      ["5", "t"]])
         # back to version 1
         self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
         self.pg("DROP INDEX tmpguard.findings_host_path")
@@ -614,22 +661,25 @@ class FleetErrors(FleetCase):
                 "format('ALTER TABLE ONLY tmpguard.%I ALTER COLUMN body SET COMPRESSION pglz, "
                 "ALTER COLUMN body SET STORAGE EXTENDED', p.relname); END LOOP; END $$")
         self.pg("DROP INDEX tmpguard.sessions_host")
-        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3, 4)")
+        text_storage("EXTENDED")
+        self.pg("DELETE FROM tmpguard.schema_migrations WHERE version IN (2, 3, 4, 5)")
         partitions = int(self.pg("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                  "'tmpguard.findings'::regclass")[0][0])
-        self.assertEqual(state(), ([["1"]], 0, partitions + 1, [["p"]], [["x"]]))
+        self.assertEqual(state(), ([["1"]], 0, partitions + 1, [["p"]], [["x"]], [["x"]]))
         h = self.run_host("fleet-migrate")
         self.assertExactlyOnce(h)
-        version, host_path, host_time, compression, storage = state()
-        self.assertEqual(version, [["4"]])
+        version, host_path, host_time, compression, storage, text = state()
+        self.assertEqual(version, [["5"]])
         self.assertEqual(host_path, partitions + 1)
         self.assertEqual(host_time, 0)
         self.assertEqual(compression, [["l"]])
         self.assertEqual(storage, [["m"]])  # the existing partitions too
+        self.assertEqual(text, [["m"]])
         self.assertEqual(self.pg("SELECT indexdef FROM pg_indexes WHERE schemaname = "
                                  "'tmpguard' AND indexname = 'sessions_host'"),
                          [["CREATE INDEX sessions_host ON tmpguard.sessions USING btree (host)"]])
-        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"]])
+        self.assertEqual(versions(), [["1", "t"], ["2", "t"], ["3", "t"], ["4", "t"],
+                                      ["5", "t"]])
 
     def test_partitions_and_retention(self):
         h = self.run_host("fleet-part")

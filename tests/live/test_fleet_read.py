@@ -368,7 +368,7 @@ class FleetRead(F.FleetCase):
         self.pg("INSERT INTO tmpguard.schema_migrations(version, tmpguard) VALUES (99, 'x')")
         for cmd in ("query", "report"):
             err = self.tmpguard(cmd, "--db", self.url, *pw, rc=2).stderr.decode()
-            self.assertIn("has tmpguard fleet schema version 99, newer than this tmpguard's 4",
+            self.assertIn("has tmpguard fleet schema version 99, newer than this tmpguard's 5",
                           err)
             self.assertIn("upgrade tmpguard on this host", err)
         self.pg("DELETE FROM tmpguard.schema_migrations WHERE version = 99")

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
-#define TG_PG_SCHEMA_VERSION 4
+#define TG_PG_SCHEMA_VERSION 5
 /* PostgreSQL 11: primary keys on partitioned tables, INSERT ... ON CONFLICT into them. */
 #define TG_PG_MIN_SERVER 110000
 /* pg_advisory_xact_lock(TG_PG_LOCK_CLASS, 1) around migrations, (..., 2) around creating
