@@ -75,9 +75,9 @@ class FleetRead(F.FleetCase):
 
     def test_host_queries_use_an_index(self):
         """`query --host H --since D` (and with --path) over PostgreSQL reads the partition
-        through an index, and the same one with or without (host_id, time), which schema 4
-        dropped; the host + path + time question in SQL reads (host_id, path, time). The
-        plans are the server's own for tmpguard's SQL (auto_explain)."""
+        through an index, with or without (host_id, time), which schema 4 dropped (with
+        --path, the same one); the host + path + time question in SQL reads (host_id, path,
+        time). The plans are the server's own for tmpguard's SQL (auto_explain)."""
         h = self.run_host("fleet-plan")
         self.assertExactlyOnce(h)
         # enough rows that a scan of the whole partition costs more: 40 hosts of 500, half of
@@ -125,13 +125,17 @@ class FleetRead(F.FleetCase):
             self.assertNotIn("Seq Scan on", [k for k, _ in got], plan)
             self.assertFalse([i for _, i in got if i.endswith("_host_id_time_idx")], plan)
             now[tuple(args)] = (got, plan)
-        # with the index schema 3 had, the same plans
+        # with the index schemas 1-3 had: index scans too (the planner, which sees the host
+        # ids' values, may take that one for --host alone; with --path, (host_id, path, time))
         self.pg("CREATE INDEX findings_host ON tmpguard.findings (host_id, time)")
         self.pg("ANALYZE tmpguard.findings")
         for args, n in runs:
             got, plan = scans(args, n)
-            self.assertEqual(got, now[tuple(args)][0], "%s\n%s\n%s" % (args, now[tuple(args)][1],
-                                                                       plan))
+            self.assertTrue(got, plan)
+            self.assertNotIn("Seq Scan on", [k for k, _ in got], plan)
+            if "--path" in args:
+                self.assertEqual(got, now[tuple(args)][0], "%s\n%s\n%s"
+                                 % (args, now[tuple(args)][1], plan))
         self.pg("DROP INDEX tmpguard.findings_host")
         # the host + path + time question (bench/fleet.py's) reads (host_id, path, time)
         plan = "\n".join(r[0] for r in self.pg(

@@ -23,9 +23,15 @@ struct tg_pg_sql {
 };
 
 /* Pure: the SELECT for q (rows: body, time_ns; ordered by time_ns, host_id, session_key,
- * seq, as tg_query_prepare orders a local store). 0, or -1 (out of memory, too many hosts). */
-int tg_query_pg_sql(const struct tg_query *q, struct tg_pg_sql *out);
+ * seq, as tg_query_prepare orders a local store). With --host, host_ids is the array literal
+ * of the host ids to read (tg_query_pg_open looks them up: each name, and the ids of the
+ * sessions whose hostname it is). 0, or -1 (out of memory, too many hosts, no host_ids). */
+int tg_query_pg_sql(const struct tg_query *q, const char *host_ids, struct tg_pg_sql *out);
 void tg_query_pg_sql_free(struct tg_pg_sql *s);
+
+/* Pure: a PostgreSQL array literal of n strings, each quoted (" and \ escaped). NULL when
+ * out of memory. */
+char *tg_pg_text_array(const char *const *v, size_t n);
 
 /*
  * Pure: an SQLite GLOB (case-sensitive; * ? [...] [^...]) for PostgreSQL. tg_glob_like: a
