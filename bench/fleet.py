@@ -287,6 +287,29 @@ def set_compression(c, method):
     raise SystemExit("fleet: default_toast_compression did not become %s" % method)
 
 
+SERVER_WRITES = (
+    "SELECT w.wal_records, w.wal_fpi, w.wal_bytes, b.checkpoints_timed + b.checkpoints_req, "
+    "b.buffers_checkpoint, b.buffers_clean, b.buffers_backend, b.buffers_alloc "
+    "FROM pg_stat_wal w, pg_stat_bgwriter b")
+SERVER_WRITE_KEYS = ("wal_records", "wal_fpi", "wal_bytes", "checkpoints", "buffers_checkpoint",
+                     "buffers_clean", "buffers_backend", "buffers_alloc")
+
+
+def server_writes(c):
+    """The server's counters of WAL and of buffers written, by whom (cumulative)."""
+    return [int(v) for v in c.sql(SERVER_WRITES)[0]]
+
+
+def writes_per_finding(c, before, findings):
+    """What the server wrote while these findings arrived, a finding: WAL records, full-page
+    images and bytes; checkpoints; buffers written by the checkpointer, the background writer
+    and the backends themselves (evicting a dirty page to make room), buffers allocated."""
+    d = [x - y for x, y in zip(server_writes(c), before)]
+    out = {k: round(v / findings, 3) for k, v in zip(SERVER_WRITE_KEYS, d)}
+    out["checkpoints"] = d[3]
+    return out
+
+
 def ingest(a, c, url, env, stage, hosts_dir):
     """The stage's new rows to PostgreSQL: the hosts split in one group per (compression,
     forwarders at a time), in an order that rotates with the stage."""
@@ -296,7 +319,7 @@ def ingest(a, c, url, env, stage, hosts_dir):
     for g in range(len(variants)):
         comp, k, send = variants[(g + stage) % len(variants)]
         set_compression(c, comp)
-        cpu0, by_kind = pg_cpu(c.data), PgCpuByKind(c.data)
+        cpu0, by_kind, w0 = pg_cpu(c.data), PgCpuByKind(c.data), server_writes(c)
         # staged: findings through the forwarder's staging table and INSERT ... ON CONFLICT,
         # as before the direct COPY (the other arm, in the same run)
         r = run_json([a.driver, "forward", "--dir", hosts_dir, "--url", url, "--hosts",
@@ -305,6 +328,7 @@ def ingest(a, c, url, env, stage, hosts_dir):
                      dict(env, TMPGUARD_TEST_FORWARD_STAGED="1") if send == "staged" else env)[0]
         r["pg_cpu_s"] = round(pg_cpu(c.data) - cpu0, 2)
         r["pg_cpu_by_kind_s"] = by_kind.done()
+        r["pg_writes_per_finding"] = writes_per_finding(c, w0, max(r["findings"], 1))
         r["send"] = send
         r["toast_compression"] = comp if send == "direct" else comp + "+staged"
         log("ingest: %d hosts, %s, %d forwarders at a time: %d findings in %.1f s = %.0f/s; "
@@ -313,6 +337,12 @@ def ingest(a, c, url, env, stage, hosts_dir):
                r["rows_per_s"],
                r["cpu_user_s"] + r["cpu_sys_s"], r["pg_cpu_s"],
                ", ".join("%s %.1f" % kv for kv in r["pg_cpu_by_kind_s"].items())))
+        w = r["pg_writes_per_finding"]
+        log("ingest: a finding: %.1f WAL records, %.0f bytes (%.3f full pages); buffers "
+            "written by backends %.3f, background writer %.3f, checkpointer %.3f; %d "
+            "checkpoints" % (w["wal_records"], w["wal_bytes"], w["wal_fpi"],
+                             w["buffers_backend"], w["buffers_clean"],
+                             w["buffers_checkpoint"], w["checkpoints"]))
         out.append(r)
     set_compression(c, a.compression[0])
     return out
