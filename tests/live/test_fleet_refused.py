@@ -4,7 +4,9 @@
 tmpguard.findings (as a fleet's DBA might add) raises SQLSTATE 23514 for a finding whose path
 holds a marker. The forwarder must pass over each such row alone (recorded locally in
 forward_refused, said once, counted in tmpguard_forward_refused_rows_total) and go on: every
-other finding arrives once and promptly, and no outage is said.
+other finding arrives once and promptly, and no outage is said. A local row holding a value its
+column's type cannot hold (a store changed by hand) is refused the same way by the forwarder
+itself, which sends COPY's binary format.
 
     PYTHONPATH=tests/lib TMPGUARD=build/tmpguard TG_FIXTURES=build/tests/fixtures \
         python3 tests/live/test_fleet_refused.py [Class[.test] ...]
@@ -15,6 +17,7 @@ only); without postgresql-15 it skips, saying why (under CI=true: fails).
 
 import os
 import re
+import sqlite3
 import sys
 import time
 
@@ -137,6 +140,47 @@ class FleetRefused(F.FleetCase):
               "other %d in PostgreSQL once; arrival p50 %.2f s, p99 %.2f s" % (
                   len(local), len(refused), len(remote), delays[len(delays) // 2], p99),
               file=sys.stderr)
+
+
+    def test_a_value_its_column_cannot_hold_is_refused_alone(self):
+        """A local row holding a value its PostgreSQL column's type cannot hold (a store
+        changed by hand, or damaged: a severity_level beyond a smallint, a pid that is not a
+        number). COPY's binary format cannot carry it: the forwarder refuses the row itself,
+        with the SQLSTATE the server gives the same value as text, records it in
+        forward_refused, says so once, and sends every other row once."""
+        # rows kept locally: the server is away for this first run
+        away = "postgresql://tmpguard@%2Fnonexistent/fleet"
+        h = self.run_host("fleet-v", url=away, secs=1)
+        ids = [i for (i,) in F.local_rows(h.db, "SELECT id FROM findings ORDER BY id")]
+        self.assertGreaterEqual(len(ids), 4, h.text())
+        bad = {ids[1]: ("22003", 'severity_level 70000 is out of range for its smallint '
+                                 'column'),
+               ids[-2]: ("22P02", 'pid "12ab" is not an integer, for its integer column')}
+        c = sqlite3.connect(h.db)
+        with c:
+            c.execute("UPDATE findings SET severity_level = 70000 WHERE id = ?", (ids[1],))
+            c.execute("UPDATE findings SET pid = '12ab' WHERE id = ?", (ids[-2],))
+        c.close()
+        # the same store (Host's path is its name's), now with the server there
+        h = self.run_host("fleet-v", secs=0.5)
+        err = h.text()
+        local = F.local_findings(h.db)
+        remote = self.pg_findings("fleet-v")
+        want = {k for k in local if k[2] not in bad}
+        self.assertGreater(len(want), len(ids))  # the second run's findings too
+        self.assertEqual(set(remote), want, err)
+        refused = F.local_rows(h.db, "SELECT stream, row_id, sqlstate, reason FROM "
+                                     "forward_refused ORDER BY row_id")
+        self.assertEqual([(r[0], r[1], r[2], r[3]) for r in refused],
+                         [("findings", i, bad[i][0], bad[i][1]) for i in sorted(bad)], err)
+        for i, (state, reason) in bad.items():
+            said = re.findall(r"cannot send the findings row %d for what it holds \[%s\]: "
+                              r"%s; [^\n]*the local store was changed by hand or is damaged"
+                              % (i, state, re.escape(reason)), err)
+            self.assertEqual(len(said), 1, err)
+        self.assertNotIn("refuses the findings row", err)
+        marks = dict(F.local_rows(h.db, "SELECT stream, hwm FROM forward_state"))
+        self.assertEqual(marks["findings"], max(k[2] for k in local))
 
 
 def main():

@@ -193,11 +193,13 @@ void tg_forward_password_free(char *pw)
 	}
 }
 
-/* ---- COPY's text format ---- */
+/* ---- COPY's binary format ---- */
 
 /* What a batch's COPY hands libpq at a time: its output buffer's size, 16 KB, less a message's
  * header, so that it never grows. */
 #define TG_FORWARD_COPY_PIECE (16384 - 5)
+/* timestamptz 0: 2000-01-01 00:00:00+00, in microseconds since the epoch */
+#define TG_PG_EPOCH_US 946684800000000LL
 
 static int grow(char **buf, size_t *len, size_t *cap, size_t more)
 {
@@ -217,7 +219,7 @@ static int grow(char **buf, size_t *len, size_t *cap, size_t more)
 	return 0;
 }
 
-static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+static int put(char **buf, size_t *len, size_t *cap, const void *s, size_t n)
 {
 	if (grow(buf, len, cap, n))
 		return -1;
@@ -227,60 +229,76 @@ static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
-int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s)
+static int put_be(char **buf, size_t *len, size_t *cap, uint64_t v, int width)
 {
-	/* The characters COPY's text format escapes, and their letters. A body is ~2 KB with a
-	 * few of them: the runs between are copied whole (strcspn), not a byte at a time. */
-	static const char special[] = "\\\n\r\t\b\f\v", letter[] = "\\nrtbfv";
+	unsigned char b[8];
 
-	if (grow(buf, len, cap, 2 * strlen(s)))
+	for (int i = 0; i < width; i++)
+		b[i] = (unsigned char)(v >> (8 * (width - 1 - i)));
+	return put(buf, len, cap, b, (size_t)width);
+}
+
+int tg_forward_copy_header(char **buf, size_t *len, size_t *cap)
+{
+	/* the signature, then flags (none: no OIDs) and the header extension's length (0) */
+	static const char sig[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
+	return put(buf, len, cap, sig, sizeof(sig) - 1);
+}
+
+int tg_forward_copy_row(char **buf, size_t *len, size_t *cap, int fields)
+{
+	return put_be(buf, len, cap, (uint16_t)fields, 2);
+}
+
+int tg_forward_copy_trailer(char **buf, size_t *len, size_t *cap)
+{
+	return put_be(buf, len, cap, 0xffff, 2);
+}
+
+int tg_forward_copy_null(char **buf, size_t *len, size_t *cap)
+{
+	return put_be(buf, len, cap, 0xffffffffu, 4);
+}
+
+int tg_forward_copy_bytes(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (n > INT32_MAX)
 		return -1;
-	for (;;) {
-		size_t n = strcspn(s, special);
+	return put_be(buf, len, cap, n, 4) || put(buf, len, cap, s, n) ? -1 : 0;
+}
 
-		memcpy(*buf + *len, s, n);
-		*len += n;
-		s += n;
-		if (!*s)
-			break;
-		(*buf)[(*len)++] = '\\';
-		(*buf)[(*len)++] = letter[strchr(special, *s) - special];
-		s++;
-	}
-	(*buf)[*len] = 0;
-	return 0;
+int tg_forward_copy_int(char **buf, size_t *len, size_t *cap, int64_t v, int width)
+{
+	if ((width == 2 && (v < INT16_MIN || v > INT16_MAX)) ||
+	    (width == 4 && (v < INT32_MIN || v > INT32_MAX)))
+		return 1;
+	return put_be(buf, len, cap, (uint64_t)width, 4) ||
+			       put_be(buf, len, cap, (uint64_t)v, width)
+		       ? -1
+		       : 0;
 }
 
 int tg_forward_copy_time(char **buf, size_t *len, size_t *cap, int64_t time_ns)
 {
-	int64_t us = time_ns / 1000, sec = us / 1000000, frac = us % 1000000;
-	char out[64];
-	struct tm tm;
-	time_t t;
-
-	if (frac < 0) {
-		frac += 1000000;
-		sec--;
-	}
-	t = (time_t)sec;
-	if (!gmtime_r(&t, &tm))
-		return -1;
-	return put(buf, len, cap, out,
-		   (size_t)snprintf(out, sizeof(out), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00",
-				    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-				    tm.tm_min, tm.tm_sec, (long long)frac));
+	/* microseconds truncated toward zero, as tmpguard.ns_time()'s bigint division */
+	return tg_forward_copy_int(buf, len, cap, time_ns / 1000 - TG_PG_EPOCH_US, 8);
 }
 
 /* ---- the streams ---- */
 
 /*
  * One stream: the store's rows above the mark (?1), a batch (?2) at a time, the mark's column
- * first; the temporary table their COPY fills, with exactly those columns; the insert from it.
- * host_id is the session's (its hostname for a session written without one).
+ * first; the type each column is sent as; the temporary table their COPY fills, with exactly
+ * those columns; the insert from it. host_id is the session's (its hostname for a session
+ * written without one).
  */
 struct stream {
 	enum tg_fwd_stream id;
 	const char *select;
+	/* COPY's binary format carries each value as its column's type: a character per column
+	 * of select, 't' text (or json), '2', '4', '8' a smallint, integer, bigint */
+	const char *types;
 	const char *stage;
 	const char *insert;
 	int time_col; /* the column whose day picks the partition; -1: not partitioned */
@@ -297,6 +315,7 @@ static const struct stream streams[] = {
 		"SELECT rev, COALESCE(host_id, host), key, host, started_ns, ended_ns, "
 		"last_commit_ns, clean, json, summary FROM sessions WHERE rev > ?1 ORDER BY rev "
 		"LIMIT ?2",
+		"8t8t8884tt",
 		"tg_stage_sessions",
 		"INSERT INTO tmpguard.sessions AS t (host_id, session_key, host, started, "
 		"started_ns, ended_ns, last_commit, last_commit_ns, clean, rev, body, summary) "
@@ -317,6 +336,7 @@ static const struct stream streams[] = {
 		"f.severity, f.severity_level, f.action, f.pid, f.ppid, f.uid, f.exe, f.comm, "
 		"f.path, f.container_id, f.json FROM findings f JOIN sessions s ON s.id = "
 		"f.session WHERE f.id > ?1 ORDER BY f.id LIMIT ?2",
+		"8t88ttt2t448ttttt",
 		"tg_stage_findings",
 		"INSERT INTO tmpguard.findings (host_id, session_key, seq, time, time_ns, host, "
 		"rule, severity, severity_level, action, pid, ppid, uid, exe, comm, path, "
@@ -327,14 +347,14 @@ static const struct stream streams[] = {
 		false,
 		"COPY tmpguard.findings (seq, host_id, session_key, time_ns, host, rule, severity, "
 		"severity_level, action, pid, ppid, uid, exe, comm, path, container_id, body, "
-		"time) "
-		"FROM STDIN",
+		"time) FROM STDIN (FORMAT binary)",
 	},
 	{
 		TG_FWD_LOSSES,
 		"SELECT l.id, COALESCE(s.host_id, s.host), s.key, l.from_ns, l.to_ns, l.lost, "
 		"l.json FROM losses l JOIN sessions s ON s.id = l.session WHERE l.id > ?1 ORDER "
 		"BY l.id LIMIT ?2",
+		"8t8888t",
 		"tg_stage_losses",
 		"INSERT INTO tmpguard.losses (host_id, session_key, seq, time, from_ns, to_ns, "
 		"lost, body) SELECT host_id, session_key, seq, tmpguard.ns_time(to_ns), from_ns, "
@@ -348,6 +368,7 @@ static const struct stream streams[] = {
 		"SELECT h.id, COALESCE(s.host_id, s.host), s.key, h.time_ns, h.status, h.json "
 		"FROM health h JOIN sessions s ON s.id = h.session WHERE h.id > ?1 ORDER BY h.id "
 		"LIMIT ?2",
+		"8t88tt",
 		"tg_stage_health",
 		"INSERT INTO tmpguard.health (host_id, session_key, seq, time, time_ns, status, "
 		"body) SELECT host_id, session_key, seq, tmpguard.ns_time(time_ns), time_ns, "
@@ -361,6 +382,7 @@ static const struct stream streams[] = {
 		"SELECT id, COALESCE(host_id, ''), stream, session_key, first_id, last_id, "
 		"evicted, from_ns, to_ns, time_ns FROM forward_gaps WHERE target = ?3 AND id > ?1 "
 		"ORDER BY id LIMIT ?2",
+		"8tt8888888",
 		"tg_stage_gaps",
 		"INSERT INTO tmpguard.forward_gaps (host_id, stream, session_key, first_seq, "
 		"last_seq, evicted, from_time, to_time, time) SELECT host_id, stream, session_key, "
@@ -478,8 +500,9 @@ struct tg_forward {
 	size_t n_ensured, cap_ensured, n_batch_days, cap_batch_days;
 	char *buf;
 	size_t len, cap;
-	unsigned forget_every, forget_n;  /* TMPGUARD_TEST_FORWARD_FORGET */
-	bool staged_only;		  /* TMPGUARD_TEST_FORWARD_STAGED */
+	unsigned forget_every, forget_n; /* TMPGUARD_TEST_FORWARD_FORGET */
+	bool staged_only;		 /* TMPGUARD_TEST_FORWARD_STAGED */
+	bool unsendable; /* the batch's refusal is the forwarder's own (read_batch()) */
 	bool stage_made[TG_FWD_NSTREAMS]; /* its temporary table, on this connection */
 	int64_t day_checked;		  /* today's and tomorrow's partitions exist */
 	bool skip_said;			  /* rows without a Falco form: said once */
@@ -827,50 +850,87 @@ static void batch_day(struct tg_forward *f, int64_t day)
 	f->batch_days[f->n_batch_days++] = day;
 }
 
-/* A batch of d's rows above the mark into f->buf, as COPY text. Its size, and the last mark
- * in *last; -1 when the store cannot be read. */
+/* A row's value that COPY's binary format cannot carry as its column's type: refused as the
+ * server would refuse its text (SQLSTATE state), so that send_pg() narrows the batch down to
+ * the row and records it in forward_refused. */
+static int unsendable(struct tg_forward *f, const struct stream *d, sqlite3_stmt *s, int c,
+		      char *err, size_t errlen)
+{
+	static const char *const type[] = {['2'] = "smallint", ['4'] = "integer", ['8'] = "bigint"};
+	/* the type first: sqlite3_column_text() may convert the value */
+	bool integer = sqlite3_column_type(s, c) == SQLITE_INTEGER;
+	const char *v = (const char *)sqlite3_column_text(s, c);
+
+	/* what the server says of the same value as text: out of range, or not a number */
+	snprintf(f->state, sizeof(f->state), "%s", integer ? "22003" : "22P02");
+	if (integer)
+		snprintf(f->reason, sizeof(f->reason), "%s %s is out of range for its %s column",
+			 sqlite3_column_name(s, c), v ? v : "", type[(int)d->types[c]]);
+	else
+		snprintf(f->reason, sizeof(f->reason),
+			 "%s \"%.64s\" is not an integer, for its %s column",
+			 sqlite3_column_name(s, c), v ? v : "", type[(int)d->types[c]]);
+	f->unsendable = true;
+	snprintf(err, errlen, "cannot send a row of %s: %s [%s]", tg_fwd_stream_name(d->id),
+		 f->reason, f->state);
+	sqlite3_reset(s);
+	return -2;
+}
+
+/*
+ * A batch of d's rows above the mark into f->buf, as COPY's binary format. Its size, and the
+ * last mark in *last; -1 when the store cannot be read (err), -2 when a row holds a value its
+ * column's type cannot (f->state, f->reason, err; *last is that row's mark).
+ */
 static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *last, char *err,
 		      size_t errlen)
 {
 	sqlite3_stmt *s = f->sel[d->id];
-	char num[32];
-	int rows = 0, rc;
+	int nc = (int)strlen(d->types), rows = 0, rc;
 
 	f->len = 0;
 	f->n_batch_days = 0;
+	if (sqlite3_column_count(s) != nc) {
+		snprintf(err, errlen, "the %s stream selects %d columns and types %d",
+			 tg_fwd_stream_name(d->id), sqlite3_column_count(s), nc);
+		return -1;
+	}
 	sqlite3_bind_int64(s, 1, f->hwm[d->id]);
 	sqlite3_bind_int(s, 2, (int)f->cur[d->id]);
 	if (sqlite3_bind_parameter_count(s) >= 3)
 		sqlite3_bind_text(s, 3, f->target, -1, SQLITE_STATIC);
+	if (tg_forward_copy_header(&f->buf, &f->len, &f->cap))
+		goto nomem;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int nc = sqlite3_column_count(s);
+		int e = tg_forward_copy_row(&f->buf, &f->len, &f->cap, nc + (d->direct != NULL));
 
-		for (int c = 0; c < nc; c++) {
-			int e = c ? put(&f->buf, &f->len, &f->cap, "\t", 1) : 0;
+		for (int c = 0; c < nc && !e; c++) {
+			int type = sqlite3_column_type(s, c);
 
-			if (sqlite3_column_type(s, c) == SQLITE_NULL)
-				e = e || put(&f->buf, &f->len, &f->cap, "\\N", 2);
-			else if (sqlite3_column_type(s, c) == SQLITE_INTEGER)
-				e = e || put(&f->buf, &f->len, &f->cap, num,
-					     snprintf(num, sizeof(num), "%lld",
-						      (long long)sqlite3_column_int64(s, c)));
-			else
-				e = e ||
-				    tg_forward_copy_text(&f->buf, &f->len, &f->cap,
-							 (const char *)sqlite3_column_text(s, c));
-			if (e) {
-				sqlite3_reset(s);
-				snprintf(err, errlen, "out of memory");
-				return -1;
+			if (type == SQLITE_NULL) {
+				e = tg_forward_copy_null(&f->buf, &f->len, &f->cap);
+			} else if (d->types[c] == 't') {
+				const char *v = (const char *)sqlite3_column_text(s, c);
+
+				e = !v ||
+				    tg_forward_copy_bytes(&f->buf, &f->len, &f->cap, v, strlen(v));
+			} else {
+				*last = sqlite3_column_int64(s, 0);
+				if (type != SQLITE_INTEGER)
+					return unsendable(f, d, s, c, err, errlen);
+				e = tg_forward_copy_int(&f->buf, &f->len, &f->cap,
+							sqlite3_column_int64(s, c),
+							d->types[c] - '0');
+				if (e > 0)
+					return unsendable(f, d, s, c, err, errlen);
 			}
 		}
-		if ((d->direct && (put(&f->buf, &f->len, &f->cap, "\t", 1) ||
-				   tg_forward_copy_time(&f->buf, &f->len, &f->cap,
-							sqlite3_column_int64(s, d->time_col)))) ||
-		    put(&f->buf, &f->len, &f->cap, "\n", 1)) {
+		/* the direct COPY's last column: the row's time as a timestamptz */
+		if (e ||
+		    (d->direct && tg_forward_copy_time(&f->buf, &f->len, &f->cap,
+						       sqlite3_column_int64(s, d->time_col)))) {
 			sqlite3_reset(s);
-			snprintf(err, errlen, "out of memory");
-			return -1;
+			goto nomem;
 		}
 		if (d->time_col >= 0)
 			batch_day(f, tg_pg_day(sqlite3_column_int64(s, d->time_col)));
@@ -884,7 +944,12 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 		return -1;
 	}
 	sqlite3_reset(s);
+	if (tg_forward_copy_trailer(&f->buf, &f->len, &f->cap))
+		goto nomem;
 	return rows;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 /* A statement of the batch failed: err says why; the SQLSTATE and the server's message are
@@ -1001,6 +1066,7 @@ static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 
 	*last = f->hwm[d->id];
 	f->state[0] = 0;
+	f->unsendable = false;
 	rows = read_batch(f, d, last, err, errlen);
 	if (rows <= 0)
 		return rows;
@@ -1033,7 +1099,7 @@ static int send_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 			return -1;
 		f->state[0] = 0;
 	}
-	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", d->stage);
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", d->stage);
 	if (copy_batch(f, sql, err, errlen) || insert_batch(f, d, &inserted, err, errlen)) {
 		if (tg_forward_data_refusal(f->state) &&
 		    !exec_ok(f, "ROLLBACK", "cannot roll a refused batch back", err, errlen))
@@ -1082,12 +1148,16 @@ static bool refuse_row(struct tg_forward *f, enum tg_fwd_stream id, int64_t row)
 	f->hwm[id] = f->stats.hwm[id] = row;
 	pthread_mutex_unlock(&f->mu);
 	logf_(f,
-	      "refuses the %s row %lld for what it holds [%s]: %s; it is not sent again and "
+	      "%s the %s row %lld for what it holds [%s]: %s; it is not sent again and "
 	      "the stream goes on past it; the row stays in the local store, recorded in its "
 	      "forward_refused table (tmpguard query --db FILE shows the row; sqlite3 FILE "
-	      "'SELECT * FROM forward_refused' the refusals): fix the server's constraint or "
-	      "trigger",
-	      tg_fwd_stream_name(id), (long long)row, f->state, f->reason);
+	      "'SELECT * FROM forward_refused' the refusals): %s",
+	      f->unsendable ? "cannot send" : "refuses", tg_fwd_stream_name(id), (long long)row,
+	      f->state, f->reason,
+	      f->unsendable ? "its column in PostgreSQL cannot hold it; tmpguard never writes "
+			      "such a value, so the local store was changed by hand or is damaged "
+			      "(sqlite3 FILE 'PRAGMA integrity_check')"
+			    : "fix the server's constraint or trigger");
 	return true;
 }
 

@@ -111,12 +111,20 @@ char *tg_forward_read_password(const char *path, char *err, size_t errlen);
 char *tg_forward_read_secret(const char *path, const char *what, char *err, size_t errlen);
 void tg_forward_password_free(char *pw);
 
-/* Pure: appends s to *buf (of *len bytes, *cap allocated) escaped for COPY's text format
- * (backslash, tab, newline, carriage return and the other C escapes). -1 on ENOMEM. */
-int tg_forward_copy_text(char **buf, size_t *len, size_t *cap, const char *s);
-/* Pure: appends time_ns (ns since the epoch) as COPY text of the timestamptz that
- * tmpguard.ns_time(time_ns) gives (microseconds, truncated toward zero as the server's bigint
- * division does), "YYYY-MM-DD HH:MM:SS.UUUUUU+00". -1 on ENOMEM. */
+/*
+ * Pure: COPY's binary format, appended to *buf (of *len bytes, *cap allocated): the header
+ * (signature, no flags, no extension), a row's field count, the trailer; a field: NULL, n bytes
+ * (text and json alike), an integer of width 2, 4 or 8 bytes (big-endian), or time_ns (ns since
+ * the epoch) as the timestamptz tmpguard.ns_time(time_ns) gives (microseconds since
+ * 2000-01-01, truncated toward zero as the server's bigint division does). 0, or -1 on ENOMEM;
+ * tg_forward_copy_int() returns 1, appending nothing, for a value its width cannot hold.
+ */
+int tg_forward_copy_header(char **buf, size_t *len, size_t *cap);
+int tg_forward_copy_row(char **buf, size_t *len, size_t *cap, int fields);
+int tg_forward_copy_trailer(char **buf, size_t *len, size_t *cap);
+int tg_forward_copy_null(char **buf, size_t *len, size_t *cap);
+int tg_forward_copy_bytes(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+int tg_forward_copy_int(char **buf, size_t *len, size_t *cap, int64_t v, int width);
 int tg_forward_copy_time(char **buf, size_t *len, size_t *cap, int64_t time_ns);
 
 /* Pure: true for an SQLSTATE of class 22 (data exception) or 23 (integrity constraint
