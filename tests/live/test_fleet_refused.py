@@ -141,7 +141,6 @@ class FleetRefused(F.FleetCase):
                   len(local), len(refused), len(remote), delays[len(delays) // 2], p99),
               file=sys.stderr)
 
-
     def test_a_value_its_column_cannot_hold_is_refused_alone(self):
         """A local row holding a value its PostgreSQL column's type cannot hold (a store
         changed by hand, or damaged: a severity_level beyond a smallint, a pid that is not a
@@ -171,7 +170,7 @@ class FleetRefused(F.FleetCase):
         self.assertEqual(set(remote), want, err)
         refused = F.local_rows(h.db, "SELECT stream, row_id, sqlstate, reason FROM "
                                      "forward_refused ORDER BY row_id")
-        self.assertEqual([(r[0], r[1], r[2], r[3]) for r in refused],
+        self.assertEqual([tuple(r) for r in refused],
                          [("findings", i, bad[i][0], bad[i][1]) for i in sorted(bad)], err)
         for i, (state, reason) in bad.items():
             said = re.findall(r"cannot send the findings row %d for what it holds \[%s\]: "

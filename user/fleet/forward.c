@@ -904,6 +904,8 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int e = tg_forward_copy_row(&f->buf, &f->len, &f->cap, nc + (d->direct != NULL));
 
+		*last = sqlite3_column_int64(s, 0);
+
 		for (int c = 0; c < nc && !e; c++) {
 			int type = sqlite3_column_type(s, c);
 
@@ -915,7 +917,6 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 				e = !v ||
 				    tg_forward_copy_bytes(&f->buf, &f->len, &f->cap, v, strlen(v));
 			} else {
-				*last = sqlite3_column_int64(s, 0);
 				if (type != SQLITE_INTEGER)
 					return unsendable(f, d, s, c, err, errlen);
 				e = tg_forward_copy_int(&f->buf, &f->len, &f->cap,
@@ -934,7 +935,6 @@ static int read_batch(struct tg_forward *f, const struct stream *d, int64_t *las
 		}
 		if (d->time_col >= 0)
 			batch_day(f, tg_pg_day(sqlite3_column_int64(s, d->time_col)));
-		*last = sqlite3_column_int64(s, 0);
 		rows++;
 	}
 	if (rc != SQLITE_DONE) {
